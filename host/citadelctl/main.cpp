@@ -1,0 +1,3 @@
+// citadelctl: the admin CLI. Argument parsing and wiring only.
+#include <cstdio>
+int main() { std::puts("citadelctl: skeleton"); return 0; }

@@ -1,0 +1,105 @@
+// Configuration records: what citadel.yaml and one models.d file say, after
+// validation and after merging the plugin manifest's defaults. Plain data.
+//
+// Produced by host/config (config_loader.h); read by main, plugins, cache,
+// sched, admin and http. Paths are absolute (resolved against the folder of
+// the file that named them).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace citadel::config {
+
+enum class EvictionPolicyKind { lru, lfu, size_aware_lru, adaptive };
+
+// Where a value came from, for error messages: "config/models.d/a.yaml:12".
+struct SourceLocation {
+  std::string file;
+  int line = 0;  // 1-based; 0 when unknown
+  std::string to_string() const;
+};
+
+struct CacheSettings {
+  uint64_t size_mb = 0;      // ceiling of the model's cache space
+  uint64_t reserved_mb = 0;  // floor the pool never reclaims below
+  EvictionPolicyKind eviction = EvictionPolicyKind::lru;
+  double gc_threshold = 0.9;  // fraction of size_mb that triggers reclaim
+};
+
+struct SchedulerSettings {
+  uint32_t max_queue = 256;          // queued requests before 429
+  uint32_t max_batch_requests = 0;   // 0: the plugin's limit
+  uint32_t max_step_tokens = 2048;   // token budget of one step (prefill chunking)
+  double weight = 1.0;               // share of device time against other models
+  uint32_t request_timeout_s = 600;  // deadline when a request names none
+};
+
+// One models.d file.
+struct ModelConfig {
+  std::string name;
+  std::string plugin;   // plugin name (folder under plugins_dir)
+  std::string weights;  // absolute path or empty
+  std::string device;   // "auto", "cpu", "cuda:N"
+  CacheSettings cache;
+  SchedulerSettings scheduler;
+  std::string options_json;  // plugin options (manifest defaults + file) as a JSON object
+  std::string source_file;   // absolute path of the YAML file
+};
+
+struct AdminSettings {
+  std::string socket;     // absolute path of the Unix socket
+  uint32_t mode = 0600;   // permission bits of the socket file
+  std::vector<uint32_t> allowed_uids;  // empty: only the host's own uid (and root)
+  std::vector<uint32_t> allowed_gids;
+  uint32_t max_line_bytes = 1 << 20;
+};
+
+struct HttpSettings {
+  std::string listen = "127.0.0.1:8080";  // host:port; empty disables HTTP
+  uint64_t max_body_bytes = 16u << 20;
+  uint32_t max_tokens_limit = 4096;
+  uint32_t idle_timeout_s = 60;
+};
+
+// citadel.yaml.
+struct HostConfig {
+  std::string source_file;
+  AdminSettings admin;
+  HttpSettings http;
+  std::string plugins_dir;
+  std::string models_dir;
+  std::string runtime_dir;  // where plugin .so copies go (unique paths)
+  std::vector<std::string> devices;  // "cpu", "cuda:0", ...; empty: auto
+  double gpu_memory_utilization = 0.9;  // fraction of free memory at start
+  double swap_space_gb = 0.0;
+  uint64_t cpu_cache_mb = 1024;  // pool size of the CPU device
+  std::string log_level = "info";
+  uint32_t watchdog_s = 0;
+};
+
+// A plugin's plugin.yaml.
+struct PluginManifest {
+  std::string name;
+  std::string version;
+  std::string library;       // absolute path of the .so
+  std::string description;
+  CacheSettings cache_defaults;
+  std::string default_options_json;  // JSON object
+  std::string source_file;
+};
+
+// Everything a reload reads: the host file, every manifest, every model.
+struct Configuration {
+  HostConfig host;
+  std::map<std::string, PluginManifest> plugins;  // by plugin name
+  std::map<std::string, ModelConfig> models;      // by model name
+};
+
+const char* to_string(EvictionPolicyKind kind);
+std::optional<EvictionPolicyKind> parse_eviction_policy(const std::string& text);
+
+}  // namespace citadel::config

@@ -1,0 +1,80 @@
+// A request as the front ends (admin `infer`, HTTP) hand it to the scheduler,
+// and the events the scheduler sends back while it runs.
+//
+// Called by: host/admin and host/http (submit through sched::Router);
+// produced by: host/sched. Events are delivered on scheduler threads and the
+// sink must not block: copy what you need and hand it to your own thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace citadel::sched {
+
+struct InferenceRequest {
+  std::string model;               // models.d instance name
+  std::string input_json;          // the plugin's native input (a JSON object)
+  std::vector<uint8_t> payload;    // optional binary attachment (an image)
+  int priority = 0;                // higher runs first within a model
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+};
+
+enum class FinishReason { none, stop, length, cancelled, error };
+
+struct Usage {
+  uint32_t prompt_tokens = 0;
+  uint32_t completion_tokens = 0;
+  uint32_t cached_prompt_tokens = 0;  // prompt tokens served from the prefix cache
+};
+
+// One event. `final` is true on the last event of a request (then
+// finish_reason is set and usage is complete).
+struct InferenceEvent {
+  uint64_t request_id = 0;
+  std::string text;           // text produced since the last event
+  int32_t token_id = -1;
+  std::vector<uint8_t> data;  // binary output (a frame)
+  std::string data_type;
+  bool final = false;
+  FinishReason finish_reason = FinishReason::none;
+  std::string error_code;     // when finish_reason == error: "invalid_argument", ...
+  std::string error_message;
+  Usage usage;
+};
+
+using EventSink = std::function<void(const InferenceEvent&)>;
+
+// Why a submission was refused before it was queued.
+enum class RejectReason { none, unknown_model, queue_full, invalid_input, draining, too_large };
+
+struct Rejection {
+  RejectReason reason = RejectReason::none;
+  std::string message;
+  uint32_t retry_after_s = 0;  // for queue_full
+};
+
+// A queued or running request. Dropping the handle does not cancel it;
+// cancel() does (the client went away), freeing its cache blocks at once.
+class RequestHandle {
+ public:
+  virtual ~RequestHandle() = default;
+  virtual uint64_t id() const = 0;
+  virtual void cancel() = 0;
+};
+
+// Result of a submission: a handle, or why it was refused.
+struct Submission {
+  std::shared_ptr<RequestHandle> handle;  // null when rejected
+  Rejection rejection;
+  explicit operator bool() const { return handle != nullptr; }
+};
+
+const char* to_string(FinishReason reason);
+const char* to_string(RejectReason reason);
+
+}  // namespace citadel::sched

@@ -1,0 +1,257 @@
+/*
+ * citadel/plugin.h — the Citadel plugin ABI, the only contract between the
+ * citadel host and a model plugin (.so).
+ *
+ * Who uses it: plugin authors (usually through citadel/sdk.hpp) and the host's
+ * plugin registry (host/plugins). Plain C: no C++ types, no exceptions, and no
+ * memory allocated on one side is freed on the other.
+ *
+ * Lifecycle, as the host drives it:
+ *   1. dlopen the library, look up CITADEL_PLUGIN_ENTRY_SYMBOL and call it with
+ *      the host's service table. The plugin returns its operation table
+ *      (static storage, lives as long as the library). The host refuses a
+ *      table whose abi_major differs from its own, naming both versions.
+ *   2. create() one instance per models.d entry; describe() it.
+ *   3. For each request: request_open(), then step() repeatedly (batched with
+ *      other requests of the same instance) until the request finishes, then
+ *      request_close(). request_close() is also how a request is cancelled.
+ *   4. destroy() the instance. Everything the plugin allocated for it is freed
+ *      here, so the host can dlclose the library afterwards.
+ *
+ * Threading: the host calls the operations of one instance from one thread at
+ * a time. Different instances may be called concurrently. Host services may
+ * be called from any thread.
+ *
+ * Versioning: a change that breaks existing plugins or hosts bumps
+ * CITADEL_ABI_VERSION_MAJOR. Appending fields to the end of a struct or
+ * functions to the end of a table bumps the minor; every struct that can grow
+ * starts with struct_size so either side can tell what the other knows.
+ */
+#ifndef CITADEL_PLUGIN_H
+#define CITADEL_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CITADEL_ABI_VERSION_MAJOR 1
+#define CITADEL_ABI_VERSION_MINOR 0
+
+/* The one symbol a plugin exports. Its type is citadel_plugin_entry_fn. */
+#define CITADEL_PLUGIN_ENTRY_SYMBOL "citadel_plugin_entry"
+
+#if defined(__GNUC__)
+#define CITADEL_EXPORT __attribute__((visibility("default")))
+#else
+#define CITADEL_EXPORT
+#endif
+
+/* Status codes. Every operation that can fail returns one; the message that
+ * explains it is written to a caller-owned citadel_error. */
+typedef enum citadel_status {
+  CITADEL_OK = 0,
+  CITADEL_ERR_INVALID_ARGUMENT = 1, /* bad request input or model options */
+  CITADEL_ERR_NOT_FOUND = 2,        /* unknown request id, missing file/tensor */
+  CITADEL_ERR_OUT_OF_MEMORY = 3,    /* host or device memory exhausted */
+  CITADEL_ERR_UNSUPPORTED = 4,      /* valid but not supported by this plugin */
+  CITADEL_ERR_INTERNAL = 5,         /* a bug or an unexpected failure */
+  CITADEL_ERR_CANCELLED = 6,        /* the request was cancelled */
+  CITADEL_ERR_IO = 7,               /* a file could not be read */
+  CITADEL_ERR_ABI_MISMATCH = 8      /* the other side speaks another ABI major */
+} citadel_status;
+
+/* Human-readable name of a status ("invalid_argument", ...). Implemented by
+ * the SDK (citadel_sdk) and by the host; never crosses the boundary. */
+const char* citadel_status_name(citadel_status status);
+
+#define CITADEL_ERROR_MESSAGE_CAPACITY 1024
+
+/* Caller-owned error record. The callee fills `message` (NUL-terminated,
+ * truncated to capacity) when it returns a status other than CITADEL_OK. */
+typedef struct citadel_error {
+  citadel_status status;
+  char message[CITADEL_ERROR_MESSAGE_CAPACITY];
+} citadel_error;
+
+typedef enum citadel_log_level {
+  CITADEL_LOG_TRACE = 0,
+  CITADEL_LOG_DEBUG = 1,
+  CITADEL_LOG_INFO = 2,
+  CITADEL_LOG_WARN = 3,
+  CITADEL_LOG_ERROR = 4
+} citadel_log_level;
+
+typedef enum citadel_task_kind {
+  CITADEL_TASK_TEXT_GENERATION = 1, /* prompt -> text (completions, chat) */
+  CITADEL_TASK_IMAGE_TO_TEXT = 2,   /* image -> text (OCR) */
+  CITADEL_TASK_TEXT_TO_VIDEO = 3,   /* prompt -> frames (video) */
+  CITADEL_TASK_GENERIC = 4          /* native JSON in, JSON/text out */
+} citadel_task_kind;
+
+typedef enum citadel_device_kind {
+  CITADEL_DEVICE_CPU = 0,
+  CITADEL_DEVICE_CUDA = 1
+} citadel_device_kind;
+
+/* Opaque handles. The host owns citadel_host_context (one per model
+ * instance); the plugin owns citadel_instance. */
+typedef struct citadel_host_context citadel_host_context;
+typedef struct citadel_instance citadel_instance;
+
+/* Where an instance runs. For CUDA, cuda_stream is the cudaStream_t the
+ * instance must issue its work on (the host synchronises it after step). */
+typedef struct citadel_device_info {
+  uint32_t struct_size;
+  citadel_device_kind kind;
+  int32_t ordinal;      /* CUDA device ordinal; -1 for CPU */
+  void* cuda_stream;    /* cudaStream_t, NULL for CPU */
+  uint32_t cpu_threads; /* threads the instance may use for CPU work */
+} citadel_device_info;
+
+/* Services the host offers to plugins. Passed to the entry function; the
+ * pointer stays valid as long as the library is loaded. `context` arguments
+ * may be NULL for messages that belong to no instance. */
+typedef struct citadel_host_api {
+  uint32_t struct_size;
+  uint32_t abi_major;
+  uint32_t abi_minor;
+  void (*log)(citadel_host_context* context, citadel_log_level level, const char* message);
+  /* Address of a cache block of this instance's cache space (host memory on
+   * the CPU backend, device memory on CUDA). Valid until the end of the
+   * current step: blocks may move (compaction, swap) between steps, so
+   * plugins never keep these pointers across steps. NULL if the id is not a
+   * block of this instance. */
+  void* (*cache_block_address)(citadel_host_context* context, uint32_t block_id);
+  /* Metrics: `name` is a Prometheus-style suffix, e.g. "kernel_seconds";
+   * the host prefixes citadel_plugin_ and adds the model label. */
+  void (*metric_counter_add)(citadel_host_context* context, const char* name, double delta);
+  void (*metric_gauge_set)(citadel_host_context* context, const char* name, double value);
+  /* Device and stream of the instance. */
+  citadel_status (*device_info)(citadel_host_context* context, citadel_device_info* out);
+} citadel_host_api;
+
+/* What an instance needs from the host's cache pool and scheduler. One cache
+ * block holds `tokens_per_block` cache tokens for every layer:
+ *   block_bytes = tokens_per_block * num_layers * bytes_per_token_per_layer
+ * and its layout inside the block is the plugin's business. */
+typedef struct citadel_model_info {
+  uint32_t struct_size;
+  citadel_task_kind task;
+  uint32_t num_layers;
+  uint32_t tokens_per_block;
+  uint64_t bytes_per_token_per_layer; /* K and V together */
+  uint32_t max_context_tokens;        /* per request: prompt + generated */
+  uint32_t max_batch_requests;        /* requests one step may carry */
+  uint32_t max_step_tokens;           /* cache tokens one step may process */
+  const char* model_version;          /* plugin-owned, lives with the instance */
+} citadel_model_info;
+
+/* What the host needs to admit a request, filled by request_open. */
+typedef struct citadel_request_plan {
+  uint32_t struct_size;
+  uint32_t prompt_tokens;  /* cache tokens the input occupies */
+  uint32_t max_new_tokens; /* upper bound on tokens the request will append */
+  /* Token ids of the prompt, used by the host for prefix caching. May be
+   * NULL (no prefix sharing). Plugin-owned, valid until the next call on
+   * this instance. */
+  const int32_t* prompt_token_ids;
+} citadel_request_plan;
+
+/* One request's share of a step. Positions [0, num_computed_tokens) are in the
+ * cache already (possibly shared with other requests through prefix caching);
+ * the plugin processes the next num_new_tokens known tokens of the request's
+ * sequence (a prefill chunk, or 1 for a decode step) and writes their cache
+ * entries into the blocks. block_ids[i] covers positions
+ * [i*tokens_per_block, (i+1)*tokens_per_block). */
+typedef struct citadel_step_item {
+  uint64_t request_id;
+  uint32_t num_computed_tokens;
+  uint32_t num_new_tokens;
+  uint32_t num_blocks;
+  const uint32_t* block_ids;
+  void* const* block_addresses; /* same as cache_block_address(block_ids[i]) */
+} citadel_step_item;
+
+typedef struct citadel_step_batch {
+  uint32_t struct_size;
+  uint32_t num_items;
+  const citadel_step_item* items;
+} citadel_step_batch;
+
+typedef enum citadel_request_state {
+  CITADEL_REQUEST_RUNNING = 0,
+  CITADEL_REQUEST_FINISHED = 1,
+  CITADEL_REQUEST_FAILED = 2
+} citadel_request_state;
+
+typedef enum citadel_finish_reason {
+  CITADEL_FINISH_NONE = 0,
+  CITADEL_FINISH_STOP = 1,   /* stop token or stop string */
+  CITADEL_FINISH_LENGTH = 2, /* max_new_tokens or context length reached */
+  CITADEL_FINISH_ERROR = 3
+} citadel_finish_reason;
+
+/* One request's result of a step. All pointers are plugin-owned and valid
+ * until the next call on this instance. */
+typedef struct citadel_step_output {
+  uint64_t request_id;
+  citadel_request_state state;
+  citadel_finish_reason finish_reason;
+  /* Tokens appended to the request's known sequence by this step: 1 when the
+   * step processed the last known token and sampled a new one, else 0. */
+  uint32_t appended_tokens;
+  int32_t token_id;   /* the appended token, -1 if none */
+  const char* text;   /* text produced by this step (UTF-8, may be empty) */
+  uint32_t text_len;
+  const uint8_t* data; /* binary output (a frame, an image), or NULL */
+  uint64_t data_len;
+  const char* data_type; /* MIME type of data, or NULL */
+  const char* error;     /* message when state == FAILED, else NULL */
+} citadel_step_output;
+
+/* Operations a plugin offers. Returned by the entry function. */
+typedef struct citadel_plugin_api {
+  uint32_t struct_size;
+  uint32_t abi_major;
+  uint32_t abi_minor;
+  const char* plugin_name;    /* e.g. "llm-gptq" */
+  const char* plugin_version; /* e.g. "1.2.0" */
+
+  /* Create an instance from its configuration: a JSON object with "name",
+   * "weights", "device" and "options" (the models.d file's plugin options).
+   * `context` identifies the instance in host service calls. */
+  citadel_status (*create)(citadel_host_context* context, const char* config_json,
+                           citadel_instance** out_instance, citadel_error* error);
+  citadel_status (*describe)(citadel_instance* instance, citadel_model_info* out_info,
+                             citadel_error* error);
+  /* Parse and plan a request. input_json is the request's native input (see
+   * each task's input schema in docs/plugin-authoring.md); payload is an
+   * optional binary attachment (an image), NULL when absent. */
+  citadel_status (*request_open)(citadel_instance* instance, uint64_t request_id,
+                                 const char* input_json, const uint8_t* payload,
+                                 uint64_t payload_len, citadel_request_plan* out_plan,
+                                 citadel_error* error);
+  /* Advance a batch by one unit of work. outputs has batch->num_items
+   * entries, in the order of batch->items. A failure of one request is
+   * reported in its output (state FAILED); a non-OK return fails the batch. */
+  citadel_status (*step)(citadel_instance* instance, const citadel_step_batch* batch,
+                         citadel_step_output* outputs, citadel_error* error);
+  /* Forget a request: finished, failed or cancelled. Never fails. */
+  void (*request_close)(citadel_instance* instance, uint64_t request_id);
+  /* Free the instance and everything it allocated. */
+  void (*destroy)(citadel_instance* instance);
+} citadel_plugin_api;
+
+/* The entry function. Called once after loading. Returns the plugin's
+ * operation table (never NULL; static storage). The host compares its
+ * abi_major with its own before calling anything else. */
+typedef const citadel_plugin_api* (*citadel_plugin_entry_fn)(const citadel_host_api* host);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* CITADEL_PLUGIN_H */
