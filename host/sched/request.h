@@ -74,6 +74,31 @@ struct Submission {
   explicit operator bool() const { return handle != nullptr; }
 };
 
+// A model as the front ends list it.
+struct ModelListing {
+  std::string name;
+  std::string plugin;
+  std::string plugin_version;
+  std::string task;    // "text_generation", "image_to_text", "text_to_video", "generic"
+  std::string state;   // "serving", "draining", "loading"
+  uint64_t generation = 0;  // reload generation that created the instance
+  uint32_t max_context_tokens = 0;
+};
+
+// What admin `infer` and the HTTP server talk to. Implemented by
+// sched::Router, which maps model names to their schedulers and is switched
+// atomically by a reload.
+class RequestRouter {
+ public:
+  virtual ~RequestRouter() = default;
+  // Queues a request for its model, or says why not. The sink receives every
+  // event of the request, the last one with final = true, exactly once.
+  virtual Submission submit(InferenceRequest request, EventSink sink) = 0;
+  virtual std::vector<ModelListing> list_models() const = 0;
+  // True when every configured model is loaded and serving.
+  virtual bool ready() const = 0;
+};
+
 const char* to_string(FinishReason reason);
 const char* to_string(RejectReason reason);
 
