@@ -28,6 +28,7 @@ struct CacheSettings {
   uint64_t reserved_mb = 0;  // floor the pool never reclaims below
   EvictionPolicyKind eviction = EvictionPolicyKind::lru;
   double gc_threshold = 0.9;  // fraction of size_mb that triggers reclaim
+  bool operator==(const CacheSettings&) const = default;
 };
 
 struct SchedulerSettings {
@@ -36,6 +37,7 @@ struct SchedulerSettings {
   uint32_t max_step_tokens = 2048;   // token budget of one step (prefill chunking)
   double weight = 1.0;               // share of device time against other models
   uint32_t request_timeout_s = 600;  // deadline when a request names none
+  bool operator==(const SchedulerSettings&) const = default;
 };
 
 // One models.d file.
@@ -48,6 +50,7 @@ struct ModelConfig {
   SchedulerSettings scheduler;
   std::string options_json;  // plugin options (manifest defaults + file) as a JSON object
   std::string source_file;   // absolute path of the YAML file
+  bool operator==(const ModelConfig&) const = default;  // every field
 };
 
 struct AdminSettings {
@@ -56,6 +59,7 @@ struct AdminSettings {
   std::vector<uint32_t> allowed_uids;  // empty: only the host's own uid (and root)
   std::vector<uint32_t> allowed_gids;
   uint32_t max_line_bytes = 1 << 20;
+  bool operator==(const AdminSettings&) const = default;
 };
 
 struct HttpSettings {
@@ -63,6 +67,7 @@ struct HttpSettings {
   uint64_t max_body_bytes = 16u << 20;
   uint32_t max_tokens_limit = 4096;
   uint32_t idle_timeout_s = 60;
+  bool operator==(const HttpSettings&) const = default;
 };
 
 // citadel.yaml.
@@ -79,6 +84,7 @@ struct HostConfig {
   uint64_t cpu_cache_mb = 1024;  // pool size of the CPU device
   std::string log_level = "info";
   uint32_t watchdog_s = 0;
+  bool operator==(const HostConfig&) const = default;
 };
 
 // A plugin's plugin.yaml.
@@ -90,6 +96,10 @@ struct PluginManifest {
   CacheSettings cache_defaults;
   std::string default_options_json;  // JSON object
   std::string source_file;
+  // "<size>-<mtime_ns>-<content hash>" (hex) of `library` when it was read:
+  // a replaced .so gets a different fingerprint.
+  std::string library_fingerprint;
+  bool operator==(const PluginManifest&) const = default;
 };
 
 // Everything a reload reads: the host file, every manifest, every model.
@@ -97,6 +107,9 @@ struct Configuration {
   HostConfig host;
   std::map<std::string, PluginManifest> plugins;  // by plugin name
   std::map<std::string, ModelConfig> models;      // by model name
+  // Problems that did not stop the load (a broken manifest no model uses),
+  // one "file:line: field: what" line each, for the log.
+  std::vector<std::string> warnings;
 };
 
 const char* to_string(EvictionPolicyKind kind);
