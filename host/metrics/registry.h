@@ -64,6 +64,11 @@ std::vector<double> latency_buckets();
 
 class Registry {
  public:
+  Registry();
+  ~Registry();  // defined where Family is complete
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+
   // Returns the series for (name, labels), creating the family on first use.
   // A name registered with one type and used with another throws
   // std::logic_error. The reference stays valid as long as the registry.
@@ -73,11 +78,16 @@ class Registry {
                        const std::vector<double>& upper_bounds, const Labels& labels = {});
 
   // Removes every series of every family that carries label `key` = `value`
-  // (a model that was unloaded).
+  // (a model that was unloaded). Removed series are no longer rendered but
+  // stay allocated, so references still held by their writers stay valid;
+  // asking for the same name and labels again creates a fresh series.
   void remove_series_with_label(const std::string& key, const std::string& value);
 
   // Collectors run at render time to refresh gauges from their sources (the
   // cache pool's statistics, queue depths). Returns an id for removal.
+  // Collectors run one at a time under a lock that remove_collector also
+  // takes, so once remove_collector returns the collector is not running;
+  // a collector must not add or remove collectors.
   uint64_t add_collector(std::function<void(Registry&)> collector);
   void remove_collector(uint64_t id);
 

@@ -1,0 +1,148 @@
+// ModelScheduler's step: the batch handed to the plugin, its outputs copied
+// out of plugin memory, and their effect on each sequence (tokens, events,
+// prefix publishing, finishing). Split from model_scheduler.cpp for size.
+#include "host/sched/model_scheduler.h"
+
+#include <spdlog/spdlog.h>
+
+namespace citadel::sched {
+
+// A plugin step output copied out of plugin-owned memory.
+struct ModelScheduler::StepResult {
+  uint64_t request_id = 0;
+  citadel_request_state state = CITADEL_REQUEST_RUNNING;
+  citadel_finish_reason finish_reason = CITADEL_FINISH_NONE;
+  uint32_t appended_tokens = 0;
+  int32_t token_id = -1;
+  std::string text;
+  std::vector<uint8_t> data;
+  std::string data_type;
+  std::string error;
+};
+
+// --- One step -------------------------------------------------------------------
+
+void ModelScheduler::execute(const StepPlan& plan) {
+  const size_t count = plan.items.size();
+  std::vector<citadel_step_item> items(count);
+  std::vector<std::vector<void*>> addresses(count);
+  for (size_t i = 0; i < count; ++i) {
+    const Sequence& sequence = *plan.items[i].sequence;
+    for (cache::BlockId block : sequence.blocks) addresses[i].push_back(space_->address(block));
+    items[i] = citadel_step_item{sequence.id,
+                                 sequence.computed_tokens,
+                                 plan.items[i].new_tokens,
+                                 static_cast<uint32_t>(sequence.blocks.size()),
+                                 sequence.blocks.data(),
+                                 addresses[i].data()};
+  }
+  const citadel_step_batch batch{sizeof(citadel_step_batch), static_cast<uint32_t>(count), items.data()};
+
+  std::vector<StepResult> results(count);
+  std::string failure;
+  citadel_status failure_status = CITADEL_OK;
+  const Clock::time_point started = Clock::now();
+  {
+    DeviceTurn turn(arbiter_.get(), arbiter_id_);
+    std::lock_guard lock(instance_mutex_);
+    try {
+      std::vector<citadel_step_output> outputs;
+      instance_->step(batch, outputs);
+      for (size_t i = 0; i < count && i < outputs.size(); ++i) {
+        const citadel_step_output& output = outputs[i];
+        StepResult& result = results[i];
+        result.request_id = output.request_id;
+        result.state = output.state;
+        result.finish_reason = output.finish_reason;
+        result.appended_tokens = output.appended_tokens;
+        result.token_id = output.token_id;
+        if (output.text != nullptr) result.text.assign(output.text, output.text_len);
+        if (output.data != nullptr) result.data.assign(output.data, output.data + output.data_len);
+        if (output.data_type != nullptr) result.data_type = output.data_type;
+        if (output.error != nullptr) result.error = output.error;
+      }
+      if (outputs.size() < count) {
+        failure = "the plugin returned " + std::to_string(outputs.size()) + " outputs for " +
+                  std::to_string(count) + " requests";
+        failure_status = CITADEL_ERR_INTERNAL;
+      }
+    } catch (const plugins::PluginCallError& e) {
+      failure = e.what();
+      failure_status = e.status();
+    } catch (const std::exception& e) {
+      failure = e.what();
+      failure_status = CITADEL_ERR_INTERNAL;
+    }
+  }
+  ++steps_;
+  metrics_.observe_step(seconds_between(started, Clock::now()), static_cast<uint32_t>(count));
+
+  if (!failure.empty()) {
+    spdlog::error("model {}: step of {} requests failed: {}", model(), count, failure);
+    for (const PlannedItem& item : plan.items) {
+      finish(item.sequence, FinishReason::error, "error", citadel_status_name(failure_status),
+             "model " + model() + ": step failed: " + failure);
+    }
+    return;
+  }
+  for (size_t i = 0; i < count; ++i) apply_result(plan.items[i], results[i]);
+}
+
+void ModelScheduler::apply_result(const PlannedItem& item, const StepResult& result) {
+  const SequencePtr& sequence = item.sequence;
+  if (result.request_id != sequence->id) {
+    finish(sequence, FinishReason::error, "error", "internal",
+           "model " + model() + ": the plugin answered for request " +
+               std::to_string(result.request_id) + " in the place of " + std::to_string(sequence->id));
+    return;
+  }
+  sequence->computed_tokens += item.new_tokens;
+  publish_computed_prompt_blocks(*space_, *sequence);
+
+  if (result.state == CITADEL_REQUEST_FAILED) {
+    finish(sequence, FinishReason::error, "error", "internal",
+           "model " + model() + ": " + (result.error.empty() ? "the plugin failed the request" : result.error));
+    return;
+  }
+  if (result.appended_tokens > 0) {
+    sequence->known_tokens += result.appended_tokens;
+    sequence->completion_tokens += result.appended_tokens;
+    metrics_.count_generation_tokens(result.appended_tokens);
+    const Clock::time_point now = Clock::now();
+    if (!sequence->first_token_at) {
+      sequence->first_token_at = now;
+      metrics_.observe_time_to_first_token(seconds_between(sequence->arrival, now));
+    } else {
+      metrics_.observe_inter_token_latency(seconds_between(*sequence->last_token_at, now));
+    }
+    sequence->last_token_at = now;
+  }
+  if (!result.text.empty() || !result.data.empty()) {
+    InferenceEvent event;
+    event.request_id = sequence->id;
+    event.text = result.text;
+    event.token_id = result.token_id;
+    event.data = result.data;
+    event.data_type = result.data_type;
+    event.usage = Usage{sequence->prompt_tokens, sequence->completion_tokens, sequence->cached_prompt_tokens};
+    deliver(*sequence, event);
+  }
+  if (result.state == CITADEL_REQUEST_FINISHED) {
+    const FinishReason reason =
+        result.finish_reason == CITADEL_FINISH_LENGTH ? FinishReason::length : FinishReason::stop;
+    finish(sequence, reason, to_string(reason));
+    return;
+  }
+  if (sequence->remaining_tokens() == 0) {
+    finish(sequence, FinishReason::error, "error", "internal",
+           "model " + model() + ": the plugin processed every known token of request " +
+               std::to_string(sequence->id) + " without producing a new one");
+    return;
+  }
+  const uint32_t max_context = instance_->info().max_context_tokens;
+  if (max_context > 0 && sequence->known_tokens > max_context) {
+    finish(sequence, FinishReason::length, "length");
+  }
+}
+
+}  // namespace citadel::sched
