@@ -1,0 +1,102 @@
+// Host: the running citadel process, wired together. Owns the configuration
+// path, metrics registry, plugin registry, cache manager, scheduler router
+// and device arbiters, the reload coordinator, the admin socket server (with
+// the host commands) and the HTTP server; handles SIGHUP (reload) and
+// SIGTERM/SIGINT (drain, then exit 0) and tells systemd where it stands.
+//
+// Used by main.cpp (construct, start, run) and by the admin host commands
+// (reload, load, unload, status). Thread-safe where the commands need it.
+#pragma once
+
+#include "host/cache/cache_manager.h"
+#include "host/config/model_config.h"
+#include "host/core/reload_coordinator.h"
+#include "host/core/systemd_notifier.h"
+#include "host/metrics/registry.h"
+#include "host/plugins/plugin_registry.h"
+#include "host/sched/device_arbiter.h"
+#include "host/sched/router.h"
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace citadel::admin {
+class AdminServer;
+}
+namespace citadel::http {
+class HttpServer;
+}
+
+namespace citadel::core {
+
+struct HostOptions {
+  std::string config_path;
+  std::string log_level;  // overrides citadel.yaml's log_level when set
+};
+
+// The models of the first configuration could not be brought up.
+class StartupError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Host {
+ public:
+  // Reads the configuration (throws config::ConfigError listing every
+  // problem) and builds the parts; nothing is served yet.
+  explicit Host(HostOptions options);
+  ~Host();
+  Host(const Host&) = delete;
+  Host& operator=(const Host&) = delete;
+
+  // Creates the configured models (generation 1), starts the admin socket
+  // and HTTP, then notifies READY=1. Throws StartupError / std::runtime_error.
+  void start();
+  // Serves until SIGTERM or SIGINT (or request_stop), then drains in-flight
+  // work and stops everything. Returns the exit status (0).
+  int run();
+  void request_stop();
+
+  // The reload path shared by SIGHUP and the admin commands.
+  ReloadReport reload(const std::string& trigger);
+  // Copies `file` into models_dir and reloads; on failure the copy is undone.
+  ReloadReport load_model_file(const std::filesystem::path& file);
+  // Disables NAME's models.d file (renamed to *.yaml.disabled) and reloads.
+  // Throws std::invalid_argument when no such model is configured.
+  ReloadReport unload_model(const std::string& name);
+
+  ReloadCoordinator& coordinator() { return *coordinator_; }
+  sched::Router& router() { return router_; }
+  cache::CacheManager& cache() { return *cache_; }
+  plugins::PluginRegistry& plugins() { return *plugins_; }
+  metrics::Registry& metrics() { return metrics_; }
+  const std::string& config_path() const { return options_.config_path; }
+  std::chrono::steady_clock::time_point started_at() const { return started_at_; }
+  double uptime_seconds() const;
+  uint16_t http_port() const;
+
+ private:
+  void shutdown();
+  void apply_log_level(const config::HostConfig& host_config);
+
+  HostOptions options_;
+  std::chrono::steady_clock::time_point started_at_;
+  config::Configuration initial_;
+  metrics::Registry metrics_;
+  std::unique_ptr<plugins::PluginRegistry> plugins_;
+  std::unique_ptr<cache::CacheManager> cache_;
+  sched::DeviceArbiters arbiters_;
+  sched::Router router_;
+  std::unique_ptr<ReloadCoordinator> coordinator_;
+  std::unique_ptr<admin::AdminServer> admin_;
+  std::unique_ptr<http::HttpServer> http_;
+  SystemdNotifier notifier_;
+
+  struct Signals;
+  std::unique_ptr<Signals> signals_;
+  bool stopped_ = false;
+};
+
+}  // namespace citadel::core

@@ -1,0 +1,248 @@
+#include "host/core/reload_coordinator.h"
+
+#include "host/common/device_name.h"
+#include "host/config/config_diff.h"
+#include "host/config/config_loader.h"
+#include "host/plugins/plugin_load_error.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+namespace citadel::core {
+
+// One new model: instance, cache space attached, scheduler started.
+struct ReloadCoordinator::Deployment {
+  std::string name;
+  std::shared_ptr<sched::ModelScheduler> scheduler;
+};
+
+namespace {
+
+int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The cache space of generation g of model m is named "m@g<g>": the old and
+// the new space of a changed model live side by side while the old drains.
+std::string space_name(const std::string& model, uint64_t generation) {
+  return model + "@g" + std::to_string(generation);
+}
+
+}  // namespace
+
+ReloadCoordinator::ReloadCoordinator(std::string config_path, ReloadTargets targets)
+    : config_path_(std::move(config_path)),
+      targets_(targets),
+      configuration_(std::make_shared<config::Configuration>()) {}
+
+ReloadCoordinator::~ReloadCoordinator() { retirement_.wait(); }
+
+uint64_t ReloadCoordinator::generation() const {
+  std::lock_guard lock(state_mutex_);
+  return generation_;
+}
+
+std::shared_ptr<const config::Configuration> ReloadCoordinator::configuration() const {
+  std::lock_guard lock(state_mutex_);
+  return configuration_;
+}
+
+std::optional<ReloadReport> ReloadCoordinator::last_report() const {
+  std::lock_guard lock(state_mutex_);
+  return last_report_;
+}
+
+std::vector<std::string> ReloadCoordinator::config_errors() const {
+  std::lock_guard lock(state_mutex_);
+  return config_errors_;
+}
+
+ReloadReport ReloadCoordinator::reload(const std::string& trigger) {
+  std::lock_guard reload_lock(reload_mutex_);
+  return load_and_apply_locked(trigger);
+}
+
+ReloadReport ReloadCoordinator::reload_with_edit(const std::string& trigger,
+                                                 const std::function<void()>& edit,
+                                                 const std::function<void()>& undo) {
+  std::lock_guard reload_lock(reload_mutex_);
+  edit();
+  ReloadReport report = load_and_apply_locked(trigger);
+  if (!report.ok && undo) undo();
+  return report;
+}
+
+ReloadReport ReloadCoordinator::apply(config::Configuration next, const std::string& trigger) {
+  std::lock_guard reload_lock(reload_mutex_);
+  return apply_locked(std::move(next), trigger, std::chrono::steady_clock::now());
+}
+
+ReloadReport ReloadCoordinator::load_and_apply_locked(const std::string& trigger) {
+  const auto start = std::chrono::steady_clock::now();
+  config::Configuration next;
+  try {
+    next = config::load_configuration(config_path_);
+  } catch (const config::ConfigError& error) {
+    ReloadReport report;
+    report.trigger = trigger;
+    for (const config::ConfigProblem& problem : error.problems()) {
+      report.errors.push_back(problem.to_string());
+    }
+    if (report.errors.empty()) report.errors.emplace_back(error.what());
+    finish_report(report, start);
+    return report;
+  } catch (const std::exception& error) {
+    ReloadReport report;
+    report.trigger = trigger;
+    report.errors.push_back(config_path_ + ": " + error.what());
+    finish_report(report, start);
+    return report;
+  }
+  return apply_locked(std::move(next), trigger, start);
+}
+
+ReloadCoordinator::Deployment ReloadCoordinator::deploy(const config::ModelConfig& model,
+                                                        const config::Configuration& next,
+                                                        uint64_t generation) {
+  auto manifest = next.plugins.find(model.plugin);
+  if (manifest == next.plugins.end()) {
+    throw plugins::PluginLoadError(model.source_file + ": plugin: no plugin named " + model.plugin);
+  }
+  std::string device;
+  try {
+    device = targets_.cache.resolve_device(model.device);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(model.source_file + ": device: " + e.what());
+  }
+  auto instance = targets_.registry.create_instance(model, manifest->second,
+                                                    common::DeviceName::parse(device), generation);
+  const citadel_model_info& info = instance->info();
+  cache::CacheSpaceSettings settings;
+  settings.model = space_name(model.name, generation);
+  settings.geometry.tokens_per_block = info.tokens_per_block;
+  settings.geometry.block_bytes =
+      uint64_t{info.tokens_per_block} * info.num_layers * info.bytes_per_token_per_layer;
+  settings.cache = model.cache;
+  try {
+    instance->attach_cache_space(targets_.cache.create_space(device, settings));
+  } catch (const std::exception& e) {
+    throw std::runtime_error(model.source_file + ": cache: " + e.what());
+  }
+  Deployment deployment;
+  deployment.name = model.name;
+  deployment.scheduler = std::make_shared<sched::ModelScheduler>(
+      instance, targets_.metrics, targets_.arbiters.for_device(device));
+  return deployment;
+}
+
+ReloadReport ReloadCoordinator::apply_locked(config::Configuration next, const std::string& trigger,
+                                             std::chrono::steady_clock::time_point start) {
+  ReloadReport report;
+  report.trigger = trigger;
+  report.warnings = next.warnings;
+  const std::shared_ptr<const config::Configuration> current = configuration();
+  const config::ConfigDiff diff = config::diff(*current, next);
+  for (const std::string& key : diff.host_changes_needing_restart) {
+    report.warnings.push_back(next.host.source_file + ": " + key +
+                              ": changed, takes effect after a restart");
+  }
+  const uint64_t generation = this->generation() + 1;
+
+  // Create every added and changed model beside what is serving.
+  std::vector<Deployment> deployments;
+  std::vector<std::string> to_deploy = diff.added;
+  to_deploy.insert(to_deploy.end(), diff.changed.begin(), diff.changed.end());
+  for (const std::string& name : to_deploy) {
+    try {
+      deployments.push_back(deploy(next.models.at(name), next, generation));
+    } catch (const std::exception& e) {
+      report.errors.emplace_back(e.what());
+    }
+  }
+  if (!report.errors.empty()) {
+    for (Deployment& deployment : deployments) deployment.scheduler->stop();
+    deployments.clear();  // instances destroyed, libraries closed
+    finish_report(report, start);
+    return report;
+  }
+
+  // Switch routing, then let the replaced schedulers drain.
+  std::set<std::string> expected;
+  for (const auto& [name, model] : next.models) expected.insert(name);
+  targets_.router.set_expected_models(expected);
+  std::vector<std::shared_ptr<sched::ModelScheduler>> replaced;
+  for (Deployment& deployment : deployments) {
+    if (auto old = targets_.router.install(deployment.name, std::move(deployment.scheduler))) {
+      replaced.push_back(std::move(old));
+    }
+  }
+  std::vector<std::string> removed_names;
+  for (const std::string& name : diff.removed) {
+    if (auto old = targets_.router.remove(name)) replaced.push_back(std::move(old));
+    removed_names.push_back(name);
+  }
+  {
+    std::lock_guard lock(state_mutex_);
+    configuration_ = std::make_shared<const config::Configuration>(std::move(next));
+    generation_ = generation;
+  }
+  for (auto& old : replaced) {
+    const std::string name = old->model();
+    const bool removed =
+        std::find(removed_names.begin(), removed_names.end(), name) != removed_names.end();
+    retirement_.retire(std::move(old), [this, name, removed] {
+      // A removed model's series go with it, unless it came back meanwhile.
+      if (removed && configuration()->models.count(name) == 0) {
+        targets_.metrics.remove_series_with_label("model", name);
+      }
+    });
+  }
+  report.ok = true;
+  report.added = diff.added;
+  report.removed = diff.removed;
+  report.changed = diff.changed;
+  finish_report(report, start);
+  return report;
+}
+
+void ReloadCoordinator::finish_report(ReloadReport& report,
+                                      std::chrono::steady_clock::time_point start) {
+  report.duration_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  report.finished_unix_ms = unix_ms_now();
+  {
+    std::lock_guard lock(state_mutex_);
+    report.generation = generation_;
+    if (report.ok) {
+      config_errors_.clear();
+    } else {
+      config_errors_ = report.errors;
+    }
+    last_report_ = report;
+  }
+  if (report.ok) {
+    spdlog::info("{}", report.summary());
+    for (const std::string& warning : report.warnings) spdlog::warn("{}", warning);
+  } else {
+    spdlog::error("{}", report.summary());
+    for (const std::string& error : report.errors) spdlog::error("{}", error);
+  }
+}
+
+void ReloadCoordinator::drain_all() {
+  std::lock_guard reload_lock(reload_mutex_);
+  for (const std::string& name : targets_.router.model_names()) {
+    if (auto scheduler = targets_.router.scheduler(name)) scheduler->drain();
+  }
+  for (const std::string& name : targets_.router.model_names()) {
+    if (auto scheduler = targets_.router.remove(name)) scheduler->stop();
+  }
+  retirement_.wait();
+}
+
+}  // namespace citadel::core

@@ -1,0 +1,90 @@
+// ReloadCoordinator: the one path by which configuration reaches the running
+// host — at start-up, on SIGHUP and on the admin reload/load/unload commands.
+//
+// A reload reads and validates everything (load_configuration; any problem:
+// nothing changes, the problems are logged one per line, remembered for
+// `status` and returned), diffs it against the running configuration,
+// creates the added and changed instances beside the old ones (any failure:
+// the new ones are dropped, nothing changes), attaches their cache spaces and
+// schedulers, switches routing in the Router, and hands the replaced
+// schedulers to SchedulerRetirement to drain in the background. Reloads are
+// serialized; each successful one gets the next generation number.
+//
+// Owned by core::Host; called from the signal thread and admin workers.
+#pragma once
+
+#include "host/cache/cache_manager.h"
+#include "host/config/model_config.h"
+#include "host/core/reload_report.h"
+#include "host/core/scheduler_retirement.h"
+#include "host/metrics/registry.h"
+#include "host/plugins/plugin_registry.h"
+#include "host/sched/device_arbiter.h"
+#include "host/sched/router.h"
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace citadel::core {
+
+// The running parts a reload changes. All outlive the coordinator.
+struct ReloadTargets {
+  plugins::PluginRegistry& registry;
+  cache::CacheManager& cache;
+  sched::Router& router;
+  sched::DeviceArbiters& arbiters;
+  metrics::Registry& metrics;
+};
+
+class ReloadCoordinator {
+ public:
+  ReloadCoordinator(std::string config_path, ReloadTargets targets);
+  ~ReloadCoordinator();  // waits for draining schedulers
+
+  // Reads the configuration file again and applies it (see above).
+  ReloadReport reload(const std::string& trigger);
+  // Applies an already loaded configuration (start-up, tests).
+  ReloadReport apply(config::Configuration next, const std::string& trigger);
+  // Runs `edit` (e.g. write or rename a models.d file) and reloads, under the
+  // reload lock. When the reload fails, `undo` runs so the files match what
+  // is serving again.
+  ReloadReport reload_with_edit(const std::string& trigger, const std::function<void()>& edit,
+                                const std::function<void()>& undo);
+
+  uint64_t generation() const;
+  std::shared_ptr<const config::Configuration> configuration() const;
+  std::optional<ReloadReport> last_report() const;
+  // Problems of the latest reload when it failed; empty after a success.
+  std::vector<std::string> config_errors() const;
+  std::vector<std::string> draining_models() const { return retirement_.draining(); }
+  // Blocks until every replaced scheduler has drained and been released.
+  void wait_for_retired() { retirement_.wait(); }
+  // Takes every model out of routing and drains it (shutdown).
+  void drain_all();
+
+ private:
+  struct Deployment;
+  ReloadReport apply_locked(config::Configuration next, const std::string& trigger,
+                            std::chrono::steady_clock::time_point start);
+  ReloadReport load_and_apply_locked(const std::string& trigger);
+  Deployment deploy(const config::ModelConfig& model, const config::Configuration& next,
+                    uint64_t generation);
+  void finish_report(ReloadReport& report, std::chrono::steady_clock::time_point start);
+
+  const std::string config_path_;
+  ReloadTargets targets_;
+  SchedulerRetirement retirement_;
+
+  std::mutex reload_mutex_;  // one reload at a time
+  mutable std::mutex state_mutex_;
+  uint64_t generation_ = 0;
+  std::shared_ptr<const config::Configuration> configuration_;
+  std::optional<ReloadReport> last_report_;
+  std::vector<std::string> config_errors_;
+};
+
+}  // namespace citadel::core

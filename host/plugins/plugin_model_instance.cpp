@@ -1,0 +1,167 @@
+#include "host/plugins/plugin_model_instance.h"
+
+#include "host/plugins/plugin_load_error.h"
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#ifdef CITADEL_HAVE_CUDA
+#include <cuda_runtime_api.h>
+#endif
+
+namespace citadel::plugins {
+namespace {
+
+std::string error_text(const citadel_error& error) {
+  return std::string("[") + citadel_status_name(error.status) + "] " + error.message;
+}
+
+citadel_error fresh_error() {
+  citadel_error error{};
+  error.status = CITADEL_OK;
+  error.message[0] = '\0';
+  return error;
+}
+
+}  // namespace
+
+const char* task_name(citadel_task_kind task) {
+  switch (task) {
+    case CITADEL_TASK_TEXT_GENERATION: return "text_generation";
+    case CITADEL_TASK_IMAGE_TO_TEXT: return "image_to_text";
+    case CITADEL_TASK_TEXT_TO_VIDEO: return "text_to_video";
+    case CITADEL_TASK_GENERIC: return "generic";
+  }
+  return "unknown";
+}
+
+std::string instance_config_json(const config::ModelConfig& config, const std::string& device) {
+  boost::json::object object;
+  object["name"] = config.name;
+  object["weights"] = config.weights;
+  object["device"] = device;
+  boost::json::value options = boost::json::object();
+  if (!config.options_json.empty()) {
+    boost::system::error_code parse_error;
+    options = boost::json::parse(config.options_json, parse_error);
+    if (parse_error || !options.is_object()) {
+      throw PluginLoadError("model " + config.name + " (" + config.source_file +
+                            "): options are not a JSON object");
+    }
+  }
+  object["options"] = std::move(options);
+  return boost::json::serialize(object);
+}
+
+PluginModelInstance::PluginModelInstance(std::shared_ptr<LoadedPlugin> plugin,
+                                         config::ModelConfig config,
+                                         std::unique_ptr<HostContext> context, uint64_t generation)
+    : plugin_(std::move(plugin)),
+      context_(std::move(context)),
+      config_(std::move(config)),
+      generation_(generation),
+      plugin_version_(plugin_->reported_version()) {
+  const std::string who = "model " + config_.name + " (" + config_.source_file + "): plugin " +
+                          plugin_->name() + " " + plugin_version_;
+  const std::string json = instance_config_json(config_, context_->device.to_string());
+  const citadel_plugin_api& api = plugin_->api();
+  citadel_error error = fresh_error();
+  if (api.create(context_.get(), json.c_str(), &instance_, &error) != CITADEL_OK ||
+      instance_ == nullptr) {
+    instance_ = nullptr;
+    throw PluginLoadError(who + ": create failed: " + error_text(error));
+  }
+  citadel_model_info info{};
+  info.struct_size = sizeof(info);
+  error = fresh_error();
+  if (api.describe(instance_, &info, &error) != CITADEL_OK) {
+    api.destroy(instance_);
+    instance_ = nullptr;
+    throw PluginLoadError(who + ": describe failed: " + error_text(error));
+  }
+  std::string problem;
+  if (info.task < CITADEL_TASK_TEXT_GENERATION || info.task > CITADEL_TASK_GENERIC) {
+    problem = "unknown task " + std::to_string(static_cast<int>(info.task));
+  } else if (info.tokens_per_block == 0) {
+    problem = "tokens_per_block is 0";
+  } else if (info.max_batch_requests == 0) {
+    problem = "max_batch_requests is 0";
+  }
+  if (!problem.empty()) {
+    api.destroy(instance_);
+    instance_ = nullptr;
+    throw PluginLoadError(who + ": describe returned an unusable model: " + problem);
+  }
+  model_version_ = info.model_version != nullptr ? info.model_version : "";
+  info_ = info;
+  info_.model_version = model_version_.c_str();
+  spdlog::info("model {} created with plugin {} {} on {} (generation {})", config_.name,
+               plugin_->name(), plugin_version_, context_->device.to_string(), generation_);
+}
+
+PluginModelInstance::~PluginModelInstance() {
+  if (instance_ != nullptr) {
+    std::lock_guard lock(call_mutex_);
+    plugin_->api().destroy(instance_);
+    instance_ = nullptr;
+  }
+  spdlog::info("model {} (generation {}) destroyed", config_.name, generation_);
+}
+
+std::shared_ptr<cache::CacheSpace> PluginModelInstance::cache_space() const {
+  return context_->cache_space();
+}
+
+void PluginModelInstance::attach_cache_space(std::shared_ptr<cache::CacheSpace> space) {
+  context_->attach_cache_space(std::move(space));
+}
+
+void PluginModelInstance::throw_call_error(const char* operation, const citadel_error& error) const {
+  throw PluginCallError(error.status, "model " + config_.name + ": " + operation + ": " +
+                                          std::string(error.message));
+}
+
+citadel_request_plan PluginModelInstance::open_request(uint64_t request_id,
+                                                       const std::string& input_json,
+                                                       std::span<const uint8_t> payload) {
+  std::lock_guard lock(call_mutex_);
+  citadel_request_plan plan{};
+  plan.struct_size = sizeof(plan);
+  citadel_error error = fresh_error();
+  if (plugin_->api().request_open(instance_, request_id, input_json.c_str(),
+                                  payload.empty() ? nullptr : payload.data(), payload.size(), &plan,
+                                  &error) != CITADEL_OK) {
+    throw_call_error("request_open", error);
+  }
+  return plan;
+}
+
+void PluginModelInstance::step(const citadel_step_batch& batch,
+                               std::vector<citadel_step_output>& outputs) {
+  std::lock_guard lock(call_mutex_);
+  outputs.assign(batch.num_items, citadel_step_output{});
+  citadel_error error = fresh_error();
+  if (plugin_->api().step(instance_, &batch, outputs.data(), &error) != CITADEL_OK) {
+    throw_call_error("step", error);
+  }
+#ifdef CITADEL_HAVE_CUDA
+  // plugin.h: the host synchronises the instance's stream after step, so the
+  // cache blocks may move (compaction, swap) before the next one.
+  if (context_->device_info.cuda_stream != nullptr) {
+    const cudaError_t status =
+        cudaStreamSynchronize(static_cast<cudaStream_t>(context_->device_info.cuda_stream));
+    if (status != cudaSuccess) {
+      throw PluginCallError(CITADEL_ERR_INTERNAL, "model " + config_.name +
+                                                      ": step: CUDA stream failed: " +
+                                                      cudaGetErrorString(status));
+    }
+  }
+#endif
+}
+
+void PluginModelInstance::close_request(uint64_t request_id) {
+  std::lock_guard lock(call_mutex_);
+  plugin_->api().request_close(instance_, request_id);
+}
+
+}  // namespace citadel::plugins
