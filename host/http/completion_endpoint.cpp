@@ -1,0 +1,130 @@
+// POST /v1/completions and /v1/chat/completions: translate, submit n
+// requests, then answer with one response object or an SSE stream.
+#include "host/http/endpoints.h"
+
+#include "host/http/model_lookup.h"
+#include "host/http/openai_translate.h"
+#include "host/http/request_group.h"
+
+#include <boost/json.hpp>
+
+
+namespace citadel::http {
+
+namespace net = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+void record_final(ChoiceOutcome& outcome, const sched::InferenceEvent& event) {
+  outcome.finish_reason = event.finish_reason;
+  outcome.usage = event.usage;
+}
+
+// Collects every choice and writes one response object.
+net::awaitable<void> answer_whole(Exchange& exchange, RequestGroup& group,
+                                  const CompletionRequest& request, const ResponseIdentity& identity) {
+  std::vector<ChoiceOutcome> outcomes(group.size());
+  std::optional<ApiError> failure;
+  while (std::optional<GroupEvent> item = co_await group.next()) {
+    ChoiceOutcome& outcome = outcomes.at(item->index);
+    outcome.text += item->event.text;
+    if (!item->event.final) continue;
+    record_final(outcome, item->event);
+    const bool failed = item->event.finish_reason == sched::FinishReason::error ||
+                        item->event.finish_reason == sched::FinishReason::cancelled;
+    if (failed && !failure && !exchange.client_gone()) {
+      failure = from_failed_event(item->event);
+      group.cancel_all();
+    }
+  }
+  if (exchange.client_gone()) co_return;
+  if (failure) throw *failure;
+  co_await exchange.respond_json(200, completion_response(request, identity, outcomes));
+}
+
+// Writes one chunk unless the stream already failed; a failed write (the
+// client left) cancels every request of the group at once.
+net::awaitable<void> send_chunk(SseWriter* writer, RequestGroup& group, std::string data) {
+  if (writer == nullptr || writer->failed()) co_return;
+  const bool sent = co_await writer->send(data);
+  if (!sent) group.cancel_all();
+}
+
+// Streams every event as it arrives, in arrival order per choice.
+net::awaitable<void> answer_stream(Exchange& exchange, RequestGroup& group,
+                                   const CompletionRequest& request, const ResponseIdentity& identity) {
+  SseWriter* writer = co_await exchange.open_stream();
+  if (writer == nullptr) group.cancel_all();
+  for (uint32_t index = 0; index < group.size(); ++index) {
+    if (request.api == CompletionApi::chat)
+      co_await send_chunk(writer, group, json::serialize(stream_role_chunk(request, identity, index)));
+    if (request.echo)
+      co_await send_chunk(writer, group,
+                          json::serialize(stream_text_chunk(request, identity, index,
+                                                            request.prompts.at(index / request.n))));
+  }
+  std::vector<ChoiceOutcome> outcomes(group.size());
+  while (std::optional<GroupEvent> item = co_await group.next()) {
+    const sched::InferenceEvent& event = item->event;
+    if (!event.text.empty())
+      co_await send_chunk(writer, group,
+                          json::serialize(stream_text_chunk(request, identity, item->index, event.text)));
+    if (!event.final) continue;
+    record_final(outcomes.at(item->index), event);
+    if (event.finish_reason == sched::FinishReason::error)
+      co_await send_chunk(writer, group, from_failed_event(event).error_body());
+    co_await send_chunk(writer, group,
+                        json::serialize(stream_final_chunk(request, identity, item->index,
+                                                           event.finish_reason)));
+  }
+  if (writer == nullptr || writer->failed()) co_return;
+  if (request.include_usage)
+    co_await send_chunk(writer, group,
+                        json::serialize(stream_usage_chunk(request, identity, total_usage(request, outcomes))));
+  co_await writer->finish();
+}
+
+net::awaitable<void> serve_completion(Exchange& exchange, CompletionApi api) {
+  ServerContext& server = exchange.server();
+  const TranslateLimits limits{server.settings.max_tokens_limit};
+  const std::string& body = exchange.request().body();
+  const CompletionRequest request = api == CompletionApi::chat
+                                        ? parse_chat_request(body, limits)
+                                        : parse_completion_request(body, limits);
+  require_task(server.router.list_models(), request.model, {"text_generation", "generic"},
+               api == CompletionApi::chat ? "/v1/chat/completions" : "/v1/completions");
+
+  std::vector<sched::InferenceRequest> submissions;
+  for (uint32_t index = 0; index < request.choice_count(); ++index) {
+    sched::InferenceRequest submission;
+    submission.model = request.model;
+    submission.input_json = native_input(request, index);
+    submission.priority = request.priority;
+    submissions.push_back(std::move(submission));
+  }
+  auto group = std::make_shared<RequestGroup>(exchange.executor(), server.gate);
+  if (std::optional<sched::Rejection> rejection = group->submit_all(server.router, std::move(submissions)))
+    throw from_rejection(*rejection, request.model);
+  std::weak_ptr<RequestGroup> weak_group = group;
+  exchange.watch_client([weak_group] {
+    if (auto alive = weak_group.lock()) alive->cancel_all();
+  });
+  const ResponseIdentity identity{response_id(api, server.take_response_id()), unix_time_now()};
+  if (request.stream)
+    co_await answer_stream(exchange, *group, request, identity);
+  else
+    co_await answer_whole(exchange, *group, request, identity);
+}
+
+}  // namespace
+
+net::awaitable<void> handle_completions(Exchange& exchange) {
+  co_await serve_completion(exchange, CompletionApi::completions);
+}
+
+net::awaitable<void> handle_chat_completions(Exchange& exchange) {
+  co_await serve_completion(exchange, CompletionApi::chat);
+}
+
+}  // namespace citadel::http

@@ -1,0 +1,178 @@
+// HttpServer: acceptor, io threads, graceful stop.
+#include "host/http/http_server.h"
+
+#include "host/http/endpoints.h"
+#include "host/http/http_session.h"
+#include "host/http/server_context.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace citadel::http {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr int kIoThreads = 2;
+
+void log_session_exception(std::exception_ptr error) {
+  if (!error) return;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& exception) {
+    spdlog::error("http: connection ended by an exception: {}", exception.what());
+  }
+}
+
+}  // namespace
+
+ListenAddress parse_listen_address(const std::string& listen) {
+  ListenAddress address;
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon + 1 == listen.size())
+    throw std::runtime_error("http.listen: '" + listen + "' is not host:port");
+  address.host = listen.substr(0, colon);
+  if (address.host.size() >= 2 && address.host.front() == '[' && address.host.back() == ']')
+    address.host = address.host.substr(1, address.host.size() - 2);
+  if (address.host.empty()) address.host = "0.0.0.0";
+  const std::string port_text = listen.substr(colon + 1);
+  size_t used = 0;
+  unsigned long port = 0;
+  try {
+    port = std::stoul(port_text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != port_text.size() || port > 65535)
+    throw std::runtime_error("http.listen: '" + port_text + "' is not a port number");
+  address.port = static_cast<uint16_t>(port);
+  return address;
+}
+
+struct HttpServer::Impl {
+  Impl(const config::HttpSettings& settings, sched::RequestRouter& router, metrics::Registry& metrics)
+      : context(settings, router, metrics) {
+    register_endpoints(context.routes);
+  }
+
+  net::awaitable<void> accept_loop() {
+    for (;;) {
+      auto [error, socket] = co_await acceptor->async_accept(net::make_strand(io),
+                                                             net::as_tuple(net::use_awaitable));
+      if (error) {
+        if (error == net::error::operation_aborted || !acceptor->is_open()) co_return;
+        spdlog::warn("http: accept failed: {}", error.message());
+        continue;
+      }
+      socket.set_option(tcp::no_delay(true));
+      auto session = std::make_shared<SessionState>(std::move(socket));
+      net::any_io_executor executor = session->stream.get_executor();
+      net::co_spawn(executor, run_session(context, tracker, std::move(session)),
+                    log_session_exception);
+    }
+  }
+
+  ServerContext context;
+  net::io_context io{kIoThreads};
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::optional<tcp::acceptor> acceptor;
+  SessionTracker tracker;
+  std::vector<std::thread> threads;
+  std::mutex lifecycle_mutex;
+  uint16_t bound_port = 0;
+  bool running = false;
+  bool stopped = false;
+  std::chrono::milliseconds drain_timeout{60000};
+};
+
+HttpServer::HttpServer(const config::HttpSettings& settings, sched::RequestRouter& router,
+                       metrics::Registry& metrics)
+    : impl_(std::make_unique<Impl>(settings, router, metrics)) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::start() {
+  std::lock_guard lock(impl_->lifecycle_mutex);
+  if (impl_->running || impl_->stopped) return;
+  const std::string& listen = impl_->context.settings.listen;
+  if (listen.empty()) {
+    spdlog::info("http: disabled (http.listen is empty)");
+    return;
+  }
+  const ListenAddress address = parse_listen_address(listen);
+  boost::system::error_code error;
+  const net::ip::address ip = net::ip::make_address(address.host, error);
+  if (error)
+    throw std::runtime_error("http.listen: '" + address.host + "' is not an IP address");
+  const tcp::endpoint endpoint(ip, address.port);
+  tcp::acceptor& acceptor = impl_->acceptor.emplace(impl_->io);
+  acceptor.open(endpoint.protocol(), error);
+  if (!error) acceptor.set_option(net::socket_base::reuse_address(true), error);
+  if (!error) acceptor.bind(endpoint, error);
+  if (!error) acceptor.listen(net::socket_base::max_listen_connections, error);
+  if (error) {
+    impl_->acceptor.reset();
+    throw std::runtime_error("http.listen: cannot listen on " + listen + ": " + error.message());
+  }
+  impl_->bound_port = acceptor.local_endpoint().port();
+  impl_->context.started_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+  impl_->work.emplace(impl_->io.get_executor());
+  net::co_spawn(impl_->io, impl_->accept_loop(), log_session_exception);
+  for (int index = 0; index < kIoThreads; ++index)
+    impl_->threads.emplace_back([this] { impl_->io.run(); });
+  impl_->running = true;
+  spdlog::info("http: listening on {}:{}", address.host, impl_->bound_port);
+}
+
+void HttpServer::stop() {
+  std::lock_guard lock(impl_->lifecycle_mutex);
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  if (!impl_->running) return;
+  impl_->context.stopping.store(true);
+  net::post(impl_->io, [this] {
+    boost::system::error_code ignored;
+    impl_->acceptor->close(ignored);
+  });
+  impl_->tracker.close_idle();
+  if (!impl_->tracker.wait_until_empty(impl_->drain_timeout)) {
+    spdlog::warn("http: connections still busy after {} ms; closing them",
+                 impl_->drain_timeout.count());
+    impl_->tracker.close_all();
+    impl_->tracker.wait_until_empty(std::chrono::milliseconds(5000));
+  }
+  impl_->context.gate->close();
+  impl_->work.reset();
+  impl_->io.stop();
+  for (std::thread& thread : impl_->threads) thread.join();
+  impl_->threads.clear();
+  impl_->running = false;
+  spdlog::info("http: stopped");
+}
+
+uint16_t HttpServer::port() const { return impl_->bound_port; }
+
+bool HttpServer::running() const { return impl_->running; }
+
+void HttpServer::set_drain_timeout(std::chrono::milliseconds timeout) {
+  impl_->drain_timeout = timeout;
+}
+
+}  // namespace citadel::http
