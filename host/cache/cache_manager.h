@@ -1,0 +1,70 @@
+// CacheManager: every device's cache pool in one place. Built from the host
+// configuration: the "cpu" pool (cpu_cache_mb) always, and one pool per
+// "cuda:N" in `devices` (budget: gpu_memory_utilization of the memory free at
+// start; with `devices` empty, every CUDA device found). Owns the host swap
+// tier (swap_space_gb) shared by all pools.
+//
+// Called by: host/core (creates spaces per model instance, reload), host/admin
+// (`pool` command: stats_json), metrics. Thread-safe. Spaces stay valid after
+// the manager is gone (they hold their pool); destroying a space gives its
+// blocks, pages and swap tickets back.
+#pragma once
+
+#include "host/cache/cache_space.h"
+#include "host/cache/device_pool.h"
+#include "host/cache/host_swap_tier.h"
+#include "host/cache/pool_stats.h"
+#include "host/config/model_config.h"
+
+#include <boost/json/object.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace citadel::cache {
+
+struct CacheManagerOptions {
+  PoolOptions pool;
+  // Virtual reservation per pool, as a multiple of its budget (room for
+  // slabs of different sizes side by side).
+  uint32_t reservation_factor = 4;
+};
+
+class CacheManager {
+ public:
+  // Throws std::runtime_error naming the device when a requested cuda:N is
+  // absent or unusable (no driver, no VMM), or a device name is malformed.
+  explicit CacheManager(const config::HostConfig& host, CacheManagerOptions options = {});
+
+  // "auto" -> the device with the most unclaimed budget (ties: the first
+  // CUDA device, then cpu); other names must be pools of this manager.
+  std::string resolve_device(const std::string& device) const;
+
+  // Creates a model's cache space on `device` (resolved as above). Throws
+  // CacheBudgetError with a message naming the model and field when the
+  // budget cannot be met, std::runtime_error for an unknown device.
+  std::shared_ptr<CacheSpace> create_space(const std::string& device, const CacheSpaceSettings& settings);
+
+  std::vector<std::string> devices() const;
+  DevicePool& pool(const std::string& device) const;  // throws for unknown devices
+  HostSwapTier* swap_tier() const { return swap_tier_.get(); }
+
+  // Maintenance over every pool.
+  void run_gc_now();
+  uint64_t compact_all(bool move_live);
+
+  std::vector<PoolStats> stats() const;
+  SwapTierStats swap_stats() const;
+  // {"devices": [...PoolStats...], "swap": {...}} for the admin `pool` command.
+  boost::json::object stats_json() const;
+
+ private:
+  CacheManagerOptions options_;
+  std::shared_ptr<HostSwapTier> swap_tier_;
+  std::map<std::string, std::shared_ptr<DevicePool>> pools_;  // by device name
+  std::vector<std::string> order_;                            // cuda devices first, then cpu
+};
+
+}  // namespace citadel::cache
