@@ -208,11 +208,17 @@ void register_host_commands(AdminServer& server, core::Host& host) {
                      [&host](const object&, std::shared_ptr<AdminReply> reply) {
                        reply_with_report(*reply, host.reload("admin"));
                      });
-  server.add_command("load", "add a models.d file and reload: {\"cmd\":\"load\",\"file\":PATH}",
+  server.add_command("load",
+                     "add a models.d file, or re-enable an unloaded model, and reload: "
+                     "{\"cmd\":\"load\",\"file\":PATH} or {\"cmd\":\"load\",\"name\":NAME}",
                      [&host](const object& request, std::shared_ptr<AdminReply> reply) {
-                       const std::string file = string_argument(request, "file");
                        try {
-                         reply_with_report(*reply, host.load_model_file(file));
+                         if (!request.contains("file") && request.contains("name")) {
+                           reply_with_report(*reply,
+                                             host.reload_unloaded_model(string_argument(request, "name")));
+                           return;
+                         }
+                         reply_with_report(*reply, host.load_model_file(string_argument(request, "file")));
                        } catch (const std::invalid_argument& e) {
                          throw AdminCommandError(error_code::bad_request, e.what());
                        }

@@ -155,6 +155,30 @@ ReloadReport Host::unload_model(const std::string& name) {
   return report;
 }
 
+ReloadReport Host::reload_unloaded_model(const std::string& name) {
+  namespace fs = std::filesystem;
+  const fs::path models_dir = coordinator_->configuration()->host.models_dir;
+  fs::path disabled;
+  for (const char* extension : {".yaml", ".yml"}) {
+    const fs::path candidate = models_dir / (name + extension + std::string(".disabled"));
+    if (fs::is_regular_file(candidate)) disabled = candidate;
+  }
+  if (disabled.empty()) {
+    throw std::invalid_argument("load: no unloaded model named " + name + " in " +
+                                models_dir.string() + " (expected " + name + ".yaml.disabled)");
+  }
+  const fs::path file = disabled.parent_path() / disabled.stem();
+  notifier_.reloading();
+  ReloadReport report = coordinator_->reload_with_edit(
+      "load", [&] { fs::rename(disabled, file); },
+      [&] {
+        std::error_code ignored;
+        fs::rename(file, disabled, ignored);
+      });
+  notifier_.ready("serving generation " + std::to_string(report.generation));
+  return report;
+}
+
 int Host::run() {
   Signals& s = *signals_;
   s.reload_thread = std::thread([this, &s] {

@@ -66,6 +66,9 @@ class Host {
   // Disables NAME's models.d file (renamed to *.yaml.disabled) and reloads.
   // Throws std::invalid_argument when no such model is configured.
   ReloadReport unload_model(const std::string& name);
+  // `load NAME`: re-enables a model that `unload` set aside (its models.d
+  // file renamed to <file>.disabled) and reloads.
+  ReloadReport reload_unloaded_model(const std::string& name);
 
   ReloadCoordinator& coordinator() { return *coordinator_; }
   sched::Router& router() { return router_; }

@@ -147,11 +147,14 @@ ReloadReport ReloadCoordinator::apply_locked(config::Configuration next, const s
   report.warnings = next.warnings;
   const std::shared_ptr<const config::Configuration> current = configuration();
   const config::ConfigDiff diff = config::diff(*current, next);
-  for (const std::string& key : diff.host_changes_needing_restart) {
-    report.warnings.push_back(next.host.source_file + ": " + key +
-                              ": changed, takes effect after a restart");
-  }
   const uint64_t generation = this->generation() + 1;
+  // The first generation is the start: its host settings are the ones in use.
+  if (generation > 1) {
+    for (const std::string& key : diff.host_changes_needing_restart) {
+      report.warnings.push_back(next.host.source_file + ": " + key +
+                                ": changed, takes effect after a restart");
+    }
+  }
 
   // Create every added and changed model beside what is serving.
   std::vector<Deployment> deployments;
@@ -162,6 +165,12 @@ ReloadReport ReloadCoordinator::apply_locked(config::Configuration next, const s
       deployments.push_back(deploy(next.models.at(name), next, generation));
     } catch (const std::exception& e) {
       report.errors.emplace_back(e.what());
+      const config::ModelConfig& model = next.models.at(name);
+      targets_.metrics
+          .counter("citadel_plugin_load_errors_total",
+                   "Model instances whose plugin failed to load or create",
+                   {{"plugin", model.plugin}})
+          .add();
     }
   }
   if (!report.errors.empty()) {
@@ -215,6 +224,14 @@ void ReloadCoordinator::finish_report(ReloadReport& report,
   report.duration_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   report.finished_unix_ms = unix_ms_now();
+  targets_.metrics
+      .counter("citadel_reloads_total", "Configuration reloads by outcome",
+               {{"outcome", report.ok ? "ok" : "failed"}})
+      .add();
+  targets_.metrics
+      .histogram("citadel_reload_duration_seconds", "Time from reading the configuration to serving it",
+                 metrics::latency_buckets())
+      .observe(report.duration_ms / 1000.0);
   {
     std::lock_guard lock(state_mutex_);
     report.generation = generation_;

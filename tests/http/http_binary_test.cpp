@@ -332,4 +332,8 @@ TEST_CASE("a reload during a stream of requests fails none of them", "[http]") {
       serving.client().post_json("/v1/completions", completion_body("alpha", "ab", 4));
   REQUIRE(after.status == 200);
   CHECK(after.json().at("choices").at(0).at("text").as_string().starts_with("v2:"));
+  // Both generations were counted as successful reloads.
+  const std::string metrics = serving.client().get("/metrics").body;
+  CHECK_THAT(metrics, Catch::Contains("citadel_reloads_total{outcome=\"ok\"} 2"));
+  CHECK_THAT(metrics, Catch::Contains("citadel_reload_duration_seconds_count 2"));
 }

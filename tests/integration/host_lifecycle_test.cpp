@@ -26,6 +26,7 @@ TEST_CASE("the host serves and lists the configured models", "[integration]") {
   CHECK(status.at("models").to_number<int>() == 2);
   CHECK(status.at("config_errors").as_array().empty());
   CHECK(status.at("last_reload").at("added").as_array().size() == 2);
+  CHECK(status.at("last_reload").at("warnings").as_array().empty());  // start is no "change"
 
   auto reply = citadel::test::infer(*host, "beta", "abc", 7);
   REQUIRE(reply.at("ok").as_bool());

@@ -162,6 +162,14 @@ TEST_CASE("load and unload edit models.d and reload", "[integration]") {
   CHECK(host->request({{"cmd", "unload"}, {"name", "chat"}}).at("error").at("code").as_string() ==
         "not_found");
 
+  // `load NAME` brings an unloaded model back.
+  auto reloaded = host->request({{"cmd", "load"}, {"name", "chat"}});
+  REQUIRE(reloaded.at("ok").as_bool());
+  CHECK(reloaded.at("report").at("added") == boost::json::array{"chat"});
+  CHECK(model_names(*host) == std::vector<std::string>{"chat", "extra"});
+  CHECK(host->request({{"cmd", "load"}, {"name", "nosuch"}}).at("error").at("code").as_string() ==
+        "bad_request");
+
   // A file that does not validate is taken back out.
   tree.write_raw("incoming/bad.yaml", "name: bad\nplugin: echo\nbogus_key: 1\n");
   auto refused = host->request({{"cmd", "load"}, {"file", (tree.root() / "incoming/bad.yaml").string()}});

@@ -1,4 +1,4 @@
-// The tests' blocking HTTP client. Every definition is inline (see the header).
+// The tests' blocking HTTP client (see support/http_client.hpp).
 #include "support/http_client.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -22,16 +22,16 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
 
-inline std::string HttpResponse::header(const std::string& name) const {
+std::string HttpResponse::header(const std::string& name) const {
   std::string lower = name;
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
   auto found = headers.find(lower);
   return found == headers.end() ? std::string() : found->second;
 }
 
-inline boost::json::value HttpResponse::json() const { return boost::json::parse(body); }
+boost::json::value HttpResponse::json() const { return boost::json::parse(body); }
 
-inline std::vector<std::string> parse_sse_events(const std::string& body) {
+std::vector<std::string> parse_sse_events(const std::string& body) {
   std::vector<std::string> events;
   size_t start = 0;
   while (start < body.size()) {
@@ -110,28 +110,28 @@ struct HttpClient::Impl {
   }
 };
 
-inline HttpClient::HttpClient(std::string host, uint16_t port) : impl_(std::make_unique<Impl>()) {
+HttpClient::HttpClient(std::string host, uint16_t port) : impl_(std::make_unique<Impl>()) {
   impl_->host = std::move(host);
   impl_->port = port;
   impl_->connect();
 }
 
-inline HttpClient::~HttpClient() = default;
+HttpClient::~HttpClient() = default;
 
-inline HttpResponse HttpClient::get(const std::string& target) { return request("GET", target); }
+HttpResponse HttpClient::get(const std::string& target) { return request("GET", target); }
 
-inline HttpResponse HttpClient::post_json(const std::string& target, const std::string& body) {
+HttpResponse HttpClient::post_json(const std::string& target, const std::string& body) {
   return request("POST", target, body);
 }
 
-inline HttpResponse HttpClient::request(const std::string& method, const std::string& target,
+HttpResponse HttpClient::request(const std::string& method, const std::string& target,
                                         const std::string& body,
                                         const std::map<std::string, std::string>& headers) {
   impl_->send(method, target, body, headers);
   return impl_->read_response();
 }
 
-inline HttpResponse HttpClient::start_stream(const std::string& target, const std::string& body) {
+HttpResponse HttpClient::start_stream(const std::string& target, const std::string& body) {
   impl_->send("POST", target, body, {});
   impl_->stream_parser = std::make_unique<bhttp::response_parser<bhttp::buffer_body>>();
   impl_->stream_parser->body_limit(1ull << 32);
@@ -147,7 +147,7 @@ inline HttpResponse HttpClient::start_stream(const std::string& target, const st
   return response;
 }
 
-inline std::optional<std::string> HttpClient::next_event() {
+std::optional<std::string> HttpClient::next_event() {
   auto& parser = *impl_->stream_parser;
   std::string& pending = impl_->stream_pending;
   for (;;) {
@@ -171,17 +171,17 @@ inline std::optional<std::string> HttpClient::next_event() {
   }
 }
 
-inline void HttpClient::send_raw(const std::string& bytes) {
+void HttpClient::send_raw(const std::string& bytes) {
   impl_->ensure_connected();
   net::write(*impl_->socket, net::buffer(bytes));
 }
 
-inline HttpResponse HttpClient::raw(const std::string& bytes) {
+HttpResponse HttpClient::raw(const std::string& bytes) {
   send_raw(bytes);
   return impl_->read_response();
 }
 
-inline void HttpClient::close() {
+void HttpClient::close() {
   if (impl_->socket && impl_->socket->is_open()) {
     beast::error_code ignored;
     impl_->socket->shutdown(tcp::socket::shutdown_both, ignored);
@@ -189,6 +189,6 @@ inline void HttpClient::close() {
   }
 }
 
-inline bool HttpClient::server_closed() const { return impl_->closed_by_server; }
+bool HttpClient::server_closed() const { return impl_->closed_by_server; }
 
 }  // namespace citadel::test
