@@ -3,9 +3,14 @@
 // decode steps at batch 1, 16 and 64 (tokens/s, and weight bytes read per
 // step / step time as achieved GB/s) and one 512-token prefill (tokens/s).
 // --quick (default) runs the TinyLlama-1.1B shape with few steps; --full adds
-// Llama-3-8B. Figures are printed, never checked.
+// Llama-3-8B. --cuda (CUDA builds) times the CUDA forward pass instead, both
+// shapes, KV blocks in device memory (bench_cuda.cpp). Figures are printed,
+// never checked.
 #include "forward.h"
 #include "random_model.h"
+#ifdef CITADEL_HAVE_CUDA
+#include "bench_cuda.h"
+#endif
 
 #include "runtime/core/thread_pool.h"
 
@@ -108,6 +113,8 @@ void run_shape(const char* name, const HfModelConfig& config, const Options& opt
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures appear as they are measured
   Options options;
+  [[maybe_unused]] bool cuda = false;  // --cuda (CUDA builds)
+  [[maybe_unused]] int cuda_steps = 20;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> int {
@@ -117,18 +124,37 @@ int main(int argc, char** argv) {
       }
       return std::atoi(argv[++i]);
     };
+    if (arg == "--cuda") {
+#ifdef CITADEL_HAVE_CUDA
+      cuda = true;
+      continue;
+#else
+      std::fprintf(stderr, "--cuda: this build has no CUDA support\n");
+      return 2;
+#endif
+    }
     if (arg == "--quick") options.full = false;
     else if (arg == "--full") options.full = true;
     else if (arg == "--threads") options.threads = static_cast<unsigned>(value());
-    else if (arg == "--steps") options.decode_steps = std::max(1, value());
+    else if (arg == "--steps") options.decode_steps = cuda_steps = std::max(1, value());
     else if (arg == "--prefill") options.prefill_tokens = std::max(1, value());
     else if (arg == "--context") options.context = std::max(0, value());
     else {
-      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N]\n"
-                  "  --quick (default): TinyLlama-1.1B shape only; --full: also Llama-3-8B\n");
+      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda]\n"
+                  "  --quick (default): TinyLlama-1.1B shape only; --full: also Llama-3-8B\n"
+                  "  --cuda: the CUDA forward pass, TinyLlama-1.1B and Llama-3-8B (CUDA builds)\n");
       return arg == "--help" ? 0 : 2;
     }
   }
+#ifdef CITADEL_HAVE_CUDA
+  if (cuda) {
+    const CudaBenchOptions cuda_options{cuda_steps, options.prefill_tokens, options.context};
+    std::printf("llm-gptq CUDA decode benchmark (random weights; figures only)\n");
+    run_cuda_shape("TinyLlama-1.1B", tinyllama_1b_shape(), cuda_options);
+    run_cuda_shape("Llama-3-8B", llama3_8b_shape(), cuda_options);
+    return 0;
+  }
+#endif
   citadel::runtime::ThreadPool pool(options.threads);
   std::printf("llm-gptq CPU decode benchmark (random weights; figures only)\n");
   run_shape("TinyLlama-1.1B", tinyllama_1b_shape(), options, pool);

@@ -52,11 +52,13 @@ LlmOptions LlmOptions::parse(const boost::json::object& options) {
 LlmModel::LlmModel(const sdk::Host& host, const sdk::ModelConfig& config)
     : host_(host), options_(LlmOptions::parse(config.options)), folder_(config.weights) {
   const citadel_device_info device = host_.device();
+#ifndef CITADEL_HAVE_CUDA
   if (device.kind != CITADEL_DEVICE_CPU) {
     throw sdk::PluginError(CITADEL_ERR_UNSUPPORTED,
                            "llm-gptq: model '" + config.name + "' asks for a CUDA device; this build of "
                            "llm-gptq runs on the CPU only (set device: cpu)");
   }
+#endif
   if (folder_.empty()) runtime::throw_invalid("llm-gptq: model '" + config.name + "' names no weights folder");
   try {
     config_ = load_hf_config(folder_);
@@ -73,12 +75,19 @@ LlmModel::LlmModel(const sdk::Host& host, const sdk::ModelConfig& config)
   unsigned threads = options_.threads;
   if (threads == 0) threads = device.cpu_threads;
   pool_ = std::make_unique<runtime::ThreadPool>(threads);
-  forward_ = std::make_unique<ForwardPass>(config_, weights_, kv_);
+#ifdef CITADEL_HAVE_CUDA
+  if (device.kind == CITADEL_DEVICE_CUDA) {
+    use_cuda_device(device.ordinal);
+    cuda_forward_ = std::make_unique<CudaForwardPass>(config_, weights_, kv_, device.cuda_stream);
+  }
+#endif
+  if (device.kind == CITADEL_DEVICE_CPU) forward_ = std::make_unique<ForwardPass>(config_, weights_, kv_);
 
   version_ = config_.model_type + "-" + std::to_string(config_.num_layers) + "l-" +
              (config_.gptq ? "gptq-int" + std::to_string(config_.gptq->bits) : std::string(to_string(config_.dtype)));
-  host_.info("llm-gptq: loaded " + folder_ + " (" + version_ + ", " + std::to_string(pool_->size()) +
-             " threads, KV " + std::string(runtime::dtype_name(kv_.dtype)) + ")");
+  const std::string where = forward_ ? std::to_string(pool_->size()) + " threads"
+                                     : "CUDA device " + std::to_string(device.ordinal);
+  host_.info("llm-gptq: loaded " + folder_ + " (" + version_ + ", " + where + ", KV " + std::string(runtime::dtype_name(kv_.dtype)) + ")");
 }
 
 LlmModel::~LlmModel() = default;
@@ -185,7 +194,14 @@ void LlmModel::step(const citadel_step_batch& batch, citadel_step_output* output
     processed_tokens += item.num_new_tokens;
   }
 
-  const std::vector<float> logits = forward_->run(chunks, *pool_);
+  std::vector<float> logits;
+#ifdef CITADEL_HAVE_CUDA
+  if (cuda_forward_) {
+    use_cuda_device(host_.device().ordinal);
+    logits = cuda_forward_->run(chunks);  // synchronizes the stream
+  }
+#endif
+  if (forward_) logits = forward_->run(chunks, *pool_);
   const size_t vocab = config_.vocab_size;
   size_t logits_row = 0;
   uint64_t generated = 0;

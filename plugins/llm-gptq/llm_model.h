@@ -1,7 +1,7 @@
 // llm_model.h — the llm-gptq plugin's model: loads a Hugging Face GPTQ (or
 // fp16/bf16) Llama-family checkpoint folder, tokenizes requests (prompt or
-// chat messages), and runs the host's step batches on the CPU with its KV
-// cache in the host's blocks (kv_layout.h). plugin.cpp registers it; the
+// chat messages), and runs the host's step batches on the CPU (or, in CUDA
+// builds, on the host's CUDA device and stream) with its KV cache in the host's blocks (kv_layout.h). plugin.cpp registers it; the
 // tests drive it through the plugin ABI (tests/llm/plugin_harness.hpp).
 //
 // Options (plugin.yaml defaults, overridden by the models.d file):
@@ -19,6 +19,9 @@
 #include "request_input.h"
 #include "text_front_end.h"
 #include "weights.h"
+#ifdef CITADEL_HAVE_CUDA
+#include "cuda_forward.h"
+#endif
 
 #include <citadel/sdk.hpp>
 
@@ -74,6 +77,9 @@ class LlmModel final : public sdk::Model {
   std::optional<TextFrontEnd> text_;
   std::unique_ptr<runtime::ThreadPool> pool_;
   std::unique_ptr<ForwardPass> forward_;
+#ifdef CITADEL_HAVE_CUDA
+  std::unique_ptr<CudaForwardPass> cuda_forward_;  // set on CUDA devices (forward_ is then null)
+#endif
   std::unordered_map<uint64_t, std::unique_ptr<Generation>> requests_;
   std::vector<std::string> output_text_;   // outputs' text, valid until the next call
   std::vector<std::string> output_error_;  // outputs' error messages

@@ -29,6 +29,7 @@ Projection Projection::gptq(std::string name, const runtime::GptqTensors& layout
   tensors.scales = scales.data_as<uint16_t>();
   tensors.g_idx = g_idx.defined() ? g_idx.data_as<int32_t>() : nullptr;
   p.gptq_ = std::make_shared<runtime::GptqLinear>(tensors, p.name_);
+  p.gptq_tensors_ = tensors;
   p.weight_bytes_ = qweight.nbytes() + qzeros.nbytes() + scales.nbytes() +
                     (g_idx.defined() ? g_idx.nbytes() : 0);
   p.qweight_ = std::move(qweight);

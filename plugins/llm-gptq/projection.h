@@ -34,6 +34,11 @@ class Projection {
   // Bytes of weight data one forward reads from the checkpoint's tensors.
   uint64_t weight_bytes() const { return weight_bytes_; }
   const std::string& name() const { return name_; }
+  // What the CUDA path (cuda_forward.cpp) uploads: the dense weight (empty
+  // when quantized), the GPTQ tensors (nullptr when dense) and the bias.
+  const runtime::Tensor& dense_weight() const { return weight_; }
+  const runtime::GptqTensors* gptq_tensors() const { return gptq_ ? &gptq_tensors_ : nullptr; }
+  const runtime::Tensor& bias() const { return bias_; }
 
  private:
   std::string name_;
@@ -42,6 +47,7 @@ class Projection {
   runtime::Tensor weight_;   // dense
   runtime::Tensor qweight_, qzeros_, scales_, g_idx_;  // GPTQ (kept alive)
   std::shared_ptr<const runtime::GptqLinear> gptq_;
+  runtime::GptqTensors gptq_tensors_;  // pointers into the tensors above
   runtime::Tensor bias_;  // f32 or empty
 };
 

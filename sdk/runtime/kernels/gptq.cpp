@@ -1,4 +1,5 @@
-// GptqLinear: unpack GPTQ tiles to f32 and multiply.
+// GptqLinear: unpack GPTQ tiles to f32 (AVX2 or portable) and multiply them
+// with every token through tile_accumulate.
 #include "runtime/kernels/gptq.h"
 
 #include "runtime/core/error.h"
@@ -7,15 +8,116 @@
 
 #include <algorithm>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CITADEL_X86 1
+#endif
+
 namespace citadel::runtime {
 
 namespace {
 
-// One input row of a full tile: row[c] = q * s - z * s for kTileColumns columns.
-void unpack_tile_row(const uint32_t* __restrict q, int shift, uint32_t mask, const float* __restrict s,
-                     const float* __restrict zs, float* __restrict row) {
-  for (int64_t c = 0; c < detail::kTileColumns; ++c) {
-    row[c] = static_cast<float>(static_cast<int32_t>((q[c] >> shift) & mask)) * s[c] - zs[c];
+constexpr int64_t K = detail::kTileColumns;
+
+// Where one tile's packed rows and per-group tables start.
+struct PackedTile {
+  const uint32_t* qweight;   // qweight + col0: word row r at qweight[r * stride]
+  const float* scales;       // scales + col0: group g at scales[g * stride]
+  const float* scaled_zeros; // likewise
+  const int32_t* group_of_input;
+  int64_t stride;            // out_features
+  int bits;
+};
+
+// Full-width rows: tile[i][c] = q(i, c) * s(g(i), c) - zs(g(i), c).
+void unpack_rows_portable(const PackedTile& p, int64_t row_begin, int64_t row_end, float* __restrict tile) {
+  const int64_t per_word = 32 / p.bits;
+  const uint32_t mask = (1u << p.bits) - 1u;
+  for (int64_t i = row_begin; i < row_end; ++i) {
+    const int shift = static_cast<int>((i % per_word) * p.bits);
+    const uint32_t* __restrict q = p.qweight + (i / per_word) * p.stride;
+    const int64_t g = p.group_of_input[i];
+    const float* __restrict s = p.scales + g * p.stride;
+    const float* __restrict zs = p.scaled_zeros + g * p.stride;
+    float* __restrict row = tile + (i - row_begin) * K;
+    for (int64_t c = 0; c < K; ++c) {
+      row[c] = static_cast<float>(static_cast<int32_t>((q[c] >> shift) & mask)) * s[c] - zs[c];
+    }
+  }
+}
+
+#ifdef CITADEL_X86
+__attribute__((target("avx2,fma"))) void unpack_rows_avx2(const PackedTile& p, int64_t row_begin,
+                                                           int64_t row_end, float* __restrict tile) {
+  const int64_t per_word = 32 / p.bits;
+  const __m256i mask = _mm256_set1_epi32(static_cast<int>((1u << p.bits) - 1u));
+  for (int64_t i = row_begin; i < row_end; ++i) {
+    const __m128i shift = _mm_cvtsi32_si128(static_cast<int>((i % per_word) * p.bits));
+    const uint32_t* q = p.qweight + (i / per_word) * p.stride;
+    const int64_t g = p.group_of_input[i];
+    const float* s = p.scales + g * p.stride;
+    const float* zs = p.scaled_zeros + g * p.stride;
+    float* row = tile + (i - row_begin) * K;
+    for (int64_t c = 0; c < K; c += 8) {
+      const __m256i words = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + c));
+      const __m256 value = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srl_epi32(words, shift), mask));
+      _mm256_storeu_ps(row + c, _mm256_fmsub_ps(value, _mm256_loadu_ps(s + c), _mm256_loadu_ps(zs + c)));
+    }
+  }
+}
+
+// One token, rows [row_begin, row_end) of one group: acc[c] += x[i] * q(i, c).
+// Bits is a template argument so the shifts are immediates and the loop over
+// the values of one word unrolls.
+template <int Bits>
+__attribute__((target("avx2,fma"))) void accumulate_group_avx2(const uint32_t* qweight, int64_t stride,
+                                                                const float* x, int64_t row_begin,
+                                                                int64_t row_end, float* acc) {
+  constexpr int64_t kPerWord = 32 / Bits;
+  const __m256i mask = _mm256_set1_epi32((1 << Bits) - 1);
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  for (int64_t w = row_begin / kPerWord; w < row_end / kPerWord; ++w) {
+    const uint32_t* q = qweight + w * stride;
+    const float* xw = x + w * kPerWord;
+    const __m256i q0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
+    const __m256i q1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 8));
+    const __m256i q2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 16));
+    const __m256i q3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 24));
+#pragma GCC unroll 8
+    for (int k = 0; k < kPerWord; ++k) {
+      const __m256 u = _mm256_broadcast_ss(xw + k);
+      a0 = _mm256_fmadd_ps(u, _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(q0, k * Bits), mask)), a0);
+      a1 = _mm256_fmadd_ps(u, _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(q1, k * Bits), mask)), a1);
+      a2 = _mm256_fmadd_ps(u, _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(q2, k * Bits), mask)), a2);
+      a3 = _mm256_fmadd_ps(u, _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(q3, k * Bits), mask)), a3);
+    }
+  }
+  _mm256_storeu_ps(acc, a0);
+  _mm256_storeu_ps(acc + 8, a1);
+  _mm256_storeu_ps(acc + 16, a2);
+  _mm256_storeu_ps(acc + 24, a3);
+}
+
+void accumulate_group_avx2_dispatch(const uint32_t* qweight, int64_t stride, int bits, const float* x,
+                                    int64_t row_begin, int64_t row_end, float* acc) {
+  if (bits == 4) {
+    accumulate_group_avx2<4>(qweight, stride, x, row_begin, row_end, acc);
+  } else {
+    accumulate_group_avx2<8>(qweight, stride, x, row_begin, row_end, acc);
+  }
+}
+#endif
+
+void accumulate_group_portable(const uint32_t* qweight, int64_t stride, int bits, const float* x,
+                               int64_t row_begin, int64_t row_end, float* __restrict acc) {
+  const int64_t per_word = 32 / bits;
+  const uint32_t mask = (1u << bits) - 1u;
+  for (int64_t c = 0; c < K; ++c) acc[c] = 0.0f;
+  for (int64_t i = row_begin; i < row_end; ++i) {
+    const uint32_t* __restrict q = qweight + (i / per_word) * stride;
+    const int shift = static_cast<int>((i % per_word) * bits);
+    const float u = x[i];
+    for (int64_t c = 0; c < K; ++c) acc[c] += u * static_cast<float>(static_cast<int32_t>((q[c] >> shift) & mask));
   }
 }
 
@@ -53,6 +155,12 @@ GptqLinear::GptqLinear(const GptqTensors& t, std::string name)
     }
     group_of_input_[static_cast<size_t>(i)] = static_cast<int32_t>(g);
   }
+  const int64_t rows_per_group = t.group_size > 0 ? t.group_size : in_;
+  if (rows_per_group % per_word == 0) {
+    bool contiguous = true;
+    for (int64_t i = 0; i < in_ && contiguous; ++i) contiguous = group_of_input_[static_cast<size_t>(i)] == i / rows_per_group;
+    contiguous_group_rows_ = contiguous ? rows_per_group : 0;
+  }
   const uint32_t mask = (1u << bits_) - 1u;
   const int64_t zero_words = out_ / per_word;
   scales_.resize(static_cast<size_t>(num_groups_ * out_));
@@ -69,104 +177,107 @@ GptqLinear::GptqLinear(const GptqTensors& t, std::string name)
   }
 }
 
-void GptqLinear::dequantize_columns(int64_t col_begin, int64_t col_end, float* tile) const {
-  constexpr int64_t K = detail::kTileColumns;
-  const int64_t per_word = 32 / bits_;
-  const uint32_t mask = (1u << bits_) - 1u;
-  const int64_t columns = col_end - col_begin;
-  for (int64_t i = 0; i < in_; ++i) {
-    const int64_t g = group_of_input_[static_cast<size_t>(i)];
-    const int shift = static_cast<int>((i % per_word) * bits_);
-    const auto* __restrict q = reinterpret_cast<const uint32_t*>(qweight_ + (i / per_word) * out_ + col_begin);
-    const float* __restrict s = scales_.data() + g * out_ + col_begin;
-    const float* __restrict zs = scaled_zeros_.data() + g * out_ + col_begin;
-    float* __restrict row = tile + i * K;
-    if (columns == K) {  // constant trip count: vectorizes
-      unpack_tile_row(q, shift, mask, s, zs, row);
-    } else {
-      for (int64_t c = 0; c < columns; ++c) {
-        row[c] = static_cast<float>(static_cast<int32_t>((q[c] >> shift) & mask)) * s[c] - zs[c];
+void GptqLinear::unpack_tile(int64_t col0, int64_t row_begin, int64_t row_end, float* tile) const {
+  const PackedTile packed{reinterpret_cast<const uint32_t*>(qweight_) + col0, scales_.data() + col0,
+                          scaled_zeros_.data() + col0, group_of_input_.data(), out_, bits_};
+  const int64_t columns = std::min(K, out_ - col0);
+  if (columns < K) {  // last, narrow tile: scalar, zeros beyond `out`
+    const int64_t per_word = 32 / bits_;
+    const uint32_t mask = (1u << bits_) - 1u;
+    for (int64_t i = row_begin; i < row_end; ++i) {
+      const int shift = static_cast<int>((i % per_word) * bits_);
+      const uint32_t* q = packed.qweight + (i / per_word) * out_;
+      const int64_t g = group_of_input_[static_cast<size_t>(i)];
+      float* row = tile + (i - row_begin) * K;
+      for (int64_t c = 0; c < K; ++c) {
+        row[c] = c < columns ? static_cast<float>(static_cast<int32_t>((q[c] >> shift) & mask)) * packed.scales[g * out_ + c] -
+                                   packed.scaled_zeros[g * out_ + c]
+                             : 0.0f;
       }
     }
+    return;
   }
+#ifdef CITADEL_X86
+  if (detail::use_avx2_kernels()) {
+    unpack_rows_avx2(packed, row_begin, row_end, tile);
+    return;
+  }
+#endif
+  unpack_rows_portable(packed, row_begin, row_end, tile);
 }
 
-void GptqLinear::forward_columns_few_tokens(const float* x, int64_t m, const float* group_sums,
-                                            int64_t col_begin, int64_t col_end, float* group_acc,
-                                            float* y, const float* bias) const {
-  // y[t, o] = sum_g s[g, o] * (sum_{i in g} x[t, i] * q[i, o]) - zs[g, o] * sum_{i in g} x[t, i]
-  constexpr int64_t K = detail::kTileColumns;
-  const int64_t per_word = 32 / bits_;
-  const uint32_t mask = (1u << bits_) - 1u;
-  const int64_t columns = col_end - col_begin;
-  for (int64_t t = 0; t < m; ++t) {
-    std::fill(group_acc, group_acc + num_groups_ * K, 0.0f);
-    const float* xt = x + t * in_;
-    for (int64_t i = 0; i < in_; ++i) {
-      const float xi = xt[i];
-      const int shift = static_cast<int>((i % per_word) * bits_);
-      const auto* __restrict q = reinterpret_cast<const uint32_t*>(qweight_ + (i / per_word) * out_ + col_begin);
-      float* __restrict acc = group_acc + group_of_input_[static_cast<size_t>(i)] * K;
-      if (columns == K) {
-        for (int64_t c = 0; c < K; ++c) acc[c] += xi * static_cast<float>(static_cast<int32_t>((q[c] >> shift) & mask));
-      } else {
-        for (int64_t c = 0; c < columns; ++c) acc[c] += xi * static_cast<float>(static_cast<int32_t>((q[c] >> shift) & mask));
-      }
-    }
-    for (int64_t c = 0; c < columns; ++c) {
-      float sum = bias != nullptr ? bias[c] : 0.0f;
-      for (int64_t g = 0; g < num_groups_; ++g) {
-        const size_t table = static_cast<size_t>(g * out_ + col_begin + c);
-        sum += scales_[table] * group_acc[g * K + c] - scaled_zeros_[table] * group_sums[t * num_groups_ + g];
-      }
-      y[t * out_ + col_begin + c] = sum;
-    }
+void GptqLinear::single_token_tile(const float* x, const float* group_sums, int64_t col0, float* out) const {
+  const auto* qweight = reinterpret_cast<const uint32_t*>(qweight_) + col0;
+  auto accumulate = &accumulate_group_portable;
+#ifdef CITADEL_X86
+  if (detail::use_avx2_kernels()) accumulate = &accumulate_group_avx2_dispatch;
+#endif
+  float dot[K];
+  for (int64_t c = 0; c < K; ++c) out[c] = 0.0f;
+  for (int64_t g = 0; g < num_groups_; ++g) {
+    const int64_t row_begin = g * contiguous_group_rows_;
+    accumulate(qweight, out_, bits_, x, row_begin, std::min(in_, row_begin + contiguous_group_rows_), dot);
+    const float* s = scales_.data() + g * out_ + col0;
+    const float* zs = scaled_zeros_.data() + g * out_ + col0;
+    const float sum = group_sums[g];
+    for (int64_t c = 0; c < K; ++c) out[c] += s[c] * dot[c] - zs[c] * sum;
   }
 }
 
 void GptqLinear::forward(ThreadPool& pool, const float* x, int64_t m, float* y, const float* bias) const {
   if (m <= 0) return;
-  constexpr int64_t K = detail::kTileColumns;
-  constexpr int64_t kFewTokens = 4;  // below this, unpacking a tile costs more than it saves
+  constexpr int64_t D = detail::kTileDepth;
   const int64_t num_tiles = (out_ + K - 1) / K;
-  if (m <= kFewTokens) {
-    std::vector<float> group_sums(static_cast<size_t>(m * num_groups_), 0.0f);
-    for (int64_t t = 0; t < m; ++t) {
-      for (int64_t i = 0; i < in_; ++i) {
-        group_sums[static_cast<size_t>(t * num_groups_ + group_of_input_[static_cast<size_t>(i)])] += x[t * in_ + i];
-      }
-    }
-    pool.parallel_for(0, num_tiles, [&](int64_t tile_begin, int64_t tile_end) {
-      std::vector<float> group_acc(static_cast<size_t>(num_groups_ * K));
+  const int64_t full_tiles = out_ / K;
+  if (m == 1 && contiguous_group_rows_ > 0) {  // decode at batch 1: scale per group, not per weight
+    std::vector<float> group_sums(static_cast<size_t>(num_groups_), 0.0f);
+    for (int64_t i = 0; i < in_; ++i) group_sums[static_cast<size_t>(i / contiguous_group_rows_)] += x[i];
+    pool.parallel_for(0, full_tiles, [&](int64_t tile_begin, int64_t tile_end) {
+      float out[K];
       for (int64_t tile_index = tile_begin; tile_index < tile_end; ++tile_index) {
         const int64_t col0 = tile_index * K;
-        forward_columns_few_tokens(x, m, group_sums.data(), col0, std::min(out_, col0 + K), group_acc.data(), y,
-                                   bias != nullptr ? bias + col0 : nullptr);
+        single_token_tile(x, group_sums.data(), col0, out);
+        for (int64_t c = 0; c < K; ++c) y[col0 + c] = out[c] + (bias != nullptr ? bias[col0 + c] : 0.0f);
       }
     });
-    return;
+    if (full_tiles == num_tiles) return;
   }
-  pool.parallel_for(0, num_tiles, [&](int64_t tile_begin, int64_t tile_end) {
-    std::vector<float> tile(static_cast<size_t>(in_ * K), 0.0f);
+  const int64_t first_tile = m == 1 && contiguous_group_rows_ > 0 ? full_tiles : 0;
+  pool.parallel_for(first_tile, num_tiles, [&](int64_t tile_begin, int64_t tile_end) {
+    std::vector<float> tile(static_cast<size_t>(D * K));
+    std::vector<float> acc(static_cast<size_t>(m * K));
     for (int64_t tile_index = tile_begin; tile_index < tile_end; ++tile_index) {
       const int64_t col0 = tile_index * K;
-      const int64_t col1 = std::min(out_, col0 + K);
-      dequantize_columns(col0, col1, tile.data());
-      detail::tile_matmul(x, m, in_, tile.data(), col1 - col0, y + col0, out_,
-                          bias != nullptr ? bias + col0 : nullptr);
+      const int64_t columns = std::min(K, out_ - col0);
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      for (int64_t row0 = 0; row0 < in_; row0 += D) {
+        const int64_t row1 = std::min(in_, row0 + D);
+        unpack_tile(col0, row0, row1, tile.data());
+        detail::tile_accumulate(x + row0, in_, m, row1 - row0, tile.data(), acc.data());
+      }
+      for (int64_t t = 0; t < m; ++t) {
+        for (int64_t c = 0; c < columns; ++c) {
+          y[t * out_ + col0 + c] = acc[static_cast<size_t>(t * K + c)] + (bias != nullptr ? bias[col0 + c] : 0.0f);
+        }
+      }
     }
   });
 }
 
 std::vector<float> GptqLinear::dequantize() const {
-  constexpr int64_t K = detail::kTileColumns;
+  constexpr int64_t D = detail::kTileDepth;
   std::vector<float> weight(static_cast<size_t>(out_ * in_));
-  std::vector<float> tile(static_cast<size_t>(in_ * K), 0.0f);
+  std::vector<float> tile(static_cast<size_t>(D * K));
   for (int64_t col0 = 0; col0 < out_; col0 += K) {
     const int64_t col1 = std::min(out_, col0 + K);
-    dequantize_columns(col0, col1, tile.data());
-    for (int64_t c = col0; c < col1; ++c) {
-      for (int64_t i = 0; i < in_; ++i) weight[static_cast<size_t>(c * in_ + i)] = tile[static_cast<size_t>(i * K + (c - col0))];
+    for (int64_t row0 = 0; row0 < in_; row0 += D) {
+      const int64_t row1 = std::min(in_, row0 + D);
+      unpack_tile(col0, row0, row1, tile.data());
+      for (int64_t c = col0; c < col1; ++c) {
+        for (int64_t i = row0; i < row1; ++i) {
+          weight[static_cast<size_t>(c * in_ + i)] = tile[static_cast<size_t>((i - row0) * K + (c - col0))];
+        }
+      }
     }
   }
   return weight;

@@ -11,7 +11,11 @@
 // (q - (stored + 1)) * s; v2 ("gptq_v2") as (q - stored) * s.
 // GptqLinear validates the shapes (errors name the layer), precomputes f32
 // scales and scaled zeros, and runs y = x · dequant(W) (+ bias) with fp32
-// accumulation. Used by the llm-gptq plugin and as the reference for CUDA.
+// accumulation. forward() works column tile by column tile (parallel over
+// tiles), unpacking kTileDepth input rows at a time into a small f32 tile
+// that every token then uses, so a batch costs little more than one token;
+// one token with non-act-order groups skips the tile and scales per group.
+// Used by the llm-gptq plugin and as the reference for CUDA.
 #pragma once
 
 #include "runtime/core/thread_pool.h"
@@ -61,11 +65,12 @@ class GptqLinear {
   std::vector<float> dequantize() const;
 
  private:
-  // Expands columns [col_begin, col_end) to f32 as tile[in][kTileColumns].
-  void dequantize_columns(int64_t col_begin, int64_t col_end, float* tile) const;
-  // Few tokens: per-group integer dot products, scaled once per group.
-  void forward_columns_few_tokens(const float* x, int64_t m, const float* group_sums, int64_t col_begin,
-                                  int64_t col_end, float* group_acc, float* y, const float* bias) const;
+  // Expands columns [col0, col0 + kTileColumns) (those >= out as zeros) of
+  // input rows [row_begin, row_end) to f32 as tile[row - row_begin][kTileColumns].
+  void unpack_tile(int64_t col0, int64_t row_begin, int64_t row_end, float* tile) const;
+  // One token, contiguous groups: y[col0 .. col0 + kTileColumns) (before bias)
+  // = sum_g s[g] * (x_g . q_g) - zs[g] * sum(x_g), into out[kTileColumns].
+  void single_token_tile(const float* x, const float* group_sums, int64_t col0, float* out) const;
 
   std::string name_;
   int bits_;
@@ -74,6 +79,10 @@ class GptqLinear {
   std::vector<int32_t> group_of_input_;  // [in]
   std::vector<float> scales_;            // [groups, out]
   std::vector<float> scaled_zeros_;      // [groups, out]: zero * scale
+  // Rows per group when group g is exactly rows [g*n, (g+1)*n) with n a
+  // multiple of the packing (no act-order shuffle); 0 otherwise. Enables the
+  // single-token path that scales once per group instead of per weight.
+  int64_t contiguous_group_rows_ = 0;
 };
 
 }  // namespace citadel::runtime

@@ -1,6 +1,8 @@
 // Dense CPU matmul for linear layers: y[m, out] = x[m, in] · W[out, in]ᵀ
 // (+ bias[out]), x and y in f32, W row-major in f32, f16 or bf16, fp32
-// accumulation, multi-threaded over output columns. Used by plugins for
+// accumulation, multi-threaded over blocks of output columns; each block of
+// W rows is converted to f32 one input chunk at a time and used for all m
+// tokens before moving on (AVX2+FMA+F16C when the CPU has them). Used by plugins for
 // unquantized projections and lm_head; the reference for GPU GEMMs.
 #pragma once
 
