@@ -1,0 +1,163 @@
+// bench_llm_decode: builds random-weight Llama models of real shapes in
+// memory (no files), then times the llm-gptq forward pass on the CPU:
+// decode steps at batch 1, 16 and 64 (tokens/s, and weight bytes read per
+// step / step time as achieved GB/s) and one 512-token prefill (tokens/s).
+// --quick (default) runs the TinyLlama-1.1B shape with few steps; --full adds
+// Llama-3-8B. --cuda (CUDA builds) times the CUDA forward pass instead, both
+// shapes, KV blocks in device memory (bench_cuda.cpp). Figures are printed,
+// never checked.
+#include "forward.h"
+#include "random_model.h"
+#ifdef CITADEL_HAVE_CUDA
+#include "bench_cuda.h"
+#endif
+
+#include "runtime/core/thread_pool.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <span>
+#include <string>
+#include <vector>
+
+using namespace citadel::llm;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Options {
+  bool full = false;
+  unsigned threads = 0;
+  int decode_steps = 2;
+  int prefill_tokens = 512;
+  int context = 128;  // positions each decoding sequence already holds
+};
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Cache blocks for `sequences` sequences of up to `positions` tokens (zeros:
+// a valid f16 cache).
+class BlockArena {
+ public:
+  BlockArena(const KvGeometry& kv, size_t sequences, size_t positions)
+      : blocks_per_sequence_((positions + kTokensPerBlock - 1) / kTokensPerBlock),
+        storage_(sequences * blocks_per_sequence_ * kv.block_bytes()) {
+    for (size_t b = 0; b < sequences * blocks_per_sequence_; ++b) {
+      addresses_.push_back(storage_.data() + b * kv.block_bytes());
+    }
+  }
+  std::span<void* const> sequence(size_t i) const {
+    return std::span<void* const>(addresses_).subspan(i * blocks_per_sequence_, blocks_per_sequence_);
+  }
+
+ private:
+  size_t blocks_per_sequence_;
+  std::vector<std::byte> storage_;
+  std::vector<void*> addresses_;
+};
+
+void run_shape(const char* name, const HfModelConfig& config, const Options& options,
+               citadel::runtime::ThreadPool& pool) {
+  Clock::time_point start = Clock::now();
+  const InMemoryCheckpoint checkpoint = make_random_checkpoint(config, 1234);
+  const ModelWeights weights = load_model_weights(checkpoint.config, checkpoint.finder(), name);
+  const KvGeometry kv{config.num_layers, config.num_kv_heads, config.head_dim, citadel::runtime::DType::f16};
+  ForwardPass forward(checkpoint.config, weights, kv);
+  const double weight_gb = static_cast<double>(weights.bytes_per_decode_step()) / 1e9;
+  std::printf("%s: %u layers, hidden %u, int4 g128 + fp16 lm_head: %.2f GB read per decode step "
+              "(built in %.1f s, %u threads)\n",
+              name, config.num_layers, config.hidden_size, weight_gb, seconds_since(start), pool.size());
+
+  for (int batch : {1, 16, 64}) {
+    BlockArena arena(kv, batch, options.context + options.decode_steps + 1);
+    std::vector<int32_t> tokens(batch);
+    std::vector<SequenceChunk> chunks(batch);
+    auto make_step = [&](int step) {
+      for (int i = 0; i < batch; ++i) {
+        tokens[i] = (i * 31 + step * 7) % static_cast<int32_t>(config.vocab_size);
+        chunks[i] = SequenceChunk{std::span<const int32_t>(&tokens[i], 1),
+                                  static_cast<uint32_t>(options.context + step), arena.sequence(i), true};
+      }
+    };
+    make_step(0);
+    forward.run(chunks, pool);  // warm-up
+    start = Clock::now();
+    for (int step = 1; step <= options.decode_steps; ++step) {
+      make_step(step);
+      forward.run(chunks, pool);
+    }
+    const double per_step = seconds_since(start) / options.decode_steps;
+    const double kv_gb = static_cast<double>(batch) * (options.context + 1) * config.num_layers *
+                         kv.bytes_per_token_per_layer() / 1e9;
+    std::printf("  decode batch %2d: %8.2f tokens/s  %6.1f ms/step  %6.2f GB/s (weights %.2f GB + KV %.3f GB per step)\n",
+                batch, batch / per_step, per_step * 1e3, (weight_gb + kv_gb) / per_step, weight_gb, kv_gb);
+  }
+
+  BlockArena arena(kv, 1, options.prefill_tokens);
+  std::vector<int32_t> prompt(options.prefill_tokens);
+  for (int i = 0; i < options.prefill_tokens; ++i) prompt[i] = (i * 13) % static_cast<int32_t>(config.vocab_size);
+  start = Clock::now();
+  forward.run(std::vector<SequenceChunk>{{prompt, 0, arena.sequence(0), true}}, pool);
+  const double prefill = seconds_since(start);
+  std::printf("  prefill %d tokens: %8.1f tokens/s  (%.2f s)\n", options.prefill_tokens,
+              options.prefill_tokens / prefill, prefill);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures appear as they are measured
+  Options options;
+  [[maybe_unused]] bool cuda = false;  // --cuda (CUDA builds)
+  [[maybe_unused]] int cuda_steps = 20;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> int {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", arg.c_str());
+        std::exit(2);
+      }
+      return std::atoi(argv[++i]);
+    };
+    if (arg == "--cuda") {
+#ifdef CITADEL_HAVE_CUDA
+      cuda = true;
+      continue;
+#else
+      std::fprintf(stderr, "--cuda: this build has no CUDA support\n");
+      return 2;
+#endif
+    }
+    if (arg == "--quick") options.full = false;
+    else if (arg == "--full") options.full = true;
+    else if (arg == "--threads") options.threads = static_cast<unsigned>(value());
+    else if (arg == "--steps") options.decode_steps = cuda_steps = std::max(1, value());
+    else if (arg == "--prefill") options.prefill_tokens = std::max(1, value());
+    else if (arg == "--context") options.context = std::max(0, value());
+    else {
+      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda]\n"
+                  "  --quick (default): TinyLlama-1.1B shape only; --full: also Llama-3-8B\n"
+                  "  --cuda: the CUDA forward pass, TinyLlama-1.1B and Llama-3-8B (CUDA builds)\n");
+      return arg == "--help" ? 0 : 2;
+    }
+  }
+#ifdef CITADEL_HAVE_CUDA
+  if (cuda) {
+    const CudaBenchOptions cuda_options{cuda_steps, options.prefill_tokens, options.context};
+    std::printf("llm-gptq CUDA decode benchmark (random weights; figures only)\n");
+    run_cuda_shape("TinyLlama-1.1B", tinyllama_1b_shape(), cuda_options);
+    run_cuda_shape("Llama-3-8B", llama3_8b_shape(), cuda_options);
+    return 0;
+  }
+#endif
+  citadel::runtime::ThreadPool pool(options.threads);
+  std::printf("llm-gptq CPU decode benchmark (random weights; figures only)\n");
+  run_shape("TinyLlama-1.1B", tinyllama_1b_shape(), options, pool);
+  if (options.full) run_shape("Llama-3-8B", llama3_8b_shape(), options, pool);
+  return 0;
+}

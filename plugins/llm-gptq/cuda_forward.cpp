@@ -1,0 +1,301 @@
+// The CUDA forward pass: the steps of forward.cpp on device buffers with the
+// kernels of sdk/runtime/cuda. Per step one packed upload carries the token
+// ids, positions, K/V write addresses and block tables; each layer then runs
+// one KV write and one attention launch for all rows of the step (every row
+// is its own "sequence" with its chunk's block table and its own length).
+#include "cuda_forward.h"
+
+#include "runtime/core/error.h"
+#include "runtime/core/half.h"
+#include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/layer_kernels.h"
+#include "runtime/cuda/paged_attention.h"
+#include "runtime/kernels/attention.h"
+#include "runtime/kernels/rope.h"
+
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstring>
+
+namespace citadel::llm {
+
+namespace cuda = runtime::cuda;
+
+namespace {
+
+runtime::RopeScaling rope_scaling(const RopeSettings& rope) {
+  runtime::RopeScaling scaling;
+  switch (rope.scaling) {
+    case RopeScalingKind::none: scaling.type = runtime::RopeScaling::Type::none; break;
+    case RopeScalingKind::linear: scaling.type = runtime::RopeScaling::Type::linear; break;
+    case RopeScalingKind::llama3: scaling.type = runtime::RopeScaling::Type::llama3; break;
+  }
+  scaling.factor = rope.factor;
+  scaling.low_freq_factor = rope.low_freq_factor;
+  scaling.high_freq_factor = rope.high_freq_factor;
+  scaling.original_max_position_embeddings = rope.original_max_position_embeddings;
+  return scaling;
+}
+
+cuda::DeviceBuffer upload_f32(const runtime::Tensor& tensor, const char* what) {
+  if (!tensor.defined()) return {};
+  if (tensor.dtype() != runtime::DType::f32) {
+    runtime::throw_invalid(std::string(what) + ": expected an f32 tensor, got " + tensor.description());
+  }
+  return cuda::DeviceBuffer::from_host(tensor.data(), tensor.nbytes(), what);
+}
+
+// A dense weight as f16 bits on the device (f16 as is, f32/bf16 converted).
+cuda::DeviceBuffer upload_as_f16(const runtime::Tensor& tensor, const std::string& name) {
+  const auto n = static_cast<size_t>(tensor.numel());
+  if (tensor.dtype() == runtime::DType::f16) return cuda::DeviceBuffer::from_host(tensor.data(), n * 2, name.c_str());
+  std::vector<float> values(n);
+  if (tensor.dtype() == runtime::DType::f32) {
+    std::memcpy(values.data(), tensor.data(), n * sizeof(float));
+  } else if (tensor.dtype() == runtime::DType::bf16) {
+    runtime::bfloat16_to_float(tensor.data_as<uint16_t>(), values.data(), n);
+  } else {
+    runtime::throw_invalid(name + ": dense weight " + tensor.description() + " is not f32, f16 or bf16");
+  }
+  std::vector<uint16_t> half(n);
+  runtime::float_to_half(values.data(), half.data(), n);
+  return cuda::DeviceBuffer::from_vector(half, name.c_str());
+}
+
+size_t align16(size_t bytes) { return (bytes + 15) & ~size_t{15}; }
+
+void grow(cuda::DeviceBuffer& buffer, size_t bytes, const char* what) {
+  if (buffer.size() < bytes) buffer = cuda::DeviceBuffer(bytes, what);
+}
+
+}  // namespace
+
+void use_cuda_device(int ordinal) {
+  if (ordinal >= 0) cuda::check_cuda(cudaSetDevice(ordinal), "cudaSetDevice");
+}
+
+DeviceProjection::DeviceProjection(const Projection& projection)
+    : in_(projection.in_features()), out_(projection.out_features()) {
+  if (const runtime::GptqTensors* tensors = projection.gptq_tensors()) {
+    gptq_ = std::make_unique<cuda::GptqLinearCuda>(*tensors, projection.name());
+  } else {
+    weight_ = upload_as_f16(projection.dense_weight(), projection.name());
+  }
+  bias_ = upload_f32(projection.bias(), (projection.name() + ".bias").c_str());
+}
+
+void DeviceProjection::forward(cuda::CublasContext& cublas, const float* x, int64_t rows, float* y,
+                               void* stream) const {
+  const float* bias = bias_.size() > 0 ? bias_.as<float>() : nullptr;
+  if (gptq_) {
+    gptq_->forward(cublas, x, rows, y, bias, stream);
+  } else {
+    cuda::matmul_f16(cublas, x, rows, in_, weight_.as<uint16_t>(), cuda::WeightLayout::out_in, out_, y, bias, stream);
+  }
+}
+
+uint64_t DeviceProjection::device_bytes() const {
+  return (gptq_ ? gptq_->device_bytes() : weight_.size()) + bias_.size();
+}
+
+CudaForwardPass::CudaForwardPass(const HfModelConfig& config, const ModelWeights& weights, KvGeometry kv,
+                                 void* stream)
+    : config_(config), kv_(kv), stream_(stream) {
+  if (kv_.head_dim > 256) {
+    runtime::throw_invalid("llm-gptq CUDA: head_dim " + std::to_string(kv_.head_dim) + " exceeds 256");
+  }
+  embedding_ = cuda::DeviceBuffer::from_host(weights.embedding.data(), weights.embedding.nbytes(), "embed_tokens");
+  embedding_dtype_ = weights.embedding.dtype();
+  final_norm_ = upload_f32(weights.final_norm, "model.norm.weight");
+  const std::vector<float> inv_freq =
+      runtime::rope_inv_freq(config.head_dim, config.rope.theta, rope_scaling(config.rope));
+  rotary_half_ = static_cast<int64_t>(inv_freq.size());
+  inv_freq_ = cuda::DeviceBuffer::from_vector(inv_freq, "rope inv_freq");
+  lm_head_ = DeviceProjection(weights.lm_head);
+  layers_.resize(weights.layers.size());
+  for (size_t i = 0; i < weights.layers.size(); ++i) {
+    const LayerWeights& from = weights.layers[i];
+    Layer& to = layers_[i];
+    to.input_norm = upload_f32(from.input_norm, "input_layernorm");
+    to.post_attention_norm = upload_f32(from.post_attention_norm, "post_attention_layernorm");
+    if (config.qk_norm) {
+      to.q_norm = upload_f32(from.q_norm, "q_norm");
+      to.k_norm = upload_f32(from.k_norm, "k_norm");
+    }
+    to.q = DeviceProjection(from.q);
+    to.k = DeviceProjection(from.k);
+    to.v = DeviceProjection(from.v);
+    to.o = DeviceProjection(from.o);
+    to.gate = DeviceProjection(from.gate);
+    to.up = DeviceProjection(from.up);
+    to.down = DeviceProjection(from.down);
+  }
+}
+
+CudaForwardPass::~CudaForwardPass() = default;
+
+uint64_t CudaForwardPass::device_weight_bytes() const {
+  uint64_t bytes = embedding_.size() + final_norm_.size() + lm_head_.device_bytes();
+  for (const Layer& layer : layers_) {
+    for (const DeviceProjection* p : {&layer.q, &layer.k, &layer.v, &layer.o, &layer.gate, &layer.up, &layer.down}) {
+      bytes += p->device_bytes();
+    }
+  }
+  return bytes;
+}
+
+void CudaForwardPass::reserve(size_t rows, size_t wanted, size_t table_entries) {
+  const size_t hidden = config_.hidden_size, heads = config_.num_heads, kv_heads = config_.num_kv_heads;
+  const size_t head_dim = config_.head_dim, ffn = config_.intermediate_size;
+  if (rows > rows_capacity_) {
+    rows_capacity_ = rows;
+    const size_t f = sizeof(float);
+    hidden_ = cuda::DeviceBuffer(rows * hidden * f, "hidden states");
+    normed_ = cuda::DeviceBuffer(rows * hidden * f, "normed states");
+    q_ = cuda::DeviceBuffer(rows * heads * head_dim * f, "queries");
+    k_ = cuda::DeviceBuffer(rows * kv_heads * head_dim * f, "keys");
+    v_ = cuda::DeviceBuffer(rows * kv_heads * head_dim * f, "values");
+    attn_ = cuda::DeviceBuffer(rows * heads * head_dim * f, "attention output");
+    proj_ = cuda::DeviceBuffer(rows * hidden * f, "projection output");
+    gate_ = cuda::DeviceBuffer(rows * ffn * f, "mlp gate");
+    up_ = cuda::DeviceBuffer(rows * ffn * f, "mlp up");
+  }
+  if (wanted > wanted_capacity_) {
+    wanted_capacity_ = wanted;
+    last_rows_ = cuda::DeviceBuffer(wanted * hidden * sizeof(float), "last rows");
+    logits_ = cuda::DeviceBuffer(wanted * config_.vocab_size * sizeof(float), "logits");
+  }
+  ids_at_ = 0;
+  positions_at_ = ids_at_ + align16(rows * sizeof(int32_t));
+  wanted_at_ = positions_at_ + align16(rows * sizeof(int32_t));
+  slots_at_ = wanted_at_ + align16(wanted * sizeof(int32_t));
+  tables_at_ = slots_at_ + align16(rows * sizeof(void*));
+  lengths_at_ = tables_at_ + align16(table_entries * sizeof(void*));
+  const size_t total = lengths_at_ + align16(rows * sizeof(int32_t));
+  staging_.assign(total, std::byte{0});
+  grow(step_tables_, total, "step tables");
+}
+
+std::vector<float> CudaForwardPass::run(std::span<const SequenceChunk> chunks) {
+  size_t rows = 0, wanted = 0, max_blocks = 1;
+  for (const SequenceChunk& chunk : chunks) {
+    const uint64_t end = uint64_t{chunk.first_position} + chunk.tokens.size();
+    if (end > config_.max_position_embeddings) {
+      runtime::throw_invalid("sequence of " + std::to_string(end) + " tokens exceeds the context length " +
+                             std::to_string(config_.max_position_embeddings));
+    }
+    if (end > chunk.blocks.size() * uint64_t{kTokensPerBlock}) {
+      runtime::throw_invalid("positions up to " + std::to_string(end) + " need " +
+                             std::to_string((end + kTokensPerBlock - 1) / kTokensPerBlock) +
+                             " cache blocks, the step gave " + std::to_string(chunk.blocks.size()));
+    }
+    for (int32_t id : chunk.tokens) {
+      if (id < 0 || static_cast<uint64_t>(id) >= config_.vocab_size) {
+        runtime::throw_invalid("token id " + std::to_string(id) + " is outside the vocabulary of " +
+                               std::to_string(config_.vocab_size));
+      }
+    }
+    rows += chunk.tokens.size();
+    if (chunk.want_logits && !chunk.tokens.empty()) ++wanted;
+    max_blocks = std::max(max_blocks, chunk.blocks.size());
+  }
+  if (rows == 0) return {};
+  reserve(rows, wanted, rows * max_blocks);
+
+  // Fill the step tables on the host.
+  auto* ids = reinterpret_cast<int32_t*>(staging_.data() + ids_at_);
+  auto* positions = reinterpret_cast<int32_t*>(staging_.data() + positions_at_);
+  auto* wanted_rows = reinterpret_cast<int32_t*>(staging_.data() + wanted_at_);
+  auto* slots = reinterpret_cast<void**>(staging_.data() + slots_at_);
+  auto* tables = reinterpret_cast<void**>(staging_.data() + tables_at_);
+  auto* lengths = reinterpret_cast<int32_t*>(staging_.data() + lengths_at_);
+  const size_t row_bytes = size_t{kv_.num_kv_heads} * kv_.head_dim * runtime::dtype_size(kv_.dtype);
+  size_t row = 0, wanted_index = 0;
+  for (const SequenceChunk& chunk : chunks) {
+    for (size_t t = 0; t < chunk.tokens.size(); ++t, ++row) {
+      const uint32_t position = chunk.first_position + static_cast<uint32_t>(t);
+      ids[row] = chunk.tokens[t];
+      positions[row] = static_cast<int32_t>(position);
+      lengths[row] = static_cast<int32_t>(position + 1);
+      // The token's K/V row in its block, for a view of one token per "block".
+      slots[row] = static_cast<char*>(chunk.blocks[position / kTokensPerBlock]) + (position % kTokensPerBlock) * row_bytes;
+      std::copy(chunk.blocks.begin(), chunk.blocks.end(), tables + row * max_blocks);
+    }
+    if (chunk.want_logits && !chunk.tokens.empty()) wanted_rows[wanted_index++] = static_cast<int32_t>(row - 1);
+  }
+  step_tables_.upload(staging_.data(), staging_.size(), 0, stream_);
+
+  const int64_t hidden = config_.hidden_size;
+  const auto n = static_cast<int64_t>(rows);
+  cuda::embedding_lookup(embedding_.data(), embedding_dtype_, static_cast<int64_t>(config_.vocab_size), hidden,
+                         reinterpret_cast<const int32_t*>(static_cast<std::byte*>(step_tables_.data()) + ids_at_), n,
+                         hidden_.as<float>(), stream_);
+  for (size_t layer = 0; layer < layers_.size(); ++layer) layer_forward(layer, n, static_cast<int64_t>(max_blocks));
+
+  std::vector<float> logits;
+  if (wanted == 0) {
+    cuda::synchronize(stream_);
+    return logits;
+  }
+  // Gather the wanted rows (an "embedding lookup" into the hidden states).
+  const auto w = static_cast<int64_t>(wanted);
+  cuda::embedding_lookup(hidden_.data(), runtime::DType::f32, n, hidden,
+                         reinterpret_cast<const int32_t*>(static_cast<std::byte*>(step_tables_.data()) + wanted_at_), w,
+                         last_rows_.as<float>(), stream_);
+  cuda::rms_norm(last_rows_.as<float>(), w, hidden, final_norm_.as<float>(), static_cast<float>(config_.rms_norm_eps),
+                 last_rows_.as<float>(), stream_);
+  lm_head_.forward(cublas_, last_rows_.as<float>(), w, logits_.as<float>(), stream_);
+  logits.resize(wanted * lm_head_.out_features());
+  logits_.download(logits.data(), logits.size() * sizeof(float), 0, stream_);
+  return logits;
+}
+
+void CudaForwardPass::layer_forward(size_t layer_index, int64_t rows, int64_t max_blocks) {
+  const Layer& layer = layers_[layer_index];
+  const int64_t hidden = config_.hidden_size, ffn = config_.intermediate_size;
+  const int64_t heads = config_.num_heads, kv_heads = config_.num_kv_heads, head_dim = config_.head_dim;
+  const float eps = static_cast<float>(config_.rms_norm_eps);
+  auto* tables_base = static_cast<std::byte*>(step_tables_.data());
+  const auto* positions = reinterpret_cast<const int32_t*>(tables_base + positions_at_);
+
+  // Attention block.
+  cuda::rms_norm(hidden_.as<float>(), rows, hidden, layer.input_norm.as<float>(), eps, normed_.as<float>(), stream_);
+  layer.q.forward(cublas_, normed_.as<float>(), rows, q_.as<float>(), stream_);
+  layer.k.forward(cublas_, normed_.as<float>(), rows, k_.as<float>(), stream_);
+  layer.v.forward(cublas_, normed_.as<float>(), rows, v_.as<float>(), stream_);
+  if (config_.qk_norm) {
+    cuda::rms_norm(q_.as<float>(), rows * heads, head_dim, layer.q_norm.as<float>(), eps, q_.as<float>(), stream_);
+    cuda::rms_norm(k_.as<float>(), rows * kv_heads, head_dim, layer.k_norm.as<float>(), eps, k_.as<float>(), stream_);
+  }
+  cuda::apply_rope(q_.as<float>(), rows, heads, head_dim, positions, inv_freq_.as<float>(), rotary_half_, stream_);
+  cuda::apply_rope(k_.as<float>(), rows, kv_heads, head_dim, positions, inv_freq_.as<float>(), rotary_half_, stream_);
+
+  // K/V of every row into its slot: a view with one token per "block" whose
+  // addresses are the rows' slots, at this layer's K/V offsets.
+  runtime::KvBlockView write_view = runtime::kv_block_view_for_layer(
+      reinterpret_cast<void* const*>(tables_base + slots_at_), rows, kTokensPerBlock,
+      static_cast<int64_t>(layer_index), kv_heads, head_dim, kv_.dtype);
+  write_view.tokens_per_block = 1;
+  cuda::kv_cache_write(write_view, 0, rows, k_.as<float>(), v_.as<float>(), stream_);
+
+  // Attention: each row attends through its chunk's table up to its position.
+  const runtime::KvBlockView layout = runtime::kv_block_view_for_layer(
+      nullptr, 0, kTokensPerBlock, static_cast<int64_t>(layer_index), kv_heads, head_dim, kv_.dtype);
+  cuda::paged_attention_decode(q_.as<float>(), rows, heads, layout, reinterpret_cast<void* const*>(tables_base + tables_at_),
+                               max_blocks, reinterpret_cast<const int32_t*>(tables_base + lengths_at_),
+                               1.0f / std::sqrt(static_cast<float>(head_dim)), attn_.as<float>(), stream_);
+  layer.o.forward(cublas_, attn_.as<float>(), rows, proj_.as<float>(), stream_);
+  cuda::add_in_place(hidden_.as<float>(), proj_.as<float>(), rows * hidden, stream_);
+
+  // MLP block.
+  cuda::rms_norm(hidden_.as<float>(), rows, hidden, layer.post_attention_norm.as<float>(), eps, normed_.as<float>(),
+                 stream_);
+  layer.gate.forward(cublas_, normed_.as<float>(), rows, gate_.as<float>(), stream_);
+  layer.up.forward(cublas_, normed_.as<float>(), rows, up_.as<float>(), stream_);
+  cuda::silu_mul(gate_.as<float>(), up_.as<float>(), rows * ffn, gate_.as<float>(), stream_);
+  layer.down.forward(cublas_, gate_.as<float>(), rows, proj_.as<float>(), stream_);
+  cuda::add_in_place(hidden_.as<float>(), proj_.as<float>(), rows * hidden, stream_);
+}
+
+}  // namespace citadel::llm

@@ -1,0 +1,55 @@
+// forward.h — the CPU forward pass of a Llama-family model over one step's
+// batch: any mix of prefill chunks and decode tokens of different sequences,
+// flattened into one matrix of rows for the projections, with each
+// sequence's K/V written into and read from its cache blocks (kv_layout.h).
+// Called by the model (llm_model.cpp) once per step, by the benchmark, and
+// directly by the tests that compare logits with reference data.
+#pragma once
+
+#include "hf_config.h"
+#include "kv_layout.h"
+#include "weights.h"
+
+#include "runtime/core/thread_pool.h"
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace citadel::llm {
+
+// One sequence's share of a step: tokens at positions
+// [first_position, first_position + tokens.size()); positions before
+// first_position are in the blocks already.
+struct SequenceChunk {
+  std::span<const int32_t> tokens;
+  uint32_t first_position = 0;
+  std::span<void* const> blocks;  // block i holds positions [16 i, 16 i + 16)
+  bool want_logits = false;       // compute logits of the chunk's last token
+};
+
+class ForwardPass {
+ public:
+  ForwardPass(const HfModelConfig& config, const ModelWeights& weights, KvGeometry kv);
+
+  // Runs the chunks; returns logits [number of chunks with want_logits,
+  // vocab_size] in chunk order. Throws runtime::RuntimeError when a chunk's
+  // positions exceed its blocks or the context length.
+  std::vector<float> run(std::span<const SequenceChunk> chunks, runtime::ThreadPool& pool);
+
+  const KvGeometry& kv_geometry() const { return kv_; }
+
+ private:
+  void attention_layer(size_t layer, std::span<const SequenceChunk> chunks, runtime::ThreadPool& pool);
+  void mlp_layer(size_t layer, runtime::ThreadPool& pool);
+
+  const HfModelConfig& config_;
+  const ModelWeights& weights_;
+  KvGeometry kv_;
+  std::vector<float> inv_freq_;
+  // Scratch buffers, sized per step (rows = tokens of the step).
+  std::vector<int32_t> positions_;
+  std::vector<float> hidden_, normed_, q_, k_, v_, attn_, proj_, gate_, up_;
+};
+
+}  // namespace citadel::llm

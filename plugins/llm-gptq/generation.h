@@ -1,0 +1,68 @@
+// generation.h — one text-generation request's state between steps: its
+// known sequence (prompt + generated tokens), sampler, stop conditions
+// (stop token ids, stop strings, max new tokens) and the streaming
+// detokenizer that emits only complete UTF-8. Owned by the model
+// (llm_model.cpp), one per open request.
+#pragma once
+
+#include <citadel/plugin.h>
+
+#include "runtime/kernels/sampling.h"
+#include "runtime/text/stop_strings.h"
+#include "runtime/text/tokenizer.h"
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace citadel::llm {
+
+struct GenerationLimits {
+  uint32_t max_new_tokens = 0;
+  std::vector<int32_t> stop_token_ids;
+  std::vector<std::string> stop_strings;
+  // Ids at or above this have no text (lm_head rows padded beyond the
+  // tokenizer); they may be sampled, as transformers does, and decode to "".
+  size_t tokenizer_vocab = 0;
+};
+
+// What one sampled token produced.
+struct TokenOutcome {
+  int32_t token = -1;
+  std::string text;  // complete UTF-8, stop strings cut off
+  bool finished = false;
+  citadel_finish_reason reason = CITADEL_FINISH_NONE;
+};
+
+class Generation {
+ public:
+  Generation(std::vector<int32_t> prompt, const runtime::SamplingParams& sampling,
+             GenerationLimits limits, const runtime::Tokenizer& tokenizer);
+
+  const std::vector<int32_t>& sequence() const { return sequence_; }
+  uint32_t prompt_tokens() const { return prompt_tokens_; }
+  uint32_t generated_tokens() const { return static_cast<uint32_t>(sequence_.size()) - prompt_tokens_; }
+  uint32_t max_new_tokens() const { return limits_.max_new_tokens; }
+  bool finished() const { return finished_; }
+  citadel_finish_reason finish_reason() const { return reason_; }
+
+  // Samples the next token from `logits` (modified), appends it and returns
+  // its text and whether the request is done.
+  TokenOutcome sample_next(std::span<float> logits);
+
+ private:
+  // At the end: the decoder's held bytes and the stop matcher's held tail.
+  std::string flush_text();
+
+  std::vector<int32_t> sequence_;
+  uint32_t prompt_tokens_;
+  GenerationLimits limits_;
+  runtime::Sampler sampler_;
+  runtime::StreamingDecoder decoder_;
+  runtime::StopStringMatcher stop_matcher_;
+  bool finished_ = false;
+  citadel_finish_reason reason_ = CITADEL_FINISH_NONE;
+};
+
+}  // namespace citadel::llm

@@ -1,0 +1,249 @@
+// LlmModel: instance creation (checkpoint, tokenizer, chat template, options),
+// request planning and the step loop over the host's batches.
+#include "llm_model.h"
+
+#include "runtime/core/error.h"
+
+#include <algorithm>
+#include <filesystem>
+
+namespace citadel::llm {
+namespace {
+
+uint32_t option_count(const boost::json::object& options, const char* key, uint32_t fallback) {
+  const boost::json::value* value = options.if_contains(key);
+  if (value == nullptr || value->is_null()) return fallback;
+  if (value->is_int64() && value->as_int64() >= 0 && value->as_int64() <= UINT32_MAX) {
+    return static_cast<uint32_t>(value->as_int64());
+  }
+  if (value->is_uint64() && value->as_uint64() <= UINT32_MAX) return static_cast<uint32_t>(value->as_uint64());
+  runtime::throw_invalid(std::string("llm-gptq option '") + key + "' must be a non-negative integer");
+}
+
+std::string option_string(const boost::json::object& options, const char* key, const std::string& fallback) {
+  const boost::json::value* value = options.if_contains(key);
+  if (value == nullptr || value->is_null()) return fallback;
+  if (!value->is_string()) runtime::throw_invalid(std::string("llm-gptq option '") + key + "' must be a string");
+  return std::string(value->as_string());
+}
+
+}  // namespace
+
+LlmOptions LlmOptions::parse(const boost::json::object& options) {
+  LlmOptions parsed;
+  parsed.chat_template = option_string(options, "chat_template", parsed.chat_template);
+  if (parsed.chat_template != "auto" && parsed.chat_template != "llama3" && parsed.chat_template != "chatml") {
+    runtime::throw_invalid("llm-gptq option 'chat_template' is '" + parsed.chat_template +
+                           "'; expected auto, llama3 or chatml");
+  }
+  parsed.default_system_prompt = option_string(options, "default_system_prompt", "");
+  parsed.threads = option_count(options, "threads", 0);
+  const std::string kv = option_string(options, "kv_cache_dtype", "f16");
+  if (kv == "f16") parsed.kv_dtype = runtime::DType::f16;
+  else if (kv == "f32") parsed.kv_dtype = runtime::DType::f32;
+  else runtime::throw_invalid("llm-gptq option 'kv_cache_dtype' is '" + kv + "'; expected f16 or f32");
+  parsed.max_batch_requests = std::max(1u, option_count(options, "max_batch_requests", parsed.max_batch_requests));
+  parsed.max_step_tokens = std::max(1u, option_count(options, "max_step_tokens", parsed.max_step_tokens));
+  parsed.max_context_tokens = option_count(options, "max_context_tokens", 0);
+  parsed.default_max_tokens = std::max(1u, option_count(options, "default_max_tokens", parsed.default_max_tokens));
+  return parsed;
+}
+
+LlmModel::LlmModel(const sdk::Host& host, const sdk::ModelConfig& config)
+    : host_(host), options_(LlmOptions::parse(config.options)), folder_(config.weights) {
+  const citadel_device_info device = host_.device();
+#ifndef CITADEL_HAVE_CUDA
+  if (device.kind != CITADEL_DEVICE_CPU) {
+    throw sdk::PluginError(CITADEL_ERR_UNSUPPORTED,
+                           "llm-gptq: model '" + config.name + "' asks for a CUDA device; this build of "
+                           "llm-gptq runs on the CPU only (set device: cpu)");
+  }
+#endif
+  if (folder_.empty()) runtime::throw_invalid("llm-gptq: model '" + config.name + "' names no weights folder");
+  try {
+    config_ = load_hf_config(folder_);
+  } catch (const HfConfigError& error) {
+    runtime::throw_invalid(error.what());
+  }
+  weights_ = load_checkpoint_weights(config_, folder_);
+  kv_ = KvGeometry{config_.num_layers, config_.num_kv_heads, config_.head_dim, options_.kv_dtype};
+  max_context_ = config_.max_position_embeddings;
+  if (options_.max_context_tokens > 0) max_context_ = std::min(max_context_, options_.max_context_tokens);
+
+  text_.emplace(std::filesystem::path(folder_), config_, options_.chat_template, options_.default_system_prompt);
+
+  unsigned threads = options_.threads;
+  if (threads == 0) threads = device.cpu_threads;
+  pool_ = std::make_unique<runtime::ThreadPool>(threads);
+#ifdef CITADEL_HAVE_CUDA
+  if (device.kind == CITADEL_DEVICE_CUDA) {
+    use_cuda_device(device.ordinal);
+    cuda_forward_ = std::make_unique<CudaForwardPass>(config_, weights_, kv_, device.cuda_stream);
+  }
+#endif
+  if (device.kind == CITADEL_DEVICE_CPU) forward_ = std::make_unique<ForwardPass>(config_, weights_, kv_);
+
+  version_ = config_.model_type + "-" + std::to_string(config_.num_layers) + "l-" +
+             (config_.gptq ? "gptq-int" + std::to_string(config_.gptq->bits) : std::string(to_string(config_.dtype)));
+  const std::string where = forward_ ? std::to_string(pool_->size()) + " threads"
+                                     : "CUDA device " + std::to_string(device.ordinal);
+  host_.info("llm-gptq: loaded " + folder_ + " (" + version_ + ", " + where + ", KV " + std::string(runtime::dtype_name(kv_.dtype)) + ")");
+}
+
+LlmModel::~LlmModel() = default;
+
+citadel_model_info LlmModel::describe() {
+  citadel_model_info info{};
+  info.struct_size = sizeof(info);
+  info.task = CITADEL_TASK_TEXT_GENERATION;
+  info.num_layers = kv_.num_layers;
+  info.tokens_per_block = kTokensPerBlock;
+  info.bytes_per_token_per_layer = kv_.bytes_per_token_per_layer();
+  info.max_context_tokens = max_context_;
+  info.max_batch_requests = options_.max_batch_requests;
+  info.max_step_tokens = options_.max_step_tokens;
+  info.model_version = version_.c_str();
+  return info;
+}
+
+sdk::RequestPlan LlmModel::open_request(uint64_t request_id, std::string_view input_json,
+                                        std::span<const uint8_t> /*payload*/) {
+  if (requests_.count(request_id) != 0) {
+    runtime::throw_invalid("request " + std::to_string(request_id) + " is already open");
+  }
+  const RequestInput input = parse_request_input(input_json);
+  std::vector<int32_t> prompt = text_->encode(input, config_.vocab_size);
+  if (prompt.empty()) runtime::throw_invalid("request input: the prompt encodes to no tokens");
+  if (prompt.size() >= max_context_) {
+    runtime::throw_invalid("request input: the prompt has " + std::to_string(prompt.size()) +
+                           " tokens; the model's context is " + std::to_string(max_context_) + " tokens");
+  }
+  GenerationLimits limits;
+  const uint32_t room = max_context_ - static_cast<uint32_t>(prompt.size());
+  limits.max_new_tokens = std::min(room, input.max_tokens.value_or(options_.default_max_tokens));
+  if (!input.ignore_eos) limits.stop_token_ids = text_->stop_token_ids();
+  limits.stop_strings = input.stop;
+  limits.tokenizer_vocab = text_->tokenizer().vocab_size();
+  auto generation = std::make_unique<Generation>(std::move(prompt), input.sampling, std::move(limits), text_->tokenizer());
+  sdk::RequestPlan plan;
+  plan.prompt_tokens = generation->prompt_tokens();
+  plan.max_new_tokens = generation->max_new_tokens();
+  plan.prompt_token_ids = generation->sequence().data();
+  requests_[request_id] = std::move(generation);
+  return plan;
+}
+
+void LlmModel::step(const citadel_step_batch& batch, citadel_step_output* outputs) {
+  const size_t count = batch.num_items;
+  output_text_.assign(count, std::string());
+  output_error_.assign(count, std::string());
+  resolved_blocks_.assign(count, std::vector<void*>());
+  std::vector<SequenceChunk> chunks;
+  std::vector<size_t> chunk_item;  // item index of each chunk
+  uint64_t processed_tokens = 0;
+
+  for (size_t i = 0; i < count; ++i) {
+    const citadel_step_item& item = batch.items[i];
+    citadel_step_output& out = outputs[i];
+    out = citadel_step_output{};
+    out.request_id = item.request_id;
+    out.state = CITADEL_REQUEST_RUNNING;
+    out.token_id = -1;
+    auto found = requests_.find(item.request_id);
+    auto fail = [&](const std::string& message) {
+      output_error_[i] = message;
+      out.state = CITADEL_REQUEST_FAILED;
+      out.finish_reason = CITADEL_FINISH_ERROR;
+    };
+    if (found == requests_.end()) {
+      fail("llm-gptq: unknown request id " + std::to_string(item.request_id));
+      continue;
+    }
+    Generation& generation = *found->second;
+    if (generation.finished()) {
+      out.state = CITADEL_REQUEST_FINISHED;
+      out.finish_reason = generation.finish_reason();
+      continue;
+    }
+    const uint64_t end = uint64_t{item.num_computed_tokens} + item.num_new_tokens;
+    if (end > generation.sequence().size()) {
+      fail("llm-gptq: request " + std::to_string(item.request_id) + " step asks for positions up to " +
+           std::to_string(end) + " but the request knows " + std::to_string(generation.sequence().size()) +
+           " tokens");
+      continue;
+    }
+    if (end > uint64_t{item.num_blocks} * kTokensPerBlock) {
+      fail("llm-gptq: request " + std::to_string(item.request_id) + " needs cache blocks for " +
+           std::to_string(end) + " positions, the step gave " + std::to_string(item.num_blocks));
+      continue;
+    }
+    std::span<void* const> blocks = resolve_blocks(item, i);
+    if (blocks.size() != item.num_blocks) {
+      fail("llm-gptq: request " + std::to_string(item.request_id) + " has a cache block without an address");
+      continue;
+    }
+    if (item.num_new_tokens == 0) continue;
+    SequenceChunk chunk;
+    chunk.tokens = std::span<const int32_t>(generation.sequence().data() + item.num_computed_tokens,
+                                            item.num_new_tokens);
+    chunk.first_position = item.num_computed_tokens;
+    chunk.blocks = blocks;
+    chunk.want_logits = end == generation.sequence().size();
+    chunks.push_back(chunk);
+    chunk_item.push_back(i);
+    processed_tokens += item.num_new_tokens;
+  }
+
+  std::vector<float> logits;
+#ifdef CITADEL_HAVE_CUDA
+  if (cuda_forward_) {
+    use_cuda_device(host_.device().ordinal);
+    logits = cuda_forward_->run(chunks);  // synchronizes the stream
+  }
+#endif
+  if (forward_) logits = forward_->run(chunks, *pool_);
+  const size_t vocab = config_.vocab_size;
+  size_t logits_row = 0;
+  uint64_t generated = 0;
+  for (size_t c = 0; c < chunks.size(); ++c) {
+    if (!chunks[c].want_logits) continue;
+    const size_t i = chunk_item[c];
+    Generation& generation = *requests_.at(batch.items[i].request_id);
+    std::vector<float> row(logits.begin() + logits_row * vocab, logits.begin() + (logits_row + 1) * vocab);
+    ++logits_row;
+    TokenOutcome outcome = generation.sample_next(row);
+    ++generated;
+    citadel_step_output& out = outputs[i];
+    out.appended_tokens = 1;
+    out.token_id = outcome.token;
+    output_text_[i] = std::move(outcome.text);
+    if (outcome.finished) {
+      out.state = CITADEL_REQUEST_FINISHED;
+      out.finish_reason = outcome.reason;
+    }
+  }
+  for (size_t i = 0; i < count; ++i) {
+    outputs[i].text = output_text_[i].c_str();
+    outputs[i].text_len = static_cast<uint32_t>(output_text_[i].size());
+    outputs[i].error = outputs[i].state == CITADEL_REQUEST_FAILED ? output_error_[i].c_str() : nullptr;
+  }
+  host_.gauge_set("open_requests", static_cast<double>(requests_.size()));
+  if (generated > 0) host_.counter_add("generated_tokens", static_cast<double>(generated));
+  if (processed_tokens > 0) host_.counter_add("processed_tokens", static_cast<double>(processed_tokens));
+}
+
+std::span<void* const> LlmModel::resolve_blocks(const citadel_step_item& item, size_t index) {
+  if (item.block_addresses != nullptr) return {item.block_addresses, item.num_blocks};
+  // No addresses in the item: ask the host for each block id.
+  std::vector<void*>& addresses = resolved_blocks_[index];
+  for (uint32_t b = 0; b < item.num_blocks && item.block_ids != nullptr; ++b) {
+    void* address = host_.block_address(item.block_ids[b]);
+    if (address == nullptr) break;
+    addresses.push_back(address);
+  }
+  return addresses;
+}
+
+void LlmModel::close_request(uint64_t request_id) { requests_.erase(request_id); }
+
+}  // namespace citadel::llm

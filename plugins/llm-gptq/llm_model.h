@@ -1,0 +1,89 @@
+// llm_model.h — the llm-gptq plugin's model: loads a Hugging Face GPTQ (or
+// fp16/bf16) Llama-family checkpoint folder, tokenizes requests (prompt or
+// chat messages), and runs the host's step batches on the CPU (or, in CUDA
+// builds, on the host's CUDA device and stream) with its KV cache in the host's blocks (kv_layout.h). plugin.cpp registers it; the
+// tests drive it through the plugin ABI (tests/llm/plugin_harness.hpp).
+//
+// Options (plugin.yaml defaults, overridden by the models.d file):
+//   chat_template: auto | llama3 | chatml   default_system_prompt: ""
+//   threads: 0 (the host's cpu_threads, else all cores)
+//   kv_cache_dtype: f16 | f32   max_batch_requests: 64
+//   max_step_tokens: 2048       max_context_tokens: 0 (the model's)
+//   default_max_tokens: 1024 (when a request names none)
+#pragma once
+
+#include "forward.h"
+#include "generation.h"
+#include "hf_config.h"
+#include "kv_layout.h"
+#include "request_input.h"
+#include "text_front_end.h"
+#include "weights.h"
+#ifdef CITADEL_HAVE_CUDA
+#include "cuda_forward.h"
+#endif
+
+#include <citadel/sdk.hpp>
+
+#include "runtime/core/thread_pool.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace citadel::llm {
+
+struct LlmOptions {
+  std::string chat_template = "auto";
+  std::string default_system_prompt;
+  unsigned threads = 0;
+  runtime::DType kv_dtype = runtime::DType::f16;
+  uint32_t max_batch_requests = 64;
+  uint32_t max_step_tokens = 2048;
+  uint32_t max_context_tokens = 0;
+  uint32_t default_max_tokens = 1024;
+
+  // Throws PluginError (INVALID_ARGUMENT) naming the option.
+  static LlmOptions parse(const boost::json::object& options);
+};
+
+class LlmModel final : public sdk::Model {
+ public:
+  LlmModel(const sdk::Host& host, const sdk::ModelConfig& config);
+  ~LlmModel() override;
+
+  citadel_model_info describe() override;
+  sdk::RequestPlan open_request(uint64_t request_id, std::string_view input_json,
+                                std::span<const uint8_t> payload) override;
+  void step(const citadel_step_batch& batch, citadel_step_output* outputs) override;
+  void close_request(uint64_t request_id) override;
+
+  const HfModelConfig& config() const { return config_; }
+
+ private:
+  // The item's block addresses, from the item or else from the host.
+  std::span<void* const> resolve_blocks(const citadel_step_item& item, size_t index);
+
+  sdk::Host host_;
+  LlmOptions options_;
+  std::string folder_;
+  std::string version_;
+  HfModelConfig config_;
+  ModelWeights weights_;
+  KvGeometry kv_;
+  uint32_t max_context_ = 0;
+  std::optional<TextFrontEnd> text_;
+  std::unique_ptr<runtime::ThreadPool> pool_;
+  std::unique_ptr<ForwardPass> forward_;
+#ifdef CITADEL_HAVE_CUDA
+  std::unique_ptr<CudaForwardPass> cuda_forward_;  // set on CUDA devices (forward_ is then null)
+#endif
+  std::unordered_map<uint64_t, std::unique_ptr<Generation>> requests_;
+  std::vector<std::string> output_text_;   // outputs' text, valid until the next call
+  std::vector<std::string> output_error_;  // outputs' error messages
+  std::vector<std::vector<void*>> resolved_blocks_;  // per item, when the host gave ids only
+};
+
+}  // namespace citadel::llm

@@ -1,0 +1,35 @@
+// request_input.h — the native input of a text-generation request, parsed
+// and validated:
+//   {"prompt": "text" | [token ids], "messages": [{"role", "content"}],
+//    "max_tokens", "temperature", "top_p", "top_k", "seed", "stop": "s" | [...],
+//    "repetition_penalty", "ignore_eos": false}
+// Exactly one of prompt / messages. Used by the model's request_open; errors
+// throw runtime::RuntimeError (INVALID_ARGUMENT) naming the field.
+#pragma once
+
+#include "runtime/kernels/sampling.h"
+#include "runtime/text/chat_template.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace citadel::llm {
+
+struct RequestInput {
+  std::optional<std::string> prompt_text;
+  std::vector<int32_t> prompt_token_ids;         // when "prompt" is an id array
+  std::vector<runtime::ChatMessage> messages;    // when "messages" is given
+  std::optional<uint32_t> max_tokens;            // absent: up to the context
+  runtime::SamplingParams sampling;              // temperature 1, no seed: random
+  std::vector<std::string> stop;
+  bool ignore_eos = false;  // keep generating past stop token ids (benchmarks, tests)
+
+  bool is_chat() const { return !messages.empty(); }
+};
+
+RequestInput parse_request_input(std::string_view input_json);
+
+}  // namespace citadel::llm

@@ -1,0 +1,69 @@
+// cuBLAS GEMMs in row-major terms: row-major Y[m, out] is column-major
+// Yᵀ[out, m] = Wᵀ-as-stored · Xᵀ, so W is cuBLAS's A (transposed when stored
+// [out, in]) and X its B.
+#include "runtime/cuda/cublas_matmul.h"
+
+#include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/layer_kernels.h"
+
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include <string>
+
+namespace citadel::runtime::cuda {
+
+CublasContext::CublasContext() {
+  cublasHandle_t handle = nullptr;
+  check_cublas(cublasCreate(&handle), "cublasCreate");
+  handle_ = handle;
+}
+
+CublasContext::~CublasContext() {
+  if (handle_ != nullptr) cublasDestroy(static_cast<cublasHandle_t>(handle_));
+}
+
+uint16_t* CublasContext::activation_scratch(size_t elements) {
+  if (activation_.size() < elements * sizeof(uint16_t)) {
+    activation_ = DeviceBuffer();
+    activation_ = DeviceBuffer(elements * sizeof(uint16_t), "f16 activation scratch");
+  }
+  return activation_.as<uint16_t>();
+}
+
+uint16_t* CublasContext::weight_scratch(size_t elements) {
+  if (weight_.size() < elements * sizeof(uint16_t)) {
+    weight_ = DeviceBuffer();
+    weight_ = DeviceBuffer(elements * sizeof(uint16_t), "f16 weight scratch");
+  }
+  return weight_.as<uint16_t>();
+}
+
+void matmul_f16_input(CublasContext& context, const uint16_t* x, int64_t m, int64_t in, const uint16_t* weight,
+                      WeightLayout layout, int64_t out, float* y, const float* bias, void* stream) {
+  if (m <= 0 || out <= 0) return;
+  if (in <= 0 || m > 2147483647 || in > 2147483647 || out > 2147483647) {
+    fail_invalid("cuda matmul_f16: shape out of range (m " + std::to_string(m) + ", in " + std::to_string(in) +
+                 ", out " + std::to_string(out) + ")");
+  }
+  auto handle = static_cast<cublasHandle_t>(context.handle());
+  check_cublas(cublasSetStream(handle, static_cast<cudaStream_t>(stream)), "cublasSetStream");
+  const float alpha = 1.0f, beta = 0.0f;
+  const bool out_in = layout == WeightLayout::out_in;
+  check_cublas(cublasGemmEx(handle, out_in ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N, static_cast<int>(out),
+                            static_cast<int>(m), static_cast<int>(in), &alpha, weight, CUDA_R_16F,
+                            static_cast<int>(out_in ? in : out), x, CUDA_R_16F, static_cast<int>(in), &beta, y,
+                            CUDA_R_32F, static_cast<int>(out), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+               "cublasGemmEx (f16 weights)");
+  if (bias != nullptr) add_bias(y, bias, m, out, stream);
+}
+
+void matmul_f16(CublasContext& context, const float* x, int64_t m, int64_t in, const uint16_t* weight,
+                WeightLayout layout, int64_t out, float* y, const float* bias, void* stream) {
+  if (m <= 0 || out <= 0) return;
+  uint16_t* x_half = context.activation_scratch(static_cast<size_t>(m * in));
+  float_to_half(x, x_half, m * in, stream);
+  matmul_f16_input(context, x_half, m, in, weight, layout, out, y, bias, stream);
+}
+
+}  // namespace citadel::runtime::cuda

@@ -1,0 +1,45 @@
+// Dense f16-weight GEMMs through cuBLAS (cublasGemmEx, fp32 accumulation):
+// y (f32) = x (f32, converted to f16 in scratch) · W (f16) + bias. CublasContext
+// owns the cuBLAS handle and grow-only f16 scratch; one per stream/thread.
+// Called by GptqLinearCuda (prefill), llm-gptq's CUDA path (lm_head,
+// unquantized weights) and bench/cuda_kernels.
+#pragma once
+
+#include "runtime/cuda/device_buffer.h"
+
+#include <cstdint>
+
+namespace citadel::runtime::cuda {
+
+class CublasContext {
+ public:
+  CublasContext();
+  ~CublasContext();
+  CublasContext(const CublasContext&) = delete;
+  CublasContext& operator=(const CublasContext&) = delete;
+
+  void* handle() const { return handle_; }  // a cublasHandle_t
+  // Device scratch of at least `elements` f16 values; grows (reallocating,
+  // which synchronizes the device) and never shrinks.
+  uint16_t* activation_scratch(size_t elements);
+  uint16_t* weight_scratch(size_t elements);
+
+ private:
+  void* handle_ = nullptr;
+  DeviceBuffer activation_;
+  DeviceBuffer weight_;
+};
+
+// How a dense weight is stored: HF's [out, in] (row-major) or [in, out].
+enum class WeightLayout { out_in, in_out };
+
+// y[m, out] = x[m, in] · W (+ bias[out]); x, y, bias f32 and W f16 bits, all
+// device pointers; bias may be null; y must not alias x.
+void matmul_f16(CublasContext& context, const float* x, int64_t m, int64_t in, const uint16_t* weight,
+                WeightLayout layout, int64_t out, float* y, const float* bias, void* stream);
+
+// The same with x already in f16 (no conversion).
+void matmul_f16_input(CublasContext& context, const uint16_t* x, int64_t m, int64_t in, const uint16_t* weight,
+                      WeightLayout layout, int64_t out, float* y, const float* bias, void* stream);
+
+}  // namespace citadel::runtime::cuda

@@ -1,0 +1,29 @@
+// The inner CPU loops shared by the dense and GPTQ matmuls, and the choice
+// between their AVX2+FMA and portable versions (made once at run time from
+// the CPU's features, so the binary runs on any x86-64). A "tile" is
+// kTileColumns output columns by up to kTileDepth input rows of weights
+// expanded to f32 as tile[i][kTileColumns]; it is reused for all m tokens.
+// Internal to sdk/runtime/kernels (and bench/cpu_kernels).
+#pragma once
+
+#include <cstdint>
+
+namespace citadel::runtime::detail {
+
+inline constexpr int64_t kTileColumns = 32;
+inline constexpr int64_t kTileDepth = 128;  // a multiple of 8 (one int4 word)
+
+// True when the AVX2+FMA(+F16C) kernels run: the CPU has them and they were
+// not disabled with force_portable_cpu_kernels(true).
+bool use_avx2_kernels();
+// Makes every kernel take the portable path (bench comparisons, tests).
+void force_portable_cpu_kernels(bool portable);
+// "avx2+fma" or "portable".
+const char* cpu_kernel_isa_name();
+
+// acc[t * kTileColumns + c] += sum_{i < depth} x[t * x_stride + i] * tile[i * kTileColumns + c]
+// for t < m and all kTileColumns columns.
+void tile_accumulate(const float* x, int64_t x_stride, int64_t m, int64_t depth, const float* tile,
+                     float* acc);
+
+}  // namespace citadel::runtime::detail
