@@ -91,57 +91,62 @@ TEST_CASE("a replaced .so serves its new version while requests on the old one c
   CHECK(last.at("finish_reason").as_string() == "length");
 }
 
+// Asks for a reload (admin, then SIGHUP) of a configuration that must be
+// refused with `expected` in its errors while generation 1 keeps serving.
+static void check_rejected(HostTree& tree, citadel::test::CitadelProcess& host,
+                    const std::string& expected) {
+  tree.write_model("chat", "echo", "tokens_per_block: 8");  // a change that must not apply
+
+  auto reply = host.request({{"cmd", "reload"}});
+  CHECK_FALSE(reply.at("ok").as_bool());
+  CHECK(reply.at("error").at("code").as_string() == "reload_failed");
+  CHECK_THAT(std::string(reply.at("error").at("message").as_string()), Catch::Contains(expected));
+
+  auto status = host.request({{"cmd", "status"}}).at("status").as_object();
+  CHECK(status.at("generation").to_number<int>() == 1);
+  CHECK_THAT(joined_errors(status), Catch::Contains(expected));
+  CHECK_FALSE(status.at("last_reload").at("ok").as_bool());
+  CHECK(model_names(host) == std::vector<std::string>{"chat"});
+  CHECK(host.request({{"cmd", "model"}, {"name", "chat"}})
+            .at("model").at("describe").at("tokens_per_block").to_number<int>() == 16);
+  CHECK(citadel::test::infer(host, "chat", "still", 5).at("text").as_string() == "still");
+  CHECK_THAT(host.log(), Catch::Contains(expected));
+
+  // SIGHUP takes the same path and reports the same way.
+  const int64_t before = citadel::test::last_reload_ms(host);
+  host.signal(SIGHUP);
+  status = citadel::test::wait_for_reload(host, before);
+  CHECK(status.at("generation").to_number<int>() == 1);
+  CHECK_THAT(joined_errors(status), Catch::Contains(expected));
+}
+
 TEST_CASE("bad configurations are rejected and the old one keeps serving", "[integration]") {
   HostTree tree;
   tree.write_model("chat", "echo");
   auto host = tree.start();
 
-  std::string expected;
   SECTION("malformed YAML") {
     tree.write_raw("models.d/broken.yaml", "name: broken\nplugin: [echo\n");
-    expected = "broken.yaml:";
+    check_rejected(tree, *host, "broken.yaml:");
   }
   SECTION("a plugin speaking another ABI") {
     tree.install_plugin("badabi", "echo-badabi");
     tree.write_model("newer", "badabi");
-    expected = "speaks ABI 99.0, host speaks 1.0";
+    check_rejected(tree, *host, "speaks ABI 99.0, host speaks 1.0");
   }
   SECTION("a plugin without the entry symbol") {
     tree.install_plugin("noentry", "echo-noentry");
     tree.write_model("newer", "noentry");
-    expected = "does not export citadel_plugin_entry";
+    check_rejected(tree, *host, "does not export citadel_plugin_entry");
   }
   SECTION("a plugin whose create fails") {
     tree.write_model("newer", "echo", "fail_create: true");
-    expected = "create failed";
+    check_rejected(tree, *host, "create failed");
   }
   SECTION("a model naming a plugin that does not exist") {
     tree.write_model("newer", "no-such-plugin");
-    expected = "no-such-plugin";
+    check_rejected(tree, *host, "no-such-plugin");
   }
-  tree.write_model("chat", "echo", "tokens_per_block: 8");  // a change that must not apply
-
-  auto reply = host->request({{"cmd", "reload"}});
-  CHECK_FALSE(reply.at("ok").as_bool());
-  CHECK(reply.at("error").at("code").as_string() == "reload_failed");
-  CHECK_THAT(std::string(reply.at("error").at("message").as_string()), Catch::Contains(expected));
-
-  auto status = host->request({{"cmd", "status"}}).at("status").as_object();
-  CHECK(status.at("generation").to_number<int>() == 1);
-  CHECK_THAT(joined_errors(status), Catch::Contains(expected));
-  CHECK_FALSE(status.at("last_reload").at("ok").as_bool());
-  CHECK(model_names(*host) == std::vector<std::string>{"chat"});
-  CHECK(host->request({{"cmd", "model"}, {"name", "chat"}})
-            .at("model").at("describe").at("tokens_per_block").to_number<int>() == 16);
-  CHECK(citadel::test::infer(*host, "chat", "still", 5).at("text").as_string() == "still");
-  CHECK_THAT(host->log(), Catch::Contains(expected));
-
-  // SIGHUP takes the same path and reports the same way.
-  const int64_t before = citadel::test::last_reload_ms(*host);
-  host->signal(SIGHUP);
-  status = citadel::test::wait_for_reload(*host, before);
-  CHECK(status.at("generation").to_number<int>() == 1);
-  CHECK_THAT(joined_errors(status), Catch::Contains(expected));
 }
 
 TEST_CASE("load and unload edit models.d and reload", "[integration]") {
