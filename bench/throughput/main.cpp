@@ -2,7 +2,7 @@
 //   offline: bench_throughput --model m --num-prompts 200
 //   online:  bench_throughput --model m --model m2 --request-rate 8
 // Prints figures; never passes or fails on time.
-#include "bench/throughput/load_generator.h"
+#include "host/loadgen/load_generator.h"
 
 #include <boost/program_options.hpp>
 
@@ -12,7 +12,7 @@
 namespace po = boost::program_options;
 
 int main(int argc, char** argv) {
-  citadel::bench::BenchmarkOptions options;
+  citadel::loadgen::BenchmarkOptions options;
   bool as_json = false;
   po::options_description description("bench_throughput options");
   description.add_options()
@@ -39,9 +39,9 @@ int main(int argc, char** argv) {
       return 0;
     }
     po::notify(variables);
-    const citadel::bench::BenchmarkReport report = citadel::bench::run_benchmark(options);
-    std::cout << (as_json ? citadel::bench::report_json(report) + "\n"
-                          : citadel::bench::format_report(report));
+    const citadel::loadgen::BenchmarkReport report = citadel::loadgen::run_benchmark(options);
+    std::cout << (as_json ? citadel::loadgen::report_json(report) + "\n"
+                          : citadel::loadgen::format_report(report));
     return report.completed > 0 ? 0 : 1;
   } catch (const std::exception& error) {
     std::fprintf(stderr, "bench_throughput: %s\n", error.what());

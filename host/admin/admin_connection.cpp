@@ -55,6 +55,13 @@ void AdminConnection::close() {
   if (std::shared_ptr<AdminReply> reply = running_reply_.lock()) reply->cancel();
 }
 
+void AdminConnection::close_after_pending_writes() {
+  if (closed_) return;
+  if (std::shared_ptr<AdminReply> reply = running_reply_.lock()) reply->cancel();
+  close_after_writes_ = true;
+  write_next();
+}
+
 void AdminConnection::read_more() {
   if (reading_ || closed_ || peer_done_ || close_after_writes_) return;
   // While a command runs, keep reading (to notice a client that goes away)

@@ -32,6 +32,10 @@ class AdminConnection : public ReplyLineSink,
 
   void start();  // checks the peer's credentials, then serves (io thread)
   void close();  // io thread; cancels a running command's reply
+  // Server stop (io thread): cancels a running command, sends the lines
+  // already queued, then closes. closed() tells when that is done.
+  void close_after_pending_writes();
+  bool closed() const { return closed_; }
 
   void write_reply_line(boost::json::object line, bool final) override;  // any thread
 

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <chrono>
 #include <future>
 #include <list>
 #include <thread>
@@ -91,17 +92,44 @@ void AdminServer::Impl::stop() {
   if (!running) return;
   running = false;
   stopped = true;
-  std::promise<void> closed;
-  boost::asio::post(io, [this, &closed] {
+  // Stop accepting; let every connection send the lines already queued (the
+  // last reply of a request that finished while the host drained) for up to
+  // kFlushTimeout, then close what is left.
+  constexpr auto kFlushTimeout = std::chrono::seconds(2);
+  // Keeps io.run() going once the acceptor is closed and connections wind down.
+  auto keep_running = boost::asio::make_work_guard(io);
+  auto run_on_io = [this](auto&& body) {
+    std::promise<bool> done;
+    boost::asio::post(io, [&] { done.set_value(body()); });
+    return done.get_future().get();
+  };
+  run_on_io([this] {
     boost::system::error_code ignored;
     acceptor.close(ignored);
+    for (auto& weak : connections) {
+      if (auto connection = weak.lock()) connection->close_after_pending_writes();
+    }
+    return true;
+  });
+  const auto deadline = std::chrono::steady_clock::now() + kFlushTimeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const bool all_closed = run_on_io([this] {
+      for (auto& weak : connections) {
+        if (auto connection = weak.lock(); connection && !connection->closed()) return false;
+      }
+      return true;
+    });
+    if (all_closed) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  run_on_io([this] {
     for (auto& weak : connections) {
       if (auto connection = weak.lock()) connection->close();
     }
     connections.clear();
-    closed.set_value();
+    return true;
   });
-  closed.get_future().wait();
+  keep_running.reset();
   workers.join();  // running handlers return (their replies were cancelled)
   io.stop();
   if (io_thread.joinable()) io_thread.join();

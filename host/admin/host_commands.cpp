@@ -2,6 +2,7 @@
 
 #include "host/admin/admin_protocol.h"
 #include "host/admin/admin_server.h"
+#include "host/admin/benchmark_command.h"
 #include "host/cache/pool_stats.h"
 #include "host/core/host.h"
 #include "host/plugins/plugin_model_instance.h"
@@ -251,6 +252,7 @@ void register_host_commands(AdminServer& server, core::Host& host) {
                      [&host](const object& request, std::shared_ptr<AdminReply> reply) {
                        run_infer(host, request, std::move(reply));
                      });
+  register_benchmark_command(server, host);
 }
 
 }  // namespace citadel::admin

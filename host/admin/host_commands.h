@@ -1,5 +1,5 @@
 // The host's admin commands: status, models, model, pool, reload, load,
-// unload, drain, version and infer, registered on the AdminServer. Each reads
+// unload, drain, version, infer and benchmark, registered on the AdminServer. Each reads
 // or drives the running core::Host; replies are JSON objects (see
 // docs/operations.md for their fields).
 //

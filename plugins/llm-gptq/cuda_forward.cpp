@@ -24,20 +24,6 @@ namespace cuda = runtime::cuda;
 
 namespace {
 
-runtime::RopeScaling rope_scaling(const RopeSettings& rope) {
-  runtime::RopeScaling scaling;
-  switch (rope.scaling) {
-    case RopeScalingKind::none: scaling.type = runtime::RopeScaling::Type::none; break;
-    case RopeScalingKind::linear: scaling.type = runtime::RopeScaling::Type::linear; break;
-    case RopeScalingKind::llama3: scaling.type = runtime::RopeScaling::Type::llama3; break;
-  }
-  scaling.factor = rope.factor;
-  scaling.low_freq_factor = rope.low_freq_factor;
-  scaling.high_freq_factor = rope.high_freq_factor;
-  scaling.original_max_position_embeddings = rope.original_max_position_embeddings;
-  return scaling;
-}
-
 cuda::DeviceBuffer upload_f32(const runtime::Tensor& tensor, const char* what) {
   if (!tensor.defined()) return {};
   if (tensor.dtype() != runtime::DType::f32) {

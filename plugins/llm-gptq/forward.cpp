@@ -12,8 +12,6 @@
 
 namespace citadel::llm {
 
-namespace {
-
 runtime::RopeScaling rope_scaling(const RopeSettings& rope) {
   runtime::RopeScaling scaling;
   switch (rope.scaling) {
@@ -27,8 +25,6 @@ runtime::RopeScaling rope_scaling(const RopeSettings& rope) {
   scaling.original_max_position_embeddings = rope.original_max_position_embeddings;
   return scaling;
 }
-
-}  // namespace
 
 ForwardPass::ForwardPass(const HfModelConfig& config, const ModelWeights& weights, KvGeometry kv)
     : config_(config), weights_(weights), kv_(kv),

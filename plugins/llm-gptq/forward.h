@@ -11,6 +11,7 @@
 #include "weights.h"
 
 #include "runtime/core/thread_pool.h"
+#include "runtime/kernels/rope.h"
 
 #include <cstdint>
 #include <span>
@@ -21,6 +22,9 @@ namespace citadel::llm {
 // One sequence's share of a step: tokens at positions
 // [first_position, first_position + tokens.size()); positions before
 // first_position are in the blocks already.
+// The config's RoPE settings in the runtime kernels' terms (CPU and CUDA).
+runtime::RopeScaling rope_scaling(const RopeSettings& rope);
+
 struct SequenceChunk {
   std::span<const int32_t> tokens;
   uint32_t first_position = 0;

@@ -337,3 +337,22 @@ TEST_CASE("a reload during a stream of requests fails none of them", "[http]") {
   CHECK_THAT(metrics, Catch::Contains("citadel_reloads_total{outcome=\"ok\"} 2"));
   CHECK_THAT(metrics, Catch::Contains("citadel_reload_duration_seconds_count 2"));
 }
+
+TEST_CASE("the admin benchmark command measures this host over its own HTTP server", "[http]") {
+  ServingTree serving;
+  serving.tree.write_model("alpha", "echo");
+  serving.tree.write_model("beta", "echo");
+  serving.start();
+  const json::object reply = serving.process->request(
+      {{"cmd", "benchmark"}, {"models", json::array{"alpha", "beta"}}, {"num_prompts", 12},
+       {"seed", 7}, {"mean_input_tokens", 12}, {"mean_output_tokens", 6}});
+  REQUIRE(reply.at("ok").as_bool());
+  const json::object& report = reply.at("benchmark").as_object();
+  CHECK(report.at("completed").to_number<int>() == 12);
+  CHECK(report.at("failed").to_number<int>() == 0);
+  CHECK(report.at("output_tokens").to_number<int>() > 0);
+  CHECK_THAT(std::string(reply.at("summary").as_string()), Catch::StartsWith("Throughput: "));
+
+  const json::object unknown = serving.process->request({{"cmd", "benchmark"}, {"models", "nosuch"}});
+  CHECK(unknown.at("error").at("code").as_string() == "not_found");
+}

@@ -6,6 +6,7 @@
 // chunked and preempted-then-recomputed runs give the same tokens.
 #include "forward.h"
 #include "hf_config.h"
+#include "llm/reference_data.hpp"
 #include "plugin_harness.hpp"
 #include "weights.h"
 
@@ -25,31 +26,12 @@ using namespace citadel::llm;
 
 namespace {
 
-std::vector<fs::path> reference_models() {
-  std::vector<fs::path> models;
-  // CITADEL_LLM_REFERENCE_DIR points the tests at other reference models.
-  const char* override_root = std::getenv("CITADEL_LLM_REFERENCE_DIR");
-  const fs::path root = override_root ? fs::path(override_root) : citadel::test::source_dir() / "tests/data/llm";
-  if (!fs::exists(root)) return models;
-  for (const auto& entry : fs::directory_iterator(root)) {
-    if (fs::exists(entry.path() / "reference.json")) models.push_back(entry.path());
-  }
-  std::sort(models.begin(), models.end());
-  return models;
-}
-
-boost::json::object read_reference(const fs::path& model) {
-  std::ifstream in(model / "reference.json");
-  std::stringstream text;
-  text << in.rdbuf();
-  return boost::json::parse(text.str()).as_object();
-}
+using citadel::test::read_reference;
+using citadel::test::reference_models;
 
 template <typename T>
 std::vector<T> numbers(const boost::json::value& array) {
-  std::vector<T> values;
-  for (const auto& v : array.as_array()) values.push_back(static_cast<T>(v.is_double() ? v.as_double() : v.to_number<double>()));
-  return values;
+  return citadel::test::reference_numbers<T>(array);
 }
 
 std::string ids_json(const std::vector<int32_t>& ids) {

@@ -1,11 +1,11 @@
 // Synthetic ShareGPT-like dataset: log-normal lengths, word prompts.
-#include "bench/throughput/synthetic_dataset.h"
+#include "host/loadgen/synthetic_dataset.h"
 
 #include <algorithm>
 #include <cmath>
 #include <random>
 
-namespace citadel::bench {
+namespace citadel::loadgen {
 
 namespace {
 
@@ -51,4 +51,4 @@ std::vector<BenchRequest> make_dataset(const DatasetOptions& options) {
   return dataset;
 }
 
-}  // namespace citadel::bench
+}  // namespace citadel::loadgen

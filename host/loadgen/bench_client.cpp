@@ -1,5 +1,5 @@
 // The benchmark's HTTP request: Beast over an Asio coroutine.
-#include "bench/throughput/bench_client.h"
+#include "host/loadgen/bench_client.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -11,7 +11,7 @@
 
 #include <chrono>
 
-namespace citadel::bench {
+namespace citadel::loadgen {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
@@ -153,4 +153,4 @@ net::awaitable<RequestOutcome> send_completion(ServerAddress server, std::string
   co_return outcome;
 }
 
-}  // namespace citadel::bench
+}  // namespace citadel::loadgen

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-namespace citadel::bench {
+namespace citadel::loadgen {
 
 struct DatasetOptions {
   uint64_t seed = 0;
@@ -41,4 +41,4 @@ struct BenchRequest {
 // The same options and seed always give the same dataset.
 std::vector<BenchRequest> make_dataset(const DatasetOptions& options);
 
-}  // namespace citadel::bench
+}  // namespace citadel::loadgen

@@ -1,8 +1,8 @@
 // The load generator: dispatch (all at once, or Poisson arrivals), collect
 // outcomes, summarize.
-#include "bench/throughput/load_generator.h"
+#include "host/loadgen/load_generator.h"
 
-#include "bench/throughput/bench_client.h"
+#include "host/loadgen/bench_client.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -23,7 +23,7 @@
 #include <stdexcept>
 #include <thread>
 
-namespace citadel::bench {
+namespace citadel::loadgen {
 
 namespace net = boost::asio;
 namespace json = boost::json;
@@ -227,4 +227,4 @@ std::string report_json(const BenchmarkReport& report) {
   return json::serialize(object);
 }
 
-}  // namespace citadel::bench
+}  // namespace citadel::loadgen

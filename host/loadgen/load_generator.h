@@ -12,14 +12,14 @@
 // (host/core). Blocking; runs its own io threads. Thread-safe (no globals).
 #pragma once
 
-#include "bench/throughput/synthetic_dataset.h"
+#include "host/loadgen/synthetic_dataset.h"
 
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
-namespace citadel::bench {
+namespace citadel::loadgen {
 
 struct BenchmarkOptions {
   std::string host = "127.0.0.1";
@@ -73,4 +73,4 @@ std::string format_report(const BenchmarkReport& report);
 // The report as one JSON object (for the admin socket).
 std::string report_json(const BenchmarkReport& report);
 
-}  // namespace citadel::bench
+}  // namespace citadel::loadgen

@@ -5,7 +5,7 @@
 // Used by load_generator.cpp only (an Asio coroutine, run on its io_context).
 #pragma once
 
-#include "bench/throughput/synthetic_dataset.h"
+#include "host/loadgen/synthetic_dataset.h"
 
 // GCC 12 warns -Wmismatched-new-delete on every asio::awaitable coroutine
 // (a false positive, GCC bug 109224).
@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-namespace citadel::bench {
+namespace citadel::loadgen {
 
 struct RequestOutcome {
   std::string model;
@@ -41,4 +41,4 @@ struct ServerAddress {
 boost::asio::awaitable<RequestOutcome> send_completion(ServerAddress server, std::string model,
                                                        BenchRequest request, bool stream);
 
-}  // namespace citadel::bench
+}  // namespace citadel::loadgen
