@@ -1,10 +1,10 @@
 // The plugin registry with the real echo test plugins (.so files built by
 // tests/plugins): loading, ABI and symbol checks, create failures, private
 // copies, library sharing and closing, and the echo plugin's behaviour.
-#include "plugins_registry/memory_cache_space.hpp"
 #include "plugins_registry/request_driver.hpp"
 #include "support/test_support.hpp"
 
+#include "host/cache/cache_manager.h"
 #include "host/plugins/plugin_load_error.h"
 #include "host/plugins/plugin_registry.h"
 
@@ -42,7 +42,21 @@ citadel::config::ModelConfig model_named(const std::string& name, const std::str
   return model;
 }
 
-// Creates an instance of `variant` with a memory cache space attached.
+// The real cache pool the instances of these tests take their blocks from
+// (CPU backend, no background GC so nothing moves behind a test's back).
+citadel::cache::CacheManager& test_pool() {
+  static citadel::cache::CacheManager manager = [] {
+    citadel::config::HostConfig host;
+    host.devices = {"cpu"};
+    host.cpu_cache_mb = 256;
+    citadel::cache::CacheManagerOptions options;
+    options.pool.background_gc = false;
+    return citadel::cache::CacheManager(host, options);
+  }();
+  return manager;
+}
+
+// Creates an instance of `variant` with a cache space of the pool attached.
 std::shared_ptr<citadel::plugins::PluginModelInstance> make_echo(
     PluginRegistry& registry, const std::string& variant, const std::string& options_json = "{}") {
   auto instance = registry.create_instance(model_named("m-" + variant, variant, options_json),
@@ -52,8 +66,12 @@ std::shared_ptr<citadel::plugins::PluginModelInstance> make_echo(
   citadel::cache::BlockGeometry geometry{
       info.tokens_per_block,
       uint64_t{info.tokens_per_block} * info.num_layers * info.bytes_per_token_per_layer};
-  instance->attach_cache_space(
-      std::make_shared<citadel::test::MemoryCacheSpace>(instance->config().name, geometry, 64));
+  static int spaces_made = 0;
+  citadel::cache::CacheSpaceSettings settings;
+  settings.model = instance->config().name + "#" + std::to_string(++spaces_made);
+  settings.geometry = geometry;
+  settings.cache.size_mb = 16;
+  instance->attach_cache_space(test_pool().create_space("cpu", settings));
   return instance;
 }
 
@@ -109,12 +127,12 @@ TEST_CASE("echo fails a request whose cache content was corrupted between steps"
   citadel::test::TempDir runtime;
   PluginRegistry registry(runtime.path(), nullptr);
   auto echo = make_echo(registry, "echo-v1", R"({"tokens_per_block": 4, "num_layers": 3})");
-  auto space = std::static_pointer_cast<citadel::test::MemoryCacheSpace>(echo->cache_space());
+  auto space = echo->cache_space();
   bool corrupted = false;
   auto result = citadel::test::drive_request(
       *echo, 1, R"({"prompt": "abcdefgh", "max_tokens": 8})", 1000,
       [&](const std::vector<citadel::cache::BlockId>& blocks) {
-        if (!corrupted) space->corrupt(blocks.at(1), 100);
+        if (!corrupted) static_cast<std::byte*>(space->address(blocks.at(1)))[100] ^= std::byte{0x5a};
         corrupted = true;
       });
   CHECK(result.state == CITADEL_REQUEST_FAILED);
