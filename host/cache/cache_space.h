@@ -3,7 +3,7 @@
 // the model's budget and eviction policy.
 //
 // Called by: host/sched (admission, block tables, preemption) and the plugin
-// host services (block addresses). Created by CachePool::create_space.
+// host services (block addresses). Created by CacheManager::create_space.
 // Thread-safe: every method may be called from any thread.
 //
 // Vocabulary (vLLM's block pool, kvcached's elastic pages):
