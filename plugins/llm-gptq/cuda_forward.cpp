@@ -166,16 +166,7 @@ void CudaForwardPass::reserve(size_t rows, size_t wanted, size_t table_entries) 
 std::vector<float> CudaForwardPass::run(std::span<const SequenceChunk> chunks) {
   size_t rows = 0, wanted = 0, max_blocks = 1;
   for (const SequenceChunk& chunk : chunks) {
-    const uint64_t end = uint64_t{chunk.first_position} + chunk.tokens.size();
-    if (end > config_.max_position_embeddings) {
-      runtime::throw_invalid("sequence of " + std::to_string(end) + " tokens exceeds the context length " +
-                             std::to_string(config_.max_position_embeddings));
-    }
-    if (end > chunk.blocks.size() * uint64_t{kTokensPerBlock}) {
-      runtime::throw_invalid("positions up to " + std::to_string(end) + " need " +
-                             std::to_string((end + kTokensPerBlock - 1) / kTokensPerBlock) +
-                             " cache blocks, the step gave " + std::to_string(chunk.blocks.size()));
-    }
+    check_chunk_fits(config_, chunk);
     for (int32_t id : chunk.tokens) {
       if (id < 0 || static_cast<uint64_t>(id) >= config_.vocab_size) {
         runtime::throw_invalid("token id " + std::to_string(id) + " is outside the vocabulary of " +

@@ -26,6 +26,19 @@ runtime::RopeScaling rope_scaling(const RopeSettings& rope) {
   return scaling;
 }
 
+void check_chunk_fits(const HfModelConfig& config, const SequenceChunk& chunk) {
+  const uint64_t end = uint64_t{chunk.first_position} + chunk.tokens.size();
+  if (end > config.max_position_embeddings) {
+    runtime::throw_invalid("sequence of " + std::to_string(end) + " tokens exceeds the context length " +
+                           std::to_string(config.max_position_embeddings));
+  }
+  if (end > chunk.blocks.size() * uint64_t{kTokensPerBlock}) {
+    runtime::throw_invalid("positions up to " + std::to_string(end) + " need " +
+                           std::to_string((end + kTokensPerBlock - 1) / kTokensPerBlock) +
+                           " cache blocks, the step gave " + std::to_string(chunk.blocks.size()));
+  }
+}
+
 ForwardPass::ForwardPass(const HfModelConfig& config, const ModelWeights& weights, KvGeometry kv)
     : config_(config), weights_(weights), kv_(kv),
       inv_freq_(runtime::rope_inv_freq(config.head_dim, config.rope.theta, rope_scaling(config.rope))) {}
@@ -34,16 +47,7 @@ std::vector<float> ForwardPass::run(std::span<const SequenceChunk> chunks, runti
   const int64_t hidden = config_.hidden_size;
   size_t rows = 0;
   for (const SequenceChunk& chunk : chunks) {
-    const uint64_t end = uint64_t{chunk.first_position} + chunk.tokens.size();
-    if (end > config_.max_position_embeddings) {
-      runtime::throw_invalid("sequence of " + std::to_string(end) + " tokens exceeds the context length " +
-                             std::to_string(config_.max_position_embeddings));
-    }
-    if (end > chunk.blocks.size() * uint64_t{kTokensPerBlock}) {
-      runtime::throw_invalid("positions up to " + std::to_string(end) + " need " +
-                             std::to_string((end + kTokensPerBlock - 1) / kTokensPerBlock) +
-                             " cache blocks, the step gave " + std::to_string(chunk.blocks.size()));
-    }
+    check_chunk_fits(config_, chunk);
     rows += chunk.tokens.size();
   }
   if (rows == 0) return {};

@@ -32,6 +32,10 @@ struct SequenceChunk {
   bool want_logits = false;       // compute logits of the chunk's last token
 };
 
+// Throws when a chunk runs past the context length or past the cache blocks
+// it was given (used by the CPU and CUDA forward passes alike).
+void check_chunk_fits(const HfModelConfig& config, const SequenceChunk& chunk);
+
 class ForwardPass {
  public:
   ForwardPass(const HfModelConfig& config, const ModelWeights& weights, KvGeometry kv);
