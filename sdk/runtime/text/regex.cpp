@@ -46,8 +46,8 @@ struct Pcre2Regex::Code {
 
 Pcre2Regex::Pcre2Regex(const std::string& pattern, bool literal, const std::string& source)
     : code_(std::make_unique<Code>()), pattern_(pattern) {
-  uint32_t options = PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF;
-  if (literal) options |= PCRE2_LITERAL;
+  uint32_t options = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
+  options |= literal ? PCRE2_LITERAL : PCRE2_UCP;  // PCRE2 refuses UCP with LITERAL
   const std::string compiled = literal ? pattern : with_unicode_white_space(pattern);
   int error_code = 0;
   PCRE2_SIZE error_offset = 0;
