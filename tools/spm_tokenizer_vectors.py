@@ -32,7 +32,8 @@ Run: python3 tools/spm_tokenizer_vectors.py --out tests/data/tokenizer/spm [--fu
 (the committed files: tokenizers, sentencepiece, transformers and gguf as
 pinned in tools/requirements*.txt; the defaults). A larger fuzz run writes
 elsewhere: --out /tmp/fuzz --fuzz 3000, then
-CITADEL_TOKENIZER_FUZZ_DIR=/tmp/fuzz build-test/tests/citadel-tests "[.tokenizer-fuzz]".
+CITADEL_TOKENIZER_FUZZ_DIR=/tmp/fuzz build-test/tests/citadel-tests "[.tokenizer-fuzz]"; with --nmt-nfkc the
+Unigram variant carries the full nmt_nfkc charsmap of real T5/UMT5 files.
 """
 import argparse
 import io
@@ -178,14 +179,15 @@ def _protobuf_fields(data):
 
 
 def compiled_charsmap(rules_tsv):
-    """The precompiled_charsmap SentencePiece builds from `rules_tsv`
+    """The precompiled_charsmap SentencePiece builds from `rules_tsv`, or its
+    full built-in nmt_nfkc rules (as in real T5/UMT5 files) when None
     (ModelProto.normalizer_spec = field 3, precompiled_charsmap = field 2)."""
     import sentencepiece as spm
     model = io.BytesIO()
+    rules = {"normalization_rule_tsv": str(rules_tsv)} if rules_tsv else {"normalization_rule_name": "nmt_nfkc"}
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(["hello world this is a test of things"] * 50), model_writer=model,
-        vocab_size=19, hard_vocab_limit=False, model_type="unigram", minloglevel=2,
-        normalization_rule_tsv=str(rules_tsv))
+        vocab_size=19, hard_vocab_limit=False, model_type="unigram", minloglevel=2, **rules)
     for field, _, value in _protobuf_fields(model.getvalue()):
         if field == 3:
             for inner, _, blob in _protobuf_fields(value):
@@ -373,14 +375,19 @@ def main():
     parser.add_argument("--fuzz", type=int, default=100, help="random strings per variant")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--vocab", type=int, default=800)
+    parser.add_argument("--nmt-nfkc", action="store_true",
+                        help="unigram_t5 with SentencePiece's full nmt_nfkc charsmap (240 KB; not committed)")
     args = parser.parse_args()
     texts = TEXTS + random_texts(args.fuzz, args.seed)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rules = out / "nfkc_rules.tsv"
-    nfkc_rules_tsv(rules)
-    charsmap = compiled_charsmap(rules)
-    rules.unlink()
+    if args.nmt_nfkc:
+        charsmap = compiled_charsmap(None)
+    else:
+        nfkc_rules_tsv(rules)
+        charsmap = compiled_charsmap(rules)
+        rules.unlink()
     base = train_spm_bpe(args.vocab)
     write_variant(out, "spm_llama2", spm_llama2(base), texts, args.seed + 1)
     write_variant(out, "spm_mistral", spm_mistral(base), texts, args.seed + 2)
