@@ -19,7 +19,7 @@ strings, plus decodes of random id sequences. Variants:
                 Replace(" {2,}", " "); WhitespaceSplit + Metaspace("always", split)
                 pre-tokenizer; Metaspace decoder; "$A </s>" (T5/UMT5)
   unigram_fallback/ a Unigram vocabulary with byte_fallback <0xNN> pieces,
-                NFC normalizer, Metaspace + ByteFallback + Fuse decoder
+                NFKC normalizer, Metaspace + ByteFallback + Fuse decoder
   gguf_llama/   the spm vocabulary as GGUF stores it ("llama" model: tokens,
                 scores, token types; no merges) in tokenizer.gguf (tokenizer
                 metadata only), its arrays in vocab.json, and vectors from transformers' GGUF tokenizer
@@ -239,7 +239,7 @@ def train_unigram(vocab_size, charsmap, byte_fallback):
     specials = ["<pad>", "</s>", "<unk>"] + ([f"<0x{b:02X}>" for b in range(256)] if byte_fallback else [])
     tok = Tokenizer(models.Unigram())
     if byte_fallback:
-        tok.normalizer = normalizers.NFC()
+        tok.normalizer = normalizers.NFKC()
     else:
         tok.normalizer = normalizers.Sequence([normalizers.Precompiled(charsmap), normalizers.Strip(left=False, right=True),
                                                normalizers.Replace(Regex(" {2,}"), " ")])
