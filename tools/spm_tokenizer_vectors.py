@@ -323,12 +323,22 @@ def write_gguf(folder, arrays, gguf_path):
     (folder / "vocab.json").write_text(json.dumps(arrays, ensure_ascii=False), encoding="utf-8")
 
 
-def gguf_vectors(folder, gguf_path, texts, seed):
+def gguf_vectors(folder, gguf_path, texts, seed, legacy=False):
+    """vectors.json from transformers' GGUF tokenizer; with `legacy`, also
+    vectors_legacy.json from the same tokenizer with the Llama-2
+    tokenizer.json spelling (Prepend + Replace normalizer: "▁" before every
+    text piece, also after special tokens, which is what llama.cpp does)."""
     from transformers import AutoTokenizer
     hf = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
     data = vectors_for(hf.backend_tokenizer, texts, random.Random(seed))
     (folder / "vectors.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     print(folder.name, hf.backend_tokenizer.get_vocab_size(), "tokens,", len(data["encode"]), "texts")
+    if legacy:
+        tok = Tokenizer.from_str(hf.backend_tokenizer.to_str())
+        tok.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
+        tok.pre_tokenizer = None
+        data = vectors_for(tok, texts[:len(texts) // 2], random.Random(seed))
+        (folder / "vectors_legacy.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
 
 def gguf_llama(out_dir, base, texts, seed):
@@ -345,7 +355,7 @@ def gguf_llama(out_dir, base, texts, seed):
                         "bos_token_id": tokens.index("<s>"), "eos_token_id": tokens.index("</s>"),
                         "unknown_token_id": tokens.index("<unk>"), "add_bos_token": True, "add_eos_token": False},
                folder / "tokenizer.gguf")
-    gguf_vectors(folder, folder / "tokenizer.gguf", texts, seed)
+    gguf_vectors(folder, folder / "tokenizer.gguf", texts, seed, legacy=True)
 
 
 def gguf_gpt2(out_dir, byte_level_json, texts, seed, scratch):
@@ -361,6 +371,10 @@ def gguf_gpt2(out_dir, byte_level_json, texts, seed, scratch):
     for t in spec["added_tokens"]:
         tokens[t["id"]] = t["content"]
         types[t["id"]] = 3 if t["special"] else 4
+    # As in Qwen2 and SmolLM files: without it, transformers' GPT2Tokenizer
+    # adds its default "<|endoftext|>" as a new token past the model's vocabulary.
+    tokens.append("<|endoftext|>")
+    types.append(3)
     merges = [m if isinstance(m, str) else " ".join(m) for m in spec["model"]["merges"]]
     write_gguf(folder, {"model": "gpt2", "pre": "llama-bpe", "tokens": tokens, "token_type": types,
                         "merges": merges, "bos_token_id": tokens.index("<|begin_of_text|>"),

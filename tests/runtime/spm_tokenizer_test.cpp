@@ -130,6 +130,20 @@ TEST_CASE("GGUF llama vocabulary (scores, no merges) matches transformers' GGUF 
   check_vectors(make_tokenizer_from_gguf_vocab(read_gguf_vocab(dir / "vocab.json"), "vocab.json"), dir / "vectors.json");
 }
 
+TEST_CASE("GGUF llama vocabulary with llama.cpp's space after special tokens matches the legacy HF spelling",
+          "[runtime]") {
+  const auto dir = data_dir() / "gguf_llama";
+  GgufVocab vocab = read_gguf_vocab(dir / "vocab.json");
+  vocab.space_prefix_after_special_tokens = true;
+  const Tokenizer tokenizer = make_tokenizer_from_gguf_vocab(vocab, "vocab.json");
+  check_vectors(tokenizer, dir / "vectors_legacy.json");
+  const auto s = tokenizer.token_to_id("<s>");
+  REQUIRE(s.has_value());
+  const auto with = tokenizer.token_to_id("\xe2\x96\x81with");  // "▁with"
+  REQUIRE(with.has_value());
+  CHECK(tokenizer.encode("<s>with", false) == std::vector<int32_t>{*s, *with});
+}
+
 TEST_CASE("GGUF gpt2 vocabulary (byte-level merges, pre llama-bpe) matches transformers' GGUF tokenizer", "[runtime]") {
   const auto dir = data_dir() / "gguf_gpt2";
   check_vectors(make_tokenizer_from_gguf_vocab(read_gguf_vocab(dir / "vocab.json"), "vocab.json"), dir / "vectors.json");
