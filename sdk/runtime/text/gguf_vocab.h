@@ -13,6 +13,9 @@
 //  - model "gpt2" (byte-level BPE: Llama-3, Qwen2, SmolLM): tokens and merges
 //    ("a b"); `pre` picks the split regex as transformers does (llama-bpe,
 //    llama3, qwen2, tekken, gpt-4o, ...; other names: GPT-2's ByteLevel regex).
+// transformers treats two architectures' "llama" vocabularies differently:
+// phi3 is space_prefix_after_special_tokens = true; gemma (merges from token
+// order, respelled space tokens) is not covered.
 // Token types: CONTROL tokens (and the bos/eos/unk/pad tokens) become special
 // added tokens, USER_DEFINED ones plain added tokens, matched whole in text.
 // add_bos_token (default true for "llama", false for "gpt2") and
