@@ -149,10 +149,11 @@ TEST_CASE("GGUF gpt2 vocabulary (byte-level merges, pre llama-bpe) matches trans
   check_vectors(make_tokenizer_from_gguf_vocab(read_gguf_vocab(dir / "vocab.json"), "vocab.json"), dir / "vectors.json");
 }
 
+// Hidden; run by hand on a larger set made by the tool (a filter like
+// "~[cuda]" also selects it: then it checks the committed vectors again).
 TEST_CASE("a larger fuzz run from CITADEL_TOKENIZER_FUZZ_DIR matches HF", "[.tokenizer-fuzz]") {
   const char* dir = std::getenv("CITADEL_TOKENIZER_FUZZ_DIR");
-  REQUIRE(dir != nullptr);
-  const std::filesystem::path root(dir);
+  const std::filesystem::path root = dir != nullptr ? std::filesystem::path(dir) : data_dir();
   for (const char* variant : {"spm_llama2", "spm_mistral", "unigram_t5", "unigram_fallback"}) {
     check_tokenizer_json(root / variant);
   }
