@@ -212,3 +212,19 @@ TEST_CASE("bad GGUF vocabularies fail naming the key", "[runtime]") {
                                          R"("model": {"type": "Unigram", "vocab": [["a", 0.0]]}})", "u.json"),
                     Contains("u.json") && Contains("precompiled_charsmap"));
 }
+
+TEST_CASE("streaming holds back split characters when a ByteLevel step sits in a decoder Sequence", "[runtime]") {
+  // "Ã" and "©" are the byte-level spellings of the bytes C3 and A9 (é).
+  const std::string spec = R"({
+    "added_tokens": [], "normalizer": null, "post_processor": null,
+    "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "use_regex": false},
+    "decoder": {"type": "Sequence", "decoders": [{"type": "ByteLevel"}, {"type": "Fuse"}]},
+    "model": {"type": "BPE", "vocab": {"\u00c3": 0, "\u00a9": 1, "a": 2}, "merges": []}})";
+  const Tokenizer tokenizer = Tokenizer::from_json(spec, "inline.json");
+  CHECK(tokenizer.encode("a\xc3\xa9", false) == std::vector<int32_t>{2, 0, 1});
+  StreamingDecoder stream(tokenizer);
+  CHECK(stream.push(2) == "a");
+  CHECK(stream.push(0).empty());
+  CHECK(stream.push(1) == "\xc3\xa9");
+  CHECK(tokenizer.decode(std::vector<int32_t>{2, 0, 1}) == "a\xc3\xa9");
+}
