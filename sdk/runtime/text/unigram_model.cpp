@@ -35,12 +35,6 @@ UnigramModel::UnigramModel(const json::value& spec, const std::string& source) {
   build(source);
 }
 
-UnigramModel::UnigramModel(std::vector<std::pair<std::string, double>> pieces, std::optional<int32_t> unk_id,
-                           bool byte_fallback, const std::string& source)
-    : pieces_(std::move(pieces)), unk_id_(unk_id), byte_fallback_(byte_fallback) {
-  build(source);
-}
-
 void UnigramModel::build(const std::string& source) {
   if (pieces_.empty()) throw_invalid(source + ": model: the Unigram vocabulary is empty");
   if (unk_id_ && (*unk_id_ < 0 || static_cast<size_t>(*unk_id_) >= pieces_.size())) {

@@ -26,9 +26,6 @@ class UnigramModel final : public TokenizerModel {
  public:
   // `spec` is the tokenizer.json "model" object; errors name `source`.
   UnigramModel(const boost::json::value& spec, const std::string& source);
-  // From plain arrays (GGUF "t5" vocabularies): pieces[i] has id i.
-  UnigramModel(std::vector<std::pair<std::string, double>> pieces, std::optional<int32_t> unk_id,
-               bool byte_fallback, const std::string& source);
 
   void encode_word(std::string_view word, std::vector<int32_t>& out) const override;
   std::optional<int32_t> token_to_id(std::string_view token) const override;
