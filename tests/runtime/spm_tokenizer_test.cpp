@@ -8,9 +8,11 @@
 #include "runtime/formats/json_file.h"
 #include "runtime/text/gguf_vocab.h"
 #include "runtime/text/tokenizer.h"
+#include "runtime/text/utf8.h"
 #include "support/test_support.hpp"
 
 #include <cstdlib>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -227,4 +229,31 @@ TEST_CASE("streaming holds back split characters when a ByteLevel step sits in a
   CHECK(stream.push(0).empty());
   CHECK(stream.push(1) == "\xc3\xa9");
   CHECK(tokenizer.decode(std::vector<int32_t>{2, 0, 1}) == "a\xc3\xa9");
+}
+
+TEST_CASE("random bytes (invalid UTF-8 included) encode, decode and stream without failing", "[runtime]") {
+  std::vector<Tokenizer> tokenizers;
+  for (const char* variant : {"spm_llama2", "spm_mistral", "unigram_t5", "unigram_fallback"}) {
+    tokenizers.push_back(Tokenizer::from_file(data_dir() / variant / "tokenizer.json"));
+  }
+  tokenizers.push_back(make_tokenizer_from_gguf_vocab(read_gguf_vocab(data_dir() / "gguf_llama/vocab.json"), "gguf"));
+  std::mt19937 rng(7);
+  const std::string pieces[] = {"\xe6", "\xb0", "\xf0\x9f", "\x80", "\xff", "\xc3", " ", "  ", "a", "\xe2\x96\x81",
+                                "<s>", "<0xE6>", "\xcc\x81", "\xef\xbc\xa1", "\n", "\t"};
+  for (int i = 0; i < 400; ++i) {
+    std::string text;
+    const int n = static_cast<int>(rng() % 20);
+    for (int j = 0; j < n; ++j) text += pieces[rng() % std::size(pieces)];
+    for (const Tokenizer& tokenizer : tokenizers) {
+      std::vector<int32_t> ids;
+      REQUIRE_NOTHROW(ids = tokenizer.encode(text, true));
+      const std::string decoded = tokenizer.decode(ids);
+      CHECK(utf8::repair(decoded) == decoded);  // valid UTF-8
+      StreamingDecoder stream(tokenizer);
+      std::string streamed;
+      for (int32_t id : ids) streamed += stream.push(id);
+      streamed += stream.flush();
+      CHECK(utf8::repair(streamed) == streamed);
+    }
+  }
 }
