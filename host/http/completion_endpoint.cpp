@@ -2,6 +2,7 @@
 // requests, then answer with one response object or an SSE stream.
 #include "host/http/endpoints.h"
 
+#include "host/http/logprob_render.h"
 #include "host/http/model_lookup.h"
 #include "host/http/openai_translate.h"
 #include "host/http/request_group.h"
@@ -29,6 +30,7 @@ net::awaitable<void> answer_whole(Exchange& exchange, RequestGroup& group,
   while (std::optional<GroupEvent> item = co_await group.next()) {
     ChoiceOutcome& outcome = outcomes.at(item->index);
     outcome.text += item->event.text;
+    outcome.logprobs.insert(outcome.logprobs.end(), item->event.logprobs.begin(), item->event.logprobs.end());
     if (!item->event.final) continue;
     record_final(outcome, item->event);
     const bool failed = item->event.finish_reason == sched::FinishReason::error ||
@@ -65,11 +67,23 @@ net::awaitable<void> answer_stream(Exchange& exchange, RequestGroup& group,
                                                             request.prompts.at(index / request.n))));
   }
   std::vector<ChoiceOutcome> outcomes(group.size());
+  std::vector<CompletionLogprobs> completion_logprobs(group.size());
   while (std::optional<GroupEvent> item = co_await group.next()) {
     const sched::InferenceEvent& event = item->event;
-    if (!event.text.empty())
+    json::value logprobs = nullptr;
+    if (request.logprobs && !event.logprobs.empty()) {
+      if (request.api == CompletionApi::chat) {
+        logprobs = chat_logprob_chunk(event.logprobs, event.usage.prompt_tokens);
+      } else {
+        CompletionLogprobs& lists = completion_logprobs.at(item->index);
+        lists.append(event.logprobs, event.usage.prompt_tokens, request.echo);
+        logprobs = lists.take_new();
+      }
+    }
+    if (!event.text.empty() || !logprobs.is_null())
       co_await send_chunk(writer, group,
-                          json::serialize(stream_text_chunk(request, identity, item->index, event.text)));
+                          json::serialize(stream_text_chunk(request, identity, item->index, event.text,
+                                                            std::move(logprobs))));
     if (!event.final) continue;
     record_final(outcomes.at(item->index), event);
     if (event.finish_reason == sched::FinishReason::error)
