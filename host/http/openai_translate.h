@@ -72,9 +72,9 @@ const char* openai_finish_reason(sched::FinishReason reason);
 // The outcome of one choice once its final event arrived.
 struct ChoiceOutcome {
   std::string text;
-  std::vector<sched::PositionLogprobs> logprobs;  // every event's, in order
   sched::FinishReason finish_reason = sched::FinishReason::none;
   sched::Usage usage;
+  std::vector<sched::PositionLogprobs> logprobs;  // every event's, in order
 };
 
 // Usage summed over choices: each prompt counted once, completions summed.

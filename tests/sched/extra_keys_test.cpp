@@ -13,7 +13,7 @@ using citadel::test::SchedulerFixture;
 
 namespace {
 
-// A prompt of 40 bytes whose bytes [8, 32) are one placeholder run standing
+// A prompt of 42 bytes whose bytes [8, 32) are one placeholder run standing
 // for `content`.
 sched::InferenceRequest image_request(const std::string& content) {
   boost::json::object input{{"prompt", "describe" + std::string(24, '#') + " the image"},
@@ -42,14 +42,14 @@ TEST_CASE("the same content behind placeholder tokens shares blocks, different c
   SchedulerFixture fixture;
   auto scheduler = fixture.make_scheduler({.name = "echo", .options_json = R"({"tokens_per_block": 4})"});
   CHECK(run(*scheduler, "page A pixels").usage.cached_prompt_tokens == 0);
-  // The same image: every full prompt block but the last (one token is
-  // always computed) comes from the cache: 36 of 40.
-  CHECK(run(*scheduler, "page A pixels").usage.cached_prompt_tokens == 36);
+  // The same image: every full prompt block (10 of 4 tokens; the last 2
+  // tokens are computed) comes from the cache.
+  CHECK(run(*scheduler, "page A pixels").usage.cached_prompt_tokens == 40);
   // Another image with the same placeholder bytes: only the blocks wholly
   // before the run (positions [0, 8)) are shared.
   CHECK(run(*scheduler, "page B pixels").usage.cached_prompt_tokens == 8);
   // And it was cached in its own right.
-  CHECK(run(*scheduler, "page B pixels").usage.cached_prompt_tokens == 36);
+  CHECK(run(*scheduler, "page B pixels").usage.cached_prompt_tokens == 40);
 }
 
 TEST_CASE("a content run outside the prompt is refused with the field named", "[sched]") {
