@@ -66,6 +66,8 @@ class StepLogprobs {
  public:
   void clear();
   bool empty() const { return entries_.empty(); }
+  uint32_t first_position() const { return first_position_; }
+  const std::vector<PositionScores>& entries() const { return entries_; }
   // Prompt positions scored by the chunk's logits rows (all_logits chunks:
   // one row per token); the first prompt token gets NaN and no top list.
   void add_prompt_rows(RequestLogprobs& request, std::span<const int32_t> prompt, const SequenceChunk& chunk,
