@@ -133,6 +133,50 @@ json::array parse_messages(const json::object& body) {
   return result;
 }
 
+// One prompt given as token ids: a non-empty array of integers.
+std::vector<int32_t> token_prompt(const json::array& ids) {
+  std::vector<int32_t> tokens;
+  for (const json::value& id : ids) {
+    if (!id.is_int64() && !id.is_uint64())
+      throw bad_request("'prompt' token arrays must hold integers", "prompt", "invalid_type");
+    const int64_t value = id.to_number<int64_t>();
+    if (value < 0 || value > INT32_MAX)
+      throw bad_request("'prompt' holds a token id out of range: " + std::to_string(value), "prompt");
+    tokens.push_back(static_cast<int32_t>(value));
+  }
+  return tokens;
+}
+
+// "prompt": a string, an array of strings, an array of token ids, or an
+// array of token-id arrays (as OpenAI's legacy completions take them).
+void parse_prompts(const json::value& prompt, CompletionRequest& request) {
+  const char* expected = "'prompt' must be a string, an array of strings, an array of token ids or an "
+                         "array of token-id arrays (none empty)";
+  if (prompt.is_string()) {
+    request.prompts.emplace_back(prompt.as_string());
+    request.prompt_token_ids.emplace_back();
+    return;
+  }
+  if (!prompt.is_array() || prompt.as_array().empty()) throw bad_request(expected, "prompt", "invalid_type");
+  const json::array& items = prompt.as_array();
+  if (items[0].is_number()) {
+    request.prompts.emplace_back();
+    request.prompt_token_ids.push_back(token_prompt(items));
+    return;
+  }
+  for (const json::value& item : items) {
+    if (item.is_string()) {
+      request.prompts.emplace_back(item.as_string());
+      request.prompt_token_ids.emplace_back();
+    } else if (item.is_array() && !item.as_array().empty() && item.as_array()[0].is_number()) {
+      request.prompts.emplace_back();
+      request.prompt_token_ids.push_back(token_prompt(item.as_array()));
+    } else {
+      throw bad_request(expected, "prompt", "invalid_type");
+    }
+  }
+}
+
 void check_choice_count(const CompletionRequest& request, const TranslateLimits& limits) {
   if (request.choice_count() > limits.max_choices)
     throw bad_request("The request asks for " + std::to_string(request.choice_count()) +
@@ -179,19 +223,7 @@ CompletionRequest parse_completion_request(std::string_view body_text, const Tra
   const json::value* prompt = body.if_contains("prompt");
   if (prompt == nullptr || prompt->is_null())
     throw bad_request("'prompt' is required", "prompt", "missing_field");
-  if (prompt->is_string()) {
-    request.prompts.emplace_back(prompt->as_string());
-  } else if (prompt->is_array() && !prompt->as_array().empty()) {
-    for (const json::value& item : prompt->as_array()) {
-      if (!item.is_string())
-        throw bad_request("'prompt' must be a string or an array of strings (token arrays are not supported)",
-                          "prompt", "invalid_type");
-      request.prompts.emplace_back(item.as_string());
-    }
-  } else {
-    throw bad_request("'prompt' must be a string or a non-empty array of strings", "prompt",
-                      "invalid_type");
-  }
+  parse_prompts(*prompt, request);
   request.echo = optional_bool(body, "echo").value_or(false);
   if (request.max_tokens == 0 && !request.echo)
     throw bad_request("'max_tokens' may be 0 only with 'echo': true (scoring the prompt)", "max_tokens");
@@ -221,10 +253,16 @@ CompletionRequest parse_chat_request(std::string_view body_text, const Translate
 
 std::string native_input(const CompletionRequest& request, uint32_t index) {
   json::object input;
-  if (request.api == CompletionApi::chat)
+  const size_t prompt = index / request.n;
+  if (request.api == CompletionApi::chat) {
     input["messages"] = request.messages;
-  else
-    input["prompt"] = request.prompts.at(index / request.n);
+  } else if (prompt < request.prompt_token_ids.size() && !request.prompt_token_ids[prompt].empty()) {
+    json::array ids;
+    for (int32_t id : request.prompt_token_ids[prompt]) ids.emplace_back(id);
+    input["prompt"] = std::move(ids);
+  } else {
+    input["prompt"] = request.prompts.at(prompt);
+  }
   input["max_tokens"] = request.max_tokens;
   if (request.temperature) input["temperature"] = *request.temperature;
   if (request.top_p) input["top_p"] = *request.top_p;
