@@ -35,7 +35,8 @@ object listing_json(const sched::ModelListing& listing) {
                 {"task", listing.task},
                 {"state", listing.state},
                 {"generation", listing.generation},
-                {"max_context_tokens", listing.max_context_tokens}};
+                {"max_context_tokens", listing.max_context_tokens},
+                {"failure", listing.failure}};
 }
 
 object scheduler_stats_json(const sched::ModelSchedulerStats& stats) {
@@ -78,7 +79,17 @@ object status_json(core::Host& host) {
                 {"models", host.router().model_names().size()},
                 {"ready", host.router().ready()},
                 {"draining", string_array(coordinator.draining_models())},
-                {"config_errors", string_array(coordinator.config_errors())}};
+                {"config_errors", string_array(coordinator.config_errors())},
+                {"device_fault", host.router().device_fault()}};
+  array failed;
+  for (const sched::ModelListing& listing : host.router().list_models()) {
+    if (listing.state == "failed") failed.push_back(object{{"name", listing.name}, {"failure", listing.failure}});
+  }
+  status["failed_models"] = std::move(failed);
+  const auto configuration = coordinator.configuration();
+  const std::chrono::seconds stall_bound(configuration ? configuration->host.step_stall_s : 120);
+  status["stalled_models"] =
+      string_array(host.router().stalled_models(std::chrono::steady_clock::now(), stall_bound));
   if (auto report = coordinator.last_report()) status["last_reload"] = report->to_json();
   array pools;
   for (const cache::PoolStats& pool : host.cache().stats()) {

@@ -152,7 +152,7 @@ HostConfig read_host_config(const YAML::Node& root_node, const std::string& file
   const YamlMapReader root(sink, root_node, "", 1,
                            {"admin", "plugins_dir", "models_dir", "runtime_dir", "http", "devices",
                             "gpu_memory_utilization", "swap_space_gb", "cpu_cache_mb", "log_level",
-                            "watchdog_s"});
+                            "watchdog_s", "shutdown_grace_s", "step_stall_s"});
   if (!root.valid()) return host;
 
   if (auto admin = root.read_map("admin", {"socket", "mode", "allowed_uids", "allowed_gids",
@@ -172,6 +172,8 @@ HostConfig read_host_config(const YAML::Node& root_node, const std::string& file
   root.read_unsigned("cpu_cache_mb", host.cpu_cache_mb, 0, UINT64_MAX);
   root.read_choice("log_level", host.log_level, {"trace", "debug", "info", "warn", "error", "off"});
   root.read_unsigned("watchdog_s", host.watchdog_s, 0, 86400);
+  root.read_unsigned("shutdown_grace_s", host.shutdown_grace_s, 0, 86400);
+  root.read_unsigned("step_stall_s", host.step_stall_s, 1, 86400);
   return host;
 }
 

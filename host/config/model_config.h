@@ -37,6 +37,7 @@ struct SchedulerSettings {
   uint32_t max_step_tokens = 2048;   // token budget of one step (prefill chunking)
   double weight = 1.0;               // share of device time against other models
   uint32_t request_timeout_s = 600;  // deadline when a request names none
+  uint32_t max_step_failures = 3;    // consecutive faulty steps before the model is failed
   bool operator==(const SchedulerSettings&) const = default;
 };
 
@@ -84,6 +85,8 @@ struct HostConfig {
   uint64_t cpu_cache_mb = 1024;  // pool size of the CPU device
   std::string log_level = "info";
   uint32_t watchdog_s = 0;
+  uint32_t shutdown_grace_s = 30;  // SIGTERM: time to drain before cancelling
+  uint32_t step_stall_s = 120;     // a scheduler busy this long stops watchdog pings
   bool operator==(const HostConfig&) const = default;
 };
 

@@ -6,7 +6,8 @@ namespace citadel::config {
 
 const std::vector<std::string> kCacheKeys = {"size_mb", "reserved_mb", "eviction", "gc_threshold"};
 const std::vector<std::string> kSchedulerKeys = {"max_queue", "max_batch_requests", "max_step_tokens",
-                                                 "weight", "request_timeout_s"};
+                                                 "weight", "request_timeout_s",
+                                                 "max_step_failures"};
 
 void read_cache_settings(const YamlMapReader& cache, CacheSettings& inout) {
   cache.read_unsigned("size_mb", inout.size_mb, 0, UINT64_MAX);
@@ -25,6 +26,7 @@ void read_scheduler_settings(const YamlMapReader& scheduler, SchedulerSettings& 
   scheduler.read_unsigned("max_step_tokens", inout.max_step_tokens, 1, kMax);
   scheduler.read_number("weight", inout.weight, 0.0, true, std::numeric_limits<double>::infinity());
   scheduler.read_unsigned("request_timeout_s", inout.request_timeout_s, 1, kMax);
+  scheduler.read_unsigned("max_step_failures", inout.max_step_failures, 1, 1000);
 }
 
 void check_cache_settings(const YamlMapReader& parent, const std::optional<YamlMapReader>& cache,

@@ -164,6 +164,10 @@ ReloadReport Host::reload_unloaded_model(const std::string& name) {
     if (fs::is_regular_file(candidate)) disabled = candidate;
   }
   if (disabled.empty()) {
+    // `load NAME` of a failed model: a reload recreates it.
+    if (auto scheduler = router_.scheduler(name); scheduler && scheduler->health().failed()) {
+      return reload("load");
+    }
     throw std::invalid_argument("load: no unloaded model named " + name + " in " +
                                 models_dir.string() + " (expected " + name + ".yaml.disabled)");
   }
@@ -219,18 +223,36 @@ int Host::run() {
   std::function<void(const boost::system::error_code&)> on_watchdog =
       [this, &s, &on_watchdog, interval](const boost::system::error_code& error) {
         if (error) return;
-        notifier_.watchdog();
+        ping_watchdog_unless_stalled();
         s.watchdog.expires_after(interval / 2);
         s.watchdog.async_wait(on_watchdog);
       };
   if (interval.count() > 0) {
-    notifier_.watchdog();
+    ping_watchdog_unless_stalled();
     s.watchdog.expires_after(interval / 2);
     s.watchdog.async_wait(on_watchdog);
   }
   s.io.run();
   shutdown();
   return 0;
+}
+
+void Host::ping_watchdog_unless_stalled() {
+  const auto configuration = coordinator_->configuration();
+  const std::chrono::seconds bound(configuration ? configuration->host.step_stall_s : 120);
+  const std::vector<std::string> stalled = router_.stalled_models(std::chrono::steady_clock::now(), bound);
+  if (stalled.empty()) {
+    notifier_.watchdog();
+    watchdog_withheld_ = false;
+    return;
+  }
+  if (!watchdog_withheld_) {
+    std::string names;
+    for (const std::string& name : stalled) names += (names.empty() ? "" : ", ") + name;
+    spdlog::error("watchdog: not pinging systemd: the scheduler of {} has been busy for over {} s "
+                  "(step_stall_s)", names, bound.count());
+  }
+  watchdog_withheld_ = true;
 }
 
 void Host::request_stop() {
@@ -247,18 +269,22 @@ void Host::shutdown() {
   }
   signals_->wake.notify_all();
   if (signals_->reload_thread.joinable()) signals_->reload_thread.join();
-  // Finish what was accepted while the front ends can still deliver it, then
-  // close the front ends and release every model.
-  std::vector<std::thread> drains;
-  for (const std::string& name : router_.model_names()) {
-    if (auto scheduler = router_.scheduler(name)) {
-      drains.emplace_back([scheduler] { scheduler->drain(); });
-    }
+  // Refuse new work, finish what was accepted within the grace time while the
+  // front ends can still deliver it, cancel the rest, then close the front
+  // ends (the cancelled requests' replies go out first).
+  if (http_) http_->stop_accepting();
+  const auto configuration = coordinator_->configuration();
+  const std::chrono::seconds grace(configuration ? configuration->host.shutdown_grace_s : 30);
+  const uint64_t cancelled = coordinator_->shutdown(grace);
+  if (cancelled > 0) {
+    spdlog::warn("shutdown: {} request(s) still running after {} s (shutdown_grace_s) were cancelled",
+                 cancelled, grace.count());
   }
-  for (std::thread& drain : drains) drain.join();
-  if (http_) http_->stop();
+  if (http_) {
+    http_->set_drain_timeout(std::chrono::milliseconds(5000));
+    http_->stop();
+  }
   if (admin_) admin_->stop();
-  coordinator_->drain_all();
   spdlog::info("citadel stopped after {:.1f} s", uptime_seconds());
 }
 

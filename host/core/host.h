@@ -2,7 +2,9 @@
 // path, metrics registry, plugin registry, cache manager, scheduler router
 // and device arbiters, the reload coordinator, the admin socket server (with
 // the host commands) and the HTTP server; handles SIGHUP (reload) and
-// SIGTERM/SIGINT (drain, then exit 0) and tells systemd where it stands.
+// SIGTERM/SIGINT (refuse new requests, drain for shutdown_grace_s, cancel
+// the rest, exit 0) and tells systemd where it stands (the watchdog pings
+// stop while a scheduler thread is stalled).
 //
 // Used by main.cpp (construct, start, run) and by the admin host commands
 // (reload, load, unload, status). Thread-safe where the commands need it.
@@ -82,6 +84,9 @@ class Host {
 
  private:
   void shutdown();
+  // Pings the systemd watchdog unless a scheduler thread has been busy for
+  // longer than step_stall_s (a hung plugin step): then systemd restarts us.
+  void ping_watchdog_unless_stalled();
   void apply_log_level(const config::HostConfig& host_config);
 
   HostOptions options_;
@@ -100,6 +105,7 @@ class Host {
   struct Signals;
   std::unique_ptr<Signals> signals_;
   bool stopped_ = false;
+  bool watchdog_withheld_ = false;  // main loop thread only
 };
 
 }  // namespace citadel::core

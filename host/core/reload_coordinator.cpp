@@ -146,7 +146,19 @@ ReloadReport ReloadCoordinator::apply_locked(config::Configuration next, const s
   report.trigger = trigger;
   report.warnings = next.warnings;
   const std::shared_ptr<const config::Configuration> current = configuration();
-  const config::ConfigDiff diff = config::diff(*current, next);
+  config::ConfigDiff diff = config::diff(*current, next);
+  // A failed model is recreated by any reload, even with its files unchanged.
+  for (auto it = diff.unchanged.begin(); it != diff.unchanged.end();) {
+    auto scheduler = targets_.router.scheduler(*it);
+    if (scheduler && scheduler->health().failed()) {
+      report.warnings.push_back("model " + *it + " had failed (" + scheduler->health().failure() +
+                                "): recreated");
+      diff.changed.push_back(*it);
+      it = diff.unchanged.erase(it);
+    } else {
+      ++it;
+    }
+  }
   const uint64_t generation = this->generation() + 1;
   // The first generation is the start: its host settings are the ones in use.
   if (generation > 1) {
@@ -251,15 +263,27 @@ void ReloadCoordinator::finish_report(ReloadReport& report,
   }
 }
 
-void ReloadCoordinator::drain_all() {
+uint64_t ReloadCoordinator::shutdown(std::chrono::nanoseconds grace) {
   std::lock_guard reload_lock(reload_mutex_);
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  std::vector<std::shared_ptr<sched::ModelScheduler>> serving;
   for (const std::string& name : targets_.router.model_names()) {
-    if (auto scheduler = targets_.router.scheduler(name)) scheduler->drain();
+    if (auto scheduler = targets_.router.scheduler(name)) serving.push_back(std::move(scheduler));
   }
+  std::vector<std::thread> drains;
+  for (auto& scheduler : serving) {
+    drains.emplace_back([&scheduler, deadline] { scheduler->drain_for(deadline - std::chrono::steady_clock::now()); });
+  }
+  for (std::thread& drain : drains) drain.join();
+  retirement_.wait_until(deadline);
+  uint64_t cancelled = 0;
+  for (const auto& scheduler : serving) cancelled += scheduler->stats().in_flight;
+  cancelled += retirement_.stop_all();
   for (const std::string& name : targets_.router.model_names()) {
     if (auto scheduler = targets_.router.remove(name)) scheduler->stop();
   }
   retirement_.wait();
+  return cancelled;
 }
 
 }  // namespace citadel::core

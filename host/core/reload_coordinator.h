@@ -63,8 +63,10 @@ class ReloadCoordinator {
   std::vector<std::string> draining_models() const { return retirement_.draining(); }
   // Blocks until every replaced scheduler has drained and been released.
   void wait_for_retired() { retirement_.wait(); }
-  // Takes every model out of routing and drains it (shutdown).
-  void drain_all();
+  // Shutdown: lets every model (those serving and those a reload retired)
+  // finish what it accepted for up to `grace`, then cancels what is left
+  // and takes every model out of routing. Returns the requests cancelled.
+  uint64_t shutdown(std::chrono::nanoseconds grace);
 
  private:
   struct Deployment;

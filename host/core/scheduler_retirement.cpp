@@ -14,6 +14,7 @@ void SchedulerRetirement::retire(std::shared_ptr<sched::ModelScheduler> schedule
   join_finished_locked();
   Retiring& entry = retiring_.emplace_back();
   entry.model = scheduler->model();
+  entry.scheduler = scheduler;
   entry.thread = std::thread([this, &entry, scheduler = std::move(scheduler),
                               after = std::move(after)]() mutable {
     const auto start = std::chrono::steady_clock::now();
@@ -57,6 +58,32 @@ void SchedulerRetirement::wait() {
     return true;
   });
   join_finished_locked();
+}
+
+void SchedulerRetirement::wait_until(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  finished_.wait_until(lock, deadline, [&] {
+    for (const Retiring& entry : retiring_) {
+      if (!entry.done) return false;
+    }
+    return true;
+  });
+}
+
+uint64_t SchedulerRetirement::stop_all() {
+  std::vector<std::shared_ptr<sched::ModelScheduler>> left;
+  {
+    std::lock_guard lock(mutex_);
+    for (const Retiring& entry : retiring_) {
+      if (auto scheduler = entry.scheduler.lock()) left.push_back(std::move(scheduler));
+    }
+  }
+  uint64_t cancelled = 0;
+  for (const auto& scheduler : left) {
+    cancelled += scheduler->stats().in_flight;
+    scheduler->stop();
+  }
+  return cancelled;
 }
 
 std::vector<std::string> SchedulerRetirement::draining() const {

@@ -8,6 +8,7 @@
 
 #include "host/sched/model_scheduler.h"
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <list>
@@ -31,12 +32,18 @@ class SchedulerRetirement {
   void retire(std::shared_ptr<sched::ModelScheduler> scheduler, std::function<void()> after);
   // Blocks until every retirement so far has finished.
   void wait();
+  // Waits like wait() but not past `deadline`.
+  void wait_until(std::chrono::steady_clock::time_point deadline);
+  // Stops (cancels the requests of) every scheduler still draining; returns
+  // how many requests that cancelled. Shutdown, after the grace time.
+  uint64_t stop_all();
   // Models still draining, for `status`.
   std::vector<std::string> draining() const;
 
  private:
   struct Retiring {
     std::string model;
+    std::weak_ptr<sched::ModelScheduler> scheduler;
     std::thread thread;
     bool done = false;
   };

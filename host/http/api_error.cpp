@@ -94,6 +94,10 @@ ApiError from_rejection(const sched::Rejection& rejection, const std::string& mo
                      "draining");
       return error.with_retry_after(rejection.retry_after_s > 0 ? rejection.retry_after_s : 1);
     }
+    case RejectReason::model_failed:
+      return ApiError(503, "service_unavailable_error",
+                      rejection.message.empty() ? "Model '" + model + "' has failed" : rejection.message,
+                      {}, "model_failed");
     case RejectReason::none:
       break;
   }
@@ -108,6 +112,10 @@ ApiError from_failed_event(const sched::InferenceEvent& event) {
     return bad_request(message, {}, event.error_code);
   if (event.error_code == "deadline_exceeded" || event.error_code == "timeout")
     return ApiError(504, "timeout_error", message, {}, event.error_code);
+  if (event.error_code == "model_failed" || event.error_code == "device_fatal")
+    return ApiError(503, "service_unavailable_error", message, {}, event.error_code);
+  if (event.error_code == "out_of_memory")
+    return ApiError(503, "service_unavailable_error", message, {}, event.error_code).with_retry_after(1);
   if (event.error_code == "cancelled" || event.finish_reason == sched::FinishReason::cancelled)
     return ApiError(503, "service_unavailable_error",
                     event.error_message.empty() ? "The request was cancelled" : event.error_message,

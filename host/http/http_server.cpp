@@ -167,6 +167,16 @@ void HttpServer::stop() {
   spdlog::info("http: stopped");
 }
 
+void HttpServer::stop_accepting() {
+  std::lock_guard lock(impl_->lifecycle_mutex);
+  if (impl_->stopped || !impl_->running || impl_->context.stopping.exchange(true)) return;
+  net::post(impl_->io, [this] {
+    boost::system::error_code ignored;
+    impl_->acceptor->close(ignored);
+  });
+  impl_->tracker.close_idle();
+}
+
 uint16_t HttpServer::port() const { return impl_->bound_port; }
 
 bool HttpServer::running() const { return impl_->running; }

@@ -35,6 +35,10 @@ class HttpServer {
   // in progress (streams included) finish for up to drain_timeout, then
   // closes what is left and joins the io threads. Idempotent.
   void stop();
+  // The first half of stop(), for a host that drains before stopping: new
+  // connections are refused, idle ones closed, new requests on open ones
+  // answered 503; requests in progress go on. Idempotent.
+  void stop_accepting();
 
   // The bound port (0 before start or when disabled).
   uint16_t port() const;

@@ -79,6 +79,7 @@ ModelScheduler::ModelScheduler(std::shared_ptr<plugins::ModelInstance> instance,
       space_(instance_->cache_space()),
       arbiter_(std::move(arbiter)),
       metrics_(registry, instance_->config().name),
+      health_(instance_->config().scheduler.max_step_failures),
       planner_((space_ ? *space_ : throw std::runtime_error("model " + instance_->config().name +
                                                                ": no cache space attached")),
                limits_for(*instance_)),
@@ -86,10 +87,14 @@ ModelScheduler::ModelScheduler(std::shared_ptr<plugins::ModelInstance> instance,
       default_timeout_(instance_->config().scheduler.request_timeout_s),
       shared_(std::make_shared<Shared>()) {
   if (arbiter_) arbiter_id_ = arbiter_->join(model(), instance_->config().scheduler.weight);
+  metrics_.set_failed(false);  // the series exists (0) while the model is healthy
   thread_ = std::thread([this] { run(); });
 }
 
-ModelScheduler::~ModelScheduler() { stop(); }
+ModelScheduler::~ModelScheduler() {
+  stop();
+  metrics_.set_failed(false);  // a replaced failed model no longer counts
+}
 
 const std::string& ModelScheduler::model() const { return instance_->config().name; }
 
@@ -121,6 +126,10 @@ Submission ModelScheduler::submit(InferenceRequest request, EventSink sink) {
     std::lock_guard lock(shared_->mutex);
     if (shared_->stopping || draining_) {
       return reject(RejectReason::draining, "model " + model() + " is draining and accepts no new requests");
+    }
+    if (health_.failed()) {
+      return reject(RejectReason::model_failed, "model " + model() + " has failed (" + health_.failure() +
+                                                    "); reload it to serve again");
     }
     const uint64_t queued = waiting_count_.load() + shared_->incoming.size() + shared_->reserved;
     if (queued >= max_queue_) {
@@ -256,6 +265,15 @@ void ModelScheduler::drain() {
   drained_.wait(lock, [&] { return in_flight_.load() == 0; });
 }
 
+bool ModelScheduler::drain_for(std::chrono::nanoseconds timeout) {
+  {
+    std::lock_guard lock(shared_->mutex);
+    draining_ = true;
+  }
+  std::unique_lock lock(drain_mutex_);
+  return drained_.wait_for(lock, timeout, [&] { return in_flight_.load() == 0; });
+}
+
 void ModelScheduler::stop() {
   std::call_once(stop_once_, [&] {
     {
@@ -269,38 +287,26 @@ void ModelScheduler::stop() {
   });
 }
 
-// --- Listing and statistics -----------------------------------------------------
-
-ModelListing ModelScheduler::listing() const {
-  ModelListing listing;
-  listing.name = model();
-  listing.plugin = instance_->plugin_name();
-  listing.plugin_version = instance_->plugin_version();
-  listing.task = plugins::task_name(instance_->info().task);
-  listing.state = draining_ ? "draining" : "serving";
-  listing.generation = instance_->generation();
-  listing.max_context_tokens = instance_->info().max_context_tokens;
-  return listing;
-}
-
-ModelSchedulerStats ModelScheduler::stats() const {
-  ModelSchedulerStats stats;
-  stats.queued = waiting_count_.load();
-  stats.running = running_count_.load();
-  stats.swapped = swapped_count_.load();
-  stats.in_flight = in_flight_.load();
-  stats.steps = steps_.load();
-  stats.preemptions_swap = preemptions_swap_.load();
-  stats.preemptions_recompute = preemptions_recompute_.load();
-  stats.finished = finished_.load();
-  stats.limits = planner_.limits();
-  return stats;
-}
-
 // --- The scheduler thread -----------------------------------------------------
 
 bool ModelScheduler::has_sequences() const {
   return !queues_.waiting.empty() || !queues_.running.empty() || !queues_.swapped.empty();
+}
+
+bool ModelScheduler::run_iteration() {
+  expire_and_cancel();
+  if (!has_sequences()) return false;
+  StepPlan plan = planner_.plan(queues_);
+  for (const auto& [sequence, kind] : plan.preemptions) {
+    metrics_.count_preemption(kind);
+    ++(kind == PreemptionKind::swap ? preemptions_swap_ : preemptions_recompute_);
+  }
+  for (const SequencePtr& sequence : plan.first_admissions) {
+    metrics_.count_prompt_tokens(sequence->prompt_tokens);
+  }
+  if (plan.items.empty()) return false;
+  execute(plan);
+  return true;
 }
 
 void ModelScheduler::run() {
@@ -310,28 +316,36 @@ void ModelScheduler::run() {
       std::lock_guard lock(shared_->mutex);
       if (shared_->stopping) break;
     }
-    expire_and_cancel();
+    health_.mark_busy(Clock::now());
     bool progressed = false;
-    if (has_sequences()) {
-      StepPlan plan = planner_.plan(queues_);
-      for (const auto& [sequence, kind] : plan.preemptions) {
-        metrics_.count_preemption(kind);
-        ++(kind == PreemptionKind::swap ? preemptions_swap_ : preemptions_recompute_);
+    // Nothing thrown here may end the thread (std::terminate): an error of
+    // the scheduler itself (std::bad_alloc included) fails the model instead.
+    try {
+      if (health_.failed()) {
+        fail_everything();  // submissions that raced with the failure
+      } else {
+        progressed = run_iteration();
       }
-      for (const SequencePtr& sequence : plan.first_admissions) {
-        metrics_.count_prompt_tokens(sequence->prompt_tokens);
-      }
-      if (!plan.items.empty()) {
-        execute(plan);
-        progressed = true;
+    } catch (const std::exception& e) {
+      record_step_fault("scheduler_error", std::string("scheduler error: ") + e.what(), true, false);
+    } catch (...) {
+      record_step_fault("scheduler_error", "scheduler error: an unknown exception", true, false);
+    }
+    if (health_.failed() && has_sequences()) {
+      try {
+        fail_everything();
+      } catch (const std::exception& e) {
+        spdlog::error("model {}: failing its requests: {}", model(), e.what());
       }
     }
     report_levels();
     if (!progressed) {
+      health_.mark_idle();
       if (arbiter_) arbiter_->idle(arbiter_id_);  // others need not wait for us
       wait_for_work(has_sequences());
     }
   }
+  health_.mark_idle();
 
   // Stopping: everything still here is cancelled.
   take_incoming();

@@ -2,7 +2,11 @@
 // and one thread that runs continuous batching over the instance's plugin
 // (StepPlanner decides each step), turns step outputs into InferenceEvents,
 // handles cancellation, deadlines and preemption, takes turns on the device
-// through a DeviceArbiter, and writes the scheduler metrics.
+// through a DeviceArbiter, and writes the scheduler metrics. Plugin faults
+// (a failed step, an output that breaks the ABI) fail only the requests
+// involved; repeated or fatal ones put the model into the failed state
+// (SchedulerHealth): every request is failed, new ones are refused with
+// model_failed until a reload replaces the scheduler.
 //
 // Created by the reload path (host/core) per instance and installed in the
 // Router; submit() is called from front-end threads (through the Router).
@@ -15,6 +19,7 @@
 #include "host/plugins/model_instance.h"
 #include "host/sched/device_arbiter.h"
 #include "host/sched/request.h"
+#include "host/sched/scheduler_health.h"
 #include "host/sched/scheduler_metrics.h"
 #include "host/sched/sequence.h"
 #include "host/sched/step_planner.h"
@@ -71,6 +76,11 @@ class ModelScheduler {
   void stop();
 
   bool draining() const { return draining_.load(); }
+  // Drains like drain() but for at most `timeout`; true when everything
+  // accepted has finished.
+  bool drain_for(std::chrono::nanoseconds timeout);
+  // The fault record and heartbeat (failed(), device_fatal(), stalled()).
+  const SchedulerHealth& health() const { return health_; }
   const std::string& model() const;
   ModelListing listing() const;
   ModelSchedulerStats stats() const;
@@ -84,7 +94,16 @@ class ModelScheduler {
   void take_incoming();
   void expire_and_cancel();
   void execute(const StepPlan& plan);
-  void apply_result(const PlannedItem& item, const StepResult& result);
+  // Returns the ABI violation of the output, if any (the request is failed).
+  // `violation`: output_violation() of the result, computed before any
+  // result of the step was applied (the request is failed with it).
+  void apply_result(const PlannedItem& item, const StepResult& result, const std::string& violation);
+  std::string output_violation(const PlannedItem& item, const StepResult& result) const;
+  // Counts a fault; returns true when it put the model into the failed state
+  // (the caller then finishes the step's requests and calls fail_everything).
+  bool record_step_fault(const std::string& kind, const std::string& what, bool fatal, bool device);
+  void fail_everything();
+  bool run_iteration();  // one pass of the thread's loop; true when a step ran
   void finish(const SequencePtr& sequence, FinishReason reason, const std::string& outcome,
               const std::string& error_code = {}, const std::string& error_message = {});
   void remove_from_queues(const SequencePtr& sequence);
@@ -101,6 +120,7 @@ class ModelScheduler {
   std::shared_ptr<DeviceArbiter> arbiter_;
   DeviceArbiter::ParticipantId arbiter_id_ = 0;
   SchedulerMetrics metrics_;
+  SchedulerHealth health_;
   StepPlanner planner_;
   uint32_t max_queue_;
   std::chrono::seconds default_timeout_;

@@ -1,5 +1,6 @@
 // ModelScheduler's step: the batch handed to the plugin, its outputs copied
-// out of plugin memory, and their effect on each sequence (tokens, events,
+// out of plugin memory and checked against the ABI, and their effect on each
+// sequence (tokens, events,
 // prefix publishing, finishing). Split from model_scheduler.cpp for size.
 #include "host/sched/model_scheduler.h"
 
@@ -50,6 +51,48 @@ std::vector<PositionLogprobs> copy_logprobs(const citadel_step_output& output) {
 }
 
 }  // namespace
+
+std::string ModelScheduler::output_violation(const PlannedItem& item, const StepResult& result) const {
+  const Sequence& sequence = *item.sequence;
+  const std::string request = "request " + std::to_string(sequence.id);
+  if (result.request_id != sequence.id) {
+    return "the plugin answered for request " + std::to_string(result.request_id) + " in the place of " +
+           std::to_string(sequence.id);
+  }
+  if (result.state != CITADEL_REQUEST_RUNNING && result.state != CITADEL_REQUEST_FINISHED &&
+      result.state != CITADEL_REQUEST_FAILED) {
+    return "unknown request state " + std::to_string(static_cast<int>(result.state)) + " for " + request;
+  }
+  if (result.state == CITADEL_REQUEST_FAILED) {
+    return result.error.empty() ? "the plugin failed " + request + " without an error message" : "";
+  }
+  if (result.appended_tokens > 1) {
+    return "appended_tokens is " + std::to_string(result.appended_tokens) + " for " + request +
+           " (a step appends at most 1 token)";
+  }
+  const uint64_t processed_to = uint64_t(sequence.computed_tokens) + item.new_tokens;
+  if (result.appended_tokens == 0 && result.state == CITADEL_REQUEST_RUNNING &&
+      processed_to >= sequence.known_tokens) {
+    return "the plugin processed every known token of " + request + " without appending one or finishing it";
+  }
+  if (result.appended_tokens == 1) {
+    if (processed_to < sequence.known_tokens) {
+      return "appended a token to " + request + " after processing positions up to " +
+             std::to_string(processed_to) + " of its " + std::to_string(sequence.known_tokens) +
+             " known tokens (appended_tokens is 1 only when the last known token was processed)";
+    }
+    const uint32_t vocab = instance_->info().vocab_size;
+    if (result.token_id < 0 || (vocab > 0 && uint32_t(result.token_id) >= vocab)) {
+      return "token id " + std::to_string(result.token_id) + " of " + request +
+             " is outside the vocabulary [0, " + (vocab > 0 ? std::to_string(vocab) : "n") + ")";
+    }
+    if (sequence.max_new_tokens > 0 && sequence.completion_tokens + 1 > sequence.max_new_tokens) {
+      return "appended token " + std::to_string(sequence.completion_tokens + 1) + " to " + request +
+             ", which allows " + std::to_string(sequence.max_new_tokens) + " new tokens";
+    }
+  }
+  return "";
+}
 
 // --- One step -------------------------------------------------------------------
 
@@ -107,21 +150,44 @@ void ModelScheduler::execute(const StepPlan& plan) {
 
   if (!failure.empty()) {
     spdlog::error("model {}: step of {} requests failed: {}", model(), count, failure);
+    // Running out of memory is transient (the requests fail with 503); any
+    // other failed step counts towards the failed state, a device-fatal one
+    // fails the model at once.
+    if (failure_status == CITADEL_ERR_DEVICE_FATAL) {
+      record_step_fault("device_fatal", failure, true, true);
+    } else if (failure_status != CITADEL_ERR_OUT_OF_MEMORY) {
+      record_step_fault("step_error", failure, false, false);
+    }
     for (const PlannedItem& item : plan.items) {
       finish(item.sequence, FinishReason::error, "error", citadel_status_name(failure_status),
              "model " + model() + ": step failed: " + failure);
     }
+    // The model's state changes before the replies go out. The step's
+    // requests fail with the step's error; the others (if the model failed)
+    // with model_failed, by the thread loop.
     return;
   }
-  for (size_t i = 0; i < count; ++i) apply_result(plan.items[i], results[i]);
+  std::vector<std::string> violations(count);
+  std::string first_violation;
+  for (size_t i = 0; i < count; ++i) {
+    violations[i] = output_violation(plan.items[i], results[i]);
+    if (first_violation.empty()) first_violation = violations[i];
+  }
+  if (first_violation.empty()) {
+    health_.record_clean_step();
+  } else {
+    spdlog::error("model {}: the plugin's step output is invalid: {}", model(), first_violation);
+    record_step_fault("bad_output", first_violation, false, false);
+  }
+  for (size_t i = 0; i < count; ++i) apply_result(plan.items[i], results[i], violations[i]);
 }
 
-void ModelScheduler::apply_result(const PlannedItem& item, const StepResult& result) {
+void ModelScheduler::apply_result(const PlannedItem& item, const StepResult& result,
+                                  const std::string& violation) {
   const SequencePtr& sequence = item.sequence;
-  if (result.request_id != sequence->id) {
-    finish(sequence, FinishReason::error, "error", "internal",
-           "model " + model() + ": the plugin answered for request " +
-               std::to_string(result.request_id) + " in the place of " + std::to_string(sequence->id));
+  if (!violation.empty()) {
+    finish(sequence, FinishReason::error, "error", "plugin_output_invalid",
+           "model " + model() + ": invalid step output: " + violation);
     return;
   }
   sequence->computed_tokens += item.new_tokens;
@@ -129,7 +195,7 @@ void ModelScheduler::apply_result(const PlannedItem& item, const StepResult& res
 
   if (result.state == CITADEL_REQUEST_FAILED) {
     finish(sequence, FinishReason::error, "error", "internal",
-           "model " + model() + ": " + (result.error.empty() ? "the plugin failed the request" : result.error));
+           "model " + model() + ": " + result.error);
     return;
   }
   if (result.appended_tokens > 0) {

@@ -21,6 +21,7 @@ const char* to_string(RejectReason reason) {
     case RejectReason::invalid_input: return "invalid_input";
     case RejectReason::draining: return "draining";
     case RejectReason::too_large: return "too_large";
+    case RejectReason::model_failed: return "model_failed";
   }
   return "none";
 }

@@ -67,7 +67,7 @@ struct InferenceEvent {
 using EventSink = std::function<void(const InferenceEvent&)>;
 
 // Why a submission was refused before it was queued.
-enum class RejectReason { none, unknown_model, queue_full, invalid_input, draining, too_large };
+enum class RejectReason { none, unknown_model, queue_full, invalid_input, draining, too_large, model_failed };
 
 struct Rejection {
   RejectReason reason = RejectReason::none;
@@ -97,7 +97,8 @@ struct ModelListing {
   std::string plugin;
   std::string plugin_version;
   std::string task;    // "text_generation", "image_to_text", "text_to_video", "generic"
-  std::string state;   // "serving", "draining", "loading"
+  std::string state;   // "serving", "draining", "loading", "failed"
+  std::string failure; // why, when state is "failed"
   uint64_t generation = 0;  // reload generation that created the instance
   uint32_t max_context_tokens = 0;
 };
@@ -123,7 +124,8 @@ class RequestRouter {
   // event of the request, the last one with final = true, exactly once.
   virtual Submission submit(InferenceRequest request, EventSink sink) = 0;
   virtual std::vector<ModelListing> list_models() const = 0;
-  // True when every configured model is loaded and serving.
+  // True when every configured model is loaded (serving or failed) and no
+  // model reported a device-fatal error.
   virtual bool ready() const = 0;
   // The model's tokenizer (/tokenize, /detokenize): the prompt of
   // input_json (the plugin's input schema: prompt or messages) as token ids,

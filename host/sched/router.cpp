@@ -37,7 +37,30 @@ std::vector<ModelListing> Router::list_models() const {
   return listings;
 }
 
+void Router::note_device_fault_locked(const ModelScheduler& scheduler) const {
+  if (!scheduler.health().device_fatal() || !device_fault_.empty()) return;
+  device_fault_ = "model " + scheduler.model() + ": " + scheduler.health().failure();
+}
+
+std::string Router::device_fault() const {
+  std::shared_lock lock(mutex_);
+  std::lock_guard fault_lock(fault_mutex_);
+  for (const auto& [name, scheduler] : schedulers_) note_device_fault_locked(*scheduler);
+  return device_fault_;
+}
+
+std::vector<std::string> Router::stalled_models(std::chrono::steady_clock::time_point now,
+                                                std::chrono::nanoseconds bound) const {
+  std::shared_lock lock(mutex_);
+  std::vector<std::string> stalled;
+  for (const auto& [name, scheduler] : schedulers_) {
+    if (scheduler->health().stalled(now, bound)) stalled.push_back(name);
+  }
+  return stalled;
+}
+
 bool Router::ready() const {
+  if (!device_fault().empty()) return false;
   std::shared_lock lock(mutex_);
   for (const std::string& name : expected_) {
     auto found = schedulers_.find(name);
@@ -51,6 +74,10 @@ std::shared_ptr<ModelScheduler> Router::install(std::string name, std::shared_pt
   auto& slot = schedulers_[std::move(name)];
   std::shared_ptr<ModelScheduler> replaced = std::move(slot);
   slot = std::move(scheduler);
+  if (replaced) {
+    std::lock_guard fault_lock(fault_mutex_);
+    note_device_fault_locked(*replaced);
+  }
   return replaced;
 }
 
@@ -60,6 +87,8 @@ std::shared_ptr<ModelScheduler> Router::remove(const std::string& name) {
   if (found == schedulers_.end()) return nullptr;
   std::shared_ptr<ModelScheduler> removed = std::move(found->second);
   schedulers_.erase(found);
+  std::lock_guard fault_lock(fault_mutex_);
+  note_device_fault_locked(*removed);
   return removed;
 }
 

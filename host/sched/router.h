@@ -16,7 +16,9 @@
 #include "host/sched/model_scheduler.h"
 #include "host/sched/request.h"
 
+#include <chrono>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <set>
 #include <shared_mutex>
@@ -29,8 +31,16 @@ class Router : public RequestRouter {
  public:
   Submission submit(InferenceRequest request, EventSink sink) override;
   std::vector<ModelListing> list_models() const override;
-  // True when every expected model has a scheduler that is not draining.
+  // True when every expected model has a scheduler that is not draining
+  // and no model ever reported a device-fatal error (device_fault()).
   bool ready() const override;
+  // The first device-fatal error any scheduler routed here reported, even
+  // one replaced since (a sticky CUDA error outlives the model); empty if none.
+  std::string device_fault() const;
+  // Models whose scheduler thread has been busy in one iteration for longer
+  // than `bound` (the watchdog stops pinging while any is).
+  std::vector<std::string> stalled_models(std::chrono::steady_clock::time_point now,
+                                          std::chrono::nanoseconds bound) const;
   TokenizerReply tokenize(const std::string& model, const std::string& input_json) override;
   TokenizerReply detokenize(const std::string& model, const std::vector<int32_t>& tokens) override;
 
@@ -48,6 +58,9 @@ class Router : public RequestRouter {
   mutable std::shared_mutex mutex_;
   std::map<std::string, std::shared_ptr<ModelScheduler>> schedulers_;
   std::set<std::string> expected_;
+  void note_device_fault_locked(const ModelScheduler& scheduler) const;
+  mutable std::mutex fault_mutex_;
+  mutable std::string device_fault_;  // sticky for the process
 };
 
 }  // namespace citadel::sched

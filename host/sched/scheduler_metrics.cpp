@@ -39,7 +39,10 @@ SchedulerMetrics::SchedulerMetrics(metrics::Registry& registry, const std::strin
                                        "Requests admitted and holding cache blocks.", {{"model", model}})),
       swapped_requests_(registry.gauge("citadel_swapped_requests",
                                        "Preempted requests whose blocks are in the host swap tier.",
-                                       {{"model", model}})) {}
+                                       {{"model", model}})),
+      failed_(registry.gauge("citadel_model_failed",
+                             "1 while the model is failed (it refuses requests until a reload).",
+                             {{"model", model}})) {}
 
 void SchedulerMetrics::count_outcome(const std::string& outcome) {
   registry_.counter("citadel_requests_total", "Requests by final outcome.",
@@ -63,6 +66,17 @@ void SchedulerMetrics::report_levels(int64_t queued, int64_t running, int64_t sw
   reported_queued_ = queued;
   reported_running_ = running;
   reported_swapped_ = swapped;
+}
+
+void SchedulerMetrics::count_fault(const std::string& kind) {
+  registry_.counter("citadel_model_faults_total", "Plugin faults by kind.",
+                    {{"model", model_}, {"kind", kind}})
+      .add();
+}
+
+void SchedulerMetrics::set_failed(bool failed) {
+  if (failed != reported_failed_) failed_.add(failed ? 1.0 : -1.0);
+  reported_failed_ = failed;
 }
 
 }  // namespace citadel::sched

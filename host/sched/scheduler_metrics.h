@@ -31,6 +31,13 @@ class SchedulerMetrics {
   // from the last report. report_levels(0, 0, 0) withdraws its share.
   void report_levels(int64_t queued, int64_t running, int64_t swapped);
 
+  // A fault of the model's plugin: "step_error", "bad_output", "device_fatal",
+  // "scheduler_error" (citadel_model_faults_total).
+  void count_fault(const std::string& kind);
+  // This scheduler's share of citadel_model_failed (1 while it is failed);
+  // set_failed(false) withdraws it.
+  void set_failed(bool failed);
+
  private:
   metrics::Registry& registry_;
   std::string model_;
@@ -49,6 +56,8 @@ class SchedulerMetrics {
   int64_t reported_queued_ = 0;
   int64_t reported_running_ = 0;
   int64_t reported_swapped_ = 0;
+  metrics::Gauge& failed_;
+  bool reported_failed_ = false;
 };
 
 }  // namespace citadel::sched

@@ -13,6 +13,7 @@ extern "C" const char* citadel_status_name(citadel_status status) {
     case CITADEL_ERR_CANCELLED: return "cancelled";
     case CITADEL_ERR_IO: return "io";
     case CITADEL_ERR_ABI_MISMATCH: return "abi_mismatch";
+    case CITADEL_ERR_DEVICE_FATAL: return "device_fatal";
   }
   return "unknown";
 }

@@ -84,7 +84,11 @@ typedef enum citadel_status {
   CITADEL_ERR_INTERNAL = 5,         /* a bug or an unexpected failure */
   CITADEL_ERR_CANCELLED = 6,        /* the request was cancelled */
   CITADEL_ERR_IO = 7,               /* a file could not be read */
-  CITADEL_ERR_ABI_MISMATCH = 8      /* the other side speaks another ABI major */
+  CITADEL_ERR_ABI_MISMATCH = 8,     /* the other side speaks another ABI major */
+  /* The device is unusable for the rest of the process (a sticky CUDA error
+   * such as cudaErrorIllegalAddress). From step: the host fails the model and
+   * reports itself not ready (/ready 503) so that an orchestrator restarts it. */
+  CITADEL_ERR_DEVICE_FATAL = 9
 } citadel_status;
 
 /* Human-readable name of a status ("invalid_argument", ...). Implemented by
@@ -173,6 +177,9 @@ typedef struct citadel_model_info {
   uint32_t max_batch_requests;        /* requests one step may carry */
   uint32_t max_step_tokens;           /* cache tokens one step may process */
   const char* model_version;          /* plugin-owned, lives with the instance */
+  /* Token ids the model can produce are [0, vocab_size); 0: not stated. The
+   * host fails a request whose step output appends a token outside it. */
+  uint32_t vocab_size;
 } citadel_model_info;
 
 /* Content that placeholder tokens stand for, for prefix caching: the prompt
