@@ -192,9 +192,13 @@ void PluginModelInstance::step(const citadel_step_batch& batch,
     const cudaError_t status =
         cudaStreamSynchronize(static_cast<cudaStream_t>(context_->device_info.cuda_stream));
     if (status != cudaSuccess) {
-      throw PluginCallError(CITADEL_ERR_INTERNAL, "model " + config_.name +
-                                                      ": step: CUDA stream failed: " +
-                                                      cudaGetErrorString(status));
+      // An error surfacing at synchronisation is a kernel's asynchronous
+      // failure (illegal address, launch failure, ...): sticky, the device
+      // context is unusable for the rest of the process.
+      throw PluginCallError(CITADEL_ERR_DEVICE_FATAL, "model " + config_.name +
+                                                          ": step: CUDA stream failed: " +
+                                                          cudaGetErrorName(status) + ": " +
+                                                          cudaGetErrorString(status));
     }
   }
 #endif

@@ -1,7 +1,7 @@
 // ModelScheduler's step: the batch handed to the plugin, its outputs copied
 // out of plugin memory and checked against the ABI, and their effect on each
-// sequence (tokens, events,
-// prefix publishing, finishing). Split from model_scheduler.cpp for size.
+// sequence (tokens, events, prefix publishing, finishing). Split from
+// model_scheduler.cpp for size.
 #include "host/sched/model_scheduler.h"
 
 #include <spdlog/spdlog.h>

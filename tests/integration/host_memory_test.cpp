@@ -18,8 +18,9 @@ using citadel::test::ServingTree;
 
 TEST_CASE("a pool filled from many clients answers 200 or 429/503 and the host serves afterwards",
           "[integration][memory]") {
-  // 16 KiB per token; each request holds up to ~1.6 MB of an 8 MB pool.
-  ServingTree serving("", /*cpu_cache_mb=*/8);
+  // 16 KiB per token: each request holds up to ~1.6 MB of its 8 MB cache space,
+  // 32 clients would need ~50 MB.
+  ServingTree serving("", /*cpu_cache_mb=*/16);
   serving.tree.write_raw("models.d/big.yaml",
                          "name: big\nplugin: echo\ndevice: cpu\n"
                          "options: {num_layers: 4, bytes_per_token_per_layer: 4096}\n"
