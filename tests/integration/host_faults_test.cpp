@@ -96,7 +96,12 @@ TEST_CASE("repeated failed steps fail the model until a reload; other models kee
   REQUIRE(reload.at("ok").as_bool());
   CHECK(serving.model_row("shaky").at("state").as_string() == "serving");
   check_serves(serving, "shaky");
-  serving.process->request({{"cmd", "reload"}});
+  // The failed instance withdraws its share once the retirement released it.
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (serving.metric(R"(citadel_model_failed{model="shaky"})") != 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
   CHECK(serving.metric(R"(citadel_model_failed{model="shaky"})") == 0);
 }
 
