@@ -86,6 +86,7 @@ double cublas_f16_step_us(const HfModelConfig& c, int64_t rows, cuda::CublasCont
 
 struct StepFigures {
   double seconds;
+  double host_seconds;  // CPU side of a step (CudaForwardPass::last_host_seconds)
   size_t replays;
 };
 
@@ -107,14 +108,15 @@ StepFigures time_decode(CudaForwardPass& forward, const HfModelConfig& config, c
     make_step(warm);
     forward.run(chunks);
   }
-  std::vector<double> times;
+  std::vector<double> times, host_times;
   for (int step = 2; step < steps + 2; ++step) {
     make_step(step);
     const Clock::time_point start = Clock::now();
     forward.run(chunks);
     times.push_back(seconds_since(start));
+    host_times.push_back(forward.last_host_seconds());
   }
-  return {median(times), forward.graph_replays() - replays_before};
+  return {median(times), median(host_times), forward.graph_replays() - replays_before};
 }
 
 }  // namespace
@@ -144,9 +146,10 @@ void run_cuda_shape(const char* name, const HfModelConfig& config, const CudaBen
     const double roofline = (weight_bytes + kv_bytes) / copy_bandwidth;
     const double f16_us = cublas_f16_step_us(config, batch, cublas);
     std::printf("  decode batch %2d ctx %5d: %9.1f tok/s %7.3f ms/step | roofline %9.1f tok/s (%4.1f%%) | "
-                "cublas f16 linears alone %9.1f tok/s | %zu graph replays\n",
+                "cublas f16 linears alone %9.1f tok/s | host %5.1f us/step | %zu graph replays\n",
                 batch, context, batch / figures.seconds, figures.seconds * 1e3, batch / roofline,
-                100.0 * roofline / figures.seconds, batch * 1e6 / f16_us, figures.replays);
+                100.0 * roofline / figures.seconds, batch * 1e6 / f16_us, figures.host_seconds * 1e6,
+                figures.replays);
   };
   for (int batch : {1, 16, 64}) {
     report(batch, options.context, time_decode(*forward, config, kv, batch, options.context, options.decode_steps));

@@ -152,8 +152,12 @@ int main(int argc, char** argv) {
     CudaBenchOptions cuda_options{cuda_steps, options.prefill_tokens, options.context, {}};
     std::printf("llm-gptq CUDA decode benchmark (random weights; figures only)\n");
     run_cuda_shape("TinyLlama-1.1B", tinyllama_1b_shape(), cuda_options);
-    if (options.full) cuda_options.long_contexts = {8192, 32768};  // --full: batch 16 at long contexts too
-    run_cuda_shape("Llama-3-8B", llama3_8b_shape(), cuda_options);
+    HfModelConfig llama3 = llama3_8b_shape();
+    if (options.full) {  // --full: batch 16 at long contexts too (the shape's window raised to fit them)
+      cuda_options.long_contexts = {8192, 32768};
+      llama3.max_position_embeddings = 32768 + 64;
+    }
+    run_cuda_shape("Llama-3-8B", llama3, cuda_options);
     return 0;
   }
 #endif

@@ -14,12 +14,14 @@
 #include "runtime/cuda/flash_decode.h"
 #include "runtime/cuda/layer_kernels.h"
 #include "runtime/cuda/paged_attention.h"
+#include "runtime/cuda/rope_kv_write.h"
 #include "runtime/kernels/attention.h"
 #include "runtime/kernels/rope.h"
 
 #include <cuda_runtime.h>
 
 #include <bit>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -170,6 +172,7 @@ void CudaForwardPass::reserve(size_t rows, size_t wanted, size_t table_stride) {
 }
 
 std::vector<float> CudaForwardPass::run(std::span<const SequenceChunk> chunks) {
+  const auto started = std::chrono::steady_clock::now();
   size_t rows = 0, wanted = 0, max_blocks = 1;
   for (const SequenceChunk& chunk : chunks) {
     check_chunk_fits(config_, chunk);
@@ -214,6 +217,7 @@ std::vector<float> CudaForwardPass::run(std::span<const SequenceChunk> chunks) {
   const auto stride = static_cast<int64_t>(table_stride);
   graphs_.run({n, w, stride, 0}, generation_ + (cublas_.generation() << 32), stream_,
               [&] { enqueue_step(n, w, stride); });
+  last_host_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::vector<float> logits;
   if (wanted == 0) {
     cuda::synchronize(stream_);
@@ -270,16 +274,15 @@ void CudaForwardPass::layer_forward(size_t layer_index, int64_t rows, int64_t ta
     cuda::rms_norm(q_.as<float>(), rows * heads, head_dim, layer.q_norm.as<float>(), eps, q_.as<float>(), stream_);
     cuda::rms_norm(k_.as<float>(), rows * kv_heads, head_dim, layer.k_norm.as<float>(), eps, k_.as<float>(), stream_);
   }
-  cuda::apply_rope(q_.as<float>(), rows, heads, head_dim, positions, inv_freq_.as<float>(), rotary_half_, stream_);
-  cuda::apply_rope(k_.as<float>(), rows, kv_heads, head_dim, positions, inv_freq_.as<float>(), rotary_half_, stream_);
-
-  // K/V of every row into its slot: a view with one token per "block" whose
-  // addresses are the rows' slots, at this layer's K/V offsets.
+  // RoPE on q and k and the K/V of every row into its slot, one kernel: a
+  // view with one token per "block" whose addresses are the rows' slots, at
+  // this layer's K/V offsets.
   runtime::KvBlockView write_view = runtime::kv_block_view_for_layer(
       reinterpret_cast<void* const*>(tables_base + slots_at_), rows, kTokensPerBlock,
       static_cast<int64_t>(layer_index), kv_heads, head_dim, kv_.dtype);
   write_view.tokens_per_block = 1;
-  cuda::kv_cache_write(write_view, 0, rows, k_.as<float>(), v_.as<float>(), stream_);
+  cuda::rope_kv_write(q_.as<float>(), k_.as<float>(), v_.as<float>(), rows, heads, positions, inv_freq_.as<float>(),
+                      rotary_half_, write_view, stream_);
 
   // Attention: each row attends through its chunk's table up to its position.
   const runtime::KvBlockView layout = runtime::kv_block_view_for_layer(

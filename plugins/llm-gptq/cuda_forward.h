@@ -49,6 +49,9 @@ class CudaForwardPass {
   const KvGeometry& kv_geometry() const { return kv_; }
   // Steps replayed from a captured graph so far (bench, tests).
   size_t graph_replays() const { return graphs_.replays(); }
+  // Host seconds of the last run() up to the step's launch (checks, tables,
+  // upload, graph launch): the CPU cost of a step, the wait for the GPU aside.
+  double last_host_seconds() const { return last_host_seconds_; }
   // Bytes of weights held on the device.
   uint64_t device_weight_bytes() const;
 
@@ -87,6 +90,7 @@ class CudaForwardPass {
   runtime::cuda::DeviceBuffer attention_scratch_;
   int64_t attention_splits_ = 1;
   uint64_t generation_ = 0;
+  double last_host_seconds_ = 0.0;
   runtime::cuda::StepGraphs graphs_;
 };
 

@@ -14,6 +14,7 @@
 #include "runtime/core/thread_pool.h"
 #include "runtime/cuda/gptq_linear_cuda.h"
 #include "runtime/cuda/int4_gemv.h"
+#include "runtime/cuda/int4_mma.h"
 #include "runtime/kernels/gptq.h"
 
 #include <numeric>
@@ -35,7 +36,8 @@ RandomGptq make_layer(int bits, int64_t in, int64_t out, int64_t group_size, boo
   return citadel::runtime::cuda::test::make_gptq_layer(bits, in, out, group_size, act_order, format, rng, symmetric);
 }
 
-enum class Path { gemv, forward };  // the GEMV kernels for any m, or GptqLinearCuda::forward's choice
+// The GEMV kernels for any m, the tensor-core GEMM for any m, or GptqLinearCuda::forward's choice.
+enum class Path { gemv, mma, forward };
 
 // Runs the layer on both backends for m rows and returns the scaled error.
 double compare(const RandomGptq& layer, int64_t m, bool with_bias, std::mt19937& rng, Path path = Path::gemv) {
@@ -59,6 +61,11 @@ double compare(const RandomGptq& layer, int64_t m, bool with_bias, std::mt19937&
     int4_gemv(gpu.tiled_weights(), x_device.as<float>(), m, bias_pointer,
               LinearEpilogue::single(y_device.as<float>(), t.out_features), context.gemv_partials(size.partial_floats),
               context.gemv_counters(size.counters), nullptr);
+  } else if (path == Path::mma) {
+    const Int4MmaScratchSize size = int4_mma_scratch_size(gpu.tiled_weights(), m);
+    int4_mma(gpu.tiled_weights(), x_device.as<float>(), m, bias_pointer,
+             LinearEpilogue::single(y_device.as<float>(), t.out_features), context.activation_scratch(size.x_halves),
+             context.gemv_partials(size.partial_floats), context.gemv_counters(size.counters), nullptr);
   } else {
     gpu.forward(context, x_device.as<float>(), m, y_device.as<float>(), bias_pointer, nullptr);
   }
@@ -97,6 +104,20 @@ TEST_CASE("cuda tiled int4 GEMV splits K over many blocks on a wide input and st
   }
 }
 
+TEST_CASE("cuda tensor-core int4 GEMM matches the CPU layer to f32 rounding for 1..70 rows", "[cuda]") {
+  std::mt19937 rng(18);
+  for (int64_t group_size : {32, 64, 128, -1}) {
+    for (bool act_order : {false, true}) {
+      const auto layer = make_layer(4, 640, 264, group_size, act_order, GptqZeroFormat::v1, rng, group_size == 64);
+      REQUIRE(int4_mma_supported(GptqLinearCuda(layer.tensors, "probe").tiled_weights()));
+      for (int64_t m : {1, 9, 24, 32, 40, 70}) {
+        INFO("group_size " << group_size << ", act_order " << act_order << ", m " << m);
+        CHECK(compare(layer, m, m % 2 == 0, rng, Path::mma) < 1e-4);
+      }
+    }
+  }
+}
+
 TEST_CASE("cuda GPTQ GEMV with 8-bit weights or groups that split a 32-input chunk matches the CPU layer", "[cuda]") {
   std::mt19937 rng(12);
   for (bool act_order : {true, false}) {
@@ -127,15 +148,23 @@ TEST_CASE("cuda GPTQ prefill (dequantize to f16 + cuBLAS) matches the CPU layer"
   }
 }
 
-TEST_CASE("cuda GPTQ layer forward picks GEMV for few rows and the f16 GEMM for many, both matching the CPU",
-          "[cuda]") {
+TEST_CASE("cuda GPTQ layer forward: GEMV, tensor-core GEMM and f16 GEMM all match the CPU", "[cuda]") {
   std::mt19937 rng(16);
-  const auto layer = make_layer(4, 256, 128, 128, false, GptqZeroFormat::v2, rng);
-  CHECK(compare(layer, GptqLinearCuda::kGemvMaxRows, true, rng, Path::forward) < 1e-4);
-  CHECK(compare(layer, GptqLinearCuda::kGemvMaxRows + 1, true, rng, Path::forward) < 1e-2);
+  const auto layer = make_layer(4, 256, 328, 128, true, GptqZeroFormat::v2, rng);
+  REQUIRE(GptqLinearCuda(layer.tensors, "probe").exact_max_rows() == GptqLinearCuda::kTensorCoreMaxRows);
+  for (int64_t m : {GptqLinearCuda::kGemvMaxRows, GptqLinearCuda::kGemvMaxRows + 1, int64_t{17},
+                    GptqLinearCuda::kTensorCoreMaxRows}) {
+    INFO("m " << m);
+    CHECK(compare(layer, m, true, rng, Path::forward) < 1e-4);
+  }
+  CHECK(compare(layer, GptqLinearCuda::kTensorCoreMaxRows + 1, true, rng, Path::forward) < 1e-2);
+  // An input size that is not a multiple of 64: GEMV passes up to 16 rows, then f16 GEMM.
+  const auto narrow = make_layer(4, 96, 64, 32, false, GptqZeroFormat::v1, rng);
+  REQUIRE(GptqLinearCuda(narrow.tensors, "probe").exact_max_rows() == GptqLinearCuda::kPackedGemvMaxRows);
+  CHECK(compare(narrow, 16, true, rng, Path::forward) < 1e-4);
+  CHECK(compare(narrow, 17, true, rng, Path::forward) < 1e-2);
 }
 
-// expected_out_in: the CPU's dequantized [out, in]; got_in_out: f16 [in, out].
 static double dequant_error(const std::vector<float>& expected_out_in, const std::vector<uint16_t>& got_in_out, int64_t in,
                      int64_t out) {
   double worst = 0.0;

@@ -1,7 +1,8 @@
 // [cuda] fused GPTQ layers and linear epilogues vs the CPU GptqLinear run
 // part by part: q/k/v concatenated with a three-way store (with biases),
 // gate/up with the SiLU·mul epilogue, and the residual-add epilogue, for
-// GEMV rows (1..16, passes of 8) and the dequantize + cuBLAS path (40 rows),
+// GEMV rows (1..8), tensor-core GEMM rows (9..64) and the dequantize +
+// cuBLAS path (70 rows),
 // plain and act-order layers (the parts sharing one g_idx, as GPTQ gives
 // layers that read the same input). Outputs are poisoned with NaN first.
 // Tolerances as gptq_cuda_test.cpp: 1e-4 GEMV, 1e-2 f16 GEMM.
@@ -45,7 +46,8 @@ std::vector<float> cpu_forward(const RandomGptq& layer, const std::vector<float>
   return y;
 }
 
-double tolerance(int64_t m) { return m <= GptqLinearCuda::kGemvMaxRows ? 1e-4 : 1e-2; }
+// Every layer here has in_features % 64 == 0: f32-exact up to kTensorCoreMaxRows rows.
+double tolerance(int64_t m) { return m <= GptqLinearCuda::kTensorCoreMaxRows ? 1e-4 : 1e-2; }
 
 }  // namespace
 
@@ -69,7 +71,7 @@ TEST_CASE("cuda fused q/k/v GPTQ layer stores each part where the CPU layers put
     REQUIRE(GptqLinearCuda::can_fuse(tensors, GptqLinearCuda::Fusion::concat));
     GptqLinearCuda fused(tensors, bias_pointers, GptqLinearCuda::Fusion::concat, "qkv");
     CublasContext context;
-    for (int64_t m : {1, 5, 16, 40}) {
+    for (int64_t m : {1, 5, 16, 40, 70}) {
       const auto x = random_floats(static_cast<size_t>(m * in), rng);
       DeviceBuffer xd = to_device(x);
       std::vector<DeviceBuffer> outs;
@@ -106,7 +108,7 @@ TEST_CASE("cuda fused gate/up GPTQ layer gives silu(gate) * up as the CPU layers
     REQUIRE(GptqLinearCuda::can_fuse(tensors, GptqLinearCuda::Fusion::gate_up));
     GptqLinearCuda fused(tensors, no_bias, GptqLinearCuda::Fusion::gate_up, "gate_up");
     CublasContext context;
-    for (int64_t m : {1, 8, 9, 40}) {
+    for (int64_t m : {1, 8, 9, 40, 70}) {
       const auto x = random_floats(static_cast<size_t>(m * in), rng);
       const auto g = cpu_forward(gate, x, m, nullptr), u = cpu_forward(up, x, m, nullptr);
       std::vector<float> expected(g.size());
@@ -131,7 +133,7 @@ TEST_CASE("cuda GPTQ residual-add epilogue adds the layer's output to y", "[cuda
   const RandomGptq layer = make_gptq_layer(4, 512, 136, 128, true, GptqZeroFormat::v2, rng);
   GptqLinearCuda gpu(layer.tensors, "down");
   CublasContext context;
-  for (int64_t m : {1, 7, 16, 40}) {
+  for (int64_t m : {1, 7, 16, 40, 70}) {
     const auto x = random_floats(static_cast<size_t>(m * 512), rng);
     const auto residual = random_floats(static_cast<size_t>(m * 136), rng);
     auto expected = cpu_forward(layer, x, m, nullptr);

@@ -15,6 +15,7 @@ namespace citadel::runtime::cuda {
 namespace {
 
 constexpr int kWarps = 4;
+constexpr int kUnroll = 4;
 constexpr int kMaxGroup = 8;
 constexpr int64_t kMinPositionsPerSplit = 64;
 
@@ -89,44 +90,51 @@ __global__ void __launch_bounds__(kWarps * 32) flash_decode_kernel(Params p) {
     denominator[g] = 0.0f;
   }
 
-  int64_t position = begin + warp;
-  float k_next[D], v_next[D];
-  if (position < end) {
-    load_halves<D>(kv_address<D>(p, table, p.k_offset, position, kv_head, lane), k_next);
-    load_halves<D>(kv_address<D>(p, table, p.v_offset, position, kv_head, lane), v_next);
-  }
-  for (; position < end; position += kWarps) {
-    float k[D], v[D];
+  // Each warp takes kUnroll consecutive positions at a time, all their K/V
+  // loads issued before the first is used.
+  for (int64_t base = begin + warp * kUnroll; base < end; base += kWarps * kUnroll) {
+    float k[kUnroll][D], v[kUnroll][D];
 #pragma unroll
-    for (int d = 0; d < D; ++d) {
-      k[d] = k_next[d];
-      v[d] = v_next[d];
+    for (int u = 0; u < kUnroll; ++u) {
+      if (base + u < end) {
+        load_halves<D>(kv_address<D>(p, table, p.k_offset, base + u, kv_head, lane), k[u]);
+        load_halves<D>(kv_address<D>(p, table, p.v_offset, base + u, kv_head, lane), v[u]);
+      } else {
+#pragma unroll
+        for (int d = 0; d < D; ++d) k[u][d] = v[u][d] = 0.0f;
+      }
     }
-    if (position + kWarps < end) {
-      load_halves<D>(kv_address<D>(p, table, p.k_offset, position + kWarps, kv_head, lane), k_next);
-      load_halves<D>(kv_address<D>(p, table, p.v_offset, position + kWarps, kv_head, lane), v_next);
-    }
-    float dot[G];
+    float dot[kUnroll][G];
 #pragma unroll
-    for (int g = 0; g < G; ++g) {
-      dot[g] = 0.0f;
+    for (int u = 0; u < kUnroll; ++u) {
 #pragma unroll
-      for (int d = 0; d < D; ++d) dot[g] = fmaf(qv[g][d], k[d], dot[g]);
+      for (int g = 0; g < G; ++g) {
+        dot[u][g] = 0.0f;
+#pragma unroll
+        for (int d = 0; d < D; ++d) dot[u][g] = fmaf(qv[g][d], k[u][d], dot[u][g]);
+      }
     }
 #pragma unroll
     for (int offset = 16; offset > 0; offset >>= 1) {
 #pragma unroll
-      for (int g = 0; g < G; ++g) dot[g] += __shfl_xor_sync(0xffffffffu, dot[g], offset);
+      for (int u = 0; u < kUnroll; ++u) {
+#pragma unroll
+        for (int g = 0; g < G; ++g) dot[u][g] += __shfl_xor_sync(0xffffffffu, dot[u][g], offset);
+      }
     }
 #pragma unroll
-    for (int g = 0; g < G; ++g) {
-      const float new_max = fmaxf(running_max[g], dot[g]);
-      const float correction = expf(running_max[g] - new_max);
-      const float weight = expf(dot[g] - new_max);
-      denominator[g] = denominator[g] * correction + weight;
+    for (int u = 0; u < kUnroll; ++u) {
+      if (base + u >= end) break;
 #pragma unroll
-      for (int d = 0; d < D; ++d) acc[g][d] = acc[g][d] * correction + weight * v[d];
-      running_max[g] = new_max;
+      for (int g = 0; g < G; ++g) {
+        const float new_max = fmaxf(running_max[g], dot[u][g]);
+        const float correction = expf(running_max[g] - new_max);
+        const float weight = expf(dot[u][g] - new_max);
+        denominator[g] = denominator[g] * correction + weight;
+#pragma unroll
+        for (int d = 0; d < D; ++d) acc[g][d] = acc[g][d] * correction + weight * v[u][d];
+        running_max[g] = new_max;
+      }
     }
   }
 
@@ -221,7 +229,7 @@ void launch_groups(const Params& p, int64_t rows, cudaStream_t stream) {
 
 int64_t flash_decode_splits(int64_t rows, int64_t num_kv_heads, int64_t max_context) {
   const int64_t blocks = std::max<int64_t>(1, rows * num_kv_heads);
-  const int64_t wanted = (2 * multiprocessor_count() + blocks - 1) / blocks;
+  const int64_t wanted = (4 * multiprocessor_count() + blocks - 1) / blocks;
   const int64_t most = std::max<int64_t>(1, max_context / kMinPositionsPerSplit);
   return std::clamp<int64_t>(wanted, 1, std::min<int64_t>(most, 65535));
 }

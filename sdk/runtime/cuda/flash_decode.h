@@ -6,7 +6,8 @@
 // (KV head, row, split of the positions); the block handles all query heads
 // of its KV head, so each K/V vector is read once; lane l holds dims
 // [l*D, l*D+D) (D = head_dim / 32) and loads them as one vector; warps take
-// positions round robin with the next position's K/V in flight. With more
+// runs of 4 consecutive positions round robin, the 4 K/V pairs in flight
+// together. With more
 // than one split, the partial (max, sum, unnormalized output) of each split
 // goes to scratch and a second kernel combines them. Other layouts (f32
 // cache, odd head_dim, wider groups) fall back to paged_attention_decode.

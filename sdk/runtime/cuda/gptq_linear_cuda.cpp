@@ -5,6 +5,7 @@
 
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/int4_gemv.h"
+#include "runtime/cuda/int4_mma.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -160,6 +161,11 @@ void GptqLinearCuda::build_tiled(std::span<const GptqTensors* const> parts, std:
   tiled_.zeros = tiled_zeros_.as<uint8_t>();
   tiled_.chunk_group = chunk_group_.as<int32_t>();
   tiled_.input_perm = input_perm_.size() > 0 ? input_perm_.as<int32_t>() : nullptr;
+  const auto chunks = static_cast<int64_t>(plan.chunk_group.size());
+  const int64_t per_group = first.group_size > 0 ? first.group_size / kInt4ChunkInputs : chunks;
+  bool regular = per_group > 0;
+  for (int64_t c = 0; regular && c < chunks; ++c) regular = plan.chunk_group[static_cast<size_t>(c)] == c / per_group;
+  tiled_.chunks_per_group = regular ? per_group : 0;
 
   std::vector<float> bias(static_cast<size_t>(columns_), 0.0f);
   bool any_bias = false;
@@ -215,6 +221,11 @@ void GptqLinearCuda::build_packed(const GptqTensors& t, const float* bias) {
   if (bias != nullptr) bias_ = DeviceBuffer::from_host(bias, out * sizeof(float), (name_ + ".bias").c_str());
 }
 
+int64_t GptqLinearCuda::exact_max_rows() const {
+  if (!tiled()) return kPackedGemvMaxRows;
+  return int4_mma_supported(tiled_) ? kTensorCoreMaxRows : kPackedGemvMaxRows;
+}
+
 size_t GptqLinearCuda::device_bytes() const {
   return tiled_qweight_.size() + tiled_scales_.size() + tiled_zeros_.size() + chunk_group_.size() +
          input_perm_.size() + qweight_.size() + qzeros_.size() + scales_.size() + g_idx_.size() + bias_.size();
@@ -230,7 +241,7 @@ void GptqLinearCuda::forward(CublasContext& context, const float* x, int64_t m, 
   if (m <= 0) return;
   const float* bias = bias_.size() > 0 ? bias_.as<float>() : extra_bias;
   if (bias_.size() > 0 && extra_bias != nullptr) fail_invalid(name_ + ": the layer already has a bias");
-  if (m <= kGemvMaxRows) {
+  if (m <= kPackedGemvMaxRows) {
     gptq_gemv(weights_, x, m, y, bias, stream);
     return;
   }
@@ -260,10 +271,17 @@ void GptqLinearCuda::forward_tiled(CublasContext& context, const float* x, int64
   if (m <= 0) return;
   if (bias_.size() > 0 && extra_bias != nullptr) fail_invalid(name_ + ": the layer already has a bias");
   const float* bias = bias_.size() > 0 ? bias_.as<float>() : extra_bias;
-  if (m <= kGemvMaxRows) {
+  const bool tensor_cores = int4_mma_supported(tiled_);
+  if (m <= kGemvMaxRows || (!tensor_cores && m <= kPackedGemvMaxRows)) {
     const Int4GemvScratchSize size = int4_gemv_scratch_size(tiled_, m);
     int4_gemv(tiled_, x, m, bias, epilogue, context.gemv_partials(size.partial_floats),
               context.gemv_counters(size.counters), stream);
+    return;
+  }
+  if (tensor_cores && m <= kTensorCoreMaxRows) {
+    const Int4MmaScratchSize size = int4_mma_scratch_size(tiled_, m);
+    int4_mma(tiled_, x, m, bias, epilogue, context.activation_scratch(size.x_halves),
+             context.gemv_partials(size.partial_floats), context.gemv_counters(size.counters), stream);
     return;
   }
   uint16_t* weight = context.weight_scratch(static_cast<size_t>(in_ * columns_));

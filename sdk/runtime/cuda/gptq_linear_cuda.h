@@ -4,8 +4,8 @@
 // (validated, errors name the layer). Int4 layers whose 32-input chunks each
 // lie in one group (group size 32/64/128/-1, act-order included) are
 // repacked at load into the tiled layout (int4_tiled.h) and run the int4
-// GEMV (int4_gemv.h) for up to kGemvMaxRows rows, dequantize-to-f16 +
-// cuBLAS above; other layers (8 bits, odd groups) keep the GPTQ packing and
+// GEMV (int4_gemv.h) for few rows, the tensor-core int4 GEMM (int4_mma.h)
+// for more, dequantize-to-f16 + cuBLAS for prefill-sized batches; other layers (8 bits, odd groups) keep the GPTQ packing and
 // run gptq_gemv / gptq_dequantize_f16 (gptq_kernels.h). Used by llm-gptq's
 // CUDA path, the [cuda] tests and bench/cuda_kernels.
 #pragma once
@@ -27,9 +27,17 @@ class GptqLinearCuda {
   // How the parts of a fused layer share its columns.
   enum class Fusion { concat, gate_up };
 
-  // Rows up to which forward() uses the GEMV kernels (passes of 8 rows);
-  // above, the layer is dequantized to f16 scratch and multiplied by cuBLAS.
-  static constexpr int64_t kGemvMaxRows = 16;
+  // Tiled layers: up to kGemvMaxRows rows forward() runs the int4 GEMV, up
+  // to kTensorCoreMaxRows the tensor-core int4 GEMM (both f32-exact up to
+  // rounding; the GEMM needs in_features % 64 == 0, else the GEMV in passes
+  // of 8 up to kPackedGemvMaxRows); above, the layer is dequantized to f16
+  // scratch and multiplied by cuBLAS (activations rounded to f16).
+  // GPTQ-packed layers: gptq_gemv up to kPackedGemvMaxRows, then cuBLAS.
+  static constexpr int64_t kGemvMaxRows = 8;
+  static constexpr int64_t kTensorCoreMaxRows = 24;  // H200: cuBLAS is faster from ~32 rows
+  static constexpr int64_t kPackedGemvMaxRows = 16;
+  // Rows up to which forward() is f32-exact (to rounding) for this layer.
+  int64_t exact_max_rows() const;
 
   // One layer; `bias` (host, out_features floats) may be null.
   GptqLinearCuda(const GptqTensors& tensors, std::string name, const float* bias = nullptr);

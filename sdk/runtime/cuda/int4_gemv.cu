@@ -9,7 +9,7 @@
 // arithmetic would; the chunk sum is scaled once per chunk (one group).
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/int4_gemv.h"
-#include "runtime/cuda/linear_epilogue.cuh"
+#include "runtime/cuda/int4_split_reduce.cuh"
 
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -63,7 +63,9 @@ __device__ __forceinline__ void load_chunk(const Params& p, int64_t tile, int la
                       (tile * (p.w.in_features / 8) + chunk * 4) * (kTile / 4) + lane;
 #pragma unroll
   for (int r = 0; r < 4; ++r) c.q[r] = __ldg(base + r * (kTile / 4));
-  const int64_t group = __ldg(p.w.chunk_group + chunk);
+  const int64_t group = p.w.chunks_per_group > 0
+                            ? static_cast<int64_t>(static_cast<uint32_t>(chunk) / static_cast<uint32_t>(p.w.chunks_per_group))
+                            : static_cast<int64_t>(__ldg(p.w.chunk_group + chunk));
   const int64_t at = group * p.w.padded_columns + tile * kTile + lane * 4;
   c.scales = __ldg(reinterpret_cast<const uint2*>(p.w.scales + at));
   c.zeros = __ldg(reinterpret_cast<const uint32_t*>(p.w.zeros + at));
@@ -129,29 +131,8 @@ __device__ __forceinline__ void compute_chunk(const Chunk& c, const float* __res
   }
 }
 
-// Bias and epilogue for the finished tile values final_values[M][kTile].
 template <int M>
-__device__ void finish_tile(const Params& p, int64_t tile, const float* final_values) {
-  const LinearEpilogue& e = p.epilogue;
-  if (e.kind == LinearEpilogue::Kind::silu_mul) {
-    constexpr int kHalf = static_cast<int>(LinearEpilogue::kSiluTile);
-    const int64_t half_columns = p.w.columns / 2;
-    for (int index = threadIdx.x; index < M * kHalf; index += kThreads) {
-      const int m = index / kHalf, c = index % kHalf;
-      epilogue_silu_mul(e, p.row0 + m, half_columns, tile * kHalf + c, final_values[m * kTile + c],
-                        final_values[m * kTile + c + kHalf]);
-    }
-    return;
-  }
-  for (int index = threadIdx.x; index < M * kTile; index += kThreads) {
-    const int m = index / kTile, c = index % kTile;
-    const int64_t column = tile * kTile + c;
-    if (column < p.w.columns) epilogue_store(e, p.row0 + m, column, final_values[index]);
-  }
-}
-
-template <int M>
-__global__ void __launch_bounds__(kThreads, M == 1 ? 3 : M == 2 ? 2 : 1) int4_gemv_kernel(Params p) {
+__global__ void __launch_bounds__(kThreads, M <= 4 ? 2 : 1) int4_gemv_kernel(Params p) {
   extern __shared__ float4 shared4[];
   float* shared = reinterpret_cast<float*>(shared4);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -161,9 +142,15 @@ __global__ void __launch_bounds__(kThreads, M == 1 ? 3 : M == 2 ? 2 : 1) int4_ge
   const int chunks = static_cast<int>(min(p.chunks - chunk0, p.chunks_per_split));
   const int staged = chunks * kChunk;
 
-  // Start the first chunk's loads, then stage x while they are in flight.
-  Chunk current;
-  if (warp < chunks) load_chunk(p, tile, lane, chunk0 + warp, current);
+  // kBuffers chunks per warp in flight, in fixed registers (a buffer is
+  // refilled right after it is computed: no register copies that would wait
+  // for loads still in flight). One row is memory-bound and takes three.
+  constexpr int kBuffers = M == 1 ? 3 : 2;
+  Chunk buffers[kBuffers];
+#pragma unroll
+  for (int b = 0; b < kBuffers; ++b) {
+    if (warp + b * kWarps < chunks) load_chunk(p, tile, lane, chunk0 + warp + b * kWarps, buffers[b]);
+  }
   const int64_t in = p.w.in_features;
   const int64_t input0 = chunk0 * kChunk;
   for (int index = threadIdx.x; index < M * staged; index += kThreads) {
@@ -180,12 +167,17 @@ __global__ void __launch_bounds__(kThreads, M == 1 ? 3 : M == 2 ? 2 : 1) int4_ge
 #pragma unroll
     for (int col = 0; col < 4; ++col) result[m][col] = 0.0f;
   }
-  for (int k = warp; k < chunks; k += kWarps) {
-    Chunk next;
-    const bool more = k + kWarps < chunks;
-    if (more) load_chunk(p, tile, lane, chunk0 + k + kWarps, next);
-    compute_chunk<M>(current, shared + k * kChunk, staged, result);
-    if (more) current = next;
+  for (int k = warp; k < chunks; k += kBuffers * kWarps) {
+#pragma unroll
+    for (int b = 0; b < kBuffers; ++b) {
+      const int chunk = k + b * kWarps;
+      if (chunk < chunks) {
+        compute_chunk<M>(buffers[b], shared + chunk * kChunk, staged, result);
+        if (chunk + kBuffers * kWarps < chunks) {
+          load_chunk(p, tile, lane, chunk0 + chunk + kBuffers * kWarps, buffers[b]);
+        }
+      }
+    }
   }
   __syncthreads();  // staged x no longer needed: the space holds the partials
 
@@ -205,39 +197,8 @@ __global__ void __launch_bounds__(kThreads, M == 1 ? 3 : M == 2 ? 2 : 1) int4_ge
   }
   __syncthreads();
 
-  if (p.splits > 1) {
-    // Publish this split's tile; the last block of the tile reduces.
-    for (int index = threadIdx.x; index < M * kTile; index += kThreads) {
-      const int m = index / kTile, c = index % kTile;
-      p.partials[(static_cast<int64_t>(split) * M + m) * p.w.padded_columns + tile * kTile + c] =
-          final_values[index];
-    }
-    __threadfence();
-    __syncthreads();
-    __shared__ int is_last;
-    if (threadIdx.x == 0) is_last = atomicAdd(p.counters + tile, 1) == p.splits - 1;
-    __syncthreads();
-    if (!is_last) return;
-    __threadfence();
-    for (int index = threadIdx.x; index < M * kTile; index += kThreads) {
-      const int m = index / kTile, c = index % kTile;
-      float sum = 0.0f;
-      for (int s = 0; s < p.splits; ++s) {
-        sum += __ldcg(p.partials + (static_cast<int64_t>(s) * M + m) * p.w.padded_columns + tile * kTile + c);
-      }
-      final_values[index] = sum;
-    }
-    if (threadIdx.x == 0) p.counters[tile] = 0;
-    __syncthreads();
-  }
-  if (p.bias != nullptr) {
-    for (int index = threadIdx.x; index < M * kTile; index += kThreads) {
-      const int64_t column = tile * kTile + index % kTile;
-      if (column < p.w.columns) final_values[index] += __ldg(p.bias + column);
-    }
-    __syncthreads();
-  }
-  finish_tile<M>(p, tile, final_values);
+  finish_split_tile<M, kThreads>(p.w, p.bias, p.partials, p.counters, p.epilogue, p.row0, M, p.splits, split, tile,
+                                 final_values);
 }
 
 int multiprocessor_count() {

@@ -8,7 +8,9 @@
 // stages its inputs of x in shared memory (permuted by input_perm, each
 // pre-scaled by an exact power of two, see int4_gemv.cu); warps take chunks
 // round robin, lane l owns columns 4l..4l+3 and loads 16 bytes per packed
-// row, the next chunk in flight while this one is computed. Split partials
+// row, two or three chunks in flight per warp (fixed register buffers);
+// scales and zeros of a chunk come with its weights (the group is computed
+// from the chunk index when the groups are regular). Split partials
 // go to `partials` [splits, rows, padded_columns]; the last block of a tile
 // (a per-tile counter, reset by that block) sums them in split order.
 // Callers: GptqLinearCuda, bench/cuda_kernels. No Boost.

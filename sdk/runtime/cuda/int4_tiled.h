@@ -36,6 +36,9 @@ struct Int4TiledWeights {
   const uint8_t* zeros = nullptr;
   const int32_t* chunk_group = nullptr;
   const int32_t* input_perm = nullptr;
+  // > 0 when chunk k lies in group k / chunks_per_group (chunk_group agrees):
+  // the kernels then compute the group instead of loading it.
+  int64_t chunks_per_group = 0;
 };
 
 // Where source column o of one part goes: base + (o / run) * stride + o % run
