@@ -18,18 +18,18 @@ using citadel::test::ServingTree;
 
 TEST_CASE("a pool filled from many clients answers 200 or 429/503 and the host serves afterwards",
           "[integration][memory]") {
-  // 16 KiB per token: each request holds up to ~1.6 MB of its 8 MB cache space,
-  // 32 clients would need ~50 MB.
-  ServingTree serving("", /*cpu_cache_mb=*/16);
+  // 2 KiB per token, 32 KiB blocks: a request holds up to 6 of the 64 blocks
+  // of its 2 MB cache space; 32 clients at once would need three times that.
+  ServingTree serving("", /*cpu_cache_mb=*/8);
   serving.tree.write_raw("models.d/big.yaml",
                          "name: big\nplugin: echo\ndevice: cpu\n"
-                         "options: {num_layers: 4, bytes_per_token_per_layer: 4096}\n"
-                         "cache: {size_mb: 8}\n"
+                         "options: {num_layers: 2, bytes_per_token_per_layer: 1024}\n"
+                         "cache: {size_mb: 2}\n"
                          "scheduler: {max_queue: 8}\n");
   serving.start();
 
   constexpr int kClients = 32;
-  constexpr int kRequestsEach = 3;
+  constexpr int kRequestsEach = 2;
   std::mutex mutex;
   std::map<unsigned, int> statuses;
   std::vector<std::string> unexpected;
@@ -40,7 +40,7 @@ TEST_CASE("a pool filled from many clients answers 200 or 429/503 and the host s
         const std::string prompt(40 + (c % 8), static_cast<char>('a' + c % 26));
         HttpResponse reply;
         try {
-          reply = serving.complete("big", prompt, 60);
+          reply = serving.complete("big", prompt, 40);
         } catch (const std::exception& e) {
           std::lock_guard lock(mutex);
           unexpected.push_back(std::string("transport: ") + e.what());
