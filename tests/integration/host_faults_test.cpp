@@ -180,5 +180,8 @@ TEST_CASE("a scheduler stuck in a plugin step is reported as stalled", "[integra
   CHECK(seen);
   check_serves(serving, "good");
   slow.join();
+  // Once the step returns the thread goes idle (or starts a fresh iteration).
+  const auto settle = std::chrono::steady_clock::now() + 2s;
+  while (!stalled().empty() && std::chrono::steady_clock::now() < settle) std::this_thread::sleep_for(10ms);
   CHECK(stalled().empty());
 }
