@@ -67,7 +67,7 @@ class Host:
         os.rename(staging, self.root / "plugins" / "echo" / "echo.so")
 
     def write_model(self, name, plugin, weights, max_queue):
-        text = f"name: {name}\nplugin: {plugin}\ndevice: cpu\n"
+        text = f"name: {name}\nplugin: {plugin}\ndevice: cpu\ncache: {{size_mb: 64}}\n"
         if weights:
             text += f"weights: {weights}\noptions: {{threads: 1}}\n"
         text += f"scheduler: {{max_queue: {max_queue}}}\n"
