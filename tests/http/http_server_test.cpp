@@ -63,8 +63,8 @@ class ScriptedRouter : public sched::RequestRouter {
   }
 
   std::vector<sched::ModelListing> list_models() const override {
-    return {{"m", "echo", "1.0.0", "text_generation", "serving", 1, 256},
-            {"m2", "echo", "1.0.0", "text_generation", "serving", 1, 256}};
+    return {{"m", "echo", "1.0.0", "text_generation", "serving", "", 1, 256},
+            {"m2", "echo", "1.0.0", "text_generation", "serving", "", 1, 256}};
   }
   bool ready() const override { return is_ready; }
 

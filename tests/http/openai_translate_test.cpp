@@ -228,9 +228,9 @@ TEST_CASE("completion stream chunks are text_completion objects with text", "[ht
 TEST_CASE("the model list has the OpenAI shape and hides an instance draining behind its successor",
           "[http]") {
   std::vector<sched::ModelListing> models(3);
-  models[0] = {"a", "echo", "1.0.0", "text_generation", "draining", 1, 128};
-  models[1] = {"a", "echo", "2.0.0", "text_generation", "serving", 2, 128};
-  models[2] = {"b", "echo", "1.0.0", "text_generation", "serving", 1, 64};
+  models[0] = {"a", "echo", "1.0.0", "text_generation", "draining", "", 1, 128};
+  models[1] = {"a", "echo", "2.0.0", "text_generation", "serving", "", 2, 128};
+  models[2] = {"b", "echo", "1.0.0", "text_generation", "serving", "", 1, 64};
   const json::object list = model_list(models, 1700000000);
   CHECK(list.at("object").as_string() == "list");
   const json::array& data = list.at("data").as_array();
