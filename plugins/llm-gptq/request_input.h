@@ -3,11 +3,14 @@
 //   {"prompt": "text" | [token ids], "messages": [{"role", "content"}],
 //    "max_tokens", "temperature", "top_p", "top_k", "seed", "stop": "s" | [...],
 //    "repetition_penalty", "ignore_eos": false}
-// Exactly one of prompt / messages. Used by the model's request_open; errors
+// plus the structured-output fields "constraint", "tools", "tool_choice",
+// "parallel_tool_calls" (runtime/structured/structured_request.h) and the
+// messages' "tool_calls" / "tool_call_id". Exactly one of prompt / messages. Used by the model's request_open; errors
 // throw runtime::RuntimeError (INVALID_ARGUMENT) naming the field.
 #pragma once
 
 #include "runtime/kernels/sampling.h"
+#include "runtime/structured/structured_request.h"
 #include "runtime/text/chat_template.h"
 
 #include <cstdint>
@@ -26,6 +29,7 @@ struct RequestInput {
   runtime::SamplingParams sampling;              // temperature 1, no seed: random
   std::vector<std::string> stop;
   bool ignore_eos = false;  // keep generating past stop token ids (benchmarks, tests)
+  runtime::structured::StructuredRequest structured;  // response format, tools
 
   bool is_chat() const { return !messages.empty(); }
 };

@@ -1,0 +1,49 @@
+// Compiles a JSON Schema (the subset that agent tools and structured-output
+// clients send) into a Grammar for constrained decoding. Supported:
+//   type (one name or a list), properties, required, additionalProperties
+//   (false; true or absent generates only the named properties), enum, const,
+//   anyOf, oneOf (as anyOf: alternatives should be disjoint), allOf with one
+//   entry, $ref to "#", "#/$defs/..", "#/definitions/.." or any JSON pointer
+//   into the document (recursion allowed), items, minItems, maxItems,
+//   minLength, maxLength, minimum / maximum / exclusiveMinimum /
+//   exclusiveMaximum (integers; a bounded "number" is generated as an integer
+//   in the bounds), and the annotations title, description, default,
+//   examples, format, $comment, $schema, $id, deprecated, readOnly, writeOnly.
+// Anything else (pattern, multipleOf, patternProperties, not, if/then/else,
+// uniqueItems: true, ...) is refused with SchemaError naming the keyword's
+// path ("#/properties/when/pattern"). Objects are generated with their
+// properties in schema order, optional ones may be left out.
+// Called by StructuredConstraint (constraint_spec.h) and the tool-call
+// grammar builder; thread-safe (no shared state).
+#pragma once
+
+#include "runtime/core/error.h"
+#include "runtime/structured/grammar.h"
+
+#include <boost/json/value.hpp>
+
+#include <string>
+
+namespace citadel::runtime::structured {
+
+// A schema the compiler cannot enforce; the message names the path.
+class SchemaError : public RuntimeError {
+ public:
+  explicit SchemaError(const std::string& message);
+};
+
+// The schema's grammar, root = the schema.
+Grammar compile_json_schema(const boost::json::value& schema, const GrammarLimits& limits = {});
+
+// Adds the schema's nodes to `grammar` and returns the root node's index;
+// `where` prefixes paths in messages (e.g. "tools[0].function.parameters").
+uint32_t add_json_schema(Grammar& grammar, const boost::json::value& schema, const std::string& where);
+
+// Adds a node for any JSON value / any JSON object (json_object mode).
+uint32_t add_any_value(Grammar& grammar);
+uint32_t add_any_object(Grammar& grammar);
+
+// Adds a literals node matching exactly `bytes`.
+uint32_t add_literal(Grammar& grammar, std::string_view bytes);
+
+}  // namespace citadel::runtime::structured
