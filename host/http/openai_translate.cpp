@@ -184,6 +184,7 @@ CompletionRequest parse_completion_request(std::string_view body_text, const Tra
                       "invalid_type");
   }
   request.echo = optional_bool(body, "echo").value_or(false);
+  request.structured.constraint = parse_structured_fields(body).constraint;  // response_format only
   check_choice_count(request, limits);
   return request;
 }

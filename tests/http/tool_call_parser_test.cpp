@@ -80,6 +80,10 @@ TEST_CASE("response_format and tools become the native constraint fields", "[htt
   CHECK(input.at("messages").at(1).at("content") == "");
   CHECK(input.at("messages").at(2).at("tool_call_id") == "call_1");
 
+  const CompletionRequest completion = parse_completion_request(
+      R"({"model": "m", "prompt": "p", "response_format": {"type": "json_object"}})", limits);
+  CHECK(json::parse(native_input(completion, 0)).at("constraint") == json::parse(R"({"type": "json_object"})"));
+
   auto param_of = [&](const std::string& body) -> std::string {
     try {
       parse_chat_request(body, limits);
