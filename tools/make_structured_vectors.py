@@ -66,6 +66,15 @@ SCHEMAS = {
         "required": ["value", "flag"],
         "additionalProperties": False,
     },
+    "bounded_numbers_and_maps": {
+        "type": "object",
+        "properties": {
+            "temperature": {"type": "number", "minimum": 0, "maximum": 2},
+            "offset": {"type": "number", "exclusiveMinimum": -1, "exclusiveMaximum": 1},
+            "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+        },
+        "required": ["temperature"],
+    },
 }
 
 INSTANCES = {
@@ -111,6 +120,16 @@ INSTANCES = {
         {"value": 1, "flag": "yes"},
         {"value": 1, "flag": True, "mode": "slow"},
         {"value": 1, "flag": True, "scores": []},
+    ],
+    "bounded_numbers_and_maps": [
+        {"temperature": 0.7},
+        {"temperature": 2, "offset": 0, "counts": {"a": 1, "b c": -2}},
+        {"temperature": 1.25, "offset": -0.5},
+        {"temperature": 2.5},
+        {"temperature": -0.1},
+        {"temperature": 1, "offset": 1},
+        {"temperature": 1, "counts": {"a": 1.5}},
+        {"temperature": 1e-3},
     ],
 }
 

@@ -84,8 +84,19 @@ TEST_CASE("Numbers follow the JSON grammar with bounded digits", "[structured]")
   CHECK(match(bounded, "-3") == 1);
   const auto positive = grammar_of(R"({"type": "number", "minimum": 0, "maximum": 3})");
   CHECK(match(positive, "3") == 1);
+  CHECK(match(positive, "2.75") == 1);
+  CHECK(match(positive, "0.5") == 1);
+  CHECK(match(positive, "3.5") == -1);
+  CHECK(match(positive, "-0.5") == -1);
   CHECK(match(positive, "-1") == -1);
   CHECK(match(positive, "4") == -1);
+  CHECK(match(positive, "1e0") == -1);
+  const auto around_zero = grammar_of(R"({"type": "number", "minimum": -1, "maximum": 1})");
+  CHECK(match(around_zero, "-0.25") == 1);
+  CHECK(match(around_zero, "-1.5") == -1);
+  const auto map = grammar_of(R"({"type": "object", "additionalProperties": {"type": "integer"}})");
+  CHECK(match(map, R"({"a": 1, "b b": 2})") == 1);
+  CHECK(match(map, R"({"a": "x"})") == -1);
 }
 
 TEST_CASE("Arrays count their items, strings their code points", "[structured]") {

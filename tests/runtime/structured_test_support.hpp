@@ -35,7 +35,14 @@ inline boost::json::value random_schema(std::mt19937_64& random, int depth) {
       if (pick(2)) schema["maximum"] = 30 + pick(500);
       return schema;
     }
-    case 2: return json::object{{"type", "number"}};
+    case 2: {
+      json::object schema{{"type", "number"}};
+      if (pick(2)) {
+        schema["minimum"] = pick(5) - 2;
+        schema["maximum"] = 3 + pick(5);
+      }
+      return schema;
+    }
     case 3: return json::object{{"type", "boolean"}};
     case 4: return json::object{{"enum", json::array{"red", "green", 7, nullptr}}};
     case 5: return json::object{{"type", json::array{"string", "null"}}, {"maxLength", 4}};

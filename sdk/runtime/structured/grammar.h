@@ -47,7 +47,7 @@ enum class NodeKind : uint8_t {
   object,    // properties in schema order (or any keys when free_form)
   array,     // items, min_items..max_items
   string,    // any JSON string of min_length..max_length code points
-  number,    // JSON number; integer syntax only when `integer`, bounds on integers
+  number,    // JSON number; integer syntax only when `integer`; bounds on the integer part
   literals,  // one of a set of exact byte strings (enum, const, true/false/null, tags)
   any_of,    // one of `children` (anyOf, oneOf, type lists)
   sequence,  // `children` one after the other, no whitespace between
@@ -76,8 +76,13 @@ struct GrammarNode {
   uint32_t max_length = std::numeric_limits<uint32_t>::max();
   // number
   bool integer = false;
-  std::optional<int64_t> minimum;  // inclusive, integers only
+  std::optional<int64_t> minimum;  // inclusive, on the integer part (see the matcher)
   std::optional<int64_t> maximum;
+  // The schema's own bounds, for numbers with a fraction.
+  double bound_low = -std::numeric_limits<double>::infinity();
+  double bound_high = std::numeric_limits<double>::infinity();
+  bool low_exclusive = false;
+  bool high_exclusive = false;
   // literals
   LiteralTrie literals;
   // array items, any_of alternatives, sequence parts, repeat item + separator

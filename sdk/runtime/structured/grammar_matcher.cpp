@@ -410,12 +410,25 @@ GrammarMatcher::Action GrammarMatcher::feed_number(Frame& frame, const GrammarNo
     if (bounded && !integer_in_bounds(node, negative, frame.value)) return {Act::reject};
     return {Act::end_before};
   };
+  // With bounds, a fraction only when every n.xxx lies within them: [n, n+1)
+  // or, negative, (-n-1, -n].
+  auto fraction_fits = [&] {
+    if (!bounded) return true;
+    const double whole = static_cast<double>(frame.value);
+    if (negative) {
+      const bool low_ok = -whole - 1 >= node.bound_low;
+      const bool high_ok = node.high_exclusive ? -whole < node.bound_high : -whole <= node.bound_high;
+      return low_ok && high_ok;
+    }
+    const bool low_ok = node.low_exclusive ? whole > node.bound_low : whole >= node.bound_low;
+    return low_ok && whole + 1 <= node.bound_high;
+  };
   auto fraction_or_exponent = [&]() -> Action {
-    if (!node.integer && byte == '.') {
+    if (!node.integer && byte == '.' && fraction_fits()) {
       frame.phase = kNumberDot;
       return {Act::consumed};
     }
-    if (!node.integer && (byte == 'e' || byte == 'E')) {
+    if (!node.integer && !bounded && (byte == 'e' || byte == 'E')) {
       frame.phase = kNumberE;
       return {Act::consumed};
     }
@@ -427,7 +440,10 @@ GrammarMatcher::Action GrammarMatcher::feed_number(Frame& frame, const GrammarNo
     case kNumberStart:
     case kNumberMinus:
       if (frame.phase == kNumberStart && byte == '-') {
-        if (node.minimum && *node.minimum >= 0) return {Act::reject};
+        // Negative integers, or "-0.xxx" when (-1, 0] lies within the bounds.
+        const bool negative_fraction = !node.integer && node.bound_low <= -1 &&
+                                       (node.high_exclusive ? 0 < node.bound_high : 0 <= node.bound_high);
+        if (node.minimum && *node.minimum >= 0 && !negative_fraction) return {Act::reject};
         frame.c = 1;
         frame.phase = kNumberMinus;
         return {Act::consumed};
@@ -463,7 +479,7 @@ GrammarMatcher::Action GrammarMatcher::feed_number(Frame& frame, const GrammarNo
         ++frame.b;
         return {Act::consumed};
       }
-      if (byte == 'e' || byte == 'E') {
+      if (!bounded && (byte == 'e' || byte == 'E')) {
         frame.phase = kNumberE;
         return {Act::consumed};
       }

@@ -306,19 +306,24 @@ class Compiler {
     };
     std::optional<double> low = bound("minimum");
     std::optional<double> high = bound("maximum");
-    if (auto exclusive = bound("exclusiveMinimum"))
+    if (low) node.bound_low = *low;
+    if (high) node.bound_high = *high;
+    if (auto exclusive = bound("exclusiveMinimum")) {
       low = std::max(low.value_or(-INFINITY), std::floor(*exclusive) + 1.0);
-    if (auto exclusive = bound("exclusiveMaximum"))
+      if (*exclusive >= node.bound_low) node.bound_low = *exclusive, node.low_exclusive = true;
+    }
+    if (auto exclusive = bound("exclusiveMaximum")) {
       high = std::min(high.value_or(INFINITY), std::ceil(*exclusive) - 1.0);
+      if (*exclusive <= node.bound_high) node.bound_high = *exclusive, node.high_exclusive = true;
+    }
     if (!low && !high) return node;
-    // Bounded numbers are generated as integers within the bounds.
-    node.integer = true;
+    // Bounds hold on the integer part (a "number" takes a fraction only when
+    // [n, n+1) lies within them); no exponents.
     constexpr double kLimit = 1e15;
     if (low) node.minimum = static_cast<int64_t>(std::ceil(std::max(*low, -kLimit)));
     if (high) node.maximum = static_cast<int64_t>(std::floor(std::min(*high, kLimit)));
     if (node.minimum && node.maximum && *node.minimum > *node.maximum)
-      fail(path, "no " + std::string(type == "integer" ? "integer" : "number generated as an integer") +
-                     " lies within the bounds");
+      fail(path, "no integer lies within the bounds (a bounded number needs one)");
     return node;
   }
 
@@ -336,16 +341,18 @@ class Compiler {
       }
     }
     bool additional = true;
+    const json::value* extra_schema = nullptr;  // additionalProperties as a schema
     if (const json::value* extra = object.if_contains("additionalProperties")) {
       if (extra->is_bool()) additional = extra->as_bool();
-      else if (!(extra->is_object() && extra->as_object().empty()))
-        fail(path + "/additionalProperties", "only true, false or {} is supported");
+      else if (extra->is_object()) extra_schema = extra;
+      else fail(path + "/additionalProperties", "must be a boolean or a schema");
     }
     const bool has_properties = properties && !properties->as_object().empty();
     if (!has_properties && additional) {
+      // A map: any keys, each value of additionalProperties' schema.
       if (!required.empty()) fail(path + "/required", "names properties the schema does not define");
       node.free_form = true;
-      node.free_value = any_value();
+      node.free_value = extra_schema ? compile_at(path + "/additionalProperties", *extra_schema, depth + 1) : any_value();
       node.free_key = add_string();
       return node;
     }

@@ -1,13 +1,15 @@
 // Compiles a JSON Schema (the subset that agent tools and structured-output
 // clients send) into a Grammar for constrained decoding. Supported:
 //   type (one name or a list), properties, required, additionalProperties
-//   (false; true or absent generates only the named properties), enum, const,
+//   (false; true, a schema or absent generate only the named properties), enum, const,
 //   anyOf, oneOf (as anyOf: alternatives should be disjoint), allOf with one
 //   entry, $ref to "#", "#/$defs/..", "#/definitions/.." or any JSON pointer
 //   into the document (recursion allowed), items, minItems, maxItems,
 //   minLength, maxLength, minimum / maximum / exclusiveMinimum /
-//   exclusiveMaximum (integers; a bounded "number" is generated as an integer
-//   in the bounds), and the annotations title, description, default,
+//   exclusiveMaximum (on the integer part: a bounded "number" takes a
+//   fraction only when [n, n+1) lies within the bounds, and no exponent),
+//   additionalProperties as a schema (the values of a map without named
+//   properties; beside named ones it is not generated), and the annotations title, description, default,
 //   examples, format, $comment, $schema, $id, deprecated, readOnly, writeOnly.
 // Anything else (pattern, multipleOf, patternProperties, not, if/then/else,
 // uniqueItems: true, ...) is refused with SchemaError naming the keyword's
