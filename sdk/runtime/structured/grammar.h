@@ -110,4 +110,12 @@ struct Grammar {
   }
 };
 
+// Building blocks (grammar_builders.cpp): each adds its nodes to `grammar`
+// and returns the index of the node that matches
+//   - exactly `bytes`;
+uint32_t add_literal(Grammar& grammar, std::string_view bytes);
+//   - any JSON value / any JSON object (json_object mode).
+uint32_t add_any_value(Grammar& grammar);
+uint32_t add_any_object(Grammar& grammar);
+
 }  // namespace citadel::runtime::structured

@@ -41,11 +41,4 @@ Grammar compile_json_schema(const boost::json::value& schema, const GrammarLimit
 // `where` prefixes paths in messages (e.g. "tools[0].function.parameters").
 uint32_t add_json_schema(Grammar& grammar, const boost::json::value& schema, const std::string& where);
 
-// Adds a node for any JSON value / any JSON object (json_object mode).
-uint32_t add_any_value(Grammar& grammar);
-uint32_t add_any_object(Grammar& grammar);
-
-// Adds a literals node matching exactly `bytes`.
-uint32_t add_literal(Grammar& grammar, std::string_view bytes);
-
 }  // namespace citadel::runtime::structured
