@@ -73,6 +73,10 @@ void TokenConstraint::compute_mask(std::vector<uint8_t>& allowed) {
 
 size_t TokenConstraint::mask_logits(std::span<float> logits) {
   compute_mask(allowed_);
+  // A dead end (only an unsatisfiable grammar has one): let the request end.
+  if (std::find(allowed_.begin(), allowed_.end(), 1) == allowed_.end())
+    for (int32_t id : end_tokens_)
+      if (id >= 0 && static_cast<size_t>(id) < allowed_.size()) allowed_[static_cast<size_t>(id)] = 1;
   size_t kept = 0;
   for (size_t id = 0; id < logits.size(); ++id) {
     if (id < allowed_.size() && allowed_[id]) {

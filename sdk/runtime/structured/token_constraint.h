@@ -27,10 +27,11 @@ class TokenConstraint {
   // allowed[id] = 1 for the tokens that may come next (size: vocab_size()).
   void compute_mask(std::vector<uint8_t>& allowed);
   // Sets every logit the mask forbids to -infinity (ids beyond the
-  // vocabulary too); returns how many tokens stay allowed.
+  // vocabulary too); returns how many tokens stay allowed. At a dead end
+  // (an unsatisfiable grammar) the end tokens stay allowed.
   size_t mask_logits(std::span<float> logits);
   // Advances with the sampled token; false (state unchanged) when the
-  // grammar does not allow it.
+  // grammar does not allow it (an end token before the match is complete).
   bool accept(int32_t token);
   // The text so far is a complete match / nothing more can follow it.
   bool complete();

@@ -54,10 +54,8 @@ void write_double(std::string& out, double value) {
   auto result = std::to_chars(buffer, buffer + sizeof(buffer), value,
                               scientific ? std::chars_format::scientific : std::chars_format::fixed);
   std::string text(buffer, result.ptr);
+  // (Both write exponents as e+20 / e-05.)
   if (!scientific && text.find('.') == std::string::npos) text += ".0";
-  if (scientific) {
-    // C++ writes 1e+20 / 1e-05; Python writes 1e+20 / 1e-05 too.
-  }
   out += text;
 }
 
