@@ -13,7 +13,9 @@
 
 #include <boost/json.hpp>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 namespace json = boost::json;
 using citadel::test::HostTree;
@@ -44,7 +46,13 @@ struct LlmServing {
     model("llama", data / "llama3-gptq", "on");
     model("plain", data / "qwen2-gptq", "auto");  // its template mentions no tools
     process = tree.start();
-    port = process->request({{"cmd", "status"}}).at("status").at("http_port").to_number<uint16_t>();
+    // The admin socket may answer before the HTTP server listens.
+    for (int attempt = 0; attempt < 400 && port == 0; ++attempt) {
+      const json::object status = process->request({{"cmd", "status"}}).at("status").as_object();
+      if (const json::value* http_port = status.if_contains("http_port")) port = http_port->to_number<uint16_t>();
+      else std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    REQUIRE(port != 0);
   }
 
   void model(const std::string& name, const std::filesystem::path& weights, const std::string& tools) {
