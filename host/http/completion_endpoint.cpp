@@ -2,6 +2,7 @@
 // requests, then answer with one response object or an SSE stream.
 #include "host/http/endpoints.h"
 
+#include "host/http/logprob_render.h"
 #include "host/http/model_lookup.h"
 #include "host/http/openai_translate.h"
 #include "host/http/request_group.h"
@@ -29,6 +30,7 @@ net::awaitable<void> answer_whole(Exchange& exchange, RequestGroup& group,
   while (std::optional<GroupEvent> item = co_await group.next()) {
     ChoiceOutcome& outcome = outcomes.at(item->index);
     outcome.text += item->event.text;
+    outcome.logprobs.insert(outcome.logprobs.end(), item->event.logprobs.begin(), item->event.logprobs.end());
     if (!item->event.final) continue;
     record_final(outcome, item->event);
     const bool failed = item->event.finish_reason == sched::FinishReason::error ||
@@ -78,11 +80,24 @@ net::awaitable<void> answer_stream(Exchange& exchange, RequestGroup& group,
   std::vector<ToolCallStream> tool_streams;
   if (request.structured.tools_active())
     tool_streams.assign(group.size(), ToolCallStream(request.structured.tool_names()));
+  std::vector<CompletionLogprobs> completion_logprobs(group.size());
   while (std::optional<GroupEvent> item = co_await group.next()) {
     const sched::InferenceEvent& event = item->event;
+    json::value logprobs = nullptr;
+    if (request.logprobs && !event.logprobs.empty()) {
+      if (request.api == CompletionApi::chat) {
+        logprobs = chat_logprob_chunk(event.logprobs, event.usage.prompt_tokens);
+      } else {
+        CompletionLogprobs& lists = completion_logprobs.at(item->index);
+        lists.append(event.logprobs, event.usage.prompt_tokens, request.echo);
+        logprobs = lists.take_new();
+      }
+    }
     const std::string text = tool_streams.empty() ? event.text : tool_streams[item->index].push(event.text);
-    if (!text.empty())
-      co_await send_chunk(writer, group, json::serialize(stream_text_chunk(request, identity, item->index, text)));
+    if (!text.empty() || !logprobs.is_null())
+      co_await send_chunk(writer, group,
+                          json::serialize(stream_text_chunk(request, identity, item->index, text,
+                                                            std::move(logprobs))));
     if (!event.final) continue;
     record_final(outcomes.at(item->index), event);
     bool called_tools = false;
