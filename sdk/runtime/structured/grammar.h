@@ -92,7 +92,7 @@ struct GrammarNode {
 };
 
 struct GrammarLimits {
-  uint32_t max_whitespace = 8;      // bytes of whitespace in a row between tokens
+  uint32_t max_whitespace = 24;     // bytes of whitespace in a row (pretty-printed JSON 5 levels deep)
   uint32_t max_depth = 32;          // nesting of values (frames on the stack)
   uint32_t max_integer_digits = 15; // keeps integers exact in doubles
   uint32_t max_fraction_digits = 15;
