@@ -112,6 +112,11 @@ int main(int argc, char** argv) {
                      structured::request_grammar(structured::parse_structured_request(input),
                                                  citadel::runtime::ChatStyle::chatml),
                      "<tool_call>\n{\"name\": \"search\", \"arguments\": {\"query\": \"weather in Paris tomorrow\", \"limit\": 5}}\n</tool_call>"});
+    input["tool_choice"] = "auto";
+    cases.push_back({"hermes_auto",
+                     structured::request_grammar(structured::parse_structured_request(input),
+                                                 citadel::runtime::ChatStyle::chatml),
+                     "I will look that up for you, one moment.\n<tool_call>\n{\"name\": \"search\", \"arguments\": {\"query\": \"weather in Paris\"}}\n</tool_call>"});
   }
 
   auto start = Clock::now();

@@ -106,6 +106,113 @@ TEST_CASE("The trie walk gives the brute-force mask at every step of real texts"
   }
 }
 
+TEST_CASE("Tool choice auto: free text, well-formed Hermes calls, masks as brute force", "[structured]") {
+  json::object input = json::parse(R"({"tools": [{"type": "function", "function": {"name": "get_weather",
+      "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}],
+      "tool_choice": "auto"})").as_object();
+  const auto grammar = structured::request_grammar(structured::parse_structured_request(input),
+                                                   citadel::runtime::ChatStyle::chatml);
+  REQUIRE(grammar);
+  structured::GrammarMatcher matcher(grammar);
+  auto matches = [&](const std::string& text) {
+    structured::StateSet state = matcher.initial(), next;
+    for (char c : text) {
+      if (!matcher.advance(state, static_cast<uint8_t>(c), next)) return -1;
+      std::swap(state, next);
+    }
+    return matcher.can_end(state) ? 1 : 0;
+  };
+  CHECK(matches("Plain text with <b>tags</b> and a <tool_cal") == 1);
+  CHECK(matches("") == 1);
+  CHECK(matches("Let me look.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}\n</tool_call>") == 1);
+  CHECK(matches("x<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}\n</tool_call> done <tool_call>\n") == 0);
+  CHECK(matches("<tool_call>\n{\"name\": \"get_weather\"") == 0);
+  CHECK(matches("<tool_call>\n{\"name\": \"search\"") == -1);
+  CHECK(matches("<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {}}") == -1);  // city is required
+  CHECK(matches("<<tool_call>\n{") == 0);
+
+  const Tokenizer tokenizer = test_tokenizer("qwen2");
+  auto vocabulary = std::make_shared<const structured::VocabularyTrie>(structured::VocabularyTrie::from_tokenizer(tokenizer));
+  const std::string text =
+      "Sure <b>now</b>: < <tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"O<s>lo\"}}\n</tool_call>\nDone.";
+  structured::TokenConstraint constraint(grammar, vocabulary, {});
+  std::string prefix;
+  std::vector<uint8_t> mask;
+  for (int32_t token : greedy_tokens(*vocabulary, text)) {
+    constraint.compute_mask(mask);
+    INFO("after: " << prefix);
+    REQUIRE(mask == brute_force_mask(grammar, *vocabulary, prefix));
+    REQUIRE(constraint.accept(token));
+    prefix += vocabulary->token_bytes(token);
+  }
+  CHECK(constraint.complete());
+}
+
+TEST_CASE("Random auto-mode generations: every opened tool call is well formed", "[structured]") {
+  std::mt19937_64 random(77);
+  const Tokenizer tokenizer = test_tokenizer("qwen2");
+  auto vocabulary = std::make_shared<const structured::VocabularyTrie>(structured::VocabularyTrie::from_tokenizer(tokenizer));
+  const json::value parameters = json::parse(R"({"type": "object", "properties": {"city": {"type": "string", "maxLength": 6},
+      "days": {"type": "integer", "minimum": 1, "maximum": 5}}, "required": ["city", "days"]})");
+  json::object input{{"tools", json::array{json::object{{"type", "function"},
+                                                        {"function", json::object{{"name", "f"}, {"parameters", parameters}}}}}},
+                     {"tool_choice", "auto"}};
+  const auto grammar = structured::request_grammar(structured::parse_structured_request(input),
+                                                   citadel::runtime::ChatStyle::chatml);
+  const std::vector<int32_t> tag = greedy_tokens(*vocabulary, "<tool_call>");
+  int calls = 0;
+  for (int run = 0; run < 30; ++run) {
+    structured::TokenConstraint constraint(grammar, vocabulary, {});
+    std::string text;
+    std::vector<uint8_t> mask;
+    for (int step = 0; step < 300 && !constraint.terminated(); ++step) {
+      // Now and then open a call (the tag's tokens); otherwise a random allowed
+      // token, preferring ones that close what is open.
+      auto count = [&](const std::string& what) {
+        size_t n = 0;
+        for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+        return n;
+      };
+      const bool in_text = count("<tool_call>") == count("</tool_call>");
+      if (in_text && random() % 12 == 0 && constraint.accept(tag[0])) {
+        text += vocabulary->token_bytes(tag[0]);
+        for (size_t i = 1; i < tag.size(); ++i) {
+          REQUIRE(constraint.accept(tag[i]));
+          text += vocabulary->token_bytes(tag[i]);
+        }
+        continue;
+      }
+      constraint.compute_mask(mask);
+      std::vector<int32_t> allowed, closing;
+      for (size_t id = 0; id < mask.size(); ++id) {
+        if (!mask[id]) continue;
+        allowed.push_back(static_cast<int32_t>(id));
+        if (vocabulary->token_bytes(static_cast<int32_t>(id)).find_first_of("\"}]<") != std::string::npos)
+          closing.push_back(static_cast<int32_t>(id));
+      }
+      REQUIRE_FALSE(allowed.empty());
+      const std::vector<int32_t>& from = !closing.empty() && random() % 2 ? closing : allowed;
+      const int32_t token = from[random() % from.size()];
+      REQUIRE(constraint.accept(token));
+      text += vocabulary->token_bytes(token);
+    }
+    // Every complete block is a valid call; an open one is a prefix of one.
+    INFO(text);
+    size_t at = 0;
+    while ((at = text.find("<tool_call>", at)) != std::string::npos) {
+      const size_t end = text.find("</tool_call>", at);
+      if (end == std::string::npos) break;
+      REQUIRE(text.substr(at, 12) == "<tool_call>\n");
+      const json::value call = json::parse(text.substr(at + 12, end - at - 13));
+      CHECK(call.at("name") == "f");
+      CHECK(citadel::test::validate(parameters, call.at("arguments"), parameters).empty());
+      ++calls;
+      at = end;
+    }
+  }
+  CHECK(calls >= 10);
+}
+
 TEST_CASE("End tokens are allowed only once the text is a complete match", "[structured]") {
   const Tokenizer tokenizer = test_tokenizer("qwen2");
   auto vocabulary = std::make_shared<const structured::VocabularyTrie>(structured::VocabularyTrie::from_tokenizer(tokenizer));

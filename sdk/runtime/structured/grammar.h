@@ -52,6 +52,7 @@ enum class NodeKind : uint8_t {
   any_of,    // one of `children` (anyOf, oneOf, type lists)
   sequence,  // `children` one after the other, no whitespace between
   repeat,    // `children[0]` min_items..max_items times, `children[1]` between
+  text_until,  // any bytes up to and including the first `tag`; the whole match may end inside
 };
 
 struct ObjectProperty {
@@ -85,6 +86,9 @@ struct GrammarNode {
   bool high_exclusive = false;
   // literals
   LiteralTrie literals;
+  // text_until: the tag and its KMP failure table
+  std::string tag;
+  std::vector<uint32_t> tag_failure;
   // array items, any_of alternatives, sequence parts, repeat item + separator
   std::vector<uint32_t> children;
   // Where the node came from in the schema ("#/properties/x"), for messages.
@@ -114,6 +118,8 @@ struct Grammar {
 // and returns the index of the node that matches
 //   - exactly `bytes`;
 uint32_t add_literal(Grammar& grammar, std::string_view bytes);
+//   - free text up to and including `tag` (text_until);
+uint32_t add_text_until(Grammar& grammar, std::string_view tag);
 //   - any JSON value / any JSON object (json_object mode).
 uint32_t add_any_value(Grammar& grammar);
 uint32_t add_any_object(Grammar& grammar);

@@ -11,6 +11,19 @@ uint32_t add_literal(Grammar& grammar, std::string_view bytes) {
   return grammar.add(std::move(node));
 }
 
+uint32_t add_text_until(Grammar& grammar, std::string_view tag) {
+  GrammarNode node;
+  node.kind = NodeKind::text_until;
+  node.tag = std::string(tag);
+  node.tag_failure.assign(tag.size(), 0);  // longest proper border of tag[0..i]
+  for (size_t i = 1, border = 0; i < tag.size(); ++i) {
+    while (border > 0 && tag[i] != tag[border]) border = node.tag_failure[border - 1];
+    if (tag[i] == tag[border]) ++border;
+    node.tag_failure[i] = static_cast<uint32_t>(border);
+  }
+  return grammar.add(std::move(node));
+}
+
 uint32_t add_any_value(Grammar& grammar) {
   // any = object | array | string | number | true | false | null
   const uint32_t any = grammar.add(GrammarNode{});

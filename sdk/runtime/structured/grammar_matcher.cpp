@@ -1,6 +1,7 @@
 // GrammarMatcher: the byte-level pushdown automaton (see grammar_matcher.h).
 #include "runtime/structured/grammar_matcher.h"
 #include "runtime/structured/matcher_phases.h"
+#include "runtime/structured/vocabulary_trie.h"
 
 #include <algorithm>
 #include <cstring>
@@ -61,12 +62,16 @@ bool GrammarMatcher::is_terminated(const StateSet& state) {
   return !state.empty();
 }
 
-bool GrammarMatcher::in_free_string(const StateSet& state) const {
-  if (state.size() != 1 || state.stack(0).empty()) return false;
+int GrammarMatcher::free_run(const StateSet& state) const {
+  if (state.size() != 1 || state.stack(0).empty()) return -1;
   const Frame& top = state.stack(0).back();
   const GrammarNode& node = grammar_->nodes[top.node];
-  return node.kind == NodeKind::string && top.phase == kStringBody && top.b == 0 &&
-         node.max_length == std::numeric_limits<uint32_t>::max();
+  if (node.kind == NodeKind::string && top.phase == kStringBody && top.b == 0 &&
+      node.max_length == std::numeric_limits<uint32_t>::max())
+    return VocabularyTrie::kStringRun;
+  if (node.kind == NodeKind::text_until && top.a == 0 && !node.tag.empty() && node.tag[0] == '<')
+    return VocabularyTrie::kTextRun;
+  return -1;
 }
 
 void GrammarMatcher::continue_with(std::vector<Frame>& stack, int pending, StateSet& out) const {
@@ -114,6 +119,7 @@ void GrammarMatcher::run(std::vector<Frame>& stack, int byte, StateSet& out) con
       settle(stack, byte, out);
       return;
     case Act::push: push_node(stack, action.child, byte, out); return;
+    case Act::finish_all: out.add(std::span<const Frame>()); return;
   }
 }
 
@@ -165,6 +171,7 @@ GrammarMatcher::Action GrammarMatcher::feed(Frame& frame, int byte) const {
     case NodeKind::number: return feed_number(frame, node, byte);
     case NodeKind::literals: return feed_literals(frame, node, byte);
     case NodeKind::repeat: return feed_repeat(frame, node, byte);
+    case NodeKind::text_until: return feed_text_until(frame, node, byte);
     default: return {Act::reject};
   }
 }

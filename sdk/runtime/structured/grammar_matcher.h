@@ -62,13 +62,15 @@ class GrammarMatcher {
   bool can_end(const StateSet& state);
   // Whether `state` is complete and no further byte can follow.
   static bool is_terminated(const StateSet& state);
-  // Whether `state` is one stack inside the body of a string without a
-  // length limit, at a character boundary: then any plain string bytes
-  // (VocabularyTrie::plain_string) are accepted and stay in the body.
-  bool in_free_string(const StateSet& state) const;
+  // Which run of bytes leaves `state` unchanged (VocabularyTrie::RunKind):
+  // kStringRun when it is one stack in the body of a string without a length
+  // limit, at a character boundary; kTextRun when it is one stack in free
+  // text with no part of a tag opening with '<' matched; -1 otherwise.
+  int free_run(const StateSet& state) const;
 
  private:
-  enum class Act : uint8_t { reject, consumed, done, end_before, push };
+  // finish_all: the byte is the end and the whole match may end here.
+  enum class Act : uint8_t { reject, consumed, done, end_before, push, finish_all };
   struct Action {
     Act act = Act::reject;
     uint32_t child = 0;
@@ -83,6 +85,7 @@ class GrammarMatcher {
   Action feed_number(Frame& frame, const GrammarNode& node, int byte) const;
   Action feed_literals(Frame& frame, const GrammarNode& node, int byte) const;
   Action feed_repeat(Frame& frame, const GrammarNode& node, int byte) const;
+  Action feed_text_until(Frame& frame, const GrammarNode& node, int byte) const;
 
   // Runs `byte` (or kEnd) through `stack`, adding the results to `out`.
   void run(std::vector<Frame>& stack, int byte, StateSet& out) const;

@@ -125,7 +125,10 @@ std::vector<ChatToolCall> parse_message_tool_calls(const json::object& message, 
 std::shared_ptr<const Grammar> request_grammar(const StructuredRequest& request, ChatStyle style) {
   const bool forced = request.has_tools() &&
                       (request.tool_choice == ToolChoice::required || request.tool_choice == ToolChoice::function);
-  if (forced) {
+  // "auto" in the Hermes form: free text whose <tool_call> blocks are well formed.
+  const bool guarded = request.has_tools() && request.tool_choice == ToolChoice::auto_ && !request.constraint &&
+                       style == ChatStyle::chatml;
+  if (forced || guarded) {
     std::vector<ToolFunction> functions;
     for (size_t i = 0; i < request.tools.size(); ++i) {
       const json::object& function = request.tools[i].as_object().at("function").as_object();
@@ -135,6 +138,7 @@ std::shared_ptr<const Grammar> request_grammar(const StructuredRequest& request,
       functions.push_back({name, parameters ? *parameters : json::value(nullptr),
                            "tools[" + std::to_string(i) + "].function.parameters"});
     }
+    if (guarded) return tool_call_auto_grammar(functions, request.parallel_tool_calls ? 8 : 1);
     const bool several = request.parallel_tool_calls && request.tool_choice == ToolChoice::required;
     return tool_call_grammar(style == ChatStyle::chatml ? ToolCallSyntax::hermes : ToolCallSyntax::llama3_json,
                              functions, several ? 8 : 1);

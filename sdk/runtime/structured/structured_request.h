@@ -9,7 +9,9 @@
 // "function": {"name", "arguments"}}]) and a tool turn's "tool_call_id".
 // With tool_choice "required" or a named function, the output is
 // constrained to the model family's tool-call form (tool_call_grammar.h);
-// otherwise the constraint (if any) applies. The HTTP layer translates the
+// otherwise the constraint (if any) applies; "auto" without a constraint
+// in the Hermes (ChatML) form keeps the text free but every <tool_call>
+// block well formed. The HTTP layer translates the
 // OpenAI response_format / tools into these fields. Used by llm-gptq's
 // request parsing; errors are RuntimeError (INVALID_ARGUMENT) naming the field.
 #pragma once

@@ -26,15 +26,16 @@ void TokenConstraint::compute_mask(std::vector<uint8_t>& allowed) {
   allowed.assign(trie.vocab_size(), 0);
   if (ended_) return;
   levels_[0] = state_;
-  // Inside a free string, runs of plain string bytes are allowed without
-  // the matcher; the states along the path are computed only when a node
-  // needs them (levels_[0..valid] hold the states of the path's prefixes).
-  free_[0] = matcher_.in_free_string(state_);
+  // Inside a free string (or free text before a tag), runs of bytes that
+  // keep the state are allowed without the matcher; the states along the
+  // path are computed only when a node needs them (levels_[0..valid] hold
+  // the states of the path's prefixes, free_[i] the run kind free there).
+  free_[0] = matcher_.free_run(state_);
   uint32_t valid = 0;
   auto compute_up_to = [&](uint32_t depth) {
     for (; valid < depth; ++valid) {
       matcher_.advance(levels_[valid], path_[valid], levels_[valid + 1]);
-      free_[valid + 1] = matcher_.in_free_string(levels_[valid + 1]);
+      free_[valid + 1] = matcher_.free_run(levels_[valid + 1]);
     }
   };
   const size_t count = trie.node_count();
@@ -43,16 +44,21 @@ void TokenConstraint::compute_mask(std::vector<uint8_t>& allowed) {
     const uint32_t depth = trie.depth(node);
     path_[depth - 1] = trie.byte(node);
     valid = std::min(valid, depth - 1);
-    const uint32_t run_start = trie.plain_run_start(node);
-    bool fast = false;
-    if (run_start < depth && trie.plain_run_valid(node)) {
+    bool fast = false, whole_subtree = false;
+    for (const auto kind : {VocabularyTrie::kStringRun, VocabularyTrie::kTextRun}) {
+      const uint32_t run_start = trie.run_start(kind, node);
+      if (fast || run_start >= depth || !trie.run_valid(kind, node)) continue;
+      // Free at the run's start, or at the deepest state already known
+      // inside the run (a partial tag that the run broke off, say).
       compute_up_to(run_start);
-      fast = free_[run_start];
-      if (fast && trie.plain_subtree(node)) {
-        for (int32_t id : trie.subtree_tokens(node)) allowed[static_cast<size_t>(id)] = 1;
-        node = trie.skip_to(node);
-        continue;
-      }
+      const uint32_t known = std::min(valid, depth - 1);
+      fast = free_[run_start] == kind || free_[known] == kind;
+      whole_subtree = fast && trie.run_subtree(kind, node);
+    }
+    if (whole_subtree) {
+      for (int32_t id : trie.subtree_tokens(node)) allowed[static_cast<size_t>(id)] = 1;
+      node = trie.skip_to(node);
+      continue;
     }
     if (!fast) {
       compute_up_to(depth - 1);
@@ -60,7 +66,7 @@ void TokenConstraint::compute_mask(std::vector<uint8_t>& allowed) {
         node = trie.skip_to(node);
         continue;
       }
-      free_[depth] = matcher_.in_free_string(levels_[depth]);
+      free_[depth] = matcher_.free_run(levels_[depth]);
       valid = depth;
     }
     for (int32_t id : trie.tokens_at(node)) allowed[static_cast<size_t>(id)] = 1;

@@ -45,7 +45,7 @@ class TokenConstraint {
   StateSet state_;
   std::vector<StateSet> levels_;  // mask walk: the state after each depth of the trie
   std::vector<uint8_t> path_;     // mask walk: the bytes of the current node's path
-  std::vector<uint8_t> free_;     // mask walk: levels_[i] is inside a free string
+  std::vector<int> free_;         // mask walk: the run kind free at levels_[i] (-1: none)
   std::vector<uint8_t> allowed_;
   bool ended_ = false;  // an end token was accepted
 };

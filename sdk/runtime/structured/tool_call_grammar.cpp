@@ -23,16 +23,37 @@ uint32_t add_call_object(Grammar& grammar, const ToolFunction& function, const s
   return grammar.add(std::move(call));
 }
 
+uint32_t add_any_call(Grammar& grammar, const std::vector<ToolFunction>& functions, const std::string& key) {
+  GrammarNode any_call;
+  any_call.kind = NodeKind::any_of;
+  for (const ToolFunction& function : functions) any_call.children.push_back(add_call_object(grammar, function, key));
+  return grammar.add(std::move(any_call));
+}
+
 }  // namespace
+
+std::shared_ptr<const Grammar> tool_call_auto_grammar(const std::vector<ToolFunction>& functions, uint32_t max_calls) {
+  auto grammar = std::make_shared<Grammar>();
+  const uint32_t call = add_any_call(*grammar, functions, "arguments");
+  GrammarNode item;  // text, then a call
+  item.kind = NodeKind::sequence;
+  item.children = {add_text_until(*grammar, "<tool_call>"), add_literal(*grammar, "\n"), call,
+                   add_literal(*grammar, "\n</tool_call>")};
+  const uint32_t item_index = grammar->add(std::move(item));
+  GrammarNode calls;
+  calls.kind = NodeKind::repeat;
+  calls.min_items = 0;
+  calls.max_items = max_calls;
+  calls.children = {item_index};
+  grammar->root = grammar->add(std::move(calls));
+  return grammar;
+}
 
 std::shared_ptr<const Grammar> tool_call_grammar(ToolCallSyntax syntax, const std::vector<ToolFunction>& functions,
                                                  uint32_t max_calls) {
   auto grammar = std::make_shared<Grammar>();
-  GrammarNode any_call;
-  any_call.kind = NodeKind::any_of;
-  const std::string key = syntax == ToolCallSyntax::hermes ? "arguments" : "parameters";
-  for (const ToolFunction& function : functions) any_call.children.push_back(add_call_object(*grammar, function, key));
-  const uint32_t call = grammar->add(std::move(any_call));
+  const uint32_t call =
+      add_any_call(*grammar, functions, syntax == ToolCallSyntax::hermes ? "arguments" : "parameters");
   if (syntax == ToolCallSyntax::llama3_json) {
     grammar->root = call;
     return grammar;

@@ -29,4 +29,9 @@ struct ToolFunction {
 std::shared_ptr<const Grammar> tool_call_grammar(ToolCallSyntax syntax, const std::vector<ToolFunction>& functions,
                                                  uint32_t max_calls);
 
+// tool_choice "auto" in the hermes form: free text, but every
+// "<tool_call>" the model opens continues as a well-formed call of one of
+// `functions` (up to `max_calls`), followed by free text again.
+std::shared_ptr<const Grammar> tool_call_auto_grammar(const std::vector<ToolFunction>& functions, uint32_t max_calls);
+
 }  // namespace citadel::runtime::structured

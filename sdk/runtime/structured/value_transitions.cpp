@@ -360,4 +360,14 @@ GrammarMatcher::Action GrammarMatcher::feed_repeat(Frame& frame, const GrammarNo
   return {Act::push, node.children[0]};
 }
 
+GrammarMatcher::Action GrammarMatcher::feed_text_until(Frame& frame, const GrammarNode& node, int byte) const {
+  if (byte == kEnd) return {Act::finish_all};
+  uint32_t matched = frame.a;
+  while (matched > 0 && static_cast<uint8_t>(node.tag[matched]) != byte) matched = node.tag_failure[matched - 1];
+  if (static_cast<uint8_t>(node.tag[matched]) == byte) ++matched;
+  if (matched == node.tag.size()) return {Act::done};
+  frame.a = matched;
+  return {Act::consumed};
+}
+
 }  // namespace citadel::runtime::structured

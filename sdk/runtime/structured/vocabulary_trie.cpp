@@ -54,16 +54,21 @@ VocabularyTrie::VocabularyTrie(std::vector<std::pair<int32_t, std::string>> toke
     for (size_t at = common; at < bytes.size(); ++at) {
       const auto byte = static_cast<uint8_t>(bytes[at]);
       const uint32_t parent_state = path.empty() ? 0 : utf8[path.back()];
+      Runs& string_runs = runs_[kStringRun];
       if (byte < 0x20 || byte == '"' || byte == '\\') {  // a break: the run starts after it
         utf8.push_back(0);
-        run_start_.push_back(static_cast<uint32_t>(at + 1));
-        run_valid_.push_back(1);
+        string_runs.start.push_back(static_cast<uint32_t>(at + 1));
+        string_runs.valid.push_back(1);
       } else {
         const uint32_t state = parent_state == UINT32_MAX ? UINT32_MAX : string_step(parent_state, byte);
         utf8.push_back(state);
-        run_start_.push_back(path.empty() ? 0 : run_start_[path.back()]);
-        run_valid_.push_back(state != UINT32_MAX);
+        string_runs.start.push_back(path.empty() ? 0 : string_runs.start[path.back()]);
+        string_runs.valid.push_back(state != UINT32_MAX);
       }
+      Runs& text_runs = runs_[kTextRun];
+      text_runs.start.push_back(byte == '<' ? static_cast<uint32_t>(at + 1)
+                                            : (path.empty() ? 0 : text_runs.start[path.back()]));
+      text_runs.valid.push_back(1);
       path.push_back(static_cast<uint32_t>(bytes_.size()));
       bytes_.push_back(static_cast<uint8_t>(bytes[at]));
       depths_.push_back(static_cast<uint32_t>(path.size()));
@@ -77,13 +82,15 @@ VocabularyTrie::VocabularyTrie(std::vector<std::pair<int32_t, std::string>> toke
     skips_[path.back()] = static_cast<uint32_t>(bytes_.size());
     path.pop_back();
   }
-  // A subtree is plain when each of its nodes continues the run of its root.
-  plain_subtree_.assign(bytes_.size(), 0);
-  for (size_t node = bytes_.size(); node-- > 0;) {
-    bool plain = run_valid_[node] && run_start_[node] < depths_[node];
-    for (size_t child = node + 1; plain && child < skips_[node]; child = skips_[child])
-      plain = plain_subtree_[child] && run_start_[child] == run_start_[node];
-    plain_subtree_[node] = plain;
+  // A subtree continues a run when each of its nodes continues the run of its root.
+  for (Runs& runs : runs_) {
+    runs.subtree.assign(bytes_.size(), 0);
+    for (size_t node = bytes_.size(); node-- > 0;) {
+      bool plain = runs.valid[node] && runs.start[node] < depths_[node];
+      for (size_t child = node + 1; plain && child < skips_[node]; child = skips_[child])
+        plain = runs.subtree[child] && runs.start[child] == runs.start[node];
+      runs.subtree[node] = plain;
+    }
   }
   // node_tokens is already sorted by node (pre-order creation).
   token_begin_.assign(bytes_.size() + 1, 0);

@@ -29,16 +29,19 @@ class VocabularyTrie {
   uint32_t depth(size_t node) const { return depths_[node]; }  // 1 for a token's first byte
   uint32_t max_depth() const { return max_depth_; }
   uint32_t skip_to(size_t node) const { return skips_[node]; }  // first node after the subtree
-  // The depth where the node's last run of plain JSON-string bytes begins
-  // (after its last '"', '\\' or control byte; 0 when none), and whether
-  // that run is valid (possibly unfinished) UTF-8. A mask walk whose state at
-  // that depth is the body of an unbounded string takes the node without
-  // running the matcher.
-  uint32_t plain_run_start(size_t node) const { return run_start_[node]; }
-  bool plain_run_valid(size_t node) const { return run_valid_[node] != 0; }
-  // Whether every node below `node` (and itself) continues its plain run:
-  // then the whole subtree is taken at once, with subtree_tokens.
-  bool plain_subtree(size_t node) const { return plain_subtree_[node] != 0; }
+  // Runs of bytes that leave a matcher state unchanged, by kind:
+  //   kStringRun: plain JSON-string bytes (no '"', '\\' or control byte,
+  //               valid, possibly unfinished, UTF-8) in an unbounded string;
+  //   kTextRun:   free text before a tag opening with '<' (no '<').
+  // For each kind: the depth where the node's last run begins (after its
+  // last break byte; 0 when none) and whether the run is valid. A mask walk
+  // whose state at that depth is free for the kind takes the node without
+  // running the matcher, and a whole subtree at once (subtree_tokens) when
+  // every node below continues the run.
+  enum RunKind : uint8_t { kStringRun = 0, kTextRun = 1, kRunKinds = 2 };
+  uint32_t run_start(RunKind kind, size_t node) const { return runs_[kind].start[node]; }
+  bool run_valid(RunKind kind, size_t node) const { return runs_[kind].valid[node] != 0; }
+  bool run_subtree(RunKind kind, size_t node) const { return runs_[kind].subtree[node] != 0; }
   std::span<const int32_t> subtree_tokens(size_t node) const {
     return {token_ids_.data() + token_begin_[node], token_begin_[skips_[node]] - token_begin_[node]};
   }
@@ -52,9 +55,12 @@ class VocabularyTrie {
   std::vector<uint8_t> bytes_;
   std::vector<uint32_t> depths_;
   std::vector<uint32_t> skips_;
-  std::vector<uint32_t> run_start_;
-  std::vector<uint8_t> run_valid_;
-  std::vector<uint8_t> plain_subtree_;
+  struct Runs {
+    std::vector<uint32_t> start;
+    std::vector<uint8_t> valid;
+    std::vector<uint8_t> subtree;
+  };
+  Runs runs_[kRunKinds];
   std::vector<uint32_t> token_begin_;  // node_count + 1 offsets into token_ids_
   std::vector<int32_t> token_ids_;
   std::vector<std::string> token_bytes_;
