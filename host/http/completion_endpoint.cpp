@@ -2,6 +2,7 @@
 // requests, then answer with one response object or an SSE stream.
 #include "host/http/endpoints.h"
 
+#include "host/http/api_error.h"
 #include "host/http/logprob_render.h"
 #include "host/http/model_lookup.h"
 #include "host/http/openai_translate.h"
@@ -124,15 +125,27 @@ net::awaitable<void> answer_stream(Exchange& exchange, RequestGroup& group,
   co_await writer->finish();
 }
 
+// The text of prompts given as token ids, for echo: the model's detokenize.
+void echo_token_prompts(sched::RequestRouter& router, CompletionRequest& request) {
+  for (size_t i = 0; i < request.prompt_token_ids.size(); ++i) {
+    if (request.prompt_token_ids[i].empty()) continue;
+    const sched::TokenizerReply reply = router.detokenize(request.model, request.prompt_token_ids[i]);
+    if (!reply)
+      throw bad_request("'prompt' " + std::to_string(i) + ": token ids cannot be echoed: " + reply.rejection.message,
+                        "prompt");
+    request.prompts[i] = reply.text;
+  }
+}
+
 net::awaitable<void> serve_completion(Exchange& exchange, CompletionApi api) {
   ServerContext& server = exchange.server();
   const TranslateLimits limits{server.settings.max_tokens_limit};
   const std::string& body = exchange.request().body();
-  const CompletionRequest request = api == CompletionApi::chat
-                                        ? parse_chat_request(body, limits)
-                                        : parse_completion_request(body, limits);
+  CompletionRequest request = api == CompletionApi::chat ? parse_chat_request(body, limits)
+                                                         : parse_completion_request(body, limits);
   require_task(server.router.list_models(), request.model, {"text_generation", "generic"},
                api == CompletionApi::chat ? "/v1/chat/completions" : "/v1/completions");
+  if (request.echo) echo_token_prompts(server.router, request);
 
   std::vector<sched::InferenceRequest> submissions;
   for (uint32_t index = 0; index < request.choice_count(); ++index) {

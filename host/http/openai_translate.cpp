@@ -3,6 +3,7 @@
 
 #include "host/http/api_error.h"
 #include "host/http/logprob_render.h"
+#include "host/http/prompt_tokens.h"
 #include "host/http/request_fields.h"
 
 #include <algorithm>
@@ -184,19 +185,7 @@ CompletionRequest parse_completion_request(std::string_view body_text, const Tra
   const json::value* prompt = body.if_contains("prompt");
   if (prompt == nullptr || prompt->is_null())
     throw bad_request("'prompt' is required", "prompt", "missing_field");
-  if (prompt->is_string()) {
-    request.prompts.emplace_back(prompt->as_string());
-  } else if (prompt->is_array() && !prompt->as_array().empty()) {
-    for (const json::value& item : prompt->as_array()) {
-      if (!item.is_string())
-        throw bad_request("'prompt' must be a string or an array of strings (token arrays are not supported)",
-                          "prompt", "invalid_type");
-      request.prompts.emplace_back(item.as_string());
-    }
-  } else {
-    throw bad_request("'prompt' must be a string or a non-empty array of strings", "prompt",
-                      "invalid_type");
-  }
+  parse_prompts(*prompt, request);
   request.echo = optional_bool(body, "echo").value_or(false);
   request.structured.constraint = parse_structured_fields(body).constraint;  // response_format only
   if (request.max_tokens == 0 && !request.echo)
@@ -228,10 +217,16 @@ CompletionRequest parse_chat_request(std::string_view body_text, const Translate
 
 std::string native_input(const CompletionRequest& request, uint32_t index) {
   json::object input;
-  if (request.api == CompletionApi::chat)
+  const size_t prompt = index / request.n;
+  if (request.api == CompletionApi::chat) {
     input["messages"] = request.messages;
-  else
-    input["prompt"] = request.prompts.at(index / request.n);
+  } else if (prompt < request.prompt_token_ids.size() && !request.prompt_token_ids[prompt].empty()) {
+    json::array ids;
+    for (int32_t id : request.prompt_token_ids[prompt]) ids.emplace_back(id);
+    input["prompt"] = std::move(ids);
+  } else {
+    input["prompt"] = request.prompts.at(prompt);
+  }
   input["max_tokens"] = request.max_tokens;
   if (request.temperature) input["temperature"] = *request.temperature;
   if (request.top_p) input["top_p"] = *request.top_p;

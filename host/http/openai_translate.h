@@ -33,6 +33,9 @@ struct CompletionRequest {
   CompletionApi api = CompletionApi::completions;
   std::string model;
   std::vector<std::string> prompts;  // completions: one or more prompts
+  // Per prompt: its token ids when the prompt was given as ids (then
+  // prompts[i] is its text, filled by the endpoint for echo), else empty.
+  std::vector<std::vector<int32_t>> prompt_token_ids;
   boost::json::array messages;       // chat: [{"role", "content"}] with string contents
   uint32_t max_tokens = 16;
   std::optional<double> temperature;

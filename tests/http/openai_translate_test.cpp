@@ -320,3 +320,21 @@ TEST_CASE("logprob options are validated and passed to the plugin", "[http]") {
   CHECK_THROWS_WITH(http::parse_completion_request(R"({"model": "m", "prompt": "x", "logprobs": 6})", limits),
                     Catch::Contains("logprobs"));
 }
+
+TEST_CASE("completion prompts may be token ids, alone or in a batch", "[http]") {
+  const http::TranslateLimits limits;
+  const http::CompletionRequest single =
+      http::parse_completion_request(R"({"model": "m", "prompt": [5, 6, 7]})", limits);
+  REQUIRE(single.prompts.size() == 1);
+  CHECK(json::serialize(json::parse(http::native_input(single, 0)).at("prompt")) == "[5,6,7]");
+  const http::CompletionRequest batch =
+      http::parse_completion_request(R"({"model": "m", "prompt": [[1, 2], "text", [3]], "n": 2})", limits);
+  CHECK(batch.choice_count() == 6);
+  CHECK(json::serialize(json::parse(http::native_input(batch, 5)).at("prompt")) == "[3]");
+  CHECK(json::parse(http::native_input(batch, 2)).at("prompt").as_string() == "text");
+  for (const char* bad : {R"([[]])", R"([1, "a"])", R"([-1])", R"([[1], 2])", "[]"}) {
+    INFO(bad);
+    CHECK_THROWS_WITH(http::parse_completion_request(std::string(R"({"model": "m", "prompt": )") + bad + "}", limits),
+                      Catch::Contains("prompt"));
+  }
+}

@@ -163,3 +163,34 @@ def test_streamed_echo_logprobs_match_the_whole_reply(client, logprob_reference)
     assert offsets == whole.text_offset
     assert token_logprobs[0] is None
     assert token_logprobs[1:] == pytest.approx(whole.token_logprobs[1:], abs=1e-5)
+
+
+def test_token_id_prompts_in_a_batch_as_lm_eval_sends_them(client, logprob_reference):
+    """local-completions with tokenized_requests (its default): a batch of
+    token-id prompts, echo, logprobs=1, max_tokens=1."""
+    cases = logprob_reference["cases"][:2]
+    reply = client.completions.create(model=MODEL, prompt=[case["token_ids"] for case in cases], max_tokens=1,
+                                      echo=True, logprobs=1, temperature=0)
+    assert len(reply.choices) == 2
+    for choice, case in zip(sorted(reply.choices, key=lambda c: c.index), cases):
+        lp = choice.logprobs
+        assert len(lp.tokens) == len(case["token_ids"]) + 1
+        assert sum(lp.token_logprobs[1:-1]) == pytest.approx(case["sum_logprob"],
+                                                             abs=TOLERANCE * len(lp.tokens))
+        # The echoed text is the prompt's detokenization (the BOS spelled out
+        # before it), then the generated token.
+        assert choice.text.startswith(lp.tokens[0] + case["prompt"])
+
+
+def test_scoring_a_cached_prompt_computes_every_position_again(client, logprob_reference):
+    case = max(logprob_reference["cases"], key=lambda c: len(c["token_ids"]))  # full cache blocks
+    plain = client.completions.create(model=MODEL, prompt=case["prompt"], max_tokens=2, temperature=0)
+    again = client.completions.create(model=MODEL, prompt=case["prompt"], max_tokens=2, temperature=0)
+    assert again.usage.prompt_tokens_details is not None and again.usage.prompt_tokens_details.cached_tokens > 0
+    scored = client.completions.create(model=MODEL, prompt=case["prompt"], max_tokens=0, echo=True,
+                                       logprobs=0, temperature=0)
+    assert scored.usage.prompt_tokens_details is None  # nothing taken from the cache
+    assert len(scored.choices[0].logprobs.token_logprobs) == len(case["token_ids"])
+    assert sum(scored.choices[0].logprobs.token_logprobs[1:]) == pytest.approx(
+        case["sum_logprob"], abs=TOLERANCE * len(case["token_ids"]))
+    assert plain.choices[0].text == again.choices[0].text
