@@ -1,9 +1,10 @@
 // The compiled form of a structured-output constraint: a table of nodes (JSON
-// values of a schema, literal byte strings, sequences and repeats for the
-// tool-call forms) that GrammarMatcher walks byte by byte as a pushdown
-// automaton. Built by compile_json_schema (json_schema_compiler.h) and
-// tool_call_grammar (tool_call_format.h); immutable once built, so one Grammar
-// may be shared by many matchers on many threads.
+// values of a schema, literal byte strings, sequences, repeats and free text
+// up to a tag for the tool-call forms) that GrammarMatcher walks byte by byte
+// as a pushdown automaton. Built by compile_json_schema
+// (json_schema_compiler.h) and tool_call_grammar (tool_call_grammar.h);
+// immutable once built, so one Grammar may be shared by many matchers on many
+// threads.
 #pragma once
 
 #include <cstdint>

@@ -4,8 +4,8 @@
 // a state by one byte, can_end() says whether the text so far is a complete
 // match. Whitespace is allowed where JSON allows it, at most
 // GrammarLimits::max_whitespace bytes in a row, never before or after the
-// top-level value. Used by TokenMask (the vocabulary walk) and
-// StructuredConstraint (one per request). A matcher holds scratch memory:
+// top-level value. Used by TokenConstraint (the vocabulary walk and the
+// per-token advance) and the tests. A matcher holds scratch memory:
 // use one per thread; the Grammar it points at is shared and immutable.
 #pragma once
 

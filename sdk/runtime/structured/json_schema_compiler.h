@@ -15,7 +15,7 @@
 // uniqueItems: true, ...) is refused with SchemaError naming the keyword's
 // path ("#/properties/when/pattern"). Objects are generated with their
 // properties in schema order, optional ones may be left out.
-// Called by StructuredConstraint (constraint_spec.h) and the tool-call
+// Called by request_grammar (structured_request.h) and the tool-call
 // grammar builder; thread-safe (no shared state).
 #pragma once
 

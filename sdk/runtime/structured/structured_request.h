@@ -47,7 +47,7 @@ StructuredRequest parse_structured_request(const boost::json::object& input);
 std::vector<ChatToolCall> parse_message_tool_calls(const boost::json::object& message, size_t index);
 
 // The grammar the request asks for (null: unconstrained). `style` picks the
-// tool-call form; `model` names the model in errors.
+// tool-call form. Throws SchemaError for a schema outside the subset.
 std::shared_ptr<const Grammar> request_grammar(const StructuredRequest& request, ChatStyle style);
 
 }  // namespace citadel::runtime::structured
