@@ -84,7 +84,7 @@ TEST_CASE("The trie walk gives the brute-force mask at every step of real texts"
        R"({"city": "Paris, \u00eele", "days": 13})"},
       {R"({"type": "array", "items": {"enum": ["red", "green", 7]}, "maxItems": 3})", R"(["green", 7, "red"])"},
   };
-  for (const char* name : {"gpt2", "llama3", "qwen2"}) {
+  for (const char* name : {"gpt2", "llama3", "qwen2", "spm/spm_llama2", "spm/unigram_t5"}) {
     const Tokenizer tokenizer = test_tokenizer(name);
     auto vocabulary = std::make_shared<const structured::VocabularyTrie>(structured::VocabularyTrie::from_tokenizer(tokenizer));
     for (const Case& c : cases) {
