@@ -54,18 +54,25 @@ def perturb_norm_weights(module, gen):
                 p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=gen))
 
 
-def make_tokenizer():
-    import spm_tokenizer_vectors as spm
+def make_tokenizer(existing):
+    """The T5-style Unigram test tokenizer of spm_tokenizer_vectors.py. HF's
+    Unigram trainer is not reproducible (tied piece scores come out in varying
+    order), so an existing tokenizer.json is reused unless --retrain-tokenizer."""
+    from tokenizers import Tokenizer
     from transformers import PreTrainedTokenizerFast
-    tok = spm.train_unigram(1000, spm.compiled_charsmap(None), byte_fallback=False)
+    if existing is not None:
+        tok = Tokenizer.from_file(str(existing))
+    else:
+        import spm_tokenizer_vectors as spm
+        tok = spm.train_unigram(1000, spm.compiled_charsmap(None), byte_fallback=False)
     return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
                                    model_max_length=TEXT_LEN)
 
 
-def build_pipeline():
+def build_pipeline(existing_tokenizer):
     gen = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
-    tokenizer = make_tokenizer()
+    tokenizer = make_tokenizer(existing_tokenizer)
     text_encoder = transformers.UMT5EncoderModel(transformers.UMT5Config(vocab_size=len(tokenizer), **TINY_UMT5))
     transformer = WanTransformer3DModel(**TINY_DIT)
     vae = AutoencoderKLWan(**TINY_VAE)
@@ -144,10 +151,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(HERE.parent.parent / "tests" / "data" / "vista"))
     ap.add_argument("--check-only", action="store_true")
+    ap.add_argument("--retrain-tokenizer", action="store_true")
     args = ap.parse_args()
     torch.set_grad_enabled(False)
 
-    pipe = build_pipeline()
+    tok_json = pathlib.Path(args.out) / "tiny" / "tokenizer" / "tokenizer.json"
+    pipe = build_pipeline(tok_json if tok_json.exists() and not args.retrain_tokenizer else None)
     transformer, vae = pipe.transformer, pipe.vae
     gen = torch.Generator().manual_seed(1234)
     tpf = (LATENT_HW // 2) ** 2
@@ -191,7 +200,7 @@ def main():
     ref["vae.latents"], ref["vae.out"] = z, vae.decode(z, return_dict=False)[0]
 
     # Whole 3-chunk generation, Self-Forcing schedule, all noise given.
-    steps = causal_wan.warped_timesteps()
+    steps = torch.tensor(causal_wan.warped_timesteps()).tolist()  # the float32 values stored
     noise = torch.randn(1, 16, 3 * GEN_CHUNKS, LATENT_HW, LATENT_HW, generator=gen)
     renoise = torch.randn(GEN_CHUNKS, len(steps) - 1, 1, 16, 3, LATENT_HW, LATENT_HW, generator=gen)
     ref["gen.timesteps"], ref["gen.noise"], ref["gen.renoise"] = torch.tensor(steps), noise, renoise
@@ -204,6 +213,10 @@ def main():
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     pipe.save_pretrained(out / "tiny", safe_serialization=True)
+    # As in published tokenizer.json files: no padding/truncation baked in (the pipeline pads to 512 itself).
+    spec = json.loads(tok_json.read_text())
+    spec["padding"] = spec["truncation"] = None
+    tok_json.write_text(json.dumps(spec, ensure_ascii=False, indent=1) + "\n")
     save_file({k: v.contiguous() for k, v in ref.items()}, str(out / "reference.safetensors"),
               metadata={"prompt": PROMPT, "diffusers": diffusers.__version__, "torch": torch.__version__,
                         "transformers": transformers.__version__, "text_len": str(TEXT_LEN)})
