@@ -90,7 +90,10 @@ ReloadReport Host::reload(const std::string& trigger) {
   notifier_.reloading();
   ReloadReport report = coordinator_->reload(trigger);
   if (report.ok) {
-    if (auto configuration = coordinator_->configuration()) apply_log_level(configuration->host);
+    if (auto configuration = coordinator_->configuration()) {
+      apply_log_level(configuration->host);
+      if (http_) http_->update_api_keys(configuration->host.http.api_keys);
+    }
   }
   notifier_.ready(report.ok ? "serving generation " + std::to_string(report.generation)
                             : "reload rejected; serving generation " +
