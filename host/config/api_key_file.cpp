@@ -111,6 +111,7 @@ std::vector<ApiKeyEntry> parse_api_keys(const std::string& text, const std::stri
                                         bool semicolons_separate,
                                         std::vector<ConfigProblem>& problems) {
   std::vector<ApiKeyEntry> entries;
+  std::vector<std::pair<common::Sha256Digest, int>> seen;  // every key read, valid fields or not
   int line_number = 0;
   for (const std::string& raw_line : split(text, '\n')) {
     ++line_number;
@@ -130,14 +131,15 @@ std::vector<ApiKeyEntry> parse_api_keys(const std::string& text, const std::stri
       entry.id = common::digest_hex(entry.digest, 4);
       entry.where = {source, line_number};
       for (size_t index = 1; index < words.size(); ++index) read_field(reader, words[index], entry);
-      const auto same = std::find_if(entries.begin(), entries.end(), [&](const ApiKeyEntry& other) {
-        return common::digests_equal(other.digest, entry.digest);
+      const auto same = std::find_if(seen.begin(), seen.end(), [&](const auto& other) {
+        return common::digests_equal(other.first, entry.digest);
       });
-      if (same != entries.end()) {
-        reader.report("key", "the same key as on line " + std::to_string(same->where.line) +
+      if (same != seen.end()) {
+        reader.report("key", "the same key as on line " + std::to_string(same->second) +
                                  " (key id " + entry.id + ")");
         continue;
       }
+      seen.emplace_back(entry.digest, line_number);
       if (problems.size() == problems_before) entries.push_back(std::move(entry));
     }
   }

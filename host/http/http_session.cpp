@@ -82,6 +82,30 @@ net::awaitable<void> dispatch(ServerContext& server, Exchange& exchange, const s
   if (failure) co_await exchange.respond_error(*failure);
 }
 
+enum class ReadPhase { header, body };
+
+// Answers a header or body read that failed: 408 when it timed out (the
+// phase's timeout), 431 / 413 / 400 as read_error_reply says, nothing when
+// the client is gone. The connection closes after the answer.
+net::awaitable<void> answer_read_failure(ServerContext& server, beast::tcp_stream& stream,
+                                         HttpRequest& header, beast::error_code error,
+                                         ReadPhase phase, std::string route) {
+  const config::HttpSettings& settings = server.settings;
+  std::optional<ApiError> reply;
+  if (error == beast::error::timeout) {
+    const bool in_header = phase == ReadPhase::header;
+    server.count_timeout(in_header ? "header" : "body");
+    reply = in_header ? request_timeout("request header", settings.header_timeout_s,
+                                        "http.header_timeout_s")
+                      : request_timeout("request body", settings.body_timeout_s,
+                                        "http.body_timeout_s");
+    stream.expires_after(kErrorWriteTimeout);
+  } else {
+    reply = read_error_reply(error, settings);
+  }
+  if (reply) co_await reply_and_close(server, stream, header, *reply, route);
+}
+
 // How reading the next request ended.
 enum class ReadOutcome { request, closed, failed };
 
@@ -111,15 +135,7 @@ net::awaitable<ReadOutcome> read_header(ServerContext& server, SessionState& ses
   (void)bytes;
   session.idle = false;
   if (!error) co_return ReadOutcome::request;
-  std::optional<ApiError> reply;
-  if (error == beast::error::timeout) {
-    server.count_timeout("header");
-    reply = request_timeout("request header", settings.header_timeout_s, "http.header_timeout_s");
-    stream.expires_after(kErrorWriteTimeout);
-  } else {
-    reply = read_error_reply(error, settings);
-  }
-  if (reply) co_await reply_and_close(server, stream, parser.get(), *reply, "unmatched");
+  co_await answer_read_failure(server, stream, parser.get(), error, ReadPhase::header, "unmatched");
   co_return ReadOutcome::failed;
 }
 
@@ -143,15 +159,7 @@ net::awaitable<bool> read_body(ServerContext& server, beast::tcp_stream& stream,
       co_await bhttp::async_read(stream, buffer, parser, net::as_tuple(net::use_awaitable));
   (void)bytes;
   if (!error) co_return true;
-  std::optional<ApiError> reply;
-  if (error == beast::error::timeout) {
-    server.count_timeout("body");
-    reply = request_timeout("request body", settings.body_timeout_s, "http.body_timeout_s");
-    stream.expires_after(kErrorWriteTimeout);
-  } else {
-    reply = read_error_reply(error, settings);
-  }
-  if (reply) co_await reply_and_close(server, stream, parser.get(), *reply, route);
+  co_await answer_read_failure(server, stream, parser.get(), error, ReadPhase::body, route);
   co_return false;
 }
 

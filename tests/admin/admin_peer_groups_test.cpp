@@ -34,7 +34,7 @@ std::vector<gid_t> own_groups() {
 
 // Forks a client that becomes uid/gid `stranger` with supplementary groups
 // `groups`, connects to `socket`, sends one `status`-like line and reads
-// the reply. Exit 0: served; 1: refused (forbidden); 2+: could not try.
+// the reply. Exit 0: served; 1: refused (forbidden); 3+: could not try.
 int client_as_stranger(const std::string& socket, uid_t stranger, const std::vector<gid_t>& groups) {
   const pid_t child = ::fork();
   if (child == 0) {
@@ -47,7 +47,9 @@ int client_as_stranger(const std::string& socket, uid_t stranger, const std::vec
     std::strncpy(address.sun_path, socket.c_str(), sizeof(address.sun_path) - 1);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) ::_exit(4);
     const char request[] = "{\"cmd\":\"echo\"}\n";
-    if (::write(fd, request, sizeof(request) - 1) != static_cast<ssize_t>(sizeof(request) - 1)) ::_exit(5);
+    // A refused peer may be closed on before the request is sent: no SIGPIPE,
+    // and the refusal is still there to read.
+    (void)::send(fd, request, sizeof(request) - 1, MSG_NOSIGNAL);
     char reply[4096] = {};
     size_t used = 0;
     while (used < sizeof(reply) - 1 && std::memchr(reply, '\n', used) == nullptr) {

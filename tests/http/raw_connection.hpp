@@ -62,20 +62,9 @@ class RawConnection {
   std::string read_until_closed(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     std::string received;
-    for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return received;
-      pollfd waiting{fd_, POLLIN, 0};
-      if (::poll(&waiting, 1, static_cast<int>(left.count())) <= 0) continue;
-      char chunk[8192];
-      const ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
-      if (n <= 0) {
-        closed_ = true;
-        return received;
-      }
-      received.append(chunk, static_cast<size_t>(n));
+    while (!closed_ && receive(received, deadline)) {
     }
+    return received;
   }
 
   // Reads one whole response whose body has a Content-Length (or until the
@@ -94,21 +83,13 @@ class RawConnection {
           return response;
         }
       }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) throw std::runtime_error("no whole response in time: " + buffer_);
-      pollfd waiting{fd_, POLLIN, 0};
-      if (::poll(&waiting, 1, static_cast<int>(left.count())) <= 0) continue;
-      char chunk[8192];
-      const ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
-      if (n <= 0) {
-        closed_ = true;
+      if (closed_) {
         if (buffer_.empty()) throw std::runtime_error("closed without a response");
         std::string response = std::move(buffer_);
         buffer_.clear();
         return response;
       }
-      buffer_.append(chunk, static_cast<size_t>(n));
+      if (!receive(buffer_, deadline)) throw std::runtime_error("no whole response in time: " + buffer_);
     }
   }
 
@@ -129,6 +110,26 @@ class RawConnection {
   }
 
  private:
+  // Appends what arrives before `deadline` (or sets closed_); false when the
+  // deadline passed with nothing.
+  bool receive(std::string& into, std::chrono::steady_clock::time_point deadline) {
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd waiting{fd_, POLLIN, 0};
+      if (::poll(&waiting, 1, static_cast<int>(left.count())) <= 0) continue;
+      char chunk[8192];
+      const ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
+      if (n <= 0) {
+        closed_ = true;
+        return true;
+      }
+      into.append(chunk, static_cast<size_t>(n));
+      return true;
+    }
+  }
+
   static std::string lower(std::string text) {
     for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return text;
