@@ -6,6 +6,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -24,8 +25,8 @@ namespace bhttp = boost::beast::http;
 namespace {
 
 constexpr size_t kFirstReadBytes = 4096;
-// How long an error reply to a client that timed out may take to write.
-constexpr auto kErrorWriteTimeout = std::chrono::seconds(5);
+// How long writing "100 Continue" may take.
+constexpr auto kContinueWriteTimeout = std::chrono::seconds(5);
 
 ApiError header_too_large(uint32_t limit_bytes) {
   return ApiError(431, "invalid_request_error",
@@ -82,6 +83,39 @@ net::awaitable<void> dispatch(ServerContext& server, Exchange& exchange, const s
   if (failure) co_await exchange.respond_error(*failure);
 }
 
+// A deadline for one read that, unlike tcp_stream's own timeout (which
+// closes the socket), only cancels the read, so that a 408 can still be
+// written. Lives on the connection's strand.
+class ReadDeadline {
+ public:
+  ReadDeadline(beast::tcp_stream& stream, std::chrono::seconds limit)
+      : timer_(stream.get_executor()), state_(std::make_shared<State>()) {
+    timer_.expires_after(limit);
+    timer_.async_wait([&stream, state = state_](const beast::error_code& error) {
+      // Cancelled, or fired after the read ended (the stream may be gone).
+      if (error || !state->armed) return;
+      state->expired = true;
+      beast::error_code ignored;
+      stream.socket().cancel(ignored);
+    });
+  }
+  ~ReadDeadline() {
+    state_->armed = false;
+    timer_.cancel();
+  }
+  ReadDeadline(const ReadDeadline&) = delete;
+  ReadDeadline& operator=(const ReadDeadline&) = delete;
+  bool expired() const { return state_->expired; }
+
+ private:
+  struct State {
+    bool armed = true;
+    bool expired = false;
+  };
+  net::steady_timer timer_;
+  std::shared_ptr<State> state_;
+};
+
 enum class ReadPhase { header, body };
 
 // Answers a header or body read that failed: 408 when it timed out (the
@@ -89,17 +123,16 @@ enum class ReadPhase { header, body };
 // the client is gone. The connection closes after the answer.
 net::awaitable<void> answer_read_failure(ServerContext& server, beast::tcp_stream& stream,
                                          HttpRequest& header, beast::error_code error,
-                                         ReadPhase phase, std::string route) {
+                                         bool timed_out, ReadPhase phase, std::string route) {
   const config::HttpSettings& settings = server.settings;
   std::optional<ApiError> reply;
-  if (error == beast::error::timeout) {
+  if (timed_out) {
     const bool in_header = phase == ReadPhase::header;
     server.count_timeout(in_header ? "header" : "body");
     reply = in_header ? request_timeout("request header", settings.header_timeout_s,
                                         "http.header_timeout_s")
                       : request_timeout("request body", settings.body_timeout_s,
                                         "http.body_timeout_s");
-    stream.expires_after(kErrorWriteTimeout);
   } else {
     reply = read_error_reply(error, settings);
   }
@@ -129,13 +162,15 @@ net::awaitable<ReadOutcome> read_header(ServerContext& server, SessionState& ses
     }
     buffer.commit(bytes);
   }
-  stream.expires_after(std::chrono::seconds(settings.header_timeout_s));
+  stream.expires_never();
+  ReadDeadline deadline(stream, std::chrono::seconds(settings.header_timeout_s));
   auto [error, bytes] =
       co_await bhttp::async_read_header(stream, buffer, parser, net::as_tuple(net::use_awaitable));
   (void)bytes;
   session.idle = false;
   if (!error) co_return ReadOutcome::request;
-  co_await answer_read_failure(server, stream, parser.get(), error, ReadPhase::header, "unmatched");
+  co_await answer_read_failure(server, stream, parser.get(), error, deadline.expired(),
+                               ReadPhase::header, "unmatched");
   co_return ReadOutcome::failed;
 }
 
@@ -148,18 +183,20 @@ net::awaitable<bool> read_body(ServerContext& server, beast::tcp_stream& stream,
   const config::HttpSettings& settings = server.settings;
   if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    stream.expires_after(kErrorWriteTimeout);
+    stream.expires_after(kContinueWriteTimeout);
     auto [error, bytes] = co_await net::async_write(stream, net::buffer(kContinue),
                                                     net::as_tuple(net::use_awaitable));
     (void)bytes;
     if (error) co_return false;
   }
-  stream.expires_after(std::chrono::seconds(settings.body_timeout_s));
+  stream.expires_never();
+  ReadDeadline deadline(stream, std::chrono::seconds(settings.body_timeout_s));
   auto [error, bytes] =
       co_await bhttp::async_read(stream, buffer, parser, net::as_tuple(net::use_awaitable));
   (void)bytes;
   if (!error) co_return true;
-  co_await answer_read_failure(server, stream, parser.get(), error, ReadPhase::body, route);
+  co_await answer_read_failure(server, stream, parser.get(), error, deadline.expired(),
+                               ReadPhase::body, route);
   co_return false;
 }
 
