@@ -33,7 +33,8 @@ void check_error(const HttpResponse& response, unsigned status, const std::strin
                  const std::string& code) {
   INFO(response.body);
   REQUIRE(response.status == status);
-  const json::object& error = response.json().at("error").as_object();
+  const json::value body = response.json();
+  const json::object& error = body.at("error").as_object();
   CHECK(error.at("type").as_string() == type);
   CHECK(error.at("code").as_string() == code);
   CHECK(!error.at("message").as_string().empty());
@@ -136,7 +137,8 @@ TEST_CASE("POST /benchmark runs the load generator for admin keys only", "[http]
   const HttpResponse report = admin.request("POST", "/benchmark", body, bearer(kAdminKey));
   INFO(report.body);
   REQUIRE(report.status == 200);
-  const json::object& figures = report.json().as_object();
+  const json::value parsed = report.json();
+  const json::object& figures = parsed.as_object();
   CHECK(figures.at("completed").to_number<int>() == 8);
   CHECK(figures.at("failed").to_number<int>() == 0);
   CHECK(figures.at("requests_per_s").to_number<double>() > 0);
