@@ -144,6 +144,19 @@ TEST_CASE("POST /benchmark runs the load generator for admin keys only", "[http]
   CHECK(figures.at("requests_per_s").to_number<double>() > 0);
   CHECK(figures.at("output_tokens_per_s").to_number<double>() > 0);
   CHECK(figures.at("latency").at("p99_ms").to_number<double>() > 0);
+  // The admin socket's benchmark sends the key it is given; without one
+  // every request of the run is refused (401) and counted as failed.
+  const json::object keyed_run = keyed.host.process->request(
+      {{"cmd", "benchmark"}, {"models", "alpha"}, {"num_prompts", 4}, {"api_key", kAdminKey},
+       {"mean_input_tokens", 8}, {"mean_output_tokens", 4}});
+  REQUIRE(keyed_run.at("ok").as_bool());
+  CHECK(keyed_run.at("benchmark").at("completed").to_number<int>() == 4);
+  const json::object keyless_run = keyed.host.process->request(
+      {{"cmd", "benchmark"}, {"models", "alpha"}, {"num_prompts", 4}, {"mean_input_tokens", 8},
+       {"mean_output_tokens", 4}});
+  REQUIRE(keyless_run.at("ok").as_bool());
+  CHECK(keyless_run.at("benchmark").at("failed").to_number<int>() == 4);
+
   check_error(admin.request("POST", "/benchmark", R"({"models":["nosuch"]})", bearer(kAdminKey)), 404,
               "not_found_error", "model_not_found");
   check_error(admin.request("POST", "/benchmark", R"({"num_prompts":3})", bearer(kAdminKey)), 400,
