@@ -2,7 +2,8 @@
 // an echo model "alpha" and the `http:` block a test gives, for the HTTP
 // limit and API key tests. Header-only.
 //
-// Used by tests/http/http_limits_test.cpp and http_api_keys_test.cpp.
+// Used by tests/http/http_limits_test.cpp, http_api_keys_test.cpp and
+// http_binary_test.cpp (wait_for_http_port).
 #pragma once
 
 #include "integration/host_tree.hpp"
@@ -12,8 +13,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace citadel::test {
 
@@ -38,8 +42,7 @@ struct LimitsHost {
 
   void start() {
     process = tree.start();
-    port = process->request({{"cmd", "status"}}).at("status").at("http_port").to_number<uint16_t>();
-    REQUIRE(port != 0);
+    port = wait_for_http_port(*process);
   }
 
   HttpClient client() const { return HttpClient("127.0.0.1", port); }
@@ -48,6 +51,21 @@ struct LimitsHost {
   std::unique_ptr<CitadelProcess> process;
   uint16_t port = 0;
 };
+
+// The HTTP port from the admin `status`. The admin socket opens before the
+// HTTP listener, so `status` may answer before the port is known: wait for it.
+inline uint16_t wait_for_http_port(CitadelProcess& process,
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const boost::json::object status = process.request({{"cmd", "status"}}).at("status").as_object();
+    if (const boost::json::value* port = status.if_contains("http_port"))
+      return port->to_number<uint16_t>();
+    if (std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error("citadel reported no http_port in time:\n" + process.log());
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
 
 inline std::string completion_request(const std::string& model, const std::string& prompt,
                                       int max_tokens) {
