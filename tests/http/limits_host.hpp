@@ -21,6 +21,21 @@
 
 namespace citadel::test {
 
+// The HTTP port from the admin `status`. The admin socket opens before the
+// HTTP listener, so `status` may answer before the port is known: wait for it.
+inline uint16_t wait_for_http_port(CitadelProcess& process,
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const boost::json::object status = process.request({{"cmd", "status"}}).at("status").as_object();
+    if (const boost::json::value* port = status.if_contains("http_port"))
+      return port->to_number<uint16_t>();
+    if (std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error("citadel reported no http_port in time:\n" + process.log());
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 struct LimitsHost {
   // `http_block` is the indented body of `http:` ("  max_connections: 8\n").
   explicit LimitsHost(const std::string& http_block) { write_config(http_block); }
@@ -51,21 +66,6 @@ struct LimitsHost {
   std::unique_ptr<CitadelProcess> process;
   uint16_t port = 0;
 };
-
-// The HTTP port from the admin `status`. The admin socket opens before the
-// HTTP listener, so `status` may answer before the port is known: wait for it.
-inline uint16_t wait_for_http_port(CitadelProcess& process,
-                                   std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    const boost::json::object status = process.request({{"cmd", "status"}}).at("status").as_object();
-    if (const boost::json::value* port = status.if_contains("http_port"))
-      return port->to_number<uint16_t>();
-    if (std::chrono::steady_clock::now() > deadline)
-      throw std::runtime_error("citadel reported no http_port in time:\n" + process.log());
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-}
 
 inline std::string completion_request(const std::string& model, const std::string& prompt,
                                       int max_tokens) {
