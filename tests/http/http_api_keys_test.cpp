@@ -105,6 +105,12 @@ TEST_CASE("a key limited to some models gets 403 for the others and sees only it
   CHECK(refused.json().at("error").at("param").as_string() == "model");
   // An unknown model is 403 too for such a key: it cannot probe what exists.
   check_error(keyed.complete("nosuch", kAlphaKey), 403, "permission_error", "model_not_allowed");
+  HttpClient client = keyed.host.client();
+  check_error(client.request("POST", "/tokenize", R"({"model":"beta","prompt":"x"})", bearer(kAlphaKey)),
+              403, "permission_error", "model_not_allowed");
+  check_error(client.request("POST", "/inference", R"({"model":"beta","input":{"prompt":"x"}})",
+                             bearer(kAlphaKey)),
+              403, "permission_error", "model_not_allowed");
   const json::array listed = keyed.get("/v1/models", kAlphaKey).json().at("data").as_array();
   REQUIRE(listed.size() == 1);
   CHECK(listed[0].at("id").as_string() == "alpha");
