@@ -15,7 +15,10 @@ from transformers.models.deepseek_ocr2 import modeling_deepseek_ocr2 as hf
 from transformers.models.deepseek_ocr2.configuration_deepseek_ocr2 import (DeepseekOcr2SamVisionConfig,
                                                                            DeepseekOcr2TextConfig)
 
+from . import config as C
 from .model import DeepseekOcr
+from .text import DecoderLayer
+from .vision import SamEncoder
 
 
 def rel_err(a, b):
@@ -91,12 +94,58 @@ def hf_text(cfg):
     return hf.DeepseekOcr2TextModel(c).eval()
 
 
+def randomize(module, seed):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            if p.dim() == 1:
+                p.copy_((1.0 if name.endswith("weight") and "norm" in name else 0.0) + 0.05 * torch.randn(p.shape, generator=g))
+            else:
+                p.copy_(torch.randn(p.shape, generator=g) / p[0].numel() ** 0.5)
+
+
+def released_parts(size, seq):
+    """Released widths: SAM-base at `size`, and layers 0 (dense) + 1 (MoE, 64 experts top-6) of the decoder."""
+    cfg = C.released()
+    ours = SamEncoder(cfg.sam).eval()
+    randomize(ours, 1)
+    theirs = hf_sam(cfg)
+    load_strict(theirs, sam_to_hf({"model.sam_model." + k: v for k, v in ours.state_dict().items()}), "SAM")
+    with torch.no_grad():
+        px = torch.rand(1, 3, size, size) * 2 - 1
+        e_sam = rel_err(ours(px), theirs(px).last_hidden_state)
+    print(f"released SAM+neck+compressor {size}x{size}  max rel err {e_sam:.2e}", flush=True)
+    del ours, theirs
+    cfg.text.layers = 2
+    cfg.text.vocab_size = 1000
+    layers = torch.nn.ModuleList(DecoderLayer(cfg.text, i) for i in range(2)).eval()
+    randomize(layers, 2)
+    sd = {f"model.layers.{k}": v for k, v in layers.state_dict().items()}
+    sd["model.embed_tokens.weight"] = torch.randn(1000, cfg.text.hidden)
+    sd["model.norm.weight"] = torch.ones(cfg.text.hidden)
+    theirs = hf_text(cfg)
+    load_strict(theirs, text_to_hf(sd, 2, cfg.text.n_routed_experts), "text")
+    with torch.no_grad():
+        x = torch.randn(seq, cfg.text.hidden)
+        h = x
+        for layer in layers:
+            h = layer(h)
+        ref = theirs(inputs_embeds=x[None]).last_hidden_state[0]
+        from .text import RMSNorm
+        norm = RMSNorm(cfg.text.hidden, cfg.text.rms_eps)
+        e_txt = rel_err(norm(h), ref)
+    print(f"released decoder layers 0-1 (1280 wide, 64 experts top-6) T={seq}  max rel err {e_txt:.2e}", flush=True)
+    return max(e_sam, e_txt)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True)
     ap.add_argument("--sizes", default="512,640,1024,1280")
     ap.add_argument("--tol", type=float, default=1e-4)
     ap.add_argument("--seq", type=int, default=300)
+    ap.add_argument("--released-size", type=int, default=0,
+                    help="also compare released-width SAM at this image size and decoder layers 0-1")
     a = ap.parse_args()
     torch.manual_seed(0)
     ours = DeepseekOcr.load(a.model, torch.float32)
@@ -128,6 +177,8 @@ def main():
         worst = max(worst, e)
         agree = float((lg.argmax(-1) == lg_hf.argmax(-1)).float().mean())
         print(f"MoE decoder logits    T={a.seq}  max rel err {e:.2e}  argmax agreement {agree:.3f}")
+    if a.released_size:
+        worst = max(worst, released_parts(a.released_size, 64))
     print(f"worst {worst:.2e} (tol {a.tol:.0e})")
     sys.exit(0 if worst <= a.tol else 1)
 
