@@ -143,6 +143,7 @@ net::awaitable<void> serve_completion(Exchange& exchange, CompletionApi api) {
   const std::string& body = exchange.request().body();
   CompletionRequest request = api == CompletionApi::chat ? parse_chat_request(body, limits)
                                                          : parse_completion_request(body, limits);
+  exchange.authorize_model(request.model);
   require_task(server.router.list_models(), request.model, {"text_generation", "generic"},
                api == CompletionApi::chat ? "/v1/chat/completions" : "/v1/completions");
   if (request.echo) echo_token_prompts(server.router, request);
