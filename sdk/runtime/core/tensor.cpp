@@ -135,10 +135,14 @@ std::string Tensor::description() const {
   return std::string(dtype_name(dtype_)) + shape_string(shape_);
 }
 
-void Tensor::check_element_size(size_t size) const {
+void Tensor::check_typed_access(size_t size, size_t alignment) const {
   if (size != dtype_size(dtype_)) {
     throw_invalid("tensor " + description() + " accessed with an element size of " +
                   std::to_string(size) + " bytes");
+  }
+  if (reinterpret_cast<uintptr_t>(data_) % alignment != 0) {
+    throw_invalid("tensor " + description() + " is not aligned to " + std::to_string(alignment) +
+                  " bytes for typed access");
   }
 }
 

@@ -122,6 +122,12 @@ Tensor SafetensorsFile::tensor(const std::string& name) const {
   // The mapping is read-only; Tensor's pointer is non-const by design, and
   // writing through a view of a file is a bug the MAP_PRIVATE page fault catches.
   auto* data = const_cast<uint8_t*>(data_section_ + e.data_begin);
+  // Typed access needs each element at a multiple of its size. The format
+  // does not promise that (a writer may leave the header unpadded, or a
+  // tensor may start at an odd offset): such a tensor is copied into aligned
+  // memory instead of viewed.
+  if (reinterpret_cast<uintptr_t>(data) % dtype_size(e.dtype) != 0)
+    return Tensor::copy_of(e.dtype, e.shape, data);
   return Tensor::view(e.dtype, e.shape, data, file_);
 }
 
