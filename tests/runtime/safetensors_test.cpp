@@ -201,3 +201,12 @@ TEST_CASE("a folder without safetensors files is a not-found error", "[runtime]"
     CHECK_THAT(e.what(), Contains("model.safetensors"));
   }
 }
+
+TEST_CASE("a shape whose size overflows 64 bits is refused naming the tensor", "[runtime]") {
+  // 2^62 f32 elements are 2^64 bytes: the size wraps to 0, matching empty data_offsets.
+  TempDir dir;
+  CHECK_THAT(error_of(dir.write("wrap.safetensors",
+                                safetensors_bytes(R"({"a":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,0]}})", ""))),
+             Contains("wrap.safetensors") && Contains("\"a\"") && Contains("larger than 2^64 bytes"));
+  CHECK_THROWS_WITH(shape_numel({1ll << 40, 1ll << 40}), Contains("more elements than fit in 64 bits"));
+}

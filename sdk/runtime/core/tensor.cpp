@@ -35,7 +35,11 @@ std::string shape_string(const Shape& shape) {
 
 int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape) {
+    if (__builtin_mul_overflow(n, d, &n)) {
+      throw_invalid("tensor shape " + shape_string(shape) + " has more elements than fit in 64 bits");
+    }
+  }
   return n;
 }
 

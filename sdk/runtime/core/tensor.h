@@ -18,7 +18,8 @@ using Shape = std::vector<int64_t>;
 
 // "[2, 3, 4]"
 std::string shape_string(const Shape& shape);
-// Product of the dimensions (1 for a scalar shape []).
+// Product of the dimensions (1 for a scalar shape []); throws RuntimeError
+// when it overflows int64.
 int64_t shape_numel(const Shape& shape);
 
 class Tensor {

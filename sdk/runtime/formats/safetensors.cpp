@@ -54,7 +54,12 @@ SafetensorsEntry parse_entry(const std::string& name, const json::value& value,
     (i == 0 ? entry.data_begin : entry.data_end) = v;
   }
   if (entry.data_end < entry.data_begin) throw_invalid(where + ": data_offsets end before begin");
-  const uint64_t expected = static_cast<uint64_t>(shape_numel(entry.shape)) * dtype_size(entry.dtype);
+  uint64_t expected = dtype_size(entry.dtype);
+  for (const int64_t d : entry.shape) {
+    if (__builtin_mul_overflow(expected, static_cast<uint64_t>(d), &expected)) {
+      throw_invalid(where + ": " + dtype_text + shape_string(entry.shape) + " is larger than 2^64 bytes");
+    }
+  }
   if (entry.data_end - entry.data_begin != expected) {
     throw_invalid(where + ": " + dtype_text + shape_string(entry.shape) + " needs " +
                   std::to_string(expected) + " bytes but data_offsets span " +
