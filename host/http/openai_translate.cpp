@@ -2,6 +2,8 @@
 #include "host/http/openai_translate.h"
 
 #include "host/http/api_error.h"
+#include "host/http/logprob_render.h"
+#include "host/http/prompt_tokens.h"
 #include "host/http/request_fields.h"
 
 #include <algorithm>
@@ -15,6 +17,8 @@ namespace {
 
 const std::vector<std::string> kChatRoles = {"system", "developer", "user", "assistant", "tool"};
 constexpr size_t kMaxStopSequences = 16;
+constexpr int64_t kMaxChatTopLogprobs = 20;       // OpenAI's limits
+constexpr int64_t kMaxCompletionLogprobs = 5;
 
 std::vector<std::string> parse_stop(const json::object& body) {
   const json::value* stop = body.if_contains("stop");
@@ -43,7 +47,8 @@ void parse_sampling(const json::object& body, const TranslateLimits& limits,
     max_tokens = optional_integer(body, "max_completion_tokens");
   if (max_tokens) {
     const char* field = body.contains("max_tokens") ? "max_tokens" : "max_completion_tokens";
-    if (*max_tokens < 1)
+    // Completions take 0 with echo (checked once echo is known): score the prompt only.
+    if (*max_tokens < (request.api == CompletionApi::completions ? 0 : 1))
       throw bad_request(std::string("'") + field + "' must be at least 1", field);
     if (*max_tokens > limits.max_tokens_limit)
       throw bad_request(std::string("'") + field + "' is " + std::to_string(*max_tokens) +
@@ -121,9 +126,14 @@ json::array parse_messages(const json::object& body) {
       throw bad_request("'" + field + ".role' must be one of system, developer, user, assistant, tool",
                         field + ".role");
     const json::value* content = object.if_contains("content");
-    if (content == nullptr)
+    json::object tool_fields;
+    const bool calls_tools = copy_message_tool_fields(object, field, tool_fields);
+    if (content == nullptr && !calls_tools)
       throw bad_request("'" + field + ".content' is required", field + ".content", "missing_field");
-    result.push_back(json::object{{"role", role_name}, {"content", message_content(*content, index)}});
+    json::object entry{{"role", role_name},
+                       {"content", content ? message_content(*content, index) : std::string()}};
+    for (auto& member : tool_fields) entry[member.key()] = std::move(member.value());
+    result.push_back(std::move(entry));
     ++index;
   }
   return result;
@@ -143,6 +153,16 @@ json::object chunk_base(const CompletionRequest& request, const ResponseIdentity
       {"object", request.api == CompletionApi::chat ? "chat.completion.chunk" : "text_completion"},
       {"created", identity.created},
       {"model", request.model}};
+}
+
+// The "logprobs" of a whole choice: null unless asked for.
+json::value choice_logprobs(const CompletionRequest& request, const ChoiceOutcome& choice) {
+  if (!request.logprobs) return nullptr;
+  if (request.api == CompletionApi::chat)
+    return json::object{{"content", chat_logprob_content(choice.logprobs, choice.usage.prompt_tokens)}};
+  CompletionLogprobs lists;
+  lists.append(choice.logprobs, choice.usage.prompt_tokens, request.echo);
+  return lists.to_json();
 }
 
 json::value finish_value(sched::FinishReason reason) {
@@ -165,20 +185,15 @@ CompletionRequest parse_completion_request(std::string_view body_text, const Tra
   const json::value* prompt = body.if_contains("prompt");
   if (prompt == nullptr || prompt->is_null())
     throw bad_request("'prompt' is required", "prompt", "missing_field");
-  if (prompt->is_string()) {
-    request.prompts.emplace_back(prompt->as_string());
-  } else if (prompt->is_array() && !prompt->as_array().empty()) {
-    for (const json::value& item : prompt->as_array()) {
-      if (!item.is_string())
-        throw bad_request("'prompt' must be a string or an array of strings (token arrays are not supported)",
-                          "prompt", "invalid_type");
-      request.prompts.emplace_back(item.as_string());
-    }
-  } else {
-    throw bad_request("'prompt' must be a string or a non-empty array of strings", "prompt",
-                      "invalid_type");
-  }
+  parse_prompts(*prompt, request);
   request.echo = optional_bool(body, "echo").value_or(false);
+  request.structured.constraint = parse_structured_fields(body).constraint;  // response_format only
+  if (request.max_tokens == 0 && !request.echo)
+    throw bad_request("'max_tokens' may be 0 only with 'echo': true (scoring the prompt)", "max_tokens");
+  if (std::optional<int64_t> logprobs = optional_integer_in(body, "logprobs", 0, kMaxCompletionLogprobs)) {
+    request.logprobs = true;
+    request.top_logprobs = static_cast<uint32_t>(*logprobs);
+  }
   check_choice_count(request, limits);
   return request;
 }
@@ -189,16 +204,29 @@ CompletionRequest parse_chat_request(std::string_view body_text, const Translate
   request.api = CompletionApi::chat;
   parse_sampling(body, limits, request, limits.max_tokens_limit);
   request.messages = parse_messages(body);
+  request.structured = parse_structured_fields(body);
+  request.logprobs = optional_bool(body, "logprobs").value_or(false);
+  if (std::optional<int64_t> top = optional_integer_in(body, "top_logprobs", 0, kMaxChatTopLogprobs)) {
+    if (!request.logprobs && *top > 0)
+      throw bad_request("'top_logprobs' needs 'logprobs': true", "top_logprobs");
+    request.top_logprobs = static_cast<uint32_t>(*top);
+  }
   check_choice_count(request, limits);
   return request;
 }
 
 std::string native_input(const CompletionRequest& request, uint32_t index) {
   json::object input;
-  if (request.api == CompletionApi::chat)
+  const size_t prompt = index / request.n;
+  if (request.api == CompletionApi::chat) {
     input["messages"] = request.messages;
-  else
-    input["prompt"] = request.prompts.at(index / request.n);
+  } else if (prompt < request.prompt_token_ids.size() && !request.prompt_token_ids[prompt].empty()) {
+    json::array ids;
+    for (int32_t id : request.prompt_token_ids[prompt]) ids.emplace_back(id);
+    input["prompt"] = std::move(ids);
+  } else {
+    input["prompt"] = request.prompts.at(prompt);
+  }
   input["max_tokens"] = request.max_tokens;
   if (request.temperature) input["temperature"] = *request.temperature;
   if (request.top_p) input["top_p"] = *request.top_p;
@@ -210,6 +238,10 @@ std::string native_input(const CompletionRequest& request, uint32_t index) {
     input["stop"] = std::move(stop);
   }
   if (request.repetition_penalty) input["repetition_penalty"] = *request.repetition_penalty;
+  add_structured_input(request.structured, input);
+  if (request.logprobs) input["logprobs"] = true;
+  if (request.prompt_logprobs()) input["prompt_logprobs"] = true;
+  if (request.logprobs && request.top_logprobs > 0) input["top_logprobs"] = request.top_logprobs;
   return json::serialize(input);
 }
 
@@ -258,14 +290,22 @@ json::object completion_response(const CompletionRequest& request, const Respons
   json::array choice_array;
   for (size_t index = 0; index < choices.size(); ++index) {
     json::object choice{{"index", index}};
+    const bool calls_tools = !choices[index].tool_calls.empty();
     if (chat) {
-      choice["message"] = json::object{{"role", "assistant"}, {"content", choices[index].text}};
+      json::object message{{"role", "assistant"}, {"content", choices[index].text}};
+      if (calls_tools) {
+        if (choices[index].text.empty()) message["content"] = nullptr;
+        json::array calls;
+        for (const ToolCall& call : choices[index].tool_calls) calls.push_back(tool_call_json(call));
+        message["tool_calls"] = std::move(calls);
+      }
+      choice["message"] = std::move(message);
     } else {
       const std::string prefix = request.echo ? request.prompts.at(index / request.n) : std::string();
       choice["text"] = prefix + choices[index].text;
     }
-    choice["logprobs"] = nullptr;
-    choice["finish_reason"] = finish_value(choices[index].finish_reason);
+    choice["logprobs"] = choice_logprobs(request, choices[index]);
+    choice["finish_reason"] = calls_tools ? json::value("tool_calls") : finish_value(choices[index].finish_reason);
     choice_array.push_back(std::move(choice));
   }
   return json::object{{"id", identity.id},
@@ -288,21 +328,33 @@ json::object stream_role_chunk(const CompletionRequest& request, const ResponseI
 }
 
 json::object stream_text_chunk(const CompletionRequest& request, const ResponseIdentity& identity,
-                               uint32_t index, const std::string& text) {
+                               uint32_t index, const std::string& text, json::value logprobs) {
   json::object chunk = chunk_base(request, identity);
   json::object choice{{"index", index}};
   if (request.api == CompletionApi::chat)
     choice["delta"] = json::object{{"content", text}};
   else
     choice["text"] = text;
-  choice["logprobs"] = nullptr;
+  choice["logprobs"] = std::move(logprobs);
   choice["finish_reason"] = nullptr;
   chunk["choices"] = json::array{std::move(choice)};
   return chunk;
 }
 
+json::object stream_tool_calls_chunk(const CompletionRequest& request, const ResponseIdentity& identity,
+                                     uint32_t index, const std::vector<ToolCall>& calls) {
+  json::object chunk = chunk_base(request, identity);
+  json::array deltas;
+  for (size_t i = 0; i < calls.size(); ++i) deltas.push_back(tool_call_json(calls[i], static_cast<int>(i)));
+  chunk["choices"] = json::array{json::object{{"index", index},
+                                              {"delta", json::object{{"tool_calls", std::move(deltas)}}},
+                                              {"logprobs", nullptr},
+                                              {"finish_reason", nullptr}}};
+  return chunk;
+}
+
 json::object stream_final_chunk(const CompletionRequest& request, const ResponseIdentity& identity,
-                                uint32_t index, sched::FinishReason reason) {
+                                uint32_t index, sched::FinishReason reason, bool tool_calls) {
   json::object chunk = chunk_base(request, identity);
   json::object choice{{"index", index}};
   if (request.api == CompletionApi::chat)
@@ -310,7 +362,7 @@ json::object stream_final_chunk(const CompletionRequest& request, const Response
   else
     choice["text"] = "";
   choice["logprobs"] = nullptr;
-  choice["finish_reason"] = finish_value(reason);
+  choice["finish_reason"] = tool_calls ? json::value("tool_calls") : finish_value(reason);
   chunk["choices"] = json::array{std::move(choice)};
   return chunk;
 }

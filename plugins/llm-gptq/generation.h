@@ -8,10 +8,12 @@
 #include <citadel/plugin.h>
 
 #include "runtime/kernels/sampling.h"
+#include "runtime/structured/token_constraint.h"
 #include "runtime/text/stop_strings.h"
 #include "runtime/text/tokenizer.h"
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -50,6 +52,15 @@ class Generation {
   // Samples the next token from `logits` (modified), appends it and returns
   // its text and whether the request is done.
   TokenOutcome sample_next(std::span<float> logits);
+  // A request with max_new_tokens 0 (prompt logprobs only) ends once its
+  // prompt is processed, without sampling.
+  void finish_after_prompt();
+
+  // Constrained decoding: tokens the constraint forbids are masked before
+  // sampling; the request stops once the constraint's match is terminated.
+  void set_constraint(std::unique_ptr<runtime::structured::TokenConstraint> constraint) {
+    constraint_ = std::move(constraint);
+  }
 
  private:
   // At the end: the decoder's held bytes and the stop matcher's held tail.
@@ -61,6 +72,7 @@ class Generation {
   runtime::Sampler sampler_;
   runtime::StreamingDecoder decoder_;
   runtime::StopStringMatcher stop_matcher_;
+  std::unique_ptr<runtime::structured::TokenConstraint> constraint_;
   bool finished_ = false;
   citadel_finish_reason reason_ = CITADEL_FINISH_NONE;
 };

@@ -10,6 +10,7 @@
 //   kv_cache_dtype: f16 | f32   max_batch_requests: 64
 //   max_step_tokens: 2048       max_context_tokens: 0 (the model's)
 //   default_max_tokens: 1024 (when a request names none)
+//   tools: auto (tools when the chat template handles them) | on | off
 #pragma once
 
 #include "forward.h"
@@ -17,7 +18,9 @@
 #include "hf_config.h"
 #include "kv_layout.h"
 #include "request_input.h"
+#include "structured_output.h"
 #include "text_front_end.h"
+#include "token_logprobs.h"
 #include "weights.h"
 #ifdef CITADEL_HAVE_CUDA
 #include "cuda_forward.h"
@@ -44,6 +47,7 @@ struct LlmOptions {
   uint32_t max_step_tokens = 2048;
   uint32_t max_context_tokens = 0;
   uint32_t default_max_tokens = 1024;
+  std::string tools = "auto";
 
   // Throws PluginError (INVALID_ARGUMENT) naming the option.
   static LlmOptions parse(const boost::json::object& options);
@@ -59,6 +63,8 @@ class LlmModel final : public sdk::Model {
                                 std::span<const uint8_t> payload) override;
   void step(const citadel_step_batch& batch, citadel_step_output* outputs) override;
   void close_request(uint64_t request_id) override;
+  std::span<const int32_t> tokenize(std::string_view input_json) override;
+  std::string detokenize(std::span<const int32_t> ids) override;
 
   const HfModelConfig& config() const { return config_; }
 
@@ -75,12 +81,18 @@ class LlmModel final : public sdk::Model {
   KvGeometry kv_;
   uint32_t max_context_ = 0;
   std::optional<TextFrontEnd> text_;
+  std::optional<StructuredOutput> structured_;
   std::unique_ptr<runtime::ThreadPool> pool_;
   std::unique_ptr<ForwardPass> forward_;
 #ifdef CITADEL_HAVE_CUDA
   std::unique_ptr<CudaForwardPass> cuda_forward_;  // set on CUDA devices (forward_ is then null)
 #endif
   std::unordered_map<uint64_t, std::unique_ptr<Generation>> requests_;
+  // Logprobs: per open request that asked for them, per item of the step.
+  std::optional<TokenTexts> token_texts_;
+  std::unordered_map<uint64_t, RequestLogprobs> request_logprobs_;
+  std::vector<StepLogprobs> step_logprobs_;
+  std::vector<int32_t> tokenized_;  // tokenize()'s answer, valid until the next call
   std::vector<std::string> output_text_;   // outputs' text, valid until the next call
   std::vector<std::string> output_error_;  // outputs' error messages
   std::vector<std::vector<void*>> resolved_blocks_;  // per item, when the host gave ids only
