@@ -34,7 +34,8 @@ const http::RouteTable& routes() {
     http::RouteTable filled;
     for (const char* path : {"/health", "/ready", "/metrics", "/v1/models", "/v1/models/*"})
       filled.add(bhttp::verb::get, path, {});
-    for (const char* path : {"/v1/completions", "/v1/chat/completions", "/v1/ocr", "/v1/videos", "/inference"})
+    for (const char* path : {"/v1/completions", "/v1/chat/completions", "/tokenize", "/detokenize",
+                             "/v1/ocr", "/v1/videos", "/inference", "/benchmark"})
       filled.add(bhttp::verb::post, path, {});
     return filled;
   }();
