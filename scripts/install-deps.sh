@@ -7,6 +7,9 @@ packages=(
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev catch2 libsystemd-dev libpcre2-dev libstb-dev
   libssl-dev
+  # Fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes,
+  # llvm-symbolizer for readable reports.
+  clang libclang-rt-14-dev llvm
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,5 +1,6 @@
-// Loads one YAML file for the config readers, turning a missing file or a
-// syntax error into a ConfigProblem ("file:line: YAML syntax error ...").
+// Loads one YAML file for the config readers, turning a missing file, bytes
+// that are not UTF-8 or a syntax error into a ConfigProblem ("file:line:
+// YAML syntax error ...").
 //
 // Called by config_loader for citadel.yaml, manifests and models.d files.
 #pragma once

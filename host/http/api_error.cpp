@@ -45,14 +45,38 @@ ApiError model_not_found(const std::string& model) {
                   "model", "model_not_found");
 }
 
+namespace {
+
+// A request path as error messages show it: bytes outside printable ASCII
+// percent-encoded, so the JSON error body stays valid UTF-8 whatever the
+// client sent.
+std::string printable_path(const std::string& path) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : path) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte > 0x20 && byte < 0x7f) {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 ApiError route_not_found(const std::string& target) {
-  return ApiError(404, "not_found_error", "No route for " + target, {}, "route_not_found");
+  return ApiError(404, "not_found_error", "No route for " + printable_path(target), {},
+                  "route_not_found");
 }
 
 ApiError method_not_allowed(const std::string& method, const std::string& target,
                             const std::string& allowed_methods) {
   ApiError error(405, "invalid_request_error",
-                 "Method " + method + " is not allowed for " + target + " (allowed: " +
+                 "Method " + method + " is not allowed for " + printable_path(target) + " (allowed: " +
                      allowed_methods + ")",
                  {}, "method_not_allowed");
   return error.with_header("Allow", allowed_methods);

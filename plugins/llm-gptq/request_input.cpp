@@ -25,6 +25,9 @@ double number(const json::value& value, const std::string& field) {
 
 int64_t integer(const json::value& value, const std::string& field) {
   const double n = number(value, field);
+  // Converting a double outside int64's range is undefined: check first
+  // (-2^63 is the lowest value in range, 2^63 the first one past it).
+  if (!(n >= -9223372036854775808.0 && n < 9223372036854775808.0)) bad(field, "is out of range");
   if (n != static_cast<double>(static_cast<int64_t>(n))) bad(field, "must be an integer");
   return static_cast<int64_t>(n);
 }

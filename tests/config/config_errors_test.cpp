@@ -180,3 +180,12 @@ TEST_CASE("a missing models_dir is reported", "[config]") {
   CHECK(fixture.problems() ==
         Lines{fixture.host_path() + ": models_dir: folder not found: " + fixture.path("etc/nowhere")});
 }
+
+TEST_CASE("a file that is not UTF-8 is reported with its line, and its options never reach plugins",
+          "[config]") {
+  ConfigFixture fixture;
+  add_llm_plugin(fixture);
+  fixture.write_model("chat.yaml", "plugin: llm\noptions:\n  key\xff: \"caf\xe9\"\n");
+  CHECK(fixture.problems() ==
+        Lines{fixture.path("etc/models.d/chat.yaml") + ":3: not valid UTF-8 (byte 26 of the file)"});
+}

@@ -338,3 +338,12 @@ TEST_CASE("completion prompts may be token ids, alone or in a batch", "[http]") 
                       Catch::Contains("prompt"));
   }
 }
+
+TEST_CASE("404 and 405 errors show a path with non-ASCII bytes percent-encoded, as valid JSON", "[http]") {
+  const ApiError missing = route_not_found("/v1/\xff\x01 x");
+  CHECK(std::string(missing.what()) == "No route for /v1/%FF%01%20x");
+  CHECK(json::parse(missing.error_body()).at("error").at("message") == "No route for /v1/%FF%01%20x");
+  const ApiError method = method_not_allowed("PUT", "/v1/caf\xe9", "GET");
+  CHECK(json::parse(method.error_body()).at("error").at("message") ==
+        "Method PUT is not allowed for /v1/caf%E9 (allowed: GET)");
+}

@@ -65,3 +65,13 @@ TEST_CASE("bad request fields are errors naming the field", "[llm]") {
              Contains("messages[0].content"));
   CHECK_THAT(error_of("not json"), Contains("not a JSON object"));
 }
+
+TEST_CASE("integer fields outside the 64-bit range are refused, not converted", "[llm]") {
+  CHECK_THROWS_WITH(parse_request_input(R"({"prompt":"x","max_tokens":1e300})"),
+                    Contains("'max_tokens'") && Contains("out of range"));
+  CHECK_THROWS_WITH(parse_request_input(R"({"prompt":"x","seed":18446744073709551615})"),
+                    Contains("'seed'") && Contains("out of range"));
+  CHECK_THROWS_WITH(parse_request_input(R"({"prompt":"x","top_k":-1e19})"), Contains("'top_k'"));
+  CHECK(parse_request_input(R"({"prompt":"x","seed":-9223372036854775808})").sampling.seed ==
+        static_cast<uint64_t>(INT64_MIN));
+}

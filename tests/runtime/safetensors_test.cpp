@@ -52,7 +52,7 @@ std::string error_of(const std::filesystem::path& path) {
 
 }  // namespace
 
-TEST_CASE("a hand-written safetensors file reads back as zero-copy views", "[runtime]") {
+TEST_CASE("a hand-written safetensors file reads back tensor by tensor", "[runtime]") {
   TempDir dir;
   const auto path = dir.write("m.safetensors", two_tensor_file());
   SafetensorsFile file(path);
@@ -79,6 +79,38 @@ TEST_CASE("views keep the mapping alive after the file object is gone", "[runtim
     a = file.tensor("a");
   }
   CHECK(a.data_as<float>()[0] == 1.0f);
+}
+
+TEST_CASE("tensors misaligned in the mapping are copied to aligned memory, aligned ones are views",
+          "[runtime]") {
+  TempDir dir;
+  // Header of 150 bytes: the data starts at byte 158 of the file, so the f32
+  // tensor sits 2 bytes off a multiple of 4 while the f16 one is aligned.
+  SafetensorsFile file(dir.write("m.safetensors", two_tensor_file()));
+  REQUIRE(file.entry("a").data_begin == 0);
+  const Tensor a = file.tensor("a");
+  CHECK(reinterpret_cast<uintptr_t>(a.data()) % alignof(float) == 0);
+  CHECK(a.data() != file.tensor("a").data());  // a copy each time
+  CHECK(a.data_as<float>()[0] == 1.0f);
+  CHECK(a.data_as<float>()[3] == 4.0f);
+  const Tensor b = file.tensor("b.weight");
+  CHECK(b.data() == file.tensor("b.weight").data());  // a view of the mapping
+  CHECK(half_to_float(b.data_as<uint16_t>()[2]) == 8.0f);
+
+  // The same tensors after a header padded to 8 bytes, as writers should: views.
+  std::string padded = two_tensor_file();
+  const std::string data = padded.substr(8 + 150);
+  padded = safetensors_bytes(padded.substr(8, 150) + std::string(2, ' '), data);
+  SafetensorsFile aligned(dir.write("aligned.safetensors", padded));
+  CHECK(aligned.tensor("a").data() == aligned.tensor("a").data());
+  CHECK(aligned.tensor("a").data_as<float>()[2] == 3.0f);
+}
+
+TEST_CASE("typed access to misaligned tensor memory is refused", "[runtime]") {
+  alignas(8) uint8_t bytes[24] = {};
+  const Tensor misaligned = Tensor::view(DType::f32, {4}, bytes + 2);
+  CHECK_THROWS_WITH(misaligned.data_as<float>(), Contains("f32[4]") && Contains("not aligned to 4 bytes"));
+  CHECK(Tensor::view(DType::u8, {4}, bytes + 3).data_as<uint8_t>() == bytes + 3);
 }
 
 TEST_CASE("write_safetensors round-trips tensors and metadata", "[runtime]") {
@@ -168,4 +200,13 @@ TEST_CASE("a folder without safetensors files is a not-found error", "[runtime]"
     CHECK(e.status() == CITADEL_ERR_NOT_FOUND);
     CHECK_THAT(e.what(), Contains("model.safetensors"));
   }
+}
+
+TEST_CASE("a shape whose size overflows 64 bits is refused naming the tensor", "[runtime]") {
+  // 2^62 f32 elements are 2^64 bytes: the size wraps to 0, matching empty data_offsets.
+  TempDir dir;
+  CHECK_THAT(error_of(dir.write("wrap.safetensors",
+                                safetensors_bytes(R"({"a":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,0]}})", ""))),
+             Contains("wrap.safetensors") && Contains("\"a\"") && Contains("larger than 2^64 bytes"));
+  CHECK_THROWS_WITH(shape_numel({1ll << 40, 1ll << 40}), Contains("more elements than fit in 64 bits"));
 }

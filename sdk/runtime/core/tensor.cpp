@@ -35,7 +35,11 @@ std::string shape_string(const Shape& shape) {
 
 int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape) {
+    if (__builtin_mul_overflow(n, d, &n)) {
+      throw_invalid("tensor shape " + shape_string(shape) + " has more elements than fit in 64 bits");
+    }
+  }
   return n;
 }
 
@@ -135,10 +139,14 @@ std::string Tensor::description() const {
   return std::string(dtype_name(dtype_)) + shape_string(shape_);
 }
 
-void Tensor::check_element_size(size_t size) const {
+void Tensor::check_typed_access(size_t size, size_t alignment) const {
   if (size != dtype_size(dtype_)) {
     throw_invalid("tensor " + description() + " accessed with an element size of " +
                   std::to_string(size) + " bytes");
+  }
+  if (reinterpret_cast<uintptr_t>(data_) % alignment != 0) {
+    throw_invalid("tensor " + description() + " is not aligned to " + std::to_string(alignment) +
+                  " bytes for typed access");
   }
 }
 

@@ -18,7 +18,8 @@ using Shape = std::vector<int64_t>;
 
 // "[2, 3, 4]"
 std::string shape_string(const Shape& shape);
-// Product of the dimensions (1 for a scalar shape []).
+// Product of the dimensions (1 for a scalar shape []); throws RuntimeError
+// when it overflows int64.
 int64_t shape_numel(const Shape& shape);
 
 class Tensor {
@@ -44,10 +45,11 @@ class Tensor {
   size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype_); }
 
   void* data() const { return data_; }
-  // Typed pointer; throws when sizeof(T) differs from the element size.
+  // Typed pointer; throws when sizeof(T) differs from the element size or
+  // the data is not aligned for T (readers hand out aligned tensors only).
   template <typename T>
   T* data_as() const {
-    check_element_size(sizeof(T));
+    check_typed_access(sizeof(T), alignof(T));
     return static_cast<T*>(data_);
   }
 
@@ -63,7 +65,7 @@ class Tensor {
   std::string description() const;  // "f16[4096, 11008]"
 
  private:
-  void check_element_size(size_t size) const;
+  void check_typed_access(size_t size, size_t alignment) const;
 
   DType dtype_ = DType::f32;
   Shape shape_;

@@ -54,7 +54,12 @@ SafetensorsEntry parse_entry(const std::string& name, const json::value& value,
     (i == 0 ? entry.data_begin : entry.data_end) = v;
   }
   if (entry.data_end < entry.data_begin) throw_invalid(where + ": data_offsets end before begin");
-  const uint64_t expected = static_cast<uint64_t>(shape_numel(entry.shape)) * dtype_size(entry.dtype);
+  uint64_t expected = dtype_size(entry.dtype);
+  for (const int64_t d : entry.shape) {
+    if (__builtin_mul_overflow(expected, static_cast<uint64_t>(d), &expected)) {
+      throw_invalid(where + ": " + dtype_text + shape_string(entry.shape) + " is larger than 2^64 bytes");
+    }
+  }
   if (entry.data_end - entry.data_begin != expected) {
     throw_invalid(where + ": " + dtype_text + shape_string(entry.shape) + " needs " +
                   std::to_string(expected) + " bytes but data_offsets span " +
@@ -122,6 +127,12 @@ Tensor SafetensorsFile::tensor(const std::string& name) const {
   // The mapping is read-only; Tensor's pointer is non-const by design, and
   // writing through a view of a file is a bug the MAP_PRIVATE page fault catches.
   auto* data = const_cast<uint8_t*>(data_section_ + e.data_begin);
+  // Typed access needs each element at a multiple of its size. The format
+  // does not promise that (a writer may leave the header unpadded, or a
+  // tensor may start at an odd offset): such a tensor is copied into aligned
+  // memory instead of viewed.
+  if (reinterpret_cast<uintptr_t>(data) % dtype_size(e.dtype) != 0)
+    return Tensor::copy_of(e.dtype, e.shape, data);
   return Tensor::view(e.dtype, e.shape, data, file_);
 }
 

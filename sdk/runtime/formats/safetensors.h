@@ -1,4 +1,5 @@
-// Safetensors reading (mmap, zero-copy tensor views) and writing.
+// Safetensors reading (mmap, zero-copy tensor views where the data is aligned)
+// and writing.
 // SafetensorsFile is one .safetensors file: an 8-byte little-endian header
 // length, a JSON header {name: {dtype, shape, data_offsets}, "__metadata__"},
 // then the data. Offsets and sizes are validated at open; errors name the
@@ -38,7 +39,9 @@ class SafetensorsFile {
   std::vector<std::string> names() const;  // sorted
   // Throws CITADEL_ERR_NOT_FOUND naming the file and tensor when absent.
   const SafetensorsEntry& entry(const std::string& name) const;
-  // A view into the mapping (kept alive by the tensor).
+  // A view into the mapping (kept alive by the tensor); a tensor whose data
+  // is not aligned to its element size in the file is copied into aligned
+  // memory instead, so typed access (Tensor::data_as) is always valid.
   Tensor tensor(const std::string& name) const;
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 

@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus of the fuzz targets (tests/fuzz/corpus/<target>/).
+
+The seeds are committed; run this again only to regenerate them after the
+formats change: python3 tests/fuzz/make_corpus.py (standard library only).
+Crash reproducers found later are added by hand as corpus/<target>/regress-*.
+"""
+import json
+import pathlib
+import struct
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+CORPUS = HERE / "corpus"
+
+
+def put(target, name, data):
+    folder = CORPUS / target
+    folder.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    (folder / name).write_bytes(data)
+
+
+def selected(selector, body):
+    return bytes([selector]) + (body.encode() if isinstance(body, str) else body)
+
+
+# --- configuration -----------------------------------------------------------
+put("config_host", "shipped.yaml", (ROOT / "config/citadel.yaml").read_bytes())
+put("config_host", "minimal.yaml", "plugins_dir: plugins\nmodels_dir: models.d\n")
+put("config_host", "admin.yaml",
+    "admin:\n  socket: run/a.sock\n  mode: \"0660\"\n  allowed_uids: [0, root]\n"
+    "  allowed_gids: [0]\n  max_line_bytes: 64\nplugins_dir: plugins\nmodels_dir: models.d\n")
+put("config_host", "http.yaml",
+    "http:\n  listen: \"[::1]:0\"\n  max_body_bytes: 1\n  max_tokens_limit: 1\n  idle_timeout_s: 1\n"
+    "devices: [cpu, cuda:0]\ngpu_memory_utilization: 1.0\nswap_space_gb: 0.5\nplugins_dir: plugins\n"
+    "models_dir: models.d\nwatchdog_s: 86400\n")
+put("config_host", "bad.yaml", "admin: [1, 2\nhttp: {listen: 5}\nunknown_key: &a *a\n")
+put("config_model", "shipped.yaml", (ROOT / "config/models.d/smollm2.yaml").read_bytes())
+put("config_model", "echo.yaml",
+    "name: m\nplugin: echo\ndevice: cpu\ncache:\n  size_mb: 8\n  reserved_mb: 4\n  eviction: arc\n"
+    "  gc_threshold: 0.5\nscheduler:\n  max_queue: 1\n  max_batch_requests: 2\n"
+    "  max_step_tokens: 3\noptions:\n  a: [1, {b: null}]\n  c: \"x\"\n")
+put("config_model", "errors.yaml", "name: \"bad name!\"\nplugin: missing\ncache: 5\noptions: [1]\n")
+put("config_model", "anchors.yaml", "base: &b {size_mb: 8}\nname: m\nplugin: echo\ncache: *b\n")
+put("plugin_manifest", "llm-gptq.yaml", (ROOT / "plugins/llm-gptq/plugin.yaml").read_bytes()
+    .replace(b"name: llm-gptq", b"name: echo"))
+put("plugin_manifest", "echo.yaml",
+    "name: echo\nversion: 2.0.0\nlibrary: echo.so\ndescription: x\n"
+    "defaults:\n  cache:\n    size_mb: 16\n    eviction: size_aware_lru\n  options:\n    k: {n: [1, 2]}\n")
+put("plugin_manifest", "errors.yaml", "name: other\nlibrary: /nonexistent.so\ndefaults: {cache: {size_mb: -1}}\n")
+
+# --- admin socket --------------------------------------------------------------
+put("admin_protocol", "commands.jsonl",
+    '{"cmd":"echo","id":1,"lines":2}\n{"cmd":"help","id":"two"}\n\n{"cmd":"fail"}\n'
+    '{"cmd":"throw","id":[1]}\n{"cmd":"drop"}\r\n{"cmd":"nope"}\n')
+put("admin_protocol", "malformed.jsonl",
+    '{"cmd":\n[1,2]\n{"id":3}\n{"cmd":""}\n{"cmd":5}\n   \t\n{"cmd":"echo","x":"' + "y" * 300 + '"}\n'
+    '{"cmd":"echo"}')
+put("admin_protocol", "long-unterminated.jsonl", '{"cmd":"echo"}\n' + "z" * 600)
+
+# --- HTTP ----------------------------------------------------------------------
+def http_post(path, body, extra=""):
+    return (f"POST {path} HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\n{extra}"
+            f"Content-Length: {len(body)}\r\n\r\n{body}")
+
+chat = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True,
+                   "stream_options": {"include_usage": True}})
+put("http_request", "get-health.http", "GET /health HTTP/1.1\r\nHost: h\r\n\r\n")
+put("http_request", "chat.http", http_post("/v1/chat/completions", chat))
+put("http_request", "pipelined.http",
+    "GET /v1/models/m?x=1 HTTP/1.1\r\nHost: h\r\n\r\n" +
+    http_post("/v1/completions", '{"model":"m","prompt":["a","b"],"n":2,"echo":true}') +
+    "DELETE /v1/models HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+put("http_request", "chunked.http",
+    "POST /inference HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
+    "Expect: 100-continue\r\n\r\n"
+    "10\r\n{\"model\":\"m\",\"in\r\n11\r\nput\":{\"a\":1},\"str\r\n9\r\neam\":true}\r\n0\r\n\r\n")
+put("http_request", "ocr.http", http_post("/v1/ocr", '{"image":"data:image/png;base64,AAEC","prompt":"r"}'))
+put("http_request", "video.http", http_post("/v1/videos", '{"prompt":"a cat","num_frames":8}', "Connection: keep-alive\r\n"))
+put("http_request", "http10.http", "GET /nowhere HTTP/1.0\r\n\r\n")
+
+# --- request bodies (selector: 0 completions, 1 chat, 2 ocr, 3 videos, 4 inference)
+bodies = [
+    (0, '{"model":"m","prompt":"Hello","max_tokens":7,"temperature":0.5,"top_p":0.9,"top_k":40,'
+        '"seed":3,"stop":["\\n","."],"repetition_penalty":1.1,"priority":2,"echo":true}'),
+    (0, '{"model":"m","prompt":["a","b"],"n":3,"stream":true,"stream_options":{"include_usage":true}}'),
+    (0, '{"model":"m","prompt":[[1,2],[3]],"max_tokens":1e3}'),
+    (1, '{"model":"m","messages":[{"role":"system","content":"be brief"},{"role":"user",'
+        '"content":[{"type":"text","text":"hi"},{"type":"text","text":" there"}]},'
+        '{"role":"assistant","content":null}],"max_completion_tokens":5,"n":2,"stop":"x"}'),
+    (1, '{"model":"m","messages":[{"role":"tool","content":"x"}],"temperature":-1}'),
+    (2, '{"model":"ocr","image":"data:image/png;base64,AAEC","prompt":"read","max_tokens":9,"stream":true}'),
+    (2, '{"image":"AAE=","top_k":-1,"seed":-5}'),
+    (3, '{"model":"v","prompt":"a cat","num_frames":8,"stream":true,"size":[1,2]}'),
+    (4, '{"model":"m","input":{"prompt":"x","custom":[1,2]},"priority":3,"image":"AAEC"}'),
+    (4, '{"model":"m","input":"x"}'),
+]
+for index, (selector, body) in enumerate(bodies):
+    put("openai_request", f"body-{index}", selected(selector, body))
+
+# --- tokenizer (selector: %3 tokenizer, 4 add special, 8 skip special, 16 decode)
+texts = ["Hello, world! It's 2024.", "  leading spaces\n\n\ttabs", "héllo wörld 日本語 🙂 e\u0301",
+         "<|endoftext|>x<|im_start|>user\nhi<|im_end|>", "12345 678901 ''s 've 'll",
+         "\xff\xfe invalid \xc3 utf8 \xf0\x9f"]
+for index, text in enumerate(texts):
+    data = text.encode("utf-8", "surrogateescape") if "\xff" not in text else text.encode("latin-1")
+    put("tokenizer", f"encode-{index}", bytes([index % 3 | (4 if index % 2 else 0)]) + data)
+for index, ids in enumerate([[1, 2, 3, 300, 1499], [1500, 1501, 10, 1502], [200, 201, 202, -1], [70000]]):
+    put("tokenizer", f"decode-{index}",
+        bytes([16 | index % 3 | (8 if index == 1 else 0)]) + struct.pack(f"<{len(ids)}i", *ids))
+
+# --- chat templates (selector: bit 0 model, bit 1 tokenizer_config mode)
+inputs = [
+    '{"messages":[{"role":"system","content":"sys"},{"role":"user","content":"hello"}],"max_tokens":4}',
+    '{"messages":[{"role":"user","content":[{"type":"text","text":"a"}]},{"role":"assistant","content":"b"}],'
+    '"temperature":0.5,"top_p":0.9,"top_k":3,"seed":1,"stop":["x"],"repetition_penalty":1.2}',
+    '{"prompt":"plain <|eot_id|> text"}',
+    '{"prompt":[1,2,3,4000000000]}',
+    '{"prompt":"x","messages":[]}',
+]
+for index, text in enumerate(inputs):
+    put("chat_template", f"input-{index}", selected(index % 2, text))
+for index, folder in enumerate(["llama3-gptq", "qwen2-gptq"]):
+    put("chat_template", f"config-{index}",
+        selected(2 | index, (ROOT / f"tests/data/llm/{folder}/tokenizer_config.json").read_bytes()))
+
+# --- safetensors
+def safetensors(header, data, pad=True):
+    text = json.dumps(header, separators=(",", ":"))
+    if pad:
+        text += " " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text.encode() + data
+
+floats = struct.pack("<4f", 1, 2, 3, 4)
+put("safetensors", "two-tensors-aligned.st", safetensors(
+    {"__metadata__": {"format": "pt"}, "a": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]},
+     "b": {"dtype": "F16", "shape": [3], "data_offsets": [16, 22]}}, floats + b"\x00\x38\x00\xbc\x00\x48"))
+put("safetensors", "two-tensors-misaligned.st", safetensors(
+    {"a": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]},
+     "b": {"dtype": "BF16", "shape": [3], "data_offsets": [16, 22]}}, floats + b"\x00\x3f\x00\xbf\x00\x41", pad=False))
+put("safetensors", "dtypes.st", safetensors(
+    {"i8": {"dtype": "I8", "shape": [2], "data_offsets": [0, 2]},
+     "u16": {"dtype": "U16", "shape": [1], "data_offsets": [2, 4]},
+     "i32": {"dtype": "I32", "shape": [1], "data_offsets": [4, 8]},
+     "i64": {"dtype": "I64", "shape": [1], "data_offsets": [8, 16]},
+     "f64": {"dtype": "F64", "shape": [1], "data_offsets": [16, 24]},
+     "b": {"dtype": "BOOL", "shape": [], "data_offsets": [24, 25]},
+     "e": {"dtype": "U8", "shape": [0, 3], "data_offsets": [25, 25]}}, bytes(range(25))))
+put("safetensors", "truncated.st", safetensors({"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}, b"xx"))
