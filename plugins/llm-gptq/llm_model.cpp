@@ -3,6 +3,7 @@
 #include "llm_model.h"
 
 #include "gguf_model.h"
+#include "gguf_weights.h"
 
 #include "runtime/core/error.h"
 
@@ -63,13 +64,11 @@ LlmModel::LlmModel(const sdk::Host& host, const sdk::ModelConfig& config)
 #endif
   if (folder_.empty()) runtime::throw_invalid("llm-gptq: model '" + config.name + "' names no weights folder");
   if (is_gguf_path(folder_)) {
-    if (device.kind != CITADEL_DEVICE_CPU) {
-      throw sdk::PluginError(CITADEL_ERR_UNSUPPORTED, "llm-gptq: model '" + config.name +
-                                                          "': GGUF weights run on the CPU only for now (set device: cpu)");
-    }
     GgufModel gguf = load_gguf_model(folder_, options_.chat_template, options_.default_system_prompt);
     config_ = std::move(gguf.config);
     weights_ = std::move(gguf.weights);
+    // No CUDA kernels for the block formats yet: CUDA devices get f16 copies.
+    if (device.kind != CITADEL_DEVICE_CPU) convert_ggml_weights_to_f16(weights_);
     text_.emplace(std::move(*gguf.text));
     version_ = std::move(gguf.version);
   } else {

@@ -50,6 +50,7 @@ class Projection {
   const runtime::Tensor& bias() const { return bias_; }
   // The GGUF weight (nullptr otherwise); the CUDA path does not run these yet.
   const runtime::GgmlMatrix* ggml_weight() const { return ggml_ ? &*ggml_ : nullptr; }
+  const std::vector<int32_t>& row_order() const { return row_order_; }
 
  private:
   std::string name_;
