@@ -6,6 +6,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git python3 python3-venv
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev catch2 libsystemd-dev libpcre2-dev libstb-dev
+  libssl-dev
 )
 missing=()
 for p in "${packages[@]}"; do
