@@ -6,11 +6,14 @@
 # place (scripts/setup-default-model.sh) and starts the host on the shipped
 # configuration. Arguments go to citadel (e.g. --log-level debug).
 # Environment: CITADEL_BUILD_DIR (default build; config/citadel.yaml's
-# plugins_dir expects build), CITADEL_CONFIG (default config/citadel.yaml).
+# plugins_dir expects build), CITADEL_CONFIG (default config/citadel.yaml),
+# CITADEL_BUILD_TYPE (default Release; the CI smoke uses the test build's
+# RelWithDebInfo so that ccache has every object already).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${CITADEL_BUILD_DIR:-build}
 config=${CITADEL_CONFIG:-config/citadel.yaml}
+build_type=${CITADEL_BUILD_TYPE:-Release}
 
 bash scripts/install-deps.sh --serving
 
@@ -30,9 +33,9 @@ fi
 
 # ccache keyed on paths relative to the checkout, so other clones reuse it.
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
-export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=true
-echo "run.sh: building citadel, citadelctl, llm-gptq in $build (Release, $what)"
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=true
+echo "run.sh: building citadel, citadelctl, llm-gptq in $build ($build_type, $what)"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" \
       -DCITADEL_BUILD_TESTS=OFF -DCITADEL_BUILD_BENCH=OFF "${cuda[@]}" >/dev/null
 ninja -C "$build" citadel citadelctl llm-gptq
 
