@@ -4,9 +4,14 @@
 // step / step time as achieved GB/s) and one 512-token prefill (tokens/s).
 // --quick (default) runs the TinyLlama-1.1B shape with few steps; --full adds
 // Llama-3-8B. --cuda (CUDA builds) times the CUDA forward pass instead, both
-// shapes, KV blocks in device memory (bench_cuda.cpp). Figures are printed,
-// never checked.
+// shapes, KV blocks in device memory (bench_cuda.cpp). --gguf FILE times a
+// GGUF model file instead (weights in their stored block types; the load
+// time is printed too); with --perplexity TEXT it instead prints the file's
+// perplexity on that text (its own tokenizer, no special tokens, windows of
+// 512 tokens, at most 8192 tokens, as tools/perplexity.py scores). Figures
+// are printed, never checked.
 #include "forward.h"
+#include "gguf_model.h"
 #include "random_model.h"
 #ifdef CITADEL_HAVE_CUDA
 #include "bench_cuda.h"
@@ -16,6 +21,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <fstream>
+#include <sstream>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -61,17 +69,13 @@ class BlockArena {
   std::vector<void*> addresses_;
 };
 
-void run_shape(const char* name, const HfModelConfig& config, const Options& options,
-               citadel::runtime::ThreadPool& pool) {
-  Clock::time_point start = Clock::now();
-  const InMemoryCheckpoint checkpoint = make_random_checkpoint(config, 1234);
-  const ModelWeights weights = load_model_weights(checkpoint.config, checkpoint.finder(), name);
+// Decode at batch 1/16/64 and one prefill over `weights`.
+void time_forward(const HfModelConfig& config, const ModelWeights& weights, const Options& options,
+                  citadel::runtime::ThreadPool& pool) {
+  Clock::time_point start;
   const KvGeometry kv{config.num_layers, config.num_kv_heads, config.head_dim, citadel::runtime::DType::f16};
-  ForwardPass forward(checkpoint.config, weights, kv);
+  ForwardPass forward(config, weights, kv);
   const double weight_gb = static_cast<double>(weights.bytes_per_decode_step()) / 1e9;
-  std::printf("%s: %u layers, hidden %u, int4 g128 + fp16 lm_head: %.2f GB read per decode step "
-              "(built in %.1f s, %u threads)\n",
-              name, config.num_layers, config.hidden_size, weight_gb, seconds_since(start), pool.size());
 
   for (int batch : {1, 16, 64}) {
     BlockArena arena(kv, batch, options.context + options.decode_steps + 1);
@@ -108,6 +112,66 @@ void run_shape(const char* name, const HfModelConfig& config, const Options& opt
               options.prefill_tokens / prefill, prefill);
 }
 
+void run_shape(const char* name, const HfModelConfig& config, const Options& options,
+               citadel::runtime::ThreadPool& pool) {
+  const Clock::time_point start = Clock::now();
+  const InMemoryCheckpoint checkpoint = make_random_checkpoint(config, 1234);
+  const ModelWeights weights = load_model_weights(checkpoint.config, checkpoint.finder(), name);
+  std::printf("%s: %u layers, hidden %u, int4 g128 + fp16 lm_head: %.2f GB read per decode step "
+              "(built in %.1f s, %u threads)\n",
+              name, config.num_layers, config.hidden_size, static_cast<double>(weights.bytes_per_decode_step()) / 1e9,
+              seconds_since(start), pool.size());
+  time_forward(checkpoint.config, weights, options, pool);
+}
+
+void run_gguf(const std::string& path, const Options& options, citadel::runtime::ThreadPool& pool) {
+  const Clock::time_point start = Clock::now();
+  const GgufModel model = load_gguf_model(path, "auto", "");
+  std::printf("%s (%s): %u layers, hidden %u, %.3f GB read per decode step (loaded in %.3f s, %u threads)\n",
+              path.c_str(), model.version.c_str(), model.config.num_layers, model.config.hidden_size,
+              static_cast<double>(model.weights.bytes_per_decode_step()) / 1e9, seconds_since(start), pool.size());
+  time_forward(model.config, model.weights, options, pool);
+}
+
+// Perplexity over non-overlapping windows: each window runs as one step of
+// single-token chunks over the same blocks (each sees the ones before it), so
+// every position's logits come out of one batched forward.
+void run_perplexity(const std::string& path, const std::string& text_file, citadel::runtime::ThreadPool& pool) {
+  const GgufModel model = load_gguf_model(path, "auto", "");
+  std::ifstream in(text_file, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::vector<int32_t> ids = model.text->tokenizer().encode(text.str(), false);
+  if (ids.size() > 8192) ids.resize(8192);
+  const int64_t window = 512, vocab = model.config.vocab_size;
+  const KvGeometry kv{model.config.num_layers, model.config.num_kv_heads, model.config.head_dim,
+                      citadel::runtime::DType::f16};
+  ForwardPass forward(model.config, model.weights, kv);
+  double total = 0.0;
+  int64_t count = 0;
+  const Clock::time_point start = Clock::now();
+  for (size_t begin = 0; begin + 1 < ids.size(); begin += window) {
+    const size_t n = std::min<size_t>(window, ids.size() - begin);
+    if (n < 2) break;
+    BlockArena arena(kv, 1, n);
+    std::vector<SequenceChunk> chunks;
+    for (size_t t = 0; t + 1 < n; ++t) {
+      chunks.push_back({std::span<const int32_t>(&ids[begin + t], 1), static_cast<uint32_t>(t), arena.sequence(0), true});
+    }
+    const std::vector<float> logits = forward.run(chunks, pool);
+    for (size_t t = 0; t + 1 < n; ++t) {
+      const float* row = logits.data() + t * vocab;
+      const double top = *std::max_element(row, row + vocab);
+      double sum = 0.0;
+      for (int64_t v = 0; v < vocab; ++v) sum += std::exp(row[v] - top);
+      total -= row[ids[begin + t + 1]] - top - std::log(sum);
+      ++count;
+    }
+  }
+  std::printf("%s: perplexity %.3f over %lld tokens of %s (%.1f s)\n", path.c_str(), std::exp(total / count),
+              static_cast<long long>(count), text_file.c_str(), seconds_since(start));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -115,6 +179,8 @@ int main(int argc, char** argv) {
   Options options;
   [[maybe_unused]] bool cuda = false;  // --cuda (CUDA builds)
   [[maybe_unused]] int cuda_steps = 20;
+  std::string gguf;  // --gguf FILE
+  std::string perplexity_text;  // --perplexity TEXT
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> int {
@@ -135,12 +201,14 @@ int main(int argc, char** argv) {
     }
     if (arg == "--quick") options.full = false;
     else if (arg == "--full") options.full = true;
+    else if (arg == "--gguf" && i + 1 < argc) gguf = argv[++i];
+    else if (arg == "--perplexity" && i + 1 < argc) perplexity_text = argv[++i];
     else if (arg == "--threads") options.threads = static_cast<unsigned>(value());
     else if (arg == "--steps") options.decode_steps = cuda_steps = std::max(1, value());
     else if (arg == "--prefill") options.prefill_tokens = std::max(1, value());
     else if (arg == "--context") options.context = std::max(0, value());
     else {
-      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda]\n"
+      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda] [--gguf FILE [--perplexity TEXT]]\n"
                   "  --quick (default): TinyLlama-1.1B shape only; --full: also Llama-3-8B\n"
                   "  --cuda: the CUDA forward pass, TinyLlama-1.1B and Llama-3-8B (CUDA builds)\n");
       return arg == "--help" ? 0 : 2;
@@ -156,6 +224,15 @@ int main(int argc, char** argv) {
   }
 #endif
   citadel::runtime::ThreadPool pool(options.threads);
+  if (!gguf.empty() && !perplexity_text.empty()) {
+    run_perplexity(gguf, perplexity_text, pool);
+    return 0;
+  }
+  if (!gguf.empty()) {
+    std::printf("llm-gptq CPU decode benchmark of a GGUF file (figures only)\n");
+    run_gguf(gguf, options, pool);
+    return 0;
+  }
   std::printf("llm-gptq CPU decode benchmark (random weights; figures only)\n");
   run_shape("TinyLlama-1.1B", tinyllama_1b_shape(), options, pool);
   if (options.full) run_shape("Llama-3-8B", llama3_8b_shape(), options, pool);

@@ -62,8 +62,7 @@ std::vector<float> ForwardPass::run(std::span<const SequenceChunk> chunks, runti
   }
   hidden_.resize(rows * hidden);
   normed_.resize(rows * hidden);
-  runtime::embedding_lookup(weights_.embedding.data(), weights_.embedding.dtype(), weights_.embedding.dim(0),
-                            hidden, ids.data(), static_cast<int64_t>(rows), hidden_.data());
+  weights_.embed(ids.data(), static_cast<int64_t>(rows), hidden_.data());
 
   for (size_t layer = 0; layer < weights_.layers.size(); ++layer) {
     attention_layer(layer, chunks, pool);

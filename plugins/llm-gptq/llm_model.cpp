@@ -2,6 +2,8 @@
 // request planning and the step loop over the host's batches.
 #include "llm_model.h"
 
+#include "gguf_model.h"
+
 #include "runtime/core/error.h"
 
 #include <algorithm>
@@ -60,17 +62,30 @@ LlmModel::LlmModel(const sdk::Host& host, const sdk::ModelConfig& config)
   }
 #endif
   if (folder_.empty()) runtime::throw_invalid("llm-gptq: model '" + config.name + "' names no weights folder");
-  try {
-    config_ = load_hf_config(folder_);
-  } catch (const HfConfigError& error) {
-    runtime::throw_invalid(error.what());
+  if (is_gguf_path(folder_)) {
+    if (device.kind != CITADEL_DEVICE_CPU) {
+      throw sdk::PluginError(CITADEL_ERR_UNSUPPORTED, "llm-gptq: model '" + config.name +
+                                                          "': GGUF weights run on the CPU only for now (set device: cpu)");
+    }
+    GgufModel gguf = load_gguf_model(folder_, options_.chat_template, options_.default_system_prompt);
+    config_ = std::move(gguf.config);
+    weights_ = std::move(gguf.weights);
+    text_.emplace(std::move(*gguf.text));
+    version_ = std::move(gguf.version);
+  } else {
+    try {
+      config_ = load_hf_config(folder_);
+    } catch (const HfConfigError& error) {
+      runtime::throw_invalid(error.what());
+    }
+    weights_ = load_checkpoint_weights(config_, folder_);
+    text_.emplace(std::filesystem::path(folder_), config_, options_.chat_template, options_.default_system_prompt);
+    version_ = config_.model_type + "-" + std::to_string(config_.num_layers) + "l-" +
+               (config_.gptq ? "gptq-int" + std::to_string(config_.gptq->bits) : std::string(to_string(config_.dtype)));
   }
-  weights_ = load_checkpoint_weights(config_, folder_);
   kv_ = KvGeometry{config_.num_layers, config_.num_kv_heads, config_.head_dim, options_.kv_dtype};
   max_context_ = config_.max_position_embeddings;
   if (options_.max_context_tokens > 0) max_context_ = std::min(max_context_, options_.max_context_tokens);
-
-  text_.emplace(std::filesystem::path(folder_), config_, options_.chat_template, options_.default_system_prompt);
 
   unsigned threads = options_.threads;
   if (threads == 0) threads = device.cpu_threads;
@@ -83,8 +98,6 @@ LlmModel::LlmModel(const sdk::Host& host, const sdk::ModelConfig& config)
 #endif
   if (device.kind == CITADEL_DEVICE_CPU) forward_ = std::make_unique<ForwardPass>(config_, weights_, kv_);
 
-  version_ = config_.model_type + "-" + std::to_string(config_.num_layers) + "l-" +
-             (config_.gptq ? "gptq-int" + std::to_string(config_.gptq->bits) : std::string(to_string(config_.dtype)));
   const std::string where = forward_ ? std::to_string(pool_->size()) + " threads"
                                      : "CUDA device " + std::to_string(device.ordinal);
   host_.info("llm-gptq: loaded " + folder_ + " (" + version_ + ", " + where + ", KV " + std::string(runtime::dtype_name(kv_.dtype)) + ")");

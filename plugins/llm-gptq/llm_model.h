@@ -1,5 +1,5 @@
 // llm_model.h — the llm-gptq plugin's model: loads a Hugging Face GPTQ (or
-// fp16/bf16) Llama-family checkpoint folder, tokenizes requests (prompt or
+// fp16/bf16) Llama-family checkpoint folder or a GGUF file (gguf_model.h), tokenizes requests (prompt or
 // chat messages), and runs the host's step batches on the CPU (or, in CUDA
 // builds, on the host's CUDA device and stream) with its KV cache in the host's blocks (kv_layout.h). plugin.cpp registers it; the
 // tests drive it through the plugin ABI (tests/llm/plugin_harness.hpp).

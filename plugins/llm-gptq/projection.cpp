@@ -1,6 +1,7 @@
 // Projection: dispatch to the runtime's dense or GPTQ CPU kernels.
 #include "projection.h"
 
+#include "runtime/kernels/ggml_matmul.h"
 #include "runtime/kernels/matmul.h"
 
 namespace citadel::llm {
@@ -40,9 +41,25 @@ Projection Projection::gptq(std::string name, const runtime::GptqTensors& layout
   return p;
 }
 
+Projection Projection::ggml(std::string name, runtime::GgmlMatrix weight, std::shared_ptr<const void> keep_alive,
+                            runtime::Tensor bias, std::vector<int32_t> row_order) {
+  Projection p;
+  p.name_ = std::move(name);
+  p.out_ = weight.rows;
+  p.in_ = weight.cols;
+  p.weight_bytes_ = static_cast<uint64_t>(weight.rows * weight.row_bytes());
+  p.ggml_ = weight;
+  p.keep_alive_ = std::move(keep_alive);
+  p.row_order_ = std::move(row_order);
+  p.bias_ = std::move(bias);
+  return p;
+}
+
 void Projection::forward(runtime::ThreadPool& pool, const float* x, int64_t rows, float* y) const {
   const float* bias = bias_.defined() ? bias_.data_as<float>() : nullptr;
-  if (gptq_) {
+  if (ggml_) {
+    runtime::ggml_matmul(pool, x, rows, *ggml_, y, bias, row_order_.empty() ? nullptr : row_order_.data());
+  } else if (gptq_) {
     gptq_->forward(pool, x, rows, y, bias);
   } else {
     runtime::matmul(pool, x, rows, in_, weight_.data(), weight_.dtype(), out_, y, bias);

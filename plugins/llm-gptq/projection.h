@@ -1,17 +1,20 @@
 // projection.h — one linear layer of the model (q/k/v/o, gate/up/down,
-// lm_head): y = x W^T + b with W either GPTQ-packed (runtime::GptqLinear) or
-// dense f16/bf16/f32 (runtime::matmul). Owns (or keeps alive) the tensors it
+// lm_head): y = x W^T + b with W either GPTQ-packed (runtime::GptqLinear),
+// dense f16/bf16/f32 (runtime::matmul) or a ggml-typed GGUF tensor used as
+// stored (runtime::ggml_matmul). Owns (or keeps alive) the tensors it
 // reads. Built by weights.cpp and the benchmark; run by forward.cpp.
 #pragma once
 
 #include "runtime/core/tensor.h"
 #include "runtime/core/thread_pool.h"
+#include "runtime/kernels/ggml_blocks.h"
 #include "runtime/kernels/gptq.h"
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace citadel::llm {
 
@@ -26,11 +29,17 @@ class Projection {
                          runtime::Tensor qweight, runtime::Tensor qzeros, runtime::Tensor scales,
                          runtime::Tensor g_idx, runtime::Tensor bias = {});
 
+  // A GGUF tensor [out, in] in any ggml type, read in place; `keep_alive`
+  // holds its mapping. row_order: empty, or per output row the stored row it
+  // reads (llama.cpp's Q/K permutation undone). bias: empty or f32 [out].
+  static Projection ggml(std::string name, runtime::GgmlMatrix weight, std::shared_ptr<const void> keep_alive,
+                         runtime::Tensor bias = {}, std::vector<int32_t> row_order = {});
+
   // y[rows, out] = x[rows, in] W^T (+ bias).
   void forward(runtime::ThreadPool& pool, const float* x, int64_t rows, float* y) const;
   int64_t in_features() const { return in_; }
   int64_t out_features() const { return out_; }
-  bool quantized() const { return gptq_ != nullptr; }
+  bool quantized() const { return gptq_ != nullptr || ggml_.has_value(); }
   // Bytes of weight data one forward reads from the checkpoint's tensors.
   uint64_t weight_bytes() const { return weight_bytes_; }
   const std::string& name() const { return name_; }
@@ -39,6 +48,8 @@ class Projection {
   const runtime::Tensor& dense_weight() const { return weight_; }
   const runtime::GptqTensors* gptq_tensors() const { return gptq_ ? &gptq_tensors_ : nullptr; }
   const runtime::Tensor& bias() const { return bias_; }
+  // The GGUF weight (nullptr otherwise); the CUDA path does not run these yet.
+  const runtime::GgmlMatrix* ggml_weight() const { return ggml_ ? &*ggml_ : nullptr; }
 
  private:
   std::string name_;
@@ -49,6 +60,9 @@ class Projection {
   std::shared_ptr<const runtime::GptqLinear> gptq_;
   runtime::GptqTensors gptq_tensors_;  // pointers into the tensors above
   runtime::Tensor bias_;  // f32 or empty
+  std::optional<runtime::GgmlMatrix> ggml_;  // GGUF weight
+  std::shared_ptr<const void> keep_alive_;   // its mapping
+  std::vector<int32_t> row_order_;           // empty: stored order
 };
 
 }  // namespace citadel::llm

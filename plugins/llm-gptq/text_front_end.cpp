@@ -28,12 +28,16 @@ runtime::TokenizerConfig load_tokenizer_config(const std::filesystem::path& fold
 
 TextFrontEnd::TextFrontEnd(const std::filesystem::path& folder, const HfModelConfig& config,
                            const std::string& chat_template_name, const std::string& default_system_prompt)
-    : tokenizer_(runtime::Tokenizer::from_file(folder / "tokenizer.json")) {
-  const runtime::TokenizerConfig tokenizer_config = load_tokenizer_config(folder);
+    : TextFrontEnd(runtime::Tokenizer::from_file(folder / "tokenizer.json"), load_tokenizer_config(folder),
+                   (folder / "tokenizer_config.json").string(), config, chat_template_name, default_system_prompt) {}
+
+TextFrontEnd::TextFrontEnd(runtime::Tokenizer tokenizer, const runtime::TokenizerConfig& tokenizer_config,
+                           const std::string& source, const HfModelConfig& config,
+                           const std::string& chat_template_name, const std::string& default_system_prompt)
+    : tokenizer_(std::move(tokenizer)) {
   try {
     const std::string name = chat_template_name == "auto" ? "" : chat_template_name;
-    chat_template_.emplace(runtime::ChatTemplate::select(name, tokenizer_config,
-                                                         (folder / "tokenizer_config.json").string()));
+    chat_template_.emplace(runtime::ChatTemplate::select(name, tokenizer_config, source));
     if (!default_system_prompt.empty()) chat_template_->set_default_system_prompt(default_system_prompt);
   } catch (const std::exception& error) {
     chat_template_error_ = error.what();

@@ -2,7 +2,8 @@
 // tokenizer_config.json (or chat_template.jinja) and the chat template, the
 // stop token ids (config/generation_config eos, tokenizer_config eos_token,
 // the template's end-of-turn token), and the encoding of a request's prompt
-// or chat messages into token ids. Built once per instance by LlmModel.
+// or chat messages into token ids. Built once per instance by LlmModel (from
+// a model folder, or from the tokenizer a GGUF file carries).
 #pragma once
 
 #include "hf_config.h"
@@ -24,6 +25,11 @@ class TextFrontEnd {
   // chat_template_name: "auto" (detect from the folder) | "llama3" | "chatml".
   TextFrontEnd(const std::filesystem::path& folder, const HfModelConfig& config,
                const std::string& chat_template_name, const std::string& default_system_prompt);
+  // From a tokenizer and its config read elsewhere (a GGUF file); `source`
+  // names where the chat template came from in errors.
+  TextFrontEnd(runtime::Tokenizer tokenizer, const runtime::TokenizerConfig& tokenizer_config,
+               const std::string& source, const HfModelConfig& config, const std::string& chat_template_name,
+               const std::string& default_system_prompt);
 
   const runtime::Tokenizer& tokenizer() const { return tokenizer_; }
   const std::vector<int32_t>& stop_token_ids() const { return stop_token_ids_; }

@@ -3,6 +3,8 @@
 
 #include "runtime/core/error.h"
 #include "runtime/formats/safetensors.h"
+#include "runtime/kernels/elementwise.h"
+#include "runtime/kernels/ggml_matmul.h"
 
 #include <initializer_list>
 
@@ -106,6 +108,14 @@ class WeightReader {
 };
 
 }  // namespace
+
+void ModelWeights::embed(const int32_t* ids, int64_t count, float* out) const {
+  if (embedding_ggml) {
+    runtime::ggml_rows(*embedding_ggml, ids, count, out);
+    return;
+  }
+  runtime::embedding_lookup(embedding.data(), embedding.dtype(), embedding.dim(0), embedding.dim(1), ids, count, out);
+}
 
 uint64_t ModelWeights::bytes_per_decode_step() const {
   uint64_t bytes = lm_head.weight_bytes();

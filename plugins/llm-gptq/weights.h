@@ -10,9 +10,12 @@
 #include "projection.h"
 
 #include "runtime/core/tensor.h"
+#include "runtime/kernels/ggml_blocks.h"
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,11 +30,15 @@ struct LayerWeights {
 };
 
 struct ModelWeights {
-  runtime::Tensor embedding;   // [vocab, hidden], f16/bf16/f32
+  runtime::Tensor embedding;   // [vocab, hidden], f16/bf16/f32 (undefined when embedding_ggml is set)
+  std::optional<runtime::GgmlMatrix> embedding_ggml;  // GGUF token_embd in a ggml type
+  std::shared_ptr<const void> keep_alive;             // the GGUF mapping, when loaded from one
   runtime::Tensor final_norm;  // f32 [hidden]
   Projection lm_head;          // the embedding itself when tied
   std::vector<LayerWeights> layers;
 
+  // out[count, hidden] = the embedding rows of `ids`.
+  void embed(const int32_t* ids, int64_t count, float* out) const;
   // Weight bytes one decode step reads (all projections + lm_head).
   uint64_t bytes_per_decode_step() const;
 };

@@ -111,6 +111,16 @@ __attribute__((target("avx2,fma"))) void dot_rows_avx2(const float* x, const flo
 
 }  // namespace
 
+void detail::dot_rows(const float* x, const float* w, int64_t w_stride, int64_t rows, int64_t n, float* out) {
+#ifdef CITADEL_X86
+  if (detail::use_avx2_kernels()) {
+    dot_rows_avx2(x, w, w_stride, rows, n, out);
+    return;
+  }
+#endif
+  dot_rows_portable(x, w, w_stride, rows, n, out);
+}
+
 void matmul(ThreadPool& pool, const float* x, int64_t m, int64_t in, const void* weight,
             DType weight_dtype, int64_t out, float* y, const float* bias) {
   if (weight_dtype != DType::f32 && weight_dtype != DType::f16 && weight_dtype != DType::bf16) {

@@ -4,6 +4,7 @@
 // kTileColumns output columns by up to kTileDepth input rows of weights
 // expanded to f32 as tile[i][kTileColumns]; it is reused for all m tokens.
 // Internal to sdk/runtime/kernels (and bench/cpu_kernels).
+// dot_rows: the f32 row dot products of the dense and ggml block matmuls.
 #pragma once
 
 #include <cstdint>
@@ -25,5 +26,9 @@ const char* cpu_kernel_isa_name();
 // for t < m and all kTileColumns columns.
 void tile_accumulate(const float* x, int64_t x_stride, int64_t m, int64_t depth, const float* tile,
                      float* acc);
+
+// out[r] += dot(x[0..n), w + r * w_stride) for r < rows (four rows share each
+// load of x). Defined in matmul.cpp; also used by the ggml block matmul.
+void dot_rows(const float* x, const float* w, int64_t w_stride, int64_t rows, int64_t n, float* out);
 
 }  // namespace citadel::runtime::detail

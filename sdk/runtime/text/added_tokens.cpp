@@ -29,8 +29,8 @@ AddedTokens::AddedTokens()
 AddedTokens::~AddedTokens() = default;
 
 void AddedTokens::add(AddedToken token) {
-  if (token.content.empty()) return;
-  by_first_byte_[static_cast<uint8_t>(token.content[0])].push_back(tokens_.size());
+  if (token.match_text().empty()) return;
+  by_first_byte_[static_cast<uint8_t>(token.match_text()[0])].push_back(tokens_.size());
   tokens_.push_back(std::move(token));
 }
 
@@ -43,8 +43,9 @@ std::vector<TextSegment> AddedTokens::split(std::string_view text, bool normaliz
     for (size_t index : by_first_byte_[static_cast<uint8_t>(text[i])]) {
       const AddedToken& token = tokens_[index];
       if (token.normalized != normalized) continue;
-      if (best != nullptr && token.content.size() <= best->content.size()) continue;
-      if (text.compare(i, token.content.size(), token.content) != 0) continue;
+      const std::string& match = token.match_text();
+      if (best != nullptr && match.size() <= best->match_text().size()) continue;
+      if (text.compare(i, match.size(), match) != 0) continue;
       best = &token;
     }
     if (best == nullptr) {
@@ -52,7 +53,7 @@ std::vector<TextSegment> AddedTokens::split(std::string_view text, bool normaliz
       i += n == 0 ? 1 : n;
       continue;
     }
-    size_t match_begin = i, match_end = i + best->content.size();
+    size_t match_begin = i, match_end = i + best->match_text().size();
     if (best->single_word &&
         ((match_begin > 0 && word_character_->full_match(character_before(text, match_begin))) ||
          (match_end < text.size() && word_character_->full_match(character_at(text, match_end))))) {

@@ -22,6 +22,11 @@ struct AddedToken {
   bool rstrip = false;
   bool single_word = false;
   bool normalized = true;
+  // What is searched for: the content, normalized by the tokenizer's
+  // normalizer for normalized tokens (HF matches "▁<tool>" for a "<tool>"
+  // under a Prepend("▁") normalizer). Empty: the content.
+  std::string pattern;
+  const std::string& match_text() const { return pattern.empty() ? content : pattern; }
 };
 
 // A piece of the input: plain text (token_id < 0) or one added token.

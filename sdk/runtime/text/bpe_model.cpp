@@ -5,7 +5,6 @@
 #include "runtime/formats/json_file.h"
 #include "runtime/text/utf8.h"
 
-#include <cstdio>
 #include <functional>
 #include <limits>
 #include <queue>
@@ -13,7 +12,7 @@
 namespace citadel::runtime {
 namespace json = boost::json;
 
-BpeModel::BpeModel(const json::value& spec, const std::string& source) {
+BpeModel::BpeModel(const json::value& spec, const std::string& source) : byte_ids_(256, -1) {
   const std::string where = source + ": model";
   const auto& object = as_object(spec, where);
   const std::string type = optional_string(object, "type", where).value_or("BPE");
@@ -34,10 +33,10 @@ BpeModel::BpeModel(const json::value& spec, const std::string& source) {
     if (!id || *id < 0 || *id > std::numeric_limits<int32_t>::max()) {
       throw_invalid(where + ".vocab: token \"" + std::string(entry.key()) + "\" has an invalid id");
     }
-    add_token(static_cast<int32_t>(*id), std::string(entry.key()));
+    add_vocab_token(static_cast<int32_t>(*id), std::string(entry.key()));
   }
   if (auto unk = optional_string(object, "unk_token", where)) {
-    auto id = token_to_id(*unk);
+    auto id = find_in_vocab(*unk);
     if (!id) throw_invalid(where + ": unk_token \"" + *unk + "\" is not in the vocabulary");
     unk_id_ = *id;
   }
@@ -65,23 +64,38 @@ BpeModel::BpeModel(const json::value& spec, const std::string& source) {
   }
 }
 
-void BpeModel::add_token(int32_t id, const std::string& content) {
+void BpeModel::add_vocab_token(int32_t id, const std::string& content) {
   vocab_[content] = id;
+  if (uint8_t byte = 0; parse_byte_token(content, byte)) byte_ids_[byte] = id;
+  if (static_cast<size_t>(id) >= id_to_token_.size()) id_to_token_.resize(static_cast<size_t>(id) + 1);
+  id_to_token_[static_cast<size_t>(id)] = content;
+}
+
+void BpeModel::add_token(int32_t id, const std::string& content) {
+  added_tokens_[content] = id;
+  if (static_cast<size_t>(id) < id_to_token_.size() && !id_to_token_[static_cast<size_t>(id)].empty()) return;
   if (static_cast<size_t>(id) >= id_to_token_.size()) id_to_token_.resize(static_cast<size_t>(id) + 1);
   id_to_token_[static_cast<size_t>(id)] = content;
 }
 
 void BpeModel::add_merge(const std::string& a, const std::string& b, int32_t rank,
                          const std::string& where) {
-  const auto id_a = token_to_id(a), id_b = token_to_id(b), merged = token_to_id(a + b);
+  const auto id_a = find_in_vocab(a), id_b = find_in_vocab(b), merged = find_in_vocab(a + b);
   if (!id_a || !id_b) throw_invalid(where + ": \"" + a + " " + b + "\" uses a token missing from the vocabulary");
   if (!merged) throw_invalid(where + ": merged token \"" + a + b + "\" is missing from the vocabulary");
   merges_.emplace(pair_key(*id_a, *id_b), Merge{rank, *merged});  // the first (best) rank wins
 }
 
-std::optional<int32_t> BpeModel::token_to_id(std::string_view token) const {
-  auto it = vocab_.find(std::string(token));
+std::optional<int32_t> BpeModel::find_in_vocab(std::string_view token) const {
+  auto it = vocab_.find(token);
   if (it == vocab_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<int32_t> BpeModel::token_to_id(std::string_view token) const {
+  if (auto id = find_in_vocab(token)) return id;
+  auto it = added_tokens_.find(token);
+  if (it == added_tokens_.end()) return std::nullopt;
   return it->second;
 }
 
@@ -90,50 +104,58 @@ const std::string& BpeModel::id_to_token(int32_t id) const {
   return id_to_token_[static_cast<size_t>(id)];
 }
 
-void BpeModel::append_unknown(std::string_view character, std::vector<int32_t>& out) const {
-  if (byte_fallback_) {
-    std::vector<int32_t> bytes;
-    for (char c : character) {
-      char name[8];
-      std::snprintf(name, sizeof(name), "<0x%02X>", static_cast<unsigned>(static_cast<uint8_t>(c)));
-      auto id = token_to_id(name);
-      if (!id) break;
-      bytes.push_back(*id);
+std::vector<int32_t> BpeModel::initial_symbols(std::string_view word) const {
+  // As HF's BPE::merge_word: a known character is one symbol; an unknown one
+  // becomes its byte tokens (when all exist) or an unk symbol, consecutive
+  // unknowns fused into one with fuse_unk. A pending unk is only written
+  // before the next known character (byte tokens do not flush it, as in HF).
+  std::vector<int32_t> symbols;
+  symbols.reserve(word.size());
+  bool pending_unk = false;
+  for (std::string_view character : utf8::characters(word)) {
+    if (auto id = find_in_vocab(character)) {
+      if (pending_unk) symbols.push_back(*unk_id_);
+      pending_unk = false;
+      symbols.push_back(*id);
+      continue;
     }
-    if (bytes.size() == character.size()) {
-      out.insert(out.end(), bytes.begin(), bytes.end());
-      return;
+    if (byte_fallback_) {
+      bool all = true;
+      for (char c : character) all = all && byte_ids_[static_cast<uint8_t>(c)] >= 0;
+      if (all) {
+        for (char c : character) symbols.push_back(byte_ids_[static_cast<uint8_t>(c)]);
+        continue;
+      }
     }
+    if (!unk_id_) continue;  // no unk token: the character is dropped, as in HF
+    if (pending_unk && !fuse_unk_) symbols.push_back(*unk_id_);
+    pending_unk = true;
   }
-  if (unk_id_) {
-    if (fuse_unk_ && !out.empty() && out.back() == *unk_id_) return;
-    out.push_back(*unk_id_);
-  }
+  if (pending_unk) symbols.push_back(*unk_id_);
+  return symbols;
 }
 
 void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) const {
   if (word.empty()) return;
   if (ignore_merges_) {
-    if (auto id = token_to_id(word)) {
+    if (auto id = find_in_vocab(word)) {
       out.push_back(*id);
       return;
     }
   }
-  // Symbols start as the characters (id -1: not in the vocabulary, kept for
-  // byte fallback / unk) in a linked list. A min-heap of candidate merges,
-  // ordered by rank then position, applies the best merge first as HF does;
-  // entries made stale by earlier merges are skipped when popped. O(n log n).
-  const auto characters = utf8::characters(word);
+  // Symbols in a linked list; a min-heap of candidate merges, ordered by rank
+  // then position, applies the best merge first as HF does; entries made
+  // stale by earlier merges are skipped when popped. O(n log n).
+  const std::vector<int32_t> initial = initial_symbols(word);
   struct Symbol {
     int32_t id;
     int32_t prev, next;
-    uint32_t first_character;
     bool alive;
   };
-  std::vector<Symbol> symbols(characters.size());
-  for (size_t i = 0; i < characters.size(); ++i) {
-    symbols[i] = {token_to_id(characters[i]).value_or(-1), static_cast<int32_t>(i) - 1,
-                  i + 1 < characters.size() ? static_cast<int32_t>(i + 1) : -1, static_cast<uint32_t>(i), true};
+  std::vector<Symbol> symbols(initial.size());
+  for (size_t i = 0; i < initial.size(); ++i) {
+    symbols[i] = {initial[i], static_cast<int32_t>(i) - 1,
+                  i + 1 < initial.size() ? static_cast<int32_t>(i + 1) : -1, true};
   }
   struct Candidate {
     int32_t rank, position, merged_id;
@@ -147,7 +169,6 @@ void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) con
     const int32_t next = symbols[static_cast<size_t>(position)].next;
     if (next < 0) return;
     const int32_t a = symbols[static_cast<size_t>(position)].id, b = symbols[static_cast<size_t>(next)].id;
-    if (a < 0 || b < 0) return;
     auto it = merges_.find(pair_key(a, b));
     if (it != merges_.end()) heap.push({it->second.rank, position, it->second.merged_id});
   };
@@ -158,7 +179,6 @@ void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) con
     Symbol& left = symbols[static_cast<size_t>(top.position)];
     if (!left.alive || left.next < 0) continue;
     Symbol& right = symbols[static_cast<size_t>(left.next)];
-    if (left.id < 0 || right.id < 0) continue;
     auto it = merges_.find(pair_key(left.id, right.id));
     if (it == merges_.end() || it->second.rank != top.rank || it->second.merged_id != top.merged_id) continue;
     left.id = top.merged_id;
@@ -169,12 +189,7 @@ void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) con
     consider(top.position);
   }
   for (const Symbol& symbol : symbols) {
-    if (!symbol.alive) continue;
-    if (symbol.id >= 0) {
-      out.push_back(symbol.id);
-    } else {
-      append_unknown(characters[symbol.first_character], out);
-    }
+    if (symbol.alive) out.push_back(symbol.id);
   }
 }
 

@@ -1,9 +1,12 @@
 // BpeModel: the "model" part of a Hugging Face tokenizer.json of type BPE:
 // vocab, ranked merges ("a b" strings or [a, b] pairs), ignore_merges,
 // byte_fallback (<0xAB> tokens for characters missing from the vocabulary)
-// and unk_token. Encodes one pre-tokenized word (already byte-level mapped
-// when the tokenizer is byte-level). Immutable; internal to the Tokenizer.
+// and unk_token with fuse_unk. Encodes one pre-tokenized word (already
+// byte-level mapped when the tokenizer is byte-level) as HF's BPE::merge_word
+// does. Immutable; internal to the Tokenizer.
 #pragma once
+
+#include "runtime/text/tokenizer_model.h"
 
 #include <boost/json.hpp>
 
@@ -16,20 +19,16 @@
 
 namespace citadel::runtime {
 
-class BpeModel {
+class BpeModel final : public TokenizerModel {
  public:
   // `spec` is the tokenizer.json "model" object; errors name `source`.
   BpeModel(const boost::json::value& spec, const std::string& source);
 
-  void encode_word(std::string_view word, std::vector<int32_t>& out) const;
-
-  std::optional<int32_t> token_to_id(std::string_view token) const;
-  // Empty for ids not in the vocabulary.
-  const std::string& id_to_token(int32_t id) const;
-  size_t id_limit() const { return id_to_token_.size(); }  // highest id + 1
-  bool byte_fallback() const { return byte_fallback_; }
-  // Registers a token added outside the vocabulary (added_tokens).
-  void add_token(int32_t id, const std::string& content);
+  void encode_word(std::string_view word, std::vector<int32_t>& out) const override;
+  std::optional<int32_t> token_to_id(std::string_view token) const override;
+  const std::string& id_to_token(int32_t id) const override;
+  size_t id_limit() const override { return id_to_token_.size(); }
+  void add_token(int32_t id, const std::string& content) override;
 
  private:
   struct Merge {
@@ -40,9 +39,20 @@ class BpeModel {
     return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
   }
   void add_merge(const std::string& a, const std::string& b, int32_t rank, const std::string& where);
-  void append_unknown(std::string_view character, std::vector<int32_t>& out) const;
+  // The word's characters as initial symbols (byte fallback, unk), as HF does.
+  std::vector<int32_t> initial_symbols(std::string_view word) const;
 
-  std::unordered_map<std::string, int32_t> vocab_;
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+  };
+  using StringMap = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
+  void add_vocab_token(int32_t id, const std::string& content);
+  std::optional<int32_t> find_in_vocab(std::string_view token) const;
+
+  StringMap vocab_;         // the model's own vocabulary: what encoding may produce
+  StringMap added_tokens_;  // tokens only added for lookups
+  std::vector<int32_t> byte_ids_;  // id of <0xAB> by byte, -1 if absent
   std::vector<std::string> id_to_token_;
   std::unordered_map<uint64_t, Merge> merges_;
   bool ignore_merges_ = false;

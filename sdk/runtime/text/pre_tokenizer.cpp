@@ -3,6 +3,7 @@
 
 #include "runtime/core/error.h"
 #include "runtime/formats/json_file.h"
+#include "runtime/text/utf8.h"
 
 namespace citadel::runtime {
 namespace json = boost::json;
@@ -23,9 +24,12 @@ SplitBehavior parse_behavior(const std::string& text, const std::string& where) 
   throw_unsupported(where + ": unsupported Split behavior \"" + text + "\"");
 }
 
-// Splits `piece` at the matches of `regex` according to `behavior`.
-void split_piece(const Pcre2Regex& regex, SplitBehavior behavior, bool invert,
-                 const std::string& piece, std::vector<std::string>& out) {
+// Splits `piece` at the matches of `regex` according to `behavior`; the
+// first output piece keeps `at_start` when it begins where `piece` begins.
+void split_piece(const Pcre2Regex& regex, SplitBehavior behavior, bool invert, const std::string& piece,
+                 bool at_start, std::vector<PreTokenizer::Piece>& out) {
+  const size_t first_out = out.size();
+  size_t first_begin = std::string::npos;  // where the first output piece begins in `piece`
   struct Segment {
     size_t begin, end;
     bool is_match;
@@ -42,13 +46,17 @@ void split_piece(const Pcre2Regex& regex, SplitBehavior behavior, bool invert,
     for (auto& s : segments) s.is_match = !s.is_match;
   }
   auto text = [&](const Segment& s) { return piece.substr(s.begin, s.end - s.begin); };
+  auto emit = [&](std::string&& text_piece, size_t begin) {
+    if (out.size() == first_out) first_begin = begin;
+    out.push_back({std::move(text_piece), false});
+  };
   switch (behavior) {
     case SplitBehavior::isolated:
-      for (const auto& s : segments) out.push_back(text(s));
+      for (const auto& s : segments) emit(text(s), s.begin);
       break;
     case SplitBehavior::removed:
       for (const auto& s : segments) {
-        if (!s.is_match) out.push_back(text(s));
+        if (!s.is_match) emit(text(s), s.begin);
       }
       break;
     case SplitBehavior::merged_with_previous: {
@@ -56,23 +64,23 @@ void split_piece(const Pcre2Regex& regex, SplitBehavior behavior, bool invert,
       for (const auto& s : segments) {
         current += text(s);
         if (s.is_match) {
-          out.push_back(std::move(current));
+          emit(std::move(current), 0);
           current.clear();
         }
       }
-      if (!current.empty()) out.push_back(std::move(current));
+      if (!current.empty()) emit(std::move(current), 0);
       break;
     }
     case SplitBehavior::merged_with_next: {
       std::string current;
       for (const auto& s : segments) {
         if (s.is_match && !current.empty()) {
-          out.push_back(std::move(current));
+          emit(std::move(current), 0);
           current.clear();
         }
         current += text(s);
       }
-      if (!current.empty()) out.push_back(std::move(current));
+      if (!current.empty()) emit(std::move(current), 0);
       break;
     }
     case SplitBehavior::contiguous: {
@@ -80,37 +88,57 @@ void split_piece(const Pcre2Regex& regex, SplitBehavior behavior, bool invert,
       bool current_is_match = false;
       for (const auto& s : segments) {
         if (!current.empty() && s.is_match != current_is_match) {
-          out.push_back(std::move(current));
+          emit(std::move(current), 0);
           current.clear();
         }
         current += text(s);
         current_is_match = s.is_match;
       }
-      if (!current.empty()) out.push_back(std::move(current));
+      if (!current.empty()) emit(std::move(current), 0);
       break;
     }
   }
+  if (out.size() > first_out) out[first_out].at_start = at_start && first_begin == 0;
 }
 
 }  // namespace
 
+enum class PrependScheme { always, first, never };
+
 struct PreTokenizer::Step {
-  enum class Kind { split, byte_level };
+  enum class Kind { split, byte_level, metaspace };
   Kind kind = Kind::split;
   std::unique_ptr<Pcre2Regex> regex;
   SplitBehavior behavior = SplitBehavior::isolated;
   bool invert = false;
   bool add_prefix_space = false;  // byte_level only
+  std::string replacement;        // metaspace: "▁"
+  PrependScheme prepend = PrependScheme::always;
 
-  void apply(std::vector<std::string>& pieces) const {
-    std::vector<std::string> out;
+  void apply(std::vector<Piece>& pieces) const {
+    std::vector<Piece> out;
     out.reserve(pieces.size() * 2);
     for (auto& piece : pieces) {
-      if (kind == Kind::byte_level && add_prefix_space && (piece.empty() || piece[0] != ' ')) {
-        piece.insert(piece.begin(), ' ');
+      if (kind == Kind::byte_level && add_prefix_space && (piece.text.empty() || piece.text[0] != ' ')) {
+        piece.text.insert(piece.text.begin(), ' ');
+      }
+      if (kind == Kind::metaspace) {
+        // As HF's Metaspace: spaces become the replacement, which is
+        // prepended unless the piece starts with it ("first": only to the
+        // piece that starts the input).
+        std::string replaced;
+        for (char c : piece.text) {
+          if (c == ' ') replaced += replacement;
+          else replaced.push_back(c);
+        }
+        const bool starts_with = replaced.compare(0, replacement.size(), replacement) == 0;
+        if (!starts_with && (prepend == PrependScheme::always || (prepend == PrependScheme::first && piece.at_start))) {
+          replaced.insert(0, replacement);
+        }
+        piece.text = std::move(replaced);
       }
       if (regex) {
-        split_piece(*regex, behavior, invert, piece, out);
+        split_piece(*regex, behavior, invert, piece.text, piece.at_start, out);
       } else {
         out.push_back(std::move(piece));
       }
@@ -118,6 +146,18 @@ struct PreTokenizer::Step {
     pieces = std::move(out);
   }
 };
+
+PrependScheme parse_prepend_scheme(const json::object& object, const std::string& where) {
+  if (auto scheme = optional_string(object, "prepend_scheme", where)) {
+    if (*scheme == "always") return PrependScheme::always;
+    if (*scheme == "first") return PrependScheme::first;
+    if (*scheme == "never") return PrependScheme::never;
+    throw_invalid(where + ": unknown prepend_scheme \"" + *scheme + "\"");
+  }
+  // Files from before prepend_scheme: add_prefix_space.
+  return optional_bool(object, "add_prefix_space", where).value_or(true) ? PrependScheme::always
+                                                                         : PrependScheme::never;
+}
 
 PreTokenizer::PreTokenizer(const json::value& spec, const std::string& source) {
   if (!spec.is_null()) add_step(spec, source);
@@ -168,18 +208,32 @@ void PreTokenizer::add_step(const json::value& spec, const std::string& source) 
       step->regex = std::make_unique<Pcre2Regex>(kGpt2Pattern, false, source);
     }
     byte_level_ = true;
+  } else if (type == "Metaspace") {
+    step->kind = Step::Kind::metaspace;
+    step->replacement = optional_string(object, "replacement", where).value_or("\u2581");
+    if (utf8::characters(step->replacement).size() != 1) {
+      throw_invalid(where + ": Metaspace replacement must be one character");
+    }
+    step->prepend = parse_prepend_scheme(object, where);
+    if (optional_bool(object, "split", where).value_or(true)) {
+      step->regex = std::make_unique<Pcre2Regex>(step->replacement, true, source);
+      step->behavior = SplitBehavior::merged_with_next;
+    }
+  } else if (type == "WhitespaceSplit") {
+    step->regex = std::make_unique<Pcre2Regex>("\\s+", false, source);
+    step->behavior = SplitBehavior::removed;
   } else {
     throw_unsupported(where + ": unsupported pre-tokenizer type \"" + type + "\"");
   }
   steps_.push_back(std::move(step));
 }
 
-std::vector<std::string> PreTokenizer::split(std::string_view text) const {
-  std::vector<std::string> pieces;
+std::vector<PreTokenizer::Piece> PreTokenizer::split(std::string_view text, bool at_start) const {
+  std::vector<Piece> pieces;
   if (text.empty()) return pieces;
-  pieces.emplace_back(text);
+  pieces.push_back({std::string(text), at_start});
   for (const auto& step : steps_) step->apply(pieces);
-  std::erase_if(pieces, [](const std::string& p) { return p.empty(); });
+  std::erase_if(pieces, [](const Piece& p) { return p.text.empty(); });
   return pieces;
 }
 

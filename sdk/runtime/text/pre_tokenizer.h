@@ -1,7 +1,9 @@
 // PreTokenizer: splits text into the words that BPE encodes, as a Hugging Face
 // tokenizer.json "pre_tokenizer" describes: Split (regex or string; behaviors
 // Isolated, Removed, MergedWithPrevious, MergedWithNext), Digits, ByteLevel
-// (add_prefix_space, use_regex with the GPT-2 pattern) and Sequence of these.
+// (add_prefix_space, use_regex with the GPT-2 pattern), Metaspace
+// (SentencePiece's "▁": prepend_scheme always/first/never, split),
+// WhitespaceSplit and Sequence of these.
 // Words are returned as raw bytes; byte_level() tells the BPE model to map
 // them through the GPT-2 byte map. Internal to the Tokenizer.
 #pragma once
@@ -24,7 +26,12 @@ class PreTokenizer {
   PreTokenizer(const boost::json::value& spec, const std::string& source);
   ~PreTokenizer();
 
-  std::vector<std::string> split(std::string_view text) const;
+  struct Piece {
+    std::string text;
+    bool at_start;  // begins at the start of the whole input (Metaspace "first")
+  };
+  // `at_start`: `text` begins at the start of the input to encode.
+  std::vector<Piece> split(std::string_view text, bool at_start) const;
   bool byte_level() const { return byte_level_; }
 
  private:

@@ -45,9 +45,9 @@ struct Pcre2Regex::Code {
 };
 
 Pcre2Regex::Pcre2Regex(const std::string& pattern, bool literal, const std::string& source)
-    : code_(std::make_unique<Code>()), pattern_(pattern) {
-  uint32_t options = PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF;
-  if (literal) options |= PCRE2_LITERAL;
+    : code_(std::make_unique<Code>()), pattern_(pattern), literal_(literal && !pattern.empty()) {
+  uint32_t options = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
+  options |= literal ? PCRE2_LITERAL : PCRE2_UCP;  // PCRE2 refuses UCP with LITERAL
   const std::string compiled = literal ? pattern : with_unicode_white_space(pattern);
   int error_code = 0;
   PCRE2_SIZE error_offset = 0;
@@ -66,6 +66,12 @@ Pcre2Regex::~Pcre2Regex() = default;
 
 std::vector<std::pair<size_t, size_t>> Pcre2Regex::find_all(std::string_view text) const {
   std::vector<std::pair<size_t, size_t>> matches;
+  if (literal_) {  // plain text: no need for the matcher
+    for (size_t at = text.find(pattern_); at != std::string_view::npos; at = text.find(pattern_, at + pattern_.size())) {
+      matches.emplace_back(at, at + pattern_.size());
+    }
+    return matches;
+  }
   pcre2_match_data* data = pcre2_match_data_create_from_pattern(code_->code, nullptr);
   if (data == nullptr) throw RuntimeError(CITADEL_ERR_OUT_OF_MEMORY, "pcre2 match data allocation failed");
   size_t offset = 0;
@@ -97,6 +103,7 @@ std::vector<std::pair<size_t, size_t>> Pcre2Regex::find_all(std::string_view tex
 }
 
 bool Pcre2Regex::full_match(std::string_view text) const {
+  if (literal_) return text == pattern_;
   pcre2_match_data* data = pcre2_match_data_create_from_pattern(code_->code, nullptr);
   if (data == nullptr) throw RuntimeError(CITADEL_ERR_OUT_OF_MEMORY, "pcre2 match data allocation failed");
   // No JIT here: the JIT fast path ignores match-time anchoring options.

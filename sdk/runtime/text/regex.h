@@ -31,6 +31,7 @@ class Pcre2Regex {
   struct Code;
   std::unique_ptr<Code> code_;
   std::string pattern_;
+  bool literal_;  // a non-empty plain-text pattern, searched without PCRE2
 };
 
 }  // namespace citadel::runtime

@@ -5,9 +5,10 @@
 #include "runtime/core/error.h"
 #include "runtime/formats/json_file.h"
 #include "runtime/text/added_tokens.h"
-#include "runtime/text/bpe_model.h"
-#include "runtime/text/nfc.h"
+#include "runtime/text/decoder.h"
+#include "runtime/text/normalizer.h"
 #include "runtime/text/pre_tokenizer.h"
+#include "runtime/text/tokenizer_model.h"
 #include "runtime/text/utf8.h"
 
 #include <unordered_set>
@@ -16,70 +17,35 @@ namespace citadel::runtime {
 namespace json = boost::json;
 
 namespace {
-
-// Reads the "normalizer": null, NFC, or a Sequence of those; sets `nfc`.
-void read_normalizer(const json::value& spec, const std::string& source, bool& nfc) {
-  if (spec.is_null()) return;
-  const std::string where = source + ": normalizer";
-  const auto& object = as_object(spec, where);
-  const std::string type = required_string(object, "type", where);
-  if (type == "Sequence") {
-    const auto* list = object.if_contains("normalizers");
-    if (list != nullptr && list->is_array()) {
-      for (const auto& item : list->get_array()) read_normalizer(item, source, nfc);
-    }
-    return;
-  }
-  if (type == "NFC") {
-    nfc = true;
-    return;
-  }
-  throw_unsupported(where + ": unsupported normalizer type \"" + type + "\"");
+const json::value& member(const json::object& root, std::string_view key) {
+  static const json::value null;
+  const auto* value = root.if_contains(key);
+  return value == nullptr ? null : *value;
 }
-
-// Whether `token` is "<0xAB>"; sets `byte`.
-bool parse_byte_token(const std::string& token, uint8_t& byte) {
-  if (token.size() != 6 || token.compare(0, 3, "<0x") != 0 || token[5] != '>') return false;
-  unsigned value = 0;
-  for (int i = 3; i < 5; ++i) {
-    const char c = token[static_cast<size_t>(i)];
-    value <<= 4;
-    if (c >= '0' && c <= '9') value |= static_cast<unsigned>(c - '0');
-    else if (c >= 'A' && c <= 'F') value |= static_cast<unsigned>(c - 'A' + 10);
-    else if (c >= 'a' && c <= 'f') value |= static_cast<unsigned>(c - 'a' + 10);
-    else return false;
-  }
-  byte = static_cast<uint8_t>(value);
-  return true;
-}
-
 }  // namespace
 
 struct Tokenizer::Impl {
   std::string source;
-  BpeModel model;
+  std::unique_ptr<TokenizerModel> model;
+  Normalizer normalizer;
   PreTokenizer pre_tokenizer;
+  Decoder decoder;
   AddedTokens added;
-  bool nfc = false;
   std::unordered_set<int32_t> special_ids;
+  std::vector<bool> is_added;               // by id
+  std::vector<std::string> added_content;  // by id, for added tokens
   // Post-processing of a single sequence: ids before and after it.
   std::vector<int32_t> prefix_ids, suffix_ids;
-  // Decoding.
-  bool decode_byte_level = false;
-  bool decode_byte_fallback = false;
-  std::vector<std::string> token_bytes;  // by id
+  std::vector<std::string> token_bytes;  // by id: what streaming emits for it
 
   Impl(const json::object& root, const std::string& src)
       : source(src),
-        model(root.contains("model") ? root.at("model") : json::value(), src),
-        pre_tokenizer(root.contains("pre_tokenizer") ? root.at("pre_tokenizer") : json::value(), src) {
-    if (root.contains("normalizer")) read_normalizer(root.at("normalizer"), src, nfc);
+        model(make_tokenizer_model(member(root, "model"), src)),
+        normalizer(member(root, "normalizer"), src),
+        pre_tokenizer(member(root, "pre_tokenizer"), src),
+        decoder(member(root, "decoder"), src, pre_tokenizer.byte_level()) {
     read_added_tokens(root);
-    if (root.contains("post_processor")) read_post_processor(root.at("post_processor"));
-    if (root.contains("decoder")) read_decoder(root.at("decoder"));
-    if (!root.contains("decoder") || root.at("decoder").is_null()) {
-      decode_byte_level = pre_tokenizer.byte_level();
-    }
+    read_post_processor(member(root, "post_processor"));
     build_token_bytes();
   }
 
@@ -100,8 +66,11 @@ struct Tokenizer::Impl {
       token.rstrip = optional_bool(object, "rstrip", where).value_or(false);
       token.single_word = optional_bool(object, "single_word", where).value_or(false);
       token.normalized = optional_bool(object, "normalized", where).value_or(!token.special);
-      const std::string& existing = model.id_to_token(token.id);
-      if (existing.empty()) model.add_token(token.id, token.content);
+      if (token.normalized) {
+        token.pattern = normalizer.normalize(token.content);
+        if (token.pattern == token.content) token.pattern.clear();
+      }
+      model->add_token(token.id, token.content);
       if (token.special) special_ids.insert(token.id);
       added.add(std::move(token));
     }
@@ -151,42 +120,25 @@ struct Tokenizer::Impl {
     }
   }
 
-  void read_decoder(const json::value& spec) {
-    if (spec.is_null()) return;
-    const std::string where = source + ": decoder";
-    const auto& object = as_object(spec, where);
-    const std::string type = required_string(object, "type", where);
-    if (type == "Sequence") {
-      const auto* list = object.if_contains("decoders");
-      if (list == nullptr || !list->is_array()) throw_invalid(where + ": Sequence needs \"decoders\"");
-      for (const auto& item : list->get_array()) read_decoder(item);
-    } else if (type == "ByteLevel") {
-      decode_byte_level = true;
-    } else if (type == "ByteFallback") {
-      decode_byte_fallback = true;
-    } else if (type == "Fuse") {
-      // Joining token strings is what decode does anyway.
-    } else {
-      throw_unsupported(where + ": unsupported decoder type \"" + type + "\"");
+  void build_token_bytes() {
+    token_bytes.resize(model->id_limit());
+    is_added.assign(token_bytes.size(), false);
+    added_content.assign(token_bytes.size(), std::string());
+    for (const auto& token : added.tokens()) {
+      is_added[static_cast<size_t>(token.id)] = true;
+      added_content[static_cast<size_t>(token.id)] = token.match_text();  // HF: the normalized content
+    }
+    for (size_t id = 0; id < token_bytes.size(); ++id) {
+      const std::string& token = token_string(static_cast<int32_t>(id));
+      // Byte-level decoding leaves added tokens as they are written.
+      token_bytes[id] = decoder.byte_level() && is_added[id] ? token : decoder.token_piece(token, false);
     }
   }
 
-  void build_token_bytes() {
-    token_bytes.resize(model.id_limit());
-    std::unordered_set<int32_t> added_ids;
-    for (const auto& token : added.tokens()) added_ids.insert(token.id);
-    for (size_t id = 0; id < token_bytes.size(); ++id) {
-      const std::string& token = model.id_to_token(static_cast<int32_t>(id));
-      std::string& bytes = token_bytes[id];
-      uint8_t byte = 0;
-      if (added_ids.count(static_cast<int32_t>(id)) != 0) {
-        bytes = token;
-      } else if (decode_byte_fallback && parse_byte_token(token, byte)) {
-        bytes.assign(1, static_cast<char>(byte));
-      } else if (!(decode_byte_level && utf8::unicode_to_bytes(token, bytes))) {
-        bytes = token;
-      }
-    }
+  // The token's string: an added token's content, else the vocabulary's.
+  const std::string& token_string(int32_t id) const {
+    const auto index = static_cast<size_t>(id);
+    return index < is_added.size() && is_added[index] ? added_content[index] : model->id_to_token(id);
   }
 
   void check_id(int32_t id) const {
@@ -207,6 +159,10 @@ Tokenizer Tokenizer::from_file(const std::filesystem::path& tokenizer_json) {
   return Tokenizer(std::make_unique<Impl>(as_object(root, tokenizer_json.string()), tokenizer_json.string()));
 }
 
+Tokenizer Tokenizer::from_json_value(const json::value& root, const std::string& source) {
+  return Tokenizer(std::make_unique<Impl>(as_object(root, source), source));
+}
+
 Tokenizer Tokenizer::from_json(std::string_view text, const std::string& source) {
   const json::value root = parse_json(text, source);
   return Tokenizer(std::make_unique<Impl>(as_object(root, source), source));
@@ -223,17 +179,20 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_t
       ids.push_back(raw.token_id);
       continue;
     }
-    const std::string normalized = impl_->nfc ? nfc_normalize(raw.text) : std::string(raw.text);
+    const std::string normalized = impl_->normalizer.normalize(raw.text);
+    const bool raw_at_start = raw.text.data() == text.data();
     for (const TextSegment& segment : impl_->added.split(normalized, true)) {
       if (segment.token_id >= 0) {
         ids.push_back(segment.token_id);
         continue;
       }
-      for (const std::string& word : impl_->pre_tokenizer.split(segment.text)) {
+      // Metaspace's "first" prepends only to what starts the input.
+      const bool at_start = raw_at_start && segment.text.data() == normalized.data();
+      for (const PreTokenizer::Piece& word : impl_->pre_tokenizer.split(segment.text, at_start)) {
         if (impl_->pre_tokenizer.byte_level()) {
-          impl_->model.encode_word(utf8::bytes_to_unicode_string(word), ids);
+          impl_->model->encode_word(utf8::bytes_to_unicode_string(word.text), ids);
         } else {
-          impl_->model.encode_word(word, ids);
+          impl_->model->encode_word(word.text, ids);
         }
       }
     }
@@ -243,13 +202,22 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_t
 }
 
 std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special_tokens) const {
-  std::string bytes;
-  for (int32_t id : ids) {
-    impl_->check_id(id);
-    if (skip_special_tokens && impl_->special_ids.count(id) != 0) continue;
-    bytes += impl_->token_bytes[static_cast<size_t>(id)];
+  for (int32_t id : ids) impl_->check_id(id);
+  if (impl_->decoder.byte_level()) {
+    std::string bytes;
+    for (int32_t id : ids) {
+      if (skip_special_tokens && impl_->special_ids.count(id) != 0) continue;
+      bytes += impl_->token_bytes[static_cast<size_t>(id)];
+    }
+    return utf8::repair(bytes);
   }
-  return utf8::repair(bytes);
+  std::vector<std::string> tokens;
+  tokens.reserve(ids.size());
+  for (int32_t id : ids) {
+    if (skip_special_tokens && impl_->special_ids.count(id) != 0) continue;
+    tokens.push_back(impl_->token_string(id));
+  }
+  return impl_->decoder.decode(std::move(tokens));
 }
 
 std::string Tokenizer::token_bytes(int32_t id) const {
@@ -259,11 +227,11 @@ std::string Tokenizer::token_bytes(int32_t id) const {
 
 std::string Tokenizer::id_to_token(int32_t id) const {
   impl_->check_id(id);
-  return impl_->model.id_to_token(id);
+  return impl_->token_string(id);
 }
 
 std::optional<int32_t> Tokenizer::token_to_id(std::string_view token) const {
-  return impl_->model.token_to_id(token);
+  return impl_->model->token_to_id(token);
 }
 
 size_t Tokenizer::vocab_size() const { return impl_->token_bytes.size(); }
@@ -295,21 +263,76 @@ size_t complete_utf8_prefix(std::string_view bytes) {
 }
 
 StreamingDecoder::StreamingDecoder(const Tokenizer& tokenizer, bool skip_special_tokens)
-    : tokenizer_(&tokenizer), skip_special_tokens_(skip_special_tokens) {}
+    : tokenizer_(&tokenizer),
+      skip_special_tokens_(skip_special_tokens),
+      strip_left_(tokenizer.impl_->decoder.stream_strip_count()) {}
 
 std::string StreamingDecoder::push(int32_t id) {
   if (skip_special_tokens_ && tokenizer_->is_special(id)) return {};
-  pending_ += tokenizer_->token_bytes(id);
-  const size_t complete = complete_utf8_prefix(pending_);
-  std::string out = utf8::repair(std::string_view(pending_).substr(0, complete));
-  pending_.erase(0, complete);
+  const Tokenizer::Impl& impl = *tokenizer_->impl_;
+  impl.check_id(id);
+  if (impl.decoder.byte_level()) {
+    pending_ += impl.token_bytes[static_cast<size_t>(id)];
+    const size_t complete = complete_utf8_prefix(pending_);
+    std::string out = utf8::repair(std::string_view(pending_).substr(0, complete));
+    pending_.erase(0, complete);
+    return out;
+  }
+  // Piece by piece; runs of <0xAB> tokens collect in pending_ until they form
+  // characters. As HF's ByteFallback, a run that turns out not to be UTF-8
+  // gives one U+FFFD per byte (from there on, the rest of the run too).
+  std::string out;
+  const std::string& token = impl.token_string(id);
+  uint8_t byte = 0;
+  if (impl.decoder.byte_fallback() && parse_byte_token(token, byte)) {
+    if (run_invalid_) {
+      out = "\xef\xbf\xbd";
+    } else {
+      pending_.push_back(static_cast<char>(byte));
+      const size_t complete = complete_utf8_prefix(pending_);
+      const std::string_view head = std::string_view(pending_).substr(0, complete);
+      if (utf8::repair(head) == head) {
+        out.assign(head);
+        pending_.erase(0, complete);
+      } else {
+        for (size_t i = 0; i < pending_.size(); ++i) out += "\xef\xbf\xbd";
+        pending_.clear();
+        run_invalid_ = true;
+      }
+    }
+  } else {
+    out = end_byte_run() + impl.decoder.token_piece(token, first_);
+  }
+  first_ = false;
+  return strip_start(std::move(out));
+}
+
+std::string StreamingDecoder::end_byte_run() {
+  std::string out;
+  for (size_t i = 0; i < pending_.size(); ++i) out += "\xef\xbf\xbd";  // an unfinished run is invalid
+  pending_.clear();
+  run_invalid_ = false;
+  return out;
+}
+
+std::string StreamingDecoder::strip_start(std::string out) {
+  // A Strip after Fuse (Llama-2 style) removes leading characters of the text.
+  const std::string& strip = tokenizer_->impl_->decoder.stream_strip_char();
+  while (strip_left_ > 0 && !out.empty() && out.compare(0, strip.size(), strip) == 0) {
+    out.erase(0, strip.size());
+    --strip_left_;
+  }
+  if (!out.empty()) strip_left_ = 0;
   return out;
 }
 
 std::string StreamingDecoder::flush() {
-  std::string out = utf8::repair(pending_);
-  pending_.clear();
-  return out;
+  if (tokenizer_->impl_->decoder.byte_level()) {
+    std::string out = utf8::repair(pending_);
+    pending_.clear();
+    return out;
+  }
+  return strip_start(end_byte_run());
 }
 
 }  // namespace citadel::runtime
