@@ -8,7 +8,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${CITADEL_TEST_BUILD_DIR:-build-test}
 export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=true
+
+# --- Python API tests (tests/python) -------------------------------------------
+# A venv with the pinned openai client and pytest, remade when
+# tests/python/requirements.txt changes; CTest runs them as `python-api`.
+venv="$PWD/$build/venv"
+if [ ! -x "$venv/bin/python" ] || ! cmp -s tests/python/requirements.txt "$venv/requirements.txt"; then
+  mkdir -p "$build"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+  cp tests/python/requirements.txt "$venv/requirements.txt"
+fi
+# --------------------------------------------------------------------------------
+
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCITADEL_CUDA=OFF \
-      -DCITADEL_BUILD_BENCH=ON >/dev/null
+      -DCITADEL_BUILD_BENCH=ON -DCITADEL_PYTHON_TEST_VENV="$venv" >/dev/null
 ninja -C "$build"
 ctest --test-dir "$build" --output-on-failure

@@ -19,7 +19,7 @@ strings, plus decodes of random id sequences. Variants:
                 Replace(" {2,}", " "); WhitespaceSplit + Metaspace("always", split)
                 pre-tokenizer; Metaspace decoder; "$A </s>" (T5/UMT5)
   unigram_fallback/ a Unigram vocabulary with byte_fallback <0xNN> pieces,
-                NFC normalizer, Metaspace + ByteFallback + Fuse decoder
+                NFKC normalizer, Metaspace + ByteFallback + Fuse decoder
   gguf_llama/   the spm vocabulary as GGUF stores it ("llama" model: tokens,
                 scores, token types; no merges) in tokenizer.gguf (tokenizer
                 metadata only), its arrays in vocab.json, and vectors from transformers' GGUF tokenizer
@@ -32,7 +32,8 @@ Run: python3 tools/spm_tokenizer_vectors.py --out tests/data/tokenizer/spm [--fu
 (the committed files: tokenizers, sentencepiece, transformers and gguf as
 pinned in tools/requirements*.txt; the defaults). A larger fuzz run writes
 elsewhere: --out /tmp/fuzz --fuzz 3000, then
-CITADEL_TOKENIZER_FUZZ_DIR=/tmp/fuzz build-test/tests/citadel-tests "[.tokenizer-fuzz]".
+CITADEL_TOKENIZER_FUZZ_DIR=/tmp/fuzz build-test/tests/citadel-tests "[.tokenizer-fuzz]"; with --nmt-nfkc the
+Unigram variant carries the full nmt_nfkc charsmap of real T5/UMT5 files.
 """
 import argparse
 import io
@@ -178,14 +179,15 @@ def _protobuf_fields(data):
 
 
 def compiled_charsmap(rules_tsv):
-    """The precompiled_charsmap SentencePiece builds from `rules_tsv`
+    """The precompiled_charsmap SentencePiece builds from `rules_tsv`, or its
+    full built-in nmt_nfkc rules (as in real T5/UMT5 files) when None
     (ModelProto.normalizer_spec = field 3, precompiled_charsmap = field 2)."""
     import sentencepiece as spm
     model = io.BytesIO()
+    rules = {"normalization_rule_tsv": str(rules_tsv)} if rules_tsv else {"normalization_rule_name": "nmt_nfkc"}
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(["hello world this is a test of things"] * 50), model_writer=model,
-        vocab_size=19, hard_vocab_limit=False, model_type="unigram", minloglevel=2,
-        normalization_rule_tsv=str(rules_tsv))
+        vocab_size=19, hard_vocab_limit=False, model_type="unigram", minloglevel=2, **rules)
     for field, _, value in _protobuf_fields(model.getvalue()):
         if field == 3:
             for inner, _, blob in _protobuf_fields(value):
@@ -237,7 +239,7 @@ def train_unigram(vocab_size, charsmap, byte_fallback):
     specials = ["<pad>", "</s>", "<unk>"] + ([f"<0x{b:02X}>" for b in range(256)] if byte_fallback else [])
     tok = Tokenizer(models.Unigram())
     if byte_fallback:
-        tok.normalizer = normalizers.NFC()
+        tok.normalizer = normalizers.NFKC()
     else:
         tok.normalizer = normalizers.Sequence([normalizers.Precompiled(charsmap), normalizers.Strip(left=False, right=True),
                                                normalizers.Replace(Regex(" {2,}"), " ")])
@@ -321,12 +323,22 @@ def write_gguf(folder, arrays, gguf_path):
     (folder / "vocab.json").write_text(json.dumps(arrays, ensure_ascii=False), encoding="utf-8")
 
 
-def gguf_vectors(folder, gguf_path, texts, seed):
+def gguf_vectors(folder, gguf_path, texts, seed, legacy=False):
+    """vectors.json from transformers' GGUF tokenizer; with `legacy`, also
+    vectors_legacy.json from the same tokenizer with the Llama-2
+    tokenizer.json spelling (Prepend + Replace normalizer: "▁" before every
+    text piece, also after special tokens, which is what llama.cpp does)."""
     from transformers import AutoTokenizer
     hf = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
     data = vectors_for(hf.backend_tokenizer, texts, random.Random(seed))
     (folder / "vectors.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     print(folder.name, hf.backend_tokenizer.get_vocab_size(), "tokens,", len(data["encode"]), "texts")
+    if legacy:
+        tok = Tokenizer.from_str(hf.backend_tokenizer.to_str())
+        tok.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
+        tok.pre_tokenizer = None
+        data = vectors_for(tok, texts[:len(texts) // 2], random.Random(seed))
+        (folder / "vectors_legacy.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
 
 def gguf_llama(out_dir, base, texts, seed):
@@ -343,7 +355,7 @@ def gguf_llama(out_dir, base, texts, seed):
                         "bos_token_id": tokens.index("<s>"), "eos_token_id": tokens.index("</s>"),
                         "unknown_token_id": tokens.index("<unk>"), "add_bos_token": True, "add_eos_token": False},
                folder / "tokenizer.gguf")
-    gguf_vectors(folder, folder / "tokenizer.gguf", texts, seed)
+    gguf_vectors(folder, folder / "tokenizer.gguf", texts, seed, legacy=True)
 
 
 def gguf_gpt2(out_dir, byte_level_json, texts, seed, scratch):
@@ -359,6 +371,10 @@ def gguf_gpt2(out_dir, byte_level_json, texts, seed, scratch):
     for t in spec["added_tokens"]:
         tokens[t["id"]] = t["content"]
         types[t["id"]] = 3 if t["special"] else 4
+    # As in Qwen2 and SmolLM files: without it, transformers' GPT2Tokenizer
+    # adds its default "<|endoftext|>" as a new token past the model's vocabulary.
+    tokens.append("<|endoftext|>")
+    types.append(3)
     merges = [m if isinstance(m, str) else " ".join(m) for m in spec["model"]["merges"]]
     write_gguf(folder, {"model": "gpt2", "pre": "llama-bpe", "tokens": tokens, "token_type": types,
                         "merges": merges, "bos_token_id": tokens.index("<|begin_of_text|>"),
@@ -373,14 +389,19 @@ def main():
     parser.add_argument("--fuzz", type=int, default=100, help="random strings per variant")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--vocab", type=int, default=800)
+    parser.add_argument("--nmt-nfkc", action="store_true",
+                        help="unigram_t5 with SentencePiece's full nmt_nfkc charsmap (240 KB; not committed)")
     args = parser.parse_args()
     texts = TEXTS + random_texts(args.fuzz, args.seed)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rules = out / "nfkc_rules.tsv"
-    nfkc_rules_tsv(rules)
-    charsmap = compiled_charsmap(rules)
-    rules.unlink()
+    if args.nmt_nfkc:
+        charsmap = compiled_charsmap(None)
+    else:
+        nfkc_rules_tsv(rules)
+        charsmap = compiled_charsmap(rules)
+        rules.unlink()
     base = train_spm_bpe(args.vocab)
     write_variant(out, "spm_llama2", spm_llama2(base), texts, args.seed + 1)
     write_variant(out, "spm_mistral", spm_mistral(base), texts, args.seed + 2)

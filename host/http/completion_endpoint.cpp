@@ -2,6 +2,8 @@
 // requests, then answer with one response object or an SSE stream.
 #include "host/http/endpoints.h"
 
+#include "host/http/api_error.h"
+#include "host/http/logprob_render.h"
 #include "host/http/model_lookup.h"
 #include "host/http/openai_translate.h"
 #include "host/http/request_group.h"
@@ -29,6 +31,7 @@ net::awaitable<void> answer_whole(Exchange& exchange, RequestGroup& group,
   while (std::optional<GroupEvent> item = co_await group.next()) {
     ChoiceOutcome& outcome = outcomes.at(item->index);
     outcome.text += item->event.text;
+    outcome.logprobs.insert(outcome.logprobs.end(), item->event.logprobs.begin(), item->event.logprobs.end());
     if (!item->event.final) continue;
     record_final(outcome, item->event);
     const bool failed = item->event.finish_reason == sched::FinishReason::error ||
@@ -65,11 +68,23 @@ net::awaitable<void> answer_stream(Exchange& exchange, RequestGroup& group,
                                                             request.prompts.at(index / request.n))));
   }
   std::vector<ChoiceOutcome> outcomes(group.size());
+  std::vector<CompletionLogprobs> completion_logprobs(group.size());
   while (std::optional<GroupEvent> item = co_await group.next()) {
     const sched::InferenceEvent& event = item->event;
-    if (!event.text.empty())
+    json::value logprobs = nullptr;
+    if (request.logprobs && !event.logprobs.empty()) {
+      if (request.api == CompletionApi::chat) {
+        logprobs = chat_logprob_chunk(event.logprobs, event.usage.prompt_tokens);
+      } else {
+        CompletionLogprobs& lists = completion_logprobs.at(item->index);
+        lists.append(event.logprobs, event.usage.prompt_tokens, request.echo);
+        logprobs = lists.take_new();
+      }
+    }
+    if (!event.text.empty() || !logprobs.is_null())
       co_await send_chunk(writer, group,
-                          json::serialize(stream_text_chunk(request, identity, item->index, event.text)));
+                          json::serialize(stream_text_chunk(request, identity, item->index, event.text,
+                                                            std::move(logprobs))));
     if (!event.final) continue;
     record_final(outcomes.at(item->index), event);
     if (event.finish_reason == sched::FinishReason::error)
@@ -85,15 +100,27 @@ net::awaitable<void> answer_stream(Exchange& exchange, RequestGroup& group,
   co_await writer->finish();
 }
 
+// The text of prompts given as token ids, for echo: the model's detokenize.
+void echo_token_prompts(sched::RequestRouter& router, CompletionRequest& request) {
+  for (size_t i = 0; i < request.prompt_token_ids.size(); ++i) {
+    if (request.prompt_token_ids[i].empty()) continue;
+    const sched::TokenizerReply reply = router.detokenize(request.model, request.prompt_token_ids[i]);
+    if (!reply)
+      throw bad_request("'prompt' " + std::to_string(i) + ": token ids cannot be echoed: " + reply.rejection.message,
+                        "prompt");
+    request.prompts[i] = reply.text;
+  }
+}
+
 net::awaitable<void> serve_completion(Exchange& exchange, CompletionApi api) {
   ServerContext& server = exchange.server();
   const TranslateLimits limits{server.settings.max_tokens_limit};
   const std::string& body = exchange.request().body();
-  const CompletionRequest request = api == CompletionApi::chat
-                                        ? parse_chat_request(body, limits)
-                                        : parse_completion_request(body, limits);
+  CompletionRequest request = api == CompletionApi::chat ? parse_chat_request(body, limits)
+                                                         : parse_completion_request(body, limits);
   require_task(server.router.list_models(), request.model, {"text_generation", "generic"},
                api == CompletionApi::chat ? "/v1/chat/completions" : "/v1/completions");
+  if (request.echo) echo_token_prompts(server.router, request);
 
   std::vector<sched::InferenceRequest> submissions;
   for (uint32_t index = 0; index < request.choice_count(); ++index) {

@@ -1,7 +1,8 @@
 // The endpoint handlers of the HTTP server and the function that registers
 // them in a RouteTable. One file per group: status_endpoints.cpp (/health,
 // /ready, /metrics, /v1/models), completion_endpoint.cpp (/v1/completions,
-// /v1/chat/completions), task_endpoints.cpp (/v1/ocr, /v1/videos, /inference).
+// /v1/chat/completions), tokenize_endpoint.cpp (/tokenize, /detokenize),
+// task_endpoints.cpp (/v1/ocr, /v1/videos, /inference).
 //
 // Called by: HttpServer (register_endpoints) and the session (the handlers).
 #pragma once
@@ -23,6 +24,9 @@ boost::asio::awaitable<void> handle_get_model(Exchange& exchange);
 
 boost::asio::awaitable<void> handle_completions(Exchange& exchange);
 boost::asio::awaitable<void> handle_chat_completions(Exchange& exchange);
+
+boost::asio::awaitable<void> handle_tokenize(Exchange& exchange);
+boost::asio::awaitable<void> handle_detokenize(Exchange& exchange);
 
 boost::asio::awaitable<void> handle_ocr(Exchange& exchange);
 boost::asio::awaitable<void> handle_videos(Exchange& exchange);

@@ -2,6 +2,8 @@
 #include "host/http/openai_translate.h"
 
 #include "host/http/api_error.h"
+#include "host/http/logprob_render.h"
+#include "host/http/prompt_tokens.h"
 #include "host/http/request_fields.h"
 
 #include <algorithm>
@@ -15,6 +17,8 @@ namespace {
 
 const std::vector<std::string> kChatRoles = {"system", "developer", "user", "assistant", "tool"};
 constexpr size_t kMaxStopSequences = 16;
+constexpr int64_t kMaxChatTopLogprobs = 20;       // OpenAI's limits
+constexpr int64_t kMaxCompletionLogprobs = 5;
 
 std::vector<std::string> parse_stop(const json::object& body) {
   const json::value* stop = body.if_contains("stop");
@@ -43,7 +47,8 @@ void parse_sampling(const json::object& body, const TranslateLimits& limits,
     max_tokens = optional_integer(body, "max_completion_tokens");
   if (max_tokens) {
     const char* field = body.contains("max_tokens") ? "max_tokens" : "max_completion_tokens";
-    if (*max_tokens < 1)
+    // Completions take 0 with echo (checked once echo is known): score the prompt only.
+    if (*max_tokens < (request.api == CompletionApi::completions ? 0 : 1))
       throw bad_request(std::string("'") + field + "' must be at least 1", field);
     if (*max_tokens > limits.max_tokens_limit)
       throw bad_request(std::string("'") + field + "' is " + std::to_string(*max_tokens) +
@@ -145,6 +150,16 @@ json::object chunk_base(const CompletionRequest& request, const ResponseIdentity
       {"model", request.model}};
 }
 
+// The "logprobs" of a whole choice: null unless asked for.
+json::value choice_logprobs(const CompletionRequest& request, const ChoiceOutcome& choice) {
+  if (!request.logprobs) return nullptr;
+  if (request.api == CompletionApi::chat)
+    return json::object{{"content", chat_logprob_content(choice.logprobs, choice.usage.prompt_tokens)}};
+  CompletionLogprobs lists;
+  lists.append(choice.logprobs, choice.usage.prompt_tokens, request.echo);
+  return lists.to_json();
+}
+
 json::value finish_value(sched::FinishReason reason) {
   const char* name = openai_finish_reason(reason);
   return *name ? json::value(name) : json::value(nullptr);
@@ -165,20 +180,14 @@ CompletionRequest parse_completion_request(std::string_view body_text, const Tra
   const json::value* prompt = body.if_contains("prompt");
   if (prompt == nullptr || prompt->is_null())
     throw bad_request("'prompt' is required", "prompt", "missing_field");
-  if (prompt->is_string()) {
-    request.prompts.emplace_back(prompt->as_string());
-  } else if (prompt->is_array() && !prompt->as_array().empty()) {
-    for (const json::value& item : prompt->as_array()) {
-      if (!item.is_string())
-        throw bad_request("'prompt' must be a string or an array of strings (token arrays are not supported)",
-                          "prompt", "invalid_type");
-      request.prompts.emplace_back(item.as_string());
-    }
-  } else {
-    throw bad_request("'prompt' must be a string or a non-empty array of strings", "prompt",
-                      "invalid_type");
-  }
+  parse_prompts(*prompt, request);
   request.echo = optional_bool(body, "echo").value_or(false);
+  if (request.max_tokens == 0 && !request.echo)
+    throw bad_request("'max_tokens' may be 0 only with 'echo': true (scoring the prompt)", "max_tokens");
+  if (std::optional<int64_t> logprobs = optional_integer_in(body, "logprobs", 0, kMaxCompletionLogprobs)) {
+    request.logprobs = true;
+    request.top_logprobs = static_cast<uint32_t>(*logprobs);
+  }
   check_choice_count(request, limits);
   return request;
 }
@@ -189,16 +198,28 @@ CompletionRequest parse_chat_request(std::string_view body_text, const Translate
   request.api = CompletionApi::chat;
   parse_sampling(body, limits, request, limits.max_tokens_limit);
   request.messages = parse_messages(body);
+  request.logprobs = optional_bool(body, "logprobs").value_or(false);
+  if (std::optional<int64_t> top = optional_integer_in(body, "top_logprobs", 0, kMaxChatTopLogprobs)) {
+    if (!request.logprobs && *top > 0)
+      throw bad_request("'top_logprobs' needs 'logprobs': true", "top_logprobs");
+    request.top_logprobs = static_cast<uint32_t>(*top);
+  }
   check_choice_count(request, limits);
   return request;
 }
 
 std::string native_input(const CompletionRequest& request, uint32_t index) {
   json::object input;
-  if (request.api == CompletionApi::chat)
+  const size_t prompt = index / request.n;
+  if (request.api == CompletionApi::chat) {
     input["messages"] = request.messages;
-  else
-    input["prompt"] = request.prompts.at(index / request.n);
+  } else if (prompt < request.prompt_token_ids.size() && !request.prompt_token_ids[prompt].empty()) {
+    json::array ids;
+    for (int32_t id : request.prompt_token_ids[prompt]) ids.emplace_back(id);
+    input["prompt"] = std::move(ids);
+  } else {
+    input["prompt"] = request.prompts.at(prompt);
+  }
   input["max_tokens"] = request.max_tokens;
   if (request.temperature) input["temperature"] = *request.temperature;
   if (request.top_p) input["top_p"] = *request.top_p;
@@ -210,6 +231,9 @@ std::string native_input(const CompletionRequest& request, uint32_t index) {
     input["stop"] = std::move(stop);
   }
   if (request.repetition_penalty) input["repetition_penalty"] = *request.repetition_penalty;
+  if (request.logprobs) input["logprobs"] = true;
+  if (request.prompt_logprobs()) input["prompt_logprobs"] = true;
+  if (request.logprobs && request.top_logprobs > 0) input["top_logprobs"] = request.top_logprobs;
   return json::serialize(input);
 }
 
@@ -264,7 +288,7 @@ json::object completion_response(const CompletionRequest& request, const Respons
       const std::string prefix = request.echo ? request.prompts.at(index / request.n) : std::string();
       choice["text"] = prefix + choices[index].text;
     }
-    choice["logprobs"] = nullptr;
+    choice["logprobs"] = choice_logprobs(request, choices[index]);
     choice["finish_reason"] = finish_value(choices[index].finish_reason);
     choice_array.push_back(std::move(choice));
   }
@@ -288,14 +312,14 @@ json::object stream_role_chunk(const CompletionRequest& request, const ResponseI
 }
 
 json::object stream_text_chunk(const CompletionRequest& request, const ResponseIdentity& identity,
-                               uint32_t index, const std::string& text) {
+                               uint32_t index, const std::string& text, json::value logprobs) {
   json::object chunk = chunk_base(request, identity);
   json::object choice{{"index", index}};
   if (request.api == CompletionApi::chat)
     choice["delta"] = json::object{{"content", text}};
   else
     choice["text"] = text;
-  choice["logprobs"] = nullptr;
+  choice["logprobs"] = std::move(logprobs);
   choice["finish_reason"] = nullptr;
   chunk["choices"] = json::array{std::move(choice)};
   return chunk;

@@ -31,6 +31,9 @@ struct CompletionRequest {
   CompletionApi api = CompletionApi::completions;
   std::string model;
   std::vector<std::string> prompts;  // completions: one or more prompts
+  // Per prompt: its token ids when the prompt was given as ids (then
+  // prompts[i] is its text, filled by the endpoint for echo), else empty.
+  std::vector<std::vector<int32_t>> prompt_token_ids;
   boost::json::array messages;       // chat: [{"role", "content"}] with string contents
   uint32_t max_tokens = 16;
   std::optional<double> temperature;
@@ -43,10 +46,16 @@ struct CompletionRequest {
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
   bool echo = false;           // completions: prepend the prompt to the text
+  bool logprobs = false;       // report token logprobs (chat: logprobs; completions: logprobs >= 0)
+  uint32_t top_logprobs = 0;   // chat: top_logprobs (<= 20); completions: the logprobs integer (<= 5)
   int priority = 0;            // vLLM's extension: higher runs first within the model
 
   // Choices the request produces: prompts x n (chat: n).
   uint32_t choice_count() const;
+  // Whether the plugin must score the prompt: echo with logprobs, or
+  // max_tokens 0 (which only echo allows: the prompt is processed, nothing
+  // generated).
+  bool prompt_logprobs() const { return echo && (logprobs || max_tokens == 0); }
 };
 
 // Parse and validate a body; max_tokens defaults to 16 for completions (as
@@ -56,7 +65,8 @@ CompletionRequest parse_chat_request(std::string_view body, const TranslateLimit
 
 // The native input of choice `index` (prompt index * n + i): {"prompt" |
 // "messages", "max_tokens", "temperature", "top_p", "top_k", "seed" (+ i),
-// "stop", "repetition_penalty"}; absent options are left out.
+// "stop", "repetition_penalty", "logprobs", "top_logprobs",
+// "prompt_logprobs"}; absent options are left out.
 std::string native_input(const CompletionRequest& request, uint32_t index);
 
 // "stop", "length", or null-like "" (cancelled/none) as OpenAI spells it.
@@ -67,6 +77,7 @@ struct ChoiceOutcome {
   std::string text;
   sched::FinishReason finish_reason = sched::FinishReason::none;
   sched::Usage usage;
+  std::vector<sched::PositionLogprobs> logprobs;  // every event's, in order
 };
 
 // Usage summed over choices: each prompt counted once, completions summed.
@@ -89,10 +100,12 @@ boost::json::object completion_response(const CompletionRequest& request,
 // the chat opener with delta {"role": "assistant", "content": ""};
 boost::json::object stream_role_chunk(const CompletionRequest& request,
                                       const ResponseIdentity& identity, uint32_t index);
-// a piece of text for one choice;
+// a piece of text for one choice, with its logprobs (null when none: chat
+// {"content": [...]}, completions the new part of the four lists);
 boost::json::object stream_text_chunk(const CompletionRequest& request,
                                       const ResponseIdentity& identity, uint32_t index,
-                                      const std::string& text);
+                                      const std::string& text,
+                                      boost::json::value logprobs = nullptr);
 // the last chunk of a choice, carrying finish_reason (and an empty delta);
 boost::json::object stream_final_chunk(const CompletionRequest& request,
                                        const ResponseIdentity& identity, uint32_t index,

@@ -32,6 +32,8 @@ void register_endpoints(RouteTable& routes) {
   routes.add(verb::get, "/v1/models/*", handle_get_model);
   routes.add(verb::post, "/v1/completions", handle_completions);
   routes.add(verb::post, "/v1/chat/completions", handle_chat_completions);
+  routes.add(verb::post, "/tokenize", handle_tokenize);
+  routes.add(verb::post, "/detokenize", handle_detokenize);
   routes.add(verb::post, "/v1/ocr", handle_ocr);
   routes.add(verb::post, "/v1/videos", handle_videos);
   routes.add(verb::post, "/inference", handle_inference);

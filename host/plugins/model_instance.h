@@ -52,6 +52,17 @@ class ModelInstance {
   // outputs stay valid until the next call on this instance.
   virtual void step(const citadel_step_batch& batch, std::vector<citadel_step_output>& outputs) = 0;
   virtual void close_request(uint64_t request_id) = 0;
+
+  // The plugin's optional tokenizer operations (plugin.h tokenize /
+  // detokenize). Throw PluginCallError (UNSUPPORTED) when the plugin has none.
+  virtual std::vector<int32_t> tokenize(const std::string& input_json);
+  virtual std::string detokenize(std::span<const int32_t> ids);
 };
+
+// Step items and outputs of the host's own layout, ready for a plugin call:
+// struct_size and the batch strides set.
+citadel_step_item make_step_item(uint64_t request_id, uint32_t num_computed_tokens, uint32_t num_new_tokens,
+                                 std::span<const uint32_t> block_ids, void* const* block_addresses);
+citadel_step_batch make_step_batch(std::span<const citadel_step_item> items);
 
 }  // namespace citadel::plugins

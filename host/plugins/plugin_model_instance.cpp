@@ -25,6 +25,39 @@ citadel_error fresh_error() {
 
 }  // namespace
 
+std::vector<int32_t> ModelInstance::tokenize(const std::string&) {
+  throw PluginCallError(CITADEL_ERR_UNSUPPORTED, "model " + config().name + ": plugin " + plugin_name() +
+                                                     " offers no tokenize operation");
+}
+
+std::string ModelInstance::detokenize(std::span<const int32_t>) {
+  throw PluginCallError(CITADEL_ERR_UNSUPPORTED, "model " + config().name + ": plugin " + plugin_name() +
+                                                     " offers no detokenize operation");
+}
+
+citadel_step_item make_step_item(uint64_t request_id, uint32_t num_computed_tokens, uint32_t num_new_tokens,
+                                 std::span<const uint32_t> block_ids, void* const* block_addresses) {
+  citadel_step_item item{};
+  item.struct_size = sizeof(item);
+  item.request_id = request_id;
+  item.num_computed_tokens = num_computed_tokens;
+  item.num_new_tokens = num_new_tokens;
+  item.num_blocks = static_cast<uint32_t>(block_ids.size());
+  item.block_ids = block_ids.data();
+  item.block_addresses = block_addresses;
+  return item;
+}
+
+citadel_step_batch make_step_batch(std::span<const citadel_step_item> items) {
+  citadel_step_batch batch{};
+  batch.struct_size = sizeof(batch);
+  batch.num_items = static_cast<uint32_t>(items.size());
+  batch.item_size = sizeof(citadel_step_item);
+  batch.output_size = sizeof(citadel_step_output);
+  batch.items = items.data();
+  return batch;
+}
+
 const char* task_name(citadel_task_kind task) {
   switch (task) {
     case CITADEL_TASK_TEXT_GENERATION: return "text_generation";
@@ -139,7 +172,15 @@ citadel_request_plan PluginModelInstance::open_request(uint64_t request_id,
 void PluginModelInstance::step(const citadel_step_batch& batch,
                                std::vector<citadel_step_output>& outputs) {
   std::lock_guard lock(call_mutex_);
-  outputs.assign(batch.num_items, citadel_step_output{});
+  citadel_step_output blank{};
+  blank.struct_size = sizeof(blank);
+  outputs.assign(batch.num_items, blank);
+  if (batch.item_size != sizeof(citadel_step_item) || batch.output_size != sizeof(citadel_step_output)) {
+    throw PluginCallError(CITADEL_ERR_INTERNAL, "model " + config_.name +
+                                                    ": step batch built without make_step_batch (strides " +
+                                                    std::to_string(batch.item_size) + "/" +
+                                                    std::to_string(batch.output_size) + ")");
+  }
   citadel_error error = fresh_error();
   if (plugin_->api().step(instance_, &batch, outputs.data(), &error) != CITADEL_OK) {
     throw_call_error("step", error);
@@ -162,6 +203,38 @@ void PluginModelInstance::step(const citadel_step_batch& batch,
 void PluginModelInstance::close_request(uint64_t request_id) {
   std::lock_guard lock(call_mutex_);
   plugin_->api().request_close(instance_, request_id);
+}
+
+std::vector<int32_t> PluginModelInstance::tokenize(const std::string& input_json) {
+  const citadel_plugin_api& api = plugin_->api();
+  if (!CITADEL_HAS_MEMBER(&api, citadel_plugin_api, tokenize) || api.tokenize == nullptr) {
+    return ModelInstance::tokenize(input_json);
+  }
+  std::lock_guard lock(call_mutex_);
+  citadel_token_ids ids{};
+  ids.struct_size = sizeof(ids);
+  citadel_error error = fresh_error();
+  if (api.tokenize(instance_, input_json.c_str(), &ids, &error) != CITADEL_OK) throw_call_error("tokenize", error);
+  if (ids.count > 0 && ids.ids == nullptr) {
+    throw PluginCallError(CITADEL_ERR_INTERNAL, "model " + config_.name + ": tokenize returned " +
+                                                    std::to_string(ids.count) + " ids without an array");
+  }
+  return std::vector<int32_t>(ids.ids, ids.ids + ids.count);
+}
+
+std::string PluginModelInstance::detokenize(std::span<const int32_t> ids) {
+  const citadel_plugin_api& api = plugin_->api();
+  if (!CITADEL_HAS_MEMBER(&api, citadel_plugin_api, detokenize) || api.detokenize == nullptr) {
+    return ModelInstance::detokenize(ids);
+  }
+  std::lock_guard lock(call_mutex_);
+  citadel_text text{};
+  text.struct_size = sizeof(text);
+  citadel_error error = fresh_error();
+  if (api.detokenize(instance_, ids.data(), static_cast<uint32_t>(ids.size()), &text, &error) != CITADEL_OK) {
+    throw_call_error("detokenize", error);
+  }
+  return text.text != nullptr ? std::string(text.text, text.length) : std::string();
 }
 
 }  // namespace citadel::plugins

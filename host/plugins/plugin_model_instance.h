@@ -35,6 +35,8 @@ class PluginModelInstance : public ModelInstance {
                                     std::span<const uint8_t> payload) override;
   void step(const citadel_step_batch& batch, std::vector<citadel_step_output>& outputs) override;
   void close_request(uint64_t request_id) override;
+  std::vector<int32_t> tokenize(const std::string& input_json) override;
+  std::string detokenize(std::span<const int32_t> ids) override;
 
   // Set once, after describe() and before the first request.
   void attach_cache_space(std::shared_ptr<cache::CacheSpace> space);

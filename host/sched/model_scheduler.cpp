@@ -151,11 +151,16 @@ Submission ModelScheduler::submit(InferenceRequest request, EventSink sink) {
   sequence->id = next_request_id++;
   citadel_request_plan plan{};
   std::vector<int32_t> prompt_token_ids;
+  std::vector<cache::PrefixExtraKey> extra_keys;
   try {
     std::lock_guard lock(instance_mutex_);
     plan = instance_->open_request(sequence->id, request.input_json, request.payload);
     if (plan.prompt_token_ids != nullptr) {
       prompt_token_ids.assign(plan.prompt_token_ids, plan.prompt_token_ids + plan.prompt_tokens);
+    }
+    for (uint32_t k = 0; k < plan.num_extra_keys && plan.extra_keys != nullptr; ++k) {
+      const citadel_prefix_extra_key& key = plan.extra_keys[k];
+      extra_keys.push_back({key.begin, key.end, key.hash_low, key.hash_high});
     }
   } catch (const std::exception& e) {
     give_back_reservation();
@@ -205,9 +210,15 @@ Submission ModelScheduler::submit(InferenceRequest request, EventSink sink) {
   sequence->prompt_tokens = plan.prompt_tokens;
   sequence->max_new_tokens = plan.max_new_tokens;
   sequence->known_tokens = plan.prompt_tokens;
+  sequence->compute_whole_prompt = (plan.flags & CITADEL_PLAN_COMPUTE_WHOLE_PROMPT) != 0;
   if (!prompt_token_ids.empty()) {
-    sequence->prompt_hashes =
-        cache::hash_prompt_blocks(prompt_token_ids, space_->geometry().tokens_per_block);
+    try {
+      sequence->prompt_hashes = cache::hash_prompt_blocks(
+          prompt_token_ids, space_->geometry().tokens_per_block, cache::kRootPrefixHash, extra_keys);
+    } catch (const std::invalid_argument& e) {
+      return refuse_opened(RejectReason::invalid_input,
+                           "model " + model() + ": the plugin's request plan is inconsistent: " + e.what());
+    }
   }
 
   bool stopping = false;

@@ -59,6 +59,10 @@ class ModelScheduler {
   // prompt + max tokens exceed the context or the whole cache space).
   Submission submit(InferenceRequest request, EventSink sink);
 
+  // The plugin's tokenizer operations, between steps (RequestRouter::tokenize).
+  TokenizerReply tokenize(const std::string& input_json);
+  TokenizerReply detokenize(const std::vector<int32_t>& tokens);
+
   // Stops admitting (new submissions are refused with `draining`) and
   // returns when every accepted request has sent its final event.
   void drain();

@@ -18,7 +18,38 @@ struct ModelScheduler::StepResult {
   std::vector<uint8_t> data;
   std::string data_type;
   std::string error;
+  std::vector<PositionLogprobs> logprobs;
 };
+
+namespace {
+
+TokenLogprob copy_token_logprob(const citadel_token_logprob& source) {
+  TokenLogprob token;
+  token.token_id = source.token_id;
+  token.logprob = source.logprob;
+  if (source.text != nullptr) token.bytes.assign(source.text, source.text_len);
+  return token;
+}
+
+// The output's logprobs, copied out of plugin memory.
+std::vector<PositionLogprobs> copy_logprobs(const citadel_step_output& output) {
+  std::vector<PositionLogprobs> copied;
+  if (output.logprobs == nullptr) return copied;
+  copied.reserve(output.num_logprobs);
+  for (uint32_t p = 0; p < output.num_logprobs; ++p) {
+    const citadel_position_logprobs& source = output.logprobs[p];
+    PositionLogprobs entry;
+    entry.position = output.logprobs_first_position + p;
+    entry.token = copy_token_logprob(source.token);
+    for (uint32_t t = 0; t < source.num_top && source.top != nullptr; ++t) {
+      entry.top.push_back(copy_token_logprob(source.top[t]));
+    }
+    copied.push_back(std::move(entry));
+  }
+  return copied;
+}
+
+}  // namespace
 
 // --- One step -------------------------------------------------------------------
 
@@ -29,14 +60,10 @@ void ModelScheduler::execute(const StepPlan& plan) {
   for (size_t i = 0; i < count; ++i) {
     const Sequence& sequence = *plan.items[i].sequence;
     for (cache::BlockId block : sequence.blocks) addresses[i].push_back(space_->address(block));
-    items[i] = citadel_step_item{sequence.id,
-                                 sequence.computed_tokens,
-                                 plan.items[i].new_tokens,
-                                 static_cast<uint32_t>(sequence.blocks.size()),
-                                 sequence.blocks.data(),
-                                 addresses[i].data()};
+    items[i] = plugins::make_step_item(sequence.id, sequence.computed_tokens, plan.items[i].new_tokens,
+                                       sequence.blocks, addresses[i].data());
   }
-  const citadel_step_batch batch{sizeof(citadel_step_batch), static_cast<uint32_t>(count), items.data()};
+  const citadel_step_batch batch = plugins::make_step_batch(items);
 
   std::vector<StepResult> results(count);
   std::string failure;
@@ -60,6 +87,7 @@ void ModelScheduler::execute(const StepPlan& plan) {
         if (output.data != nullptr) result.data.assign(output.data, output.data + output.data_len);
         if (output.data_type != nullptr) result.data_type = output.data_type;
         if (output.error != nullptr) result.error = output.error;
+        result.logprobs = copy_logprobs(output);
       }
       if (outputs.size() < count) {
         failure = "the plugin returned " + std::to_string(outputs.size()) + " outputs for " +
@@ -117,13 +145,14 @@ void ModelScheduler::apply_result(const PlannedItem& item, const StepResult& res
     }
     sequence->last_token_at = now;
   }
-  if (!result.text.empty() || !result.data.empty()) {
+  if (!result.text.empty() || !result.data.empty() || !result.logprobs.empty()) {
     InferenceEvent event;
     event.request_id = sequence->id;
     event.text = result.text;
     event.token_id = result.token_id;
     event.data = result.data;
     event.data_type = result.data_type;
+    event.logprobs = result.logprobs;
     event.usage = Usage{sequence->prompt_tokens, sequence->completion_tokens, sequence->cached_prompt_tokens};
     deliver(*sequence, event);
   }

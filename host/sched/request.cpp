@@ -25,4 +25,16 @@ const char* to_string(RejectReason reason) {
   return "none";
 }
 
+TokenizerReply RequestRouter::tokenize(const std::string& model, const std::string&) {
+  TokenizerReply reply;
+  reply.rejection = Rejection{RejectReason::unknown_model, "model '" + model + "' does not exist", 0};
+  return reply;
+}
+
+TokenizerReply RequestRouter::detokenize(const std::string& model, const std::vector<int32_t>&) {
+  TokenizerReply reply;
+  reply.rejection = Rejection{RejectReason::unknown_model, "model '" + model + "' does not exist", 0};
+  return reply;
+}
+
 }  // namespace citadel::sched

@@ -32,6 +32,22 @@ struct Usage {
   uint32_t cached_prompt_tokens = 0;  // prompt tokens served from the prefix cache
 };
 
+// A token with its log-probability (log-softmax of the raw logits) and its
+// bytes as the tokenizer spells it (not necessarily complete UTF-8).
+struct TokenLogprob {
+  int32_t token_id = -1;
+  float logprob = 0.0f;  // NaN where there is none (the first prompt token)
+  std::string bytes;
+};
+
+// Logprobs of the token at one sequence position and the most likely tokens
+// there. Positions below usage.prompt_tokens are prompt tokens.
+struct PositionLogprobs {
+  uint32_t position = 0;
+  TokenLogprob token;
+  std::vector<TokenLogprob> top;
+};
+
 // One event. `final` is true on the last event of a request (then
 // finish_reason is set and usage is complete).
 struct InferenceEvent {
@@ -40,6 +56,7 @@ struct InferenceEvent {
   int32_t token_id = -1;
   std::vector<uint8_t> data;  // binary output (a frame)
   std::string data_type;
+  std::vector<PositionLogprobs> logprobs;  // when the request asked for them
   bool final = false;
   FinishReason finish_reason = FinishReason::none;
   std::string error_code;     // when finish_reason == error: "invalid_argument", ...
@@ -85,6 +102,17 @@ struct ModelListing {
   uint32_t max_context_tokens = 0;
 };
 
+// What a tokenizer call gives back: tokens (tokenize) or text (detokenize),
+// the model's context length, or why not (unknown_model; invalid_input for
+// bad input and for a plugin without a tokenizer).
+struct TokenizerReply {
+  std::vector<int32_t> tokens;
+  std::string text;
+  uint32_t max_model_len = 0;
+  Rejection rejection;
+  explicit operator bool() const { return rejection.reason == RejectReason::none; }
+};
+
 // What admin `infer` and the HTTP server talk to. Implemented by
 // sched::Router, which maps model names to their schedulers and is switched
 // atomically by a reload.
@@ -97,6 +125,12 @@ class RequestRouter {
   virtual std::vector<ModelListing> list_models() const = 0;
   // True when every configured model is loaded and serving.
   virtual bool ready() const = 0;
+  // The model's tokenizer (/tokenize, /detokenize): the prompt of
+  // input_json (the plugin's input schema: prompt or messages) as token ids,
+  // and token ids as text. Blocks until the model's current step is done.
+  // The defaults answer unknown_model.
+  virtual TokenizerReply tokenize(const std::string& model, const std::string& input_json);
+  virtual TokenizerReply detokenize(const std::string& model, const std::vector<int32_t>& tokens);
 };
 
 const char* to_string(FinishReason reason);

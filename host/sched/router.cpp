@@ -16,6 +16,16 @@ Submission Router::submit(InferenceRequest request, EventSink sink) {
   return found->second->submit(std::move(request), std::move(sink));
 }
 
+TokenizerReply Router::tokenize(const std::string& model, const std::string& input_json) {
+  std::shared_ptr<ModelScheduler> found = scheduler(model);
+  return found ? found->tokenize(input_json) : RequestRouter::tokenize(model, input_json);
+}
+
+TokenizerReply Router::detokenize(const std::string& model, const std::vector<int32_t>& tokens) {
+  std::shared_ptr<ModelScheduler> found = scheduler(model);
+  return found ? found->detokenize(tokens) : RequestRouter::detokenize(model, tokens);
+}
+
 std::vector<ModelListing> Router::list_models() const {
   std::shared_lock lock(mutex_);
   std::vector<ModelListing> listings;

@@ -31,6 +31,8 @@ class Router : public RequestRouter {
   std::vector<ModelListing> list_models() const override;
   // True when every expected model has a scheduler that is not draining.
   bool ready() const override;
+  TokenizerReply tokenize(const std::string& model, const std::string& input_json) override;
+  TokenizerReply detokenize(const std::string& model, const std::vector<int32_t>& tokens) override;
 
   // Routes `name` to `scheduler`; returns the one it replaces (or null).
   std::shared_ptr<ModelScheduler> install(std::string name, std::shared_ptr<ModelScheduler> scheduler);

@@ -45,6 +45,7 @@ struct Sequence {
   uint32_t prompt_tokens = 0;
   uint32_t max_new_tokens = 0;
   std::vector<cache::PrefixHash> prompt_hashes;  // full prompt blocks (prefix caching)
+  bool compute_whole_prompt = false;  // never skip prompt positions (prompt logprobs)
 
   // Progress: tokens [0, computed_tokens) are in the cache; the plugin knows
   // known_tokens (prompt + generated). A running sequence always has

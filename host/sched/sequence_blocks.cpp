@@ -11,7 +11,7 @@ bool grow_blocks(cache::CacheSpace& space, Sequence& sequence, uint32_t tokens) 
 }
 
 uint32_t match_prompt_prefix(cache::CacheSpace& space, Sequence& sequence) {
-  if (!sequence.blocks.empty() || sequence.known_tokens == 0) return 0;
+  if (!sequence.blocks.empty() || sequence.known_tokens == 0 || sequence.compute_whole_prompt) return 0;
   const uint32_t tokens_per_block = space.geometry().tokens_per_block;
   const size_t limit = std::min<size_t>(sequence.prompt_hashes.size(),
                                         (sequence.known_tokens - 1) / tokens_per_block);

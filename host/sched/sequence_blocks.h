@@ -24,7 +24,8 @@ bool grow_blocks(cache::CacheSpace& space, Sequence& sequence, uint32_t tokens);
 
 // For a sequence with no blocks: takes the longest cached run of its full
 // prompt blocks, leaving at least one known token to compute (the plugin
-// must process a token to sample the next one). Returns the tokens matched;
+// must process a token to sample the next one); nothing for a sequence that
+// must compute its whole prompt. Returns the tokens matched;
 // computed_tokens is set to that.
 uint32_t match_prompt_prefix(cache::CacheSpace& space, Sequence& sequence);
 

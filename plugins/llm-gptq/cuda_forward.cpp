@@ -174,7 +174,7 @@ std::vector<float> CudaForwardPass::run(std::span<const SequenceChunk> chunks) {
       }
     }
     rows += chunk.tokens.size();
-    if (chunk.want_logits && !chunk.tokens.empty()) ++wanted;
+    wanted += logits_rows(chunk);
     max_blocks = std::max(max_blocks, chunk.blocks.size());
   }
   if (rows == 0) return {};
@@ -199,7 +199,7 @@ std::vector<float> CudaForwardPass::run(std::span<const SequenceChunk> chunks) {
       slots[row] = static_cast<char*>(chunk.blocks[position / kTokensPerBlock]) + (position % kTokensPerBlock) * row_bytes;
       std::copy(chunk.blocks.begin(), chunk.blocks.end(), tables + row * max_blocks);
     }
-    if (chunk.want_logits && !chunk.tokens.empty()) wanted_rows[wanted_index++] = static_cast<int32_t>(row - 1);
+    for (size_t r = row - logits_rows(chunk); r < row; ++r) wanted_rows[wanted_index++] = static_cast<int32_t>(r);
   }
   step_tables_.upload(staging_.data(), staging_.size(), 0, stream_);
 

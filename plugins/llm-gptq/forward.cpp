@@ -69,14 +69,13 @@ std::vector<float> ForwardPass::run(std::span<const SequenceChunk> chunks, runti
     mlp_layer(layer, pool);
   }
 
-  // Final norm and lm_head on the last row of each chunk that wants logits.
+  // Final norm and lm_head on the rows that want logits (logits_rows).
   std::vector<float> last_rows;
   size_t row = 0;
   for (const SequenceChunk& chunk : chunks) {
     row += chunk.tokens.size();
-    if (chunk.want_logits && !chunk.tokens.empty()) {
-      last_rows.insert(last_rows.end(), hidden_.begin() + (row - 1) * hidden, hidden_.begin() + row * hidden);
-    }
+    const size_t wanted_rows = logits_rows(chunk);
+    last_rows.insert(last_rows.end(), hidden_.begin() + (row - wanted_rows) * hidden, hidden_.begin() + row * hidden);
   }
   const int64_t wanted = static_cast<int64_t>(last_rows.size() / hidden);
   runtime::rms_norm(last_rows.data(), wanted, hidden, weights_.final_norm.data_as<float>(),

@@ -30,7 +30,16 @@ struct SequenceChunk {
   uint32_t first_position = 0;
   std::span<void* const> blocks;  // block i holds positions [16 i, 16 i + 16)
   bool want_logits = false;       // compute logits of the chunk's last token
+  bool all_logits = false;        // compute logits of every token (prompt logprobs)
 };
+
+// Rows of logits the forward passes return for the chunk: every token's with
+// all_logits, else the last token's with want_logits, else none.
+inline size_t logits_rows(const SequenceChunk& chunk) {
+  if (chunk.tokens.empty()) return 0;
+  if (chunk.all_logits) return chunk.tokens.size();
+  return chunk.want_logits ? 1 : 0;
+}
 
 // Throws when a chunk runs past the context length or past the cache blocks
 // it was given (used by the CPU and CUDA forward passes alike).
@@ -40,8 +49,8 @@ class ForwardPass {
  public:
   ForwardPass(const HfModelConfig& config, const ModelWeights& weights, KvGeometry kv);
 
-  // Runs the chunks; returns logits [number of chunks with want_logits,
-  // vocab_size] in chunk order. Throws runtime::RuntimeError when a chunk's
+  // Runs the chunks; returns logits [sum of logits_rows(chunk), vocab_size]
+  // in chunk order. Throws runtime::RuntimeError when a chunk's
   // positions exceed its blocks or the context length.
   std::vector<float> run(std::span<const SequenceChunk> chunks, runtime::ThreadPool& pool);
 

@@ -10,11 +10,11 @@ Generation::Generation(std::vector<int32_t> prompt, const runtime::SamplingParam
       limits_(std::move(limits)),
       sampler_(sampling),
       decoder_(tokenizer, /*skip_special_tokens=*/true),
-      stop_matcher_(limits_.stop_strings) {
-  if (limits_.max_new_tokens == 0) {
-    finished_ = true;
-    reason_ = CITADEL_FINISH_LENGTH;
-  }
+      stop_matcher_(limits_.stop_strings) {}
+
+void Generation::finish_after_prompt() {
+  finished_ = true;
+  reason_ = CITADEL_FINISH_LENGTH;
 }
 
 std::string Generation::flush_text() {

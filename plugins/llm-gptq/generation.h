@@ -50,6 +50,9 @@ class Generation {
   // Samples the next token from `logits` (modified), appends it and returns
   // its text and whether the request is done.
   TokenOutcome sample_next(std::span<float> logits);
+  // A request with max_new_tokens 0 (prompt logprobs only) ends once its
+  // prompt is processed, without sampling.
+  void finish_after_prompt();
 
  private:
   // At the end: the decoder's held bytes and the stop matcher's held tail.

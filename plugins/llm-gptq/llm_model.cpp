@@ -87,6 +87,8 @@ LlmModel::LlmModel(const sdk::Host& host, const sdk::ModelConfig& config)
   max_context_ = config_.max_position_embeddings;
   if (options_.max_context_tokens > 0) max_context_ = std::min(max_context_, options_.max_context_tokens);
 
+  token_texts_.emplace(text_->tokenizer(), config_.vocab_size);
+
   unsigned threads = options_.threads;
   if (threads == 0) threads = device.cpu_threads;
   pool_ = std::make_unique<runtime::ThreadPool>(threads);
@@ -142,6 +144,10 @@ sdk::RequestPlan LlmModel::open_request(uint64_t request_id, std::string_view in
   plan.prompt_tokens = generation->prompt_tokens();
   plan.max_new_tokens = generation->max_new_tokens();
   plan.prompt_token_ids = generation->sequence().data();
+  if (input.logprobs.any()) {
+    request_logprobs_[request_id] = RequestLogprobs{input.logprobs};
+    plan.compute_whole_prompt = input.logprobs.prompt;  // no prefix-cache skip over scored positions
+  }
   requests_[request_id] = std::move(generation);
   return plan;
 }
@@ -151,6 +157,8 @@ void LlmModel::step(const citadel_step_batch& batch, citadel_step_output* output
   output_text_.assign(count, std::string());
   output_error_.assign(count, std::string());
   resolved_blocks_.assign(count, std::vector<void*>());
+  step_logprobs_.resize(std::max(step_logprobs_.size(), count));
+  for (StepLogprobs& logprobs : step_logprobs_) logprobs.clear();
   std::vector<SequenceChunk> chunks;
   std::vector<size_t> chunk_item;  // item index of each chunk
   uint64_t processed_tokens = 0;
@@ -202,6 +210,9 @@ void LlmModel::step(const citadel_step_batch& batch, citadel_step_output* output
     chunk.first_position = item.num_computed_tokens;
     chunk.blocks = blocks;
     chunk.want_logits = end == generation.sequence().size();
+    if (auto scored = request_logprobs_.find(item.request_id); scored != request_logprobs_.end()) {
+      chunk.all_logits = scored->second.wants_all_rows(chunk.first_position, generation.prompt_tokens());
+    }
     chunks.push_back(chunk);
     chunk_item.push_back(i);
     processed_tokens += item.num_new_tokens;
@@ -219,14 +230,33 @@ void LlmModel::step(const citadel_step_batch& batch, citadel_step_output* output
   size_t logits_row = 0;
   uint64_t generated = 0;
   for (size_t c = 0; c < chunks.size(); ++c) {
-    if (!chunks[c].want_logits) continue;
+    const size_t rows = logits_rows(chunks[c]);
+    logits_row += rows;
     const size_t i = chunk_item[c];
-    Generation& generation = *requests_.at(batch.items[i].request_id);
-    std::vector<float> row(logits.begin() + logits_row * vocab, logits.begin() + (logits_row + 1) * vocab);
-    ++logits_row;
+    const uint64_t request_id = batch.items[i].request_id;
+    Generation& generation = *requests_.at(request_id);
+    auto scored = request_logprobs_.find(request_id);
+    if (chunks[c].all_logits && scored != request_logprobs_.end()) {
+      step_logprobs_[i].add_prompt_rows(
+          scored->second, std::span(generation.sequence()).first(generation.prompt_tokens()), chunks[c],
+          std::span<const float>(logits).subspan((logits_row - rows) * vocab, rows * vocab), vocab);
+    }
+    if (!chunks[c].want_logits) continue;
+    citadel_step_output& out = outputs[i];
+    if (generation.max_new_tokens() == 0) {  // prompt logprobs only
+      generation.finish_after_prompt();
+      out.state = CITADEL_REQUEST_FINISHED;
+      out.finish_reason = generation.finish_reason();
+      continue;
+    }
+    const std::span<const float> raw(logits.data() + (logits_row - 1) * vocab, vocab);
+    std::vector<float> row(raw.begin(), raw.end());
     TokenOutcome outcome = generation.sample_next(row);
     ++generated;
-    citadel_step_output& out = outputs[i];
+    if (scored != request_logprobs_.end()) {
+      step_logprobs_[i].add_sampled(scored->second, generation.prompt_tokens() + generation.generated_tokens() - 1,
+                                    outcome.token, raw);
+    }
     out.appended_tokens = 1;
     out.token_id = outcome.token;
     output_text_[i] = std::move(outcome.text);
@@ -239,6 +269,7 @@ void LlmModel::step(const citadel_step_batch& batch, citadel_step_output* output
     outputs[i].text = output_text_[i].c_str();
     outputs[i].text_len = static_cast<uint32_t>(output_text_[i].size());
     outputs[i].error = outputs[i].state == CITADEL_REQUEST_FAILED ? output_error_[i].c_str() : nullptr;
+    step_logprobs_[i].export_to(outputs[i], *token_texts_);
   }
   host_.gauge_set("open_requests", static_cast<double>(requests_.size()));
   if (generated > 0) host_.counter_add("generated_tokens", static_cast<double>(generated));
@@ -257,6 +288,25 @@ std::span<void* const> LlmModel::resolve_blocks(const citadel_step_item& item, s
   return addresses;
 }
 
-void LlmModel::close_request(uint64_t request_id) { requests_.erase(request_id); }
+void LlmModel::close_request(uint64_t request_id) {
+  requests_.erase(request_id);
+  request_logprobs_.erase(request_id);
+}
+
+std::span<const int32_t> LlmModel::tokenize(std::string_view input_json) {
+  tokenized_ = text_->encode(parse_request_input(input_json), config_.vocab_size);
+  return tokenized_;
+}
+
+std::string LlmModel::detokenize(std::span<const int32_t> ids) {
+  const size_t vocab = text_->tokenizer().vocab_size();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] < 0 || static_cast<size_t>(ids[i]) >= vocab) {
+      runtime::throw_invalid("tokens[" + std::to_string(i) + "] is " + std::to_string(ids[i]) +
+                             ", outside the tokenizer's vocabulary of " + std::to_string(vocab));
+    }
+  }
+  return text_->tokenizer().decode(ids, /*skip_special_tokens=*/false);
+}
 
 }  // namespace citadel::llm

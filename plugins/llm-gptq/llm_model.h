@@ -18,6 +18,7 @@
 #include "kv_layout.h"
 #include "request_input.h"
 #include "text_front_end.h"
+#include "token_logprobs.h"
 #include "weights.h"
 #ifdef CITADEL_HAVE_CUDA
 #include "cuda_forward.h"
@@ -59,6 +60,8 @@ class LlmModel final : public sdk::Model {
                                 std::span<const uint8_t> payload) override;
   void step(const citadel_step_batch& batch, citadel_step_output* outputs) override;
   void close_request(uint64_t request_id) override;
+  std::span<const int32_t> tokenize(std::string_view input_json) override;
+  std::string detokenize(std::span<const int32_t> ids) override;
 
   const HfModelConfig& config() const { return config_; }
 
@@ -81,6 +84,11 @@ class LlmModel final : public sdk::Model {
   std::unique_ptr<CudaForwardPass> cuda_forward_;  // set on CUDA devices (forward_ is then null)
 #endif
   std::unordered_map<uint64_t, std::unique_ptr<Generation>> requests_;
+  // Logprobs: per open request that asked for them, per item of the step.
+  std::optional<TokenTexts> token_texts_;
+  std::unordered_map<uint64_t, RequestLogprobs> request_logprobs_;
+  std::vector<StepLogprobs> step_logprobs_;
+  std::vector<int32_t> tokenized_;  // tokenize()'s answer, valid until the next call
   std::vector<std::string> output_text_;   // outputs' text, valid until the next call
   std::vector<std::string> output_error_;  // outputs' error messages
   std::vector<std::vector<void*>> resolved_blocks_;  // per item, when the host gave ids only

@@ -77,6 +77,28 @@ void parse_messages(const json::value& messages, RequestInput& input) {
   }
 }
 
+void parse_logprob_options(const json::value* logprobs, const json::value* top, const json::value* prompt,
+                           LogprobOptions& options) {
+  if (logprobs != nullptr) {
+    if (!logprobs->is_bool()) bad("logprobs", "must be true or false");
+    options.sampled = logprobs->as_bool();
+  }
+  if (top != nullptr) {
+    const int64_t count = integer(*top, "top_logprobs");
+    if (count < 0 || count > kMaxTopLogprobs) {
+      bad("top_logprobs", "must be in [0, " + std::to_string(kMaxTopLogprobs) + "]");
+    }
+    options.top = static_cast<uint32_t>(count);
+  }
+  if (prompt != nullptr) {
+    if (!prompt->is_bool()) bad("prompt_logprobs", "must be true or false");
+    options.prompt = prompt->as_bool();
+  }
+  if (options.top > 0 && !options.sampled && !options.prompt) {
+    bad("top_logprobs", "needs 'logprobs' or 'prompt_logprobs' to be true");
+  }
+}
+
 }  // namespace
 
 RequestInput parse_request_input(std::string_view input_json) {
@@ -98,7 +120,7 @@ RequestInput parse_request_input(std::string_view input_json) {
 
   if (const json::value* value = field("max_tokens")) {
     const int64_t max_tokens = integer(*value, "max_tokens");
-    if (max_tokens < 1) bad("max_tokens", "must be at least 1");
+    if (max_tokens < 0) bad("max_tokens", "must not be negative");
     input.max_tokens = static_cast<uint32_t>(std::min<int64_t>(max_tokens, UINT32_MAX));
   }
   runtime::SamplingParams& sampling = input.sampling;
@@ -140,6 +162,10 @@ RequestInput parse_request_input(std::string_view input_json) {
   if (const json::value* value = field("ignore_eos")) {
     if (!value->is_bool()) bad("ignore_eos", "must be true or false");
     input.ignore_eos = value->as_bool();
+  }
+  parse_logprob_options(field("logprobs"), field("top_logprobs"), field("prompt_logprobs"), input.logprobs);
+  if (input.max_tokens == 0u && !input.logprobs.prompt) {
+    bad("max_tokens", "may be 0 only with prompt_logprobs (nothing would be computed)");
   }
   return input;
 }

@@ -2,8 +2,10 @@
 // calls out, exceptions turned into citadel_status + message.
 #include <citadel/sdk.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <new>
+#include <vector>
 
 namespace citadel::sdk {
 
@@ -17,30 +19,76 @@ citadel_status fill_error(citadel_error* error, citadel_status status, std::stri
   return status;
 }
 
+namespace {
+
+std::string host_abi(const citadel_host_api* api) {
+  if (api == nullptr) return "no host table";
+  return "host ABI " + std::to_string(api->abi_major) + "." + std::to_string(api->abi_minor) + ", table of " +
+         std::to_string(api->struct_size) + " bytes";
+}
+
+[[noreturn]] void missing_service(const citadel_host_api* api, const char* service) {
+  throw PluginError(CITADEL_ERR_UNSUPPORTED,
+                    std::string("the host offers no '") + service + "' service (" + host_abi(api) +
+                        "); this plugin was built for ABI " + std::to_string(CITADEL_ABI_VERSION_MAJOR) +
+                        "." + std::to_string(CITADEL_ABI_VERSION_MINOR) + ": upgrade the host");
+}
+
+}  // namespace
+
+void Host::check_required_services(const citadel_host_api* api) {
+  if (api == nullptr || api->abi_major != CITADEL_ABI_VERSION_MAJOR) {
+    throw PluginError(CITADEL_ERR_ABI_MISMATCH,
+                      "the host speaks " + host_abi(api) + "; this plugin was built for ABI " +
+                          std::to_string(CITADEL_ABI_VERSION_MAJOR) + "." +
+                          std::to_string(CITADEL_ABI_VERSION_MINOR));
+  }
+  if (!CITADEL_HAS_MEMBER(api, citadel_host_api, cache_block_address)) missing_service(api, "cache_block_address");
+  if (!CITADEL_HAS_MEMBER(api, citadel_host_api, device_info)) missing_service(api, "device_info");
+}
+
 void Host::log(citadel_log_level level, const std::string& message) const {
-  if (api_ != nullptr && api_->log != nullptr) api_->log(context_, level, message.c_str());
+  if (CITADEL_HAS_MEMBER(api_, citadel_host_api, log) && api_->log != nullptr) {
+    api_->log(context_, level, message.c_str());
+  }
 }
 
 void* Host::block_address(uint32_t block_id) const {
+  if (!CITADEL_HAS_MEMBER(api_, citadel_host_api, cache_block_address)) {
+    missing_service(api_, "cache_block_address");
+  }
   return api_->cache_block_address(context_, block_id);
 }
 
 void Host::counter_add(const char* name, double delta) const {
-  if (api_->metric_counter_add != nullptr) api_->metric_counter_add(context_, name, delta);
+  if (CITADEL_HAS_MEMBER(api_, citadel_host_api, metric_counter_add) && api_->metric_counter_add != nullptr) {
+    api_->metric_counter_add(context_, name, delta);
+  }
 }
 
 void Host::gauge_set(const char* name, double value) const {
-  if (api_->metric_gauge_set != nullptr) api_->metric_gauge_set(context_, name, value);
+  if (CITADEL_HAS_MEMBER(api_, citadel_host_api, metric_gauge_set) && api_->metric_gauge_set != nullptr) {
+    api_->metric_gauge_set(context_, name, value);
+  }
 }
 
 citadel_device_info Host::device() const {
+  if (!CITADEL_HAS_MEMBER(api_, citadel_host_api, device_info)) missing_service(api_, "device_info");
   citadel_device_info info{};
   info.struct_size = sizeof(info);
   info.kind = CITADEL_DEVICE_CPU;
   info.ordinal = -1;
   info.cpu_threads = 1;
-  if (api_->device_info != nullptr) api_->device_info(context_, &info);
+  api_->device_info(context_, &info);
   return info;
+}
+
+std::span<const int32_t> Model::tokenize(std::string_view) {
+  throw PluginError(CITADEL_ERR_UNSUPPORTED, "this model has no tokenizer (tokenize is not supported)");
+}
+
+std::string Model::detokenize(std::span<const int32_t>) {
+  throw PluginError(CITADEL_ERR_UNSUPPORTED, "this model has no tokenizer (detokenize is not supported)");
 }
 
 ModelConfig ModelConfig::parse(std::string_view config_json) {
@@ -79,6 +127,11 @@ namespace {
 struct Instance {
   Host host;
   std::unique_ptr<Model> model;
+  // The step's items and outputs in this SDK's own layout (the host's may
+  // be larger or smaller: see citadel_step_batch).
+  std::vector<citadel_step_item> items;
+  std::vector<citadel_step_output> outputs;
+  std::string detokenized;
 };
 
 Instance* as_instance(citadel_instance* instance) { return reinterpret_cast<Instance*>(instance); }
@@ -107,8 +160,9 @@ citadel_plugin_api g_api{};
 citadel_status create(citadel_host_context* context, const char* config_json,
                       citadel_instance** out_instance, citadel_error* error) {
   return guarded(error, [&] {
+    Host::check_required_services(g_host);
     ModelConfig config = ModelConfig::parse(config_json != nullptr ? config_json : "");
-    auto instance = std::make_unique<Instance>(Instance{Host(g_host, context), nullptr});
+    auto instance = std::make_unique<Instance>(Instance{Host(g_host, context), nullptr, {}, {}, {}});
     instance->model.reset(g_factory(instance->host, config));
     *out_instance = reinterpret_cast<citadel_instance*>(instance.release());
   });
@@ -129,22 +183,59 @@ citadel_status request_open(citadel_instance* instance, uint64_t request_id,
     RequestPlan plan = as_instance(instance)->model->open_request(
         request_id, input_json != nullptr ? std::string_view(input_json) : std::string_view(),
         std::span<const uint8_t>(payload, payload != nullptr ? payload_len : 0));
-    out_plan->struct_size = sizeof(citadel_request_plan);
     out_plan->prompt_tokens = plan.prompt_tokens;
     out_plan->max_new_tokens = plan.max_new_tokens;
     out_plan->prompt_token_ids = plan.prompt_token_ids;
+    if (!plan.extra_keys.empty() || plan.compute_whole_prompt) {
+      if (!CITADEL_HAS_MEMBER(out_plan, citadel_request_plan, flags)) {
+        throw PluginError(CITADEL_ERR_UNSUPPORTED,
+                          "the host's request plan has no extra keys or flags (" +
+                              std::to_string(out_plan->struct_size) + " bytes): upgrade the host");
+      }
+    }
+    if (CITADEL_HAS_MEMBER(out_plan, citadel_request_plan, flags)) {
+      out_plan->num_extra_keys = static_cast<uint32_t>(plan.extra_keys.size());
+      out_plan->extra_keys = plan.extra_keys.empty() ? nullptr : plan.extra_keys.data();
+      out_plan->flags = plan.compute_whole_prompt ? uint32_t{CITADEL_PLAN_COMPUTE_WHOLE_PROMPT} : 0u;
+    }
   });
 }
 
 citadel_status step(citadel_instance* instance, const citadel_step_batch* batch,
                     citadel_step_output* outputs, citadel_error* error) {
   return guarded(error, [&] {
-    for (uint32_t i = 0; i < batch->num_items; ++i) {
-      outputs[i] = citadel_step_output{};
-      outputs[i].request_id = batch->items[i].request_id;
-      outputs[i].token_id = -1;
+    Instance& self = *as_instance(instance);
+    const uint32_t count = batch->num_items;
+    if (count > 0 && (batch->item_size < sizeof(uint32_t) || batch->output_size < sizeof(uint32_t))) {
+      throw PluginError(CITADEL_ERR_INVALID_ARGUMENT,
+                        "step batch gives item_size " + std::to_string(batch->item_size) +
+                            " and output_size " + std::to_string(batch->output_size));
     }
-    as_instance(instance)->model->step(*batch, outputs);
+    // The host's items, in this SDK's layout: fields the host does not
+    // know read as zero.
+    self.items.assign(count, citadel_step_item{});
+    const auto* host_items = reinterpret_cast<const unsigned char*>(batch->items);
+    for (uint32_t i = 0; i < count; ++i) {
+      std::memcpy(&self.items[i], host_items + size_t{i} * batch->item_size,
+                  std::min<size_t>(batch->item_size, sizeof(citadel_step_item)));
+      self.items[i].struct_size = sizeof(citadel_step_item);
+    }
+    self.outputs.assign(count, citadel_step_output{});
+    for (uint32_t i = 0; i < count; ++i) {
+      self.outputs[i].struct_size = sizeof(citadel_step_output);
+      self.outputs[i].request_id = self.items[i].request_id;
+      self.outputs[i].token_id = -1;
+    }
+    const citadel_step_batch own{sizeof(citadel_step_batch), count, sizeof(citadel_step_item),
+                                 sizeof(citadel_step_output), self.items.data()};
+    self.model->step(own, self.outputs.data());
+    // Back into the host's array: as much of each output as both know.
+    auto* host_outputs = reinterpret_cast<unsigned char*>(outputs);
+    for (uint32_t i = 0; i < count; ++i) {
+      unsigned char* target = host_outputs + size_t{i} * batch->output_size;
+      self.outputs[i].struct_size = batch->output_size;
+      std::memcpy(target, &self.outputs[i], std::min<size_t>(batch->output_size, sizeof(citadel_step_output)));
+    }
   });
 }
 
@@ -158,6 +249,26 @@ void request_close(citadel_instance* instance, uint64_t request_id) {
 }
 
 void destroy(citadel_instance* instance) { delete as_instance(instance); }
+
+citadel_status tokenize(citadel_instance* instance, const char* input_json, citadel_token_ids* out_ids,
+                        citadel_error* error) {
+  return guarded(error, [&] {
+    std::span<const int32_t> ids = as_instance(instance)->model->tokenize(
+        input_json != nullptr ? std::string_view(input_json) : std::string_view());
+    out_ids->count = static_cast<uint32_t>(ids.size());
+    out_ids->ids = ids.data();
+  });
+}
+
+citadel_status detokenize(citadel_instance* instance, const int32_t* ids, uint32_t count,
+                          citadel_text* out_text, citadel_error* error) {
+  return guarded(error, [&] {
+    Instance& self = *as_instance(instance);
+    self.detokenized = self.model->detokenize(std::span<const int32_t>(ids, ids != nullptr ? count : 0));
+    out_text->length = static_cast<uint32_t>(self.detokenized.size());
+    out_text->text = self.detokenized.c_str();
+  });
+}
 
 }  // namespace
 
@@ -178,6 +289,8 @@ const citadel_plugin_api* make_plugin_api(const citadel_host_api* host, const ch
   g_api.step = step;
   g_api.request_close = request_close;
   g_api.destroy = destroy;
+  g_api.tokenize = tokenize;
+  g_api.detokenize = detokenize;
   return &g_api;
 }
 

@@ -41,3 +41,25 @@ TEST_CASE("the same block content under different parents hashes differently", "
   auto seeded = hash_prompt_blocks(block, 16, 12345);
   CHECK(seeded[0] != hash_prompt_blocks(block, 16)[0]);
 }
+
+TEST_CASE("extra keys change exactly the blocks their run overlaps and every later one", "[cache]") {
+  std::vector<int32_t> tokens(64, 9);  // the same placeholder id everywhere
+  const PrefixExtraKey image_a{20, 40, 0x1111, 0x2222};
+  const PrefixExtraKey image_b{20, 40, 0x1111, 0x2223};  // differs in the high half only
+  const auto plain = hash_prompt_blocks(tokens, 16);
+  const auto with_a = hash_prompt_blocks(tokens, 16, kRootPrefixHash, std::span(&image_a, 1));
+  const auto with_a_again = hash_prompt_blocks(tokens, 16, kRootPrefixHash, std::span(&image_a, 1));
+  const auto with_b = hash_prompt_blocks(tokens, 16, kRootPrefixHash, std::span(&image_b, 1));
+  REQUIRE(with_a.size() == 4);
+  CHECK(with_a == with_a_again);
+  CHECK(with_a[0] == plain[0]);  // block 0 ends before the run
+  CHECK(with_a[0] == with_b[0]);
+  for (size_t i = 1; i < 4; ++i) {
+    CHECK(with_a[i] != plain[i]);
+    CHECK(with_a[i] != with_b[i]);
+  }
+  const PrefixExtraKey moved{21, 41, 0x1111, 0x2222};  // same content elsewhere
+  CHECK(hash_prompt_blocks(tokens, 16, kRootPrefixHash, std::span(&moved, 1))[1] != with_a[1]);
+  const PrefixExtraKey outside{60, 70, 1, 2};
+  CHECK_THROWS_AS(hash_prompt_blocks(tokens, 16, kRootPrefixHash, std::span(&outside, 1)), std::invalid_argument);
+}

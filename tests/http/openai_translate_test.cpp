@@ -1,11 +1,14 @@
 // OpenAI request/response translation as pure functions: bodies in, native
 // plugin input out; events in, response objects and stream chunks out.
 #include "host/http/api_error.h"
+#include "host/http/logprob_render.h"
 #include "host/http/openai_translate.h"
 
 #include <catch2/catch.hpp>
 
 #include <boost/json.hpp>
+
+#include <limits>
 
 namespace json = boost::json;
 using namespace citadel;
@@ -238,4 +241,100 @@ TEST_CASE("the model list has the OpenAI shape and hides an instance draining be
   CHECK(data[0].at("created").to_number<int64_t>() == 1700000000);
   CHECK(data[0].at("plugin_version").as_string() == "2.0.0");
   CHECK(data[1].at("max_model_len").to_number<int>() == 64);
+}
+
+// --- Logprobs -------------------------------------------------------------------
+
+namespace {
+
+sched::PositionLogprobs scored(uint32_t position, std::string bytes, float logprob,
+                               std::vector<std::pair<std::string, float>> top = {}) {
+  sched::PositionLogprobs entry;
+  entry.position = position;
+  entry.token = {static_cast<int32_t>(position), logprob, std::move(bytes)};
+  for (auto& [text, value] : top) entry.top.push_back({0, value, text});
+  return entry;
+}
+
+}  // namespace
+
+TEST_CASE("token bytes become UTF-8 with U+FFFD for each invalid byte", "[http]") {
+  CHECK(http::lossy_utf8("h\xC3\xA9llo") == "h\xC3\xA9llo");
+  CHECK(http::lossy_utf8("a\xE2\x82") == "a\xEF\xBF\xBD\xEF\xBF\xBD");  // a cut 3-byte sequence
+  CHECK(http::lossy_utf8("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");      // overlong
+  CHECK(http::lossy_utf8("\xF0\x9F\x98\x80") == "\xF0\x9F\x98\x80");
+}
+
+TEST_CASE("completions logprobs with echo list the prompt, a null first entry and char offsets", "[http]") {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<sched::PositionLogprobs> entries = {
+      scored(0, "<s>", nan), scored(1, "h\xC3\xA9", -1.5f, {{"h\xC3\xA9", -1.5f}, {"x", -2.0f}}),
+      scored(2, "!", -0.25f, {{"!", -0.25f}}), scored(3, "\xE2", -std::numeric_limits<float>::infinity())};
+  http::CompletionLogprobs echoed;
+  echoed.append(entries, /*prompt_tokens=*/3, /*echo=*/true);
+  const json::object lists = echoed.to_json();
+  CHECK(json::serialize(lists.at("tokens")) == "[\"<s>\",\"h\xC3\xA9\",\"!\",\"\xEF\xBF\xBD\"]");
+  CHECK(lists.at("token_logprobs").as_array()[0].is_null());
+  CHECK(lists.at("token_logprobs").as_array()[1].as_double() == -1.5);
+  CHECK(lists.at("token_logprobs").as_array()[3].as_double() == -9999.0);  // -inf
+  CHECK(lists.at("top_logprobs").as_array()[0].is_null());
+  CHECK(lists.at("top_logprobs").as_array()[1].as_object().size() == 2);
+  CHECK(json::serialize(lists.at("text_offset")) == "[0,3,5,6]");  // characters, not bytes
+
+  http::CompletionLogprobs generated_only;
+  generated_only.append(entries, 3, /*echo=*/false);
+  CHECK(generated_only.to_json().at("tokens").as_array().size() == 1);
+  CHECK(generated_only.take_new().as_object().at("tokens").as_array().size() == 1);
+  CHECK(generated_only.take_new().is_null());  // nothing new since
+}
+
+TEST_CASE("chat logprobs list generated tokens only, with bytes and top lists", "[http]") {
+  const std::vector<sched::PositionLogprobs> entries = {scored(4, "a", -0.5f),
+                                                        scored(5, "b", -0.1f, {{"b", -0.1f}})};
+  const json::array content = http::chat_logprob_content(entries, /*prompt_tokens=*/5);
+  REQUIRE(content.size() == 1);
+  CHECK(json::serialize(content[0]) ==
+        R"({"token":"b","logprob":-1.0000000149011612E-1,"bytes":[98],"top_logprobs":[{"token":"b","logprob":-1.0000000149011612E-1,"bytes":[98]}]})");
+  CHECK(http::chat_logprob_chunk(entries, 6).is_null());
+}
+
+TEST_CASE("logprob options are validated and passed to the plugin", "[http]") {
+  const http::TranslateLimits limits;
+  const http::CompletionRequest chat = http::parse_chat_request(
+      R"({"model": "m", "messages": [{"role": "user", "content": "x"}], "logprobs": true, "top_logprobs": 4})", limits);
+  const json::value chat_input = json::parse(http::native_input(chat, 0));
+  CHECK(chat_input.at("logprobs").as_bool());
+  CHECK(chat_input.at("top_logprobs").to_number<int64_t>() == 4);
+  CHECK_FALSE(chat_input.as_object().contains("prompt_logprobs"));
+  CHECK_THROWS_WITH(http::parse_chat_request(
+                        R"({"model": "m", "messages": [{"role": "user", "content": "x"}], "top_logprobs": 2})", limits),
+                    Catch::Contains("'top_logprobs' needs 'logprobs'"));
+
+  const http::CompletionRequest scoring = http::parse_completion_request(
+      R"({"model": "m", "prompt": "x", "echo": true, "logprobs": 1, "max_tokens": 0})", limits);
+  const json::value scoring_input = json::parse(http::native_input(scoring, 0));
+  CHECK(scoring_input.at("prompt_logprobs").as_bool());
+  CHECK(scoring_input.at("max_tokens").to_number<int64_t>() == 0);
+  CHECK_THROWS_WITH(http::parse_completion_request(R"({"model": "m", "prompt": "x", "max_tokens": 0})", limits),
+                    Catch::Contains("'echo'"));
+  CHECK_THROWS_WITH(http::parse_completion_request(R"({"model": "m", "prompt": "x", "logprobs": 6})", limits),
+                    Catch::Contains("logprobs"));
+}
+
+TEST_CASE("completion prompts may be token ids, alone or in a batch", "[http]") {
+  const http::TranslateLimits limits;
+  const http::CompletionRequest single =
+      http::parse_completion_request(R"({"model": "m", "prompt": [5, 6, 7]})", limits);
+  REQUIRE(single.prompts.size() == 1);
+  CHECK(json::serialize(json::parse(http::native_input(single, 0)).at("prompt")) == "[5,6,7]");
+  const http::CompletionRequest batch =
+      http::parse_completion_request(R"({"model": "m", "prompt": [[1, 2], "text", [3]], "n": 2})", limits);
+  CHECK(batch.choice_count() == 6);
+  CHECK(json::serialize(json::parse(http::native_input(batch, 5)).at("prompt")) == "[3]");
+  CHECK(json::parse(http::native_input(batch, 2)).at("prompt").as_string() == "text");
+  for (const char* bad : {R"([[]])", R"([1, "a"])", R"([-1])", R"([[1], 2])", "[]"}) {
+    INFO(bad);
+    CHECK_THROWS_WITH(http::parse_completion_request(std::string(R"({"model": "m", "prompt": )") + bad + "}", limits),
+                      Catch::Contains("prompt"));
+  }
 }

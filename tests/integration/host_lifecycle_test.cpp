@@ -2,6 +2,8 @@
 // admin errors answered without harm, SIGTERM drains in-flight work.
 #include "integration/host_tree.hpp"
 
+#include <citadel/plugin.h>
+
 #include <catch2/catch.hpp>
 
 using citadel::test::HostTree;
@@ -40,7 +42,8 @@ TEST_CASE("the host serves and lists the configured models", "[integration]") {
   CHECK(model.at("model").at("cache").as_object().contains("budget_bytes"));
 
   CHECK(host->request({{"cmd", "pool"}}).at("ok").as_bool());
-  CHECK(host->request({{"cmd", "version"}}).at("abi").as_string() == "1.0");
+  CHECK(host->request({{"cmd", "version"}}).at("abi").as_string() ==
+        std::to_string(CITADEL_ABI_VERSION_MAJOR) + "." + std::to_string(CITADEL_ABI_VERSION_MINOR));
 }
 
 TEST_CASE("streamed infer sends token lines, then the whole text", "[integration]") {

@@ -89,10 +89,21 @@ class PluginHarness {
   }
   const std::vector<int32_t>& prompt_ids(uint64_t id) { return sequences_.at(id).prompt; }
 
+  // A batch over `items` with this build's strides, and its blank outputs.
+  static citadel_step_batch raw_batch(const std::vector<citadel_step_item>& items) {
+    return citadel_step_batch{sizeof(citadel_step_batch), static_cast<uint32_t>(items.size()),
+                              sizeof(citadel_step_item), sizeof(citadel_step_output), items.data()};
+  }
+  static std::vector<citadel_step_output> raw_outputs(size_t count) {
+    citadel_step_output blank{};
+    blank.struct_size = sizeof(blank);
+    return std::vector<citadel_step_output>(count, blank);
+  }
+
   // One raw step over `items`; the outputs' pointers are valid until the next call.
   std::vector<citadel_step_output> step(const std::vector<citadel_step_item>& items) {
-    citadel_step_batch batch{sizeof(citadel_step_batch), static_cast<uint32_t>(items.size()), items.data()};
-    std::vector<citadel_step_output> outputs(items.size());
+    const citadel_step_batch batch = raw_batch(items);
+    std::vector<citadel_step_output> outputs = raw_outputs(items.size());
     citadel_error error{};
     REQUIRE(api_->step(instance_, &batch, outputs.data(), &error) == CITADEL_OK);
     return outputs;
@@ -119,6 +130,7 @@ class PluginHarness {
         const uint32_t count = std::min(chunk, sequence.known - sequence.computed);
         ensure_blocks(sequence, sequence.computed + count);
         citadel_step_item item{};
+        item.struct_size = sizeof(item);
         item.request_id = id;
         item.num_computed_tokens = sequence.computed;
         item.num_new_tokens = count;
@@ -129,8 +141,8 @@ class PluginHarness {
         if (!batched) break;
       }
       if (items.empty()) break;
-      citadel_step_batch batch{sizeof(citadel_step_batch), static_cast<uint32_t>(items.size()), items.data()};
-      std::vector<citadel_step_output> outputs(items.size());
+      const citadel_step_batch batch = raw_batch(items);
+      std::vector<citadel_step_output> outputs = raw_outputs(items.size());
       citadel_error error{};
       REQUIRE(api_->step(instance_, &batch, outputs.data(), &error) == CITADEL_OK);
       for (size_t i = 0; i < items.size(); ++i) {

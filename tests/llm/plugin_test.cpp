@@ -114,8 +114,8 @@ TEST_CASE("a step item of an unknown request fails alone", "[llm]") {
   void* address_b = block_b.data();
   const uint32_t ids[1] = {0};
   std::vector<citadel_step_item> items(2);
-  items[0] = citadel_step_item{99, 0, 1, 1, ids, &address_a};
-  items[1] = citadel_step_item{1, 0, 4, 1, ids, &address_b};
+  items[0] = citadel_step_item{sizeof(citadel_step_item), 99, 0, 1, 1, ids, &address_a};
+  items[1] = citadel_step_item{sizeof(citadel_step_item), 1, 0, 4, 1, ids, &address_b};
   const std::vector<citadel_step_output> outputs = plugin.step(items);
   CHECK(outputs[0].state == CITADEL_REQUEST_FAILED);
   REQUIRE(outputs[0].error != nullptr);
@@ -125,7 +125,7 @@ TEST_CASE("a step item of an unknown request fails alone", "[llm]") {
   CHECK(outputs[1].token_id >= 0);
 
   // Asking for more positions than the request knows fails that request.
-  items.assign(1, citadel_step_item{1, 0, 9, 1, ids, &address_b});
+  items.assign(1, citadel_step_item{sizeof(citadel_step_item), 1, 0, 9, 1, ids, &address_b});
   const std::vector<citadel_step_output> too_far = plugin.step(items);
   CHECK(too_far[0].state == CITADEL_REQUEST_FAILED);
 }

@@ -1,6 +1,8 @@
 // Parsing of the text-generation input schema (docs/plugin-authoring.md) for
 // the echo test plugin: {"prompt": str} or {"messages": [{"role","content"}]}
-// plus max_tokens, temperature, top_p, top_k, seed, stop, repetition_penalty.
+// plus max_tokens, temperature, top_p, top_k, seed, stop, repetition_penalty,
+// and content_runs (byte ranges of the prompt standing for other content,
+// declared to the host as prefix-cache extra keys).
 //
 // Used by echo_plugin.cpp only. Throws sdk::PluginError(INVALID_ARGUMENT)
 // naming the field on bad input.
@@ -17,10 +19,19 @@
 
 namespace citadel::test::echo {
 
+// A run of prompt bytes that stands for other content (as an image's vision
+// tokens do): its cache entries depend on `content` too.
+struct ContentRun {
+  uint32_t begin = 0;
+  uint32_t end = 0;
+  std::string content;
+};
+
 struct TextGenerationInput {
   std::string prompt;               // the prompt, or the messages' contents joined by "\n"
   uint32_t max_tokens = 16;
   std::vector<std::string> stop;    // stop strings (empty ones dropped)
+  std::vector<ContentRun> content_runs;  // "content_runs": [{"begin", "end", "content"}]
 };
 
 inline sdk::PluginError input_error(const std::string& field, const std::string& what) {
@@ -32,6 +43,36 @@ inline void require_number(const boost::json::object& input, const char* field) 
   if (value != nullptr && !value->is_null() && !value->is_number()) {
     throw input_error(field, "must be a number");
   }
+}
+
+inline uint32_t run_bound(const boost::json::object& run, const std::string& field, const char* key) {
+  const boost::json::value* value = run.if_contains(key);
+  if (value == nullptr || (!value->is_int64() && !value->is_uint64()) || value->to_number<int64_t>() < 0) {
+    throw input_error(field + "." + key, "must be a non-negative integer");
+  }
+  return static_cast<uint32_t>(value->to_number<int64_t>());
+}
+
+inline std::vector<ContentRun> parse_content_runs(const boost::json::value& runs, size_t prompt_bytes) {
+  if (!runs.is_array()) throw input_error("content_runs", "must be an array");
+  std::vector<ContentRun> result;
+  for (size_t i = 0; i < runs.as_array().size(); ++i) {
+    const std::string field = "content_runs[" + std::to_string(i) + "]";
+    const boost::json::value& run = runs.as_array()[i];
+    if (!run.is_object()) throw input_error(field, "must be an object");
+    ContentRun parsed;
+    parsed.begin = run_bound(run.as_object(), field, "begin");
+    parsed.end = run_bound(run.as_object(), field, "end");
+    const boost::json::value* content = run.as_object().if_contains("content");
+    if (content == nullptr || !content->is_string()) throw input_error(field + ".content", "must be a string");
+    parsed.content = std::string(content->as_string());
+    if (parsed.begin >= parsed.end || parsed.end > prompt_bytes ||
+        (!result.empty() && parsed.begin < result.back().end)) {
+      throw input_error(field, "must be a non-empty run inside the prompt, after the previous run");
+    }
+    result.push_back(std::move(parsed));
+  }
+  return result;
 }
 
 inline TextGenerationInput parse_text_generation_input(std::string_view input_json) {
@@ -91,6 +132,9 @@ inline TextGenerationInput parse_text_generation_input(std::string_view input_js
     } else if (!stop->is_null()) {
       throw input_error("stop", "must be a string or a list of strings");
     }
+  }
+  if (const boost::json::value* runs = input.if_contains("content_runs"); runs != nullptr && !runs->is_null()) {
+    result.content_runs = parse_content_runs(*runs, result.prompt.size());
   }
   return result;
 }

@@ -3,7 +3,11 @@
 // writes a (token, position, layer) pattern into its KV entry; every step
 // checks the entries of all earlier positions and fails the request if any
 // was corrupted, which is how the tests prove that swap, compaction and
-// prefix sharing keep cache data intact.
+// prefix sharing keep cache data intact. Prompt bytes inside a declared
+// content run stand for that content (as vision tokens stand for an image):
+// the plugin declares each run's content hash as a prefix-cache extra key and
+// writes the hash into those positions' entries, so two runs of equal bytes
+// but different content sharing a block is caught as corruption.
 //
 // Built several times (tests/plugins/CMakeLists.txt) with compile-time knobs:
 // ECHO_PLUGIN_NAME (the name its entry table reports; "echo"), ECHO_VERSION,
@@ -88,6 +92,8 @@ EchoOptions parse_options(const boost::json::object& options) {
 // and the text not yet handed out.
 struct EchoRequest {
   std::vector<int32_t> tokens;
+  std::vector<int32_t> cache_identity;  // what each position's entry records
+  std::vector<citadel_prefix_extra_key> extra_keys;
   uint32_t prompt_tokens = 0;
   uint32_t max_new_tokens = 0;
   std::vector<std::string> stop;
@@ -97,6 +103,16 @@ struct EchoRequest {
   std::string text;       // this step's text (pointed to by the output)
   std::string error;      // this step's error (pointed to by the output)
 };
+
+// 64-bit FNV-1a of `text` from `basis` (two bases give a 128-bit content key).
+uint64_t fnv1a(const std::string& text, uint64_t basis) {
+  uint64_t hash = basis;
+  for (unsigned char byte : text) {
+    hash ^= byte;
+    hash *= 0x100000001b3ull;
+  }
+  return hash;
+}
 
 // Longest prefix length <= limit of `text` that does not cut a UTF-8 character.
 size_t utf8_boundary(const std::string& text, size_t limit) {
@@ -144,6 +160,15 @@ class EchoModel : public sdk::Model {
     EchoRequest request;
     for (unsigned char byte : input.prompt) request.tokens.push_back(byte);
     request.prompt_tokens = static_cast<uint32_t>(request.tokens.size());
+    request.cache_identity = request.tokens;
+    for (const ContentRun& run : input.content_runs) {
+      const citadel_prefix_extra_key key{run.begin, run.end, fnv1a(run.content, 0xcbf29ce484222325ull),
+                                         fnv1a(run.content, 0x84222325cbf29ce4ull)};
+      request.extra_keys.push_back(key);
+      for (uint32_t position = run.begin; position < run.end; ++position) {
+        request.cache_identity[position] ^= static_cast<int32_t>(key.hash_low & 0x7fffff00u);
+      }
+    }
     request.max_new_tokens =
         std::min<uint32_t>(input.max_tokens, options_.max_context_tokens - request.prompt_tokens);
     request.stop = std::move(input.stop);
@@ -153,6 +178,7 @@ class EchoModel : public sdk::Model {
     plan.prompt_tokens = it->second.prompt_tokens;
     plan.max_new_tokens = it->second.max_new_tokens;
     plan.prompt_token_ids = it->second.tokens.data();
+    plan.extra_keys = it->second.extra_keys;
     return plan;
   }
 
@@ -224,7 +250,7 @@ class EchoModel : public sdk::Model {
           return fail(request, output,
                       "echo: cache block for position " + std::to_string(position) + " missing");
         }
-        if (auto problem = check_entry(cached, entry_bytes, request.tokens[position], position, layer)) {
+        if (auto problem = check_entry(cached, entry_bytes, request.cache_identity[position], position, layer)) {
           return fail(request, output, "echo: cache corrupted at position " +
                                            std::to_string(position) + ": " + *problem);
         }
@@ -238,7 +264,7 @@ class EchoModel : public sdk::Model {
           return fail(request, output,
                       "echo: no cache block for position " + std::to_string(position));
         }
-        write_entry(target, entry_bytes, request.tokens[position], position, layer);
+        write_entry(target, entry_bytes, request.cache_identity[position], position, layer);
       }
     }
     output.state = CITADEL_REQUEST_RUNNING;
@@ -252,6 +278,7 @@ class EchoModel : public sdk::Model {
     const uint32_t produced = static_cast<uint32_t>(request.generated.size());
     const int32_t token = request.tokens[produced % request.prompt_tokens];
     request.tokens.push_back(token);
+    request.cache_identity.push_back(token);
     request.generated.push_back(static_cast<char>(token));
     output.appended_tokens = 1;
     output.token_id = token;

@@ -45,9 +45,9 @@ inline DrivenRequest drive_request(
     }
     std::vector<void*> addresses;
     for (cache::BlockId id : result.blocks) addresses.push_back(space->address(id));
-    citadel_step_item item{request_id, computed, fresh, static_cast<uint32_t>(result.blocks.size()),
-                           result.blocks.data(), addresses.data()};
-    citadel_step_batch batch{sizeof(citadel_step_batch), 1, &item};
+    const citadel_step_item item =
+        plugins::make_step_item(request_id, computed, fresh, result.blocks, addresses.data());
+    const citadel_step_batch batch = plugins::make_step_batch(std::span(&item, 1));
     instance.step(batch, outputs);
     ++result.steps;
     const citadel_step_output& output = outputs.at(0);

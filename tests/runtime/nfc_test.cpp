@@ -17,3 +17,16 @@ TEST_CASE("NFC composes, reorders marks, handles Hangul, singletons and exclusio
   CHECK(nfc_normalize("e\xff\xcc\x81") == "e\xff\xcc\x81");             // an invalid byte blocks and survives
   CHECK(nfc_normalize("\xc3\xa9t\xc3\xa9") == "\xc3\xa9t\xc3\xa9");     // already NFC
 }
+
+TEST_CASE("NFKC maps compatibility characters, then composes", "[runtime]") {
+  using citadel::runtime::nfkc_normalize;
+  CHECK(nfkc_normalize("plain ascii") == "plain ascii");
+  CHECK(nfkc_normalize("\xef\xac\x81") == "fi");                   // U+FB01 ligature
+  CHECK(nfkc_normalize("\xe2\x91\xa0\xc2\xb2") == "12");           // circled 1, superscript 2
+  CHECK(nfkc_normalize("\xef\xbc\xa1\xcc\x81") == "\xc3\x81");     // fullwidth A + acute -> Á
+  CHECK(nfkc_normalize("\xe2\x84\xab") == "\xc3\x85");             // Angstrom sign -> Å
+  CHECK(nfkc_normalize("\xe3\x8d\xbf") == "\xe6\xa0\xaa\xe5\xbc\x8f\xe4\xbc\x9a\xe7\xa4\xbe");  // ㍿
+  CHECK(nfkc_normalize("\xea\xb0\x80\xff") == "\xea\xb0\x80\xff");  // Hangul kept, invalid byte kept
+  // NFC leaves the compatibility characters alone.
+  CHECK(citadel::runtime::nfc_normalize("\xef\xac\x81") == "\xef\xac\x81");
+}

@@ -25,7 +25,26 @@
  * Versioning: a change that breaks existing plugins or hosts bumps
  * CITADEL_ABI_VERSION_MAJOR. Appending fields to the end of a struct or
  * functions to the end of a table bumps the minor; every struct that can grow
- * starts with struct_size so either side can tell what the other knows.
+ * starts with struct_size so either side can tell what the other knows:
+ *   - a table or struct passed whole (host api, plugin api, model info,
+ *     request plan): read a member only when struct_size covers it
+ *     (CITADEL_HAS_MEMBER); a member it does not cover is absent, not NULL;
+ *   - arrays of growable structs (step items, step outputs) are walked with
+ *     the stride the batch carries (item_size, output_size), never with the
+ *     reader's own sizeof; fields beyond the writer's size read as zero.
+ * Small leaf records inside those (citadel_prefix_extra_key,
+ * citadel_token_logprob, citadel_position_logprobs) never grow: a new need
+ * gets a new array.
+ *
+ * The cache unit. The pool stores, per layer, the keys and values of "cache
+ * tokens": positions of the sequence the model attends over. For a text model
+ * a cache token is a text token; for an image-to-text model an image becomes
+ * a run of vision tokens in the prompt (each one cache token, its placeholder
+ * id in prompt_token_ids and the image's content hash in extra_keys); for a
+ * video model a cache token is one latent-frame patch token. Everything else
+ * a request needs between steps (encoder outputs, cross-attention K/V of a
+ * prompt, convolution caches, sampler state) is per-request state the plugin
+ * owns, allocates in request_open or step and frees in request_close.
  */
 #ifndef CITADEL_PLUGIN_H
 #define CITADEL_PLUGIN_H
@@ -37,8 +56,13 @@
 extern "C" {
 #endif
 
-#define CITADEL_ABI_VERSION_MAJOR 1
+#define CITADEL_ABI_VERSION_MAJOR 2
 #define CITADEL_ABI_VERSION_MINOR 0
+
+/* True when a struct that starts with struct_size, written by the other side,
+ * covers `member` (a table's function or a struct's field). */
+#define CITADEL_HAS_MEMBER(pointer, type, member) \
+  ((pointer) != NULL && (pointer)->struct_size >= offsetof(type, member) + sizeof(((type*)0)->member))
 
 /* The one symbol a plugin exports. Its type is citadel_plugin_entry_fn. */
 #define CITADEL_PLUGIN_ENTRY_SYMBOL "citadel_plugin_entry"
@@ -113,7 +137,9 @@ typedef struct citadel_device_info {
 
 /* Services the host offers to plugins. Passed to the entry function; the
  * pointer stays valid as long as the library is loaded. `context` arguments
- * may be NULL for messages that belong to no instance. */
+ * may be NULL for messages that belong to no instance. A plugin checks that a
+ * service exists with CITADEL_HAS_MEMBER (struct_size), never by NULL: an
+ * older host's table simply ends before the services it does not know. */
 typedef struct citadel_host_api {
   uint32_t struct_size;
   uint32_t abi_major;
@@ -149,15 +175,43 @@ typedef struct citadel_model_info {
   const char* model_version;          /* plugin-owned, lives with the instance */
 } citadel_model_info;
 
+/* Content that placeholder tokens stand for, for prefix caching: the prompt
+ * positions [begin, end) hold a run of placeholder ids (an image's vision
+ * tokens) whose cache entries depend on `hash` (a 128-bit hash of the
+ * content, e.g. of the image's bytes or pixels) as well as on the ids. The
+ * host mixes the hash into every prefix block that overlaps the run, so two
+ * prompts share a block only when their ids and their content are equal
+ * (vLLM's extra keys). */
+typedef struct citadel_prefix_extra_key {
+  uint32_t begin;
+  uint32_t end;
+  uint64_t hash_low;
+  uint64_t hash_high;
+} citadel_prefix_extra_key;
+
+/* Flags of a request plan. */
+enum {
+  /* The plugin needs every prompt position computed by this request (e.g. it
+   * reports prompt logprobs): the host never skips positions through a
+   * prefix-cache hit. It still publishes the blocks for other requests. */
+  CITADEL_PLAN_COMPUTE_WHOLE_PROMPT = 1u << 0
+};
+
 /* What the host needs to admit a request, filled by request_open. */
 typedef struct citadel_request_plan {
   uint32_t struct_size;
   uint32_t prompt_tokens;  /* cache tokens the input occupies */
-  uint32_t max_new_tokens; /* upper bound on tokens the request will append */
+  uint32_t max_new_tokens; /* upper bound on tokens the request will append;
+                              0: process the prompt only (finish after it) */
   /* Token ids of the prompt, used by the host for prefix caching. May be
    * NULL (no prefix sharing). Plugin-owned, valid until the next call on
    * this instance. */
   const int32_t* prompt_token_ids;
+  /* Extra keys of placeholder runs (sorted by begin, not overlapping, inside
+   * [0, prompt_tokens)); NULL when none. Plugin-owned like prompt_token_ids. */
+  uint32_t num_extra_keys;
+  const citadel_prefix_extra_key* extra_keys;
+  uint32_t flags; /* CITADEL_PLAN_* */
 } citadel_request_plan;
 
 /* One request's share of a step. Positions [0, num_computed_tokens) are in the
@@ -167,6 +221,7 @@ typedef struct citadel_request_plan {
  * entries into the blocks. block_ids[i] covers positions
  * [i*tokens_per_block, (i+1)*tokens_per_block). */
 typedef struct citadel_step_item {
+  uint32_t struct_size; /* the host's sizeof(citadel_step_item) */
   uint64_t request_id;
   uint32_t num_computed_tokens;
   uint32_t num_new_tokens;
@@ -175,9 +230,15 @@ typedef struct citadel_step_item {
   void* const* block_addresses; /* same as cache_block_address(block_ids[i]) */
 } citadel_step_item;
 
+/* items is an array of num_items entries of item_size bytes each (the host's
+ * sizeof(citadel_step_item)); outputs passed to step() has num_items entries
+ * of output_size bytes each, zeroed by the host apart from struct_size. The
+ * SDK hides both strides (it hands the model arrays of its own structs). */
 typedef struct citadel_step_batch {
   uint32_t struct_size;
   uint32_t num_items;
+  uint32_t item_size;
+  uint32_t output_size;
   const citadel_step_item* items;
 } citadel_step_batch;
 
@@ -194,9 +255,30 @@ typedef enum citadel_finish_reason {
   CITADEL_FINISH_ERROR = 3
 } citadel_finish_reason;
 
+/* One token and its log-probability under the model: the log-softmax of the
+ * model's raw logits (before temperature, top-k/top-p and penalties). `text`
+ * is the token's own bytes (not necessarily complete UTF-8; special tokens
+ * spelled out), text_len of them. */
+typedef struct citadel_token_logprob {
+  int32_t token_id;
+  float logprob;
+  const char* text;
+  uint32_t text_len;
+} citadel_token_logprob;
+
+/* Logprobs of the token at one sequence position: the token itself (its
+ * logprob is NaN where there is none: the first prompt token) and the
+ * num_top most likely tokens at that position, most likely first. */
+typedef struct citadel_position_logprobs {
+  citadel_token_logprob token;
+  uint32_t num_top;
+  const citadel_token_logprob* top;
+} citadel_position_logprobs;
+
 /* One request's result of a step. All pointers are plugin-owned and valid
  * until the next call on this instance. */
 typedef struct citadel_step_output {
+  uint32_t struct_size; /* set by the host: the size it allocated */
   uint64_t request_id;
   citadel_request_state state;
   citadel_finish_reason finish_reason;
@@ -210,7 +292,28 @@ typedef struct citadel_step_output {
   uint64_t data_len;
   const char* data_type; /* MIME type of data, or NULL */
   const char* error;     /* message when state == FAILED, else NULL */
+  /* Logprobs of consecutive sequence positions starting at
+   * logprobs_first_position: prompt positions (when the request asked for
+   * prompt logprobs; each reported once, even after a recomputation) and the
+   * appended token. num_logprobs 0 when the request asked for none. */
+  uint32_t logprobs_first_position;
+  uint32_t num_logprobs;
+  const citadel_position_logprobs* logprobs;
 } citadel_step_output;
+
+/* Token ids, plugin-owned, valid until the next call on the instance. */
+typedef struct citadel_token_ids {
+  uint32_t struct_size;
+  uint32_t count;
+  const int32_t* ids;
+} citadel_token_ids;
+
+/* Text, plugin-owned, valid until the next call on the instance. */
+typedef struct citadel_text {
+  uint32_t struct_size;
+  uint32_t length;
+  const char* text;
+} citadel_text;
 
 /* Operations a plugin offers. Returned by the entry function. */
 typedef struct citadel_plugin_api {
@@ -235,7 +338,7 @@ typedef struct citadel_plugin_api {
                                  uint64_t payload_len, citadel_request_plan* out_plan,
                                  citadel_error* error);
   /* Advance a batch by one unit of work. outputs has batch->num_items
-   * entries, in the order of batch->items. A failure of one request is
+   * entries of batch->output_size bytes, in the order of batch->items. A failure of one request is
    * reported in its output (state FAILED); a non-OK return fails the batch. */
   citadel_status (*step)(citadel_instance* instance, const citadel_step_batch* batch,
                          citadel_step_output* outputs, citadel_error* error);
@@ -243,6 +346,16 @@ typedef struct citadel_plugin_api {
   void (*request_close)(citadel_instance* instance, uint64_t request_id);
   /* Free the instance and everything it allocated. */
   void (*destroy)(citadel_instance* instance);
+
+  /* Optional (check with CITADEL_HAS_MEMBER; NULL when the plugin has no
+   * tokenizer). tokenize: the token ids input_json's prompt becomes, with the
+   * request input's schema ({"prompt"} or {"messages"}; other fields are
+   * ignored), exactly as request_open would encode it. detokenize: the text
+   * of `count` ids (special tokens spelled out). */
+  citadel_status (*tokenize)(citadel_instance* instance, const char* input_json,
+                             citadel_token_ids* out_ids, citadel_error* error);
+  citadel_status (*detokenize)(citadel_instance* instance, const int32_t* ids, uint32_t count,
+                               citadel_text* out_text, citadel_error* error);
 } citadel_plugin_api;
 
 /* The entry function. Called once after loading. Returns the plugin's

@@ -35,7 +35,10 @@ class PluginError : public std::runtime_error {
   citadel_status status_;
 };
 
-// The host's services, bound to one instance.
+// The host's services, bound to one instance. A service is present when the
+// host's table (struct_size) covers it: logging and metrics are skipped on a
+// host without them; block_address and device throw PluginError
+// (UNSUPPORTED) naming the service and both ABI versions.
 class Host {
  public:
   Host(const citadel_host_api* api, citadel_host_context* context)
@@ -48,6 +51,11 @@ class Host {
   void counter_add(const char* name, double delta) const;
   void gauge_set(const char* name, double value) const;
   citadel_device_info device() const;
+
+  // Throws PluginError (UNSUPPORTED) unless the host's table holds every
+  // service the SDK's required list names (checked when an instance is
+  // created, so a plugin built for a newer host fails create() cleanly).
+  static void check_required_services(const citadel_host_api* api);
 
  private:
   const citadel_host_api* api_;
@@ -64,11 +72,16 @@ struct ModelConfig {
   static ModelConfig parse(std::string_view config_json);
 };
 
-// What request_open returns.
+// What request_open returns (see citadel_request_plan).
 struct RequestPlan {
   uint32_t prompt_tokens = 0;
   uint32_t max_new_tokens = 0;
   const int32_t* prompt_token_ids = nullptr; // owned by the model, or null
+  // Content hashes of placeholder runs (owned by the model), mixed into the
+  // host's prefix block hashes.
+  std::span<const citadel_prefix_extra_key> extra_keys;
+  // The host must compute every prompt position (no prefix-cache skip).
+  bool compute_whole_prompt = false;
 };
 
 // Base class of a plugin's model. The host calls one instance from one thread
@@ -83,6 +96,12 @@ class Model {
   // whole batch (a single request's failure is outputs[i].state = FAILED).
   virtual void step(const citadel_step_batch& batch, citadel_step_output* outputs) = 0;
   virtual void close_request(uint64_t request_id) = 0;
+  // The ids the prompt of input_json (request input schema) encodes to, as
+  // open_request would; owned by the model until its next call. The default
+  // throws PluginError (UNSUPPORTED): the model has no tokenizer.
+  virtual std::span<const int32_t> tokenize(std::string_view input_json);
+  // The text of `ids`. Default: UNSUPPORTED, as tokenize.
+  virtual std::string detokenize(std::span<const int32_t> ids);
 };
 
 // Writes `message` into a citadel_error (truncating) and returns `status`.

@@ -125,7 +125,7 @@ struct Decoder::Step {
 
 Decoder::Decoder(const json::value& spec, const std::string& source, bool byte_level_pre_tokenizer) {
   if (spec.is_null()) {
-    byte_level_ = byte_level_pre_tokenizer;
+    byte_level_ = byte_pieces_ = byte_level_pre_tokenizer;
     join_with_spaces_ = !byte_level_pre_tokenizer;
     return;
   }
@@ -136,6 +136,7 @@ Decoder::Decoder(const json::value& spec, const std::string& source, bool byte_l
   bool fused = false;
   for (const auto& step : steps_) {
     if (step->kind == Step::Kind::byte_fallback) byte_fallback_ = true;
+    if (step->kind == Step::Kind::byte_level) byte_pieces_ = true;
     if (step->kind == Step::Kind::fuse) fused = true;
     if (fused && step->kind == Step::Kind::strip) {
       stream_strip_count_ = step->start;

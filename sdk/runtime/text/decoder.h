@@ -27,6 +27,9 @@ class Decoder {
   // Whether decoding is just the concatenation of per-token bytes made valid
   // UTF-8 (ByteLevel decoders): the Tokenizer's fast path.
   bool byte_level() const { return byte_level_; }
+  // Whether token pieces are raw bytes (a ByteLevel step), so that a
+  // character may be split across them.
+  bool byte_pieces() const { return byte_pieces_; }
   // Whether <0xAB> tokens decode to bytes (a ByteFallback step).
   bool byte_fallback() const { return byte_fallback_; }
   // HF decode of the token strings (ids already mapped, specials skipped).
@@ -46,6 +49,7 @@ class Decoder {
   std::vector<std::unique_ptr<Step>> steps_;
   bool byte_level_ = false;
   bool byte_fallback_ = false;
+  bool byte_pieces_ = false;
   bool join_with_spaces_ = false;
   size_t stream_strip_count_ = 0;
   std::string stream_strip_char_;

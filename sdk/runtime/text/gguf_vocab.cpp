@@ -141,8 +141,19 @@ Tokenizer make_tokenizer_from_gguf_vocab(const GgufVocab& vocab, const std::stri
     model["byte_fallback"] = true;
     model["merges"] = merges_from_scores(tokens, vocab.scores);
     const bool prefix = vocab.add_space_prefix.value_or(true);
-    root["pre_tokenizer"] = {{"type", "Metaspace"}, {"replacement", "\u2581"},
-                             {"prepend_scheme", prefix ? "first" : "never"}, {"split", false}};
+    if (prefix && vocab.space_prefix_after_special_tokens) {
+      // Llama-2's tokenizer.json: each piece of text between added tokens
+      // gets the "▁" prefix.
+      root["normalizer"] = {{"type", "Sequence"},
+                            {"normalizers",
+                             {{{"type", "Prepend"}, {"prepend", "\u2581"}},
+                              {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\u2581"}}}}};
+      root["pre_tokenizer"] = nullptr;
+    } else {
+      root["normalizer"] = nullptr;
+      root["pre_tokenizer"] = {{"type", "Metaspace"}, {"replacement", "\u2581"},
+                               {"prepend_scheme", prefix ? "first" : "never"}, {"split", false}};
+    }
     json::array decoders{{{"type", "Replace"}, {"pattern", {{"String", "\u2581"}}}, {"content", " "}},
                          {{"type", "ByteFallback"}}, {{"type", "Fuse"}}};
     if (prefix) decoders.push_back(json::object{{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}});
@@ -209,7 +220,7 @@ Tokenizer make_tokenizer_from_gguf_vocab(const GgufVocab& vocab, const std::stri
     if (type_of(i) == GgufTokenType::user_defined && tokens[i] == vocab.tokens[i]) add(static_cast<int32_t>(i), false);
   }
   root["added_tokens"] = std::move(added);
-  root["normalizer"] = nullptr;
+  if (!root.contains("normalizer")) root["normalizer"] = nullptr;
   root["post_processor"] = template_processing(vocab, vocab.tokens, llama);
   return Tokenizer::from_json_value(root, source);
 }

@@ -1,6 +1,6 @@
-// NFC: decompose (recursively, Hangul algorithmically), order marks by
-// combining class, then compose starters with the marks they are not
-// blocked from (UAX #15).
+// NFC and NFKC: decompose (recursively, Hangul algorithmically; NFKC with
+// the compatibility mappings first), order marks by combining class, then
+// compose starters with the marks they are not blocked from (UAX #15).
 #include "runtime/text/nfc.h"
 
 #include "runtime/text/unicode_tables.h"
@@ -21,8 +21,13 @@ constexpr uint32_t kInvalid = 0xFFFFFFFFu;  // marks an invalid byte, kept as is
 struct Tables {
   std::unordered_map<uint32_t, const unicode::Decomposition*> decomposition;
   std::unordered_map<uint64_t, uint32_t> composition;
+  std::unordered_map<uint32_t, const unicode::CompatibilityDecomposition*> compatibility;
 
   Tables() {
+    for (size_t i = 0; i < unicode::kNumCompatibilityDecompositions; ++i) {
+      const auto& d = unicode::kCompatibilityDecompositions[i];
+      compatibility.emplace(d.code_point, &d);
+    }
     for (size_t i = 0; i < unicode::kNumDecompositions; ++i) {
       const auto& d = unicode::kDecompositions[i];
       decomposition.emplace(d.code_point, &d);
@@ -47,7 +52,15 @@ uint8_t combining_class(uint32_t cp) {
   return cp <= it->last ? it->combining_class : 0;
 }
 
-void decompose(uint32_t cp, std::vector<uint32_t>& out) {
+void decompose(uint32_t cp, bool compatibility, std::vector<uint32_t>& out) {
+  if (compatibility) {
+    const auto& map = tables().compatibility;
+    if (auto it = map.find(cp); it != map.end()) {  // already the full NFKD
+      const uint32_t* begin = unicode::kCompatibilityPool + it->second->offset;
+      out.insert(out.end(), begin, begin + it->second->length);
+      return;
+    }
+  }
   if (cp >= kHangulBase && cp < kHangulBase + kSyllableCount) {
     const uint32_t index = cp - kHangulBase;
     out.push_back(kLeadBase + index / (kVowelCount * kTrailCount));
@@ -61,8 +74,8 @@ void decompose(uint32_t cp, std::vector<uint32_t>& out) {
     out.push_back(cp);
     return;
   }
-  decompose(it->second->first, out);
-  if (it->second->second != 0) decompose(it->second->second, out);
+  decompose(it->second->first, compatibility, out);
+  if (it->second->second != 0) decompose(it->second->second, compatibility, out);
 }
 
 uint32_t compose(uint32_t first, uint32_t second) {
@@ -89,9 +102,11 @@ uint32_t decode(std::string_view c) {
 
 }  // namespace
 
-std::string nfc_normalize(std::string_view text) {
+namespace {
+
+std::string compose_normalize(std::string_view text, bool compatibility) {
   if (std::all_of(text.begin(), text.end(), [](char c) { return static_cast<uint8_t>(c) < 0x80; })) {
-    return std::string(text);  // ASCII is always NFC
+    return std::string(text);  // ASCII is always NFC and NFKC
   }
   // Decompose; invalid bytes are kept (as themselves) and act as starters.
   std::vector<uint32_t> points;
@@ -102,7 +117,7 @@ std::string nfc_normalize(std::string_view text) {
       points.push_back(kInvalid);
       raw_bytes.push_back(static_cast<uint8_t>(c[0]));
     } else {
-      decompose(cp, points);
+      decompose(cp, compatibility, points);
     }
   }
   // Canonical ordering: stable sort of each run of non-starters by class.
@@ -151,5 +166,11 @@ std::string nfc_normalize(std::string_view text) {
   }
   return out;
 }
+
+}  // namespace
+
+std::string nfc_normalize(std::string_view text) { return compose_normalize(text, false); }
+
+std::string nfkc_normalize(std::string_view text) { return compose_normalize(text, true); }
 
 }  // namespace citadel::runtime

@@ -12,7 +12,7 @@ namespace citadel::runtime {
 namespace json = boost::json;
 
 struct Normalizer::Step {
-  enum class Kind { nfc, prepend, replace, strip, precompiled };
+  enum class Kind { nfc, nfkc, prepend, replace, strip, precompiled };
   Kind kind = Kind::nfc;
   std::string text;                      // prepend: the prefix; replace: the content
   std::unique_ptr<Pcre2Regex> pattern;   // replace: what to replace; strip: one whitespace character
@@ -23,6 +23,8 @@ struct Normalizer::Step {
     switch (kind) {
       case Kind::nfc:
         return nfc_normalize(input);
+      case Kind::nfkc:
+        return nfkc_normalize(input);
       case Kind::prepend:
         return input.empty() ? std::string() : text + std::string(input);
       case Kind::replace: {
@@ -76,6 +78,8 @@ void Normalizer::add_step(const json::value& spec, const std::string& source) {
   auto step = std::make_unique<Step>();
   if (type == "NFC") {
     step->kind = Step::Kind::nfc;
+  } else if (type == "NFKC") {
+    step->kind = Step::Kind::nfkc;
   } else if (type == "Prepend") {
     step->kind = Step::Kind::prepend;
     step->text = required_string(object, "prepend", where);

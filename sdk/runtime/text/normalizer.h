@@ -1,5 +1,5 @@
 // Normalizer: the "normalizer" of a tokenizer.json, applied to each piece of
-// the input between added tokens before pre-tokenization: NFC, Prepend
+// the input between added tokens before pre-tokenization: NFC, NFKC, Prepend
 // (SentencePiece's "▁" prefix of Llama-2 style files), Replace (a string or
 // PCRE2 regex), Strip (Unicode whitespace, left and/or right), Precompiled
 // (SentencePiece charsmaps of T5/UMT5, precompiled_charsmap.h) and Sequence

@@ -1,5 +1,6 @@
-// Tokenizer: tokenizer.json parsing, encode (added tokens -> pre-tokenizer ->
-// BPE -> post-processor) and decode (byte-level / byte-fallback).
+// Tokenizer: tokenizer.json parsing, encode (added tokens -> normalizer ->
+// pre-tokenizer -> model -> post-processor), decode (decoder.h) and the
+// streaming decoder.
 #include "runtime/text/tokenizer.h"
 
 #include "runtime/core/error.h"
@@ -271,12 +272,14 @@ std::string StreamingDecoder::push(int32_t id) {
   if (skip_special_tokens_ && tokenizer_->is_special(id)) return {};
   const Tokenizer::Impl& impl = *tokenizer_->impl_;
   impl.check_id(id);
-  if (impl.decoder.byte_level()) {
-    pending_ += impl.token_bytes[static_cast<size_t>(id)];
+  if (impl.decoder.byte_pieces()) {
+    pending_ += first_ && !impl.decoder.byte_level() ? impl.decoder.token_piece(impl.token_string(id), true)
+                                                     : impl.token_bytes[static_cast<size_t>(id)];
+    first_ = false;
     const size_t complete = complete_utf8_prefix(pending_);
     std::string out = utf8::repair(std::string_view(pending_).substr(0, complete));
     pending_.erase(0, complete);
-    return out;
+    return strip_start(std::move(out));
   }
   // Piece by piece; runs of <0xAB> tokens collect in pending_ until they form
   // characters. As HF's ByteFallback, a run that turns out not to be UTF-8
@@ -327,10 +330,10 @@ std::string StreamingDecoder::strip_start(std::string out) {
 }
 
 std::string StreamingDecoder::flush() {
-  if (tokenizer_->impl_->decoder.byte_level()) {
+  if (tokenizer_->impl_->decoder.byte_pieces()) {
     std::string out = utf8::repair(pending_);
     pending_.clear();
-    return out;
+    return strip_start(std::move(out));
   }
   return strip_start(end_byte_run());
 }

@@ -8,7 +8,7 @@
 //  - Unigram (T5, UMT5): scored pieces, Viterbi, the Precompiled
 //    (SentencePiece charsmap) normalizer, WhitespaceSplit + Metaspace.
 // Also: added tokens (special or not, lstrip/rstrip/single_word/normalized),
-// the NFC, Strip and Replace normalizers, TemplateProcessing for the BOS/EOS
+// the NFC, NFKC, Strip and Replace normalizers, TemplateProcessing for the BOS/EOS
 // that encode(..., add_special_tokens=true) adds. Other model, normalizer,
 // pre-tokenizer or decoder types are rejected with an error. GGUF vocabularies
 // are built by make_tokenizer_from_gguf_vocab (gguf_vocab.h). Immutable after

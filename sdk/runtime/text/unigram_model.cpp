@@ -35,12 +35,6 @@ UnigramModel::UnigramModel(const json::value& spec, const std::string& source) {
   build(source);
 }
 
-UnigramModel::UnigramModel(std::vector<std::pair<std::string, double>> pieces, std::optional<int32_t> unk_id,
-                           bool byte_fallback, const std::string& source)
-    : pieces_(std::move(pieces)), unk_id_(unk_id), byte_fallback_(byte_fallback) {
-  build(source);
-}
-
 void UnigramModel::build(const std::string& source) {
   if (pieces_.empty()) throw_invalid(source + ": model: the Unigram vocabulary is empty");
   if (unk_id_ && (*unk_id_ < 0 || static_cast<size_t>(*unk_id_) >= pieces_.size())) {
@@ -49,21 +43,13 @@ void UnigramModel::build(const std::string& source) {
   }
   double min_score = std::numeric_limits<double>::infinity();
   id_to_token_.reserve(pieces_.size());
-  trie_piece_.assign(1, -1);
   for (size_t id = 0; id < pieces_.size(); ++id) {
     const auto& [piece, score] = pieces_[id];
     id_to_token_.push_back(piece);
-    vocab_.emplace(piece, static_cast<int32_t>(id));  // the first of duplicates wins
+    vocab_[piece] = static_cast<int32_t>(id);  // the last of duplicates wins, as in HF
     min_score = std::min(min_score, score);
-    uint64_t node = 0;
-    for (char c : piece) {
-      const uint64_t key = node * 256 + static_cast<uint8_t>(c);
-      auto [it, inserted] = trie_children_.emplace(key, static_cast<int32_t>(trie_piece_.size()));
-      if (inserted) trie_piece_.push_back(-1);
-      node = static_cast<uint64_t>(it->second);
-    }
-    if (!piece.empty() && trie_piece_[node] < 0) trie_piece_[node] = vocab_.at(piece);
   }
+  trie_.emplace(pieces_);
   unk_score_ = min_score - kUnkPenalty;
 }
 
@@ -123,12 +109,11 @@ void UnigramModel::encode_word(std::string_view word, std::vector<int32_t>& out)
     const size_t valid = utf8::valid_sequence_length(word.substr(start));
     const size_t character_length = valid == 0 ? 1 : valid;
     bool has_single_node = false;
-    uint64_t node = 0;
+    int32_t node = PieceTrie::kRoot;
     for (size_t end = start; end < size; ++end) {
-      auto it = trie_children_.find(node * 256 + static_cast<uint8_t>(word[end]));
-      if (it == trie_children_.end()) break;
-      node = static_cast<uint64_t>(it->second);
-      const int32_t id = trie_piece_[node];
+      node = trie_->child(node, static_cast<uint8_t>(word[end]));
+      if (node < 0) break;
+      const int32_t id = trie_->piece(node);
       if (id < 0) continue;
       Node& target = best[end + 1];
       const double candidate = score_here + pieces_[static_cast<size_t>(id)].second;

@@ -7,6 +7,7 @@
 // Immutable; internal to the Tokenizer.
 #pragma once
 
+#include "runtime/text/piece_trie.h"
 #include "runtime/text/tokenizer_model.h"
 
 #include <boost/json.hpp>
@@ -25,9 +26,6 @@ class UnigramModel final : public TokenizerModel {
  public:
   // `spec` is the tokenizer.json "model" object; errors name `source`.
   UnigramModel(const boost::json::value& spec, const std::string& source);
-  // From plain arrays (GGUF "t5" vocabularies): pieces[i] has id i.
-  UnigramModel(std::vector<std::pair<std::string, double>> pieces, std::optional<int32_t> unk_id,
-               bool byte_fallback, const std::string& source);
 
   void encode_word(std::string_view word, std::vector<int32_t>& out) const override;
   std::optional<int32_t> token_to_id(std::string_view token) const override;
@@ -53,10 +51,7 @@ class UnigramModel final : public TokenizerModel {
   std::optional<int32_t> unk_id_;
   bool byte_fallback_ = false;
   double unk_score_ = 0;  // lowest score - 10, as HF
-  // Byte trie of all pieces: node -> (byte -> child) in one hash map keyed
-  // by node * 256 + byte; piece id at nodes that end a piece, else -1.
-  std::unordered_map<uint64_t, int32_t> trie_children_;
-  std::vector<int32_t> trie_piece_;
+  std::optional<PieceTrie> trie_;  // all pieces, built once the vocabulary is read
 };
 
 }  // namespace citadel::runtime
