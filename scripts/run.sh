@@ -42,6 +42,6 @@ ninja -C "$build" citadel citadelctl llm-gptq
 bash scripts/setup-default-model.sh
 
 mkdir -p run
-echo "run.sh: starting citadel on $config (HTTP http://127.0.0.1:8080;" \
+echo "run.sh: starting citadel on $config (the shipped one: HTTP on http://127.0.0.1:8080," \
      "admin: CITADEL_SOCKET=$PWD/run/citadel.sock $build/host/citadelctl status)"
 exec "$build/host/citadel" --config "$config" "$@"
