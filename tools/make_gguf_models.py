@@ -8,8 +8,9 @@ types, tokenizer.ggml.pre, BOS/EOS, add_bos_token, the chat template), and the
 llama.cpp tensor names. Weights are random ggml blocks with sane fp16 scales
 (tools/gguf_blocks.py), so no quantizer is involved: each projection of each
 layer gets a different type, and together the files cover every type Citadel
-reads (Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q4_K Q5_K Q6_K; F16/BF16/F32/Q8_0 embeddings;
-tied and untied output). The llama file's Q/K rows are random too, so they are
+reads (Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q4_K Q5_K Q6_K; F16/BF16/Q8_0/Q4_0 embeddings;
+tied and untied output). llama-spm-gguf takes its SentencePiece ("llama")
+vocabulary from tests/data/tokenizer/spm/gguf_llama/tokenizer.gguf instead. The llama file's Q/K rows are random too, so they are
 "already permuted" as llama.cpp stores them; transformers un-permutes them on
 load, which the C++ side must match.
 Hidden size 256 (K-quant rows need multiples of 256). For qwen3 the head size
@@ -24,7 +25,7 @@ import json
 import pathlib
 
 import numpy as np
-from gguf import GGMLQuantizationType as T, GGUFWriter, TokenType
+from gguf import GGMLQuantizationType as T, GGUFReader, GGUFValueType, GGUFWriter, TokenType
 
 import gguf_blocks
 
@@ -35,6 +36,10 @@ SPECS = {
                        layers=2, ffn=512, theta=500000.0, embed=T.F16, output=T.Q6_K,
                        types=[[T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0, T.Q4_K, T.Q5_K],
                               [T.Q6_K, T.Q8_0, T.Q4_K, T.Q6_K, T.Q4_1, T.Q5_1, T.Q4_0]]),
+    # SentencePiece ("llama") vocabulary with scores and byte fallback, 1 layer.
+    "llama-spm-gguf": dict(arch="llama", tokenizer_gguf="tests/data/tokenizer/spm/gguf_llama/tokenizer.gguf",
+                           heads=4, kv_heads=4, head_dim=64, layers=1, ffn=512, theta=10000.0, embed=T.Q4_0,
+                           output=T.Q5_0, types=[[T.Q5_K, T.Q4_0, T.Q6_K, T.Q8_0, T.Q5_1, T.Q4_1, T.Q5_0]]),
     "qwen2-gguf": dict(arch="qwen2", tokenizer="qwen2-gptq", pre="qwen2", heads=4, kv_heads=2, head_dim=64,
                        layers=2, ffn=512, theta=1000000.0, embed=T.Q8_0, output=None, bias=True,
                        types=[[T.Q5_K, T.Q6_K, T.Q4_0, T.Q8_0, T.Q4_K, T.Q5_0, T.Q4_1],
@@ -86,8 +91,22 @@ def tokenizer_metadata(writer, folder, pre):
     return size
 
 
+def copy_tokenizer_metadata(writer, path):
+    """The tokenizer.* keys of another GGUF file, as they are."""
+    reader = GGUFReader(str(path))
+    size = 0
+    for key, field in reader.fields.items():
+        if not key.startswith("tokenizer."):
+            continue
+        value_type = field.types[0]
+        sub_type = field.types[-1] if value_type == GGUFValueType.ARRAY else None
+        writer.add_key_value(key, field.contents(), value_type, sub_type)
+        if key == "tokenizer.ggml.tokens":
+            size = len(field.contents())
+    return size
+
+
 def make_model(name, spec, out_dir, rng):
-    folder = ROOT / "tests/data/llm" / spec["tokenizer"]
     out = out_dir / name
     out.mkdir(parents=True, exist_ok=True)
     path = out / "model.gguf"
@@ -107,7 +126,10 @@ def make_model(name, spec, out_dir, rng):
     if arch == "qwen3":
         writer.add_key_length(spec["head_dim"])
         writer.add_value_length(spec["head_dim"])
-    vocab = tokenizer_metadata(writer, folder, spec["pre"])
+    if "tokenizer_gguf" in spec:
+        vocab = copy_tokenizer_metadata(writer, ROOT / spec["tokenizer_gguf"])
+    else:
+        vocab = tokenizer_metadata(writer, ROOT / "tests/data/llm" / spec["tokenizer"], spec["pre"])
     writer.add_vocab_size(vocab)
 
     def blocks(qtype, rows, cols, scale):
@@ -163,8 +185,8 @@ def main():
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("names", nargs="*", default=list(SPECS))
     args = parser.parse_args()
-    rng = np.random.default_rng(args.seed)
-    for name in args.names:
+    for name in args.names:  # one generator per model: any subset remakes the same files
+        rng = np.random.default_rng([args.seed, list(SPECS).index(name)])
         make_model(name, SPECS[name], pathlib.Path(args.out), rng)
 
 

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 python=${1:-python3}
 "$python" tools/make_gguf_test_files.py
 "$python" tools/make_gguf_models.py
-for model in llama-gguf qwen2-gguf qwen3-gguf; do
+for model in llama-gguf llama-spm-gguf qwen2-gguf qwen3-gguf; do
   "$python" tools/dump_gguf_reference.py "tests/data/gguf/$model/model.gguf" "tests/data/gguf/$model/reference.json" \
     --model-name "$model"
 done

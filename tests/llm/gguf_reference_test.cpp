@@ -42,7 +42,7 @@ fs::path smollm2_file() {
 std::vector<GgufCase> gguf_cases() {
   std::vector<GgufCase> cases;
   const fs::path root = citadel::test::source_dir() / "tests/data/gguf";
-  for (const char* name : {"llama-gguf", "qwen2-gguf", "qwen3-gguf"}) {
+  for (const char* name : {"llama-gguf", "llama-spm-gguf", "qwen2-gguf", "qwen3-gguf"}) {
     cases.push_back({name, root / name / "model.gguf", root / name / "reference.json"});
   }
   if (fs::exists(smollm2_file())) {

@@ -63,32 +63,29 @@ void dequantize_q8_0(const BlockQ8_0& b, float* out) {
   for (int i = 0; i < 32; ++i) out[i] = static_cast<float>(b.qs[i]) * d;
 }
 
-void dequantize_q4_k(const BlockQ4_K& b, float* out) {
-  const float d = half_to_float(b.d), dmin = half_to_float(b.dmin);
+// Q4_K and Q5_K: 8 sub-blocks of 32 with 6-bit scales and mins; `qh` (Q5_K
+// only, else null) holds the fifth bit of element e of sub-block j at bit j of qh[e].
+void dequantize_k_sub_blocks(uint16_t d_bits, uint16_t dmin_bits, const uint8_t* scales, const uint8_t* qs,
+                             const uint8_t* qh, float* out) {
+  const float d = half_to_float(d_bits), dmin = half_to_float(dmin_bits);
   for (int j = 0; j < 8; ++j) {
     uint8_t scale = 0, min = 0;
-    k_scale_min(b.scales, j, scale, min);
+    k_scale_min(scales, j, scale, min);
     const float dj = d * static_cast<float>(scale), mj = dmin * static_cast<float>(min);
-    const uint8_t* qs = b.qs + 32 * (j / 2);
-    const int shift = (j % 2) * 4;
-    for (int e = 0; e < 32; ++e) out[32 * j + e] = dj * static_cast<float>((qs[e] >> shift) & 15) - mj;
-  }
-}
-
-void dequantize_q5_k(const BlockQ5_K& b, float* out) {
-  const float d = half_to_float(b.d), dmin = half_to_float(b.dmin);
-  for (int j = 0; j < 8; ++j) {
-    uint8_t scale = 0, min = 0;
-    k_scale_min(b.scales, j, scale, min);
-    const float dj = d * static_cast<float>(scale), mj = dmin * static_cast<float>(min);
-    const uint8_t* qs = b.qs + 32 * (j / 2);
+    const uint8_t* q = qs + 32 * (j / 2);
     const int shift = (j % 2) * 4;
     for (int e = 0; e < 32; ++e) {
-      const int q = ((qs[e] >> shift) & 15) | (((b.qh[e] >> j) & 1) << 4);
-      out[32 * j + e] = dj * static_cast<float>(q) - mj;
+      const int high = qh != nullptr ? ((qh[e] >> j) & 1) << 4 : 0;
+      out[32 * j + e] = dj * static_cast<float>(((q[e] >> shift) & 15) | high) - mj;
     }
   }
 }
+
+void dequantize_q4_k(const BlockQ4_K& b, float* out) {
+  dequantize_k_sub_blocks(b.d, b.dmin, b.scales, b.qs, nullptr, out);
+}
+
+void dequantize_q5_k(const BlockQ5_K& b, float* out) { dequantize_k_sub_blocks(b.d, b.dmin, b.scales, b.qs, b.qh, out); }
 
 void dequantize_q6_k(const BlockQ6_K& b, float* out) {
   const float d = half_to_float(b.d);
