@@ -1,162 +1,144 @@
-// Benchmark of the CUDA linear-layer kernels at real model shapes: int4 GPTQ
-// (group 128) through the GEMV kernel and through dequantize + cuBLAS, and
-// the fp16 lm_head through cuBLAS, at batch 1, 16 and 64. Timing: CUDA events
-// around runs of 10 calls, median of 21 runs after warm-up; weights rotate
-// over enough copies (>= 256 MB) that each call reads from HBM, not L2.
-// GB/s counts the bytes a call must move: packed weight + zeros + scales (or
-// f16 weight) + x + y. Prints; never asserts.
-#include "runtime/cuda/cublas_matmul.h"
+// Benchmark of the CUDA kernels of a decode step at real model shapes
+// (TinyLlama-1.1B, Llama-3-8B), each beside its roofline and beside cuBLAS
+// f16 on the same shape:
+//   - the int4 linear layers as llm-gptq runs them (q/k/v fused, gate/up
+//     fused with SiLU·mul, o/down adding into the residual; random int4 g128
+//     weights in the tiled layout): GptqLinearCuda::forward (GEMV up to 16
+//     rows, dequantize + cuBLAS above), the tiled GEMV alone at every batch,
+//     and cuBLAS f16 on an f16 weight of the same shape;
+//   - the fp16 lm_head through cuBLAS;
+//   - flash-decoding attention over an f16 paged KV cache (Llama-3-8B heads)
+//     at batch 16, contexts 512 / 8k / 32k.
+// Roofline = bytes the call must move (weights once, x, y; KV once) / the
+// device-to-device copy bandwidth measured in this run (read + write).
+// Timing: CUDA events around runs of 10 calls, median of 21 runs after
+// warm-up; weights rotate over copies (>= 256 MB) so each call reads HBM,
+// not L2. Prints; never asserts.
+#include "bench_shapes.h"
+
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/device_buffer.h"
-#include "runtime/cuda/gptq_kernels.h"
+#include "runtime/cuda/flash_decode.h"
 #include "runtime/cuda/random_fill.h"
 
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
 #include <cstdio>
-#include <functional>
 #include <string>
 #include <vector>
 
 using namespace citadel::runtime::cuda;
+using namespace citadel::bench;
 
 namespace {
 
-constexpr size_t kRotationBytes = size_t{256} << 20;
-constexpr int kCallsPerRun = 10;
-constexpr int kRuns = 21;
-
-struct Shape {
-  const char* name;
-  int64_t in, out;
-};
-
-struct Model {
-  const char* name;
-  int64_t layers;
-  std::vector<Shape> linears;  // int4
-  Shape lm_head;               // fp16
-};
-
-// Median microseconds per call of call(copy_index).
-double time_calls(const std::function<void(int)>& call, int copies) {
-  cudaEvent_t start, stop;
-  check_cuda(cudaEventCreate(&start), "cudaEventCreate");
-  check_cuda(cudaEventCreate(&stop), "cudaEventCreate");
-  int next = 0;
-  for (int i = 0; i < 3; ++i) call(next++ % copies);
-  std::vector<double> samples;
-  for (int run = 0; run < kRuns; ++run) {
-    check_cuda(cudaEventRecord(start), "cudaEventRecord");
-    for (int i = 0; i < kCallsPerRun; ++i) call(next++ % copies);
-    check_cuda(cudaEventRecord(stop), "cudaEventRecord");
-    check_cuda(cudaEventSynchronize(stop), "cudaEventSynchronize");
-    float ms = 0.0f;
-    check_cuda(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime");
-    samples.push_back(1000.0 * ms / kCallsPerRun);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  std::sort(samples.begin(), samples.end());
-  return samples[samples.size() / 2];
+void print_row(const char* model, const char* layer, int64_t in, int64_t cols, int64_t m, const char* path,
+               double us, double bytes, double copy_bandwidth) {
+  const double roofline_us = bytes / copy_bandwidth * 1e6;
+  std::printf("%-10s %-8s %6lld x %-6lld m=%-3lld %-15s %9.2f us %7.0f GB/s  roofline %8.2f us (%5.1f%%)\n", model,
+              layer, static_cast<long long>(in), static_cast<long long>(cols), static_cast<long long>(m), path, us,
+              bytes / us * 1e-3, roofline_us, 100.0 * roofline_us / us);
 }
 
-int copies_for(size_t bytes) { return static_cast<int>(std::max<size_t>(1, (kRotationBytes + bytes - 1) / bytes)); }
+struct StepTotals {
+  std::vector<double> int4_us, f16_us, roofline_us;
+};
 
-void print_row(const char* model, const char* layer, const Shape& s, int64_t m, const char* path, double us,
-               double bytes, double peak) {
-  const double gbps = bytes / (us * 1e-6) / 1e9;
-  std::printf("%-11s %-8s %6lld x %-6lld  m=%-3lld %-16s %9.2f us %8.1f GB/s", model, layer,
-              static_cast<long long>(s.in), static_cast<long long>(s.out), static_cast<long long>(m), path, us, gbps);
-  if (peak > 0) std::printf("  %5.1f%% of peak", 100.0 * gbps * 1e9 / peak);
-  std::printf("\n");
-}
-
-// Times one int4 layer; returns the best per-call time at each batch.
-std::vector<double> bench_int4(const Model& model, const Shape& s, const std::vector<int64_t>& batches, double peak,
-                               CublasContext& context) {
-  const int64_t group_size = 128, groups = s.in / group_size;
-  const size_t qweight_bytes = static_cast<size_t>(s.in / 8 * s.out) * 4;
-  const size_t qzeros_bytes = static_cast<size_t>(groups * s.out / 8) * 4;
-  const size_t scales_bytes = static_cast<size_t>(groups * s.out) * 2;
-  const size_t layer_bytes = qweight_bytes + qzeros_bytes + scales_bytes;
-  const int copies = copies_for(layer_bytes);
-  DeviceBuffer qweight(qweight_bytes * copies), qzeros(qzeros_bytes * copies), scales(scales_bytes * copies);
-  fill_random_words(qweight.as<uint32_t>(), static_cast<int64_t>(qweight_bytes / 4 * copies), 1, nullptr);
-  fill_random_words(qzeros.as<uint32_t>(), static_cast<int64_t>(qzeros_bytes / 4 * copies), 2, nullptr);
-  fill_uniform_f16(scales.as<uint16_t>(), static_cast<int64_t>(scales_bytes / 2 * copies), 0.002f, 0.02f, 3, nullptr);
+void bench_linear(const char* model, int64_t layers, const LinearShape& shape, const std::vector<int64_t>& batches,
+                  double copy_bandwidth, CublasContext& context, StepTotals& totals) {
+  RandomInt4Linear linear(shape);
   const int64_t max_m = *std::max_element(batches.begin(), batches.end());
-  DeviceBuffer x(static_cast<size_t>(max_m * s.in) * 4), y(static_cast<size_t>(max_m * s.out) * 4);
-  fill_uniform_f32(x.as<float>(), max_m * s.in, -1.0f, 1.0f, 4, nullptr);
-  auto weights_of = [&](int copy) {
-    GptqDeviceWeights w;
-    w.bits = 4;
-    w.in_features = s.in;
-    w.out_features = s.out;
-    w.group_size = group_size;
-    w.num_groups = groups;
-    w.qweight = reinterpret_cast<const int32_t*>(qweight.as<char>() + qweight_bytes * copy);
-    w.qzeros = reinterpret_cast<const int32_t*>(qzeros.as<char>() + qzeros_bytes * copy);
-    w.scales = reinterpret_cast<const uint16_t*>(scales.as<char>() + scales_bytes * copy);
-    return w;
-  };
-  std::vector<double> best;
-  for (int64_t m : batches) {
-    const double bytes = static_cast<double>(layer_bytes) + static_cast<double>(m * (s.in + s.out) * 4);
-    const double gemv_us = time_calls([&](int c) { gptq_gemv(weights_of(c), x.as<float>(), m, y.as<float>(), nullptr, nullptr); }, copies);
-    print_row(model.name, s.name, s, m, "int4 gemv", gemv_us, bytes, peak);
-    double chosen = gemv_us;
-    if (m > 1) {
-      uint16_t* scratch = context.weight_scratch(static_cast<size_t>(s.in * s.out));
-      const double gemm_us = time_calls(
-          [&](int c) {
-            gptq_dequantize_f16(weights_of(c), scratch, nullptr);
-            matmul_f16(context, x.as<float>(), m, s.in, scratch, WeightLayout::in_out, s.out, y.as<float>(), nullptr,
-                       nullptr);
-          },
-          copies);
-      print_row(model.name, s.name, s, m, "dequant+cublas", gemm_us, bytes, peak);
-      chosen = std::min(chosen, gemm_us);
+  DeviceBuffer x(static_cast<size_t>(max_m * shape.in) * 4);
+  fill_uniform_f32(x.as<float>(), max_m * shape.in, -1.0f, 1.0f, 4, nullptr);
+  LinearOutputs outputs(shape, max_m);
+  F16Weights f16(shape.in, shape.columns());
+  DeviceBuffer y16(static_cast<size_t>(max_m * shape.columns()) * 4);
+  for (size_t b = 0; b < batches.size(); ++b) {
+    const int64_t m = batches[b];
+    const double bytes = static_cast<double>(linear.weight_bytes()) + static_cast<double>(m * shape.in * 4) +
+                         static_cast<double>(m * outputs.columns_written() * 4);
+    const LinearEpilogue epilogue = outputs.epilogue();
+    const double forward_us = time_calls(
+        [&](int c) { linear.copy(c).forward(context, x.as<float>(), m, epilogue, nullptr); }, linear.copies());
+    print_row(model, shape.name, shape.in, shape.columns(), m, "int4 forward", forward_us, bytes, copy_bandwidth);
+    if (m > GptqLinearCuda::kGemvMaxRows) {
+      const double gemv_us = time_calls([&](int c) { linear.gemv(c, context, x.as<float>(), m, epilogue); },
+                                        linear.copies());
+      print_row(model, shape.name, shape.in, shape.columns(), m, "int4 gemv only", gemv_us, bytes, copy_bandwidth);
     }
-    best.push_back(chosen);
+    const double f16_bytes = static_cast<double>(shape.in * shape.columns() * 2) +
+                             static_cast<double>(m * (shape.in + shape.columns()) * 4);
+    const double f16_us = time_calls(
+        [&](int c) {
+          matmul_f16(context, x.as<float>(), m, shape.in, f16.copy(c), WeightLayout::out_in, shape.columns(),
+                     y16.as<float>(), nullptr, nullptr);
+        },
+        f16.copies());
+    print_row(model, shape.name, shape.in, shape.columns(), m, "cublas f16", f16_us, f16_bytes, copy_bandwidth);
+    totals.int4_us[b] += forward_us * static_cast<double>(layers);
+    totals.f16_us[b] += f16_us * static_cast<double>(layers);
+    totals.roofline_us[b] += bytes / copy_bandwidth * 1e6 * static_cast<double>(layers);
   }
-  return best;
 }
 
-std::vector<double> bench_lm_head(const Model& model, const std::vector<int64_t>& batches, double peak,
-                                  CublasContext& context) {
-  const Shape& s = model.lm_head;
-  const size_t weight_bytes = static_cast<size_t>(s.in * s.out) * 2;
-  const int copies = copies_for(weight_bytes);
-  DeviceBuffer weight(weight_bytes * copies);
-  fill_uniform_f16(weight.as<uint16_t>(), static_cast<int64_t>(weight_bytes / 2 * copies), -0.05f, 0.05f, 5, nullptr);
+void bench_lm_head(const char* model, int64_t in, int64_t vocab, const std::vector<int64_t>& batches,
+                   double copy_bandwidth, CublasContext& context, StepTotals& totals) {
+  F16Weights weight(in, vocab);
   const int64_t max_m = *std::max_element(batches.begin(), batches.end());
-  DeviceBuffer x(static_cast<size_t>(max_m * s.in) * 4), y(static_cast<size_t>(max_m * s.out) * 4);
-  fill_uniform_f32(x.as<float>(), max_m * s.in, -1.0f, 1.0f, 6, nullptr);
-  std::vector<double> times;
-  for (int64_t m : batches) {
-    const double bytes = static_cast<double>(weight_bytes) + static_cast<double>(m * (s.in + s.out) * 4);
+  DeviceBuffer x(static_cast<size_t>(max_m * in) * 4), y(static_cast<size_t>(max_m * vocab) * 4);
+  fill_uniform_f32(x.as<float>(), max_m * in, -1.0f, 1.0f, 6, nullptr);
+  for (size_t b = 0; b < batches.size(); ++b) {
+    const int64_t m = batches[b];
+    const double bytes = static_cast<double>(in * vocab * 2) + static_cast<double>(m * (in + vocab) * 4);
     const double us = time_calls(
         [&](int c) {
-          const auto* w = reinterpret_cast<const uint16_t*>(weight.as<char>() + weight_bytes * c);
-          matmul_f16(context, x.as<float>(), m, s.in, w, WeightLayout::out_in, s.out, y.as<float>(), nullptr, nullptr);
+          matmul_f16(context, x.as<float>(), m, in, weight.copy(c), WeightLayout::out_in, vocab, y.as<float>(),
+                     nullptr, nullptr);
         },
-        copies);
-    print_row(model.name, s.name, s, m, "fp16 cublas", us, bytes, peak);
-    times.push_back(us);
+        weight.copies());
+    print_row(model, "lm_head", in, vocab, m, "cublas f16", us, bytes, copy_bandwidth);
+    totals.int4_us[b] += us;
+    totals.f16_us[b] += us;
+    totals.roofline_us[b] += bytes / copy_bandwidth * 1e6;
   }
-  return times;
 }
 
-// Device-to-device copy bandwidth (read + write bytes), the practical roofline.
-double measure_copy_bandwidth() {
-  const size_t bytes = size_t{1} << 30;
-  DeviceBuffer a(bytes), b(bytes);
-  check_cuda(cudaMemset(a.data(), 1, bytes), "cudaMemset");
+// One layer of Llama-3-8B attention (8 KV heads, 32 query heads, head_dim
+// 128) over an f16 paged cache, every row at the full context.
+void bench_attention(int64_t rows, int64_t context, double copy_bandwidth) {
+  const int64_t kv_heads = 8, heads = 32, head_dim = 128, tokens = 16;
+  const int64_t blocks_per_row = (context + tokens - 1) / tokens;
+  const size_t block_bytes = static_cast<size_t>(2 * tokens * kv_heads * head_dim * 2);
+  DeviceBuffer cache(static_cast<size_t>(rows * blocks_per_row) * block_bytes);
+  fill_uniform_f16(cache.as<uint16_t>(), static_cast<int64_t>(cache.size() / 2), -1.0f, 1.0f, 9, nullptr);
+  std::vector<void*> tables;
+  for (int64_t b = 0; b < rows * blocks_per_row; ++b) tables.push_back(cache.as<char>() + b * block_bytes);
+  const std::vector<int32_t> lengths(static_cast<size_t>(rows), static_cast<int32_t>(context));
+  DeviceBuffer table_device = DeviceBuffer::from_vector(tables), length_device = DeviceBuffer::from_vector(lengths);
+  DeviceBuffer q(static_cast<size_t>(rows * heads * head_dim) * 4), out(q.size());
+  fill_uniform_f32(q.as<float>(), rows * heads * head_dim, -1.0f, 1.0f, 10, nullptr);
+  const int64_t splits = flash_decode_splits(rows, kv_heads, blocks_per_row * tokens);
+  DeviceBuffer scratch(std::max<size_t>(16, 4 * flash_decode_scratch_floats(rows, heads, head_dim, splits)));
+  citadel::runtime::KvBlockView layout;
+  layout.tokens_per_block = tokens;
+  layout.num_kv_heads = kv_heads;
+  layout.head_dim = head_dim;
+  layout.dtype = citadel::runtime::DType::f16;
+  layout.k_offset = 0;
+  layout.v_offset = block_bytes / 2;
   const double us = time_calls(
-      [&](int) { check_cuda(cudaMemcpyAsync(b.data(), a.data(), bytes, cudaMemcpyDeviceToDevice), "cudaMemcpy"); }, 1);
-  return 2.0 * static_cast<double>(bytes) / (us * 1e-6);
+      [&](int) {
+        flash_decode(q.as<float>(), rows, heads, layout, table_device.as<void*>(), blocks_per_row,
+                     length_device.as<int32_t>(), blocks_per_row * tokens, splits, 0.088f, scratch.as<float>(),
+                     out.as<float>(), nullptr);
+      },
+      1);
+  const double bytes = static_cast<double>(rows * context) * static_cast<double>(block_bytes / tokens);
+  std::printf("Llama-3-8B attention  batch %-3lld context %-6lld splits %-3lld %9.2f us %7.0f GB/s of KV  roofline "
+              "%8.2f us (%5.1f%%)\n",
+              static_cast<long long>(rows), static_cast<long long>(context), static_cast<long long>(splits), us,
+              bytes / us * 1e-3, bytes / copy_bandwidth * 1e6, 100.0 * bytes / copy_bandwidth * 1e6 / us);
 }
 
 }  // namespace
@@ -167,40 +149,29 @@ int main() {
       std::printf("bench_cuda_kernels: no CUDA device\n");
       return 0;
     }
-    const std::string name = device_name();
-    double peak = 0.0;
-    if (name.find("H200") != std::string::npos) peak = 4.8e12;
-    if (name.find("H100") != std::string::npos) peak = 3.35e12;
-    std::printf("device: %s, HBM peak used for fractions: %.2f TB/s%s\n", name.c_str(), peak / 1e12,
-                peak > 0 ? "" : " (unknown device: no fractions)");
-    std::printf("device-to-device copy: %.2f TB/s (read + write)\n\n", measure_copy_bandwidth() / 1e12);
-    const std::vector<Model> models = {
-        {"TinyLlama", 22,
-         {{"q_proj", 2048, 2048}, {"k_proj", 2048, 256}, {"v_proj", 2048, 256}, {"o_proj", 2048, 2048},
-          {"gate", 2048, 5632}, {"up", 2048, 5632}, {"down", 5632, 2048}},
-         {"lm_head", 2048, 32000}},
-        {"Llama-3-8B", 32,
-         {{"q_proj", 4096, 4096}, {"k_proj", 4096, 1024}, {"v_proj", 4096, 1024}, {"o_proj", 4096, 4096},
-          {"gate", 4096, 14336}, {"up", 4096, 14336}, {"down", 14336, 4096}},
-         {"lm_head", 4096, 128256}},
-    };
-    const std::vector<int64_t> batches = {1, 16, 64};
+    const double copy_bandwidth = measure_copy_bandwidth();
+    std::printf("device: %s; device-to-device copy: %.2f TB/s (read + write): the roofline below\n\n",
+                device_name().c_str(), copy_bandwidth / 1e12);
+    const std::vector<int64_t> batches = {1, 2, 4, 8, 16, 64};
     CublasContext context;
-    for (const Model& model : models) {
-      std::vector<double> step_us(batches.size(), 0.0);
-      for (const Shape& shape : model.linears) {
-        const auto best = bench_int4(model, shape, batches, peak, context);
-        for (size_t b = 0; b < batches.size(); ++b) step_us[b] += best[b] * static_cast<double>(model.layers);
+    for (const ModelShapes& model : model_shapes()) {
+      StepTotals totals{std::vector<double>(batches.size()), std::vector<double>(batches.size()),
+                        std::vector<double>(batches.size())};
+      for (const LinearShape& shape : model.linears) {
+        bench_linear(model.name, model.layers, shape, batches, copy_bandwidth, context, totals);
       }
-      const auto head = bench_lm_head(model, batches, peak, context);
+      bench_lm_head(model.name, model.hidden, model.vocab, batches, copy_bandwidth, context, totals);
       for (size_t b = 0; b < batches.size(); ++b) {
-        step_us[b] += head[b];
-        std::printf("%-11s linear layers of one decode step, batch %-3lld: %8.1f us -> at most %.0f tokens/s\n",
-                    model.name, static_cast<long long>(batches[b]), step_us[b],
-                    static_cast<double>(batches[b]) * 1e6 / step_us[b]);
+        const double m = static_cast<double>(batches[b]);
+        std::printf("%-10s linear layers of a decode step, batch %-3lld: int4 %8.1f us (%7.0f tok/s)  cublas f16 "
+                    "%8.1f us (%7.0f tok/s)  int4 roofline %8.1f us (%7.0f tok/s)\n",
+                    model.name, static_cast<long long>(batches[b]), totals.int4_us[b], m * 1e6 / totals.int4_us[b],
+                    totals.f16_us[b], m * 1e6 / totals.f16_us[b], totals.roofline_us[b],
+                    m * 1e6 / totals.roofline_us[b]);
       }
       std::printf("\n");
     }
+    for (int64_t context_length : {512, 8192, 32768}) bench_attention(16, context_length, copy_bandwidth);
   } catch (const std::exception& error) {
     std::fprintf(stderr, "bench_cuda_kernels: %s\n", error.what());
     return 1;

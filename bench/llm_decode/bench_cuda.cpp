@@ -1,15 +1,20 @@
 // bench_llm_decode --cuda: CudaForwardPass on random int4 weights. Each step
 // is timed on the host around run(), which ends with the logits copied back
 // (the stream synchronized), as the plugin's step does; the median of the
-// timed steps is reported. Achieved GB/s = weight bytes read per step (all
-// projections + lm_head) / step time, also as a fraction of 3.0 TB/s HBM.
+// timed steps is reported (steps after the first two replay a CUDA graph).
+// Roofline: the bytes a decode step must read (the weights on the device but
+// the embedding, plus the KV cache of every sequence) / the device-to-device
+// copy bandwidth measured in this process. cuBLAS f16: the same linear layers
+// (fused shapes) and lm_head as f16 GEMMs through cuBLAS, timed alone.
 #include "bench_cuda.h"
 
+#include "bench_shapes.h"
 #include "cuda_forward.h"
 #include "forward.h"
 #include "random_model.h"
 
 #include "runtime/cuda/device_buffer.h"
+#include "runtime/cuda/random_fill.h"
 
 #include <algorithm>
 #include <chrono>
@@ -21,6 +26,7 @@ namespace citadel::llm {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+namespace cuda = runtime::cuda;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -32,14 +38,15 @@ double median(std::vector<double> values) {
 }
 
 // Device cache blocks for `sequences` sequences of up to `positions` tokens,
-// zeroed (a valid f16 cache).
+// random f16 values in [-1, 1) (a valid cache that is not all zeros).
 class DeviceArena {
  public:
   DeviceArena(const KvGeometry& kv, size_t sequences, size_t positions)
       : blocks_per_sequence_((positions + kTokensPerBlock - 1) / kTokensPerBlock),
         storage_(sequences * blocks_per_sequence_ * kv.block_bytes(), "bench KV blocks") {
-    storage_.zero();
-    runtime::cuda::synchronize();
+    cuda::fill_uniform_f16(storage_.as<uint16_t>(), static_cast<int64_t>(storage_.size() / 2), -1.0f, 1.0f, 77,
+                           nullptr);
+    cuda::synchronize();
     for (size_t b = 0; b < sequences * blocks_per_sequence_; ++b) {
       addresses_.push_back(storage_.as<std::byte>() + b * kv.block_bytes());
     }
@@ -50,54 +57,105 @@ class DeviceArena {
 
  private:
   size_t blocks_per_sequence_;
-  runtime::cuda::DeviceBuffer storage_;
+  cuda::DeviceBuffer storage_;
   std::vector<void*> addresses_;
 };
+
+// Microseconds of the model's linear layers and lm_head as f16 cuBLAS GEMMs at `rows`.
+double cublas_f16_step_us(const HfModelConfig& c, int64_t rows, cuda::CublasContext& context) {
+  const int64_t hidden = c.hidden_size, q = int64_t{c.num_heads} * c.head_dim, kv = int64_t{c.num_kv_heads} * c.head_dim;
+  const int64_t ffn = c.intermediate_size;
+  const std::vector<std::pair<int64_t, int64_t>> shapes = {{hidden, q + 2 * kv}, {q, hidden}, {hidden, 2 * ffn},
+                                                           {ffn, hidden}};
+  cuda::DeviceBuffer x(static_cast<size_t>(rows * std::max(ffn, q)) * 4);
+  cuda::fill_uniform_f32(x.as<float>(), rows * std::max(ffn, q), -1.0f, 1.0f, 3, nullptr);
+  double total = 0.0;
+  auto gemm_us = [&](int64_t in, int64_t out) {
+    bench::F16Weights weight(in, out);
+    cuda::DeviceBuffer y(static_cast<size_t>(rows * out) * 4);
+    return bench::time_calls(
+        [&](int i) {
+          cuda::matmul_f16(context, x.as<float>(), rows, in, weight.copy(i), cuda::WeightLayout::out_in, out,
+                           y.as<float>(), nullptr, nullptr);
+        },
+        weight.copies());
+  };
+  for (const auto& [in, out] : shapes) total += gemm_us(in, out) * c.num_layers;
+  return total + gemm_us(hidden, c.vocab_size);
+}
+
+struct StepFigures {
+  double seconds;
+  double host_seconds;  // CPU side of a step (CudaForwardPass::last_host_seconds)
+  size_t replays;
+};
+
+// Median step time of `steps` decode steps of `batch` sequences at `context`.
+StepFigures time_decode(CudaForwardPass& forward, const HfModelConfig& config, const KvGeometry& kv, int batch,
+                        int context, int steps) {
+  DeviceArena arena(kv, batch, context + steps + 3);
+  std::vector<int32_t> tokens(batch);
+  std::vector<SequenceChunk> chunks(batch);
+  auto make_step = [&](int step) {
+    for (int i = 0; i < batch; ++i) {
+      tokens[i] = (i * 31 + step * 7 + 11) % static_cast<int32_t>(config.vocab_size);
+      chunks[i] = SequenceChunk{std::span<const int32_t>(&tokens[i], 1), static_cast<uint32_t>(context + step),
+                                arena.sequence(i), true};
+    }
+  };
+  const size_t replays_before = forward.graph_replays();
+  for (int warm = 0; warm < 2; ++warm) {
+    make_step(warm);
+    forward.run(chunks);
+  }
+  std::vector<double> times, host_times;
+  for (int step = 2; step < steps + 2; ++step) {
+    make_step(step);
+    const Clock::time_point start = Clock::now();
+    forward.run(chunks);
+    times.push_back(seconds_since(start));
+    host_times.push_back(forward.last_host_seconds());
+  }
+  return {median(times), median(host_times), forward.graph_replays() - replays_before};
+}
 
 }  // namespace
 
 void run_cuda_shape(const char* name, const HfModelConfig& config, const CudaBenchOptions& options) {
+  static const double copy_bandwidth = bench::measure_copy_bandwidth();
   Clock::time_point start = Clock::now();
   const KvGeometry kv{config.num_layers, config.num_kv_heads, config.head_dim, runtime::DType::f16};
-  double weight_gb = 0.0;
   std::unique_ptr<CudaForwardPass> forward;
+  double embedding_bytes = 0.0;
   {
     const InMemoryCheckpoint checkpoint = make_random_checkpoint(config, 1234);
     const ModelWeights weights = load_model_weights(checkpoint.config, checkpoint.finder(), name);
-    weight_gb = static_cast<double>(weights.bytes_per_decode_step()) / 1e9;
+    embedding_bytes = static_cast<double>(weights.embedding.nbytes());
     forward = std::make_unique<CudaForwardPass>(config, weights, kv, nullptr);
   }  // host copies freed; the pass keeps only device buffers (and `config`)
-  std::printf("%s on %s: %u layers, hidden %u, int4 g128 + fp16 lm_head: %.2f GB read per decode step "
-              "(%.2f GB on the device, built in %.1f s)\n",
-              name, runtime::cuda::device_name().c_str(), config.num_layers, config.hidden_size, weight_gb,
-              static_cast<double>(forward->device_weight_bytes()) / 1e9, seconds_since(start));
+  const double weight_bytes = static_cast<double>(forward->device_weight_bytes()) - embedding_bytes;
+  std::printf("%s on %s: %u layers, hidden %u, int4 g128 (tiled) + fp16 lm_head: %.2f GB of weights read per step; "
+              "copy bandwidth %.2f TB/s (built in %.1f s)\n",
+              name, runtime::cuda::device_name().c_str(), config.num_layers, config.hidden_size, weight_bytes / 1e9,
+              copy_bandwidth / 1e12, seconds_since(start));
 
+  cuda::CublasContext cublas;
+  auto report = [&](int batch, int context, const StepFigures& figures) {
+    const double kv_bytes = static_cast<double>(batch) * (context + 1) * config.num_layers *
+                            static_cast<double>(kv.bytes_per_token_per_layer());
+    const double roofline = (weight_bytes + kv_bytes) / copy_bandwidth;
+    const double f16_us = cublas_f16_step_us(config, batch, cublas);
+    std::printf("  decode batch %2d ctx %5d: %9.1f tok/s %7.3f ms/step | roofline %9.1f tok/s (%4.1f%%) | "
+                "cublas f16 linears alone %9.1f tok/s | host %5.1f us/step | %zu graph replays\n",
+                batch, context, batch / figures.seconds, figures.seconds * 1e3, batch / roofline,
+                100.0 * roofline / figures.seconds, batch * 1e6 / f16_us, figures.host_seconds * 1e6,
+                figures.replays);
+  };
   for (int batch : {1, 16, 64}) {
-    DeviceArena arena(kv, batch, options.context + options.decode_steps + 3);
-    std::vector<int32_t> tokens(batch);
-    std::vector<SequenceChunk> chunks(batch);
-    auto make_step = [&](int step) {
-      for (int i = 0; i < batch; ++i) {
-        tokens[i] = (i * 31 + step * 7 + 11) % static_cast<int32_t>(config.vocab_size);
-        chunks[i] = SequenceChunk{std::span<const int32_t>(&tokens[i], 1),
-                                  static_cast<uint32_t>(options.context + step), arena.sequence(i), true};
-      }
-    };
-    for (int warm = 0; warm < 2; ++warm) {
-      make_step(warm);
-      forward->run(chunks);
-    }
-    std::vector<double> times;
-    for (int step = 2; step < options.decode_steps + 2; ++step) {
-      make_step(step);
-      start = Clock::now();
-      forward->run(chunks);
-      times.push_back(seconds_since(start));
-    }
-    const double per_step = median(times);
-    const double gbps = weight_gb / per_step;
-    std::printf("  decode batch %2d: %9.1f tokens/s  %7.2f ms/step  %7.1f GB/s weights (%.0f%% of 3.0 TB/s)\n", batch,
-                batch / per_step, per_step * 1e3, gbps, gbps / 3000.0 * 100.0);
+    report(batch, options.context, time_decode(*forward, config, kv, batch, options.context, options.decode_steps));
+  }
+  for (int context : options.long_contexts) {
+    report(16, context, time_decode(*forward, config, kv, 16, context, std::max(3, options.decode_steps / 4)));
   }
 
   DeviceArena arena(kv, 1, options.prefill_tokens);

@@ -210,16 +210,22 @@ int main(int argc, char** argv) {
     else {
       std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda] [--gguf FILE [--perplexity TEXT]]\n"
                   "  --quick (default): TinyLlama-1.1B shape only; --full: also Llama-3-8B\n"
-                  "  --cuda: the CUDA forward pass, TinyLlama-1.1B and Llama-3-8B (CUDA builds)\n");
+                  "  --cuda: the CUDA forward pass, TinyLlama-1.1B and Llama-3-8B (CUDA builds); with --full\n"
+                  "          also Llama-3-8B at batch 16 and contexts 8k and 32k\n");
       return arg == "--help" ? 0 : 2;
     }
   }
 #ifdef CITADEL_HAVE_CUDA
   if (cuda) {
-    const CudaBenchOptions cuda_options{cuda_steps, options.prefill_tokens, options.context};
+    CudaBenchOptions cuda_options{cuda_steps, options.prefill_tokens, options.context, {}};
     std::printf("llm-gptq CUDA decode benchmark (random weights; figures only)\n");
     run_cuda_shape("TinyLlama-1.1B", tinyllama_1b_shape(), cuda_options);
-    run_cuda_shape("Llama-3-8B", llama3_8b_shape(), cuda_options);
+    HfModelConfig llama3 = llama3_8b_shape();
+    if (options.full) {  // --full: batch 16 at long contexts too (the shape's window raised to fit them)
+      cuda_options.long_contexts = {8192, 32768};
+      llama3.max_position_embeddings = 32768 + 64;
+    }
+    run_cuda_shape("Llama-3-8B", llama3, cuda_options);
     return 0;
   }
 #endif

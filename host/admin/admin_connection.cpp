@@ -38,8 +38,9 @@ void AdminConnection::start() {
     queue_line(make_error_reply(
         error_code::forbidden, "uid " + std::to_string(peer.uid) + " (gid " +
                                    std::to_string(peer.gid) +
-                                   ") may not use the admin socket (admin.allowed_uids, "
-                                   "admin.allowed_gids)"));
+                                   ", " + std::to_string(peer.groups.size()) +
+                                   " supplementary group(s)) may not use the admin socket "
+                                   "(admin.allowed_uids, admin.allowed_gids)"));
     close_when_done();
     return;
   }

@@ -6,6 +6,7 @@
 
 #include <string>
 #include <sys/types.h>
+#include <vector>
 
 #include "host/config/model_config.h"
 
@@ -17,16 +18,26 @@ namespace citadel::admin {
 // long for sockaddr_un.
 void prepare_socket_path(const std::string& path);
 
-// The uid and gid of the process at the other end of a connected Unix socket.
+// The uid, gid and supplementary groups of the process at the other end of
+// a connected Unix socket.
 struct PeerCredentials {
   pid_t pid = 0;
   uid_t uid = 0;
   gid_t gid = 0;
+  std::vector<gid_t> groups;  // supplementary groups (may include gid)
 };
-// Throws std::runtime_error when the kernel does not tell.
+// uid, gid and pid from SO_PEERCRED; the supplementary groups from
+// SO_PEERGROUPS (Linux 4.13+: the groups at connect time), else from the
+// Groups: line of /proc/<pid>/status (none when neither tells). Throws
+// std::runtime_error when SO_PEERCRED fails.
 PeerCredentials peer_credentials(int socket_fd);
 
-// Root and the host's own uid always; then allowed_uids / allowed_gids.
+// The supplementary groups of `pid` from /proc/<pid>/status ("Groups:").
+// Throws std::runtime_error when the file cannot be read.
+std::vector<gid_t> process_groups(pid_t pid);
+
+// Root and the host's own uid always; then allowed_uids, then allowed_gids
+// against the peer's gid and every supplementary group.
 bool peer_is_allowed(const PeerCredentials& peer, const config::AdminSettings& settings);
 
 }  // namespace citadel::admin

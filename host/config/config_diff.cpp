@@ -11,7 +11,20 @@ std::vector<std::string> restart_only_changes(const HostConfig& before, const Ho
   if (before.admin.allowed_uids != after.admin.allowed_uids) keys.push_back("admin.allowed_uids");
   if (before.admin.allowed_gids != after.admin.allowed_gids) keys.push_back("admin.allowed_gids");
   if (before.admin.max_line_bytes != after.admin.max_line_bytes) keys.push_back("admin.max_line_bytes");
-  if (before.http.listen != after.http.listen) keys.push_back("http.listen");
+  // Every http setting but api_keys (which a reload applies) is read once,
+  // when the server starts.
+  const HttpSettings& was = before.http;
+  const HttpSettings& now = after.http;
+  if (was.listen != now.listen) keys.push_back("http.listen");
+  if (was.max_body_bytes != now.max_body_bytes) keys.push_back("http.max_body_bytes");
+  if (was.max_header_bytes != now.max_header_bytes) keys.push_back("http.max_header_bytes");
+  if (was.max_tokens_limit != now.max_tokens_limit) keys.push_back("http.max_tokens_limit");
+  if (was.max_connections != now.max_connections) keys.push_back("http.max_connections");
+  if (was.idle_timeout_s != now.idle_timeout_s) keys.push_back("http.idle_timeout_s");
+  if (was.header_timeout_s != now.header_timeout_s) keys.push_back("http.header_timeout_s");
+  if (was.body_timeout_s != now.body_timeout_s) keys.push_back("http.body_timeout_s");
+  if (was.max_requests_per_connection != now.max_requests_per_connection)
+    keys.push_back("http.max_requests_per_connection");
   if (before.devices != after.devices) keys.push_back("devices");
   if (before.runtime_dir != after.runtime_dir) keys.push_back("runtime_dir");
   if (before.gpu_memory_utilization != after.gpu_memory_utilization) keys.push_back("gpu_memory_utilization");

@@ -10,6 +10,7 @@
 #include <limits>
 #include <regex>
 
+#include "host/config/http_settings_reader.h"
 #include "host/config/yaml_map_reader.h"
 #include "host/config/yaml_scalar.h"
 
@@ -85,24 +86,6 @@ void read_admin(const YamlMapReader& admin, const std::string& base_dir, AdminSe
   admin.read_unsigned("max_line_bytes", out.max_line_bytes, 64, 1u << 30);
 }
 
-void read_http(const YamlMapReader& http, HttpSettings& out) {
-  std::string listen;
-  if (http.read_string("listen", listen)) {
-    static const std::regex host_port(R"((\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):([0-9]{1,5}))");
-    std::smatch match;
-    if (!listen.empty() &&
-        (!std::regex_match(listen, match, host_port) || std::stoul(match[2].str()) > 65535)) {
-      http.report("listen", "must be host:port like 127.0.0.1:8080, or \"\" to disable HTTP (got \"" +
-                                listen + "\")");
-    } else {
-      out.listen = listen;
-    }
-  }
-  http.read_unsigned("max_body_bytes", out.max_body_bytes, 1, UINT64_MAX);
-  http.read_unsigned("max_tokens_limit", out.max_tokens_limit, 1, std::numeric_limits<uint32_t>::max());
-  http.read_unsigned("idle_timeout_s", out.idle_timeout_s, 1, std::numeric_limits<uint32_t>::max());
-}
-
 void read_devices(const YamlMapReader& root, std::vector<std::string>& out) {
   const YAML::Node* value = root.find("devices");
   if (value == nullptr || value->IsNull()) return;
@@ -159,10 +142,7 @@ HostConfig read_host_config(const YAML::Node& root_node, const std::string& file
                                            "max_line_bytes"})) {
     read_admin(*admin, base_dir, host.admin);
   }
-  if (auto http = root.read_map("http", {"listen", "max_body_bytes", "max_tokens_limit",
-                                         "idle_timeout_s"})) {
-    read_http(*http, host.http);
-  }
+  if (auto http = root.read_map("http", kHttpKeys)) read_http_settings(*http, base_dir, host.http);
   root.read_path("plugins_dir", base_dir, host.plugins_dir);
   root.read_path("models_dir", base_dir, host.models_dir);
   root.read_path("runtime_dir", base_dir, host.runtime_dir);

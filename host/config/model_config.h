@@ -6,6 +6,7 @@
 // the file that named them).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -21,6 +22,7 @@ struct SourceLocation {
   std::string file;
   int line = 0;  // 1-based; 0 when unknown
   std::string to_string() const;
+  bool operator==(const SourceLocation&) const = default;
 };
 
 struct CacheSettings {
@@ -62,11 +64,40 @@ struct AdminSettings {
   bool operator==(const AdminSettings&) const = default;
 };
 
+// One API key of http.api_keys, as loaded: never the key itself, only its
+// SHA-256 digest (compared in constant time) and a short id for the logs.
+struct ApiKeyEntry {
+  std::array<uint8_t, 32> digest{};  // SHA-256 of the key's bytes
+  std::string id;                    // first 8 hex digits of the digest
+  std::vector<std::string> models;   // models it may use; empty: all
+  uint32_t requests_per_minute = 0;  // 0: unlimited
+  bool admin = false;                // scope=admin: may also POST /benchmark
+  SourceLocation where;              // the line that defined it
+  bool operator==(const ApiKeyEntry&) const = default;
+};
+
+// http.api_keys: where the keys come from and what stays open without one.
+struct ApiKeySettings {
+  std::string file;     // absolute path of the keys file, or empty
+  std::string env;      // name of the environment variable holding keys, or empty
+  std::vector<ApiKeyEntry> keys;  // loaded from `file` or `env`
+  // Routes answered without a key (subset of /health, /ready, /metrics).
+  std::vector<std::string> public_routes{"/health", "/ready"};
+  bool enabled() const { return !file.empty() || !env.empty(); }
+  bool operator==(const ApiKeySettings&) const = default;
+};
+
 struct HttpSettings {
   std::string listen = "127.0.0.1:8080";  // host:port; empty disables HTTP
-  uint64_t max_body_bytes = 16u << 20;
+  uint64_t max_body_bytes = 16u << 20;    // larger bodies: 413 (checked while reading)
+  uint32_t max_header_bytes = 64u << 10;  // request line + headers; larger: 431
   uint32_t max_tokens_limit = 4096;
-  uint32_t idle_timeout_s = 60;
+  uint32_t max_connections = 1024;        // open connections; beyond: 503 and close
+  uint32_t idle_timeout_s = 60;           // wait for the first byte of a request
+  uint32_t header_timeout_s = 10;         // first byte to end of the header
+  uint32_t body_timeout_s = 60;           // end of the header to end of the body
+  uint32_t max_requests_per_connection = 1000;  // then Connection: close; 0: unlimited
+  ApiKeySettings api_keys;
   bool operator==(const HttpSettings&) const = default;
 };
 

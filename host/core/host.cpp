@@ -67,6 +67,13 @@ void Host::apply_log_level(const config::HostConfig& host_config) {
   spdlog::set_level(spdlog::level::from_str(level));
 }
 
+void Host::apply_reloaded_host_settings() {
+  auto configuration = coordinator_->configuration();
+  if (!configuration) return;
+  apply_log_level(configuration->host);
+  if (http_) http_->update_api_keys(configuration->host.http.api_keys);
+}
+
 double Host::uptime_seconds() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count();
 }
@@ -91,9 +98,7 @@ void Host::start() {
 ReloadReport Host::reload(const std::string& trigger) {
   notifier_.reloading();
   ReloadReport report = coordinator_->reload(trigger);
-  if (report.ok) {
-    if (auto configuration = coordinator_->configuration()) apply_log_level(configuration->host);
-  }
+  if (report.ok) apply_reloaded_host_settings();
   notifier_.ready(report.ok ? "serving generation " + std::to_string(report.generation)
                             : "reload rejected; serving generation " +
                                   std::to_string(report.generation));
@@ -133,6 +138,7 @@ ReloadReport Host::load_model_file(const std::filesystem::path& file) {
     std::error_code ignored;
     fs::remove(backup, ignored);
   }
+  if (report.ok) apply_reloaded_host_settings();
   notifier_.ready("serving generation " + std::to_string(report.generation));
   return report;
 }
@@ -153,6 +159,7 @@ ReloadReport Host::unload_model(const std::string& name) {
         std::error_code ignored;
         fs::rename(disabled, file, ignored);
       });
+  if (report.ok) apply_reloaded_host_settings();
   notifier_.ready("serving generation " + std::to_string(report.generation));
   return report;
 }
@@ -177,6 +184,7 @@ ReloadReport Host::reload_unloaded_model(const std::string& name) {
         std::error_code ignored;
         fs::rename(file, disabled, ignored);
       });
+  if (report.ok) apply_reloaded_host_settings();
   notifier_.ready("serving generation " + std::to_string(report.generation));
   return report;
 }

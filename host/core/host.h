@@ -84,6 +84,9 @@ class Host {
  private:
   void shutdown();
   void apply_log_level(const config::HostConfig& host_config);
+  // After a successful reload: the log level and the HTTP API keys of the
+  // configuration now running (the other host settings need a restart).
+  void apply_reloaded_host_settings();
 
   HostOptions options_;
   std::chrono::steady_clock::time_point started_at_;

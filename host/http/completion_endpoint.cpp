@@ -43,6 +43,15 @@ net::awaitable<void> answer_whole(Exchange& exchange, RequestGroup& group,
   }
   if (exchange.client_gone()) co_return;
   if (failure) throw *failure;
+  if (request.structured.tools_active()) {
+    const std::vector<std::string> names = request.structured.tool_names();
+    for (ChoiceOutcome& outcome : outcomes) {
+      AssistantOutput parsed = parse_tool_calls(outcome.text, names);
+      if (parsed.calls.empty()) continue;
+      outcome.text = std::move(parsed.content);
+      outcome.tool_calls = std::move(parsed.calls);
+    }
+  }
   co_await exchange.respond_json(200, completion_response(request, identity, outcomes));
 }
 
@@ -68,6 +77,10 @@ net::awaitable<void> answer_stream(Exchange& exchange, RequestGroup& group,
                                                             request.prompts.at(index / request.n))));
   }
   std::vector<ChoiceOutcome> outcomes(group.size());
+  // With tools, text that may become a tool call is held back per choice.
+  std::vector<ToolCallStream> tool_streams;
+  if (request.structured.tools_active())
+    tool_streams.assign(group.size(), ToolCallStream(request.structured.tool_names()));
   std::vector<CompletionLogprobs> completion_logprobs(group.size());
   while (std::optional<GroupEvent> item = co_await group.next()) {
     const sched::InferenceEvent& event = item->event;
@@ -81,17 +94,29 @@ net::awaitable<void> answer_stream(Exchange& exchange, RequestGroup& group,
         logprobs = lists.take_new();
       }
     }
-    if (!event.text.empty() || !logprobs.is_null())
+    const std::string text = tool_streams.empty() ? event.text : tool_streams[item->index].push(event.text);
+    if (!text.empty() || !logprobs.is_null())
       co_await send_chunk(writer, group,
-                          json::serialize(stream_text_chunk(request, identity, item->index, event.text,
+                          json::serialize(stream_text_chunk(request, identity, item->index, text,
                                                             std::move(logprobs))));
     if (!event.final) continue;
     record_final(outcomes.at(item->index), event);
+    bool called_tools = false;
+    if (!tool_streams.empty()) {
+      const AssistantOutput rest = tool_streams[item->index].finish();
+      if (!rest.content.empty())
+        co_await send_chunk(writer, group,
+                            json::serialize(stream_text_chunk(request, identity, item->index, rest.content)));
+      if (!rest.calls.empty())
+        co_await send_chunk(writer, group,
+                            json::serialize(stream_tool_calls_chunk(request, identity, item->index, rest.calls)));
+      called_tools = !rest.calls.empty();
+    }
     if (event.finish_reason == sched::FinishReason::error)
       co_await send_chunk(writer, group, from_failed_event(event).error_body());
     co_await send_chunk(writer, group,
                         json::serialize(stream_final_chunk(request, identity, item->index,
-                                                           event.finish_reason)));
+                                                           event.finish_reason, called_tools)));
   }
   if (writer == nullptr || writer->failed()) co_return;
   if (request.include_usage)
@@ -118,6 +143,7 @@ net::awaitable<void> serve_completion(Exchange& exchange, CompletionApi api) {
   const std::string& body = exchange.request().body();
   CompletionRequest request = api == CompletionApi::chat ? parse_chat_request(body, limits)
                                                          : parse_completion_request(body, limits);
+  exchange.authorize_model(request.model);
   require_task(server.router.list_models(), request.model, {"text_generation", "generic"},
                api == CompletionApi::chat ? "/v1/chat/completions" : "/v1/completions");
   if (request.echo) echo_token_prompts(server.router, request);

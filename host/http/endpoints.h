@@ -2,7 +2,8 @@
 // them in a RouteTable. One file per group: status_endpoints.cpp (/health,
 // /ready, /metrics, /v1/models), completion_endpoint.cpp (/v1/completions,
 // /v1/chat/completions), tokenize_endpoint.cpp (/tokenize, /detokenize),
-// task_endpoints.cpp (/v1/ocr, /v1/videos, /inference).
+// task_endpoints.cpp (/v1/ocr, /v1/videos, /inference), benchmark_endpoint.cpp
+// (POST /benchmark, admin API keys only).
 //
 // Called by: HttpServer (register_endpoints) and the session (the handlers).
 #pragma once
@@ -31,5 +32,7 @@ boost::asio::awaitable<void> handle_detokenize(Exchange& exchange);
 boost::asio::awaitable<void> handle_ocr(Exchange& exchange);
 boost::asio::awaitable<void> handle_videos(Exchange& exchange);
 boost::asio::awaitable<void> handle_inference(Exchange& exchange);
+
+boost::asio::awaitable<void> handle_benchmark(Exchange& exchange);
 
 }  // namespace citadel::http

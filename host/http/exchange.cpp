@@ -116,6 +116,12 @@ void Exchange::watch_client(std::function<void()> on_gone) {
   arm_client_watch(stream_.socket(), watch_);
 }
 
+void Exchange::authorize_model(const std::string& model) {
+  if (caller_ == nullptr || caller_->may_use(model)) return;
+  server_.keys.count_refusal("model_not_allowed");
+  throw model_not_allowed(model);
+}
+
 bool Exchange::client_gone() const { return watch_ && watch_->gone; }
 
 bool Exchange::keep_alive() const {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "host/http/api_error.h"
+#include "host/http/api_key_gate.h"
 #include "host/http/server_context.h"
 #include "host/http/sse_writer.h"
 
@@ -63,6 +64,13 @@ class Exchange {
   // Ends the connection after this response (a body left unread).
   void close_after_response() { close_after_response_ = true; }
 
+  // The API key the request was made with; nullptr when keys are off or the
+  // route is public. Set by the session before dispatch.
+  const ApiCaller* caller() const { return caller_.get(); }
+  void set_caller(std::shared_ptr<const ApiCaller> caller) { caller_ = std::move(caller); }
+  // Throws ApiError 403 model_not_allowed unless the caller may use `model`.
+  void authorize_model(const std::string& model);
+
   struct ClientWatch;  // implementation detail of watch_client()
 
  private:
@@ -74,6 +82,7 @@ class Exchange {
   bool close_after_response_ = false;
   std::unique_ptr<SseWriter> stream_writer_;
   std::shared_ptr<ClientWatch> watch_;
+  std::shared_ptr<const ApiCaller> caller_;
 };
 
 }  // namespace citadel::http

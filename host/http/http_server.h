@@ -42,6 +42,10 @@ class HttpServer {
 
   void set_drain_timeout(std::chrono::milliseconds timeout);
 
+  // Applies the http.api_keys of a reloaded configuration (the other http
+  // settings take effect at the next start). Thread-safe.
+  void update_api_keys(const config::ApiKeySettings& keys);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -1,7 +1,9 @@
-// One HTTP connection: a coroutine that reads requests (keep-alive, timeouts,
-// body limit, Expect: 100-continue), dispatches them through the RouteTable
-// and writes the responses; and the SessionTracker that lets HttpServer close
-// idle connections and wait for busy ones when it stops.
+// One HTTP connection: a coroutine that reads requests under the limits of
+// http: (idle, header and body timeouts; header and body sizes; requests per
+// connection; Expect: 100-continue), checks each request's API key, dispatches
+// it through the RouteTable and writes the responses; and the SessionTracker
+// that lets HttpServer close idle connections and wait for busy ones when it
+// stops. See docs/operations.md "HTTP limits".
 //
 // Called by: http_server.cpp (accept loop and stop()).
 #pragma once
@@ -49,7 +51,8 @@ class SessionTracker {
   uint64_t next_id_ = 1;
 };
 
-// Serves one connection until it closes.
+// Serves one connection until it closes; decrements
+// server.open_connections (which the accept loop incremented) at the end.
 boost::asio::awaitable<void> run_session(ServerContext& server, SessionTracker& tracker,
                                          std::shared_ptr<SessionState> session);
 

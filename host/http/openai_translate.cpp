@@ -126,9 +126,14 @@ json::array parse_messages(const json::object& body) {
       throw bad_request("'" + field + ".role' must be one of system, developer, user, assistant, tool",
                         field + ".role");
     const json::value* content = object.if_contains("content");
-    if (content == nullptr)
+    json::object tool_fields;
+    const bool calls_tools = copy_message_tool_fields(object, field, tool_fields);
+    if (content == nullptr && !calls_tools)
       throw bad_request("'" + field + ".content' is required", field + ".content", "missing_field");
-    result.push_back(json::object{{"role", role_name}, {"content", message_content(*content, index)}});
+    json::object entry{{"role", role_name},
+                       {"content", content ? message_content(*content, index) : std::string()}};
+    for (auto& member : tool_fields) entry[member.key()] = std::move(member.value());
+    result.push_back(std::move(entry));
     ++index;
   }
   return result;
@@ -182,6 +187,7 @@ CompletionRequest parse_completion_request(std::string_view body_text, const Tra
     throw bad_request("'prompt' is required", "prompt", "missing_field");
   parse_prompts(*prompt, request);
   request.echo = optional_bool(body, "echo").value_or(false);
+  request.structured.constraint = parse_structured_fields(body).constraint;  // response_format only
   if (request.max_tokens == 0 && !request.echo)
     throw bad_request("'max_tokens' may be 0 only with 'echo': true (scoring the prompt)", "max_tokens");
   if (std::optional<int64_t> logprobs = optional_integer_in(body, "logprobs", 0, kMaxCompletionLogprobs)) {
@@ -198,6 +204,7 @@ CompletionRequest parse_chat_request(std::string_view body_text, const Translate
   request.api = CompletionApi::chat;
   parse_sampling(body, limits, request, limits.max_tokens_limit);
   request.messages = parse_messages(body);
+  request.structured = parse_structured_fields(body);
   request.logprobs = optional_bool(body, "logprobs").value_or(false);
   if (std::optional<int64_t> top = optional_integer_in(body, "top_logprobs", 0, kMaxChatTopLogprobs)) {
     if (!request.logprobs && *top > 0)
@@ -231,6 +238,7 @@ std::string native_input(const CompletionRequest& request, uint32_t index) {
     input["stop"] = std::move(stop);
   }
   if (request.repetition_penalty) input["repetition_penalty"] = *request.repetition_penalty;
+  add_structured_input(request.structured, input);
   if (request.logprobs) input["logprobs"] = true;
   if (request.prompt_logprobs()) input["prompt_logprobs"] = true;
   if (request.logprobs && request.top_logprobs > 0) input["top_logprobs"] = request.top_logprobs;
@@ -282,14 +290,22 @@ json::object completion_response(const CompletionRequest& request, const Respons
   json::array choice_array;
   for (size_t index = 0; index < choices.size(); ++index) {
     json::object choice{{"index", index}};
+    const bool calls_tools = !choices[index].tool_calls.empty();
     if (chat) {
-      choice["message"] = json::object{{"role", "assistant"}, {"content", choices[index].text}};
+      json::object message{{"role", "assistant"}, {"content", choices[index].text}};
+      if (calls_tools) {
+        if (choices[index].text.empty()) message["content"] = nullptr;
+        json::array calls;
+        for (const ToolCall& call : choices[index].tool_calls) calls.push_back(tool_call_json(call));
+        message["tool_calls"] = std::move(calls);
+      }
+      choice["message"] = std::move(message);
     } else {
       const std::string prefix = request.echo ? request.prompts.at(index / request.n) : std::string();
       choice["text"] = prefix + choices[index].text;
     }
     choice["logprobs"] = choice_logprobs(request, choices[index]);
-    choice["finish_reason"] = finish_value(choices[index].finish_reason);
+    choice["finish_reason"] = calls_tools ? json::value("tool_calls") : finish_value(choices[index].finish_reason);
     choice_array.push_back(std::move(choice));
   }
   return json::object{{"id", identity.id},
@@ -325,8 +341,20 @@ json::object stream_text_chunk(const CompletionRequest& request, const ResponseI
   return chunk;
 }
 
+json::object stream_tool_calls_chunk(const CompletionRequest& request, const ResponseIdentity& identity,
+                                     uint32_t index, const std::vector<ToolCall>& calls) {
+  json::object chunk = chunk_base(request, identity);
+  json::array deltas;
+  for (size_t i = 0; i < calls.size(); ++i) deltas.push_back(tool_call_json(calls[i], static_cast<int>(i)));
+  chunk["choices"] = json::array{json::object{{"index", index},
+                                              {"delta", json::object{{"tool_calls", std::move(deltas)}}},
+                                              {"logprobs", nullptr},
+                                              {"finish_reason", nullptr}}};
+  return chunk;
+}
+
 json::object stream_final_chunk(const CompletionRequest& request, const ResponseIdentity& identity,
-                                uint32_t index, sched::FinishReason reason) {
+                                uint32_t index, sched::FinishReason reason, bool tool_calls) {
   json::object chunk = chunk_base(request, identity);
   json::object choice{{"index", index}};
   if (request.api == CompletionApi::chat)
@@ -334,7 +362,7 @@ json::object stream_final_chunk(const CompletionRequest& request, const Response
   else
     choice["text"] = "";
   choice["logprobs"] = nullptr;
-  choice["finish_reason"] = finish_value(reason);
+  choice["finish_reason"] = tool_calls ? json::value("tool_calls") : finish_value(reason);
   chunk["choices"] = json::array{std::move(choice)};
   return chunk;
 }

@@ -7,6 +7,8 @@
 // ApiError (400) naming the field.
 #pragma once
 
+#include "host/http/openai_tools.h"
+#include "host/http/tool_call_parser.h"
 #include "host/sched/request.h"
 
 #include <boost/json.hpp>
@@ -49,6 +51,7 @@ struct CompletionRequest {
   bool logprobs = false;       // report token logprobs (chat: logprobs; completions: logprobs >= 0)
   uint32_t top_logprobs = 0;   // chat: top_logprobs (<= 20); completions: the logprobs integer (<= 5)
   int priority = 0;            // vLLM's extension: higher runs first within the model
+  StructuredFields structured;  // chat: response_format, tools, tool_choice
 
   // Choices the request produces: prompts x n (chat: n).
   uint32_t choice_count() const;
@@ -77,6 +80,7 @@ struct ChoiceOutcome {
   std::string text;
   sched::FinishReason finish_reason = sched::FinishReason::none;
   sched::Usage usage;
+  std::vector<ToolCall> tool_calls;  // chat with tools: calls parsed out of the text
   std::vector<sched::PositionLogprobs> logprobs;  // every event's, in order
 };
 
@@ -109,7 +113,12 @@ boost::json::object stream_text_chunk(const CompletionRequest& request,
 // the last chunk of a choice, carrying finish_reason (and an empty delta);
 boost::json::object stream_final_chunk(const CompletionRequest& request,
                                        const ResponseIdentity& identity, uint32_t index,
-                                       sched::FinishReason reason);
+                                       sched::FinishReason reason, bool tool_calls = false);
+// the tool calls of a choice, as one delta {"tool_calls": [{"index", "id",
+// "type", "function"}]}; the final chunk then says "tool_calls";
+boost::json::object stream_tool_calls_chunk(const CompletionRequest& request,
+                                            const ResponseIdentity& identity, uint32_t index,
+                                            const std::vector<ToolCall>& calls);
 // the usage chunk (choices: []) sent last when stream_options.include_usage.
 boost::json::object stream_usage_chunk(const CompletionRequest& request,
                                        const ResponseIdentity& identity,

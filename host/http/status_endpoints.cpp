@@ -22,6 +22,20 @@ json::object status_object(const std::string& status) {
   return body;
 }
 
+// The models of /v1/models that the request's API key may use.
+json::object visible_models(Exchange& exchange) {
+  ServerContext& server = exchange.server();
+  json::object list = model_list(server.router.list_models(), server.started_unix);
+  const ApiCaller* caller = exchange.caller();
+  if (caller == nullptr) return list;
+  json::array& data = list.at("data").as_array();
+  json::array kept;
+  for (json::value& entry : data)
+    if (caller->may_use(std::string(entry.as_object().at("id").as_string()))) kept.push_back(std::move(entry));
+  data = std::move(kept);
+  return list;
+}
+
 }  // namespace
 
 void register_endpoints(RouteTable& routes) {
@@ -37,6 +51,7 @@ void register_endpoints(RouteTable& routes) {
   routes.add(verb::post, "/v1/ocr", handle_ocr);
   routes.add(verb::post, "/v1/videos", handle_videos);
   routes.add(verb::post, "/inference", handle_inference);
+  routes.add(verb::post, "/benchmark", handle_benchmark);
 }
 
 net::awaitable<void> handle_health(Exchange& exchange) {
@@ -60,15 +75,13 @@ net::awaitable<void> handle_metrics(Exchange& exchange) {
 }
 
 net::awaitable<void> handle_list_models(Exchange& exchange) {
-  ServerContext& server = exchange.server();
-  co_await exchange.respond_json(200, model_list(server.router.list_models(), server.started_unix));
+  co_await exchange.respond_json(200, visible_models(exchange));
 }
 
 net::awaitable<void> handle_get_model(Exchange& exchange) {
-  ServerContext& server = exchange.server();
   const std::string_view path = target_path(exchange.request().target());
   const std::string name(path.substr(std::string_view("/v1/models/").size()));
-  const json::object list = model_list(server.router.list_models(), server.started_unix);
+  const json::object list = visible_models(exchange);
   for (const json::value& entry : list.at("data").as_array()) {
     if (entry.as_object().at("id").as_string() == name) {
       co_await exchange.respond_json(200, entry);

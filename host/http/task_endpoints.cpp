@@ -32,6 +32,7 @@ const TaskKind kInferenceTask{"inference", inference_response};
 
 net::awaitable<void> serve_task(Exchange& exchange, const std::string& model, TaskRequest task,
                                 const TaskKind& kind) {
+  exchange.authorize_model(model);
   ServerContext& server = exchange.server();
   sched::InferenceRequest submission;
   submission.model = model;

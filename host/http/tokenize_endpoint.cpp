@@ -90,6 +90,7 @@ net::awaitable<void> handle_tokenize(Exchange& exchange) {
   ServerContext& server = exchange.server();
   const json::object body = parse_json_object(exchange.request().body());
   const std::string model = required_string(body, "model");
+  exchange.authorize_model(model);
   require_task(server.router.list_models(), model, {"text_generation", "generic"}, "/tokenize");
   const sched::TokenizerReply reply = server.router.tokenize(model, tokenize_input(body));
   check_reply(reply, model);
@@ -100,6 +101,7 @@ net::awaitable<void> handle_detokenize(Exchange& exchange) {
   ServerContext& server = exchange.server();
   const json::object body = parse_json_object(exchange.request().body());
   const std::string model = required_string(body, "model");
+  exchange.authorize_model(model);
   require_task(server.router.list_models(), model, {"text_generation", "generic"}, "/detokenize");
   const sched::TokenizerReply reply = server.router.detokenize(model, token_list(body));
   check_reply(reply, model);

@@ -87,6 +87,7 @@ net::awaitable<RequestOutcome> send_completion(ServerAddress server, std::string
   bhttp::request<bhttp::string_body> message{bhttp::verb::post, "/v1/completions", 11};
   message.set(bhttp::field::host, server.host);
   message.set(bhttp::field::content_type, "application/json");
+  if (!server.api_key.empty()) message.set(bhttp::field::authorization, "Bearer " + server.api_key);
   message.body() = request_body(model, request, stream);
   message.prepare_payload();
   const Clock::time_point sent = Clock::now();

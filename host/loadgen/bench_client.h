@@ -36,6 +36,7 @@ struct RequestOutcome {
 struct ServerAddress {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
+  std::string api_key;  // sent as Authorization: Bearer when not empty
 };
 
 boost::asio::awaitable<RequestOutcome> send_completion(ServerAddress server, std::string model,

@@ -57,6 +57,7 @@ struct Dispatcher {
     ServerAddress server;
     server.host = options.host;
     server.port = options.port;
+    server.api_key = options.api_key;
     std::string model = options.models[index % options.models.size()];
     RequestOutcome outcome =
         co_await send_completion(server, std::move(model), dataset[index], options.request_rate > 0);

@@ -8,8 +8,8 @@
 // Requests go round-robin to the models given, so two models can share the
 // device in one run; the report breaks figures down per model.
 //
-// Called by bench/throughput/main.cpp and by the admin `benchmark` command
-// (host/core). Blocking; runs its own io threads. Thread-safe (no globals).
+// Called by bench/throughput/main.cpp, the admin `benchmark` command
+// (host/admin) and POST /benchmark (host/http). Blocking; runs its own io threads. Thread-safe (no globals).
 #pragma once
 
 #include "host/loadgen/synthetic_dataset.h"
@@ -29,6 +29,7 @@ struct BenchmarkOptions {
   double request_rate = 0;          // requests/s; <= 0: offline (all at once)
   uint32_t max_concurrency = 0;     // 0: unlimited
   uint32_t io_threads = 2;
+  std::string api_key;              // for a host with http.api_keys (Authorization: Bearer)
 };
 
 // Percentiles of one latency, in milliseconds.

@@ -1,21 +1,29 @@
 // The CUDA forward pass: the steps of forward.cpp on device buffers with the
 // kernels of sdk/runtime/cuda. Per step one packed upload carries the token
-// ids, positions, K/V write addresses and block tables; each layer then runs
-// one KV write and one attention launch for all rows of the step (every row
-// is its own "sequence" with its chunk's block table and its own length).
+// ids, positions, K/V write addresses and block tables (a power-of-two stride
+// per row, so steps of one shape share a graph); each layer then runs one KV
+// write and one flash-decoding attention launch for all rows of the step
+// (every row is its own "sequence" with its chunk's block table and its own
+// length). Fused layers: q/k/v in one GEMV with a three-way store, gate/up in
+// one with SiLU·mul, o and down add into the residual stream.
 #include "cuda_forward.h"
 
 #include "runtime/core/error.h"
 #include "runtime/core/half.h"
 #include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/flash_decode.h"
 #include "runtime/cuda/layer_kernels.h"
 #include "runtime/cuda/paged_attention.h"
+#include "runtime/cuda/rope_kv_write.h"
 #include "runtime/kernels/attention.h"
 #include "runtime/kernels/rope.h"
 
 #include <cuda_runtime.h>
 
+#include <bit>
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 namespace citadel::llm {
@@ -32,27 +40,19 @@ cuda::DeviceBuffer upload_f32(const runtime::Tensor& tensor, const char* what) {
   return cuda::DeviceBuffer::from_host(tensor.data(), tensor.nbytes(), what);
 }
 
-// A dense weight as f16 bits on the device (f16 as is, f32/bf16 converted).
-cuda::DeviceBuffer upload_as_f16(const runtime::Tensor& tensor, const std::string& name) {
-  const auto n = static_cast<size_t>(tensor.numel());
-  if (tensor.dtype() == runtime::DType::f16) return cuda::DeviceBuffer::from_host(tensor.data(), n * 2, name.c_str());
-  std::vector<float> values(n);
-  if (tensor.dtype() == runtime::DType::f32) {
-    std::memcpy(values.data(), tensor.data(), n * sizeof(float));
-  } else if (tensor.dtype() == runtime::DType::bf16) {
-    runtime::bfloat16_to_float(tensor.data_as<uint16_t>(), values.data(), n);
-  } else {
-    runtime::throw_invalid(name + ": dense weight " + tensor.description() + " is not f32, f16 or bf16");
-  }
-  std::vector<uint16_t> half(n);
-  runtime::float_to_half(values.data(), half.data(), n);
-  return cuda::DeviceBuffer::from_vector(half, name.c_str());
-}
-
 size_t align16(size_t bytes) { return (bytes + 15) & ~size_t{15}; }
 
-void grow(cuda::DeviceBuffer& buffer, size_t bytes, const char* what) {
-  if (buffer.size() < bytes) buffer = cuda::DeviceBuffer(bytes, what);
+// Reallocates `buffer` when smaller than `bytes`; true when it did.
+bool grow(cuda::DeviceBuffer& buffer, size_t bytes, const char* what) {
+  if (buffer.size() >= bytes) return false;
+  buffer = cuda::DeviceBuffer();
+  buffer = cuda::DeviceBuffer(bytes, what);
+  return true;
+}
+
+bool graphs_wanted() {
+  const char* value = std::getenv("CITADEL_CUDA_GRAPHS");
+  return value == nullptr || std::string(value) != "0";
 }
 
 }  // namespace
@@ -61,33 +61,9 @@ void use_cuda_device(int ordinal) {
   if (ordinal >= 0) cuda::check_cuda(cudaSetDevice(ordinal), "cudaSetDevice");
 }
 
-DeviceProjection::DeviceProjection(const Projection& projection)
-    : in_(projection.in_features()), out_(projection.out_features()) {
-  if (const runtime::GptqTensors* tensors = projection.gptq_tensors()) {
-    gptq_ = std::make_unique<cuda::GptqLinearCuda>(*tensors, projection.name());
-  } else {
-    weight_ = upload_as_f16(projection.dense_weight(), projection.name());
-  }
-  bias_ = upload_f32(projection.bias(), (projection.name() + ".bias").c_str());
-}
-
-void DeviceProjection::forward(cuda::CublasContext& cublas, const float* x, int64_t rows, float* y,
-                               void* stream) const {
-  const float* bias = bias_.size() > 0 ? bias_.as<float>() : nullptr;
-  if (gptq_) {
-    gptq_->forward(cublas, x, rows, y, bias, stream);
-  } else {
-    cuda::matmul_f16(cublas, x, rows, in_, weight_.as<uint16_t>(), cuda::WeightLayout::out_in, out_, y, bias, stream);
-  }
-}
-
-uint64_t DeviceProjection::device_bytes() const {
-  return (gptq_ ? gptq_->device_bytes() : weight_.size()) + bias_.size();
-}
-
 CudaForwardPass::CudaForwardPass(const HfModelConfig& config, const ModelWeights& weights, KvGeometry kv,
                                  void* stream)
-    : config_(config), kv_(kv), stream_(stream) {
+    : config_(config), kv_(kv), stream_(stream), graphs_(graphs_wanted()) {
   if (kv_.head_dim > 256) {
     runtime::throw_invalid("llm-gptq CUDA: head_dim " + std::to_string(kv_.head_dim) + " exceeds 256");
   }
@@ -109,31 +85,54 @@ CudaForwardPass::CudaForwardPass(const HfModelConfig& config, const ModelWeights
       to.q_norm = upload_f32(from.q_norm, "q_norm");
       to.k_norm = upload_f32(from.k_norm, "k_norm");
     }
-    to.q = DeviceProjection(from.q);
-    to.k = DeviceProjection(from.k);
-    to.v = DeviceProjection(from.v);
+    const std::string prefix = "model.layers." + std::to_string(i);
+    const Projection* qkv[] = {&from.q, &from.k, &from.v};
+    to.qkv = DeviceProjection::fused(qkv, cuda::GptqLinearCuda::Fusion::concat, prefix + ".self_attn.qkv_proj");
+    if (!to.qkv) {
+      to.q = DeviceProjection(from.q);
+      to.k = DeviceProjection(from.k);
+      to.v = DeviceProjection(from.v);
+    }
     to.o = DeviceProjection(from.o);
-    to.gate = DeviceProjection(from.gate);
-    to.up = DeviceProjection(from.up);
+    const Projection* gate_up[] = {&from.gate, &from.up};
+    to.gate_up = DeviceProjection::fused(gate_up, cuda::GptqLinearCuda::Fusion::gate_up, prefix + ".mlp.gate_up_proj");
+    if (!to.gate_up) {
+      to.gate = DeviceProjection(from.gate);
+      to.up = DeviceProjection(from.up);
+    }
     to.down = DeviceProjection(from.down);
+  }
+  if (stream_ == nullptr) {
+    cudaStream_t own = nullptr;
+    cuda::check_cuda(cudaStreamCreate(&own), "cudaStreamCreate (llm-gptq forward pass)");
+    own_stream_ = own;
+    stream_ = own;
   }
 }
 
-CudaForwardPass::~CudaForwardPass() = default;
+CudaForwardPass::~CudaForwardPass() {
+  if (own_stream_ != nullptr) {
+    cudaStreamSynchronize(static_cast<cudaStream_t>(own_stream_));
+    cudaStreamDestroy(static_cast<cudaStream_t>(own_stream_));
+  }
+}
 
 uint64_t CudaForwardPass::device_weight_bytes() const {
   uint64_t bytes = embedding_.size() + final_norm_.size() + lm_head_.device_bytes();
   for (const Layer& layer : layers_) {
-    for (const DeviceProjection* p : {&layer.q, &layer.k, &layer.v, &layer.o, &layer.gate, &layer.up, &layer.down}) {
-      bytes += p->device_bytes();
+    const DeviceProjection* fused[] = {layer.qkv.get(), layer.gate_up.get()};
+    for (const DeviceProjection* p : {&layer.q, &layer.k, &layer.v, &layer.o, &layer.gate, &layer.up, &layer.down,
+                                      fused[0], fused[1]}) {
+      if (p != nullptr) bytes += p->device_bytes();
     }
   }
   return bytes;
 }
 
-void CudaForwardPass::reserve(size_t rows, size_t wanted, size_t table_entries) {
+void CudaForwardPass::reserve(size_t rows, size_t wanted, size_t table_stride) {
   const size_t hidden = config_.hidden_size, heads = config_.num_heads, kv_heads = config_.num_kv_heads;
   const size_t head_dim = config_.head_dim, ffn = config_.intermediate_size;
+  bool moved = false;
   if (rows > rows_capacity_) {
     rows_capacity_ = rows;
     const size_t f = sizeof(float);
@@ -146,24 +145,34 @@ void CudaForwardPass::reserve(size_t rows, size_t wanted, size_t table_entries) 
     proj_ = cuda::DeviceBuffer(rows * hidden * f, "projection output");
     gate_ = cuda::DeviceBuffer(rows * ffn * f, "mlp gate");
     up_ = cuda::DeviceBuffer(rows * ffn * f, "mlp up");
+    moved = true;
   }
   if (wanted > wanted_capacity_) {
     wanted_capacity_ = wanted;
     last_rows_ = cuda::DeviceBuffer(wanted * hidden * sizeof(float), "last rows");
     logits_ = cuda::DeviceBuffer(wanted * config_.vocab_size * sizeof(float), "logits");
+    moved = true;
   }
+  attention_splits_ = cuda::flash_decode_splits(static_cast<int64_t>(rows), kv_heads,
+                                                static_cast<int64_t>(table_stride * kTokensPerBlock));
+  moved |= grow(attention_scratch_,
+                std::max<size_t>(16, sizeof(float) * cuda::flash_decode_scratch_floats(
+                                         static_cast<int64_t>(rows), heads, head_dim, attention_splits_)),
+                "attention split scratch");
   ids_at_ = 0;
   positions_at_ = ids_at_ + align16(rows * sizeof(int32_t));
   wanted_at_ = positions_at_ + align16(rows * sizeof(int32_t));
   slots_at_ = wanted_at_ + align16(wanted * sizeof(int32_t));
   tables_at_ = slots_at_ + align16(rows * sizeof(void*));
-  lengths_at_ = tables_at_ + align16(table_entries * sizeof(void*));
+  lengths_at_ = tables_at_ + align16(rows * table_stride * sizeof(void*));
   const size_t total = lengths_at_ + align16(rows * sizeof(int32_t));
   staging_.assign(total, std::byte{0});
-  grow(step_tables_, total, "step tables");
+  moved |= grow(step_tables_, total, "step tables");
+  if (moved) ++generation_;
 }
 
 std::vector<float> CudaForwardPass::run(std::span<const SequenceChunk> chunks) {
+  const auto started = std::chrono::steady_clock::now();
   size_t rows = 0, wanted = 0, max_blocks = 1;
   for (const SequenceChunk& chunk : chunks) {
     check_chunk_fits(config_, chunk);
@@ -178,7 +187,8 @@ std::vector<float> CudaForwardPass::run(std::span<const SequenceChunk> chunks) {
     max_blocks = std::max(max_blocks, chunk.blocks.size());
   }
   if (rows == 0) return {};
-  reserve(rows, wanted, rows * max_blocks);
+  const size_t table_stride = std::bit_ceil(max_blocks);
+  reserve(rows, wanted, table_stride);
 
   // Fill the step tables on the host.
   auto* ids = reinterpret_cast<int32_t*>(staging_.data() + ids_at_);
@@ -197,82 +207,107 @@ std::vector<float> CudaForwardPass::run(std::span<const SequenceChunk> chunks) {
       lengths[row] = static_cast<int32_t>(position + 1);
       // The token's K/V row in its block, for a view of one token per "block".
       slots[row] = static_cast<char*>(chunk.blocks[position / kTokensPerBlock]) + (position % kTokensPerBlock) * row_bytes;
-      std::copy(chunk.blocks.begin(), chunk.blocks.end(), tables + row * max_blocks);
+      std::copy(chunk.blocks.begin(), chunk.blocks.end(), tables + row * table_stride);
     }
     for (size_t r = row - logits_rows(chunk); r < row; ++r) wanted_rows[wanted_index++] = static_cast<int32_t>(r);
   }
   step_tables_.upload(staging_.data(), staging_.size(), 0, stream_);
 
-  const int64_t hidden = config_.hidden_size;
-  const auto n = static_cast<int64_t>(rows);
-  cuda::embedding_lookup(embedding_.data(), embedding_dtype_, static_cast<int64_t>(config_.vocab_size), hidden,
-                         reinterpret_cast<const int32_t*>(static_cast<std::byte*>(step_tables_.data()) + ids_at_), n,
-                         hidden_.as<float>(), stream_);
-  for (size_t layer = 0; layer < layers_.size(); ++layer) layer_forward(layer, n, static_cast<int64_t>(max_blocks));
-
+  const auto n = static_cast<int64_t>(rows), w = static_cast<int64_t>(wanted);
+  const auto stride = static_cast<int64_t>(table_stride);
+  graphs_.run({n, w, stride, 0}, generation_ + (cublas_.generation() << 32), stream_,
+              [&] { enqueue_step(n, w, stride); });
+  last_host_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::vector<float> logits;
   if (wanted == 0) {
     cuda::synchronize(stream_);
     return logits;
   }
-  // Gather the wanted rows (an "embedding lookup" into the hidden states).
-  const auto w = static_cast<int64_t>(wanted);
-  cuda::embedding_lookup(hidden_.data(), runtime::DType::f32, n, hidden,
-                         reinterpret_cast<const int32_t*>(static_cast<std::byte*>(step_tables_.data()) + wanted_at_), w,
-                         last_rows_.as<float>(), stream_);
-  cuda::rms_norm(last_rows_.as<float>(), w, hidden, final_norm_.as<float>(), static_cast<float>(config_.rms_norm_eps),
-                 last_rows_.as<float>(), stream_);
-  lm_head_.forward(cublas_, last_rows_.as<float>(), w, logits_.as<float>(), stream_);
   logits.resize(wanted * lm_head_.out_features());
   logits_.download(logits.data(), logits.size() * sizeof(float), 0, stream_);
   return logits;
 }
 
-void CudaForwardPass::layer_forward(size_t layer_index, int64_t rows, int64_t max_blocks) {
+void CudaForwardPass::enqueue_step(int64_t n, int64_t wanted, int64_t table_stride) {
+  const int64_t hidden = config_.hidden_size;
+  cuda::embedding_lookup(embedding_.data(), embedding_dtype_, static_cast<int64_t>(config_.vocab_size), hidden,
+                         reinterpret_cast<const int32_t*>(static_cast<std::byte*>(step_tables_.data()) + ids_at_), n,
+                         hidden_.as<float>(), stream_);
+  for (size_t layer = 0; layer < layers_.size(); ++layer) layer_forward(layer, n, table_stride);
+  if (wanted == 0) return;
+  // Gather the wanted rows (an "embedding lookup" into the hidden states).
+  cuda::embedding_lookup(hidden_.data(), runtime::DType::f32, n, hidden,
+                         reinterpret_cast<const int32_t*>(static_cast<std::byte*>(step_tables_.data()) + wanted_at_),
+                         wanted, last_rows_.as<float>(), stream_);
+  cuda::rms_norm(last_rows_.as<float>(), wanted, hidden, final_norm_.as<float>(),
+                 static_cast<float>(config_.rms_norm_eps), last_rows_.as<float>(), stream_);
+  lm_head_.forward(cublas_, last_rows_.as<float>(), wanted, logits_.as<float>(), stream_);
+}
+
+void CudaForwardPass::layer_forward(size_t layer_index, int64_t rows, int64_t table_stride) {
   const Layer& layer = layers_[layer_index];
   const int64_t hidden = config_.hidden_size, ffn = config_.intermediate_size;
   const int64_t heads = config_.num_heads, kv_heads = config_.num_kv_heads, head_dim = config_.head_dim;
   const float eps = static_cast<float>(config_.rms_norm_eps);
   auto* tables_base = static_cast<std::byte*>(step_tables_.data());
   const auto* positions = reinterpret_cast<const int32_t*>(tables_base + positions_at_);
+  using Epilogue = cuda::LinearEpilogue;
 
   // Attention block.
   cuda::rms_norm(hidden_.as<float>(), rows, hidden, layer.input_norm.as<float>(), eps, normed_.as<float>(), stream_);
-  layer.q.forward(cublas_, normed_.as<float>(), rows, q_.as<float>(), stream_);
-  layer.k.forward(cublas_, normed_.as<float>(), rows, k_.as<float>(), stream_);
-  layer.v.forward(cublas_, normed_.as<float>(), rows, v_.as<float>(), stream_);
+  if (layer.qkv) {
+    Epilogue qkv;
+    qkv.segments = 3;
+    qkv.segment_begin[1] = heads * head_dim;
+    qkv.segment_begin[2] = (heads + kv_heads) * head_dim;
+    qkv.segment_begin[3] = (heads + 2 * kv_heads) * head_dim;
+    qkv.out[0] = q_.as<float>();
+    qkv.out[1] = k_.as<float>();
+    qkv.out[2] = v_.as<float>();
+    layer.qkv->forward(cublas_, normed_.as<float>(), rows, qkv, stream_);
+  } else {
+    layer.q.forward(cublas_, normed_.as<float>(), rows, q_.as<float>(), stream_);
+    layer.k.forward(cublas_, normed_.as<float>(), rows, k_.as<float>(), stream_);
+    layer.v.forward(cublas_, normed_.as<float>(), rows, v_.as<float>(), stream_);
+  }
   if (config_.qk_norm) {
     cuda::rms_norm(q_.as<float>(), rows * heads, head_dim, layer.q_norm.as<float>(), eps, q_.as<float>(), stream_);
     cuda::rms_norm(k_.as<float>(), rows * kv_heads, head_dim, layer.k_norm.as<float>(), eps, k_.as<float>(), stream_);
   }
-  cuda::apply_rope(q_.as<float>(), rows, heads, head_dim, positions, inv_freq_.as<float>(), rotary_half_, stream_);
-  cuda::apply_rope(k_.as<float>(), rows, kv_heads, head_dim, positions, inv_freq_.as<float>(), rotary_half_, stream_);
-
-  // K/V of every row into its slot: a view with one token per "block" whose
-  // addresses are the rows' slots, at this layer's K/V offsets.
+  // RoPE on q and k and the K/V of every row into its slot, one kernel: a
+  // view with one token per "block" whose addresses are the rows' slots, at
+  // this layer's K/V offsets.
   runtime::KvBlockView write_view = runtime::kv_block_view_for_layer(
       reinterpret_cast<void* const*>(tables_base + slots_at_), rows, kTokensPerBlock,
       static_cast<int64_t>(layer_index), kv_heads, head_dim, kv_.dtype);
   write_view.tokens_per_block = 1;
-  cuda::kv_cache_write(write_view, 0, rows, k_.as<float>(), v_.as<float>(), stream_);
+  cuda::rope_kv_write(q_.as<float>(), k_.as<float>(), v_.as<float>(), rows, heads, positions, inv_freq_.as<float>(),
+                      rotary_half_, write_view, stream_);
 
   // Attention: each row attends through its chunk's table up to its position.
   const runtime::KvBlockView layout = runtime::kv_block_view_for_layer(
       nullptr, 0, kTokensPerBlock, static_cast<int64_t>(layer_index), kv_heads, head_dim, kv_.dtype);
-  cuda::paged_attention_decode(q_.as<float>(), rows, heads, layout, reinterpret_cast<void* const*>(tables_base + tables_at_),
-                               max_blocks, reinterpret_cast<const int32_t*>(tables_base + lengths_at_),
-                               1.0f / std::sqrt(static_cast<float>(head_dim)), attn_.as<float>(), stream_);
-  layer.o.forward(cublas_, attn_.as<float>(), rows, proj_.as<float>(), stream_);
-  cuda::add_in_place(hidden_.as<float>(), proj_.as<float>(), rows * hidden, stream_);
+  cuda::flash_decode(q_.as<float>(), rows, heads, layout, reinterpret_cast<void* const*>(tables_base + tables_at_),
+                     table_stride, reinterpret_cast<const int32_t*>(tables_base + lengths_at_),
+                     table_stride * kTokensPerBlock, attention_splits_, 1.0f / std::sqrt(static_cast<float>(head_dim)),
+                     attention_scratch_.as<float>(), attn_.as<float>(), stream_);
+  layer.o.forward(cublas_, attn_.as<float>(), rows, Epilogue::single(hidden_.as<float>(), hidden, Epilogue::Kind::add),
+                  stream_);
 
   // MLP block.
   cuda::rms_norm(hidden_.as<float>(), rows, hidden, layer.post_attention_norm.as<float>(), eps, normed_.as<float>(),
                  stream_);
-  layer.gate.forward(cublas_, normed_.as<float>(), rows, gate_.as<float>(), stream_);
-  layer.up.forward(cublas_, normed_.as<float>(), rows, up_.as<float>(), stream_);
-  cuda::silu_mul(gate_.as<float>(), up_.as<float>(), rows * ffn, gate_.as<float>(), stream_);
-  layer.down.forward(cublas_, gate_.as<float>(), rows, proj_.as<float>(), stream_);
-  cuda::add_in_place(hidden_.as<float>(), proj_.as<float>(), rows * hidden, stream_);
+  if (layer.gate_up) {
+    Epilogue silu = Epilogue::single(gate_.as<float>(), 2 * ffn);
+    silu.kind = Epilogue::Kind::silu_mul;
+    layer.gate_up->forward(cublas_, normed_.as<float>(), rows, silu, stream_);
+  } else {
+    layer.gate.forward(cublas_, normed_.as<float>(), rows, gate_.as<float>(), stream_);
+    layer.up.forward(cublas_, normed_.as<float>(), rows, up_.as<float>(), stream_);
+    cuda::silu_mul(gate_.as<float>(), up_.as<float>(), rows * ffn, gate_.as<float>(), stream_);
+  }
+  layer.down.forward(cublas_, gate_.as<float>(), rows,
+                     Epilogue::single(hidden_.as<float>(), hidden, Epilogue::Kind::add), stream_);
 }
 
 }  // namespace citadel::llm

@@ -2,8 +2,11 @@
 // ForwardPass (forward.h): same SequenceChunk input, except that the chunks'
 // block addresses are device pointers (the host's CUDA cache pool, or
 // cudaMalloc'd blocks in the tests). Weights are uploaded once at
-// construction; run() queues one step on the stream and returns the logits on
-// the host. Used by LlmModel on CUDA devices, tests/llm_cuda and
+// construction (q/k/v and gate/up fused where their GPTQ layouts allow);
+// run() uploads the step's tables (token ids, positions, K/V slots, block
+// tables, lengths) into fixed device buffers, queues the step (replayed as a
+// CUDA graph per shape after its first run, see StepGraphs) and returns the
+// logits on the host. Used by LlmModel on CUDA devices, tests/llm_cuda and
 // bench/llm_decode --cuda. Only compiled when CITADEL_HAVE_CUDA.
 #pragma once
 
@@ -12,9 +15,11 @@
 #include "kv_layout.h"
 #include "weights.h"
 
+#include "cuda_projection.h"
+
 #include "runtime/cuda/cublas_matmul.h"
 #include "runtime/cuda/device_buffer.h"
-#include "runtime/cuda/gptq_linear_cuda.h"
+#include "runtime/cuda/step_graphs.h"
 
 #include <cstdint>
 #include <memory>
@@ -23,30 +28,15 @@
 
 namespace citadel::llm {
 
-// One projection resident on the GPU: GPTQ (GptqLinearCuda) or dense f16.
-class DeviceProjection {
- public:
-  DeviceProjection() = default;
-  explicit DeviceProjection(const Projection& projection);
-  // y[rows, out] = x[rows, in] W^T (+ bias); device pointers.
-  void forward(runtime::cuda::CublasContext& cublas, const float* x, int64_t rows, float* y, void* stream) const;
-  int64_t out_features() const { return out_; }
-  uint64_t device_bytes() const;
-
- private:
-  int64_t in_ = 0, out_ = 0;
-  std::unique_ptr<runtime::cuda::GptqLinearCuda> gptq_;
-  runtime::cuda::DeviceBuffer weight_;  // f16 [out, in] when dense
-  runtime::cuda::DeviceBuffer bias_;    // f32 [out] or empty
-};
-
 // Makes `ordinal` the calling thread's current CUDA device (cudaSetDevice).
 void use_cuda_device(int ordinal);
 
 class CudaForwardPass {
  public:
   // Uploads the weights (blocking). `stream` is the cudaStream_t every step
-  // runs on (null: the legacy default stream).
+  // runs on (null: a stream of the pass's own, which waits for the legacy
+  // default stream as any blocking stream does). CUDA graphs are used unless
+  // the environment sets CITADEL_CUDA_GRAPHS=0.
   CudaForwardPass(const HfModelConfig& config, const ModelWeights& weights, KvGeometry kv, void* stream);
   ~CudaForwardPass();
   CudaForwardPass(const CudaForwardPass&) = delete;
@@ -57,21 +47,32 @@ class CudaForwardPass {
   std::vector<float> run(std::span<const SequenceChunk> chunks);
 
   const KvGeometry& kv_geometry() const { return kv_; }
+  // Steps replayed from a captured graph so far (bench, tests).
+  size_t graph_replays() const { return graphs_.replays(); }
+  // Host seconds of the last run() up to the step's launch (checks, tables,
+  // upload, graph launch): the CPU cost of a step, the wait for the GPU aside.
+  double last_host_seconds() const { return last_host_seconds_; }
   // Bytes of weights held on the device.
   uint64_t device_weight_bytes() const;
 
  private:
   struct Layer {
     runtime::cuda::DeviceBuffer input_norm, post_attention_norm, q_norm, k_norm;
-    DeviceProjection q, k, v, o, gate, up, down;
+    std::unique_ptr<DeviceProjection> qkv, gate_up;  // fused, or null
+    DeviceProjection q, k, v, o, gate, up, down;     // q/k/v, gate/up unset when fused
   };
-  // Grow-only scratch sized for `rows` tokens and `wanted` logits rows.
-  void reserve(size_t rows, size_t wanted, size_t table_entries);
-  void layer_forward(size_t layer, int64_t rows, int64_t max_blocks);
+  // Grow-only scratch sized for `rows` tokens, `wanted` logits rows and
+  // block tables of `table_stride` entries per row; bumps generation_ when
+  // a buffer is reallocated.
+  void reserve(size_t rows, size_t wanted, size_t table_stride);
+  // Queues the whole step (embedding .. logits) on the stream.
+  void enqueue_step(int64_t rows, int64_t wanted, int64_t table_stride);
+  void layer_forward(size_t layer, int64_t rows, int64_t table_stride);
 
   const HfModelConfig& config_;
   KvGeometry kv_;
   void* stream_ = nullptr;
+  void* own_stream_ = nullptr;  // created when the caller passed none
   runtime::cuda::CublasContext cublas_;
   runtime::cuda::DeviceBuffer embedding_, final_norm_, inv_freq_;
   runtime::DType embedding_dtype_ = runtime::DType::f16;
@@ -86,6 +87,11 @@ class CudaForwardPass {
   size_t ids_at_ = 0, positions_at_ = 0, wanted_at_ = 0, slots_at_ = 0, tables_at_ = 0, lengths_at_ = 0;
   size_t rows_capacity_ = 0, wanted_capacity_ = 0;
   runtime::cuda::DeviceBuffer hidden_, normed_, q_, k_, v_, attn_, proj_, gate_, up_, last_rows_, logits_;
+  runtime::cuda::DeviceBuffer attention_scratch_;
+  int64_t attention_splits_ = 1;
+  uint64_t generation_ = 0;
+  double last_host_seconds_ = 0.0;
+  runtime::cuda::StepGraphs graphs_;
 };
 
 }  // namespace citadel::llm

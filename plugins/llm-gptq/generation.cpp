@@ -30,8 +30,16 @@ TokenOutcome Generation::sample_next(std::span<float> logits) {
     outcome.reason = reason_;
     return outcome;
   }
+  // With a constraint: stop when no token may follow (cannot happen with a
+  // satisfiable grammar), after an end token, or once the match is
+  // terminated (nothing but an end token could follow).
+  bool constraint_done = constraint_ && constraint_->mask_logits(logits) == 0;
   outcome.token = sampler_.sample(logits, sequence_);
   sequence_.push_back(outcome.token);
+  if (constraint_ && !constraint_done) {
+    constraint_done = !constraint_->accept(outcome.token) || constraint_->terminated() ||
+                      constraint_->is_end_token(outcome.token);
+  }
   const bool has_text = static_cast<size_t>(outcome.token) < limits_.tokenizer_vocab;
 
   if (runtime::is_stop_token(outcome.token, limits_.stop_token_ids)) {
@@ -43,6 +51,10 @@ TokenOutcome Generation::sample_next(std::span<float> logits) {
     if (stop_matcher_.stopped()) {
       outcome.finished = true;
       outcome.reason = CITADEL_FINISH_STOP;
+    } else if (constraint_done) {
+      outcome.finished = true;
+      outcome.reason = CITADEL_FINISH_STOP;
+      outcome.text += flush_text();
     } else if (generated_tokens() >= limits_.max_new_tokens) {
       outcome.finished = true;
       outcome.reason = CITADEL_FINISH_LENGTH;

@@ -8,10 +8,12 @@
 #include <citadel/plugin.h>
 
 #include "runtime/kernels/sampling.h"
+#include "runtime/structured/token_constraint.h"
 #include "runtime/text/stop_strings.h"
 #include "runtime/text/tokenizer.h"
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -54,6 +56,12 @@ class Generation {
   // prompt is processed, without sampling.
   void finish_after_prompt();
 
+  // Constrained decoding: tokens the constraint forbids are masked before
+  // sampling; the request stops once the constraint's match is terminated.
+  void set_constraint(std::unique_ptr<runtime::structured::TokenConstraint> constraint) {
+    constraint_ = std::move(constraint);
+  }
+
  private:
   // At the end: the decoder's held bytes and the stop matcher's held tail.
   std::string flush_text();
@@ -64,6 +72,7 @@ class Generation {
   runtime::Sampler sampler_;
   runtime::StreamingDecoder decoder_;
   runtime::StopStringMatcher stop_matcher_;
+  std::unique_ptr<runtime::structured::TokenConstraint> constraint_;
   bool finished_ = false;
   citadel_finish_reason reason_ = CITADEL_FINISH_NONE;
 };

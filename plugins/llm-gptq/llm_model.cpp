@@ -48,6 +48,9 @@ LlmOptions LlmOptions::parse(const boost::json::object& options) {
   parsed.max_step_tokens = std::max(1u, option_count(options, "max_step_tokens", parsed.max_step_tokens));
   parsed.max_context_tokens = option_count(options, "max_context_tokens", 0);
   parsed.default_max_tokens = std::max(1u, option_count(options, "default_max_tokens", parsed.default_max_tokens));
+  parsed.tools = option_string(options, "tools", parsed.tools);
+  if (parsed.tools != "auto" && parsed.tools != "on" && parsed.tools != "off")
+    runtime::throw_invalid("llm-gptq option 'tools' is '" + parsed.tools + "'; expected auto, on or off");
   return parsed;
 }
 
@@ -87,6 +90,7 @@ LlmModel::LlmModel(const sdk::Host& host, const sdk::ModelConfig& config)
   max_context_ = config_.max_position_embeddings;
   if (options_.max_context_tokens > 0) max_context_ = std::min(max_context_, options_.max_context_tokens);
 
+  structured_.emplace(config.name, *text_, options_.tools);
   token_texts_.emplace(text_->tokenizer(), config_.vocab_size);
 
   unsigned threads = options_.threads;
@@ -127,6 +131,7 @@ sdk::RequestPlan LlmModel::open_request(uint64_t request_id, std::string_view in
     runtime::throw_invalid("request " + std::to_string(request_id) + " is already open");
   }
   const RequestInput input = parse_request_input(input_json);
+  structured_->check(input);
   std::vector<int32_t> prompt = text_->encode(input, config_.vocab_size);
   if (prompt.empty()) runtime::throw_invalid("request input: the prompt encodes to no tokens");
   if (prompt.size() >= max_context_) {
@@ -139,7 +144,9 @@ sdk::RequestPlan LlmModel::open_request(uint64_t request_id, std::string_view in
   if (!input.ignore_eos) limits.stop_token_ids = text_->stop_token_ids();
   limits.stop_strings = input.stop;
   limits.tokenizer_vocab = text_->tokenizer().vocab_size();
+  std::vector<int32_t> end_tokens = text_->stop_token_ids();
   auto generation = std::make_unique<Generation>(std::move(prompt), input.sampling, std::move(limits), text_->tokenizer());
+  generation->set_constraint(structured_->constraint_for(input, std::move(end_tokens)));
   sdk::RequestPlan plan;
   plan.prompt_tokens = generation->prompt_tokens();
   plan.max_new_tokens = generation->max_new_tokens();

@@ -10,6 +10,7 @@
 //   kv_cache_dtype: f16 | f32   max_batch_requests: 64
 //   max_step_tokens: 2048       max_context_tokens: 0 (the model's)
 //   default_max_tokens: 1024 (when a request names none)
+//   tools: auto (tools when the chat template handles them) | on | off
 #pragma once
 
 #include "forward.h"
@@ -17,6 +18,7 @@
 #include "hf_config.h"
 #include "kv_layout.h"
 #include "request_input.h"
+#include "structured_output.h"
 #include "text_front_end.h"
 #include "token_logprobs.h"
 #include "weights.h"
@@ -45,6 +47,7 @@ struct LlmOptions {
   uint32_t max_step_tokens = 2048;
   uint32_t max_context_tokens = 0;
   uint32_t default_max_tokens = 1024;
+  std::string tools = "auto";
 
   // Throws PluginError (INVALID_ARGUMENT) naming the option.
   static LlmOptions parse(const boost::json::object& options);
@@ -78,6 +81,7 @@ class LlmModel final : public sdk::Model {
   KvGeometry kv_;
   uint32_t max_context_ = 0;
   std::optional<TextFrontEnd> text_;
+  std::optional<StructuredOutput> structured_;
   std::unique_ptr<runtime::ThreadPool> pool_;
   std::unique_ptr<ForwardPass> forward_;
 #ifdef CITADEL_HAVE_CUDA

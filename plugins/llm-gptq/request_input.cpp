@@ -71,8 +71,12 @@ void parse_messages(const json::value& messages, RequestInput& input) {
       bad("messages[" + std::to_string(index) + "].role", "must be a string");
     }
     const json::value* content = message->if_contains("content");
-    input.messages.push_back({std::string(role->as_string()),
-                              content ? message_content(*content, index) : std::string()});
+    runtime::ChatMessage parsed{std::string(role->as_string()),
+                                content ? message_content(*content, index) : std::string(), {}, {}};
+    parsed.tool_calls = runtime::structured::parse_message_tool_calls(*message, index);
+    if (const json::value* id = message->if_contains("tool_call_id"); id && id->is_string())
+      parsed.tool_call_id = std::string(id->as_string());
+    input.messages.push_back(std::move(parsed));
     ++index;
   }
 }
@@ -163,6 +167,7 @@ RequestInput parse_request_input(std::string_view input_json) {
     if (!value->is_bool()) bad("ignore_eos", "must be true or false");
     input.ignore_eos = value->as_bool();
   }
+  input.structured = runtime::structured::parse_structured_request(object);
   parse_logprob_options(field("logprobs"), field("top_logprobs"), field("prompt_logprobs"), input.logprobs);
   if (input.max_tokens == 0u && !input.logprobs.prompt) {
     bad("max_tokens", "may be 0 only with prompt_logprobs (nothing would be computed)");

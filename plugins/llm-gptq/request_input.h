@@ -4,12 +4,16 @@
 //    "max_tokens", "temperature", "top_p", "top_k", "seed", "stop": "s" | [...],
 //    "repetition_penalty", "ignore_eos": false,
 //    "logprobs": false, "top_logprobs": 0..20, "prompt_logprobs": false}
+// plus the structured-output fields "constraint", "tools", "tool_choice",
+// "parallel_tool_calls" (runtime/structured/structured_request.h) and the
+// messages' "tool_calls" / "tool_call_id".
 // max_tokens may be 0 with prompt_logprobs (score the prompt only).
 // Exactly one of prompt / messages. Used by the model's request_open; errors
 // throw runtime::RuntimeError (INVALID_ARGUMENT) naming the field.
 #pragma once
 
 #include "runtime/kernels/sampling.h"
+#include "runtime/structured/structured_request.h"
 #include "runtime/text/chat_template.h"
 
 #include <cstdint>
@@ -37,6 +41,7 @@ struct RequestInput {
   runtime::SamplingParams sampling;              // temperature 1, no seed: random
   std::vector<std::string> stop;
   bool ignore_eos = false;  // keep generating past stop token ids (benchmarks, tests)
+  runtime::structured::StructuredRequest structured;  // response format, tools
   LogprobOptions logprobs;
 
   bool is_chat() const { return !messages.empty(); }

@@ -70,7 +70,8 @@ std::vector<int32_t> TextFrontEnd::encode(const RequestInput& input, uint32_t vo
     if (!chat_template_) {
       runtime::throw_invalid("request input: 'messages' needs a chat template: " + chat_template_error_);
     }
-    const std::string text = chat_template_->render(input.messages, /*add_generation_prompt=*/true);
+    const std::string text =
+        chat_template_->render(input.messages, input.structured.tools, /*add_generation_prompt=*/true);
     return tokenizer_.encode(text, /*add_special_tokens=*/false);
   }
   return tokenizer_.encode(*input.prompt_text, /*add_special_tokens=*/true);

@@ -33,6 +33,8 @@ class TextFrontEnd {
 
   const runtime::Tokenizer& tokenizer() const { return tokenizer_; }
   const std::vector<int32_t>& stop_token_ids() const { return stop_token_ids_; }
+  // The chat template, or null when the folder has none.
+  const runtime::ChatTemplate* chat_template() const { return chat_template_ ? &*chat_template_ : nullptr; }
 
   // Token ids of the request's prompt: given ids as they are (checked
   // against vocab_size), text with the tokenizer's special tokens, messages

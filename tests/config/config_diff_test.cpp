@@ -81,8 +81,22 @@ TEST_CASE("host settings that need a restart are named", "[config]") {
       "log_level: debug\n");
   const auto result = diff(before, fixture.load());
   CHECK(result.host_changed);
-  CHECK(result.host_changes_needing_restart == Names{"admin.socket", "http.listen", "devices"});
+  // The http limits are read when the server starts: a reload cannot apply them.
+  CHECK(result.host_changes_needing_restart ==
+        Names{"admin.socket", "http.listen", "http.max_body_bytes", "devices"});
   CHECK(result.unchanged == Names{"a", "b", "c"});
+}
+
+TEST_CASE("new API keys are a host change that a reload applies", "[config]") {
+  ConfigFixture fixture;
+  add_three_models(fixture);
+  fixture.dir.write("etc/keys.txt", "sk-first-0123456789abcdef\n");
+  fixture.write_host("plugins_dir: ../plugins\nhttp: {api_keys: {file: keys.txt}}\n");
+  const auto before = fixture.load();
+  fixture.dir.write("etc/keys.txt", "sk-second-0123456789abcdef\n");
+  const auto result = diff(before, fixture.load());
+  CHECK(result.host_changed);
+  CHECK(result.host_changes_needing_restart.empty());
 }
 
 TEST_CASE("a log_level change alone is a host change that needs no restart", "[config]") {

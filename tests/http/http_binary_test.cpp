@@ -6,6 +6,7 @@
 //
 // The echo plugin repeats the prompt's bytes (one token per byte): prompt
 // "abc" with max_tokens 7 gives "abcabca".
+#include "http/limits_host.hpp"
 #include "integration/host_tree.hpp"
 #include "support/http_client.hpp"
 
@@ -47,8 +48,7 @@ struct ServingTree {
 
   void start() {
     process = tree.start();
-    port = process->request({{"cmd", "status"}}).at("status").at("http_port").to_number<uint16_t>();
-    REQUIRE(port != 0);
+    port = citadel::test::wait_for_http_port(*process);
   }
 
   HttpClient client() const { return HttpClient("127.0.0.1", port); }

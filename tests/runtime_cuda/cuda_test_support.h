@@ -20,10 +20,12 @@ inline std::vector<float> random_floats(size_t n, std::mt19937& rng, float scale
 }
 
 // max |got - expected| / max(max |expected|, tiny): the error relative to the
-// output's scale (elementwise relative error is meaningless near zero).
+// output's scale (elementwise relative error is meaningless near zero);
+// infinite when a value of `got` is not finite or the sizes differ.
 inline double scaled_max_error(const std::vector<float>& got, const std::vector<float>& expected) {
   double max_error = 0.0, max_value = 1e-30;
-  for (size_t i = 0; i < expected.size(); ++i) {
+  for (size_t i = 0; i < expected.size() && i < got.size(); ++i) {
+    if (!std::isfinite(got[i])) return INFINITY;  // NaN/inf: never a pass
     max_error = std::max(max_error, std::abs(static_cast<double>(got[i]) - expected[i]));
     max_value = std::max(max_value, std::abs(static_cast<double>(expected[i])));
   }

@@ -1,16 +1,20 @@
-// [cuda] GPTQ kernels vs the CPU GptqLinear on random layers: GEMV (fast path
-// and g_idx fallback) and dequant + cuBLAS GEMM, zero formats v1/v2, group
-// sizes 32/128/-1, 4 and 8 bits. Tolerances, relative to the output's largest
+// [cuda] GPTQ kernels vs the CPU GptqLinear on random layers: the tiled int4
+// GEMV (act-order through the input permutation), the GPTQ-packed fallback
+// (8 bits, groups that split a chunk) and dequant + cuBLAS GEMM, zero formats
+// v1/v2, sym/asym, group sizes 32/64/128/-1. Tolerances, relative to the output's largest
 // magnitude: 1e-4 for the fp32 GEMV, 1e-2 for the f16 GEMM (weights and
 // activations rounded to f16, ~5e-4 each).
 #ifdef CITADEL_HAVE_CUDA
 #include <catch2/catch.hpp>
 
 #include "cuda_test_support.h"
+#include "random_gptq.h"
 
 #include "runtime/core/half.h"
 #include "runtime/core/thread_pool.h"
 #include "runtime/cuda/gptq_linear_cuda.h"
+#include "runtime/cuda/int4_gemv.h"
+#include "runtime/cuda/int4_mma.h"
 #include "runtime/kernels/gptq.h"
 
 #include <numeric>
@@ -25,47 +29,15 @@ using citadel::runtime::cuda::test::to_device;
 
 namespace {
 
-struct RandomGptq {
-  std::vector<int32_t> qweight, qzeros, g_idx;
-  std::vector<uint16_t> scales;
-  GptqTensors tensors;
-};
+using citadel::runtime::cuda::test::RandomGptq;
 
 RandomGptq make_layer(int bits, int64_t in, int64_t out, int64_t group_size, bool act_order, GptqZeroFormat format,
-                      std::mt19937& rng) {
-  RandomGptq layer;
-  const int64_t per_word = 32 / bits;
-  const int64_t groups = gptq_num_groups(in, group_size);
-  std::uniform_int_distribution<uint32_t> word(0, 0xffffffffu);
-  std::uniform_real_distribution<float> scale(0.002f, 0.02f);
-  layer.qweight.resize(static_cast<size_t>(in / per_word * out));
-  for (auto& w : layer.qweight) w = static_cast<int32_t>(word(rng));
-  layer.qzeros.resize(static_cast<size_t>(groups * out / per_word));
-  for (auto& z : layer.qzeros) z = static_cast<int32_t>(word(rng));
-  layer.scales.resize(static_cast<size_t>(groups * out));
-  for (auto& s : layer.scales) s = float_to_half(scale(rng));
-  if (act_order) {
-    std::vector<int32_t> order(static_cast<size_t>(in));
-    std::iota(order.begin(), order.end(), 0);
-    std::shuffle(order.begin(), order.end(), rng);
-    layer.g_idx.resize(order.size());
-    const int64_t size = group_size > 0 ? group_size : in;
-    for (size_t i = 0; i < order.size(); ++i) layer.g_idx[i] = static_cast<int32_t>(order[i] / size);
-  }
-  GptqTensors& t = layer.tensors;
-  t.bits = bits;
-  t.in_features = in;
-  t.out_features = out;
-  t.group_size = group_size;
-  t.qweight = layer.qweight.data();
-  t.qzeros = layer.qzeros.data();
-  t.scales = layer.scales.data();
-  t.g_idx = act_order ? layer.g_idx.data() : nullptr;
-  t.zero_format = format;
-  return layer;
+                      std::mt19937& rng, bool symmetric = false) {
+  return citadel::runtime::cuda::test::make_gptq_layer(bits, in, out, group_size, act_order, format, rng, symmetric);
 }
 
-enum class Path { gemv, forward };  // gptq_gemv for any m, or GptqLinearCuda::forward's choice
+// The GEMV kernels for any m, the tensor-core GEMM for any m, or GptqLinearCuda::forward's choice.
+enum class Path { gemv, mma, forward };
 
 // Runs the layer on both backends for m rows and returns the scaled error.
 double compare(const RandomGptq& layer, int64_t m, bool with_bias, std::mt19937& rng, Path path = Path::gemv) {
@@ -81,8 +53,19 @@ double compare(const RandomGptq& layer, int64_t m, bool with_bias, std::mt19937&
   DeviceBuffer x_device = to_device(x), bias_device = to_device(bias);
   DeviceBuffer y_device(expected.size() * sizeof(float));
   const float* bias_pointer = with_bias ? bias_device.as<float>() : nullptr;
-  if (path == Path::gemv) {
+  if (path == Path::gemv && !gpu.tiled()) {
     gptq_gemv(gpu.device_weights(), x_device.as<float>(), m, y_device.as<float>(), bias_pointer, nullptr);
+  } else if (path == Path::gemv) {
+    // The tiled GEMV in passes of up to 8 rows, whatever m.
+    const Int4GemvScratchSize size = int4_gemv_scratch_size(gpu.tiled_weights(), m);
+    int4_gemv(gpu.tiled_weights(), x_device.as<float>(), m, bias_pointer,
+              LinearEpilogue::single(y_device.as<float>(), t.out_features), context.gemv_partials(size.partial_floats),
+              context.gemv_counters(size.counters), nullptr);
+  } else if (path == Path::mma) {
+    const Int4MmaScratchSize size = int4_mma_scratch_size(gpu.tiled_weights(), m);
+    int4_mma(gpu.tiled_weights(), x_device.as<float>(), m, bias_pointer,
+             LinearEpilogue::single(y_device.as<float>(), t.out_features), context.activation_scratch(size.x_halves),
+             context.gemv_partials(size.partial_floats), context.gemv_counters(size.counters), nullptr);
   } else {
     gpu.forward(context, x_device.as<float>(), m, y_device.as<float>(), bias_pointer, nullptr);
   }
@@ -91,41 +74,70 @@ double compare(const RandomGptq& layer, int64_t m, bool with_bias, std::mt19937&
 
 }  // namespace
 
-TEST_CASE("cuda GPTQ int4 GEMV matches the CPU layer for group sizes 32, 128, -1 and both zero formats",
+TEST_CASE("cuda tiled int4 GEMV matches the CPU layer for group sizes 32/64/128/-1, sym/asym, both zero formats and "
+          "act-order",
           "[cuda]") {
   std::mt19937 rng(11);
-  for (int64_t group_size : {32, 128, -1}) {
+  for (int64_t group_size : {32, 64, 128, -1}) {
     for (auto format : {GptqZeroFormat::v1, GptqZeroFormat::v2}) {
-      const auto layer = make_layer(4, 512, 200, group_size, false, format, rng);
-      REQUIRE(gptq_gemv_fast_path(GptqLinearCuda(layer.tensors, "probe").device_weights()));
-      for (int64_t m : {1, 3, 8, 11, 16}) {
-        INFO("group_size " << group_size << ", v" << (format == GptqZeroFormat::v1 ? 1 : 2) << ", m " << m);
-        CHECK(compare(layer, m, m % 2 == 1, rng) < 1e-4);
-      }
-    }
-  }
-}
-
-TEST_CASE("cuda GPTQ GEMV with act-order g_idx and 8-bit weights matches the CPU layer", "[cuda]") {
-  std::mt19937 rng(12);
-  for (int bits : {4, 8}) {
-    for (bool act_order : {true, false}) {
-      for (int64_t group_size : {32, 128}) {
-        const auto layer = make_layer(bits, 384, 136, group_size, act_order, GptqZeroFormat::v1, rng);
-        const bool fast = gptq_gemv_fast_path(GptqLinearCuda(layer.tensors, "probe").device_weights());
-        CHECK(fast == (bits == 4 && !act_order));
-        for (int64_t m : {1, 5, 9}) {
-          INFO("bits " << bits << ", act_order " << act_order << ", group_size " << group_size << ", m " << m);
-          CHECK(compare(layer, m, true, rng) < 1e-4);
+      for (bool symmetric : {false, true}) {
+        for (bool act_order : {false, true}) {
+          const auto layer = make_layer(4, 512, 200, group_size, act_order, format, rng, symmetric);
+          REQUIRE(GptqLinearCuda(layer.tensors, "probe").tiled());
+          for (int64_t m : {1, 3, 8, 11, 16}) {
+            INFO("group_size " << group_size << ", v" << (format == GptqZeroFormat::v1 ? 1 : 2) << ", symmetric "
+                               << symmetric << ", act_order " << act_order << ", m " << m);
+            CHECK(compare(layer, m, m % 2 == 1, rng) < 1e-4);
+          }
         }
       }
     }
   }
 }
 
+TEST_CASE("cuda tiled int4 GEMV splits K over many blocks on a wide input and stays exact to f32 rounding", "[cuda]") {
+  std::mt19937 rng(17);
+  const auto layer = make_layer(4, 8192, 384, 128, true, GptqZeroFormat::v2, rng);
+  for (int64_t m : {1, 4, 8}) {
+    INFO("m " << m);
+    CHECK(compare(layer, m, true, rng) < 1e-4);
+  }
+}
+
+TEST_CASE("cuda tensor-core int4 GEMM matches the CPU layer to f32 rounding for 1..70 rows", "[cuda]") {
+  std::mt19937 rng(18);
+  for (int64_t group_size : {32, 64, 128, -1}) {
+    for (bool act_order : {false, true}) {
+      const auto layer = make_layer(4, 640, 264, group_size, act_order, GptqZeroFormat::v1, rng, group_size == 64);
+      REQUIRE(int4_mma_supported(GptqLinearCuda(layer.tensors, "probe").tiled_weights()));
+      for (int64_t m : {1, 9, 24, 32, 40, 70}) {
+        INFO("group_size " << group_size << ", act_order " << act_order << ", m " << m);
+        CHECK(compare(layer, m, m % 2 == 0, rng, Path::mma) < 1e-4);
+      }
+    }
+  }
+}
+
+TEST_CASE("cuda GPTQ GEMV with 8-bit weights or groups that split a 32-input chunk matches the CPU layer", "[cuda]") {
+  std::mt19937 rng(12);
+  for (bool act_order : {true, false}) {
+    for (int64_t group_size : {32, 128}) {
+      const auto layer = make_layer(8, 384, 136, group_size, act_order, GptqZeroFormat::v1, rng);
+      CHECK_FALSE(GptqLinearCuda(layer.tensors, "probe").tiled());
+      for (int64_t m : {1, 5, 9}) {
+        INFO("act_order " << act_order << ", group_size " << group_size << ", m " << m);
+        CHECK(compare(layer, m, true, rng) < 1e-4);
+      }
+    }
+  }
+  const auto odd = make_layer(4, 256, 64, 16, false, GptqZeroFormat::v1, rng);
+  CHECK_FALSE(GptqLinearCuda(odd.tensors, "probe").tiled());
+  CHECK(compare(odd, 3, true, rng) < 1e-4);
+}
+
 TEST_CASE("cuda GPTQ prefill (dequantize to f16 + cuBLAS) matches the CPU layer", "[cuda]") {
   std::mt19937 rng(13);
-  for (int64_t group_size : {32, 128, -1}) {
+  for (int64_t group_size : {32, 64, 128, -1}) {
     for (bool act_order : {false, true}) {
       for (auto format : {GptqZeroFormat::v1, GptqZeroFormat::v2}) {
         const auto layer = make_layer(4, 512, 264, group_size, act_order, format, rng);
@@ -136,32 +148,54 @@ TEST_CASE("cuda GPTQ prefill (dequantize to f16 + cuBLAS) matches the CPU layer"
   }
 }
 
-TEST_CASE("cuda GPTQ layer forward picks GEMV for few rows and the f16 GEMM for many, both matching the CPU",
-          "[cuda]") {
+TEST_CASE("cuda GPTQ layer forward: GEMV, tensor-core GEMM and f16 GEMM all match the CPU", "[cuda]") {
   std::mt19937 rng(16);
-  const auto layer = make_layer(4, 256, 128, 128, false, GptqZeroFormat::v2, rng);
-  CHECK(compare(layer, GptqLinearCuda::kGemvMaxRows, true, rng, Path::forward) < 1e-4);
-  CHECK(compare(layer, GptqLinearCuda::kGemvMaxRows + 1, true, rng, Path::forward) < 1e-2);
+  const auto layer = make_layer(4, 256, 328, 128, true, GptqZeroFormat::v2, rng);
+  REQUIRE(GptqLinearCuda(layer.tensors, "probe").exact_max_rows() == GptqLinearCuda::kTensorCoreMaxRows);
+  for (int64_t m : {GptqLinearCuda::kGemvMaxRows, GptqLinearCuda::kGemvMaxRows + 1, int64_t{17},
+                    GptqLinearCuda::kTensorCoreMaxRows}) {
+    INFO("m " << m);
+    CHECK(compare(layer, m, true, rng, Path::forward) < 1e-4);
+  }
+  CHECK(compare(layer, GptqLinearCuda::kTensorCoreMaxRows + 1, true, rng, Path::forward) < 1e-2);
+  // An input size that is not a multiple of 64: GEMV passes up to 16 rows, then f16 GEMM.
+  const auto narrow = make_layer(4, 96, 64, 32, false, GptqZeroFormat::v1, rng);
+  REQUIRE(GptqLinearCuda(narrow.tensors, "probe").exact_max_rows() == GptqLinearCuda::kPackedGemvMaxRows);
+  CHECK(compare(narrow, 16, true, rng, Path::forward) < 1e-4);
+  CHECK(compare(narrow, 17, true, rng, Path::forward) < 1e-2);
 }
 
-TEST_CASE("cuda GPTQ dequantization to f16 equals the CPU dequantized weight", "[cuda]") {
-  std::mt19937 rng(14);
-  const auto layer = make_layer(4, 256, 64, 32, true, GptqZeroFormat::v2, rng);
-  GptqLinear cpu(layer.tensors, "test.cpu");
-  GptqLinearCuda gpu(layer.tensors, "test.gpu");
-  const std::vector<float> expected_out_in = cpu.dequantize();
-  DeviceBuffer weight(256 * 64 * sizeof(uint16_t));
-  gptq_dequantize_f16(gpu.device_weights(), weight.as<uint16_t>(), nullptr);
-  const auto got = weight.to_vector<uint16_t>(256 * 64);
+static double dequant_error(const std::vector<float>& expected_out_in, const std::vector<uint16_t>& got_in_out, int64_t in,
+                     int64_t out) {
   double worst = 0.0;
-  for (int64_t i = 0; i < 256; ++i) {
-    for (int64_t o = 0; o < 64; ++o) {
-      const float e = expected_out_in[static_cast<size_t>(o * 256 + i)];
-      const float g = half_to_float(got[static_cast<size_t>(i * 64 + o)]);
+  for (int64_t i = 0; i < in; ++i) {
+    for (int64_t o = 0; o < out; ++o) {
+      const float e = expected_out_in[static_cast<size_t>(o * in + i)];
+      const float g = half_to_float(got_in_out[static_cast<size_t>(i * out + o)]);
       worst = std::max(worst, std::abs(static_cast<double>(g) - e) / std::max(std::abs(e), 1e-3f));
     }
   }
-  CHECK(worst < 1e-3);  // one f16 rounding: 2^-11
+  return worst;
+}
+
+TEST_CASE("cuda GPTQ dequantization to f16 equals the CPU dequantized weight (GPTQ packing and tiled layout)",
+          "[cuda]") {
+  std::mt19937 rng(14);
+  const auto packed = make_layer(8, 256, 64, 32, true, GptqZeroFormat::v2, rng);
+  GptqLinearCuda packed_gpu(packed.tensors, "test.gpu");
+  REQUIRE_FALSE(packed_gpu.tiled());
+  DeviceBuffer weight(256 * 64 * sizeof(uint16_t));
+  gptq_dequantize_f16(packed_gpu.device_weights(), weight.as<uint16_t>(), nullptr);
+  CHECK(dequant_error(GptqLinear(packed.tensors, "cpu").dequantize(), weight.to_vector<uint16_t>(256 * 64), 256, 64) <
+        1e-3);  // one f16 rounding: 2^-11
+
+  const auto tiled = make_layer(4, 256, 200, 64, false, GptqZeroFormat::v1, rng);
+  GptqLinearCuda tiled_gpu(tiled.tensors, "test.gpu");
+  REQUIRE(tiled_gpu.tiled());
+  DeviceBuffer tiled_weight(256 * 200 * sizeof(uint16_t));
+  int4_tiled_dequantize_f16(tiled_gpu.tiled_weights(), tiled_weight.as<uint16_t>(), nullptr);
+  CHECK(dequant_error(GptqLinear(tiled.tensors, "cpu").dequantize(), tiled_weight.to_vector<uint16_t>(256 * 200), 256,
+                      200) < 1e-3);
 }
 
 TEST_CASE("cuda GPTQ layer rejects g_idx entries outside the groups, naming the tensor", "[cuda]") {

@@ -25,6 +25,7 @@ CublasContext::~CublasContext() {
 
 uint16_t* CublasContext::activation_scratch(size_t elements) {
   if (activation_.size() < elements * sizeof(uint16_t)) {
+    ++generation_;
     activation_ = DeviceBuffer();
     activation_ = DeviceBuffer(elements * sizeof(uint16_t), "f16 activation scratch");
   }
@@ -33,10 +34,40 @@ uint16_t* CublasContext::activation_scratch(size_t elements) {
 
 uint16_t* CublasContext::weight_scratch(size_t elements) {
   if (weight_.size() < elements * sizeof(uint16_t)) {
+    ++generation_;
     weight_ = DeviceBuffer();
     weight_ = DeviceBuffer(elements * sizeof(uint16_t), "f16 weight scratch");
   }
   return weight_.as<uint16_t>();
+}
+
+float* CublasContext::result_scratch(size_t elements) {
+  if (result_.size() < elements * sizeof(float)) {
+    ++generation_;
+    result_ = DeviceBuffer();
+    result_ = DeviceBuffer(elements * sizeof(float), "f32 result scratch");
+  }
+  return result_.as<float>();
+}
+
+float* CublasContext::gemv_partials(size_t elements) {
+  if (partials_.size() < elements * sizeof(float)) {
+    ++generation_;
+    partials_ = DeviceBuffer();
+    partials_ = DeviceBuffer(elements * sizeof(float), "int4 GEMV split-K partials");
+  }
+  return partials_.as<float>();
+}
+
+int32_t* CublasContext::gemv_counters(size_t elements) {
+  if (counters_.size() < elements * sizeof(int32_t)) {
+    ++generation_;
+    counters_ = DeviceBuffer();
+    counters_ = DeviceBuffer(elements * sizeof(int32_t), "int4 GEMV tile counters");
+    counters_.zero();
+    synchronize();
+  }
+  return counters_.as<int32_t>();
 }
 
 void matmul_f16_input(CublasContext& context, const uint16_t* x, int64_t m, int64_t in, const uint16_t* weight,

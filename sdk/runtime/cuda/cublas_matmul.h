@@ -1,6 +1,8 @@
 // Dense f16-weight GEMMs through cuBLAS (cublasGemmEx, fp32 accumulation):
 // y (f32) = x (f32, converted to f16 in scratch) · W (f16) + bias. CublasContext
-// owns the cuBLAS handle and grow-only f16 scratch; one per stream/thread.
+// owns the cuBLAS handle and the grow-only scratch of the linear layers (f16
+// operands, f32 results, the int4 GEMV's split-K partials and counters); one
+// per stream/thread.
 // Called by GptqLinearCuda (prefill), llm-gptq's CUDA path (lm_head,
 // unquantized weights) and bench/cuda_kernels.
 #pragma once
@@ -23,11 +25,24 @@ class CublasContext {
   // which synchronizes the device) and never shrinks.
   uint16_t* activation_scratch(size_t elements);
   uint16_t* weight_scratch(size_t elements);
+  // f32 scratch for a result that an epilogue then scatters.
+  float* result_scratch(size_t elements);
+  // int4_gemv's split-K partials and per-tile counters (zeroed when
+  // allocated; the GEMV leaves them zero).
+  float* gemv_partials(size_t elements);
+  int32_t* gemv_counters(size_t elements);
+  // Bumped whenever a scratch buffer is reallocated (captured graphs that
+  // use the old addresses are then stale).
+  uint64_t generation() const { return generation_; }
 
  private:
   void* handle_ = nullptr;
   DeviceBuffer activation_;
   DeviceBuffer weight_;
+  DeviceBuffer result_;
+  DeviceBuffer partials_;
+  DeviceBuffer counters_;
+  uint64_t generation_ = 0;
 };
 
 // How a dense weight is stored: HF's [out, in] (row-major) or [in, out].

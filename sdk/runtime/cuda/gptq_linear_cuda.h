@@ -1,42 +1,89 @@
-// GptqLinearCuda: one GPTQ linear layer resident on the GPU, built from the
-// same host GptqTensors as the CPU GptqLinear (validated, errors name the
-// layer; a trivial g_idx is dropped). forward() runs the int4 GEMV for few
-// rows and dequantize-to-f16 + cuBLAS for more. Used by llm-gptq's CUDA path,
-// the [cuda] tests and bench/cuda_kernels.
+// GptqLinearCuda: one GPTQ linear layer resident on the GPU, or several
+// fused into one (q/k/v concatenated, gate/up interleaved for the SiLU·mul
+// epilogue), built from the same host GptqTensors as the CPU GptqLinear
+// (validated, errors name the layer). Int4 layers whose 32-input chunks each
+// lie in one group (group size 32/64/128/-1, act-order included) are
+// repacked at load into the tiled layout (int4_tiled.h) and run the int4
+// GEMV (int4_gemv.h) for few rows, the tensor-core int4 GEMM (int4_mma.h)
+// for more, dequantize-to-f16 + cuBLAS for prefill-sized batches; other layers (8 bits, odd groups) keep the GPTQ packing and
+// run gptq_gemv / gptq_dequantize_f16 (gptq_kernels.h). Used by llm-gptq's
+// CUDA path, the [cuda] tests and bench/cuda_kernels.
 #pragma once
 
 #include "runtime/cuda/cublas_matmul.h"
 #include "runtime/cuda/device_buffer.h"
 #include "runtime/cuda/gptq_kernels.h"
+#include "runtime/cuda/int4_tiled.h"
+#include "runtime/cuda/linear_epilogue.h"
 #include "runtime/kernels/gptq.h"
 
+#include <span>
 #include <string>
 
 namespace citadel::runtime::cuda {
 
 class GptqLinearCuda {
  public:
-  // Rows up to which forward() uses the GEMV kernel (8 rows per pass);
-  // above, the layer is dequantized to f16 scratch and multiplied by cuBLAS.
-  // Measured on the H200 (bench_cuda_kernels): at 16 rows the GEMV is faster
-  // for every TinyLlama/Llama-3-8B shape, at 64 the cuBLAS path is.
-  static constexpr int64_t kGemvMaxRows = 16;
+  // How the parts of a fused layer share its columns.
+  enum class Fusion { concat, gate_up };
 
-  GptqLinearCuda(const GptqTensors& tensors, std::string name);
+  // Tiled layers: up to kGemvMaxRows rows forward() runs the int4 GEMV, up
+  // to kTensorCoreMaxRows the tensor-core int4 GEMM (both f32-exact up to
+  // rounding; the GEMM needs in_features % 64 == 0, else the GEMV in passes
+  // of 8 up to kPackedGemvMaxRows); above, the layer is dequantized to f16
+  // scratch and multiplied by cuBLAS (activations rounded to f16).
+  // GPTQ-packed layers: gptq_gemv up to kPackedGemvMaxRows, then cuBLAS.
+  static constexpr int64_t kGemvMaxRows = 8;
+  static constexpr int64_t kTensorCoreMaxRows = 24;  // H200: cuBLAS is faster from ~32 rows
+  static constexpr int64_t kPackedGemvMaxRows = 16;
+  // Rows up to which forward() is f32-exact (to rounding) for this layer.
+  int64_t exact_max_rows() const;
 
-  // y[m, out] = x[m, in] · dequant(W) (+ bias); device pointers (f32).
-  void forward(CublasContext& context, const float* x, int64_t m, float* y, const float* bias,
+  // One layer; `bias` (host, out_features floats) may be null.
+  GptqLinearCuda(const GptqTensors& tensors, std::string name, const float* bias = nullptr);
+  // Fused layer: `parts` (with their biases, each may be null) must satisfy
+  // can_fuse. concat: columns are the parts' columns in order; gate_up: two
+  // parts of equal width, the result is silu(gate) * up (epilogue silu_mul).
+  GptqLinearCuda(std::span<const GptqTensors* const> parts, std::span<const float* const> biases, Fusion fusion,
+                 std::string name);
+
+  // True when `parts` have one input size, group size, zero format and
+  // g_idx, all take the tiled layout, and (gate_up) are two of equal width,
+  // a multiple of 64.
+  static bool can_fuse(std::span<const GptqTensors* const> parts, Fusion fusion);
+
+  // y = x[m, in] · W (+ bias) through `epilogue`; device pointers (f32).
+  void forward(CublasContext& context, const float* x, int64_t m, const LinearEpilogue& epilogue,
+               void* stream) const;
+  // y[m, columns] = x · W (+ bias, + extra_bias if not null).
+  void forward(CublasContext& context, const float* x, int64_t m, float* y, const float* extra_bias,
                void* stream) const;
 
+  bool tiled() const { return tiled_.qweight != nullptr; }
+  int64_t in_features() const { return in_; }
+  int64_t columns() const { return columns_; }
+  // The GPTQ-packed weights of an untiled layer (tiled(): false).
   const GptqDeviceWeights& device_weights() const { return weights_; }
+  const Int4TiledWeights& tiled_weights() const { return tiled_; }
   const std::string& name() const { return name_; }
-  // Bytes of the packed weight, zeros, scales and g_idx on the device.
+  // Bytes of the weights, zeros, scales and tables on the device.
   size_t device_bytes() const;
 
  private:
+  void build_tiled(std::span<const GptqTensors* const> parts, std::span<const float* const> biases, Fusion fusion);
+  void build_packed(const GptqTensors& t, const float* bias);
+  void forward_tiled(CublasContext& context, const float* x, int64_t m, const LinearEpilogue& epilogue,
+                     const float* extra_bias, void* stream) const;
+
   std::string name_;
+  int64_t in_ = 0, columns_ = 0;
+  // Tiled layout.
+  DeviceBuffer tiled_qweight_, tiled_scales_, tiled_zeros_, chunk_group_, input_perm_;
+  Int4TiledWeights tiled_;
+  // GPTQ packing (fallback).
   DeviceBuffer qweight_, qzeros_, scales_, g_idx_;
   GptqDeviceWeights weights_;
+  DeviceBuffer bias_;  // f32 [columns] in column order, or empty
 };
 
 }  // namespace citadel::runtime::cuda

@@ -57,13 +57,15 @@ ChatTemplate ChatTemplate::select(std::string_view explicit_name, const Tokenize
                                                 : chat_style_from_name(explicit_name);
   std::string bos;
   if (style == ChatStyle::llama3) bos = config.bos_token.value_or(std::string(kLlama3Bos));
-  return ChatTemplate(style, std::move(bos));
+  ChatTemplate chat(style, std::move(bos));
+  chat.set_supports_tools(config.chat_template.find("tools") != std::string::npos);
+  return chat;
 }
 
 std::string ChatTemplate::render(std::span<const ChatMessage> messages, bool add_generation_prompt) const {
   std::vector<ChatMessage> all;
   const bool has_system = !messages.empty() && messages.front().role == "system";
-  if (!has_system && !default_system_prompt_.empty()) all.push_back({"system", default_system_prompt_});
+  if (!has_system && !default_system_prompt_.empty()) all.push_back({"system", default_system_prompt_, {}, {}});
   all.insert(all.end(), messages.begin(), messages.end());
 
   std::string text;

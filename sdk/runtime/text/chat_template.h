@@ -6,7 +6,13 @@
 // chat_template string. The rendered text already holds the BOS token where
 // the style wants one: encode it with add_special_tokens=false.
 // Used by text plugins to turn /v1/chat/completions messages into a prompt.
+// With tools (OpenAI tool objects) the template follows the model family's
+// tool convention (chat_template_tools.cpp): ChatML as Qwen2.5 / Hermes
+// (<tools> in the system message, <tool_call> blocks, <tool_response> user
+// turns), Llama-3 as Meta's Llama 3.1 JSON tool calling.
 #pragma once
+
+#include <boost/json/value.hpp>
 
 #include "runtime/text/tokenizer_config.h"
 
@@ -18,9 +24,18 @@
 
 namespace citadel::runtime {
 
+// A call the assistant made earlier in the conversation.
+struct ChatToolCall {
+  std::string id;
+  std::string name;
+  std::string arguments;  // JSON text, as the OpenAI API carries it
+};
+
 struct ChatMessage {
-  std::string role;  // "system", "user", "assistant" (others passed through)
+  std::string role;  // "system", "user", "assistant", "tool" (others passed through)
   std::string content;
+  std::vector<ChatToolCall> tool_calls;  // assistant turns that called tools
+  std::string tool_call_id;              // role "tool": the call it answers
 };
 
 enum class ChatStyle { llama3, chatml };
@@ -48,9 +63,26 @@ class ChatTemplate {
   void set_default_system_prompt(std::string prompt) { default_system_prompt_ = std::move(prompt); }
 
   std::string render(std::span<const ChatMessage> messages, bool add_generation_prompt) const;
+  // The same with the tools offered to the model (OpenAI tool objects, as
+  // {"type": "function", "function": {"name", "description", "parameters"}})
+  // and tool calls / tool results in the messages. Throws RuntimeError
+  // (INVALID_ARGUMENT) for what the style cannot express.
+  std::string render(std::span<const ChatMessage> messages, std::span<const boost::json::value> tools,
+                     bool add_generation_prompt) const;
+
+  // Whether the model's own template handles tools (its Jinja text mentions
+  // them); set by select(), overridable by the plugin's options.
+  bool supports_tools() const { return supports_tools_; }
+  void set_supports_tools(bool supported) { supports_tools_ = supported; }
 
  private:
+  std::string render_chatml_tools(std::span<const ChatMessage> messages, std::span<const boost::json::value> tools,
+                                  bool add_generation_prompt) const;
+  std::string render_llama3_tools(std::span<const ChatMessage> messages, std::span<const boost::json::value> tools,
+                                  bool add_generation_prompt) const;
+
   ChatStyle style_;
+  bool supports_tools_ = false;
   std::string bos_token_;
   std::string default_system_prompt_;
 };

@@ -1,0 +1,75 @@
+// The end of an int4 linear kernel's block (int4_gemv.cu, int4_mma.cu): the
+// block has the sums of its column tile over its split of the inputs in
+// shared memory, final_values[rows][128]; with several splits it publishes
+// them to `partials` [splits, rows, padded_columns] and the last block of the
+// tile (a per-tile counter that this block resets) adds them in split order;
+// then bias and the layer's epilogue (linear_epilogue.cuh). Deterministic.
+#pragma once
+
+#include "runtime/cuda/int4_tiled.h"
+#include "runtime/cuda/linear_epilogue.cuh"
+
+namespace citadel::runtime::cuda {
+
+// Bias and epilogue for rows [0, rows) of final_values (row stride 128).
+template <int kThreads>
+__device__ void finish_tile(const Int4TiledWeights& w, const LinearEpilogue& e, int64_t row0, int rows, int64_t tile,
+                            const float* final_values) {
+  constexpr int kTile = static_cast<int>(kInt4TileColumns);
+  if (e.kind == LinearEpilogue::Kind::silu_mul) {
+    constexpr int kHalf = static_cast<int>(LinearEpilogue::kSiluTile);
+    const int64_t half_columns = w.columns / 2;
+    for (int index = threadIdx.x; index < rows * kHalf; index += kThreads) {
+      const int m = index / kHalf, c = index % kHalf;
+      epilogue_silu_mul(e, row0 + m, half_columns, tile * kHalf + c, final_values[m * kTile + c],
+                        final_values[m * kTile + c + kHalf]);
+    }
+    return;
+  }
+  for (int index = threadIdx.x; index < rows * kTile; index += kThreads) {
+    const int m = index / kTile, c = index % kTile;
+    const int64_t column = tile * kTile + c;
+    if (column < w.columns) epilogue_store(e, row0 + m, column, final_values[index]);
+  }
+}
+
+// All threads of the block call this after a barrier that made final_values visible.
+template <int kMaxRows, int kThreads>
+__device__ void finish_split_tile(const Int4TiledWeights& w, const float* bias, float* partials, int32_t* counters,
+                                  const LinearEpilogue& e, int64_t row0, int rows, int splits, int split, int64_t tile,
+                                  float* final_values) {
+  constexpr int kTile = static_cast<int>(kInt4TileColumns);
+  if (splits > 1) {
+    for (int index = threadIdx.x; index < rows * kTile; index += kThreads) {
+      const int m = index / kTile, c = index % kTile;
+      partials[(static_cast<int64_t>(split) * rows + m) * w.padded_columns + tile * kTile + c] = final_values[index];
+    }
+    __threadfence();
+    __syncthreads();
+    __shared__ int is_last;
+    if (threadIdx.x == 0) is_last = atomicAdd(counters + tile, 1) == splits - 1;
+    __syncthreads();
+    if (!is_last) return;
+    __threadfence();
+    for (int index = threadIdx.x; index < rows * kTile; index += kThreads) {
+      const int m = index / kTile, c = index % kTile;
+      float sum = 0.0f;
+      for (int s = 0; s < splits; ++s) {
+        sum += __ldcg(partials + (static_cast<int64_t>(s) * rows + m) * w.padded_columns + tile * kTile + c);
+      }
+      final_values[index] = sum;
+    }
+    if (threadIdx.x == 0) counters[tile] = 0;
+    __syncthreads();
+  }
+  if (bias != nullptr) {
+    for (int index = threadIdx.x; index < rows * kTile; index += kThreads) {
+      const int64_t column = tile * kTile + index % kTile;
+      if (column < w.columns) final_values[index] += __ldg(bias + column);
+    }
+    __syncthreads();
+  }
+  finish_tile<kThreads>(w, e, row0, rows, tile, final_values);
+}
+
+}  // namespace citadel::runtime::cuda

@@ -1,0 +1,1 @@
+"""Plain PyTorch reference of DeepSeek-OCR (see README.md in this folder)."""
