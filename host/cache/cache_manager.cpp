@@ -66,20 +66,31 @@ CacheManager::CacheManager(const config::HostConfig& host, CacheManagerOptions o
   }
 }
 
+CacheManager::AutoDevice CacheManager::choose_auto_device() const {
+  AutoDevice choice;
+  uint64_t best_free = 0;
+  std::string free_list;
+  for (const std::string& name : order_) {
+    if (name == "cpu") continue;
+    const uint64_t unclaimed = pools_.at(name)->unclaimed_bytes();
+    free_list += (free_list.empty() ? "" : ", ") + name + " " + std::to_string(unclaimed / kMiB) + " MiB";
+    if (choice.device.empty() || unclaimed > best_free) {
+      choice.device = name;
+      best_free = unclaimed;
+    }
+  }
+  if (choice.device.empty()) {
+    choice.device = "cpu";
+    choice.reason = "no CUDA device in this host (devices: cpu)";
+  } else {
+    choice.reason = "the GPU with the most free cache pool memory (" + free_list + " free)";
+  }
+  return choice;
+}
+
 std::string CacheManager::resolve_device(const std::string& requested) const {
   const std::string device = normalized(requested);
-  if (device == "auto" || device.empty()) {
-    std::string best;
-    uint64_t best_free = 0;
-    for (const std::string& name : order_) {
-      uint64_t unclaimed = pools_.at(name)->unclaimed_bytes();
-      if (best.empty() || unclaimed > best_free) {
-        best = name;
-        best_free = unclaimed;
-      }
-    }
-    return best;
-  }
+  if (device == "auto" || device.empty()) return choose_auto_device().device;
   if (pools_.count(device) == 0) {
     std::string known;
     for (const std::string& name : order_) known += (known.empty() ? "" : ", ") + name;

@@ -38,8 +38,17 @@ class CacheManager {
   // absent or unusable (no driver, no VMM), or a device name is malformed.
   explicit CacheManager(const config::HostConfig& host, CacheManagerOptions options = {});
 
-  // "auto" -> the device with the most unclaimed budget (ties: the first
-  // CUDA device, then cpu); other names must be pools of this manager.
+  // Where a model with `device: auto` goes: the CUDA device whose pool has
+  // the most unclaimed budget (ties: the lowest ordinal), or "cpu" when this
+  // manager has no CUDA pool. `reason` is one line for the log saying why.
+  struct AutoDevice {
+    std::string device;
+    std::string reason;
+  };
+  AutoDevice choose_auto_device() const;
+
+  // "auto" (or "") -> choose_auto_device().device; other names must be pools
+  // of this manager.
   std::string resolve_device(const std::string& device) const;
 
   // Creates a model's cache space on `device` (resolved as above). Throws

@@ -6,7 +6,7 @@
 
 #include "host/config/host_config_reader.h"
 #include "host/config/model_file_reader.h"
-#include "host/config/plugin_manifest_reader.h"
+#include "host/config/plugin_discovery.h"
 #include "host/config/yaml_file.h"
 
 namespace citadel::config {
@@ -18,28 +18,6 @@ namespace fs = std::filesystem;
 void sort_by_line(std::vector<ConfigProblem>& problems, std::size_t first) {
   std::stable_sort(problems.begin() + static_cast<std::ptrdiff_t>(first), problems.end(),
                    [](const ConfigProblem& a, const ConfigProblem& b) { return a.where.line < b.where.line; });
-}
-
-struct ManifestResult {
-  PluginManifest manifest;
-  std::vector<ConfigProblem> problems;
-};
-
-// Every <plugins_dir>/<name>/plugin.yaml, by plugin name.
-std::map<std::string, ManifestResult> read_manifests(const std::string& plugins_dir) {
-  std::map<std::string, ManifestResult> manifests;
-  std::error_code error;
-  for (const fs::directory_entry& entry : fs::directory_iterator(plugins_dir, error)) {
-    const fs::path manifest_path = entry.path() / "plugin.yaml";
-    if (!entry.is_directory(error) || !fs::exists(manifest_path, error)) continue;
-    ManifestResult result;
-    if (std::optional<YAML::Node> root = load_yaml_file(manifest_path.string(), result.problems)) {
-      result.manifest = read_plugin_manifest(*root, manifest_path.string(), result.problems);
-    }
-    sort_by_line(result.problems, 0);
-    manifests[entry.path().filename().string()] = std::move(result);
-  }
-  return manifests;
 }
 
 // models_dir/*.yaml and *.yml, no dotfiles, sorted.
@@ -63,7 +41,8 @@ std::vector<std::string> list_model_files(const HostConfig& host, std::vector<Co
 
 }  // namespace
 
-Configuration load_configuration(const std::string& host_config_path) {
+Configuration load_configuration(const std::string& host_config_path,
+                                 const PluginIdentityReader& read_identity) {
   const std::string host_file = fs::absolute(host_config_path).lexically_normal().string();
   std::vector<ConfigProblem> problems;
   Configuration configuration;
@@ -74,7 +53,8 @@ Configuration load_configuration(const std::string& host_config_path) {
   sort_by_line(problems, 0);
   const HostConfig& host = configuration.host;
 
-  std::map<std::string, ManifestResult> manifests = read_manifests(host.plugins_dir);
+  std::map<std::string, DiscoveredPlugin> manifests =
+      discover_plugins(host, read_identity, configuration.warnings);
   PluginLookup lookup;
   for (const auto& [name, result] : manifests) {
     lookup[name] = result.problems.empty() ? &result.manifest : nullptr;

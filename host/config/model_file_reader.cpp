@@ -51,7 +51,7 @@ const PluginManifest* read_plugin(const YamlMapReader& root, const PluginLookup&
     std::string known;
     for (const auto& [name, manifest] : plugins) known += (known.empty() ? "" : ", ") + name;
     root.report("plugin", "no plugin \"" + model.plugin + "\" in " + plugins_dir + " (no " +
-                              resolve_path(plugins_dir, model.plugin + "/plugin.yaml") + "; plugins there: " +
+                              resolve_path(plugins_dir, model.plugin + "/plugin.yaml") + " nor a library reporting that name; plugins there: " +
                               (known.empty() ? "none" : known) + ")");
     return nullptr;
   }

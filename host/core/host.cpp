@@ -4,6 +4,7 @@
 #include "host/admin/host_commands.h"
 #include "host/config/config_loader.h"
 #include "host/http/http_server.h"
+#include "host/plugins/plugin_identity.h"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -35,7 +36,7 @@ struct Host::Signals {
 namespace {
 
 config::Configuration load_or_throw(const std::string& path) {
-  return config::load_configuration(path);
+  return config::load_configuration(path, plugins::plugin_identity_reader());
 }
 
 }  // namespace
@@ -49,6 +50,7 @@ Host::Host(HostOptions options)
   apply_log_level(initial_.host);
   plugins_ = std::make_unique<plugins::PluginRegistry>(initial_.host.runtime_dir, &metrics_);
   cache_ = std::make_unique<cache::CacheManager>(initial_.host);
+  cache_metrics_ = std::make_unique<cache::CacheMetricsExporter>(metrics_, *cache_);
   coordinator_ = std::make_unique<ReloadCoordinator>(
       options_.config_path, ReloadTargets{*plugins_, *cache_, router_, arbiters_, metrics_});
   admin_ = std::make_unique<admin::AdminServer>(initial_.host.admin);

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "host/cache/cache_manager.h"
+#include "host/cache/cache_metrics.h"
 #include "host/config/model_config.h"
 #include "host/core/reload_coordinator.h"
 #include "host/core/systemd_notifier.h"
@@ -98,6 +99,7 @@ class Host {
   metrics::Registry metrics_;
   std::unique_ptr<plugins::PluginRegistry> plugins_;
   std::unique_ptr<cache::CacheManager> cache_;
+  std::unique_ptr<cache::CacheMetricsExporter> cache_metrics_;  // before cache_ goes
   sched::DeviceArbiters arbiters_;
   sched::Router router_;
   std::unique_ptr<ReloadCoordinator> coordinator_;

@@ -3,6 +3,7 @@
 #include "host/common/device_name.h"
 #include "host/config/config_diff.h"
 #include "host/config/config_loader.h"
+#include "host/plugins/plugin_identity.h"
 #include "host/plugins/plugin_load_error.h"
 
 #include <spdlog/spdlog.h>
@@ -86,7 +87,7 @@ ReloadReport ReloadCoordinator::load_and_apply_locked(const std::string& trigger
   const auto start = std::chrono::steady_clock::now();
   config::Configuration next;
   try {
-    next = config::load_configuration(config_path_);
+    next = config::load_configuration(config_path_, plugins::plugin_identity_reader());
   } catch (const config::ConfigError& error) {
     ReloadReport report;
     report.trigger = trigger;
@@ -115,7 +116,14 @@ ReloadCoordinator::Deployment ReloadCoordinator::deploy(const config::ModelConfi
   }
   std::string device;
   try {
-    device = targets_.cache.resolve_device(model.device);
+    if (model.device == "auto" || model.device.empty()) {
+      const cache::CacheManager::AutoDevice choice = targets_.cache.choose_auto_device();
+      device = choice.device;
+      spdlog::info("model {} ({}): device auto -> {}: {}", model.name, model.source_file, device,
+                   choice.reason);
+    } else {
+      device = targets_.cache.resolve_device(model.device);
+    }
   } catch (const std::exception& e) {
     throw std::runtime_error(model.source_file + ": device: " + e.what());
   }

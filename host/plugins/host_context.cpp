@@ -83,6 +83,13 @@ bool valid_metric_suffix(const char* name) {
   return true;
 }
 
+// "citadel_plugin_<name>", a counter with "_total" appended unless it ends so.
+std::string exported_metric_name(const std::string& name, bool counter) {
+  std::string full = "citadel_plugin_" + name;
+  if (counter && !full.ends_with("_total")) full += "_total";
+  return full;
+}
+
 // Services never throw across the ABI: every body runs inside this.
 template <typename Body>
 void guarded(const char* service, citadel_host_context* context, Body&& body) {
@@ -123,12 +130,13 @@ void record_metric(const char* service, citadel_host_context* context, const cha
                    context->model, name ? name : "");
       return;
     }
-    const std::string full = std::string("citadel_plugin_") + name;
+    // Prometheus conventions: counters end in _total, gauges do not.
+    const std::string full = exported_metric_name(name, counter);
     const citadel::metrics::Labels labels{{"model", context->model}};
     if (counter) {
-      context->metrics->counter(full, "Reported by the model plugin", labels).add(value);
+      context->metrics->counter(full, "Counter reported by the model plugin", labels).add(value);
     } else {
-      context->metrics->gauge(full, "Reported by the model plugin", labels).set(value);
+      context->metrics->gauge(full, "Gauge reported by the model plugin", labels).set(value);
     }
   });
 }

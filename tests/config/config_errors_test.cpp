@@ -85,7 +85,7 @@ TEST_CASE("a missing plugin key and an unknown plugin are reported", "[config]")
         Lines{fixture.path("etc/models.d/a.yaml") + ":1: plugin: required key is missing",
               fixture.path("etc/models.d/b.yaml") + ":1: plugin: no plugin \"vista\" in " +
                   fixture.path("plugins") + " (no " + fixture.path("plugins/vista/plugin.yaml") +
-                  "; plugins there: llm)"});
+                  " nor a library reporting that name; plugins there: llm)"});
 }
 
 TEST_CASE("a manifest whose library file is missing is reported when a model uses it", "[config]") {

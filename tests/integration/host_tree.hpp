@@ -17,7 +17,9 @@ namespace citadel::test {
 
 class HostTree {
  public:
-  HostTree() {
+  // `listen`: the HTTP listener ("" none; "127.0.0.1:0" a free port, see
+  // http_port()).
+  explicit HostTree(const std::string& listen = "") {
     root_ = dir_.path();
     dir_.write("citadel.yaml",
                "admin:\n"
@@ -27,7 +29,7 @@ class HostTree {
                "models_dir: models.d\n"
                "runtime_dir: run/runtime\n"
                "http:\n"
-               "  listen: \"\"\n"
+               "  listen: \"" + listen + "\"\n"
                "devices: [cpu]\n"
                "cpu_cache_mb: 64\n"
                "log_level: info\n");
@@ -80,6 +82,11 @@ class HostTree {
   TempDir dir_;
   std::filesystem::path root_;
 };
+
+// The HTTP port the host listens on (from `status`; 0: none).
+inline uint16_t http_port(CitadelProcess& process) {
+  return process.request({{"cmd", "status"}}).at("status").at("http_port").to_number<uint16_t>();
+}
 
 // The generation in `status`.
 inline uint64_t generation_of(CitadelProcess& process) {

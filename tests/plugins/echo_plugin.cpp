@@ -10,8 +10,9 @@
 // but different content sharing a block is caught as corruption.
 //
 // Built several times (tests/plugins/CMakeLists.txt) with compile-time knobs:
-// ECHO_VERSION, ECHO_TEXT_PREFIX (v2 prefixes "v2:"), ECHO_ABI_MAJOR (a wrong
-// ABI) and ECHO_NO_ENTRY (no entry symbol).
+// ECHO_PLUGIN_NAME (the name its entry table reports; "echo"), ECHO_VERSION,
+// ECHO_TEXT_PREFIX (v2 prefixes "v2:"), ECHO_ABI_MAJOR (a wrong ABI) and
+// ECHO_NO_ENTRY (no entry symbol).
 #include "echo_cache_pattern.hpp"
 #include "echo_input.hpp"
 
@@ -21,6 +22,9 @@
 #include <map>
 #include <thread>
 
+#ifndef ECHO_PLUGIN_NAME
+#define ECHO_PLUGIN_NAME "echo"
+#endif
 #ifndef ECHO_VERSION
 #define ECHO_VERSION "1.0.0"
 #endif
@@ -184,6 +188,9 @@ class EchoModel : public sdk::Model {
     }
     for (uint32_t i = 0; i < batch.num_items; ++i) step_one(batch.items[i], outputs[i]);
     host_.counter_add("echo_steps_total", 1.0);
+    // Named without _total: the host must append it (Prometheus conventions).
+    host_.counter_add("echo_batch_items", static_cast<double>(batch.num_items));
+    host_.gauge_set("echo_open_requests", static_cast<double>(requests_.size()));
   }
 
   void close_request(uint64_t request_id) override { requests_.erase(request_id); }
@@ -324,7 +331,7 @@ class EchoModel : public sdk::Model {
 extern "C" CITADEL_EXPORT const citadel_plugin_api* citadel_plugin_entry_misspelled(
     const citadel_host_api* host) {
   return ::citadel::sdk::detail::make_plugin_api(
-      host, "echo", ECHO_VERSION,
+      host, ECHO_PLUGIN_NAME, ECHO_VERSION,
       [](const ::citadel::sdk::Host& h, const ::citadel::sdk::ModelConfig& c) -> ::citadel::sdk::Model* {
         return new ::citadel::test::echo::EchoModel(h, c);
       });
@@ -334,7 +341,7 @@ extern "C" CITADEL_EXPORT const citadel_plugin_api* citadel_plugin_entry_misspel
 extern "C" CITADEL_EXPORT const citadel_plugin_api* citadel_plugin_entry(
     const citadel_host_api* host) {
   static citadel_plugin_api api = *::citadel::sdk::detail::make_plugin_api(
-      host, "echo", ECHO_VERSION,
+      host, ECHO_PLUGIN_NAME, ECHO_VERSION,
       [](const ::citadel::sdk::Host& h, const ::citadel::sdk::ModelConfig& c) -> ::citadel::sdk::Model* {
         return new ::citadel::test::echo::EchoModel(h, c);
       });
@@ -342,5 +349,5 @@ extern "C" CITADEL_EXPORT const citadel_plugin_api* citadel_plugin_entry(
   return &api;
 }
 #else
-CITADEL_REGISTER_PLUGIN(::citadel::test::echo::EchoModel, "echo", ECHO_VERSION)
+CITADEL_REGISTER_PLUGIN(::citadel::test::echo::EchoModel, ECHO_PLUGIN_NAME, ECHO_VERSION)
 #endif
