@@ -7,6 +7,8 @@
 #      the CPU and on cuda:0 at once; greedy completions through the admin
 #      socket and over HTTP must be identical on both devices.
 # Usage: scripts/gpu-checks.sh BUILD_DIR [OUT_DIR]
+# CITADEL_GPU_CHECK_MODEL: the weights served in step 2 (default: the GPTQ
+# test model tests/data/llm/llama3-gptq; a .gguf file works too).
 set -uo pipefail
 build=$(realpath "${1:?usage: scripts/gpu-checks.sh BUILD_DIR [OUT_DIR]}")
 out=${2:-$(mktemp -d)}
@@ -25,7 +27,7 @@ fi
 echo "== host on cpu and cuda:0"
 root=$(mktemp -d)
 mkdir -p "$root/models.d" "$root/run"
-model=$(realpath tests/data/llm/llama3-gptq)
+model=$(realpath "${CITADEL_GPU_CHECK_MODEL:-tests/data/llm/llama3-gptq}")
 cat >"$root/citadel.yaml" <<YAML
 admin: {socket: run/admin.sock}
 plugins_dir: $build/plugins
