@@ -363,11 +363,14 @@ void ModelScheduler::run() {
 void ModelScheduler::take_incoming() {
   std::vector<SequencePtr> arrived;
   {
+    // The count moves with the requests, under the lock submit() counts
+    // under: otherwise a submit between the two would see them nowhere and
+    // admit past max_queue.
     std::lock_guard lock(shared_->mutex);
     arrived.swap(shared_->incoming);
+    waiting_count_ = static_cast<uint32_t>(queues_.waiting.size() + arrived.size());
   }
   for (SequencePtr& sequence : arrived) queues_.waiting.push(std::move(sequence));
-  waiting_count_ = static_cast<uint32_t>(queues_.waiting.size());
 }
 
 void ModelScheduler::wait_for_work(bool has_sequences) {

@@ -4,6 +4,8 @@
 // model_scheduler.cpp for size.
 #include "host/sched/model_scheduler.h"
 
+#include <cstring>
+
 #include <spdlog/spdlog.h>
 
 namespace citadel::sched {
@@ -11,8 +13,11 @@ namespace citadel::sched {
 // A plugin step output copied out of plugin-owned memory.
 struct ModelScheduler::StepResult {
   uint64_t request_id = 0;
-  citadel_request_state state = CITADEL_REQUEST_RUNNING;
-  citadel_finish_reason finish_reason = CITADEL_FINISH_NONE;
+  // The plugin's enum fields as the integers it wrote: a value outside the
+  // enum is an ABI violation to report, and loading it as the enum type
+  // would be undefined behaviour.
+  int32_t state = CITADEL_REQUEST_RUNNING;
+  int32_t finish_reason = CITADEL_FINISH_NONE;
   uint32_t appended_tokens = 0;
   int32_t token_id = -1;
   std::string text;
@@ -23,6 +28,16 @@ struct ModelScheduler::StepResult {
 };
 
 namespace {
+
+// The integer a plugin stored in an enum field of a C struct, read without
+// loading it as the enum type (a plugin may write any value there).
+template <typename Enum>
+int32_t stored_enum_value(const Enum& field) {
+  static_assert(sizeof(Enum) == sizeof(int32_t));
+  int32_t value = 0;
+  std::memcpy(&value, &field, sizeof value);
+  return value;
+}
 
 TokenLogprob copy_token_logprob(const citadel_token_logprob& source) {
   TokenLogprob token;
@@ -61,7 +76,7 @@ std::string ModelScheduler::output_violation(const PlannedItem& item, const Step
   }
   if (result.state != CITADEL_REQUEST_RUNNING && result.state != CITADEL_REQUEST_FINISHED &&
       result.state != CITADEL_REQUEST_FAILED) {
-    return "unknown request state " + std::to_string(static_cast<int>(result.state)) + " for " + request;
+    return "unknown request state " + std::to_string(result.state) + " for " + request;
   }
   if (result.state == CITADEL_REQUEST_FAILED) {
     return result.error.empty() ? "the plugin failed " + request + " without an error message" : "";
@@ -122,8 +137,8 @@ void ModelScheduler::execute(const StepPlan& plan) {
         const citadel_step_output& output = outputs[i];
         StepResult& result = results[i];
         result.request_id = output.request_id;
-        result.state = output.state;
-        result.finish_reason = output.finish_reason;
+        result.state = stored_enum_value(output.state);
+        result.finish_reason = stored_enum_value(output.finish_reason);
         result.appended_tokens = output.appended_tokens;
         result.token_id = output.token_id;
         if (output.text != nullptr) result.text.assign(output.text, output.text_len);
