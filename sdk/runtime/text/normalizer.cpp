@@ -6,6 +6,7 @@
 #include "runtime/text/nfc.h"
 #include "runtime/text/precompiled_charsmap.h"
 #include "runtime/text/regex.h"
+#include "runtime/text/replace_pattern.h"
 #include "runtime/text/utf8.h"
 
 namespace citadel::runtime {
@@ -86,16 +87,7 @@ void Normalizer::add_step(const json::value& spec, const std::string& source) {
   } else if (type == "Replace") {
     step->kind = Step::Kind::replace;
     step->text = required_string(object, "content", where);
-    const auto* pattern = object.if_contains("pattern");
-    if (pattern == nullptr || !pattern->is_object()) throw_invalid(where + ": Replace needs a \"pattern\" object");
-    if (auto literal = optional_string(pattern->get_object(), "String", where + ".pattern")) {
-      if (literal->empty()) throw_invalid(where + ": Replace pattern is empty");
-      step->pattern = std::make_unique<Pcre2Regex>(*literal, true, source);
-    } else if (auto regex = optional_string(pattern->get_object(), "Regex", where + ".pattern")) {
-      step->pattern = std::make_unique<Pcre2Regex>(*regex, false, source);
-    } else {
-      throw_invalid(where + ": Replace pattern needs \"String\" or \"Regex\"");
-    }
+    step->pattern = read_replace_pattern(object, where, source);
   } else if (type == "Strip") {
     step->kind = Step::Kind::strip;
     step->left = optional_bool(object, "strip_left", where).value_or(true);
