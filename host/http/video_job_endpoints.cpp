@@ -1,11 +1,12 @@
-// OpenAI's video job API: POST /v1/videos (create, answered at once with the
-// queued job), GET /v1/videos (list), GET /v1/videos/{id} (status and
+// OpenAI's video job API: POST /v1/videos (create, from JSON or OpenAI's
+// multipart/form-data, answered at once with the queued job), GET /v1/videos (list), GET /v1/videos/{id} (status and
 // progress), GET /v1/videos/{id}/content?variant=video|preview|frame&index=N
 // (the MP4, the animated preview, a PNG frame), DELETE /v1/videos/{id}
 // (cancel or delete). The jobs are the host's VideoJobManager
 // (host/jobs); without one these routes answer 503.
 #include "host/http/endpoints.h"
 
+#include "host/http/multipart_form.h"
 #include "host/http/video_job_request.h"
 #include "host/jobs/video_job_manager.h"
 #include "host/media/video_file_writer.h"
@@ -95,8 +96,14 @@ json::object deleted_json(const std::string& id) {
 net::awaitable<void> handle_create_video(Exchange& exchange) {
   ServerContext& server = exchange.server();
   const uint32_t default_fps = server.video_jobs ? server.video_jobs->default_fps() : 16;
-  jobs::VideoJobSpec spec =
-      parse_video_job_request(exchange.request().body(), server.router.list_models(), default_fps);
+  // OpenAI's clients send multipart/form-data; JSON is taken as well.
+  std::string body = exchange.request().body();
+  const auto content_type = exchange.request().find(boost::beast::http::field::content_type);
+  if (content_type != exchange.request().end())
+    if (std::optional<std::string> boundary = multipart_boundary(content_type->value()))
+      body = json::serialize(form_to_json(parse_multipart_form(body, *boundary),
+                                          {"frames", "fps", "seed", "png_frames"}));
+  jobs::VideoJobSpec spec = parse_video_job_request(body, server.router.list_models(), default_fps);
   exchange.authorize_model(spec.model);
   jobs::VideoJobManager& manager = manager_of(exchange);
   const std::string model = spec.model;

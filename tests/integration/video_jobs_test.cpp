@@ -3,8 +3,8 @@
 // answers queued at once, shows progress while its frames arrive, completes
 // with an MP4 that decodes back (libavformat/libavcodec) to the frames the
 // plugin drew, a preview and PNG frames; list, cancel, delete, retention,
-// a reload of another model while a job runs, /metrics, and the 400s that
-// name the field.
+// a reload of another model while a job runs, /metrics, a multipart/form-data
+// request as OpenAI's clients send it, and the 400s that name the field.
 #include <catch2/catch.hpp>
 
 #include "integration/serving_tree.hpp"
@@ -177,7 +177,19 @@ TEST_CASE("a running video job is cancelled by DELETE and survives a reload of a
 
 TEST_CASE("finished video jobs are deleted after videos.retention_hours", "[integration][video]") {
   VideoTree videos("  dir: videos\n  retention_hours: 0.0005\n", "max_frames: 8");
-  const std::string id(videos.create(R"({"prompt":"short","size":"16x16","frames":2})").at("id").as_string());
+  // Created the way OpenAI's clients do it: multipart/form-data, seconds as a string.
+  const std::string form =
+      "--XyZ\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\nshort\r\n"
+      "--XyZ\r\nContent-Disposition: form-data; name=\"size\"\r\n\r\n16x16\r\n"
+      "--XyZ\r\nContent-Disposition: form-data; name=\"seconds\"\r\n\r\n0.5\r\n"
+      "--XyZ\r\nContent-Disposition: form-data; name=\"fps\"\r\n\r\n4\r\n--XyZ--\r\n";
+  const HttpResponse created = videos.serving.client().request(
+      "POST", "/v1/videos", form, {{"Content-Type", "multipart/form-data; boundary=XyZ"}});
+  INFO(created.body);
+  REQUIRE(created.status == 200);
+  CHECK(created.json().at("seconds").as_string() == "0.5");
+  CHECK(created.json().at("frames").as_int64() == 2);
+  const std::string id(created.json().at("id").as_string());
   CHECK(videos.wait_finished(id).at("status").as_string() == "completed");
   CHECK(std::filesystem::exists(videos.videos_dir() / id / "video.mp4"));
   std::this_thread::sleep_for(std::chrono::milliseconds(3500));
