@@ -6,6 +6,8 @@
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
+#include <atomic>
 #include <string>
 
 namespace citadel::runtime::cuda {
@@ -161,10 +163,19 @@ void launch_type(const Params& p, int sm_count, cudaStream_t stream) {
   }
 }
 
+// SM count of the current device, cached per ordinal (queried once, before
+// any graph capture: the first run of a step is eager).
 int current_sm_count() {
-  int device = 0, count = 0;
+  constexpr int kMaxDevices = 64;
+  static std::atomic<int> counts[kMaxDevices] = {};
+  int device = 0;
   check_cuda(cudaGetDevice(&device), "cudaGetDevice");
-  check_cuda(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute");
+  if (device < 0 || device >= kMaxDevices) device = 0;
+  int count = counts[device].load(std::memory_order_relaxed);
+  if (count == 0) {
+    check_cuda(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute");
+    counts[device].store(count, std::memory_order_relaxed);
+  }
   return count;
 }
 
