@@ -1,5 +1,5 @@
 // Benchmark of the GGUF block-format kernels (GgmlLinearCuda: ggml_gemv up
-// to 16 tokens, dequantized f16 tiles + cuBLAS above) for Q4_0, Q4_1, Q5_0,
+// to 4 tokens, dequantized f16 tiles + cuBLAS above; the GEMV alone at 16 too) for Q4_0, Q4_1, Q5_0,
 // Q5_1, Q8_0, Q4_K, Q5_K, Q6_K at the Llama-3-8B MLP shapes (up: 4096 ->
 // 14336, down: 14336 -> 4096): microseconds per call and GB/s of the bytes
 // it must move (the quantized weights once, x and y), beside the device
@@ -13,6 +13,7 @@
 #include "runtime/cuda/cublas_matmul.h"
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/device_buffer.h"
+#include "runtime/cuda/ggml_gemv.h"
 #include "runtime/cuda/ggml_linear_cuda.h"
 #include "runtime/cuda/random_fill.h"
 
@@ -150,6 +151,15 @@ int main(int argc, char** argv) {
         const double bytes = static_cast<double>(host.size()) + static_cast<double>(m * (shape.in + shape.out) * 4);
         print_row(name, shape, m, m <= GgmlLinearCuda::kGemvMaxRows ? "ggml_gemv" : "f16 tiles+cublas", us, bytes,
                   copy_bandwidth);
+        if (m > GgmlLinearCuda::kGemvMaxRows && m <= kGgmlGemvMaxRows) {  // the GEMV alone past its switch
+          const double gemv_us = median_us(
+              [&](int c) {
+                ggml_gemv(copies[static_cast<size_t>(c)]->matrix(), x.as<float>(), m, nullptr, y.as<float>(),
+                          shape.out, false, nullptr);
+              },
+              static_cast<int>(copies.size()));
+          print_row(name, shape, m, "ggml_gemv only", gemv_us, bytes, copy_bandwidth);
+        }
       }
     }
   }

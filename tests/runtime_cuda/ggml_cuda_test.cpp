@@ -1,7 +1,7 @@
 // [cuda] ggml block kernels against the CPU ones on random blocks of every
 // format the GPU reads (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K):
-// GgmlLinearCuda (ggml_gemv) at batch 1, 4 and 16 against runtime::ggml_matmul,
-// with a bias, llama.cpp's row permutation and the residual-add epilogue;
+// ggml_gemv at batch 1, 4 and 16 against runtime::ggml_matmul; GgmlLinearCuda
+// (GEMV or f16 tiles by batch) with a bias, llama.cpp's row permutation and the residual-add epilogue;
 // the prefill path (dequantized f16 tiles + cuBLAS) at batch 40; the f16
 // dequantization and the f32 embedding rows bit-identical to the CPU's
 // dequantize_row. Tolerances, relative to the output's largest magnitude:
@@ -16,6 +16,7 @@
 
 #include "runtime/core/half.h"
 #include "runtime/core/thread_pool.h"
+#include "runtime/cuda/ggml_gemv.h"
 #include "runtime/cuda/ggml_linear_cuda.h"
 #include "runtime/cuda/ggml_rows.h"
 #include "runtime/kernels/ggml_dequantize.h"
@@ -77,8 +78,10 @@ TEST_CASE("CUDA ggml GEMV equals the CPU ggml_matmul at batch 1, 4 and 16 for ev
       const std::vector<float> x = random_floats(static_cast<size_t>(m * c.cols), rng);
       std::vector<float> want(static_cast<size_t>(m * c.rows));
       ggml_matmul(pool, x.data(), m, c.host(), want.data());
-      const std::vector<float> got = gpu_forward(layer, x, m, LinearEpilogue::Kind::store, std::vector<float>(want.size(), 7.0f));
-      CHECK(scaled_max_error(got, want) < 2e-5);
+      const DeviceBuffer x_device = to_device(x);
+      DeviceBuffer y = to_device(std::vector<float>(want.size(), 7.0f));
+      ggml_gemv(layer.matrix(), x_device.as<float>(), m, nullptr, y.as<float>(), c.rows, false, nullptr);
+      CHECK(scaled_max_error(y.to_vector<float>(want.size()), want) < 2e-5);
     }
   }
 }
@@ -95,7 +98,7 @@ TEST_CASE("CUDA ggml layers apply the row order, the bias and the residual add a
     std::shuffle(order.begin(), order.end(), rng);
     const std::vector<float> bias = random_floats(static_cast<size_t>(c.rows), rng);
     const GgmlLinearCuda layer(c.host(), "test", order.data(), bias.data());
-    for (int64_t m : {3, 40}) {
+    for (int64_t m : {3, 40}) {  // the GEMV, then f16 tiles
       INFO("batch " << m);
       const std::vector<float> x = random_floats(static_cast<size_t>(m * c.cols), rng);
       const std::vector<float> residual = random_floats(static_cast<size_t>(m * c.rows), rng);

@@ -4,10 +4,13 @@
 // to 16 bytes (GgmlDeviceMatrix), optionally in another row order (llama.cpp's
 // permuted Q/K rows put back in Hugging Face order); nothing is re-quantized.
 // forward(): up to kGemvMaxRows tokens run ggml_gemv (dequantization in
-// registers, f32 accumulation); more tokens (prefill) dequantize tiles of
-// rows to f16 in the CublasContext's weight scratch (ggml_rows.h) and
-// multiply them with cuBLAS on the tensor cores (activations rounded to f16,
-// f32 accumulation), as the GPTQ layers do for large batches.
+// registers, f32 accumulation); more tokens dequantize tiles of rows to f16
+// in the CublasContext's weight scratch (ggml_rows.h) and multiply them with
+// cuBLAS on the tensor cores (activations rounded to f16, f32 accumulation),
+// as the GPTQ layers do for large batches. The switch is at 4 tokens: on an
+// H200 at the Llama-3-8B MLP shapes the GEMV takes 21-51 us at 1 token,
+// 44-131 us at 4 and 280-450 us at 16, the f16 tiles + cuBLAS 113-138 us
+// at any batch up to 128 (bench/ggml_cuda, bench/README.md).
 // F16/BF16/F32 tensors do not come here (llm-gptq keeps them on cuBLAS).
 // Used by llm-gptq's CUDA path, the [cuda] tests and bench/cuda_kernels.
 #pragma once
@@ -24,7 +27,7 @@ namespace citadel::runtime::cuda {
 
 class GgmlLinearCuda {
  public:
-  static constexpr int64_t kGemvMaxRows = 16;
+  static constexpr int64_t kGemvMaxRows = 4;
   // f16 elements of one dequantized tile (32 MiB of scratch).
   static constexpr int64_t kTileElements = int64_t{16} << 20;
 
