@@ -1,11 +1,12 @@
 // ggml_matmul: blocks of kRowBlock weight rows, kChunk inputs at a time,
-// dequantized once per chunk and dotted with every token (detail::dot_rows);
-// a single token of Q4_0/Q4_1/Q8_0 takes fused AVX2 row dots instead.
+// dequantized once per chunk and dotted with every token (detail::dot_rows,
+// or the AVX-512 4x4 token tile); a single token of Q4_0/Q4_1/Q8_0 takes
+// fused row dots instead (AVX-512: four rows at once; AVX2: one).
 #include "runtime/kernels/ggml_matmul.h"
 
 #include "runtime/core/error.h"
-#include "runtime/core/half.h"
 #include "runtime/kernels/ggml_dequantize.h"
+#include "runtime/kernels/ggml_matmul_avx512.h"
 #include "runtime/kernels/tile_matmul.h"
 
 #include <algorithm>
@@ -50,7 +51,7 @@ __attribute__((target("avx2,fma,f16c"))) void dequantize_q4_0_avx2(const uint8_t
     const uint8_t* block = blocks + b * static_cast<int64_t>(sizeof(BlockQ4_0));
     uint16_t d_bits;
     std::memcpy(&d_bits, block, 2);
-    const float d = half_to_float(d_bits);
+    const float d = _cvtsh_ss(d_bits);
     nibbles_to_floats(block + 2, _mm256_set1_ps(d), _mm256_set1_ps(-8.0f * d), out + b * kQk);
   }
 }
@@ -60,7 +61,7 @@ __attribute__((target("avx2,fma,f16c"))) void dequantize_q4_1_avx2(const uint8_t
     const uint8_t* block = blocks + b * static_cast<int64_t>(sizeof(BlockQ4_1));
     uint16_t bits[2];
     std::memcpy(bits, block, 4);
-    nibbles_to_floats(block + 4, _mm256_set1_ps(half_to_float(bits[0])), _mm256_set1_ps(half_to_float(bits[1])),
+    nibbles_to_floats(block + 4, _mm256_set1_ps(_cvtsh_ss(bits[0])), _mm256_set1_ps(_cvtsh_ss(bits[1])),
                       out + b * kQk);
   }
 }
@@ -70,7 +71,7 @@ __attribute__((target("avx2,fma,f16c"))) void dequantize_q8_0_avx2(const uint8_t
     const uint8_t* block = blocks + b * static_cast<int64_t>(sizeof(BlockQ8_0));
     uint16_t d_bits;
     std::memcpy(&d_bits, block, 2);
-    const __m256 d = _mm256_set1_ps(half_to_float(d_bits));
+    const __m256 d = _mm256_set1_ps(_cvtsh_ss(d_bits));
     for (int p = 0; p < 4; ++p) {
       const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(block + 2 + 8 * p));
       const __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes));
@@ -110,7 +111,7 @@ __attribute__((target("avx2,fma,f16c"))) float row_dot_q4_0_avx2(const uint8_t* 
     const uint8_t* block = row + b * static_cast<int64_t>(sizeof(BlockQ4_0));
     uint16_t d_bits;
     std::memcpy(&d_bits, block, 2);
-    const float d = half_to_float(d_bits);
+    const float d = _cvtsh_ss(d_bits);
     __m256 x_sum;
     const __m256 qx = nibble_dot(block + 2, x + b * kQk, x_sum);
     acc = _mm256_fmadd_ps(_mm256_set1_ps(d), qx, acc);
@@ -127,8 +128,8 @@ __attribute__((target("avx2,fma,f16c"))) float row_dot_q4_1_avx2(const uint8_t* 
     std::memcpy(bits, block, 4);
     __m256 x_sum;
     const __m256 qx = nibble_dot(block + 4, x + b * kQk, x_sum);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_float(bits[0])), qx, acc);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_float(bits[1])), x_sum, acc);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(bits[0])), qx, acc);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(bits[1])), x_sum, acc);
   }
   return sum_lanes(acc);
 }
@@ -145,7 +146,7 @@ __attribute__((target("avx2,fma,f16c"))) float row_dot_q8_0_avx2(const uint8_t* 
       const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(block + 2 + 8 * p));
       t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes)), _mm256_loadu_ps(xb + 8 * p), t);
     }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_float(d_bits)), t, acc);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(d_bits)), t, acc);
   }
   return sum_lanes(acc);
 }
@@ -203,7 +204,9 @@ void ggml_matmul(ThreadPool& pool, const float* x, int64_t m, const GgmlMatrix& 
   const int64_t row_bytes = weight.row_bytes();
   const GgmlTypeTraits traits = ggml_type_traits(static_cast<uint32_t>(weight.type));
   const DequantizeFn fast = fast_dequantizer(weight.type);
-  const RowDotFn fused = m == 1 ? fused_row_dot(weight.type) : nullptr;
+  const bool avx512 = detail::use_avx512_kernels();
+  const detail::GgmlRowsDotFn fused_rows = m == 1 && avx512 ? detail::ggml_rows_dot_avx512(weight.type) : nullptr;
+  const RowDotFn fused = m == 1 && fused_rows == nullptr ? fused_row_dot(weight.type) : nullptr;
   const GgmlType type = weight.type;
   const int64_t num_blocks = (out + kRowBlock - 1) / kRowBlock;
   pool.parallel_for(0, num_blocks, [&](int64_t block_begin, int64_t block_end) {
@@ -218,10 +221,12 @@ void ggml_matmul(ThreadPool& pool, const float* x, int64_t m, const GgmlMatrix& 
         sources[r] = weight.data + stored * row_bytes;
       }
       std::fill(acc.begin(), acc.end(), 0.0f);
-      if (fused != nullptr) {  // one token: no f32 buffer
+      if (fused_rows != nullptr) {  // one token: no f32 buffer
+        fused_rows(sources, count, x, in, acc.data());
+      } else if (fused != nullptr) {
         for (int64_t r = 0; r < count; ++r) acc[static_cast<size_t>(r)] = fused(sources[r], x, in);
       }
-      for (int64_t i0 = 0; fused == nullptr && i0 < in; i0 += kChunk) {
+      for (int64_t i0 = 0; fused == nullptr && fused_rows == nullptr && i0 < in; i0 += kChunk) {
         const int64_t n = std::min(kChunk, in - i0);
         const int64_t byte0 = i0 / traits.block_size * traits.type_size;
         if (type == GgmlType::f32) {
@@ -237,6 +242,10 @@ void ggml_matmul(ThreadPool& pool, const float* x, int64_t m, const GgmlMatrix& 
           } else {
             dequantize_portable(type, sources[r] + byte0, n, rows.data() + r * kChunk);
           }
+        }
+        if (avx512) {
+          detail::token_dots_avx512(x + i0, in, m, rows.data(), kChunk, count, n, acc.data(), kRowBlock);
+          continue;
         }
         for (int64_t t = 0; t < m; ++t) {
           detail::dot_rows(x + t * in + i0, rows.data(), kChunk, count, n, acc.data() + t * kRowBlock);
