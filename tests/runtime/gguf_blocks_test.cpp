@@ -69,7 +69,7 @@ TEST_CASE("ggml_matmul matches a float64 product over the reference weights", "[
   for (bool portable : {false, true}) {
     detail::force_portable_cpu_kernels(portable);
     for (const char* type : kTypes) {
-      for (int64_t m : {1, 3}) {
+      for (int64_t m : {1, 3, 6}) {  // 6: a 4-token tile and two single tokens
         INFO(type << " m=" << m << " portable=" << portable);
         const GgmlMatrix w = blocks().matrix(type);
         const std::vector<float> dense = expected(type);

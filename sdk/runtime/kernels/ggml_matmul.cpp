@@ -210,7 +210,9 @@ void ggml_matmul(ThreadPool& pool, const float* x, int64_t m, const GgmlMatrix& 
   const GgmlType type = weight.type;
   const int64_t num_blocks = (out + kRowBlock - 1) / kRowBlock;
   pool.parallel_for(0, num_blocks, [&](int64_t block_begin, int64_t block_end) {
-    std::vector<float> rows(type == GgmlType::f32 ? 0 : static_cast<size_t>(kRowBlock * kChunk));
+    // The f32 chunk buffer only where rows are dequantized (not f32, not fused).
+    const bool buffered = type != GgmlType::f32 && fused == nullptr && fused_rows == nullptr;
+    std::vector<float> rows(buffered ? static_cast<size_t>(kRowBlock * kChunk) : 0);
     std::vector<float> acc(static_cast<size_t>(m * kRowBlock));
     const uint8_t* sources[kRowBlock];
     for (int64_t block = block_begin; block < block_end; ++block) {
