@@ -15,6 +15,7 @@ namespace {
 
 constexpr int64_t K = kTileColumns;
 std::atomic<bool> g_forced_portable{false};
+std::atomic<bool> g_forced_avx2{false};
 
 bool cpu_has_avx2() {
 #ifdef CITADEL_X86
@@ -149,13 +150,15 @@ bool use_avx512_kernels() {
 #ifdef CITADEL_X86
   static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                           __builtin_cpu_supports("avx512vl");
-  return has && use_avx2_kernels();
+  return has && !g_forced_avx2.load(std::memory_order_relaxed) && use_avx2_kernels();
 #else
   return false;
 #endif
 }
 
 void force_portable_cpu_kernels(bool portable) { g_forced_portable.store(portable); }
+
+void force_avx2_cpu_kernels(bool avx2_only) { g_forced_avx2.store(avx2_only); }
 
 const char* cpu_kernel_isa_name() {
   return use_avx512_kernels() ? "avx512+avx2+fma" : use_avx2_kernels() ? "avx2+fma" : "portable";

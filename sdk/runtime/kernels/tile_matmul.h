@@ -22,6 +22,8 @@ bool use_avx2_kernels();
 bool use_avx512_kernels();
 // Makes every kernel take the portable path (bench comparisons, tests).
 void force_portable_cpu_kernels(bool portable);
+// Turns the AVX-512 loops off (the AVX2 ones run instead; tests).
+void force_avx2_cpu_kernels(bool avx2_only);
 // "avx512+avx2+fma", "avx2+fma" or "portable".
 const char* cpu_kernel_isa_name();
 
