@@ -8,11 +8,19 @@ namespace citadel::llm {
 
 namespace cuda = runtime::cuda;
 
-DeviceEmbedding::DeviceEmbedding(const ModelWeights& weights) {
+DeviceEmbedding::DeviceEmbedding(const ModelWeights& weights, const cuda::GgmlLinearCuda* lm_head) {
   if (weights.embedding_ggml) {
-    blocks_ = std::make_unique<cuda::GgmlLinearCuda>(*weights.embedding_ggml, "token_embd.weight");
-    vocab_ = weights.embedding_ggml->rows;
-    dim_ = weights.embedding_ggml->cols;
+    const runtime::GgmlMatrix& table = *weights.embedding_ggml;
+    const runtime::GgmlMatrix* head = weights.lm_head.ggml_weight();
+    const bool tied = lm_head != nullptr && head != nullptr && head->data == table.data && head->type == table.type &&
+                      head->rows == table.rows && head->cols == table.cols && weights.lm_head.row_order().empty();
+    if (tied) {
+      shared_ = lm_head;
+    } else {
+      blocks_ = std::make_unique<cuda::GgmlLinearCuda>(table, "token_embd.weight");
+    }
+    vocab_ = table.rows;
+    dim_ = table.cols;
     return;
   }
   dense_ = cuda::DeviceBuffer::from_host(weights.embedding.data(), weights.embedding.nbytes(), "embed_tokens");
@@ -22,13 +30,16 @@ DeviceEmbedding::DeviceEmbedding(const ModelWeights& weights) {
 }
 
 void DeviceEmbedding::lookup(const int32_t* ids, int64_t count, float* out, void* stream) const {
-  if (blocks_) {
-    cuda::ggml_embedding_lookup(blocks_->matrix(), ids, count, out, stream);
+  if (const cuda::GgmlLinearCuda* blocks = shared_ != nullptr ? shared_ : blocks_.get()) {
+    cuda::ggml_embedding_lookup(blocks->matrix(), ids, count, out, stream);
   } else {
     cuda::embedding_lookup(dense_.data(), dtype_, vocab_, dim_, ids, count, out, stream);
   }
 }
 
-uint64_t DeviceEmbedding::device_bytes() const { return blocks_ ? blocks_->device_bytes() : dense_.size(); }
+uint64_t DeviceEmbedding::device_bytes() const {
+  if (shared_ != nullptr) return 0;
+  return blocks_ ? blocks_->device_bytes() : dense_.size();
+}
 
 }  // namespace citadel::llm

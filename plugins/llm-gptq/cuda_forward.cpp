@@ -67,13 +67,13 @@ CudaForwardPass::CudaForwardPass(const HfModelConfig& config, const ModelWeights
   if (kv_.head_dim > 256) {
     runtime::throw_invalid("llm-gptq CUDA: head_dim " + std::to_string(kv_.head_dim) + " exceeds 256");
   }
-  embedding_ = DeviceEmbedding(weights);
   final_norm_ = upload_f32(weights.final_norm, "model.norm.weight");
   const std::vector<float> inv_freq =
       runtime::rope_inv_freq(config.head_dim, config.rope.theta, rope_scaling(config.rope));
   rotary_half_ = static_cast<int64_t>(inv_freq.size());
   inv_freq_ = cuda::DeviceBuffer::from_vector(inv_freq, "rope inv_freq");
   lm_head_ = DeviceProjection(weights.lm_head);
+  embedding_ = DeviceEmbedding(weights, lm_head_.ggml_layer());  // tied GGUF tables share its blocks
   layers_.resize(weights.layers.size());
   for (size_t i = 0; i < weights.layers.size(); ++i) {
     const LayerWeights& from = weights.layers[i];

@@ -40,6 +40,8 @@ class DeviceProjection {
   int64_t out_features() const { return out_; }
   bool defined() const { return out_ > 0; }
   uint64_t device_bytes() const;
+  // The GGUF block-format layer, or null (GPTQ, dense, fused).
+  const runtime::cuda::GgmlLinearCuda* ggml_layer() const { return ggml_.get(); }
 
  private:
   int64_t in_ = 0, out_ = 0;

@@ -123,8 +123,8 @@ TEST_CASE("GGUF models on CUDA: greedy tokens identical to the CPU path, weights
     const uint64_t file_bytes = fs::file_size(path);
     std::cout << path.filename().string() << " (" << path.parent_path().filename().string() << "): "
               << gpu.device_weight_bytes() << " bytes of weights on the device, file " << file_bytes << " bytes\n";
-    // Tied embeddings are held twice (lookup table and lm_head); nothing is f16-expanded.
-    CHECK(gpu.device_weight_bytes() < file_bytes * 13 / 10);
+    // Blocks as stored (rows padded to 16 bytes), a tied token_embd held once: about the file's size.
+    CHECK(gpu.device_weight_bytes() < file_bytes * 11 / 10);
 
     ForwardPass cpu(config, model.weights, kv);
     std::vector<float> gpu_logits, cpu_logits;
