@@ -156,21 +156,34 @@ void VideoJobManager::finish_job(Job& job, const sched::InferenceEvent& event) {
       job.files.reset();
     }
   }
+  // job.json first, then the job shows as finished: a DELETE that follows
+  // the status change must find every file in place to remove.
   const int64_t now = unix_now();
   VideoJobView record;
   {
     std::lock_guard lock(mutex_);
-    if (!job.failed_locally) job.view.status = VideoJobStatus::completed;
-    job.view.completed_at = now;
-    job.view.expires_at = now + static_cast<int64_t>(std::ceil(settings_.retention_hours * 3600.0));
-    job.finished = true;
     record = job.view;
   }
+  if (!job.failed_locally) record.status = VideoJobStatus::completed;
+  record.completed_at = now;
+  record.expires_at = now + static_cast<int64_t>(std::ceil(settings_.retention_hours * 3600.0));
   try {
     std::filesystem::create_directories(folder_of(record.id));
     write_job_record(folder_of(record.id) / "job.json", record);
   } catch (const std::exception& e) {
     spdlog::warn("video job {}: cannot write job.json: {}", record.id, e.what());
+  }
+  bool deleted = false;
+  {
+    std::lock_guard lock(mutex_);
+    job.view = record;
+    job.finished = true;
+    deleted = job.deleted;
+  }
+  if (deleted) {  // deleted while its files were being finished
+    std::error_code error;
+    std::filesystem::remove_all(folder_of(record.id), error);
+    return;
   }
   metrics_
       .counter("citadel_video_jobs_finished_total", "Video jobs finished, by outcome",
