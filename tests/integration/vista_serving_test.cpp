@@ -1,0 +1,123 @@
+// The real citadel binary serving the real vista.so on the tiny Wan2.1
+// checkpoint (tests/data/vista/tiny): /inference returns one latent chunk per
+// 3 latent frames, reproducible from the seed and equal to the same request
+// twice; /v1/videos answers; a video too big for the cache is refused (and
+// the host keeps serving), and with a rolling window the same video runs.
+#include "integration/serving_tree.hpp"
+
+#include "host/http/base64.h"
+
+#include <boost/json.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+
+using namespace citadel;
+using namespace citadel::test;
+
+namespace {
+
+void install_vista(ServingTree& serving) {
+  const std::filesystem::path target = serving.tree.root() / "plugins" / "vista";
+  std::filesystem::create_directories(target);
+  for (const char* file : {"vista.so", "plugin.yaml"})
+    std::filesystem::copy_file(binary_dir() / "plugins" / "vista" / file, target / file);
+}
+
+// A model entry on the tiny checkpoint with a 2 MB cache (one 2 MiB page of
+// 3,072 B blocks of 16 tokens x 2 layers x 96 B: 682 blocks, 10,912 tokens).
+void write_vista_model(ServingTree& serving, const std::string& name, const std::string& options) {
+  serving.tree.write_raw("models.d/" + name + ".yaml",
+                         "name: " + name + "\nplugin: vista\ndevice: cpu\nweights: " +
+                             (source_dir() / "tests/data/vista/tiny").string() +
+                             "\ncache: {size_mb: 2, eviction: size_aware_lru, gc_threshold: 0.8}\n"
+                             "options: {threads: 2, default_width: 64, default_height: 64, default_frames: 33, "
+                             "max_latent_frames: 30" + options + "}\n");
+}
+
+boost::json::value post(const ServingTree& serving, const std::string& target, const boost::json::object& body,
+                        unsigned expected_status = 200) {
+  const HttpResponse response = serving.client().post_json(target, boost::json::serialize(body));
+  INFO(response.body);
+  REQUIRE(response.status == expected_status);
+  return response.json();
+}
+
+// The latents of every data item, checked for type and size (the last chunk
+// may hold fewer than 3 frames).
+std::vector<std::vector<float>> latents_of(const boost::json::array& items, int64_t size) {
+  std::vector<std::vector<float>> chunks;
+  for (const boost::json::value& item : items) {
+    const std::string type(item.at("type").as_string());
+    const std::string prefix = "application/x-vista-latents;channels=16;frames=";
+    REQUIRE(type.rfind(prefix, 0) == 0);
+    const int64_t frames = std::stoll(type.substr(prefix.size()));
+    CHECK(type.find(";height=" + std::to_string(size / 8) + ";width=" + std::to_string(size / 8)) != std::string::npos);
+    const std::optional<std::vector<uint8_t>> bytes = http::base64_decode(item.at("b64_json").as_string());
+    REQUIRE(bytes.has_value());
+    REQUIRE(bytes->size() == static_cast<size_t>(16 * frames * (size / 8) * (size / 8) * 4));
+    std::vector<float> values(bytes->size() / 4);
+    std::memcpy(values.data(), bytes->data(), bytes->size());
+    CHECK(std::all_of(values.begin(), values.end(), [](float v) { return std::isfinite(v); }));
+    chunks.push_back(std::move(values));
+  }
+  return chunks;
+}
+
+}  // namespace
+
+TEST_CASE("vista serves a causal video through /inference and /v1/videos", "[integration][vista]") {
+  ServingTree serving;
+  install_vista(serving);
+  write_vista_model(serving, "vista-tiny", "");
+  serving.start();
+
+  const boost::json::object input{{"prompt", "A red fox runs through fresh snow"}, {"frames", 33}, {"seed", 7}};
+  const boost::json::value first = post(serving, "/inference", {{"model", "vista-tiny"}, {"input", input}});
+  const auto chunks = latents_of(first.at("output").at("data").as_array(), 64);
+  CHECK(chunks.size() == 3);  // 33 frames = 9 latent frames = 3 chunks
+  CHECK(first.at("finish_reason").as_string() == "length");
+  CHECK(chunks[0] != chunks[1]);
+
+  const boost::json::value again = post(serving, "/inference", {{"model", "vista-tiny"}, {"input", input}});
+  CHECK(latents_of(again.at("output").at("data").as_array(), 64) == chunks);
+
+  const boost::json::value video =
+      post(serving, "/v1/videos", {{"model", "vista-tiny"}, {"prompt", "snow"}, {"size", "64x64"}, {"seconds", "1"}});
+  CHECK(latents_of(video.at("frames").as_array(), 64).size() == 2);  // 17 frames = 5 latent frames = 3 + 2
+
+  const HttpResponse bad = serving.client().post_json(
+      "/v1/videos", R"({"model": "vista-tiny", "prompt": "snow", "size": "60x64"})");
+  CHECK(bad.status == 400);
+  CHECK(bad.body.find("multiple of 16") != std::string::npos);
+}
+
+TEST_CASE("vista refuses a video too big for its cache and rolls a window over it", "[integration][vista]") {
+  ServingTree serving;
+  install_vista(serving);
+  write_vista_model(serving, "vista-full", "");
+  write_vista_model(serving, "vista-window", ", window_frames: 9, sink_frames: 3");
+  serving.start();
+
+  // 109 frames = 28 latent frames of 20x20 tokens = 11,200 tokens > 10,912;
+  // the window holds 9 frames = 3,600 tokens.
+  const boost::json::object input{{"prompt", "a long fox video"}, {"width", 320}, {"height", 320}, {"frames", 109},
+                                  {"seed", 1}};
+  const HttpResponse refused = serving.client().post_json(
+      "/inference", boost::json::serialize(boost::json::object{{"model", "vista-full"}, {"input", input}}));
+  INFO(refused.body);
+  CHECK(refused.status >= 400);
+  CHECK(refused.status < 500);
+  CHECK(refused.body.find("cache") != std::string::npos);
+
+  // The host still serves, and the windowed model (3 + 6 frames cached) makes the video.
+  const boost::json::value rolled = post(serving, "/inference", {{"model", "vista-window"}, {"input", input}});
+  CHECK(latents_of(rolled.at("output").at("data").as_array(), 320).size() == 10);
+  const boost::json::value small = post(
+      serving, "/inference", {{"model", "vista-full"}, {"input", {{"prompt", "fox"}, {"frames", 9}, {"seed", 3}}}});
+  CHECK(latents_of(small.at("output").at("data").as_array(), 64).size() == 1);
+}
