@@ -4,6 +4,7 @@
 #include "flow_schedule.h"
 #include "prompt_tokens.h"
 #include "tensor_names.h"
+#include "vae_output.h"
 
 #include "runtime/core/error.h"
 
@@ -45,8 +46,10 @@ VistaModel::VistaModel(const sdk::Host& host, const sdk::ModelConfig& config)
   if (options_.video.max_latent_frames > wan.rope_max_seq_len)
     runtime::throw_invalid("vista options: max_latent_frames: " + std::to_string(options_.video.max_latent_frames) +
                            " exceeds the model's RoPE table of " + std::to_string(wan.rope_max_seq_len) + " frames");
-  if (options_.output == "frames")
-    runtime::throw_unsupported("vista options: output: frames needs the VAE decoder, not built into this plugin");
+  const bool has_vae = fs::is_directory(root / "vae");
+  if (options_.output == "frames" && !has_vae)
+    runtime::throw_not_found("vista options: output: frames needs the VAE, and " + root.string() + " has no vae/ folder");
+  if (options_.output != "latents" && has_vae) vae_ = std::make_unique<WanVaeDecoder>(WanVaeDecoder::load(root / "vae"));
   timesteps_ = warped_timesteps(options_.denoising_steps, options_.shift);
   unsigned threads = options_.threads;
   if (threads == 0) threads = host_.device().cpu_threads;
@@ -54,6 +57,7 @@ VistaModel::VistaModel(const sdk::Host& host, const sdk::ModelConfig& config)
   version_ = "wan2.1-t2v " + std::to_string(wan.num_layers) + "x" + std::to_string(wan.dim()) + " (" +
              fs::path(root).filename().string() + ")";
   host_.info("vista " + name_ + ": " + version_ + ", " + std::to_string(timesteps_.size()) + " steps per chunk, " +
+             (vae_ ? "RGB frames out, " : "latents out, ") +
              std::to_string(pool_->size()) + " threads");
 }
 
@@ -73,7 +77,10 @@ citadel_model_info VistaModel::describe() {
   return info;
 }
 
-std::unique_ptr<ChunkOutput> VistaModel::make_output() const { return std::make_unique<LatentOutput>(); }
+std::unique_ptr<ChunkOutput> VistaModel::make_output() const {
+  if (vae_) return std::make_unique<DecodedFrameOutput>(*vae_, *pool_);
+  return std::make_unique<LatentOutput>();
+}
 
 sdk::RequestPlan VistaModel::open_request(uint64_t request_id, std::string_view input_json, std::span<const uint8_t>) {
   const VideoInput input = parse_video_input(input_json, options_.video);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "umt5_encoder.h"
+#include "wan_vae_decoder.h"
 #include "video_request.h"
 #include "vista_options.h"
 #include "wan_transformer.h"
@@ -50,6 +51,7 @@ class VistaModel : public sdk::Model {
   std::unique_ptr<WanTransformer> transformer_;
   std::unique_ptr<Umt5Encoder> encoder_;
   std::unique_ptr<runtime::Tokenizer> tokenizer_;
+  std::unique_ptr<WanVaeDecoder> vae_;  // null: latents out
   int32_t pad_id_ = 0;
   std::vector<float> timesteps_;
   std::string version_;

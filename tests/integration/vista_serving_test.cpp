@@ -1,11 +1,13 @@
 // The real citadel binary serving the real vista.so on the tiny Wan2.1
 // checkpoint (tests/data/vista/tiny): /inference returns one latent chunk per
 // 3 latent frames, reproducible from the seed and equal to the same request
-// twice; /v1/videos answers; a video too big for the cache is refused (and
+// twice; with the checkpoint's VAE it streams RGB frames equal to the VAE
+// decode of those latents; /v1/videos answers; a video too big for the cache is refused (and
 // the host keeps serving), and with a rolling window the same video runs.
 #include "integration/serving_tree.hpp"
 
 #include "host/http/base64.h"
+#include "wan_vae_decoder.h"
 
 #include <boost/json.hpp>
 
@@ -20,6 +22,8 @@ using namespace citadel;
 using namespace citadel::test;
 
 namespace {
+
+std::filesystem::path vista_checkpoint_vae() { return source_dir() / "tests/data/vista/tiny/vae"; }
 
 void install_vista(ServingTree& serving) {
   const std::filesystem::path target = serving.tree.root() / "plugins" / "vista";
@@ -73,7 +77,7 @@ std::vector<std::vector<float>> latents_of(const boost::json::array& items, int6
 TEST_CASE("vista serves a causal video through /inference and /v1/videos", "[integration][vista]") {
   ServingTree serving;
   install_vista(serving);
-  write_vista_model(serving, "vista-tiny", "");
+  write_vista_model(serving, "vista-tiny", ", output: latents");
   serving.start();
 
   const boost::json::object input{{"prompt", "A red fox runs through fresh snow"}, {"frames", 33}, {"seed", 7}};
@@ -99,8 +103,8 @@ TEST_CASE("vista serves a causal video through /inference and /v1/videos", "[int
 TEST_CASE("vista refuses a video too big for its cache and rolls a window over it", "[integration][vista]") {
   ServingTree serving;
   install_vista(serving);
-  write_vista_model(serving, "vista-full", "");
-  write_vista_model(serving, "vista-window", ", window_frames: 9, sink_frames: 3");
+  write_vista_model(serving, "vista-full", ", output: latents");
+  write_vista_model(serving, "vista-window", ", output: latents, window_frames: 9, sink_frames: 3");
   serving.start();
 
   // 109 frames = 28 latent frames of 20x20 tokens = 11,200 tokens > 10,912;
@@ -120,4 +124,42 @@ TEST_CASE("vista refuses a video too big for its cache and rolls a window over i
   const boost::json::value small = post(
       serving, "/inference", {{"model", "vista-full"}, {"input", {{"prompt", "fox"}, {"frames", 9}, {"seed", 3}}}});
   CHECK(latents_of(small.at("output").at("data").as_array(), 64).size() == 1);
+}
+
+TEST_CASE("vista streams RGB frames equal to the VAE decode of its latents", "[integration][vista]") {
+  ServingTree serving;
+  install_vista(serving);
+  write_vista_model(serving, "vista-latents", ", output: latents");
+  write_vista_model(serving, "vista-frames", "");
+  serving.start();
+  const boost::json::object input{{"prompt", "A red fox runs through fresh snow"}, {"frames", 33}, {"seed", 11}};
+  const boost::json::value latents = post(serving, "/inference", {{"model", "vista-latents"}, {"input", input}});
+  const auto chunks = latents_of(latents.at("output").at("data").as_array(), 64);
+  REQUIRE(chunks.size() == 3);
+  const boost::json::value frames = post(serving, "/inference", {{"model", "vista-frames"}, {"input", input}});
+  const boost::json::array& items = frames.at("output").at("data").as_array();
+  REQUIRE(items.size() == 33);  // 1 + 4 * 8 frames from 9 latent frames
+
+  // The same latents through the VAE here, chunk by chunk.
+  const vista::WanVaeDecoder decoder = vista::WanVaeDecoder::load(vista_checkpoint_vae());
+  runtime::ThreadPool pool(2);
+  vista::WanVaeStream stream(decoder, pool);
+  std::vector<vista::RgbFrame> expected;
+  for (const std::vector<float>& chunk : chunks) {
+    vista::VideoTensor tensor(16, 3, 8, 8);
+    tensor.data = chunk;
+    decoder.denormalize(tensor);
+    for (vista::RgbFrame& frame : stream.push(tensor)) expected.push_back(std::move(frame));
+  }
+  REQUIRE(expected.size() == items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string type(items[i].at("type").as_string());
+    CHECK(type == "image/x-raw-rgb;width=64;height=64;chunk=" + std::to_string(i < 9 ? 0 : 1 + (i - 9) / 12));  // 9, 12, 12 frames
+    const std::optional<std::vector<uint8_t>> rgb = http::base64_decode(items[i].at("b64_json").as_string());
+    REQUIRE(rgb.has_value());
+    REQUIRE(rgb->size() == expected[i].rgb.size());
+    int max_diff = 0;
+    for (size_t j = 0; j < rgb->size(); ++j) max_diff = std::max(max_diff, std::abs(int((*rgb)[j]) - int(expected[i].rgb[j])));
+    CHECK(max_diff <= 1);
+  }
 }
