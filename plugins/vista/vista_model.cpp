@@ -29,6 +29,10 @@ fs::path required_folder(const fs::path& root, const char* name) {
 VistaModel::VistaModel(const sdk::Host& host, const sdk::ModelConfig& config)
     : host_(host), name_(config.name), options_(VistaOptions::parse(config.options)) {
   if (config.weights.empty()) runtime::throw_invalid("vista: 'weights' must name a checkpoint folder");
+  // The cache blocks of a CUDA instance are device memory: the CPU forward
+  // pass must not touch them.
+  if (host_.device().kind != CITADEL_DEVICE_CPU)
+    runtime::throw_unsupported("vista: device '" + config.device + "': only the CPU path exists yet (device: cpu)");
   const fs::path root = config.weights;
   const fs::path transformer_folder = required_folder(root, "transformer");
   const WanConfig wan = read_wan_config(transformer_folder / "config.json");
