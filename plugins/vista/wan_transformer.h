@@ -48,17 +48,21 @@ class WanTransformer {
                              const float* frame_timesteps, int64_t first_frame, const TextContext& text,
                              ChunkKv& kv, bool commit) const;
 
+  // Per-frame time embedding [frames, dim] and its projection [frames, 6*dim]
+  // (the modulation before each block's scale_shift_table is added).
+  struct FrameConditioning {
+    std::vector<float> time_embedding;  // [frames, dim]
+    std::vector<float> projection;      // [frames, 6 * dim]
+  };
+  FrameConditioning condition(runtime::ThreadPool& pool, const float* frame_timesteps, int64_t frames) const;
+  const WanWeights& weights() const { return weights_; }
+
   // Tokens of one latent frame of height x width.
   int64_t tokens_per_frame(int64_t height, int64_t width) const {
     return (height / config_.patch[1]) * (width / config_.patch[2]);
   }
 
  private:
-  struct FrameConditioning {
-    std::vector<float> time_embedding;  // [frames, dim]
-    std::vector<float> projection;      // [frames, 6 * dim]
-  };
-  FrameConditioning condition(runtime::ThreadPool& pool, const float* frame_timesteps, int64_t frames) const;
   void self_attention(runtime::ThreadPool& pool, const WanBlockWeights& block, int64_t layer, const float* normed,
                       const ChunkShape& shape, int64_t first_frame, ChunkKv& kv, bool commit, float* out) const;
   void cross_attention(runtime::ThreadPool& pool, const WanBlockWeights& block, int64_t layer, const float* normed,
