@@ -2,6 +2,7 @@
 // norms, grid-stride loops for elementwise work, one warp per (query, head)
 // for attention.
 #include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/launch_helpers.cuh"
 #include "runtime/cuda/video_kernels.h"
 
 #include <cuda_bf16.h>
@@ -14,19 +15,12 @@
 namespace citadel::runtime::cuda {
 namespace {
 
-constexpr int kBlock = 256;
+using launch::as_stream;
+using launch::grid_for;
+using launch::kBlock;
+using launch::warp_sum;
+
 constexpr int kMaxHeadDim = 256;
-
-cudaStream_t as_stream(void* stream) { return static_cast<cudaStream_t>(stream); }
-
-unsigned grid_for(int64_t n) {
-  return static_cast<unsigned>(std::clamp<int64_t>((n + kBlock - 1) / kBlock, 1, 65535));
-}
-
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
-}
 
 // Sum over the block (blockDim.x a multiple of 32, <= 1024).
 __device__ float block_sum(float v, float* scratch) {
