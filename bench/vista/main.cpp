@@ -8,6 +8,7 @@
 // --height H --width W (latent, 30x52 = 480x832), --history F (3),
 // --threads T (0: all).
 #include "chunk_denoiser.h"
+#include "chunk_forward.h"
 #include "flow_schedule.h"
 #include "frame_kv.h"
 #include "model_config.h"
@@ -102,7 +103,8 @@ int main(int argc, char** argv) {
   std::vector<float> text(static_cast<size_t>(512 * config.text_dim), 0.0f);
   std::normal_distribution<float> normal;
   for (size_t i = 0; i < 20 * static_cast<size_t>(config.text_dim); ++i) text[i] = normal(rng);
-  const vista::TextContext context = model.prepare_text(pool, text.data(), 512);
+  const std::unique_ptr<vista::ChunkForward> forward = vista::make_cpu_chunk_forward(model, pool);
+  const std::unique_ptr<vista::PreparedText> context = forward->prepare_text(text.data(), 512);
   const int64_t per_frame = model.tokens_per_frame(height, width);
   const vista::KvGeometry geometry{config.num_layers, config.num_heads, config.head_dim, 16, runtime::DType::bf16};
   const int64_t positions = (history + 3) * per_frame;
@@ -113,10 +115,10 @@ int main(int argc, char** argv) {
   vista::SeededNoise noise(7);
   const std::vector<float> timesteps = vista::warped_timesteps(vista::self_forcing_steps(), vista::kSelfForcingShift);
   const vista::ChunkPosition chunk{history / 3, history, {3, height, width}};
-  vista::FrameKv kv(geometry, blocks.data(), static_cast<int64_t>(blocks.size()), per_frame, {}, history, 3);
+  const vista::CacheBlocks cache{geometry, blocks.data(), static_cast<int64_t>(blocks.size()), per_frame, {}};
   const auto started = std::chrono::steady_clock::now();
-  const std::vector<float> clean = vista::denoise_chunk(pool, model, context, chunk, timesteps, noise, kv);
-  vista::commit_chunk(pool, model, context, chunk, clean, kv);
+  const std::vector<float> clean = vista::denoise_chunk(*forward, *context, chunk, timesteps, noise, cache);
+  vista::commit_chunk(*forward, *context, chunk, clean, cache);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::printf("CPU chunk, random bf16 weights, 1.3B block shape x %lld layers, %u threads\n",
               (long long)config.num_layers, pool.size());

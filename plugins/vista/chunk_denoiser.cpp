@@ -31,17 +31,15 @@ std::vector<float> SeededNoise::noise(int64_t chunk, int64_t step, int64_t count
   return out;
 }
 
-std::vector<float> denoise_chunk(runtime::ThreadPool& pool, const WanTransformer& model, const TextContext& text,
-                                 const ChunkPosition& chunk, const std::vector<float>& timesteps, NoiseSource& noise,
-                                 ChunkKv& kv) {
+std::vector<float> denoise_chunk(ChunkForward& model, const PreparedText& text, const ChunkPosition& chunk,
+                                 const std::vector<float>& timesteps, NoiseSource& noise, const CacheBlocks& cache) {
   const ChunkShape& shape = chunk.shape;
   const int64_t count = model.config().in_channels * shape.frames * shape.height * shape.width;
   std::vector<float> x = noise.noise(chunk.index, -1, count);
   std::vector<float> clean(x.size());
   for (size_t i = 0; i < timesteps.size(); ++i) {
     const std::vector<float> frame_timesteps(static_cast<size_t>(shape.frames), timesteps[i]);
-    const std::vector<float> v =
-        model.forward(pool, x.data(), shape, frame_timesteps.data(), chunk.first_frame, text, kv, false);
+    const std::vector<float> v = model.forward(x.data(), chunk, frame_timesteps.data(), text, cache, false);
     const float sigma = timesteps[i] / 1000.0f;
     for (size_t j = 0; j < x.size(); ++j) clean[j] = x[j] - sigma * v[j];
     if (i + 1 < timesteps.size()) {
@@ -53,10 +51,10 @@ std::vector<float> denoise_chunk(runtime::ThreadPool& pool, const WanTransformer
   return clean;
 }
 
-void commit_chunk(runtime::ThreadPool& pool, const WanTransformer& model, const TextContext& text,
-                  const ChunkPosition& chunk, const std::vector<float>& clean, ChunkKv& kv) {
+void commit_chunk(ChunkForward& model, const PreparedText& text, const ChunkPosition& chunk,
+                  const std::vector<float>& clean, const CacheBlocks& cache) {
   const std::vector<float> zero(static_cast<size_t>(chunk.shape.frames), 0.0f);
-  model.forward(pool, clean.data(), chunk.shape, zero.data(), chunk.first_frame, text, kv, true);
+  model.forward(clean.data(), chunk, zero.data(), text, cache, true);
 }
 
 }  // namespace citadel::vista

@@ -4,13 +4,11 @@
 // timestep 0 that writes the chunk's K/V into the cache. Noise comes from a
 // NoiseSource: SeededNoise for requests (a counter-based stream per seed,
 // chunk and step, so a replay or another batch order gives the same video),
-// the reference's tensors in the tests. Used by the vista model.
+// the reference's tensors in the tests. Runs on either ChunkForward backend.
+// Used by VideoRequest.
 #pragma once
 
-#include "chunk_kv.h"
-#include "wan_transformer.h"
-
-#include "runtime/core/thread_pool.h"
+#include "chunk_forward.h"
 
 #include <cstdint>
 #include <vector>
@@ -36,20 +34,13 @@ class SeededNoise : public NoiseSource {
   uint64_t seed_;
 };
 
-struct ChunkPosition {
-  int64_t index = 0;        // chunk number (for the noise)
-  int64_t first_frame = 0;  // absolute latent frame index (RoPE)
-  ChunkShape shape;
-};
-
 // The clean latents [channels, frames, height, width] of a chunk after
 // denoising through `timesteps` (model timesteps, first = pure noise).
-std::vector<float> denoise_chunk(runtime::ThreadPool& pool, const WanTransformer& model, const TextContext& text,
-                                 const ChunkPosition& chunk, const std::vector<float>& timesteps, NoiseSource& noise,
-                                 ChunkKv& kv);
+std::vector<float> denoise_chunk(ChunkForward& model, const PreparedText& text, const ChunkPosition& chunk,
+                                 const std::vector<float>& timesteps, NoiseSource& noise, const CacheBlocks& cache);
 
 // The pass at timestep 0 over the clean latents that writes the chunk's K/V.
-void commit_chunk(runtime::ThreadPool& pool, const WanTransformer& model, const TextContext& text,
-                  const ChunkPosition& chunk, const std::vector<float>& clean, ChunkKv& kv);
+void commit_chunk(ChunkForward& model, const PreparedText& text, const ChunkPosition& chunk,
+                  const std::vector<float>& clean, const CacheBlocks& cache);
 
 }  // namespace citadel::vista

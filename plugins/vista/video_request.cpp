@@ -18,15 +18,14 @@ VideoRequest::Progress VideoRequest::advance(const GenerationContext& context, i
   const int64_t end = computed + new_tokens;
   host_computed_ = end;
   const int64_t target = layout_.chunks_due(end);
+  const CacheBlocks cache{context.geometry, blocks, num_blocks, layout_.tokens_per_frame, layout_.window};
   while (cached_ < target) {
     const ChunkPosition chunk = layout_.chunk(cached_);
-    FrameKv kv(context.geometry, blocks, num_blocks, layout_.tokens_per_frame, layout_.window, chunk.first_frame,
-               chunk.shape.frames);
     if (cached_ < generated_) {
-      commit_chunk(context.pool, context.model, *text_, chunk, clean_[static_cast<size_t>(cached_)], kv);
+      commit_chunk(context.model, *text_, chunk, clean_[static_cast<size_t>(cached_)], cache);
     } else {
-      std::vector<float> clean = denoise_chunk(context.pool, context.model, *text_, chunk, context.timesteps, noise_, kv);
-      commit_chunk(context.pool, context.model, *text_, chunk, clean, kv);
+      std::vector<float> clean = denoise_chunk(context.model, *text_, chunk, context.timesteps, noise_, cache);
+      commit_chunk(context.model, *text_, chunk, clean, cache);
       for (OutputItem& item : output_->emit(clean, chunk, context.model.config().out_channels))
         queue_.push_back(std::move(item));
       clean_.push_back(std::move(clean));

@@ -11,13 +11,9 @@
 
 #include "chunk_output.h"
 #include "video_layout.h"
-#include "wan_transformer.h"
-
-#include "runtime/core/thread_pool.h"
 
 #include <deque>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,8 +21,7 @@ namespace citadel::vista {
 
 // The model's shared parts a step needs.
 struct GenerationContext {
-  runtime::ThreadPool& pool;
-  const WanTransformer& model;
+  ChunkForward& model;
   const std::vector<float>& timesteps;
   KvGeometry geometry;
 };
@@ -37,8 +32,8 @@ class VideoRequest {
 
   const std::string& prompt() const { return prompt_; }
   const VideoLayout& layout() const { return layout_; }
-  bool has_text() const { return text_.has_value(); }
-  void set_text(TextContext text) { text_ = std::move(text); }
+  bool has_text() const { return text_ != nullptr; }
+  void set_text(std::unique_ptr<PreparedText> text) { text_ = std::move(text); }
   int64_t chunks_generated() const { return generated_; }
 
   struct Progress {
@@ -57,7 +52,7 @@ class VideoRequest {
   VideoLayout layout_;
   std::unique_ptr<ChunkOutput> output_;
   SeededNoise noise_;
-  std::optional<TextContext> text_;
+  std::unique_ptr<PreparedText> text_;
   int64_t cached_ = 0;         // chunks whose K/V are in the blocks
   int64_t generated_ = 0;      // chunks whose clean latents exist
   int64_t host_computed_ = 0;  // the host's computed positions after our last step

@@ -29,10 +29,13 @@ fs::path required_folder(const fs::path& root, const char* name) {
 VistaModel::VistaModel(const sdk::Host& host, const sdk::ModelConfig& config)
     : host_(host), name_(config.name), options_(VistaOptions::parse(config.options)) {
   if (config.weights.empty()) runtime::throw_invalid("vista: 'weights' must name a checkpoint folder");
+  const citadel_device_info device = host_.device();
+#ifndef CITADEL_HAVE_CUDA
   // The cache blocks of a CUDA instance are device memory: the CPU forward
   // pass must not touch them.
-  if (host_.device().kind != CITADEL_DEVICE_CPU)
-    runtime::throw_unsupported("vista: device '" + config.device + "': only the CPU path exists yet (device: cpu)");
+  if (device.kind != CITADEL_DEVICE_CPU)
+    runtime::throw_unsupported("vista: device '" + config.device + "': this build has no CUDA path (device: cpu)");
+#endif
   const fs::path root = config.weights;
   const fs::path transformer_folder = required_folder(root, "transformer");
   const WanConfig wan = read_wan_config(transformer_folder / "config.json");
@@ -56,13 +59,18 @@ VistaModel::VistaModel(const sdk::Host& host, const sdk::ModelConfig& config)
   if (options_.output != "latents" && has_vae) vae_ = std::make_unique<WanVaeDecoder>(WanVaeDecoder::load(root / "vae"));
   timesteps_ = warped_timesteps(options_.denoising_steps, options_.shift);
   unsigned threads = options_.threads;
-  if (threads == 0) threads = host_.device().cpu_threads;
+  if (threads == 0) threads = device.cpu_threads;
   pool_ = std::make_unique<runtime::ThreadPool>(threads);
+#ifdef CITADEL_HAVE_CUDA
+  if (device.kind == CITADEL_DEVICE_CUDA) forward_ = make_cuda_chunk_forward(*transformer_, *pool_, device.cuda_stream);
+#endif
+  if (!forward_) forward_ = make_cpu_chunk_forward(*transformer_, *pool_);
   version_ = "wan2.1-t2v " + std::to_string(wan.num_layers) + "x" + std::to_string(wan.dim()) + " (" +
              fs::path(root).filename().string() + ")";
   host_.info("vista " + name_ + ": " + version_ + ", " + std::to_string(timesteps_.size()) + " steps per chunk, " +
              (vae_ ? "RGB frames out, " : "latents out, ") +
-             std::to_string(pool_->size()) + " threads");
+             std::to_string(pool_->size()) + " threads, chunk passes on " +
+             (device.kind == CITADEL_DEVICE_CUDA ? "cuda:" + std::to_string(device.ordinal) : std::string("the cpu")));
 }
 
 citadel_model_info VistaModel::describe() {
@@ -111,14 +119,14 @@ sdk::RequestPlan VistaModel::open_request(uint64_t request_id, std::string_view 
 void VistaModel::encode_prompt(VideoRequest& video) {
   const PromptTokens tokens = tokenize_prompt(*tokenizer_, video.prompt(), options_.text_len, pad_id_);
   const std::vector<float> embeds = encoder_->encode(*pool_, tokens.ids, tokens.valid);
-  video.set_text(transformer_->prepare_text(*pool_, embeds.data(), options_.text_len));
+  video.set_text(forward_->prepare_text(embeds.data(), options_.text_len));
 }
 
 void VistaModel::step_one(const citadel_step_item& item, Entry& entry, citadel_step_output& out) {
   VideoRequest& video = *entry.video;
   if (!video.has_text()) encode_prompt(video);
   const WanConfig& wan = transformer_->config();
-  const GenerationContext context{*pool_, *transformer_, timesteps_,
+  const GenerationContext context{*forward_, timesteps_,
                                   KvGeometry{wan.num_layers, wan.num_heads, wan.head_dim,
                                              options_.tokens_per_block, options_.kv_dtype}};
   const auto started = std::chrono::steady_clock::now();

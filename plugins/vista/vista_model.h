@@ -5,9 +5,12 @@
 // token is a latent-frame patch token: K and V of `dim` values per layer),
 // plans each request's cache tokens (video_layout.h) and advances requests
 // chunk by chunk (video_request.h). The prompt is encoded by UMT5 at the
-// request's first step. Called by the SDK trampolines, one thread at a time.
+// request's first step. The chunk passes run on the instance's device
+// (ChunkForward: CPU, or CUDA in CUDA builds); UMT5, the VAE and the host-side
+// conditioning on the CPU. Called by the SDK trampolines, one thread at a time.
 #pragma once
 
+#include "chunk_forward.h"
 #include "umt5_encoder.h"
 #include "wan_vae_decoder.h"
 #include "video_request.h"
@@ -49,6 +52,7 @@ class VistaModel : public sdk::Model {
   VistaOptions options_;
   std::unique_ptr<runtime::ThreadPool> pool_;
   std::unique_ptr<WanTransformer> transformer_;
+  std::unique_ptr<ChunkForward> forward_;  // CPU, or CUDA on a CUDA device
   std::unique_ptr<Umt5Encoder> encoder_;
   std::unique_ptr<runtime::Tokenizer> tokenizer_;
   std::unique_ptr<WanVaeDecoder> vae_;  // null: latents out

@@ -32,6 +32,13 @@ struct ChunkShape {
   int64_t frames = 0, height = 0, width = 0;  // latent sizes
 };
 
+// Where a chunk sits in its video.
+struct ChunkPosition {
+  int64_t index = 0;        // chunk number (for the noise)
+  int64_t first_frame = 0;  // absolute latent frame index (RoPE)
+  ChunkShape shape;
+};
+
 class WanTransformer {
  public:
   WanTransformer(const WanConfig& config, WanWeights weights);

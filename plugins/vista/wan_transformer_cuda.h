@@ -5,9 +5,9 @@
 // attention with runtime/cuda/video_kernels.h, the self-attention history
 // gathered from and the committed K/V scattered into the cache blocks in
 // device memory. The per-frame time conditioning, patchify and unpatchify
-// run on the host (a few rows). Not yet wired into the plugin (which refuses
-// CUDA devices); tests/vista/wan_cuda_test.cpp checks it against the
-// reference. One instance per stream; not thread-safe.
+// run on the host (a few rows). Used through chunk_forward_cuda.cpp (the
+// plugin's backend on CUDA devices); tests/vista/wan_cuda_test.cpp checks it
+// against the reference. One instance per stream; not thread-safe.
 #pragma once
 
 #include "frame_kv.h"

@@ -3,7 +3,7 @@
 // gen.noise / gen.renoise with the warped Self-Forcing steps, K/V kept in
 // cache blocks through FrameKv, within 1e-2 relative error (f32 and bf16
 // caches). Also the frame window's slots and history, and the schedule.
-#include "vista_reference.hpp"
+#include "reference_generation.hpp"
 
 #include "chunk_denoiser.h"
 #include "flow_schedule.h"
@@ -17,53 +17,17 @@ using namespace citadel;
 
 namespace {
 
-// gen.noise / gen.renoise handed out chunk by chunk.
-class ReferenceNoise : public vista::NoiseSource {
- public:
-  std::vector<float> noise(int64_t chunk, int64_t step, int64_t count) override {
-    const int64_t plane = 64;
-    std::vector<float> out;
-    if (step < 0) {
-      for (int64_t c = 0; c < 16; ++c)
-        out.insert(out.end(), initial_.begin() + (c * 9 + chunk * 3) * plane,
-                   initial_.begin() + (c * 9 + chunk * 3 + 3) * plane);
-    } else {
-      const auto begin = renoise_.begin() + (chunk * 3 + step) * count;
-      out.assign(begin, begin + count);
-    }
-    return out;
-  }
-
- private:
-  std::vector<float> initial_ = test::vista_reference("gen.noise");
-  std::vector<float> renoise_ = test::vista_reference("gen.renoise");
-};
-
-// Runs the generation with the cache in heap blocks of `dtype`.
+// The generation on the CPU with the cache in heap blocks of `dtype`.
 std::vector<float> generate(runtime::DType dtype) {
   const vista::WanTransformer model = test::load_tiny_transformer();
   runtime::ThreadPool pool(2);
-  const std::vector<float> text = test::vista_reference("text.embeds");
-  const vista::TextContext context = model.prepare_text(pool, text.data(), 512);
-  const vista::KvGeometry geometry{model.config().num_layers, model.config().num_heads, model.config().head_dim, 8,
-                                   dtype};
-  const int64_t tokens_per_frame = 16, block_bytes = 8 * geometry.num_layers * 2 * model.config().dim() *
-                                                         static_cast<int64_t>(runtime::dtype_size(dtype));
+  const std::unique_ptr<vista::ChunkForward> forward = vista::make_cpu_chunk_forward(model, pool);
+  const int64_t block_bytes = 8 * model.config().num_layers * 2 * model.config().dim() *
+                              static_cast<int64_t>(runtime::dtype_size(dtype));
   std::vector<std::vector<uint8_t>> storage(9 * 16 / 8, std::vector<uint8_t>(static_cast<size_t>(block_bytes)));
   std::vector<void*> blocks;
   for (auto& block : storage) blocks.push_back(block.data());
-  ReferenceNoise noise;
-  const std::vector<float> timesteps = vista::warped_timesteps(vista::self_forcing_steps(), vista::kSelfForcingShift);
-  std::vector<float> video(16 * 9 * 64);
-  for (int64_t c = 0; c < 3; ++c) {
-    const vista::ChunkPosition chunk{c, 3 * c, {3, 8, 8}};
-    vista::FrameKv kv(geometry, blocks.data(), static_cast<int64_t>(blocks.size()), tokens_per_frame, {}, 3 * c, 3);
-    const std::vector<float> clean = vista::denoise_chunk(pool, model, context, chunk, timesteps, noise, kv);
-    vista::commit_chunk(pool, model, context, chunk, clean, kv);
-    for (int64_t ch = 0; ch < 16; ++ch)
-      std::copy(clean.begin() + ch * 3 * 64, clean.begin() + (ch + 1) * 3 * 64, video.begin() + (ch * 9 + 3 * c) * 64);
-  }
-  return video;
+  return test::generate_reference_video(*forward, blocks.data(), static_cast<int64_t>(blocks.size()), dtype);
 }
 
 }  // namespace

@@ -27,10 +27,10 @@ Run drive(const vista::VideoLayout& layout, int64_t budget, int64_t restart_at_s
   runtime::ThreadPool pool(2);
   const std::vector<float> embeds = test::vista_reference("text.embeds");
   vista::VideoRequest request("fox", layout, std::make_unique<vista::LatentOutput>(), 42);
-  request.set_text(model.prepare_text(pool, embeds.data(), 512));
+  const std::unique_ptr<vista::ChunkForward> forward = vista::make_cpu_chunk_forward(model, pool);
+  request.set_text(forward->prepare_text(embeds.data(), 512));
   const std::vector<float> timesteps = vista::warped_timesteps({1000, 500}, 5.0);
-  const vista::GenerationContext context{pool, model, timesteps,
-                                         {2, 2, 12, tokens_per_block, runtime::DType::f32}};
+  const vista::GenerationContext context{*forward, timesteps, {2, 2, 12, tokens_per_block, runtime::DType::f32}};
   const int64_t block_bytes = tokens_per_block * 2 * 2 * 24 * 4;
   auto fresh_blocks = [&] {
     const int64_t positions = layout.prompt_tokens + layout.max_new_tokens;
