@@ -32,8 +32,8 @@ void install_vista(ServingTree& serving) {
     std::filesystem::copy_file(binary_dir() / "plugins" / "vista" / file, target / file);
 }
 
-// A model entry on the tiny checkpoint with a 2 MB cache (one 2 MiB page of
-// 3,072 B blocks of 16 tokens x 2 layers x 96 B: 682 blocks, 10,912 tokens).
+// A model entry on the tiny checkpoint with a 2 MB cache (one 2 MiB page;
+// at bf16 3,072 B blocks of 16 tokens x 2 layers x 96 B: 10,912 tokens).
 void write_vista_model(ServingTree& serving, const std::string& name, const std::string& options) {
   serving.tree.write_raw("models.d/" + name + ".yaml",
                          "name: " + name + "\nplugin: vista\ndevice: cpu\nweights: " +
@@ -103,13 +103,14 @@ TEST_CASE("vista serves a causal video through /inference and /v1/videos", "[int
 TEST_CASE("vista refuses a video too big for its cache and rolls a window over it", "[integration][vista]") {
   ServingTree serving;
   install_vista(serving);
-  write_vista_model(serving, "vista-full", ", output: latents");
-  write_vista_model(serving, "vista-window", ", output: latents, window_frames: 9, sink_frames: 3");
+  write_vista_model(serving, "vista-full", ", output: latents, kv_cache_dtype: f32");
+  write_vista_model(serving, "vista-window", ", output: latents, kv_cache_dtype: f32, window_frames: 9, sink_frames: 3");
   serving.start();
 
-  // 109 frames = 28 latent frames of 20x20 tokens = 11,200 tokens > 10,912;
-  // the window holds 9 frames = 3,600 tokens.
-  const boost::json::object input{{"prompt", "a long fox video"}, {"width", 320}, {"height", 320}, {"frames", 109},
+  // f32 K/V: 192 B per token per layer, 5,461 tokens in 2 MiB. 109 frames =
+  // 28 latent frames of 16x16 tokens = 7,168 tokens; the window holds 9
+  // frames = 2,304 tokens.
+  const boost::json::object input{{"prompt", "a long fox video"}, {"width", 256}, {"height", 256}, {"frames", 109},
                                   {"seed", 1}};
   const HttpResponse refused = serving.client().post_json(
       "/inference", boost::json::serialize(boost::json::object{{"model", "vista-full"}, {"input", input}}));
@@ -120,7 +121,7 @@ TEST_CASE("vista refuses a video too big for its cache and rolls a window over i
 
   // The host still serves, and the windowed model (3 + 6 frames cached) makes the video.
   const boost::json::value rolled = post(serving, "/inference", {{"model", "vista-window"}, {"input", input}});
-  CHECK(latents_of(rolled.at("output").at("data").as_array(), 320).size() == 10);
+  CHECK(latents_of(rolled.at("output").at("data").as_array(), 256).size() == 10);
   const boost::json::value small = post(
       serving, "/inference", {{"model", "vista-full"}, {"input", {{"prompt", "fox"}, {"frames", 9}, {"seed", 3}}}});
   CHECK(latents_of(small.at("output").at("data").as_array(), 64).size() == 1);
