@@ -138,7 +138,7 @@ void VistaModel::step_one(const citadel_step_item& item, Entry& entry, citadel_s
     host_.counter_add("latent_frames_generated_total",
                       static_cast<double>(progress.chunks_made * options_.frames_per_chunk));
     host_.gauge_set("chunk_seconds", seconds / static_cast<double>(progress.chunks_made));
-    host_.log(CITADEL_LOG_DEBUG, "vista " + name_ + ": request " + std::to_string(item.request_id) + ": chunk " +
+    host_.log(CITADEL_LOG_INFO, "vista " + name_ + ": request " + std::to_string(item.request_id) + ": chunk " +
                                      std::to_string(video.chunks_generated()) + "/" +
                                      std::to_string(video.layout().num_chunks) + " in " + std::to_string(seconds) + " s");
   }

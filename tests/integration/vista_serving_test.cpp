@@ -98,6 +98,10 @@ TEST_CASE("vista serves a causal video through /inference and /v1/videos", "[int
       "/v1/videos", R"({"model": "vista-tiny", "prompt": "snow", "size": "60x64"})");
   CHECK(bad.status == 400);
   CHECK(bad.body.find("multiple of 16") != std::string::npos);
+  const HttpResponse too_long = serving.client().post_json(
+      "/v1/videos", R"({"model": "vista-tiny", "prompt": "snow", "frames": 121})");
+  CHECK(too_long.status == 400);
+  CHECK(too_long.body.find("the model allows 30") != std::string::npos);
 }
 
 TEST_CASE("vista refuses a video too big for its cache and rolls a window over it", "[integration][vista]") {
