@@ -12,6 +12,8 @@ std::vector<OutputItem> DecodedFrameOutput::emit(const std::vector<float>& clean
   decoder_.denormalize(latents);
   std::vector<OutputItem> items;
   for (RgbFrame& frame : stream_.push(latents)) {
+    if (emitted_ == frames_) break;
+    ++emitted_;
     OutputItem item;
     item.data_type = "image/x-raw-rgb;width=" + std::to_string(frame.width) + ";height=" +
                      std::to_string(frame.height) + ";chunk=" + std::to_string(chunk.index);

@@ -84,12 +84,12 @@ VideoInput parse_video_input(std::string_view input_json, const VideoDefaults& d
   if (const json::value* seconds = object.if_contains("seconds"); seconds != nullptr && !seconds->is_null()) {
     const double s = seconds_value(*seconds);
     if (!(s > 0.0) || s > 3600.0) bad("seconds", "must be in (0, 3600]");
-    input.frames = 4 * std::max<int64_t>(1, std::llround(s * defaults.fps / 4.0)) + 1;
+    input.frames = std::max<int64_t>(1, std::llround(s * defaults.fps));
   }
   if (object.contains("frames")) input.frames = integer_field(object, "frames");
-  if (input.frames < 1 || (input.frames - 1) % 4 != 0)
-    bad("frames", std::to_string(input.frames) + " is not 1 + 4k (the VAE makes 4 frames per latent frame)");
-  input.latent_frames = 1 + (input.frames - 1) / 4;
+  if (input.frames < 1) bad("frames", std::to_string(input.frames) + " is not a positive number of frames");
+  // The VAE makes 1 frame of the first latent frame and 4 of every later one.
+  input.latent_frames = 1 + (input.frames - 1 + 3) / 4;
   if (input.latent_frames > defaults.max_latent_frames) {
     bad("frames", std::to_string(input.frames) + " frames need " + std::to_string(input.latent_frames) +
                       " latent frames; the model allows " + std::to_string(defaults.max_latent_frames) + " (" +

@@ -4,9 +4,12 @@
 //    "frames": 1 + 4k | "seconds": s (number or numeric string, 16 fps),
 //    "seed": integer}
 // (the OpenAI video job fields; unknown keys are ignored). Width and height
-// must be multiples of 16 (8x VAE, 2x patch); frames map to latent frames
-// 1 + (frames - 1) / 4. Errors throw runtime::RuntimeError (INVALID_ARGUMENT)
-// naming the field. Used by the vista model's request_open.
+// must be multiples of 16 (8x VAE, 2x patch); `seconds` is rounded to
+// frames at `fps` (as the video job API does); n frames need
+// 1 + ceil((n - 1) / 4) latent frames (decoded frames past n are dropped).
+// Unknown keys (e.g. the job API's "fps") are ignored. Errors throw
+// runtime::RuntimeError (INVALID_ARGUMENT) naming the field. Used by the vista
+// model's request_open.
 #pragma once
 
 #include <cstdint>
@@ -25,7 +28,7 @@ struct VideoDefaults {
 struct VideoInput {
   std::string prompt;
   int64_t width = 0, height = 0;  // pixels
-  int64_t frames = 0;             // pixel frames, 1 + 4 * (latent_frames - 1)
+  int64_t frames = 0;             // pixel frames asked for
   int64_t latent_frames = 0;
   uint64_t seed = 0;
   bool seeded = false;  // false: the model picks a seed

@@ -89,8 +89,8 @@ citadel_model_info VistaModel::describe() {
   return info;
 }
 
-std::unique_ptr<ChunkOutput> VistaModel::make_output() const {
-  if (vae_) return std::make_unique<DecodedFrameOutput>(*vae_, *pool_);
+std::unique_ptr<ChunkOutput> VistaModel::make_output(int64_t frames) const {
+  if (vae_) return std::make_unique<DecodedFrameOutput>(*vae_, *pool_, frames);
   return std::make_unique<LatentOutput>();
 }
 
@@ -102,7 +102,7 @@ sdk::RequestPlan VistaModel::open_request(uint64_t request_id, std::string_view 
   if (latent_height / wan.patch[1] > wan.rope_max_seq_len || latent_width / wan.patch[2] > wan.rope_max_seq_len)
     runtime::throw_invalid("input: size: " + std::to_string(input.width) + "x" + std::to_string(input.height) +
                            " exceeds the model's RoPE table (" + std::to_string(rope_limit) + " pixels a side)");
-  std::unique_ptr<ChunkOutput> output = make_output();
+  std::unique_ptr<ChunkOutput> output = make_output(input.frames);
   const int64_t tokens_per_frame = transformer_->tokens_per_frame(latent_height, latent_width);
   const int64_t chunks = (input.latent_frames + options_.frames_per_chunk - 1) / options_.frames_per_chunk;
   const VideoLayout layout =

@@ -45,7 +45,7 @@ class VistaModel : public sdk::Model {
   };
   void encode_prompt(VideoRequest& video);
   void step_one(const citadel_step_item& item, Entry& entry, citadel_step_output& out);
-  std::unique_ptr<ChunkOutput> make_output() const;
+  std::unique_ptr<ChunkOutput> make_output(int64_t frames) const;
 
   sdk::Host host_;
   std::string name_;

@@ -2,11 +2,12 @@
 // checkpoint (tests/data/vista/tiny): /inference returns one latent chunk per
 // 3 latent frames, reproducible from the seed and equal to the same request
 // twice; with the checkpoint's VAE it streams RGB frames equal to the VAE
-// decode of those latents; /v1/videos answers; a video too big for the cache is refused (and
+// decode of those latents, and a /v1/videos job makes an MP4 of them; a video too big for the cache is refused (and
 // the host keeps serving), and with a rolling window the same video runs.
 #include "integration/serving_tree.hpp"
 
 #include "host/http/base64.h"
+#include "support/video_file_reader.hpp"
 #include "wan_vae_decoder.h"
 
 #include <boost/json.hpp>
@@ -17,6 +18,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 using namespace citadel;
 using namespace citadel::test;
@@ -74,7 +76,7 @@ std::vector<std::vector<float>> latents_of(const boost::json::array& items, int6
 
 }  // namespace
 
-TEST_CASE("vista serves a causal video through /inference and /v1/videos", "[integration][vista]") {
+TEST_CASE("vista serves a causal video through /inference", "[integration][vista]") {
   ServingTree serving;
   install_vista(serving);
   write_vista_model(serving, "vista-tiny", ", output: latents");
@@ -90,16 +92,12 @@ TEST_CASE("vista serves a causal video through /inference and /v1/videos", "[int
   const boost::json::value again = post(serving, "/inference", {{"model", "vista-tiny"}, {"input", input}});
   CHECK(latents_of(again.at("output").at("data").as_array(), 64) == chunks);
 
-  const boost::json::value video =
-      post(serving, "/v1/videos", {{"model", "vista-tiny"}, {"prompt", "snow"}, {"size", "64x64"}, {"seconds", "1"}});
-  CHECK(latents_of(video.at("frames").as_array(), 64).size() == 2);  // 17 frames = 5 latent frames = 3 + 2
-
   const HttpResponse bad = serving.client().post_json(
-      "/v1/videos", R"({"model": "vista-tiny", "prompt": "snow", "size": "60x64"})");
+      "/inference", R"({"model": "vista-tiny", "input": {"prompt": "snow", "size": "60x64"}})");
   CHECK(bad.status == 400);
   CHECK(bad.body.find("multiple of 16") != std::string::npos);
   const HttpResponse too_long = serving.client().post_json(
-      "/v1/videos", R"({"model": "vista-tiny", "prompt": "snow", "frames": 121})");
+      "/inference", R"({"model": "vista-tiny", "input": {"prompt": "snow", "frames": 122}})");
   CHECK(too_long.status == 400);
   CHECK(too_long.body.find("the model allows 30") != std::string::npos);
 }
@@ -131,8 +129,8 @@ TEST_CASE("vista refuses a video too big for its cache and rolls a window over i
   CHECK(latents_of(small.at("output").at("data").as_array(), 64).size() == 1);
 }
 
-TEST_CASE("vista streams RGB frames equal to the VAE decode of its latents", "[integration][vista]") {
-  ServingTree serving;
+TEST_CASE("vista streams RGB frames equal to the VAE decode of its latents, and makes video jobs", "[integration][vista]") {
+  ServingTree serving("videos:\n  dir: videos\n  retention_hours: 1\n");
   install_vista(serving);
   write_vista_model(serving, "vista-latents", ", output: latents");
   write_vista_model(serving, "vista-frames", "");
@@ -166,5 +164,42 @@ TEST_CASE("vista streams RGB frames equal to the VAE decode of its latents", "[i
     int max_diff = 0;
     for (size_t j = 0; j < rgb->size(); ++j) max_diff = std::max(max_diff, std::abs(int((*rgb)[j]) - int(expected[i].rgb[j])));
     CHECK(max_diff <= 1);
+  }
+
+  // A /v1/videos job on the same model: 1 s at 16 fps = 16 frames (5 latent
+  // frames, the 17th decoded frame dropped), an H.264 MP4 of them.
+  const HttpResponse created = serving.client().post_json(
+      "/v1/videos", R"({"model": "vista-frames", "prompt": "snow", "size": "64x64", "seconds": "1", "seed": 5})");
+  INFO(created.body);
+  REQUIRE(created.status == 200);
+  const std::string id(created.json().at("id").as_string());
+  boost::json::object job;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
+    job = serving.client().get("/v1/videos/" + id).json().as_object();
+    if (job.at("status") == "completed" || job.at("status") == "failed") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  INFO(boost::json::serialize(job));
+  REQUIRE(job.at("status") == "completed");
+  CHECK(job.at("frames_done").as_int64() == 16);
+  CHECK(job.at("chunks_done").as_int64() == 2);
+  const HttpResponse mp4 = serving.client().get("/v1/videos/" + id + "/content");
+  REQUIRE(mp4.status == 200);
+  const TempDir dir;
+  const DecodedVideo video = read_video_file(dir.write("got.mp4", mp4.body));
+  CHECK(video.codec == "h264");
+  CHECK(video.width == 64);
+  CHECK(video.height == 64);
+  CHECK(video.frames.size() == 16);
+  // The job's prompt and seed through /inference give the frames it encoded.
+  const boost::json::value direct = post(serving, "/inference",
+      {{"model", "vista-frames"}, {"input", {{"prompt", "snow"}, {"width", 64}, {"height", 64}, {"frames", 16}, {"seed", 5}}}});
+  const boost::json::array& direct_frames = direct.at("output").at("data").as_array();
+  REQUIRE(direct_frames.size() == 16);
+  for (size_t i = 0; i < video.frames.size(); ++i) {
+    const std::vector<uint8_t> rgb = *http::base64_decode(direct_frames[i].at("b64_json").as_string());
+    INFO("frame " << i);
+    CHECK(mean_abs_difference(video.frames[i], rgb) < 12.0);
   }
 }
