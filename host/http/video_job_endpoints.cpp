@@ -93,11 +93,12 @@ json::object deleted_json(const std::string& id) {
 }  // namespace
 
 net::awaitable<void> handle_create_video(Exchange& exchange) {
-  jobs::VideoJobManager& manager = manager_of(exchange);
   ServerContext& server = exchange.server();
+  const uint32_t default_fps = server.video_jobs ? server.video_jobs->default_fps() : 16;
   jobs::VideoJobSpec spec =
-      parse_video_job_request(exchange.request().body(), server.router.list_models(), manager.default_fps());
+      parse_video_job_request(exchange.request().body(), server.router.list_models(), default_fps);
   exchange.authorize_model(spec.model);
+  jobs::VideoJobManager& manager = manager_of(exchange);
   const std::string model = spec.model;
   jobs::VideoJobView job;
   try {

@@ -107,7 +107,7 @@ json::object video_job_json(const jobs::VideoJobView& job) {
                       {"object", "video"},
                       {"model", job.spec.model},
                       {"status", jobs::to_string(job.status)},
-                      {"progress", job.progress_percent()},
+                      {"progress", int64_t(job.progress_percent())},
                       {"created_at", job.created_at},
                       {"completed_at", optional_time(job.completed_at)},
                       {"expires_at", optional_time(job.expires_at)},
@@ -116,10 +116,10 @@ json::object video_job_json(const jobs::VideoJobView& job) {
                       {"seconds", seconds},
                       {"remixed_from_video_id", nullptr},
                       {"error", error},
-                      {"frames", job.spec.frames},
-                      {"frames_done", job.frames_done},
-                      {"chunks_done", job.chunks_done},
-                      {"fps", job.spec.fps}};
+                      {"frames", int64_t(job.spec.frames)},
+                      {"frames_done", int64_t(job.frames_done)},
+                      {"chunks_done", int64_t(job.chunks_done)},
+                      {"fps", int64_t(job.spec.fps)}};
 }
 
 std::optional<std::string> query_value(std::string_view target, std::string_view key) {
