@@ -2,6 +2,7 @@
 // split). Softmax in f32 with the accurate expf, scores as q·scale·k, as the
 // CPU kernel and paged_attention_decode.
 #include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/dependent_launch.cuh"
 #include "runtime/cuda/flash_decode.h"
 #include "runtime/cuda/paged_attention.h"
 
@@ -68,6 +69,7 @@ __device__ __forceinline__ const __half* kv_address(const Params& p, void* const
 template <int D, int G>
 __global__ void __launch_bounds__(kWarps * 32) flash_decode_kernel(Params p) {
   constexpr int kHeadDim = 32 * D;
+  allow_dependent_launch();  // the o projection may load its weights meanwhile
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int64_t kv_head = blockIdx.x, row = blockIdx.y;
   const int split = blockIdx.z;
@@ -182,6 +184,7 @@ __global__ void __launch_bounds__(kWarps * 32) flash_decode_kernel(Params p) {
 
 // One block per (row, head), one thread per dim: out = sum_s e^(m_s - M) o_s / sum_s e^(m_s - M) l_s.
 __global__ void combine_kernel(const float* __restrict__ scratch, int splits, int head_dim, float* __restrict__ out) {
+  allow_dependent_launch();
   const int64_t row_head = blockIdx.x;
   const float* partials = scratch + row_head * splits * (head_dim + 2);
   float best = -INFINITY;

@@ -4,7 +4,7 @@
 // (validated, errors name the layer). Int4 layers whose 32-input chunks each
 // lie in one group (group size 32/64/128/-1, act-order included) are
 // repacked at load into the tiled layout (int4_tiled.h) and run the int4
-// GEMV (int4_gemv.h) for few rows, the tensor-core int4 GEMM (int4_mma.h)
+// GEMV (int4_gemv_tc.h on Hopper, else int4_gemv.h) for few rows, the tensor-core int4 GEMM (int4_mma.h)
 // for more, dequantize-to-f16 + cuBLAS for prefill-sized batches; other layers (8 bits, odd groups) keep the GPTQ packing and
 // run gptq_gemv / gptq_dequantize_f16 (gptq_kernels.h). Used by llm-gptq's
 // CUDA path, the [cuda] tests and bench/cuda_kernels.
@@ -34,6 +34,9 @@ class GptqLinearCuda {
   // scratch and multiplied by cuBLAS (activations rounded to f16).
   // GPTQ-packed layers: gptq_gemv up to kPackedGemvMaxRows, then cuBLAS.
   static constexpr int64_t kGemvMaxRows = 8;
+  // Up to this many rows, on Hopper, the register-direct tensor-core GEMV
+  // (int4_gemv_tc.h, passes of 16 rows) runs instead (f32-exact to rounding too).
+  static constexpr int64_t kTensorCoreGemvMaxRows = 64;
   static constexpr int64_t kTensorCoreMaxRows = 24;  // H200: cuBLAS is faster from ~32 rows
   static constexpr int64_t kPackedGemvMaxRows = 16;
   // Rows up to which forward() is f32-exact (to rounding) for this layer.

@@ -2,6 +2,7 @@
 // argmax, grid-stride loops for elementwise work. Accurate sinf/cosf/expf
 // (no fast-math) so results follow the CPU kernels closely.
 #include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/dependent_launch.cuh"
 #include "runtime/cuda/layer_kernels.h"
 
 #include <cuda_bf16.h>
@@ -46,6 +47,7 @@ __global__ void embedding_kernel(const void* table, int dtype, int64_t vocab, in
 }
 
 __global__ void rms_norm_kernel(const float* x, int64_t dim, const float* weight, float eps, float* y) {
+  allow_dependent_launch();  // the projection after it may load its weights meanwhile
   const float* in = x + static_cast<int64_t>(blockIdx.x) * dim;
   float* out = y + static_cast<int64_t>(blockIdx.x) * dim;
   float sum = 0.0f;

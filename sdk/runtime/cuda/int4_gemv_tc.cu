@@ -1,0 +1,441 @@
+// Int4 tensor-core GEMV (int4_gemv_tc.h says what and how).
+//
+// Fragments of mma.sync m16n8k16 (g = lane / 4, t = lane % 4): A rows are
+// output columns, A registers (g, 2t..2t+1), (g+8, ..), (g, 2t+8..),
+// (g+8, 2t+8..); B (k x n) registers (2t..2t+1, g), (2t+8..2t+9, g); C (g,
+// 2t..2t+1), (g+8, 2t..2t+1). Lane (g, t) holds the words of columns
+// 4g..4g+3 for packed row t of a chunk (inputs 8t..8t+7, nibble j = input
+// 8t+j). For columns pair p (4g+2p as A row g, 4g+2p+1 as A row g+8) k-step
+// s uses inputs {2s, 2s+4} as k-slots (2t, 2t+1) and {2s+1, 2s+5} as
+// (2t+8, 2t+9) of packed row t; B uses the same inputs, staged per packed
+// row as halves (0,4,1,5,2,6,3,7). Dequantization: (w & 0x000F000F) | 0x6400
+// 6400 is the f16 pair (1024 + n0, 1024 + n4), minus (1024 + z) gives
+// (n0 - z, n4 - z) exactly; (w & 0x00F000F0) | .. is (1024 + 16 n1, ..),
+// times 1/16 minus (64 + z) gives (n1 - z, n5 - z); w >> 8 the same for
+// inputs 2, 6, 3, 7. B column n of tile nt is row 4 nt + n / 2 of x, part
+// n % 2 (hi, lo); C columns 2t, 2t+1 are row 4 nt + t, hi and lo.
+#include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/dependent_launch.cuh"
+#include "runtime/cuda/int4_gemv_tc.h"
+#include "runtime/cuda/int4_split_reduce.cuh"
+
+#include <cooperative_groups.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <string>
+
+namespace citadel::runtime::cuda {
+namespace {
+
+constexpr int kWarps = 8;
+constexpr int kThreads = kWarps * 32;
+constexpr int kSlices = kWarps / 2;  // chunk slices of a block (two warps, one per half tile, each)
+constexpr int kTile = static_cast<int>(kInt4TileColumns);
+constexpr int kBuffers = 3;          // chunks in flight per warp
+constexpr int kMaxCluster = 8;
+constexpr size_t kMaxSharedBytes = 160 * 1024;
+
+struct Params {
+  Int4TiledWeights w;
+  const float* x;  // rows of this pass, [rows, in]
+  const float* bias;
+  LinearEpilogue epilogue;
+  int64_t row0;
+  int32_t rows;
+  int32_t chunks;        // in / 32
+  int32_t cluster;       // blocks per tile
+  int32_t plane_stride;  // bytes per staged (row, part) plane
+};
+
+struct Chunk {
+  uint4 q[2];  // the warp's two 32-column units
+  uint2 scales[2];
+  uint32_t zeros[2];
+  int32_t group;
+};
+
+__device__ __forceinline__ int32_t group_of(const Int4TiledWeights& w, int64_t chunk) {
+  return w.chunks_per_group > 0 ? static_cast<int32_t>(static_cast<uint32_t>(chunk) /
+                                                       static_cast<uint32_t>(w.chunks_per_group))
+                                : __ldg(w.chunk_group + chunk);
+}
+
+__device__ __forceinline__ void load_chunk(const Params& p, int64_t tile, int half, int g, int t, int64_t chunk,
+                                           Chunk& c) {
+  const uint32_t* base = p.w.qweight + (tile * (p.w.in_features / 8) + chunk * 4 + t) * kTile + half * 64 + 4 * g;
+  c.q[0] = __ldg(reinterpret_cast<const uint4*>(base));
+  c.q[1] = __ldg(reinterpret_cast<const uint4*>(base + 32));
+  c.group = group_of(p.w, chunk);
+  const int64_t at = static_cast<int64_t>(c.group) * p.w.padded_columns + tile * kTile + half * 64 + 4 * g;
+  c.scales[0] = __ldg(reinterpret_cast<const uint2*>(p.w.scales + at));
+  c.scales[1] = __ldg(reinterpret_cast<const uint2*>(p.w.scales + at + 32));
+  c.zeros[0] = __ldg(reinterpret_cast<const uint32_t*>(p.w.zeros + at));
+  c.zeros[1] = __ldg(reinterpret_cast<const uint32_t*>(p.w.zeros + at + 32));
+}
+
+__device__ __forceinline__ uint32_t hsub2_bits(uint32_t a, uint32_t b) {
+  const __half2 r = __hsub2(*reinterpret_cast<const __half2*>(&a), *reinterpret_cast<const __half2*>(&b));
+  return *reinterpret_cast<const uint32_t*>(&r);
+}
+
+__device__ __forceinline__ uint32_t hfma2_bits(uint32_t a, uint32_t b, uint32_t c) {
+  const __half2 r = __hfma2(*reinterpret_cast<const __half2*>(&a), *reinterpret_cast<const __half2*>(&b),
+                            *reinterpret_cast<const __half2*>(&c));
+  return *reinterpret_cast<const uint32_t*>(&r);
+}
+
+constexpr uint32_t kSixteenth = 0x2C002C00u;  // f16 pair (1/16, 1/16)
+constexpr uint32_t k960 = 0x63806380u;        // f16 pair (960, 960)
+
+// The A registers of k-step s for columns (c0, c1): (q - z) as f16 pairs.
+struct Dequantized {
+  uint32_t s0[4], s1[4];
+};
+
+__device__ __forceinline__ void dequantize(uint32_t w0, uint32_t w1, uint32_t za0, uint32_t za1, uint32_t zb0,
+                                           uint32_t zb1, Dequantized& d) {
+  const uint32_t v0 = w0 >> 8, v1 = w1 >> 8;
+  d.s0[0] = hsub2_bits((w0 & 0x000F000Fu) | 0x64006400u, za0);
+  d.s0[1] = hsub2_bits((w1 & 0x000F000Fu) | 0x64006400u, za1);
+  d.s0[2] = hfma2_bits((w0 & 0x00F000F0u) | 0x64006400u, kSixteenth, zb0);
+  d.s0[3] = hfma2_bits((w1 & 0x00F000F0u) | 0x64006400u, kSixteenth, zb1);
+  d.s1[0] = hsub2_bits((v0 & 0x000F000Fu) | 0x64006400u, za0);
+  d.s1[1] = hsub2_bits((v1 & 0x000F000Fu) | 0x64006400u, za1);
+  d.s1[2] = hfma2_bits((v0 & 0x00F000F0u) | 0x64006400u, kSixteenth, zb0);
+  d.s1[3] = hfma2_bits((v1 & 0x00F000F0u) | 0x64006400u, kSixteenth, zb1);
+}
+
+__device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// Per-warp state: the current group's zeros (as the two f16 constants of
+// each column) and scales, the group's MMA sums and the scaled result.
+template <int NT>
+struct WarpState {
+  int32_t group = -1;
+  uint32_t za[2][4], zb[2][4];
+  uint2 scales[2];
+  float sums[2][2][NT][4];   // unit, column pair, n tile, C registers
+  float result[NT][2][4];    // n tile, unit, column 4g + c (row 4 nt + t)
+};
+
+template <int NT>
+__device__ __forceinline__ void flush(WarpState<NT>& s) {
+#pragma unroll
+  for (int u = 0; u < 2; ++u) {
+    const float2 s01 = __half22float2(*reinterpret_cast<const __half2*>(&s.scales[u].x));
+    const float2 s23 = __half22float2(*reinterpret_cast<const __half2*>(&s.scales[u].y));
+    const float scale[4] = {s01.x, s01.y, s23.x, s23.y};
+#pragma unroll
+    for (int pr = 0; pr < 2; ++pr) {
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) {
+        float(&c)[4] = s.sums[u][pr][nt];
+        s.result[nt][u][2 * pr] = fmaf(scale[2 * pr], c[0] + c[1], s.result[nt][u][2 * pr]);
+        s.result[nt][u][2 * pr + 1] = fmaf(scale[2 * pr + 1], c[2] + c[3], s.result[nt][u][2 * pr + 1]);
+        c[0] = c[1] = c[2] = c[3] = 0.0f;
+      }
+    }
+  }
+}
+
+template <int NT>
+__device__ __forceinline__ void compute_chunk(const Chunk& c, const char* planes, int plane_stride, int rows,
+                                              int local_row, int g, WarpState<NT>& s) {
+  if (c.group != s.group) {
+    if (s.group >= 0) flush(s);
+    s.group = c.group;
+#pragma unroll
+    for (int u = 0; u < 2; ++u) {
+      s.scales[u] = c.scales[u];
+#pragma unroll
+      for (int col = 0; col < 4; ++col) {
+        const uint32_t z = (c.zeros[u] >> (8 * col)) & 0xFFu;
+        s.za[u][col] = 0x64006400u | z | (z << 16);
+        s.zb[u][col] = hsub2_bits(k960, s.za[u][col]);  // -(64 + z)
+      }
+    }
+  }
+  uint4 b[NT];
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt) {
+    const int row = 4 * nt + g / 2;
+    b[nt] = row < rows ? *reinterpret_cast<const uint4*>(planes + (2 * row + (g & 1)) * plane_stride + local_row * 16)
+                       : make_uint4(0u, 0u, 0u, 0u);
+  }
+#pragma unroll
+  for (int u = 0; u < 2; ++u) {
+    const uint32_t words[4] = {c.q[u].x, c.q[u].y, c.q[u].z, c.q[u].w};
+#pragma unroll
+    for (int pr = 0; pr < 2; ++pr) {
+      Dequantized d;
+      dequantize(words[2 * pr], words[2 * pr + 1], s.za[u][2 * pr], s.za[u][2 * pr + 1], s.zb[u][2 * pr],
+                 s.zb[u][2 * pr + 1], d);
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) {
+        mma(s.sums[u][pr][nt], d.s0, b[nt].x, b[nt].y);
+        mma(s.sums[u][pr][nt], d.s1, b[nt].z, b[nt].w);
+      }
+    }
+  }
+}
+
+// Stages x[rows][block's inputs] as (hi, lo) f16 planes in B order.
+__device__ void stage_x(const Params& p, int64_t chunk0, int local_rows, char* planes) {
+  const int64_t in = p.w.in_features;
+  for (int m = 0; m < p.rows; ++m) {
+    const float* x = p.x + m * in;
+    for (int r = threadIdx.x; r < local_rows; r += kThreads) {
+      const int64_t k0 = (chunk0 * 4 + r) * 8;
+      float v[8];
+      if (p.w.input_perm == nullptr) {
+        const float4 a = __ldg(reinterpret_cast<const float4*>(x + k0));
+        const float4 b = __ldg(reinterpret_cast<const float4*>(x + k0 + 4));
+        v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w; v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
+      } else {
+#pragma unroll
+        for (int j = 0; j < 8; ++j) v[j] = __ldg(x + __ldg(p.w.input_perm + k0 + j));
+      }
+      constexpr int kOrder[8] = {0, 4, 1, 5, 2, 6, 3, 7};
+      __half hi[8], lo[8];
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        hi[j] = __float2half_rn(v[kOrder[j]]);
+        lo[j] = __float2half_rn(v[kOrder[j]] - __half2float(hi[j]));
+      }
+      *reinterpret_cast<uint4*>(planes + (2 * m) * p.plane_stride + r * 16) = *reinterpret_cast<const uint4*>(hi);
+      *reinterpret_cast<uint4*>(planes + (2 * m + 1) * p.plane_stride + r * 16) = *reinterpret_cast<const uint4*>(lo);
+    }
+  }
+}
+
+template <int NT>
+__global__ void __launch_bounds__(kThreads, NT == 1 ? 2 : 1) int4_gemv_tc_kernel(Params p) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  extern __shared__ uint4 shared4[];
+  char* shared = reinterpret_cast<char*>(shared4);
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
+  const int half = warp & 1, slice = warp >> 1;
+  const int rank = blockIdx.x;
+  const int64_t tile = blockIdx.y;
+  const int64_t chunk0 = static_cast<int64_t>(rank) * p.chunks / p.cluster;
+  const int64_t chunk1 = static_cast<int64_t>(rank + 1) * p.chunks / p.cluster;
+  const int block_chunks = static_cast<int>(chunk1 - chunk0);
+  const int first = slice * block_chunks / kSlices, last = (slice + 1) * block_chunks / kSlices;
+  const int count = last - first;
+
+  allow_dependent_launch();
+  Chunk buffers[kBuffers];
+#pragma unroll
+  for (int b = 0; b < kBuffers; ++b) {
+    if (b < count) load_chunk(p, tile, half, g, t, chunk0 + first + b, buffers[b]);
+  }
+  wait_for_prerequisites();  // x and the outputs are the earlier kernels' (launched with PDL)
+  stage_x(p, chunk0, block_chunks * 4, shared);
+  __syncthreads();
+
+  WarpState<NT> state;
+#pragma unroll
+  for (int u = 0; u < 2; ++u) {
+#pragma unroll
+    for (int pr = 0; pr < 2; ++pr) {
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) {
+#pragma unroll
+        for (int i = 0; i < 4; ++i) state.sums[u][pr][nt][i] = 0.0f;
+      }
+    }
+  }
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt) {
+#pragma unroll
+    for (int u = 0; u < 2; ++u) {
+#pragma unroll
+      for (int i = 0; i < 4; ++i) state.result[nt][u][i] = 0.0f;
+    }
+  }
+  for (int k = 0; k < count; k += kBuffers) {
+#pragma unroll
+    for (int b = 0; b < kBuffers; ++b) {
+      const int index = k + b;
+      if (index < count) {
+        compute_chunk<NT>(buffers[b], shared, p.plane_stride, p.rows, (first + index) * 4 + t, g, state);
+        if (index + kBuffers < count) load_chunk(p, tile, half, g, t, chunk0 + first + index + kBuffers, buffers[b]);
+      }
+    }
+  }
+  if (state.group >= 0) flush(state);
+  __syncthreads();  // the staged x is no longer read: the space holds the sums
+
+  constexpr int kRows = 4 * NT;
+  float* slice_sums = reinterpret_cast<float*>(shared);       // [kSlices][kRows][128]
+  float* final_values = slice_sums + kSlices * kRows * kTile;  // [kRows][128]
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt) {
+    const int row = 4 * nt + t;
+    if (row < p.rows) {
+#pragma unroll
+      for (int u = 0; u < 2; ++u) {
+        *reinterpret_cast<float4*>(slice_sums + (slice * kRows + row) * kTile + half * 64 + u * 32 + 4 * g) =
+            make_float4(state.result[nt][u][0], state.result[nt][u][1], state.result[nt][u][2],
+                        state.result[nt][u][3]);
+      }
+    }
+  }
+  __syncthreads();
+  for (int index = threadIdx.x; index < p.rows * kTile; index += kThreads) {
+    float sum = 0.0f;
+#pragma unroll
+    for (int s = 0; s < kSlices; ++s) sum += slice_sums[s * kRows * kTile + index];
+    final_values[index] = sum;
+  }
+  if (p.cluster > 1) {
+    namespace cg = cooperative_groups;
+    cg::cluster_group cluster = cg::this_cluster();
+    cluster.sync();  // every block's final_values written
+    if (rank == 0) {
+      for (int index = threadIdx.x; index < p.rows * kTile; index += kThreads) {
+        float sum = final_values[index];
+        for (int r = 1; r < p.cluster; ++r) sum += cluster.map_shared_rank(final_values, r)[index];
+        final_values[index] = sum;
+      }
+    }
+    cluster.sync();  // the other blocks' shared memory is no longer read
+    if (rank != 0) return;
+  }
+  __syncthreads();
+  finish_split_tile<kRows, kThreads>(p.w, p.bias, nullptr, nullptr, p.epilogue, p.row0, p.rows, 1, 0, tile,
+                                     final_values);
+#endif
+}
+
+int device_value(cudaDeviceAttr attribute) {
+  int device = 0, value = 0;
+  check_cuda(cudaGetDevice(&device), "cudaGetDevice");
+  check_cuda(cudaDeviceGetAttribute(&value, attribute, device), "cudaDeviceGetAttribute");
+  return value;
+}
+
+struct Plan {
+  int cluster = 1;
+  int plane_stride = 0;
+  size_t shared_bytes = 0;
+};
+
+int plane_stride_for(int local_rows) {
+  const int bytes = local_rows * 16;
+  return bytes + ((64 - bytes % 128) + 128) % 128;  // = 64 mod 128: the two planes of a quarter warp miss each other's banks
+}
+
+size_t shared_for(int rows, int nt, int plane_stride) {
+  const size_t staged = static_cast<size_t>(2 * rows) * static_cast<size_t>(plane_stride);
+  const size_t sums = sizeof(float) * static_cast<size_t>((kSlices + 1) * 4 * nt * kTile);
+  return std::max(staged, sums);
+}
+
+// Blocks per tile: doubled while the grid stays within two blocks per
+// multiprocessor and each warp keeps two chunks; more if x does not fit.
+int tuned_blocks_per_multiprocessor = 2;
+int tuned_max_cluster = kMaxCluster;
+bool tuned_dependent_launch = true;
+
+Plan plan_for(const Int4TiledWeights& w, int rows, int nt) {
+  static const int multiprocessors = device_value(cudaDevAttrMultiProcessorCount);
+  const int64_t tiles = w.padded_columns / kTile;
+  const int64_t chunks = w.in_features / kInt4ChunkInputs;
+  Plan plan;
+  while (plan.cluster < tuned_max_cluster &&
+         tiles * plan.cluster * 2 <= int64_t{tuned_blocks_per_multiprocessor} * multiprocessors &&
+         chunks >= static_cast<int64_t>(plan.cluster) * 2 * kSlices * 2) {
+    plan.cluster *= 2;
+  }
+  for (;;) {
+    const int local_rows = static_cast<int>((chunks + plan.cluster - 1) / plan.cluster) * 4;
+    plan.plane_stride = plane_stride_for(local_rows);
+    plan.shared_bytes = shared_for(rows, nt, plan.plane_stride);
+    if (plan.shared_bytes <= kMaxSharedBytes || plan.cluster >= kMaxCluster) break;
+    plan.cluster *= 2;
+  }
+  return plan;
+}
+
+int tiles_for(int rows) { return rows <= 4 ? 1 : rows <= 8 ? 2 : 4; }
+
+template <int NT>
+void launch(const Params& p, int64_t tiles, const Plan& plan, cudaStream_t stream) {
+  static const bool configured = [] {
+    check_cuda(cudaFuncSetAttribute(int4_gemv_tc_kernel<NT>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                    static_cast<int>(kMaxSharedBytes)),
+               "cudaFuncSetAttribute (int4_gemv_tc)");
+    return true;
+  }();
+  (void)configured;
+  cudaLaunchConfig_t config = {};
+  config.gridDim = dim3(static_cast<unsigned>(plan.cluster), static_cast<unsigned>(tiles));
+  config.blockDim = dim3(kThreads);
+  config.dynamicSmemBytes = plan.shared_bytes;
+  config.stream = stream;
+  cudaLaunchAttribute attribute[2];
+  attribute[0].id = cudaLaunchAttributeClusterDimension;
+  attribute[0].val.clusterDim.x = static_cast<unsigned>(plan.cluster);
+  attribute[0].val.clusterDim.y = 1;
+  attribute[0].val.clusterDim.z = 1;
+  attribute[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attribute[1].val.programmaticStreamSerializationAllowed = 1;
+  config.attrs = attribute;
+  config.numAttrs = tuned_dependent_launch ? 2 : 1;
+  check_cuda(cudaLaunchKernelEx(&config, int4_gemv_tc_kernel<NT>, p), "cudaLaunchKernelEx (int4_gemv_tc)");
+}
+
+}  // namespace
+
+void int4_gemv_tc_tuning(int blocks_per_multiprocessor, int max_cluster, bool dependent_launch) {
+  tuned_dependent_launch = dependent_launch;
+  tuned_blocks_per_multiprocessor = std::max(1, blocks_per_multiprocessor);
+  tuned_max_cluster = std::clamp(max_cluster, 1, kMaxCluster);
+}
+
+bool int4_gemv_tc_supported(const Int4TiledWeights& w, int64_t rows) {
+  static const bool hopper = device_value(cudaDevAttrComputeCapabilityMajor) >= 9;
+  if (!hopper || w.qweight == nullptr || w.in_features <= 0 || w.in_features % kInt4ChunkInputs != 0 ||
+      w.padded_columns % kTile != 0 || w.padded_columns / kTile > 65535 || rows <= 0) {
+    return false;
+  }
+  const int pass = static_cast<int>(std::min(rows, kInt4GemvTcMaxRows));
+  return plan_for(w, pass, tiles_for(pass)).shared_bytes <= kMaxSharedBytes;
+}
+
+void int4_gemv_tc(const Int4TiledWeights& w, const float* x, int64_t rows, const float* bias,
+                  const LinearEpilogue& epilogue, void* stream) {
+  if (rows <= 0) return;
+  if (!int4_gemv_tc_supported(w, rows)) {
+    fail_invalid("int4_gemv_tc: unsupported layer (in " + std::to_string(w.in_features) + ", columns " +
+                 std::to_string(w.columns) + ")");
+  }
+  if (epilogue.kind == LinearEpilogue::Kind::silu_mul && w.columns % (2 * LinearEpilogue::kSiluTile) != 0) {
+    fail_invalid("int4_gemv_tc: silu_mul needs a multiple of 128 columns");
+  }
+  const auto s = static_cast<cudaStream_t>(stream);
+  const int64_t tiles = w.padded_columns / kTile;
+  for (int64_t row0 = 0; row0 < rows; row0 += kInt4GemvTcMaxRows) {
+    const int pass = static_cast<int>(std::min(kInt4GemvTcMaxRows, rows - row0));
+    const int nt = tiles_for(pass);
+    const Plan plan = plan_for(w, pass, nt);
+    Params p{w, x + row0 * w.in_features, bias, epilogue, row0, pass,
+             static_cast<int32_t>(w.in_features / kInt4ChunkInputs), plan.cluster, plan.plane_stride};
+    switch (nt) {
+      case 1: launch<1>(p, tiles, plan, s); break;
+      case 2: launch<2>(p, tiles, plan, s); break;
+      default: launch<4>(p, tiles, plan, s); break;
+    }
+    check_launch("int4_gemv_tc");
+  }
+}
+
+}  // namespace citadel::runtime::cuda
