@@ -203,7 +203,8 @@ __device__ void stage_x(const Params& p, int64_t chunk0, int local_rows, char* p
         for (int j = 0; j < 8; ++j) v[j] = __ldg(x + __ldg(p.w.input_perm + k0 + j));
       }
       constexpr int kOrder[8] = {0, 4, 1, 5, 2, 6, 3, 7};
-      __half hi[8], lo[8];
+      __align__(16) __half hi[8];
+      __align__(16) __half lo[8];
 #pragma unroll
       for (int j = 0; j < 8; ++j) {
         hi[j] = __float2half_rn(v[kOrder[j]]);
