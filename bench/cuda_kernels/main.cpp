@@ -170,15 +170,16 @@ Filters parse(int argc, char** argv) {
         f.batches.push_back(std::strtoll(p, &end, 10));
         p = *end == ',' ? end + 1 : end;
       }
-    } else if (arg == "--tc-plan" && i + 3 < argc) {  // blocks per multiprocessor, largest cluster, PDL 0/1
+    } else if (arg == "--tc-plan" && i + 4 < argc) {  // blocks per SM, largest cluster, PDL 0/1, rows per pass
       const int blocks = std::atoi(argv[++i]);
       const int cluster = std::atoi(argv[++i]);
-      int4_gemv_tc_tuning(blocks, cluster, std::atoi(argv[++i]) != 0);
+      const bool dependent = std::atoi(argv[++i]) != 0;
+      int4_gemv_tc_tuning(blocks, cluster, dependent, std::atoi(argv[++i]));
     } else if (arg == "--no-attention") {
       f.attention = false;
     } else {
       throw std::runtime_error("usage: bench_cuda_kernels [--model NAME] [--layer NAME] [--batches 1,16] "
-                               "[--tc-plan BLOCKS CLUSTER PDL] [--no-attention] (unknown argument '" + arg + "')");
+                               "[--tc-plan BLOCKS CLUSTER PDL PASS_ROWS] [--no-attention] (unknown argument '" + arg + "')");
     }
   }
   return f;

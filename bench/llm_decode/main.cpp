@@ -196,7 +196,7 @@ int main(int argc, char** argv) {
     };
     if (arg == "--no-pdl") {  // int4 GEMV launches wait for the previous kernel to end
 #ifdef CITADEL_HAVE_CUDA
-      citadel::runtime::cuda::int4_gemv_tc_tuning(2, 8, false);
+      citadel::runtime::cuda::int4_gemv_tc_tuning(2, 8, false, 16);
 #endif
       continue;
     }

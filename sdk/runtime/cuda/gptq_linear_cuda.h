@@ -35,8 +35,8 @@ class GptqLinearCuda {
   // GPTQ-packed layers: gptq_gemv up to kPackedGemvMaxRows, then cuBLAS.
   static constexpr int64_t kGemvMaxRows = 8;
   // Up to this many rows, on Hopper, the register-direct tensor-core GEMV
-  // (int4_gemv_tc.h, passes of 16 rows) runs instead (f32-exact to rounding too).
-  static constexpr int64_t kTensorCoreGemvMaxRows = 64;
+  // (int4_gemv_tc.h) runs instead (f32-exact to rounding too).
+  static constexpr int64_t kTensorCoreGemvMaxRows = 16;
   static constexpr int64_t kTensorCoreMaxRows = 24;  // H200: cuBLAS is faster from ~32 rows
   static constexpr int64_t kPackedGemvMaxRows = 16;
   // Rows up to which forward() is f32-exact (to rounding) for this layer.

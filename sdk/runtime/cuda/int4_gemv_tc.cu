@@ -33,7 +33,7 @@ constexpr int kWarps = 8;
 constexpr int kThreads = kWarps * 32;
 constexpr int kSlices = kWarps / 2;  // chunk slices of a block (two warps, one per half tile, each)
 constexpr int kTile = static_cast<int>(kInt4TileColumns);
-constexpr int kBuffers = 3;          // chunks in flight per warp
+constexpr int kBuffers = 4;          // chunks in flight per warp
 constexpr int kMaxCluster = 8;
 constexpr size_t kMaxSharedBytes = 160 * 1024;
 
@@ -49,30 +49,12 @@ struct Params {
   int32_t plane_stride;  // bytes per staged (row, part) plane
 };
 
-struct Chunk {
-  uint4 q[2];  // the warp's two 32-column units
-  uint2 scales[2];
-  uint32_t zeros[2];
-  int32_t group;
-};
-
-__device__ __forceinline__ int32_t group_of(const Int4TiledWeights& w, int64_t chunk) {
-  return w.chunks_per_group > 0 ? static_cast<int32_t>(static_cast<uint32_t>(chunk) /
-                                                       static_cast<uint32_t>(w.chunks_per_group))
-                                : __ldg(w.chunk_group + chunk);
-}
-
-__device__ __forceinline__ void load_chunk(const Params& p, int64_t tile, int half, int g, int t, int64_t chunk,
-                                           Chunk& c) {
-  const uint32_t* base = p.w.qweight + (tile * (p.w.in_features / 8) + chunk * 4 + t) * kTile + half * 64 + 4 * g;
-  c.q[0] = __ldg(reinterpret_cast<const uint4*>(base));
-  c.q[1] = __ldg(reinterpret_cast<const uint4*>(base + 32));
-  c.group = group_of(p.w, chunk);
-  const int64_t at = static_cast<int64_t>(c.group) * p.w.padded_columns + tile * kTile + half * 64 + 4 * g;
-  c.scales[0] = __ldg(reinterpret_cast<const uint2*>(p.w.scales + at));
-  c.scales[1] = __ldg(reinterpret_cast<const uint2*>(p.w.scales + at + 32));
-  c.zeros[0] = __ldg(reinterpret_cast<const uint32_t*>(p.w.zeros + at));
-  c.zeros[1] = __ldg(reinterpret_cast<const uint32_t*>(p.w.zeros + at + 32));
+// The f16 pairs of (w & kMask) | 0x64006400 in one LOP3.
+template <uint32_t kMask>
+__device__ __forceinline__ uint32_t nibble_pair(uint32_t w) {
+  uint32_t r;
+  asm("lop3.b32 %0, %1, %2, %3, 0xEA;\n" : "=r"(r) : "r"(w), "n"(kMask), "n"(0x64006400));
+  return r;
 }
 
 __device__ __forceinline__ uint32_t hsub2_bits(uint32_t a, uint32_t b) {
@@ -97,14 +79,14 @@ struct Dequantized {
 __device__ __forceinline__ void dequantize(uint32_t w0, uint32_t w1, uint32_t za0, uint32_t za1, uint32_t zb0,
                                            uint32_t zb1, Dequantized& d) {
   const uint32_t v0 = w0 >> 8, v1 = w1 >> 8;
-  d.s0[0] = hsub2_bits((w0 & 0x000F000Fu) | 0x64006400u, za0);
-  d.s0[1] = hsub2_bits((w1 & 0x000F000Fu) | 0x64006400u, za1);
-  d.s0[2] = hfma2_bits((w0 & 0x00F000F0u) | 0x64006400u, kSixteenth, zb0);
-  d.s0[3] = hfma2_bits((w1 & 0x00F000F0u) | 0x64006400u, kSixteenth, zb1);
-  d.s1[0] = hsub2_bits((v0 & 0x000F000Fu) | 0x64006400u, za0);
-  d.s1[1] = hsub2_bits((v1 & 0x000F000Fu) | 0x64006400u, za1);
-  d.s1[2] = hfma2_bits((v0 & 0x00F000F0u) | 0x64006400u, kSixteenth, zb0);
-  d.s1[3] = hfma2_bits((v1 & 0x00F000F0u) | 0x64006400u, kSixteenth, zb1);
+  d.s0[0] = hsub2_bits(nibble_pair<0x000F000Fu>(w0), za0);
+  d.s0[1] = hsub2_bits(nibble_pair<0x000F000Fu>(w1), za1);
+  d.s0[2] = hfma2_bits(nibble_pair<0x00F000F0u>(w0), kSixteenth, zb0);
+  d.s0[3] = hfma2_bits(nibble_pair<0x00F000F0u>(w1), kSixteenth, zb1);
+  d.s1[0] = hsub2_bits(nibble_pair<0x000F000Fu>(v0), za0);
+  d.s1[1] = hsub2_bits(nibble_pair<0x000F000Fu>(v1), za1);
+  d.s1[2] = hfma2_bits(nibble_pair<0x00F000F0u>(v0), kSixteenth, zb0);
+  d.s1[3] = hfma2_bits(nibble_pair<0x00F000F0u>(v1), kSixteenth, zb1);
 }
 
 __device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
@@ -118,7 +100,6 @@ __device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], uint3
 // each column) and scales, the group's MMA sums and the scaled result.
 template <int NT>
 struct WarpState {
-  int32_t group = -1;
   uint32_t za[2][4], zb[2][4];
   uint2 scales[2];
   float sums[2][2][NT][4];   // unit, column pair, n tile, C registers
@@ -145,23 +126,24 @@ __device__ __forceinline__ void flush(WarpState<NT>& s) {
   }
 }
 
+// The group's zeros as the two f16 constants of each column, its scales.
 template <int NT>
-__device__ __forceinline__ void compute_chunk(const Chunk& c, const char* planes, int plane_stride, int rows,
-                                              int local_row, int g, WarpState<NT>& s) {
-  if (c.group != s.group) {
-    if (s.group >= 0) flush(s);
-    s.group = c.group;
+__device__ __forceinline__ void start_group(const uint2 (&scales)[2], const uint32_t (&zeros)[2], WarpState<NT>& s) {
 #pragma unroll
-    for (int u = 0; u < 2; ++u) {
-      s.scales[u] = c.scales[u];
+  for (int u = 0; u < 2; ++u) {
+    s.scales[u] = scales[u];
 #pragma unroll
-      for (int col = 0; col < 4; ++col) {
-        const uint32_t z = (c.zeros[u] >> (8 * col)) & 0xFFu;
-        s.za[u][col] = 0x64006400u | z | (z << 16);
-        s.zb[u][col] = hsub2_bits(k960, s.za[u][col]);  // -(64 + z)
-      }
+    for (int col = 0; col < 4; ++col) {
+      // byte col of the zeros into the low byte of both halves, over 1024
+      s.za[u][col] = __byte_perm(zeros[u], 0u, static_cast<uint32_t>(col | 0x40 | (col << 8) | 0x4000)) | 0x64006400u;
+      s.zb[u][col] = hsub2_bits(k960, s.za[u][col]);  // -(64 + z)
     }
   }
+}
+
+template <int NT>
+__device__ __forceinline__ void compute_chunk(const uint4 (&q)[2], const char* planes, int plane_stride, int rows,
+                                              int local_row, int g, WarpState<NT>& s) {
   uint4 b[NT];
 #pragma unroll
   for (int nt = 0; nt < NT; ++nt) {
@@ -171,7 +153,7 @@ __device__ __forceinline__ void compute_chunk(const Chunk& c, const char* planes
   }
 #pragma unroll
   for (int u = 0; u < 2; ++u) {
-    const uint32_t words[4] = {c.q[u].x, c.q[u].y, c.q[u].z, c.q[u].w};
+    const uint32_t words[4] = {q[u].x, q[u].y, q[u].z, q[u].w};
 #pragma unroll
     for (int pr = 0; pr < 2; ++pr) {
       Dequantized d;
@@ -232,10 +214,33 @@ __global__ void __launch_bounds__(kThreads, NT == 1 ? 2 : 1) int4_gemv_tc_kernel
   const int count = last - first;
 
   allow_dependent_launch();
-  Chunk buffers[kBuffers];
+  // This lane's words of the warp's first chunk; chunk i is 128 uint4 further, unit 1 is 8 further.
+  const int64_t chunk_begin = chunk0 + first;
+  const uint4* weights = reinterpret_cast<const uint4*>(
+      p.w.qweight + (tile * (p.w.in_features / 8) + chunk_begin * 4 + t) * kTile + half * 64 + 4 * g);
+  uint4 buffers[kBuffers][2];
 #pragma unroll
   for (int b = 0; b < kBuffers; ++b) {
-    if (b < count) load_chunk(p, tile, half, g, t, chunk0 + first + b, buffers[b]);
+    if (b < count) {
+      buffers[b][0] = __ldg(weights + b * 128);
+      buffers[b][1] = __ldg(weights + b * 128 + 8);
+    }
+  }
+  // Groups are regular (chunk c in group c / chunks_per_group): the next
+  // group's scales and zeros are loaded when a group starts.
+  const int per_group = static_cast<int>(p.w.chunks_per_group);
+  const int64_t group0 = chunk_begin / per_group;
+  int left = per_group - static_cast<int>(chunk_begin - group0 * per_group);  // chunks of the group from here
+  const int64_t column = tile * kTile + half * 64 + 4 * g;
+  const uint16_t* scales = p.w.scales + group0 * p.w.padded_columns + column;
+  const uint8_t* zeros = p.w.zeros + group0 * p.w.padded_columns + column;
+  uint2 next_scales[2] = {make_uint2(0u, 0u), make_uint2(0u, 0u)};
+  uint32_t next_zeros[2] = {0u, 0u};
+  if (count > 0) {
+    next_scales[0] = __ldg(reinterpret_cast<const uint2*>(scales));
+    next_scales[1] = __ldg(reinterpret_cast<const uint2*>(scales + 32));
+    next_zeros[0] = __ldg(reinterpret_cast<const uint32_t*>(zeros));
+    next_zeros[1] = __ldg(reinterpret_cast<const uint32_t*>(zeros + 32));
   }
   wait_for_prerequisites();  // x and the outputs are the earlier kernels' (launched with PDL)
   stage_x(p, chunk0, block_chunks * 4, shared);
@@ -266,12 +271,31 @@ __global__ void __launch_bounds__(kThreads, NT == 1 ? 2 : 1) int4_gemv_tc_kernel
     for (int b = 0; b < kBuffers; ++b) {
       const int index = k + b;
       if (index < count) {
+        if (index == 0 || left == 0) {  // a group starts (warp-uniform)
+          if (index != 0) {
+            flush(state);
+            left = per_group;
+          }
+          start_group(next_scales, next_zeros, state);
+          if (index + left < count) {  // the warp reaches the next group too
+            scales += p.w.padded_columns;
+            zeros += p.w.padded_columns;
+            next_scales[0] = __ldg(reinterpret_cast<const uint2*>(scales));
+            next_scales[1] = __ldg(reinterpret_cast<const uint2*>(scales + 32));
+            next_zeros[0] = __ldg(reinterpret_cast<const uint32_t*>(zeros));
+            next_zeros[1] = __ldg(reinterpret_cast<const uint32_t*>(zeros + 32));
+          }
+        }
         compute_chunk<NT>(buffers[b], shared, p.plane_stride, p.rows, (first + index) * 4 + t, g, state);
-        if (index + kBuffers < count) load_chunk(p, tile, half, g, t, chunk0 + first + index + kBuffers, buffers[b]);
+        --left;
+        if (index + kBuffers < count) {
+          buffers[b][0] = __ldg(weights + (index + kBuffers) * 128);
+          buffers[b][1] = __ldg(weights + (index + kBuffers) * 128 + 8);
+        }
       }
     }
   }
-  if (state.group >= 0) flush(state);
+  if (count > 0) flush(state);
   __syncthreads();  // the staged x is no longer read: the space holds the sums
 
   constexpr int kRows = 4 * NT;
@@ -344,14 +368,15 @@ size_t shared_for(int rows, int nt, int plane_stride) {
 // multiprocessor and each warp keeps two chunks; more if x does not fit.
 int tuned_blocks_per_multiprocessor = 2;
 int tuned_max_cluster = kMaxCluster;
-bool tuned_dependent_launch = true;
+int64_t tuned_pass_rows = kInt4GemvTcMaxRows;
 
 Plan plan_for(const Int4TiledWeights& w, int rows, int nt) {
   static const int multiprocessors = device_value(cudaDevAttrMultiProcessorCount);
   const int64_t tiles = w.padded_columns / kTile;
   const int64_t chunks = w.in_features / kInt4ChunkInputs;
   Plan plan;
-  while (plan.cluster < tuned_max_cluster &&
+  const int max_cluster = nt == 1 ? tuned_max_cluster : nt == 2 ? std::min(2, tuned_max_cluster) : 1;
+  while (plan.cluster < max_cluster &&
          tiles * plan.cluster * 2 <= int64_t{tuned_blocks_per_multiprocessor} * multiprocessors &&
          chunks >= static_cast<int64_t>(plan.cluster) * 2 * kSlices * 2) {
     plan.cluster *= 2;
@@ -390,21 +415,22 @@ void launch(const Params& p, int64_t tiles, const Plan& plan, cudaStream_t strea
   attribute[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
   attribute[1].val.programmaticStreamSerializationAllowed = 1;
   config.attrs = attribute;
-  config.numAttrs = tuned_dependent_launch ? 2 : 1;
+  config.numAttrs = dependent_launch_enabled() ? 2 : 1;
   check_cuda(cudaLaunchKernelEx(&config, int4_gemv_tc_kernel<NT>, p), "cudaLaunchKernelEx (int4_gemv_tc)");
 }
 
 }  // namespace
 
-void int4_gemv_tc_tuning(int blocks_per_multiprocessor, int max_cluster, bool dependent_launch) {
-  tuned_dependent_launch = dependent_launch;
+void int4_gemv_tc_tuning(int blocks_per_multiprocessor, int max_cluster, bool dependent_launch, int pass_rows) {
+  tuned_pass_rows = std::clamp<int64_t>(pass_rows, 1, kInt4GemvTcMaxRows);
+  set_dependent_launch(dependent_launch);
   tuned_blocks_per_multiprocessor = std::max(1, blocks_per_multiprocessor);
   tuned_max_cluster = std::clamp(max_cluster, 1, kMaxCluster);
 }
 
 bool int4_gemv_tc_supported(const Int4TiledWeights& w, int64_t rows) {
   static const bool hopper = device_value(cudaDevAttrComputeCapabilityMajor) >= 9;
-  if (!hopper || w.qweight == nullptr || w.in_features <= 0 || w.in_features % kInt4ChunkInputs != 0 ||
+  if (!hopper || w.qweight == nullptr || w.chunks_per_group <= 0 || w.in_features <= 0 || w.in_features % kInt4ChunkInputs != 0 ||
       w.padded_columns % kTile != 0 || w.padded_columns / kTile > 65535 || rows <= 0) {
     return false;
   }
@@ -424,8 +450,8 @@ void int4_gemv_tc(const Int4TiledWeights& w, const float* x, int64_t rows, const
   }
   const auto s = static_cast<cudaStream_t>(stream);
   const int64_t tiles = w.padded_columns / kTile;
-  for (int64_t row0 = 0; row0 < rows; row0 += kInt4GemvTcMaxRows) {
-    const int pass = static_cast<int>(std::min(kInt4GemvTcMaxRows, rows - row0));
+  for (int64_t row0 = 0; row0 < rows; row0 += tuned_pass_rows) {
+    const int pass = static_cast<int>(std::min(tuned_pass_rows, rows - row0));
     const int nt = tiles_for(pass);
     const Plan plan = plan_for(w, pass, nt);
     Params p{w, x + row0 * w.in_features, bias, epilogue, row0, pass,

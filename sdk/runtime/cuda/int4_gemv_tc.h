@@ -46,8 +46,9 @@ void int4_gemv_tc(const Int4TiledWeights& w, const float* x, int64_t rows, const
                   const LinearEpilogue& epilogue, void* stream);
 
 // Benchmarks only: the grid plan's target blocks per multiprocessor
-// (default 2), largest cluster (default 8, at most 8), and whether launches
-// may overlap the previous kernel (programmatic dependent launch, default on).
-void int4_gemv_tc_tuning(int blocks_per_multiprocessor, int max_cluster, bool dependent_launch);
+// (default 2), largest cluster (default 8, at most 8), whether launches may
+// overlap the previous kernel (programmatic dependent launch, default on,
+// dependent_launch.h) and the rows per pass (default 16).
+void int4_gemv_tc_tuning(int blocks_per_multiprocessor, int max_cluster, bool dependent_launch, int pass_rows);
 
 }  // namespace citadel::runtime::cuda
