@@ -16,6 +16,7 @@
 #include "runtime/cuda/int4_gemv.h"
 #include "runtime/cuda/int4_gemv_tc.h"
 #include "runtime/cuda/int4_mma.h"
+#include "runtime/kernels/elementwise.h"
 #include "runtime/kernels/gptq.h"
 
 #include <numeric>
@@ -144,6 +145,37 @@ TEST_CASE("cuda tensor-core int4 GEMV (Hopper) matches the CPU layer to f32 roun
   for (int64_t m : {1, 4, 9}) {
     INFO("wide, m " << m);
     CHECK(compare(wide, m, true, rng, Path::tc) < 1e-4);
+  }
+}
+
+TEST_CASE("cuda tensor-core int4 GEMV with the RMSNorm of its input fused matches rms_norm then the CPU layer",
+          "[cuda]") {
+  std::mt19937 rng(20);
+  for (bool act_order : {false, true}) {
+    const auto layer = make_layer(4, 1024, 384, 128, act_order, GptqZeroFormat::v2, rng);
+    const GptqTensors& t = layer.tensors;
+    GptqLinearCuda gpu(t, "test.gpu");
+    GptqLinear cpu(t, "test.cpu");
+    ThreadPool pool(2);
+    CublasContext context;
+    const auto weight = random_floats(static_cast<size_t>(t.in_features), rng, 1.0f);
+    DeviceBuffer weight_device = to_device(weight);
+    for (int64_t m : {1, 3, 6, 16, 17}) {
+      INFO("act_order " << act_order << ", m " << m);
+      auto x = random_floats(static_cast<size_t>(m * t.in_features), rng, 4.0f);
+      std::vector<float> normed(x.size()), expected(static_cast<size_t>(m * t.out_features));
+      citadel::runtime::rms_norm(x.data(), m, t.in_features, weight.data(), 1e-5f, normed.data());
+      cpu.forward(pool, normed.data(), m, expected.data(), nullptr);
+      DeviceBuffer x_device = to_device(x), y_device(expected.size() * sizeof(float));
+      const bool fused = gpu.forward_normed(x_device.as<float>(), m, RmsNormInput{weight_device.as<float>(), 1e-5f},
+                                            LinearEpilogue::single(y_device.as<float>(), t.out_features), nullptr);
+      if (!int4_gemv_tc_supported(gpu.tiled_weights(), m) || m > GptqLinearCuda::kTensorCoreGemvMaxRows) {
+        CHECK_FALSE(fused);
+        continue;
+      }
+      REQUIRE(fused);
+      CHECK(scaled_max_error(y_device.to_vector<float>(expected.size()), expected) < 1e-4);
+    }
   }
 }
 

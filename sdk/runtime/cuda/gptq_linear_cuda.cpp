@@ -267,6 +267,13 @@ void GptqLinearCuda::forward(CublasContext& context, const float* x, int64_t m, 
   linear_epilogue_apply(result, m, columns_, epilogue, stream);
 }
 
+bool GptqLinearCuda::forward_normed(const float* x, int64_t m, const RmsNormInput& norm,
+                                    const LinearEpilogue& epilogue, void* stream) const {
+  if (!tiled() || m <= 0 || m > kTensorCoreGemvMaxRows || !int4_gemv_tc_supported(tiled_, m)) return false;
+  int4_gemv_tc(tiled_, x, m, bias_.size() > 0 ? bias_.as<float>() : nullptr, epilogue, stream, norm);
+  return true;
+}
+
 void GptqLinearCuda::forward_tiled(CublasContext& context, const float* x, int64_t m, const LinearEpilogue& epilogue,
                                    const float* extra_bias, void* stream) const {
   if (m <= 0) return;

@@ -13,6 +13,7 @@
 #include "runtime/cuda/cublas_matmul.h"
 #include "runtime/cuda/device_buffer.h"
 #include "runtime/cuda/gptq_kernels.h"
+#include "runtime/cuda/int4_gemv_tc.h"
 #include "runtime/cuda/int4_tiled.h"
 #include "runtime/cuda/linear_epilogue.h"
 #include "runtime/kernels/gptq.h"
@@ -58,6 +59,11 @@ class GptqLinearCuda {
   // y = x[m, in] · W (+ bias) through `epilogue`; device pointers (f32).
   void forward(CublasContext& context, const float* x, int64_t m, const LinearEpilogue& epilogue,
                void* stream) const;
+  // As forward(context, x, m, epilogue, stream) on rms_norm(x) (norm.weight
+  // set) when the tensor-core GEMV takes these rows (it applies the norm as
+  // it reads x): returns false, having done nothing, otherwise.
+  bool forward_normed(const float* x, int64_t m, const RmsNormInput& norm, const LinearEpilogue& epilogue,
+                      void* stream) const;
   // y[m, columns] = x · W (+ bias, + extra_bias if not null).
   void forward(CublasContext& context, const float* x, int64_t m, float* y, const float* extra_bias,
                void* stream) const;

@@ -1,7 +1,8 @@
 // Int4 GEMV/small GEMM on tensor cores straight from registers, for decode
 // batches (1..16 rows per pass), on the tiled layout (int4_tiled.h), with
 // the result of the f32 GEMV to f32 rounding and the layer's epilogue
-// (linear_epilogue.h). Hopper (sm_90) only: int4_gemv_tc_supported says
+// (linear_epilogue.h), optionally after the RMSNorm of x (RmsNormInput).
+// Hopper (sm_90) only: int4_gemv_tc_supported says
 // when it runs; GptqLinearCuda falls back to int4_gemv / int4_mma.
 //
 // How: mma.sync m16n8k16 (f16 x f16 -> f32) where A is the exact integer
@@ -35,6 +36,15 @@ namespace citadel::runtime::cuda {
 
 inline constexpr int64_t kInt4GemvTcMaxRows = 16;  // rows per pass
 
+// Optional RMSNorm of each row of x before the product (the layer norm that
+// precedes a projection, fused): x[r, k] / sqrt(mean_k(x[r, k]^2) + eps)
+// * weight[k], k in the original input order. Every block computes the
+// row's sum of squares itself (same order in every block).
+struct RmsNormInput {
+  const float* weight = nullptr;  // device f32 [in]; null: no norm
+  float eps = 0.0f;
+};
+
 // True when the current device is sm_90+ and the layer fits the kernel
 // (x of a block's inputs within its shared memory at `rows` rows per pass).
 bool int4_gemv_tc_supported(const Int4TiledWeights& w, int64_t rows);
@@ -43,7 +53,7 @@ bool int4_gemv_tc_supported(const Int4TiledWeights& w, int64_t rows);
 // `epilogue`, in passes of kInt4GemvTcMaxRows rows. x is f32 [rows, in] on
 // the device, original input order. Needs no scratch.
 void int4_gemv_tc(const Int4TiledWeights& w, const float* x, int64_t rows, const float* bias,
-                  const LinearEpilogue& epilogue, void* stream);
+                  const LinearEpilogue& epilogue, void* stream, RmsNormInput norm = {});
 
 // Benchmarks only: the grid plan's target blocks per multiprocessor
 // (default 2), largest cluster (default 8, at most 8), whether launches may
