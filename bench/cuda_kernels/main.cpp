@@ -3,8 +3,9 @@
 // f16 on the same shape:
 //   - the int4 linear layers as llm-gptq runs them (q/k/v fused, gate/up
 //     fused with SiLU·mul, o/down adding into the residual; random int4 g128
-//     weights in the tiled layout): GptqLinearCuda::forward (GEMV up to 16
-//     rows, dequantize + cuBLAS above), the f32 tiled GEMV alone up to 16 rows
+//     weights in the tiled layout): GptqLinearCuda::forward (on Hopper the
+//     tensor-core GEMV up to 16 rows, the tensor-core GEMM up to 24,
+//     dequantize + cuBLAS above), the f32 tiled GEMV alone up to 16 rows
 //     (and how far the tensor-core GEMV's result is from it),
 //     and cuBLAS f16 on an f16 weight of the same shape;
 //   - the fp16 lm_head through cuBLAS;
@@ -14,7 +15,9 @@
 // device-to-device copy bandwidth measured in this run (read + write).
 // Timing: CUDA events around runs of 10 calls, median of 21 runs after
 // warm-up; weights rotate over copies (>= 256 MB) so each call reads HBM,
-// not L2. Prints; never asserts.
+// not L2. Prints; never asserts. Filters (--model, --layer, --batches,
+// --no-attention) and --tc-plan (the tensor-core GEMV's grid, PDL and pass
+// size) select what runs, e.g. for one kernel under ncu.
 #include "bench_shapes.h"
 
 #include "runtime/cuda/cuda_check.h"
