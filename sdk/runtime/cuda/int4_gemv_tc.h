@@ -2,8 +2,9 @@
 // batches (1..16 rows per pass), on the tiled layout (int4_tiled.h), with
 // the result of the f32 GEMV to f32 rounding and the layer's epilogue
 // (linear_epilogue.h), optionally after the RMSNorm of x (RmsNormInput).
-// Hopper (sm_90) only: int4_gemv_tc_supported says
-// when it runs; GptqLinearCuda falls back to int4_gemv / int4_mma.
+// Hopper (sm_90) and regular groups (chunk c in group c / chunks_per_group)
+// only: int4_gemv_tc_supported says when it runs; GptqLinearCuda falls back
+// to int4_gemv / int4_mma.
 //
 // How: mma.sync m16n8k16 (f16 x f16 -> f32) where A is the exact integer
 // (q - z) of 16 columns x 16 inputs, dequantized in registers from the
@@ -16,8 +17,9 @@
 //
 // Work split: a block of 8 warps owns one 128-column tile and a range of
 // chunks; warp w takes half (w % 2) of the tile (64 columns) and slice
-// w / 2 of the block's chunks (contiguous, three chunks in flight, scales
-// and zeros loaded with each chunk). x of the block's range is staged in
+// w / 2 of the block's chunks (contiguous, four chunks in flight in
+// registers; the next group's scales and zeros loaded as a group starts).
+// 1..4 rows: 2 blocks per SM; 5..16 rows: 1. x of the block's range is staged in
 // shared memory once (permuted by input_perm, split, in B-fragment order).
 // Long inputs are split over a thread-block cluster of up to 8 blocks whose
 // sums are added by the cluster's first block through distributed shared
