@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace citadel::ocr {
+namespace citadel::deepseek_ocr {
 namespace {
 
 namespace json = boost::json;
@@ -105,4 +105,4 @@ DecoderConfig load_decoder_config(const std::filesystem::path& folder) {
   return parse_decoder_config(text.str(), path.string());
 }
 
-}  // namespace citadel::ocr
+}  // namespace citadel::deepseek_ocr

@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <string>
 
-namespace citadel::ocr {
+namespace citadel::deepseek_ocr {
 
 struct DecoderConfig {
   uint32_t vocab_size = 0;
@@ -47,4 +47,4 @@ DecoderConfig parse_decoder_config(const std::string& config_json, const std::st
 // Reads <folder>/config.json.
 DecoderConfig load_decoder_config(const std::filesystem::path& folder);
 
-}  // namespace citadel::ocr
+}  // namespace citadel::deepseek_ocr

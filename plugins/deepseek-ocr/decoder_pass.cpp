@@ -9,7 +9,7 @@
 #include <cmath>
 #include <cstring>
 
-namespace citadel::ocr {
+namespace citadel::deepseek_ocr {
 
 DecoderPass::DecoderPass(const DecoderConfig& config, const DecoderWeights& weights, runtime::DType kv_dtype)
     : config_(config), weights_(weights), kv_dtype_(kv_dtype),
@@ -118,4 +118,4 @@ void DecoderPass::attention_layer(size_t layer_index, std::span<const DecoderChu
   runtime::add_in_place(hidden_.data(), proj_.data(), rows * hidden);
 }
 
-}  // namespace citadel::ocr
+}  // namespace citadel::deepseek_ocr

@@ -24,7 +24,7 @@
 #include <span>
 #include <vector>
 
-namespace citadel::ocr {
+namespace citadel::deepseek_ocr {
 
 inline constexpr uint32_t kTokensPerBlock = 16;
 
@@ -73,4 +73,4 @@ class DecoderPass {
   std::vector<float> hidden_, normed_, q_, k_, v_, attn_, proj_;
 };
 
-}  // namespace citadel::ocr
+}  // namespace citadel::deepseek_ocr

@@ -5,7 +5,7 @@
 #include "runtime/kernels/elementwise.h"
 #include "runtime/kernels/matmul.h"
 
-namespace citadel::ocr {
+namespace citadel::deepseek_ocr {
 namespace {
 
 using runtime::DType;
@@ -89,4 +89,4 @@ DecoderWeights load_decoder_weights(const DecoderConfig& config, const runtime::
   return load_decoder_weights(config, find, checkpoint.directory().string());
 }
 
-}  // namespace citadel::ocr
+}  // namespace citadel::deepseek_ocr

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-namespace citadel::ocr {
+namespace citadel::deepseek_ocr {
 
 // y[rows, out] = x[rows, in] W^T with W [out, in] as stored (no bias).
 struct Linear {
@@ -66,4 +66,4 @@ DecoderWeights load_decoder_weights(const DecoderConfig& config, const TensorFin
 // From an opened checkpoint folder (model.safetensors or its sharded index).
 DecoderWeights load_decoder_weights(const DecoderConfig& config, const runtime::SafetensorsCheckpoint& checkpoint);
 
-}  // namespace citadel::ocr
+}  // namespace citadel::deepseek_ocr

@@ -10,7 +10,7 @@
 #include <cstring>
 #include <numeric>
 
-namespace citadel::ocr {
+namespace citadel::deepseek_ocr {
 
 Routing route_tokens(runtime::ThreadPool& pool, const DecoderConfig& config, const DecoderLayerWeights& layer,
                      const float* x, int64_t rows) {
@@ -92,4 +92,4 @@ void FeedForward::run(runtime::ThreadPool& pool, const DecoderLayerWeights& laye
   if (layer.has_shared) mlp_rows(pool, layer.shared, x, all_rows_, nullptr, out);
 }
 
-}  // namespace citadel::ocr
+}  // namespace citadel::deepseek_ocr

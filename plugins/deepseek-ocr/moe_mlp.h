@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace citadel::ocr {
+namespace citadel::deepseek_ocr {
 
 // The experts chosen for each row: expert[r * k + j] with weight[r * k + j],
 // best first (ties to the lower expert id).
@@ -45,4 +45,4 @@ class FeedForward {
   std::vector<int64_t> all_rows_;
 };
 
-}  // namespace citadel::ocr
+}  // namespace citadel::deepseek_ocr

@@ -20,12 +20,12 @@ namespace {
 
 struct TinyDecoder {
   TinyDecoder()
-      : config(ocr::load_decoder_config(test::ocr_model_dir())),
+      : config(deepseek_ocr::load_decoder_config(test::ocr_model_dir())),
         checkpoint(test::ocr_model_dir()),
-        weights(ocr::load_decoder_weights(config, checkpoint)) {}
-  ocr::DecoderConfig config;
+        weights(deepseek_ocr::load_decoder_weights(config, checkpoint)) {}
+  deepseek_ocr::DecoderConfig config;
   runtime::SafetensorsCheckpoint checkpoint;
-  ocr::DecoderWeights weights;
+  deepseek_ocr::DecoderWeights weights;
 };
 
 }  // namespace
@@ -51,19 +51,19 @@ TEST_CASE("decoder logits and greedy tokens match the reference for every case",
     const uint32_t run_begin = static_cast<uint32_t>(first_image - sequence.begin());
     REQUIRE(std::count(sequence.begin(), sequence.end(), 128815) == image_tokens);
 
-    ocr::DecoderPass pass(tiny.config, tiny.weights, runtime::DType::f32);
-    test::TestBlocks blocks(ocr::kTokensPerBlock * tiny.config.num_layers * pass.bytes_per_token_per_layer(),
-                            ocr::kTokensPerBlock);
+    deepseek_ocr::DecoderPass pass(tiny.config, tiny.weights, runtime::DType::f32);
+    test::TestBlocks blocks(deepseek_ocr::kTokensPerBlock * tiny.config.num_layers * pass.bytes_per_token_per_layer(),
+                            deepseek_ocr::kTokensPerBlock);
     const uint32_t prompt = static_cast<uint32_t>(sequence.size());
     const uint32_t chunk = 37;  // not a multiple of the block size, cuts the image run
     std::vector<float> logits;
     for (uint32_t begin = 0; begin < prompt; begin += chunk) {
       const uint32_t count = std::min(chunk, prompt - begin);
-      ocr::DecoderChunk part;
+      deepseek_ocr::DecoderChunk part;
       part.tokens = std::span<const int32_t>(sequence.data() + begin, count);
       part.first_position = begin;
       part.blocks = blocks.cover(begin + count);
-      part.image = ocr::EmbeddingRun{run_begin, image_tokens, image.data()};
+      part.image = deepseek_ocr::EmbeddingRun{run_begin, image_tokens, image.data()};
       part.want_logits = begin + count == prompt;
       logits = pass.run(std::span(&part, 1), pool);
     }
@@ -84,7 +84,7 @@ TEST_CASE("decoder logits and greedy tokens match the reference for every case",
       const int32_t token = runtime::argmax(logits);
       greedy.push_back(token);
       sequence.push_back(token);
-      ocr::DecoderChunk next;
+      deepseek_ocr::DecoderChunk next;
       next.tokens = std::span<const int32_t>(&sequence.back(), 1);
       next.first_position = static_cast<uint32_t>(sequence.size() - 1);
       next.blocks = blocks.cover(sequence.size());
@@ -96,20 +96,20 @@ TEST_CASE("decoder logits and greedy tokens match the reference for every case",
 }
 
 TEST_CASE("a checkpoint tensor with the wrong shape is refused naming the tensor", "[deepseek-ocr]") {
-  const ocr::DecoderConfig config = ocr::load_decoder_config(test::ocr_model_dir());
+  const deepseek_ocr::DecoderConfig config = deepseek_ocr::load_decoder_config(test::ocr_model_dir());
   const runtime::SafetensorsCheckpoint checkpoint(test::ocr_model_dir());
-  const ocr::TensorFinder wrong = [&](const std::string& name) {
+  const deepseek_ocr::TensorFinder wrong = [&](const std::string& name) {
     runtime::Tensor tensor = checkpoint.has(name) ? checkpoint.tensor(name) : runtime::Tensor{};
     if (name == "model.layers.1.mlp.experts.5.up_proj.weight") return tensor.reshaped({tensor.dim(1), tensor.dim(0)});
     return tensor;
   };
-  CHECK_THROWS_WITH(ocr::load_decoder_weights(config, wrong, "ckpt"),
+  CHECK_THROWS_WITH(deepseek_ocr::load_decoder_weights(config, wrong, "ckpt"),
                     Catch::Contains("'model.layers.1.mlp.experts.5.up_proj.weight' has shape"));
-  const ocr::TensorFinder missing = [&](const std::string& name) {
+  const deepseek_ocr::TensorFinder missing = [&](const std::string& name) {
     if (name == "model.layers.2.mlp.shared_experts.down_proj.weight") return runtime::Tensor{};
     return checkpoint.has(name) ? checkpoint.tensor(name) : runtime::Tensor{};
   };
-  CHECK_THROWS_WITH(ocr::load_decoder_weights(config, missing, "ckpt"),
+  CHECK_THROWS_WITH(deepseek_ocr::load_decoder_weights(config, missing, "ckpt"),
                     Catch::Contains("missing tensor 'model.layers.2.mlp.shared_experts.down_proj.weight'"));
 }
 
@@ -122,15 +122,15 @@ TEST_CASE("config.json variants the decoder does not compute are refused naming 
     text.replace(text.find("%s"), 2, extra);
     return text;
   };
-  const ocr::DecoderConfig config = ocr::parse_decoder_config(with(""), "c.json");
+  const deepseek_ocr::DecoderConfig config = deepseek_ocr::parse_decoder_config(with(""), "c.json");
   CHECK(config.head_dim == 8);
   CHECK(config.num_kv_heads == 2);
   CHECK(config.is_moe_layer(1));
   CHECK_FALSE(config.is_moe_layer(0));
-  CHECK_THROWS_WITH(ocr::parse_decoder_config(with(R"(, "use_mla": true)"), "c.json"), Catch::Contains("use_mla"));
-  CHECK_THROWS_WITH(ocr::parse_decoder_config(with(R"(, "topk_method": "noaux_tc")"), "c.json"),
+  CHECK_THROWS_WITH(deepseek_ocr::parse_decoder_config(with(R"(, "use_mla": true)"), "c.json"), Catch::Contains("use_mla"));
+  CHECK_THROWS_WITH(deepseek_ocr::parse_decoder_config(with(R"(, "topk_method": "noaux_tc")"), "c.json"),
                     Catch::Contains("topk_method"));
-  CHECK_THROWS_WITH(ocr::parse_decoder_config(with(R"(, "num_experts_per_tok": 9)"), "c.json"),
+  CHECK_THROWS_WITH(deepseek_ocr::parse_decoder_config(with(R"(, "num_experts_per_tok": 9)"), "c.json"),
                     Catch::Contains("num_experts_per_tok"));
-  CHECK_THROWS_WITH(ocr::parse_decoder_config(R"({"vision_config": {}})", "c.json"), Catch::Contains("language_config"));
+  CHECK_THROWS_WITH(deepseek_ocr::parse_decoder_config(R"({"vision_config": {}})", "c.json"), Catch::Contains("language_config"));
 }
