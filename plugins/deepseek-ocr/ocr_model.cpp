@@ -113,9 +113,7 @@ sdk::RequestPlan OcrModel::open_request(uint64_t request_id, std::string_view in
 
 void OcrModel::step(const citadel_step_batch& batch, citadel_step_output* outputs) {
   const size_t count = batch.num_items;
-  output_text_.assign(count, std::string());
-  output_error_.assign(count, std::string());
-  resolved_blocks_.assign(count, std::vector<void*>());
+  step_outputs_.begin(batch, outputs);
   std::vector<DecoderChunk> chunks;
   std::vector<size_t> chunk_item;
   uint64_t processed_tokens = 0;
@@ -123,38 +121,28 @@ void OcrModel::step(const citadel_step_batch& batch, citadel_step_output* output
 
   for (size_t i = 0; i < count; ++i) {
     const citadel_step_item& item = batch.items[i];
-    citadel_step_output& out = outputs[i];
-    out = citadel_step_output{};
-    out.request_id = item.request_id;
-    out.state = CITADEL_REQUEST_RUNNING;
-    out.token_id = -1;
-    auto fail = [&](const std::string& message) {
-      output_error_[i] = message;
-      out.state = CITADEL_REQUEST_FAILED;
-      out.finish_reason = CITADEL_FINISH_ERROR;
-    };
+    const std::string request_name = "deepseek-ocr: request " + std::to_string(item.request_id);
     auto found = requests_.find(item.request_id);
     if (found == requests_.end()) {
-      fail("deepseek-ocr: unknown request id " + std::to_string(item.request_id));
+      step_outputs_.fail(i, "deepseek-ocr: unknown request id " + std::to_string(item.request_id));
       continue;
     }
     OcrRequest& request = *found->second;
     if (request.finished()) {
-      out.state = CITADEL_REQUEST_FINISHED;
-      out.finish_reason = request.finish_reason();
+      step_outputs_.finish(i, request.finish_reason());
       continue;
     }
     const uint64_t begin = item.num_computed_tokens;
     const uint64_t end = begin + item.num_new_tokens;
     if (end > request.sequence().size()) {
-      fail("deepseek-ocr: request " + std::to_string(item.request_id) + " step asks for positions up to " +
-           std::to_string(end) + " but the request knows " + std::to_string(request.sequence().size()) + " tokens");
+      step_outputs_.fail(i, request_name + " step asks for positions up to " + std::to_string(end) +
+                                " but the request knows " + std::to_string(request.sequence().size()) + " tokens");
       continue;
     }
-    std::span<void* const> blocks = resolve_blocks(item, i);
+    std::span<void* const> blocks = step_outputs_.blocks(i, host_);
     if (blocks.size() != item.num_blocks || end > uint64_t{item.num_blocks} * kTokensPerBlock) {
-      fail("deepseek-ocr: request " + std::to_string(item.request_id) + " needs cache blocks for " +
-           std::to_string(end) + " positions, the step gave " + std::to_string(blocks.size()));
+      step_outputs_.fail(i, request_name + " needs cache blocks for " + std::to_string(end) +
+                                " positions, the step gave " + std::to_string(blocks.size()));
       continue;
     }
     if (item.num_new_tokens == 0) continue;
@@ -163,7 +151,7 @@ void OcrModel::step(const citadel_step_batch& batch, citadel_step_output* output
       try {
         request.encode(*encoder_);
       } catch (const std::exception& error) {
-        fail(std::string("deepseek-ocr: encoding the image failed: ") + error.what());
+        step_outputs_.fail(i, std::string("deepseek-ocr: encoding the image failed: ") + error.what());
         continue;
       }
       encoder_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -183,7 +171,6 @@ void OcrModel::step(const citadel_step_batch& batch, citadel_step_output* output
   const std::vector<float> logits = decoder_->run(chunks, *pool_);
   const size_t vocab = config_.vocab_size;
   size_t logits_row = 0;
-  uint64_t generated = 0;
   for (size_t c = 0; c < chunks.size(); ++c) {
     if (!chunks[c].want_logits) continue;
     const size_t i = chunk_item[c];
@@ -191,36 +178,14 @@ void OcrModel::step(const citadel_step_batch& batch, citadel_step_output* output
     std::vector<float> row(logits.begin() + logits_row * vocab, logits.begin() + (logits_row + 1) * vocab);
     ++logits_row;
     SampledToken sampled = request.sample_next(row);
-    ++generated;
-    citadel_step_output& out = outputs[i];
-    out.appended_tokens = 1;
-    out.token_id = sampled.token;
-    output_text_[i] = std::move(sampled.text);
-    if (sampled.finished) {
-      out.state = CITADEL_REQUEST_FINISHED;
-      out.finish_reason = sampled.reason;
-    }
+    step_outputs_.append(i, sampled.token, std::move(sampled.text));
+    if (sampled.finished) step_outputs_.finish(i, sampled.reason);
   }
-  for (size_t i = 0; i < count; ++i) {
-    outputs[i].text = output_text_[i].c_str();
-    outputs[i].text_len = static_cast<uint32_t>(output_text_[i].size());
-    outputs[i].error = outputs[i].state == CITADEL_REQUEST_FAILED ? output_error_[i].c_str() : nullptr;
-  }
+  step_outputs_.publish();
   host_.gauge_set("open_requests", static_cast<double>(requests_.size()));
-  if (generated > 0) host_.counter_add("generated_tokens", static_cast<double>(generated));
+  if (logits_row > 0) host_.counter_add("generated_tokens", static_cast<double>(logits_row));
   if (processed_tokens > 0) host_.counter_add("processed_tokens", static_cast<double>(processed_tokens));
   if (encoder_seconds > 0) host_.counter_add("vision_encoder_seconds", encoder_seconds);
-}
-
-std::span<void* const> OcrModel::resolve_blocks(const citadel_step_item& item, size_t index) {
-  if (item.block_addresses != nullptr) return {item.block_addresses, item.num_blocks};
-  std::vector<void*>& addresses = resolved_blocks_[index];
-  for (uint32_t b = 0; b < item.num_blocks && item.block_ids != nullptr; ++b) {
-    void* address = host_.block_address(item.block_ids[b]);
-    if (address == nullptr) break;
-    addresses.push_back(address);
-  }
-  return addresses;
 }
 
 void OcrModel::close_request(uint64_t request_id) { requests_.erase(request_id); }

@@ -17,6 +17,7 @@
 #include "vision/deep_encoder.h"
 
 #include <citadel/sdk.hpp>
+#include <citadel/step_outputs.hpp>
 
 #include "runtime/core/thread_pool.h"
 #include "runtime/formats/safetensors.h"
@@ -43,9 +44,6 @@ class OcrModel final : public sdk::Model {
   std::string detokenize(std::span<const int32_t> ids) override;
 
  private:
-  // The item's block addresses, from the item or else from the host.
-  std::span<void* const> resolve_blocks(const citadel_step_item& item, size_t index);
-
   sdk::Host host_;
   OcrOptions options_;
   std::string folder_;
@@ -61,9 +59,7 @@ class OcrModel final : public sdk::Model {
   std::unique_ptr<DecoderPass> decoder_;
   std::unordered_map<uint64_t, std::unique_ptr<OcrRequest>> requests_;
   citadel_prefix_extra_key plan_key_{};              // the last plan's extra key
-  std::vector<std::string> output_text_;             // outputs' text, valid until the next call
-  std::vector<std::string> output_error_;            // outputs' error messages
-  std::vector<std::vector<void*>> resolved_blocks_;  // per item, when the host gave ids only
+  sdk::StepOutputs step_outputs_;                    // the last step's strings and block tables
 };
 
 }  // namespace citadel::deepseek_ocr
