@@ -10,7 +10,6 @@
 #include "decoder_pass.h"
 #include "decoder_weights.h"
 
-#include "runtime/kernels/sampling.h"
 
 #include <catch2/catch.hpp>
 
@@ -79,18 +78,7 @@ TEST_CASE("decoder logits and greedy tokens match the reference for every case",
     used.resize(ref_used.size());
     CHECK(test::relative_error(used, ref_used) < 1e-2);
 
-    std::vector<int32_t> greedy;
-    for (size_t step = 0; step < ref_greedy.size(); ++step) {
-      const int32_t token = runtime::argmax(logits);
-      greedy.push_back(token);
-      sequence.push_back(token);
-      deepseek_ocr::DecoderChunk next;
-      next.tokens = std::span<const int32_t>(&sequence.back(), 1);
-      next.first_position = static_cast<uint32_t>(sequence.size() - 1);
-      next.blocks = blocks.cover(sequence.size());
-      next.want_logits = true;
-      logits = pass.run(std::span(&next, 1), pool);
-    }
+    const std::vector<int32_t> greedy = test::greedy_continue(pass, blocks, sequence, logits, ref_greedy.size(), pool);
     CHECK(greedy == ref_greedy);
   }
 }

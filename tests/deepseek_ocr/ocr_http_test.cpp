@@ -16,7 +16,6 @@
 #include "prompt_layout.h"
 #include "vision/deep_encoder.h"
 
-#include "runtime/kernels/sampling.h"
 #include "runtime/text/tokenizer.h"
 
 #include <catch2/catch.hpp>
@@ -95,18 +94,12 @@ std::string pipeline_text(const std::string& image_file, const std::string& prom
                           deepseek_ocr::kTokensPerBlock);
   std::vector<int32_t>& sequence = layout.ids;
   const size_t prompt_tokens = sequence.size();
-  uint32_t computed = 0;
-  while (sequence.size() < prompt_tokens + tokens) {
-    deepseek_ocr::DecoderChunk chunk;
-    chunk.tokens = std::span<const int32_t>(sequence.data() + computed, sequence.size() - computed);
-    chunk.first_position = computed;
-    chunk.blocks = blocks.cover(sequence.size());
-    chunk.image = deepseek_ocr::EmbeddingRun{layout.image_begin, layout.image_tokens, rows.data()};
-    chunk.want_logits = true;
-    const std::vector<float> logits = pass.run(std::span(&chunk, 1), pool);
-    computed = static_cast<uint32_t>(sequence.size());
-    sequence.push_back(runtime::argmax(logits));
-  }
+  deepseek_ocr::DecoderChunk prompt_chunk;
+  prompt_chunk.tokens = sequence;
+  prompt_chunk.blocks = blocks.cover(sequence.size());
+  prompt_chunk.image = deepseek_ocr::EmbeddingRun{layout.image_begin, layout.image_tokens, rows.data()};
+  prompt_chunk.want_logits = true;
+  test::greedy_continue(pass, blocks, sequence, pass.run(std::span(&prompt_chunk, 1), pool), tokens, pool);
   return tokenizer.decode(std::span(sequence).subspan(prompt_tokens), /*skip_special_tokens=*/false);
 }
 

@@ -1,14 +1,18 @@
 // The committed DeepSeek-OCR reference (tests/data/deepseek-ocr, made by
 // tools/deepseek_ocr/make_tiny.py) as the deepseek-ocr tests read it: the tiny
 // checkpoint's folder, index.json's cases, each case's ref.safetensors
-// tensors, and a tiny in-memory block pool for driving the decoder directly.
+// tensors, a tiny in-memory block pool and greedy decoding for driving the
+// decoder directly.
 //
 // Used by tests/deepseek_ocr/*_test.cpp (header-only).
 #pragma once
 
 #include "support/test_support.hpp"
 
+#include "decoder_pass.h"
+
 #include "runtime/formats/safetensors.h"
+#include "runtime/kernels/sampling.h"
 
 #include <boost/json.hpp>
 
@@ -85,5 +89,25 @@ class TestBlocks {
   std::vector<std::vector<std::byte>> storage_;
   std::vector<void*> addresses_;
 };
+
+// Appends `count` greedy tokens to a prefilled `sequence` whose last
+// position's logits are `logits`, decoding one token per pass; returns them.
+inline std::vector<int32_t> greedy_continue(deepseek_ocr::DecoderPass& pass, TestBlocks& blocks,
+                                            std::vector<int32_t>& sequence, std::vector<float> logits, size_t count,
+                                            runtime::ThreadPool& pool) {
+  std::vector<int32_t> greedy;
+  for (size_t step = 0; step < count; ++step) {
+    greedy.push_back(runtime::argmax(logits));
+    sequence.push_back(greedy.back());
+    if (step + 1 == count) break;
+    deepseek_ocr::DecoderChunk next;
+    next.tokens = std::span<const int32_t>(&sequence.back(), 1);
+    next.first_position = static_cast<uint32_t>(sequence.size() - 1);
+    next.blocks = blocks.cover(sequence.size());
+    next.want_logits = true;
+    logits = pass.run(std::span(&next, 1), pool);
+  }
+  return greedy;
+}
 
 }  // namespace citadel::test

@@ -12,7 +12,6 @@
 #include "prompt_layout.h"
 #include "vision/deep_encoder.h"
 
-#include "runtime/kernels/sampling.h"
 #include "runtime/text/tokenizer.h"
 
 #include <catch2/catch.hpp>
@@ -81,17 +80,7 @@ TEST_CASE("image files to logits and greedy tokens match the reference for every
     worst = std::max(worst, error);
     CHECK(error < 1e-2);
 
-    std::vector<int32_t> greedy;
-    for (size_t step = 0; step < ref_greedy.size(); ++step) {
-      greedy.push_back(runtime::argmax(logits));
-      sequence.push_back(greedy.back());
-      deepseek_ocr::DecoderChunk next;
-      next.tokens = std::span<const int32_t>(&sequence.back(), 1);
-      next.first_position = static_cast<uint32_t>(sequence.size() - 1);
-      next.blocks = blocks.cover(sequence.size());
-      next.want_logits = true;
-      logits = pass.run(std::span(&next, 1), pool);
-    }
+    const std::vector<int32_t> greedy = test::greedy_continue(pass, blocks, sequence, logits, ref_greedy.size(), pool);
     CHECK(greedy == ref_greedy);
   }
   WARN("largest last-logit relative error from the image files: " << worst);
