@@ -35,19 +35,22 @@ std::vector<uint8_t> read_bytes(const std::filesystem::path& path) {
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
 }
 
+// models.d/ocr.yaml on the tiny checkpoint: the given text, or by default a
+// small cache and tiny mode.
 struct OcrServing {
-  OcrServing() {
+  explicit OcrServing(const std::string& model_yaml = "", int cpu_cache_mb = 64) {
     tree.write_raw("citadel.yaml",
                    "admin:\n  socket: run/admin.sock\nplugins_dir: plugins\nmodels_dir: models.d\n"
                    "runtime_dir: run/runtime\nhttp:\n  listen: 127.0.0.1:0\n"
-                   "devices: [cpu]\ncpu_cache_mb: 64\nlog_level: info\n");
+                   "devices: [cpu]\ncpu_cache_mb: " + std::to_string(cpu_cache_mb) + "\nlog_level: info\n");
     const std::filesystem::path plugin = tree.root() / "plugins" / "deepseek-ocr";
     std::filesystem::create_directories(plugin);
     std::filesystem::copy_file(test::binary_dir() / "plugins/deepseek-ocr/deepseek-ocr.so", plugin / "deepseek-ocr.so");
     std::filesystem::copy_file(test::source_dir() / "plugins/deepseek-ocr/plugin.yaml", plugin / "plugin.yaml");
-    tree.write_raw("models.d/ocr.yaml", "name: ocr\nplugin: deepseek-ocr\ndevice: cpu\nweights: " +
-                                            test::ocr_model_dir().string() +
-                                            "\ncache:\n  size_mb: 16\noptions: {threads: 2, default_mode: tiny}\n");
+    tree.write_raw("models.d/ocr.yaml", !model_yaml.empty() ? model_yaml
+                                        : "name: ocr\nplugin: deepseek-ocr\ndevice: cpu\nweights: " +
+                                              test::ocr_model_dir().string() +
+                                              "\ncache:\n  size_mb: 16\noptions: {threads: 2, default_mode: tiny}\n");
     process = tree.start();
     for (int attempt = 0; attempt < 400 && port == 0; ++attempt) {
       const json::object status = process->request({{"cmd", "status"}}).at("status").as_object();
@@ -144,15 +147,51 @@ TEST_CASE("POST /v1/ocr gives the reference's greedy text and caches an image's 
   CHECK(other_again.json().at("text").as_string() == other_text);
 }
 
-TEST_CASE("bad images and prompts sent to deepseek-ocr are 400s naming the problem", "[deepseek-ocr][integration]") {
-  OcrServing serving;
+// The shipped example, its name and weights replaced.
+std::string example_model_yaml() {
+  std::ifstream in(test::source_dir() / "config/models.d/deepseek-ocr.yaml.example");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  const size_t name = text.find("name: deepseek-ocr\n");
+  REQUIRE(name != std::string::npos);
+  text.replace(name, std::string("name: deepseek-ocr").size(), "name: ocr");
+  const size_t weights = text.find("weights: ");
+  REQUIRE(weights != std::string::npos);
+  text.replace(weights, text.find('\n', weights) - weights, "weights: " + test::ocr_model_dir().string());
+  return text;
+}
+
+TEST_CASE("the shipped models.d example serves; bad images and prompts are 400s naming the problem",
+          "[deepseek-ocr][integration]") {
+  OcrServing serving(example_model_yaml(), 320);  // the example's 256 MB cache
   test::HttpClient client("127.0.0.1", serving.port);
+  // The native input through /inference picks the mode (the example's default is gundam).
+  const std::vector<uint8_t> png = read_bytes(test::ocr_data_dir() / "images/small.png");
+  const json::object index = test::ocr_index();
+  const json::object& small_tiny = index.at("cases").at("small-tiny").as_object();
+  const test::HttpResponse native = client.post_json(
+      "/inference", json::serialize(json::object{
+                        {"model", "ocr"}, {"image", http::base64_encode(png)},
+                        {"input", json::object{{"prompt", small_tiny.at("prompt")}, {"mode", "tiny"}, {"max_tokens", 32}}}}));
+  INFO(native.body);
+  REQUIRE(native.status == 200);
+  CHECK(native.json().at("output").at("text") == small_tiny.at("greedy_text"));
+  CHECK(native.json().at("usage").at("completion_tokens").to_number<int64_t>() == 32);
+  // The default mode: 480x360 is not tiled in Gundam mode, so the 1024 global view alone (273 tokens).
+  const test::HttpResponse gundam = serving.ocr("images/small.png", "<image>\nFree OCR.", 2);
+  REQUIRE(gundam.status == 200);
+  CHECK(gundam.json().at("usage").at("prompt_tokens").to_number<int64_t>() == 1 + 273 + 4);
+
   const std::string not_an_image = http::base64_encode(std::vector<uint8_t>{'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o'});
   const test::HttpResponse garbage = client.post_json(
       "/v1/ocr", json::serialize(json::object{{"model", "ocr"}, {"image", not_an_image}, {"max_tokens", 4}}));
   INFO(garbage.body);
   CHECK(garbage.status == 400);
-  const std::vector<uint8_t> png = read_bytes(test::ocr_data_dir() / "images/small.png");
+  const test::HttpResponse bad_mode = client.post_json(
+      "/inference", json::serialize(json::object{{"model", "ocr"}, {"image", http::base64_encode(png)},
+                                                 {"input", json::object{{"mode", "huge"}}}}));
+  INFO(bad_mode.body);
+  CHECK(bad_mode.status == 400);
+  CHECK(bad_mode.body.find("mode") != std::string::npos);
   const test::HttpResponse two_images = client.post_json(
       "/v1/ocr", json::serialize(json::object{{"model", "ocr"}, {"image", http::base64_encode(png)},
                                               {"prompt", "<image><image> twice"}, {"max_tokens", 4}}));
