@@ -162,7 +162,8 @@ ClipWeights load_clip(const Reader& r, const ConfigSizes& cfg, int64_t hidden) {
   c.heads = cfg.clip_heads.value_or(hidden / 64);
   if (c.heads <= 0 || hidden % c.heads != 0) {
     runtime::throw_invalid(r.file.directory().string() + "/config.json: CLIP heads " + std::to_string(c.heads) +
-                           " do not divide the hidden size " + std::to_string(hidden));
+                           (cfg.clip_heads ? "" : " (not stated: hidden / 64)") + " do not divide the hidden size " +
+                           std::to_string(hidden));
   }
   c.class_embedding = r.vec(p + "embeddings.class_embedding", {hidden});
   const Shape& pos = r.shape_of(p + "embeddings.position_embedding.weight");
