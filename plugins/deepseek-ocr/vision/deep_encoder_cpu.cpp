@@ -6,6 +6,7 @@
 
 #include "clip_encoder.h"
 #include "encoder_weights.h"
+#include "random_weights.h"
 #include "sam_encoder.h"
 
 #include <algorithm>
@@ -97,9 +98,13 @@ class DeepEncoderCpu final : public DeepEncoder {
 
 }  // namespace
 
+std::unique_ptr<DeepEncoder> make_cpu_encoder(EncoderWeights weights, runtime::ThreadPool& pool) {
+  return std::make_unique<DeepEncoderCpu>(std::move(weights), pool);
+}
+
 std::unique_ptr<DeepEncoder> DeepEncoder::load_cpu(const std::filesystem::path& checkpoint,
                                                    runtime::ThreadPool& pool) {
-  return std::make_unique<DeepEncoderCpu>(load_encoder_weights(checkpoint), pool);
+  return make_cpu_encoder(load_encoder_weights(checkpoint), pool);
 }
 
 }  // namespace citadel::deepseek_ocr
