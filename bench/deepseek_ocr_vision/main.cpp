@@ -8,6 +8,7 @@
 //   --iterations N                        (default 2; the first is a warm-up)
 //   --threads N                           (default: all cores)
 //   --tiny                                (the test checkpoint's small widths)
+//   --cuda                                (the CUDA encoder on the current device)
 // Wall time and process CPU time are both printed: on a shared machine the
 // CPU time (divided by the threads) is the steadier figure. Figures are
 // printed, never checked.
@@ -53,7 +54,7 @@ int main(int argc, char** argv) {
   std::vector<ResolutionMode> modes;
   int iterations = 2;
   unsigned threads = 0;
-  bool tiny = false;
+  bool tiny = false, use_cuda = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--mode" && i + 1 < argc) {
@@ -64,8 +65,10 @@ int main(int argc, char** argv) {
       threads = static_cast<unsigned>(std::atoi(argv[++i]));
     } else if (a == "--tiny") {
       tiny = true;
+    } else if (a == "--cuda") {
+      use_cuda = true;
     } else {
-      std::fprintf(stderr, "usage: %s [--mode M]... [--iterations N] [--threads N] [--tiny]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--mode M]... [--iterations N] [--threads N] [--tiny] [--cuda]\n", argv[0]);
       return 2;
     }
   }
@@ -76,9 +79,10 @@ int main(int argc, char** argv) {
   }
   runtime::ThreadPool pool(threads);
   const auto built = Clock::now();
-  auto encoder = make_cpu_encoder(random_encoder_weights(sizes, runtime::DType::bf16, 1), pool);
-  std::printf("DeepEncoder CPU, %s sizes, bf16 weights, %u threads (weights built in %.1f s)\n",
-              tiny ? "tiny" : "released", pool.size(), seconds_since(built));
+  EncoderWeights weights = random_encoder_weights(sizes, runtime::DType::bf16, 1);
+  auto encoder = use_cuda ? make_cuda_encoder(std::move(weights)) : make_cpu_encoder(std::move(weights), pool);
+  std::printf("DeepEncoder %s, %s sizes, bf16 weights (f16 on CUDA), %u threads (weights built in %.1f s)\n",
+              use_cuda ? "CUDA" : "CPU", tiny ? "tiny" : "released", pool.size(), seconds_since(built));
   const DecodedImage page = synthetic_page();
   for (const ResolutionMode mode : modes) {
     const PreparedImage image = prepare_image(page, mode);
@@ -96,11 +100,16 @@ int main(int argc, char** argv) {
       if (embeddings.empty()) return 1;
     }
     const double per_image = total / (iterations - 1), cpu_per_image = cpu_total / (iterations - 1);
-    std::printf("%-7s %d view(s) (%dx%d tiles), %lld tokens: %.3f s/image wall (%.4f images/s), "
-                "%.3f CPU s/image (%.4f images/s if the %u threads had their cores)\n",
+    std::printf("%-7s %d view(s) (%dx%d tiles), %lld tokens: %.3f s/image wall (%.4f images/s)",
                 std::string(resolution_mode_name(mode)).c_str(), 1 + (image.grid.tiled() ? image.grid.count() : 0),
                 image.grid.columns, image.grid.rows, static_cast<long long>(image.num_image_tokens), per_image,
-                1.0 / per_image, cpu_per_image, pool.size() / cpu_per_image, pool.size());
+                1.0 / per_image);
+    if (use_cuda) {
+      std::printf("\n");
+    } else {
+      std::printf(", %.3f CPU s/image (%.4f images/s if the %u threads had their cores)\n", cpu_per_image,
+                  pool.size() / cpu_per_image, pool.size());
+    }
   }
   return 0;
 }

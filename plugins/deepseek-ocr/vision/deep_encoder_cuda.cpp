@@ -8,6 +8,7 @@
 #include "embedding_layout.h"
 #include "encoder_weights.h"
 #include "position_tables.h"
+#include "random_weights.h"
 
 #include "runtime/cuda/cublas_matmul.h"
 #include "runtime/cuda/cuda_check.h"
@@ -311,8 +312,12 @@ class DeepEncoderCuda final : public DeepEncoder {
 
 }  // namespace
 
+std::unique_ptr<DeepEncoder> make_cuda_encoder(EncoderWeights weights) {
+  return std::make_unique<DeepEncoderCuda>(std::move(weights));
+}
+
 std::unique_ptr<DeepEncoder> DeepEncoder::load_cuda(const std::filesystem::path& checkpoint, runtime::ThreadPool&) {
-  return std::make_unique<DeepEncoderCuda>(load_encoder_weights(checkpoint));
+  return make_cuda_encoder(load_encoder_weights(checkpoint));
 }
 
 }  // namespace citadel::deepseek_ocr

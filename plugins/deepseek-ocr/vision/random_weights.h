@@ -27,7 +27,9 @@ struct EncoderSizes {
 // of weight 1 and bias 0, small random biases and tables.
 EncoderWeights random_encoder_weights(const EncoderSizes& sizes, runtime::DType matrix_dtype, uint64_t seed);
 
-// The CPU DeepEncoder over weights already in memory.
+// The CPU / CUDA DeepEncoder over weights already in memory (the CUDA one
+// throws RuntimeError UNSUPPORTED in a build without CUDA).
 std::unique_ptr<DeepEncoder> make_cpu_encoder(EncoderWeights weights, runtime::ThreadPool& pool);
+std::unique_ptr<DeepEncoder> make_cuda_encoder(EncoderWeights weights);
 
 }  // namespace citadel::deepseek_ocr
