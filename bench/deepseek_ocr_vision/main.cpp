@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -50,7 +51,7 @@ DecodedImage synthetic_page() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   std::vector<ResolutionMode> modes;
   int iterations = 2;
   unsigned threads = 0;
@@ -112,4 +113,13 @@ int main(int argc, char** argv) {
     }
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_deepseek_ocr_vision: %s\n", e.what());
+    return 1;
+  }
 }
