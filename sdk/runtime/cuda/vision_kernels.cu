@@ -1,7 +1,7 @@
 // Vision encoder kernels: one block per row for LayerNorm, one block per
-// (query, head, sequence) for attention (logits in shared memory, block-wide
-// max/sum, the weighted V sum split over thread groups), grid-stride loops for
-// the rest. Accurate expf/erff (no fast-math) to follow the CPU kernels.
+// (query, head, sequence) for attention (a warp per key for the logits, kept
+// in shared memory; block-wide max/sum; the weighted V sum split over thread
+// groups), grid-stride loops for the rest. Accurate expf/erff (no fast-math) to follow the CPU kernels.
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/vision_kernels.h"
 
@@ -138,16 +138,18 @@ __global__ void attention_kernel(const float* q, const float* k, const float* v,
     }
     __syncthreads();
   }
-  float top = -INFINITY;
-  for (int64_t j = threadIdx.x; j < tokens; j += blockDim.x) {
+  // One warp per key: the lanes read the key row coalesced and reduce.
+  const int64_t lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  for (int64_t j = warp; j < tokens; j += warps) {
     const float* k_row = k + (s * tokens + j) * row_stride + h * hd;
     float acc = 0.0f;
-    for (int64_t d = 0; d < hd; ++d) acc += qs[d] * k_row[d];
-    acc *= scale;
-    if (rel) acc += rel_h[j / grid_w] + rel_w[j % grid_w];
-    logits[j] = acc;
-    top = fmaxf(top, acc);
+    for (int64_t d = lane; d < hd; d += 32) acc += qs[d] * k_row[d];
+    acc = warp_sum(acc);
+    if (lane == 0) logits[j] = acc * scale + (rel ? rel_h[j / grid_w] + rel_w[j % grid_w] : 0.0f);
   }
+  __syncthreads();
+  float top = -INFINITY;
+  for (int64_t j = threadIdx.x; j < tokens; j += blockDim.x) top = fmaxf(top, logits[j]);
   top = block_reduce<true>(top, scratch);
   float total = 0.0f;
   for (int64_t j = threadIdx.x; j < tokens; j += blockDim.x) {
