@@ -1,14 +1,19 @@
 // deepseek-ocr image input: what is not an image, a truncated PNG, and images
 // over the size limits (checked from the header, before decoding: a
 // decompression bomb's pixels are never allocated) give ImageInputError with
-// a clear message; WebP decodes like PNG; the content hash separates images
-// and modes and ignores the container format.
+// a clear message; WebP decodes like PNG, JPEG close to the source; the
+// content hash separates images and modes and ignores the container format.
 #include <catch2/catch.hpp>
 
 #include "deep_encoder.h"
 #include "deepseek_ocr/ocr_fixtures.hpp"
 
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STB_IMAGE_WRITE_STATIC
+#include <stb/stb_image_write.h>
 #include <webp/encode.h>
+
+#include <cstdlib>
 
 #include <string>
 
@@ -95,4 +100,21 @@ TEST_CASE("deepseek-ocr decodes WebP, and the content hash ignores the container
   changed.rgb[changed.rgb.size() / 2] ^= 0x40;
   CHECK_FALSE(from_png.content_hash == prepare_image(changed, ResolutionMode::base).content_hash);
   CHECK((from_png.content_hash.low != 0 || from_png.content_hash.high != 0));
+}
+
+TEST_CASE("deepseek-ocr decodes JPEG close to the source pixels", "[deepseek-ocr]") {
+  const DecodedImage png = decode_image(small_png());
+  std::vector<uint8_t> jpeg;
+  auto sink = [](void* context, void* data, int size) {
+    auto* out = static_cast<std::vector<uint8_t>*>(context);
+    out->insert(out->end(), static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + size);
+  };
+  REQUIRE(stbi_write_jpg_to_func(sink, &jpeg, png.width, png.height, 3, png.rgb.data(), 95) != 0);
+  const DecodedImage decoded = decode_image(jpeg);
+  REQUIRE(decoded.width == png.width);
+  REQUIRE(decoded.height == png.height);
+  double total = 0.0;
+  for (size_t i = 0; i < png.rgb.size(); ++i) total += std::abs(int{decoded.rgb[i]} - int{png.rgb[i]});
+  CHECK(total / static_cast<double>(png.rgb.size()) < 4.0);  // lossy at quality 95: a few levels on average
+  CHECK(prepare_image(jpeg, ResolutionMode::small).num_image_tokens == 111);
 }
