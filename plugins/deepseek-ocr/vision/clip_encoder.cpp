@@ -2,9 +2,10 @@
 // pre_layrnorm, then per layer x += out_proj(attn(ln1 x)), x += fc2(quick_gelu(fc1(ln2 x))).
 #include "clip_encoder.h"
 
+#include "position_tables.h"
+
 #include "runtime/kernels/dense_attention.h"
 #include "runtime/kernels/elementwise.h"
-#include "runtime/kernels/resample.h"
 
 #include <algorithm>
 #include <cmath>
@@ -21,18 +22,8 @@ void quick_gelu(float* x, int64_t n) {
 
 const std::vector<float>& ClipEncoderCpu::positions(int64_t grid) {
   auto it = positions_.find(grid);
-  if (it != positions_.end()) return it->second;
-  const int64_t c = w_.hidden;
-  std::vector<float> out(static_cast<size_t>((1 + grid * grid) * c));
-  std::copy(w_.position_embedding.begin(), w_.position_embedding.begin() + c, out.begin());  // class row kept
-  if (grid == w_.pos_grid) {
-    std::copy(w_.position_embedding.begin() + c, w_.position_embedding.end(), out.begin() + c);
-  } else {
-    runtime::resize_bicubic_antialias_f32(w_.position_embedding.data() + c, static_cast<int>(w_.pos_grid),
-                                          static_cast<int>(w_.pos_grid), c, out.data() + c, static_cast<int>(grid),
-                                          static_cast<int>(grid));
-  }
-  return positions_.emplace(grid, std::move(out)).first->second;
+  if (it == positions_.end()) it = positions_.emplace(grid, clip_positions(w_, grid)).first;
+  return it->second;
 }
 
 std::vector<float> ClipEncoderCpu::forward(const float* sam_map, int64_t grid) {

@@ -158,6 +158,12 @@ class DeepEncoder {
   // tables are widened to f32 at load. `pool` must outlive the encoder.
   static std::unique_ptr<DeepEncoder> load_cpu(const std::filesystem::path& checkpoint,
                                                runtime::ThreadPool& pool);
+  // The same on the current CUDA device: matrices as f16 (cuBLAS, fp32
+  // accumulation), norms/biases/tables f32, activations f32 between kernels;
+  // encode() returns host memory. Throws RuntimeError (UNSUPPORTED) in a build
+  // without CUDA. `pool` (host-side table resizes) must outlive the encoder.
+  static std::unique_ptr<DeepEncoder> load_cuda(const std::filesystem::path& checkpoint,
+                                                runtime::ThreadPool& pool);
 
   // Width of the language model's embeddings (1280 released).
   virtual int64_t lm_hidden() const = 0;

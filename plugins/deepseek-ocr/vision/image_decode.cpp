@@ -28,6 +28,23 @@ bool is_webp(std::span<const uint8_t> bytes) {
          std::memcmp(bytes.data() + 8, "WEBP", 4) == 0;
 }
 
+// Width and height from a PNG's IHDR (signature, then the IHDR chunk's
+// big-endian width and height at bytes 16..23); false when not a PNG. Read
+// here because stb_image refuses to report a size it would not decode.
+bool png_header_size(std::span<const uint8_t> bytes, int64_t* width, int64_t* height) {
+  static const uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (bytes.size() < 24 || std::memcmp(bytes.data(), kSignature, 8) != 0 ||
+      std::memcmp(bytes.data() + 12, "IHDR", 4) != 0) {
+    return false;
+  }
+  auto be32 = [&](size_t at) {
+    return (int64_t{bytes[at]} << 24) | (int64_t{bytes[at + 1]} << 16) | (int64_t{bytes[at + 2]} << 8) | bytes[at + 3];
+  };
+  *width = be32(16);
+  *height = be32(20);
+  return true;
+}
+
 void check_dimensions(int64_t width, int64_t height, const ImageLimits& limits) {
   const std::string size = std::to_string(width) + "x" + std::to_string(height);
   if (width <= 0 || height <= 0) throw ImageInputError("image has an empty size (" + size + ")");
@@ -68,8 +85,14 @@ DecodedImage decode_image(std::span<const uint8_t> bytes, const ImageLimits& lim
   }
   if (is_webp(bytes)) return decode_webp(bytes, limits);
   const int length = static_cast<int>(bytes.size());
+  int64_t png_width = 0, png_height = 0;
+  if (png_header_size(bytes, &png_width, &png_height)) check_dimensions(png_width, png_height, limits);
   int width = 0, height = 0, channels = 0;
   if (stbi_info_from_memory(bytes.data(), length, &width, &height, &channels) == 0) {
+    const char* reason = stbi_failure_reason();
+    if (reason != nullptr && std::string(reason) == "too large") {
+      throw ImageInputError("image is too large: its header declares more pixels than can be decoded");
+    }
     throw ImageInputError(std::string("data is not an image of a supported format (") + kFormats +
                           "), or its header is corrupt");
   }

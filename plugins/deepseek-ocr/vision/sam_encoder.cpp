@@ -5,11 +5,12 @@
 // conv, LayerNorm2d) and net_2 / net_3.
 #include "sam_encoder.h"
 
+#include "position_tables.h"
+
 #include "runtime/core/error.h"
 #include "runtime/kernels/conv2d.h"
 #include "runtime/kernels/dense_attention.h"
 #include "runtime/kernels/elementwise.h"
-#include "runtime/kernels/resample.h"
 
 #include <cmath>
 #include <tuple>
@@ -20,32 +21,15 @@ using runtime::Conv2dShape;
 
 const std::vector<float>& SamEncoderCpu::positions(int64_t grid) {
   auto it = positions_.find(grid);
-  if (it != positions_.end()) return it->second;
-  std::vector<float> out(static_cast<size_t>(grid * grid * w_.width));
-  if (grid == w_.pos_grid) {
-    out = w_.pos_embed;
-  } else {
-    runtime::resize_bicubic_antialias_f32(w_.pos_embed.data(), static_cast<int>(w_.pos_grid),
-                                          static_cast<int>(w_.pos_grid), w_.width, out.data(), static_cast<int>(grid),
-                                          static_cast<int>(grid));
-  }
-  return positions_.emplace(grid, std::move(out)).first->second;
+  if (it == positions_.end()) it = positions_.emplace(grid, sam_positions(w_, grid)).first;
+  return it->second;
 }
 
 const std::vector<float>& SamEncoderCpu::global_table(size_t block, bool height, int64_t grid) {
   const auto key = std::make_tuple(block, height, grid);
   auto it = tables_.find(key);
-  if (it != tables_.end()) return it->second;
-  const SamBlockWeights& blk = w_.blocks[block];
-  const std::vector<float>& table = height ? blk.rel_pos_h : blk.rel_pos_w;
-  const int64_t length = 2 * grid - 1;
-  std::vector<float> out(static_cast<size_t>(length * w_.head_dim));
-  if (length == blk.rel_len) {
-    out = table;
-  } else {
-    runtime::resize_linear_f32(table.data(), blk.rel_len, w_.head_dim, out.data(), length);
-  }
-  return tables_.emplace(key, std::move(out)).first->second;
+  if (it == tables_.end()) it = tables_.emplace(key, sam_global_rel_table(w_, w_.blocks[block], height, grid)).first;
+  return it->second;
 }
 
 // x += proj(attention(norm1(x))) over windows or the whole grid.

@@ -82,52 +82,59 @@ void check_sizes(const char* what, int64_t a, int64_t b, int64_t c, int64_t d) {
 
 }  // namespace
 
+namespace {
+
+// One 8-bit pass along rows (horizontal) or columns (vertical) of an
+// interleaved image [h, w, channels].
+std::vector<uint8_t> resample_pass_u8(const uint8_t* src, int64_t w, int64_t h, int64_t ch, bool horizontal,
+                                      int64_t out_size) {
+  const Coefficients c = bicubic_coefficients(static_cast<int>(horizontal ? w : h), static_cast<int>(out_size));
+  const std::vector<int32_t> k = fixed_point(c);
+  const int64_t out_w = horizontal ? out_size : w, out_h = horizontal ? h : out_size;
+  std::vector<uint8_t> out(static_cast<size_t>(out_w * out_h * ch));
+  // Element (y, x, b) of the source at src[(y * w + x) * ch + b]; the pass
+  // runs along x (horizontal) or y (vertical).
+  const int64_t along_stride = horizontal ? ch : w * ch;
+  for (int64_t y = 0; y < out_h; ++y) {
+    for (int64_t x = 0; x < out_w; ++x) {
+      const int64_t o = horizontal ? x : y;
+      const int32_t* wt = &k[static_cast<size_t>(o * c.taps)];
+      const int64_t lo = c.first[static_cast<size_t>(o)], n = c.count[static_cast<size_t>(o)];
+      const uint8_t* base = horizontal ? src + (y * w + lo) * ch : src + (lo * w + x) * ch;
+      for (int64_t b = 0; b < ch; ++b) {
+        int32_t sum = 1 << (kPrecisionBits - 1);
+        for (int64_t i = 0; i < n; ++i) sum += base[i * along_stride + b] * wt[i];
+        out[static_cast<size_t>((y * out_w + x) * ch + b)] = clip8(sum);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 void resize_bicubic_u8(const uint8_t* src, int src_w, int src_h, int channels, uint8_t* dst, int dst_w,
                        int dst_h) {
   check_sizes("resize_bicubic_u8", src_w, src_h, dst_w, dst_h);
   if (channels < 1 || channels > 4) throw_invalid("resize_bicubic_u8: channels must be 1..4");
   const int64_t ch = channels;
-  // Horizontal pass (skipped when the width is unchanged, as Pillow skips it).
-  std::vector<uint8_t> wide;
-  const uint8_t* rows = src;
-  if (dst_w != src_w) {
-    const Coefficients c = bicubic_coefficients(src_w, dst_w);
-    const std::vector<int32_t> k = fixed_point(c);
-    wide.resize(static_cast<size_t>(src_h) * dst_w * ch);
-    for (int64_t y = 0; y < src_h; ++y) {
-      const uint8_t* in = src + y * src_w * ch;
-      uint8_t* out = wide.data() + y * dst_w * ch;
-      for (int64_t x = 0; x < dst_w; ++x) {
-        const int32_t* w = &k[static_cast<size_t>(x * c.taps)];
-        const int64_t lo = c.first[static_cast<size_t>(x)];
-        for (int64_t b = 0; b < ch; ++b) {
-          int32_t sum = 1 << (kPrecisionBits - 1);
-          for (int64_t i = 0; i < c.count[static_cast<size_t>(x)]; ++i) sum += in[(lo + i) * ch + b] * w[i];
-          out[x * ch + b] = clip8(sum);
-        }
-      }
+  const bool need_horizontal = dst_w != src_w, need_vertical = dst_h != src_h;
+  // Recent Pillow (13.0, the reference venv's) runs the vertical pass first
+  // when the height shrinks by more than twice what the width shrinks by.
+  const bool horizontal_first = !(src_h - dst_h > 0 && src_h - dst_h > (src_w - dst_w) * 2);
+  std::vector<uint8_t> image(src, src + static_cast<int64_t>(src_w) * src_h * ch);
+  int64_t w = src_w, h = src_h;
+  for (int pass = 0; pass < 2; ++pass) {
+    const bool horizontal = (pass == 0) == horizontal_first;
+    if (horizontal && need_horizontal) {
+      image = resample_pass_u8(image.data(), w, h, ch, true, dst_w);
+      w = dst_w;
+    } else if (!horizontal && need_vertical) {
+      image = resample_pass_u8(image.data(), w, h, ch, false, dst_h);
+      h = dst_h;
     }
-    rows = wide.data();
   }
-  // Vertical pass.
-  if (dst_h != src_h) {
-    const Coefficients c = bicubic_coefficients(src_h, dst_h);
-    const std::vector<int32_t> k = fixed_point(c);
-    const int64_t row_len = static_cast<int64_t>(dst_w) * ch;
-    for (int64_t y = 0; y < dst_h; ++y) {
-      const int32_t* w = &k[static_cast<size_t>(y * c.taps)];
-      const int64_t lo = c.first[static_cast<size_t>(y)];
-      const int64_t n = c.count[static_cast<size_t>(y)];
-      uint8_t* out = dst + y * row_len;
-      for (int64_t x = 0; x < row_len; ++x) {
-        int32_t sum = 1 << (kPrecisionBits - 1);
-        for (int64_t i = 0; i < n; ++i) sum += rows[(lo + i) * row_len + x] * w[i];
-        out[x] = clip8(sum);
-      }
-    }
-  } else {
-    std::copy(rows, rows + static_cast<int64_t>(dst_h) * dst_w * ch, dst);
-  }
+  std::copy(image.begin(), image.end(), dst);
 }
 
 void resize_bicubic_antialias_f32(const float* src, int src_h, int src_w, int64_t channels, float* dst,

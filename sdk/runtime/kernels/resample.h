@@ -1,5 +1,5 @@
 // Image and grid resampling on the CPU, matching Pillow's Image.resize with
-// BICUBIC (a = -0.5, filter support widened by the downscale factor: the
+// BICUBIC (13.0: a = -0.5, filter support widened by the downscale factor: the
 // "antialias" form) bit for bit on 8-bit images, and torch's
 // F.interpolate(mode="bicubic", antialias=True, align_corners=False) (the same
 // filter) on f32 grids; plus the 1-D linear resize of
@@ -13,7 +13,8 @@
 namespace citadel::runtime {
 
 // Interleaved 8-bit image [src_h, src_w, channels] -> [dst_h, dst_w, channels]
-// (channels 1..4). Horizontal pass then vertical, each with Pillow's 22-bit
+// (channels 1..4). Two passes in Pillow's order (vertical first when the
+// height shrinks by more than twice the width), each with 22-bit
 // fixed-point coefficients and rounding/clamping to uint8, as Pillow does.
 // Sizes must be positive; dst must not alias src.
 void resize_bicubic_u8(const uint8_t* src, int src_w, int src_h, int channels, uint8_t* dst, int dst_w,
