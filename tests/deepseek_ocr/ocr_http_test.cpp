@@ -4,7 +4,8 @@
 // image asked twice is served from the prefix cache (usage reports the
 // cached prompt tokens), a different image behind the same placeholder ids
 // never is, and its text is what the plugin's pipeline computes for it
-// in-process; bad images and prompts are 400s naming the problem.
+// in-process; pages sent at once each get their own text; the shipped
+// models.d example serves; bad images and prompts are 400s naming the problem.
 #include "deepseek_ocr/ocr_reference.hpp"
 #include "integration/host_tree.hpp"
 #include "support/http_client.hpp"
@@ -145,6 +146,26 @@ TEST_CASE("POST /v1/ocr gives the reference's greedy text and caches an image's 
   const test::HttpResponse other_again = serving.ocr("images/tall.png", prompt);
   CHECK(cached_tokens(other_again.json()) == 80);
   CHECK(other_again.json().at("text").as_string() == other_text);
+}
+
+TEST_CASE("pages sent at once (batched as the scheduler sees fit) each get their own reference text", "[deepseek-ocr][integration]") {
+  OcrServing serving;
+  const json::object index = test::ocr_index();
+  const std::vector<std::string> pages{"small-tiny", "tall-tiny", "wide-tiny"};
+  std::vector<test::HttpResponse> responses(pages.size());
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < pages.size(); ++i) {
+    clients.emplace_back([&, i] {
+      const json::object& entry = index.at("cases").at(pages[i]).as_object();
+      responses[i] = serving.ocr(std::string(entry.at("image").as_string()), std::string(entry.at("prompt").as_string()));
+    });
+  }
+  for (std::thread& client : clients) client.join();
+  for (size_t i = 0; i < pages.size(); ++i) {
+    INFO(pages[i] << ": " << responses[i].body);
+    REQUIRE(responses[i].status == 200);
+    CHECK(responses[i].json().at("text") == index.at("cases").at(pages[i]).at("greedy_text"));
+  }
 }
 
 // The shipped example, its name and weights replaced.
