@@ -12,21 +12,17 @@
 
 namespace citadel::deepseek_ocr {
 
-Routing route_tokens(runtime::ThreadPool& pool, const DecoderConfig& config, const DecoderLayerWeights& layer,
-                     const float* x, int64_t rows) {
-  const int64_t hidden = config.hidden_size;
+Routing route_from_logits(const DecoderConfig& config, float* logits, int64_t rows) {
   const int64_t experts = config.n_routed_experts;
   const uint32_t k = config.experts_per_token;
   Routing routing;
   routing.experts_per_row = k;
   routing.expert.resize(static_cast<size_t>(rows) * k);
   routing.weight.resize(static_cast<size_t>(rows) * k);
-  std::vector<float> all_scores(static_cast<size_t>(rows) * experts);
-  runtime::matmul(pool, x, rows, hidden, layer.router.data(), runtime::DType::f32, experts, all_scores.data());
-  runtime::softmax(all_scores.data(), rows, experts);
+  runtime::softmax(logits, rows, experts);
   std::vector<int32_t> order(experts);
   for (int64_t r = 0; r < rows; ++r) {
-    const float* scores = all_scores.data() + r * experts;
+    const float* scores = logits + r * experts;
     std::iota(order.begin(), order.end(), 0);
     std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int32_t a, int32_t b) {
       return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
@@ -41,6 +37,14 @@ Routing route_tokens(runtime::ThreadPool& pool, const DecoderConfig& config, con
     }
   }
   return routing;
+}
+
+Routing route_tokens(runtime::ThreadPool& pool, const DecoderConfig& config, const DecoderLayerWeights& layer,
+                     const float* x, int64_t rows) {
+  std::vector<float> logits(static_cast<size_t>(rows) * config.n_routed_experts);
+  runtime::matmul(pool, x, rows, config.hidden_size, layer.router.data(), runtime::DType::f32, config.n_routed_experts,
+                  logits.data());
+  return route_from_logits(config, logits.data(), rows);
 }
 
 void FeedForward::mlp_rows(runtime::ThreadPool& pool, const GatedMlp& mlp, const float* x,

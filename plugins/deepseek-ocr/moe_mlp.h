@@ -25,6 +25,10 @@ struct Routing {
   std::vector<float> weight;
 };
 
+// Routes rows by their router logits [rows, n_routed_experts] (f32; turned
+// into softmax scores in place). Used by the CPU and CUDA decoder passes.
+Routing route_from_logits(const DecoderConfig& config, float* logits, int64_t rows);
+
 // Routes x [rows, hidden] with the layer's router.
 Routing route_tokens(runtime::ThreadPool& pool, const DecoderConfig& config, const DecoderLayerWeights& layer,
                      const float* x, int64_t rows);

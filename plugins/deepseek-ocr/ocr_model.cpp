@@ -7,6 +7,7 @@
 #include "prompt_layout.h"
 
 #include "runtime/core/error.h"
+#include "runtime/kernels/attention.h"
 
 #include <algorithm>
 #include <chrono>
@@ -17,10 +18,6 @@ namespace citadel::deepseek_ocr {
 OcrModel::OcrModel(const sdk::Host& host, const sdk::ModelConfig& config)
     : host_(host), options_(OcrOptions::parse(config.options)), folder_(config.weights) {
   const citadel_device_info device = host_.device();
-  if (device.kind != CITADEL_DEVICE_CPU)
-    throw sdk::PluginError(CITADEL_ERR_UNSUPPORTED, "deepseek-ocr: model '" + config.name +
-                                                        "' asks for a CUDA device; the plugin runs on the CPU only "
-                                                        "(set device: cpu)");
   if (folder_.empty()) runtime::throw_invalid("deepseek-ocr: model '" + config.name + "' names no weights folder");
   const std::filesystem::path folder(folder_);
   config_ = load_decoder_config(folder);
@@ -41,16 +38,25 @@ OcrModel::OcrModel(const sdk::Host& host, const sdk::ModelConfig& config)
   if (options_.max_context_tokens > 0) max_context_ = std::min(max_context_, options_.max_context_tokens);
 
   pool_ = std::make_unique<runtime::ThreadPool>(options_.threads > 0 ? options_.threads : device.cpu_threads);
-  encoder_ = DeepEncoder::load_cpu(folder, *pool_);
+  const bool on_cuda = device.kind == CITADEL_DEVICE_CUDA;
+  if (on_cuda) {
+    decoder_ = make_cuda_decoder(config_, weights_, options_.kv_dtype, device.ordinal, device.cuda_stream);
+    encoder_ = DeepEncoder::load_cuda(folder, *pool_);
+  } else {
+    cpu_pass_ = std::make_unique<DecoderPass>(config_, weights_, options_.kv_dtype);
+    decoder_ = make_cpu_decoder(*cpu_pass_, *pool_);
+    encoder_ = DeepEncoder::load_cpu(folder, *pool_);
+  }
   if (encoder_->lm_hidden() != config_.hidden_size)
     runtime::throw_invalid("deepseek-ocr: " + folder_ + ": the projector gives width " +
                            std::to_string(encoder_->lm_hidden()) + ", the decoder's hidden_size is " +
                            std::to_string(config_.hidden_size));
-  decoder_ = std::make_unique<DecoderPass>(config_, weights_, options_.kv_dtype);
   version_ = "deepseek-ocr-" + std::to_string(config_.num_layers) + "l-" + std::to_string(config_.hidden_size) + "w-" +
              std::to_string(config_.n_routed_experts) + "e";
-  host_.info("deepseek-ocr: loaded " + folder_ + " (" + version_ + ", " + std::to_string(pool_->size()) +
-             " threads, KV " + std::string(runtime::dtype_name(options_.kv_dtype)) + ")");
+  const std::string where = on_cuda ? "CUDA device " + std::to_string(device.ordinal)
+                                   : std::to_string(pool_->size()) + " threads";
+  host_.info("deepseek-ocr: loaded " + folder_ + " (" + version_ + ", " + where + ", KV " +
+             std::string(runtime::dtype_name(options_.kv_dtype)) + ")");
 }
 
 OcrModel::~OcrModel() = default;
@@ -61,7 +67,8 @@ citadel_model_info OcrModel::describe() {
   info.task = CITADEL_TASK_IMAGE_TO_TEXT;
   info.num_layers = config_.num_layers;
   info.tokens_per_block = kTokensPerBlock;
-  info.bytes_per_token_per_layer = decoder_->bytes_per_token_per_layer();
+  info.bytes_per_token_per_layer =
+      runtime::kv_bytes_per_token_per_layer(config_.num_kv_heads, config_.head_dim, options_.kv_dtype);
   info.max_context_tokens = max_context_;
   info.max_batch_requests = options_.max_batch_requests;
   info.max_step_tokens = options_.max_step_tokens;
@@ -168,7 +175,7 @@ void OcrModel::step(const citadel_step_batch& batch, citadel_step_output* output
     processed_tokens += item.num_new_tokens;
   }
 
-  const std::vector<float> logits = decoder_->run(chunks, *pool_);
+  const std::vector<float> logits = decoder_->run(chunks);
   const size_t vocab = config_.vocab_size;
   size_t logits_row = 0;
   for (size_t c = 0; c < chunks.size(); ++c) {

@@ -2,13 +2,15 @@
 // checkpoint folder (config.json, model.safetensors by mmap, tokenizer.json),
 // turns a request (JSON input + the image as payload) into a prompt whose
 // <image> placeholder run is keyed for prefix caching by the image's content
-// hash, and runs the host's step batches on the CPU: the vision encoder at
+// hash, and runs the host's step batches on the CPU or the host's CUDA
+// device (decoder_backend.h): the vision encoder at
 // the prefill of a request's placeholder run, then the DeepSeek-MoE decoder
 // with its KV cache in the host's blocks (decoder_pass.h).
 // plugin.cpp registers it; the tests drive it through the real host.
 // Options: ocr_options.h. Input: ocr_input.h.
 #pragma once
 
+#include "decoder_backend.h"
 #include "decoder_config.h"
 #include "decoder_pass.h"
 #include "decoder_weights.h"
@@ -56,7 +58,8 @@ class OcrModel final : public sdk::Model {
   uint32_t max_context_ = 0;
   std::unique_ptr<runtime::ThreadPool> pool_;
   std::unique_ptr<DeepEncoder> encoder_;
-  std::unique_ptr<DecoderPass> decoder_;
+  std::unique_ptr<DecoderPass> cpu_pass_;        // on the CPU (decoder_ runs it)
+  std::unique_ptr<DecoderBackend> decoder_;      // CPU or CUDA, chosen at load
   std::unordered_map<uint64_t, std::unique_ptr<OcrRequest>> requests_;
   citadel_prefix_extra_key plan_key_{};              // the last plan's extra key
   sdk::StepOutputs step_outputs_;                    // the last step's strings and block tables
