@@ -97,7 +97,11 @@ sdk::RequestPlan OcrModel::open_request(uint64_t request_id, std::string_view in
   setup.prompt = std::move(layout.ids);
   setup.image_begin = layout.image_begin;
   setup.image_tokens = layout.image_tokens;
-  setup.image = std::move(image);
+  setup.image_bytes.assign(payload.begin(), payload.end());
+  setup.mode = input.mode;
+  setup.limits = options_.image_limits;
+  setup.max_crops = options_.max_crops;
+  setup.content_hash = image.content_hash;
   setup.sampling = input.sampling;
   setup.ngram = runtime::NoRepeatNgramSettings{input.ngram_size, input.ngram_window, {}};
   // DeepSeek's whitelist: table cells repeat legitimately.

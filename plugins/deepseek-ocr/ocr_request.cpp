@@ -10,8 +10,11 @@ OcrRequest::OcrRequest(OcrRequestSetup setup, const runtime::Tokenizer& tokenize
       prompt_tokens_(static_cast<uint32_t>(sequence_.size())),
       image_begin_(setup.image_begin),
       image_tokens_(setup.image_tokens),
-      content_hash_(setup.image.content_hash),
-      image_(std::move(setup.image)),
+      content_hash_(setup.content_hash),
+      image_bytes_(std::move(setup.image_bytes)),
+      mode_(setup.mode),
+      limits_(setup.limits),
+      max_crops_(setup.max_crops),
       sampler_(setup.sampling),
       ngram_(std::move(setup.ngram)),
       max_new_tokens_(setup.max_new_tokens),
@@ -26,14 +29,18 @@ bool OcrRequest::needs_encoding(uint64_t begin, uint64_t end) const {
 
 void OcrRequest::encode(DeepEncoder& encoder) {
   if (!image_rows_.empty()) return;
-  if (!image_) runtime::throw_invalid("deepseek-ocr: the request's image was already released");
-  std::vector<float> rows = encoder.encode(*image_);
+  if (image_bytes_.empty()) runtime::throw_invalid("deepseek-ocr: the request's image was already released");
+  const PreparedImage image = prepare_image(image_bytes_, mode_, limits_, max_crops_);
+  if (!(image.content_hash == content_hash_) || image.num_image_tokens != image_tokens_)
+    runtime::throw_invalid("deepseek-ocr: the image prepared at prefill differs from the one planned");
+  std::vector<float> rows = encoder.encode(image);
   if (rows.size() != static_cast<size_t>(image_tokens_) * encoder.lm_hidden())
     runtime::throw_invalid("deepseek-ocr: the encoder gave " + std::to_string(rows.size()) + " values for " +
                            std::to_string(image_tokens_) + " placeholders of width " +
                            std::to_string(encoder.lm_hidden()));
   image_rows_ = std::move(rows);
-  image_.reset();
+  image_bytes_.clear();
+  image_bytes_.shrink_to_fit();
 }
 
 SampledToken OcrRequest::sample_next(std::span<float> logits) {

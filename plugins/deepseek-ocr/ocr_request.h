@@ -1,6 +1,8 @@
 // ocr_request.h — one image-to-text request between steps: its known sequence
 // (BOS, prompt text, the image's placeholder run, generated tokens), the
-// prepared image until the encoder has run and the encoder's rows after, the
+// image's encoded bytes until the encoder has run (a queued request keeps the
+// compressed file, not tens of MB of pixels; they are prepared again at
+// prefill and checked against the content hash) and the encoder's rows after, the
 // sampler with the no-repeat n-gram guard, the stop conditions (EOS, max new
 // tokens) and the streaming detokenizer. Generated text keeps special tokens
 // spelled out, so grounding spans (<|ref|>..<|/ref|><|det|>[[..]]<|/det|>)
@@ -28,7 +30,11 @@ struct OcrRequestSetup {
   std::vector<int32_t> prompt;  // laid out (prompt_layout.h)
   uint32_t image_begin = 0;
   uint32_t image_tokens = 0;
-  PreparedImage image;
+  std::vector<uint8_t> image_bytes;  // the payload as sent
+  ResolutionMode mode = ResolutionMode::gundam;
+  ImageLimits limits;
+  int max_crops = kDefaultMaxCrops;
+  ContentHash content_hash;           // of the image prepared at open
   runtime::SamplingParams sampling;
   runtime::NoRepeatNgramSettings ngram;
   uint32_t max_new_tokens = 0;
@@ -59,7 +65,7 @@ class OcrRequest {
   // Whether positions [begin, end) hold placeholders whose rows the encoder
   // has not produced yet.
   bool needs_encoding(uint64_t begin, uint64_t end) const;
-  // Runs the encoder on the prepared image (once) and frees the pixels.
+  // Prepares the image again, runs the encoder (once) and frees the bytes.
   void encode(DeepEncoder& encoder);
   // The encoder's rows [image_tokens, hidden]; empty before encode().
   const std::vector<float>& image_rows() const { return image_rows_; }
@@ -74,7 +80,10 @@ class OcrRequest {
   uint32_t image_begin_;
   uint32_t image_tokens_;
   ContentHash content_hash_;
-  std::optional<PreparedImage> image_;  // until encoded
+  std::vector<uint8_t> image_bytes_;  // until encoded
+  ResolutionMode mode_;
+  ImageLimits limits_;
+  int max_crops_;
   std::vector<float> image_rows_;
   runtime::Sampler sampler_;
   runtime::NoRepeatNgramSettings ngram_;
