@@ -26,6 +26,7 @@
 #include <sstream>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <cstring>
 #include <span>
 #include <string>
@@ -47,6 +48,10 @@ struct Options {
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
+
+// CPU seconds of the whole process (all threads): on a shared machine a
+// steadier measure of the work than the wall time.
+double process_cpu_seconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
 
 // Cache blocks for `sequences` sequences of up to `positions` tokens (zeros:
 // a valid f16 cache).
@@ -91,15 +96,19 @@ void time_forward(const HfModelConfig& config, const ModelWeights& weights, cons
     make_step(0);
     forward.run(chunks, pool);  // warm-up
     start = Clock::now();
+    const double cpu_start = process_cpu_seconds();
     for (int step = 1; step <= options.decode_steps; ++step) {
       make_step(step);
       forward.run(chunks, pool);
     }
     const double per_step = seconds_since(start) / options.decode_steps;
+    const double cpu_per_step = (process_cpu_seconds() - cpu_start) / options.decode_steps;
     const double kv_gb = static_cast<double>(batch) * (options.context + 1) * config.num_layers *
                          kv.bytes_per_token_per_layer() / 1e9;
-    std::printf("  decode batch %2d: %8.2f tokens/s  %6.1f ms/step  %6.2f GB/s (weights %.2f GB + KV %.3f GB per step)\n",
-                batch, batch / per_step, per_step * 1e3, (weight_gb + kv_gb) / per_step, weight_gb, kv_gb);
+    std::printf("  decode batch %2d: %8.2f tokens/s  %6.1f ms/step  %6.2f GB/s (weights %.2f GB + KV %.3f GB per step)"
+                "  cpu %.1f ms/step\n",
+                batch, batch / per_step, per_step * 1e3, (weight_gb + kv_gb) / per_step, weight_gb, kv_gb,
+                cpu_per_step * 1e3);
   }
 
   BlockArena arena(kv, 1, options.prefill_tokens);
