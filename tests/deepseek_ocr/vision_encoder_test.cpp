@@ -80,6 +80,9 @@ TEST_CASE("deepseek-ocr DeepEncoder places image_newline and view_seperator as t
   CHECK_FALSE(row_equals(19, newline));
   for (int64_t r = 0; r < 16; ++r) CHECK(row_equals(210 + r * 17 + 16, newline));
   CHECK(row_equals(image.num_image_tokens - 1, separator));
+  PreparedImage broken = image;
+  broken.tile_pixels.pop_back();
+  CHECK_THROWS_WITH(encoder->encode(broken), Contains("pixel buffers"));
 }
 
 TEST_CASE("deepseek-ocr DeepEncoder load names a missing or misshapen tensor", "[deepseek-ocr]") {

@@ -17,6 +17,12 @@ int64_t side_of(int64_t tokens) {
 
 std::vector<float> encode_and_lay_out(DeepEncoder& encoder, const PreparedImage& image,
                                       const std::vector<float>& image_newline, const std::vector<float>& view_separator) {
+  const size_t global_floats = size_t{3} * static_cast<size_t>(image.global_side) * static_cast<size_t>(image.global_side);
+  const size_t tile_floats = size_t{3} * static_cast<size_t>(image.tile_side) * static_cast<size_t>(image.tile_side);
+  if (image.global_side <= 0 || image.global_pixels.size() != global_floats ||
+      (image.grid.tiled() && image.tile_pixels.size() != tile_floats * static_cast<size_t>(image.grid.count()))) {
+    runtime::throw_invalid("deepseek-ocr: the prepared image's pixel buffers do not match its sides and tile grid");
+  }
   const int64_t h = encoder.lm_hidden();
   std::vector<float> out;
   out.reserve(static_cast<size_t>(image.num_image_tokens * h));
