@@ -1,10 +1,15 @@
 // Bidirectional (non-causal) multi-head attention over dense f32 tensors on
-// the CPU, for vision encoders: every query of a sequence attends to every
-// key of the same sequence, with an optional decomposed 2-D relative-position
-// bias (ViTDet / SAM: the tokens form a grid_h x grid_w map, and
-// logit(q, k) += q·table_h[qy - ky + grid_h - 1] + q·table_w[qx - kx + grid_w - 1],
-// q unscaled). Used by the deepseek-ocr vision encoder (SAM windows and global
-// blocks, CLIP layers); the reference for GPU versions.
+// the CPU, two forms:
+//  - sequences of tokens attending to themselves, with an optional decomposed
+//    2-D relative-position bias (ViTDet / SAM: the tokens form a grid_h x
+//    grid_w map, and logit(q, k) += q·table_h[qy - ky + grid_h - 1] +
+//    q·table_w[qx - kx + grid_w - 1], q unscaled). Used by the deepseek-ocr
+//    vision encoder (SAM windows and global blocks, CLIP layers);
+//  - queries attending to contiguous K/V: out[t, h] = softmax(scale · q[t, h]
+//    · K[:, h]ᵀ) · V[:, h], online softmax (one pass over the keys). Used by
+//    the vista plugin (a video chunk attending to the cached frames plus
+//    itself, and cross-attention to the text).
+// fp32 accumulation; the references for GPU versions.
 #pragma once
 
 #include "runtime/core/thread_pool.h"
@@ -29,5 +34,11 @@ struct RelativePosition2d {
 void dense_attention(ThreadPool& pool, const float* q, const float* k, const float* v, int64_t row_stride,
                      int64_t sequences, int64_t tokens, int64_t heads, int64_t head_dim, float scale, float* out,
                      const RelativePosition2d* rel = nullptr);
+
+// Queries against contiguous K/V (q, out [num_queries, num_heads, head_dim];
+// k, v [num_keys, num_heads, head_dim]).
+// out must not alias q, k or v.
+void dense_attention(ThreadPool& pool, const float* q, int64_t num_queries, const float* k, const float* v,
+                     int64_t num_keys, int64_t num_heads, int64_t head_dim, float scale, float* out);
 
 }  // namespace citadel::runtime
