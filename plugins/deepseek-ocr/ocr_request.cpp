@@ -59,8 +59,15 @@ SampledToken OcrRequest::sample_next(std::span<float> logits) {
     sampled.reason = CITADEL_FINISH_STOP;
     sampled.text = decoder_.flush();
   } else {
-    // Ids past the tokenizer (lm_head rows beyond it) have no text.
-    if (static_cast<size_t>(sampled.token) < tokenizer_vocab_) sampled.text = decoder_.push(sampled.token);
+    // Ids past the tokenizer (lm_head rows beyond it), or in a gap of its
+    // ids, have no text; sampling may pick them when temperature > 0.
+    if (static_cast<size_t>(sampled.token) < tokenizer_vocab_) {
+      try {
+        sampled.text = decoder_.push(sampled.token);
+      } catch (const runtime::RuntimeError&) {
+        sampled.text.clear();
+      }
+    }
     if (sequence_.size() - prompt_tokens_ >= max_new_tokens_) {
       sampled.finished = true;
       sampled.reason = CITADEL_FINISH_LENGTH;
