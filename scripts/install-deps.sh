@@ -9,6 +9,7 @@ serving=(
   build-essential cmake ninja-build ccache pkg-config git python3 python3-venv curl
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev libsystemd-dev libpcre2-dev libstb-dev
+  libpoppler-cpp-dev  # PDF pages of /v1/ocr
   libssl-dev
   # Fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes,
   # llvm-symbolizer for readable reports.

@@ -2,8 +2,9 @@
 // them in a RouteTable. One file per group: status_endpoints.cpp (/health,
 // /ready, /metrics, /v1/models), completion_endpoint.cpp (/v1/completions,
 // /v1/chat/completions), tokenize_endpoint.cpp (/tokenize, /detokenize),
-// task_endpoints.cpp (/v1/ocr, /v1/videos, /inference), benchmark_endpoint.cpp
-// (POST /benchmark, admin API keys only).
+// task_endpoints.cpp (/v1/videos, /inference), ocr_endpoint.cpp (/v1/ocr),
+// image_chat_endpoint.cpp (/v1/chat/completions for image_to_text models),
+// benchmark_endpoint.cpp (POST /benchmark, admin API keys only).
 //
 // Called by: HttpServer (register_endpoints) and the session (the handlers).
 #pragma once
@@ -30,6 +31,10 @@ boost::asio::awaitable<void> handle_tokenize(Exchange& exchange);
 boost::asio::awaitable<void> handle_detokenize(Exchange& exchange);
 
 boost::asio::awaitable<void> handle_ocr(Exchange& exchange);
+// Whether a chat body names a loaded image_to_text model; then
+// handle_chat_completions hands the exchange to handle_image_chat.
+bool is_image_chat(Exchange& exchange);
+boost::asio::awaitable<void> handle_image_chat(Exchange& exchange);
 boost::asio::awaitable<void> handle_videos(Exchange& exchange);
 boost::asio::awaitable<void> handle_inference(Exchange& exchange);
 

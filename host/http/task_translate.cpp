@@ -1,4 +1,4 @@
-// /v1/ocr, /v1/videos and /inference <-> native input and events.
+// /v1/videos and /inference <-> native input and events.
 #include "host/http/task_translate.h"
 
 #include "host/http/api_error.h"
@@ -47,24 +47,6 @@ json::object response_base(const std::string& id, const char* object, int64_t cr
 
 }  // namespace
 
-TaskRequest parse_ocr_request(std::string_view body_text, uint32_t max_tokens_limit) {
-  const json::object body = parse_json_object(body_text);
-  TaskRequest request;
-  request.model = optional_string(body, "model");
-  request.payload = decode_image(required_string(body, "image"), "image");
-  json::object input;
-  if (std::optional<std::string> prompt = optional_string(body, "prompt")) input["prompt"] = *prompt;
-  input["max_tokens"] = optional_integer_in(body, "max_tokens", 1, max_tokens_limit)
-                            .value_or(static_cast<int64_t>(max_tokens_limit));
-  if (auto temperature = optional_number_in(body, "temperature", 0.0, 2.0)) input["temperature"] = *temperature;
-  if (auto top_p = optional_number_in(body, "top_p", 0.0, 1.0)) input["top_p"] = *top_p;
-  if (auto top_k = optional_integer_in(body, "top_k", -1, 1 << 20)) input["top_k"] = *top_k;
-  if (auto seed = optional_integer(body, "seed")) input["seed"] = *seed;
-  request.input_json = json::serialize(input);
-  request.stream = optional_bool(body, "stream").value_or(false);
-  return request;
-}
-
 TaskRequest parse_video_request(std::string_view body_text) {
   json::object body = parse_json_object(body_text);
   TaskRequest request;
@@ -102,15 +84,6 @@ void accumulate(CollectedOutput& output, const sched::InferenceEvent& event) {
     output.finish_reason = event.finish_reason;
     output.usage = event.usage;
   }
-}
-
-json::object ocr_response(const std::string& id, int64_t created, const std::string& model,
-                          const CollectedOutput& output) {
-  json::object response = response_base(id, "ocr", created, model);
-  response["text"] = output.text;
-  response["finish_reason"] = finish_value(output.finish_reason);
-  response["usage"] = usage_json(output.usage);
-  return response;
 }
 
 json::object video_response(const std::string& id, int64_t created, const std::string& model,
