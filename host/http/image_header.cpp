@@ -47,10 +47,55 @@ std::optional<ImageHeader> read_webp_header(std::span<const uint8_t> bytes) {
   return header;
 }
 
+uint32_t big_endian(std::span<const uint8_t> bytes, size_t offset, size_t count) {
+  uint32_t value = 0;
+  for (size_t i = 0; i < count; ++i) value = (value << 8) | bytes[offset + i];
+  return value;
+}
+
+// PNG: the signature, then the IHDR chunk with width and height (stb's
+// reader refuses sizes beyond 2^30 bytes before saying what they are).
+std::optional<ImageHeader> read_png_header(std::span<const uint8_t> bytes) {
+  if (!starts_with(bytes, "\x89PNG\r\n\x1a\n") || !starts_with(bytes, "IHDR", 12) || bytes.size() < 24)
+    return std::nullopt;
+  return ImageHeader{"png", big_endian(bytes, 16, 4), big_endian(bytes, 20, 4)};
+}
+
+// JPEG: the markers after SOI up to the first start-of-frame (SOF0-SOF15
+// but DHT, JPG and DAC), whose segment holds height and width.
+std::optional<ImageHeader> read_jpeg_header(std::span<const uint8_t> bytes) {
+  if (!starts_with(bytes, "\xff\xd8")) return std::nullopt;
+  size_t at = 2;
+  while (at + 4 <= bytes.size()) {
+    if (bytes[at] != 0xff) return std::nullopt;
+    const uint8_t marker = bytes[at + 1];
+    if (marker == 0xff) {  // fill byte
+      ++at;
+      continue;
+    }
+    if (marker == 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {  // no length
+      at += 2;
+      continue;
+    }
+    const uint32_t length = big_endian(bytes, at + 2, 2);
+    if (length < 2) return std::nullopt;
+    const bool frame = marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc;
+    if (frame) {
+      if (at + 9 > bytes.size()) return std::nullopt;
+      return ImageHeader{"jpeg", big_endian(bytes, at + 7, 2), big_endian(bytes, at + 5, 2)};
+    }
+    at += 2 + length;
+  }
+  return std::nullopt;
+}
+
+// GIF: the logical screen size after the signature.
+std::optional<ImageHeader> read_gif_header(std::span<const uint8_t> bytes) {
+  if ((!starts_with(bytes, "GIF87a") && !starts_with(bytes, "GIF89a")) || bytes.size() < 10) return std::nullopt;
+  return ImageHeader{"gif", little_endian(bytes, 6, 2), little_endian(bytes, 8, 2)};
+}
+
 std::string stb_format_name(std::span<const uint8_t> bytes) {
-  if (starts_with(bytes, "\x89PNG")) return "png";
-  if (starts_with(bytes, "\xff\xd8\xff")) return "jpeg";
-  if (starts_with(bytes, "GIF8")) return "gif";
   if (starts_with(bytes, "BM")) return "bmp";
   return "image";
 }
@@ -58,7 +103,12 @@ std::string stb_format_name(std::span<const uint8_t> bytes) {
 }  // namespace
 
 std::optional<ImageHeader> read_image_header(std::span<const uint8_t> bytes) {
-  if (std::optional<ImageHeader> webp = read_webp_header(bytes)) return webp;
+  for (auto reader : {read_png_header, read_jpeg_header, read_gif_header, read_webp_header}) {
+    std::optional<ImageHeader> header = reader(bytes);
+    if (!header) continue;
+    if (header->width == 0 || header->height == 0) return std::nullopt;
+    return header;
+  }
   if (bytes.empty() || bytes.size() > static_cast<size_t>(INT_MAX)) return std::nullopt;
   int width = 0;
   int height = 0;

@@ -1,8 +1,11 @@
 // What an uploaded file is, read from its first bytes only: a PDF, or an
-// image with its format and declared width and height (stb's
-// stbi_info_from_memory for PNG, JPEG, GIF, BMP, PSD, PIC, PNM, HDR and TGA;
-// the RIFF header for WebP, which stb does not read). Nothing is decoded, so
-// the declared dimensions can be checked before a decoder allocates them.
+// image with its format and declared width and height. PNG (IHDR), JPEG (the
+// first start-of-frame), GIF (the logical screen) and WebP (the RIFF chunk
+// header, which stb does not read) are read here, because stb's reader
+// refuses sizes beyond 2^30 bytes without saying what they are; the other
+// formats stb knows (BMP, PSD, PIC, PNM, HDR, TGA) through its
+// stbi_info_from_memory. Nothing is decoded, so the declared dimensions can
+// be checked before a decoder allocates them.
 //
 // Called by ocr_pages.cpp and the [http] unit tests. Pure functions.
 #pragma once

@@ -106,6 +106,9 @@ const std::string* find_parameter(const HeaderValue& header, std::string_view na
 // Reads the header block of part `index` (1-based, for messages) into `part`.
 void read_part_headers(std::string_view block, size_t index, FormPart& part) {
   const std::string where = "multipart part " + std::to_string(index);
+  if (block.starts_with(" ") || block.starts_with("\t") || block.find("\r\n ") != std::string_view::npos ||
+      block.find("\r\n\t") != std::string_view::npos)
+    throw MultipartError(where + ": folded header lines are not allowed");
   bool has_disposition = false;
   bool has_type = false;
   size_t at = 0;
@@ -116,8 +119,6 @@ void read_part_headers(std::string_view block, size_t index, FormPart& part) {
     at = end + kCrlf.size();
     if (line.find_first_of("\r\n") != std::string_view::npos)
       throw MultipartError(where + ": header lines must end with CRLF");
-    if (!line.empty() && (line.front() == ' ' || line.front() == '\t'))
-      throw MultipartError(where + ": folded header lines are not allowed");
     const size_t colon = line.find(':');
     if (colon == 0 || colon == std::string_view::npos ||
         !std::all_of(line.begin(), line.begin() + static_cast<std::ptrdiff_t>(colon), is_token_char))
