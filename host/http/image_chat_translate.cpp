@@ -2,7 +2,6 @@
 #include "host/http/image_chat_translate.h"
 
 #include "host/http/api_error.h"
-#include "host/http/base64.h"
 #include "host/http/request_fields.h"
 
 #include <boost/json.hpp>
@@ -20,7 +19,8 @@ std::string lower_prefix(std::string_view text, size_t length) {
 }
 
 std::vector<uint8_t> decode_data_url(std::string_view url, const std::string& field) {
-  const std::string scheme = lower_prefix(url, url.find(':') == std::string_view::npos ? 0 : url.find(':') + 1);
+  const size_t colon = url.find(':');
+  const std::string scheme = lower_prefix(url, colon == std::string_view::npos ? 0 : colon + 1);
   if (scheme == "http:" || scheme == "https:")
     throw bad_request("'" + field + "' is an " + scheme.substr(0, scheme.size() - 1) +
                           " URL; this server never fetches URLs: send the image inline as a data: URL "
@@ -28,13 +28,7 @@ std::vector<uint8_t> decode_data_url(std::string_view url, const std::string& fi
                       field, "unsupported_url");
   if (scheme != "data:")
     throw bad_request("'" + field + "' must be a data: URL (data:image/png;base64,...)", field, "unsupported_url");
-  const size_t comma = url.find(',');
-  if (comma == std::string_view::npos || url.substr(0, comma).find(";base64") == std::string_view::npos)
-    throw bad_request("'" + field + "' must be a base64 data: URL (data:<type>;base64,<data>)", field);
-  std::optional<std::vector<uint8_t>> bytes = base64_decode(url.substr(comma + 1));
-  if (!bytes) throw bad_request("'" + field + "' is not valid base64", field, "invalid_base64");
-  if (bytes->empty()) throw bad_request("'" + field + "' holds no bytes", field);
-  return std::move(*bytes);
+  return decode_base64_field(url, field);
 }
 
 // Reads one message's content into the prompt pieces and the image.

@@ -2,7 +2,6 @@
 #include "host/http/ocr_request.h"
 
 #include "host/http/api_error.h"
-#include "host/http/base64.h"
 #include "host/http/multipart_form.h"
 #include "host/http/request_fields.h"
 
@@ -29,20 +28,6 @@ const std::vector<std::string> kStringFields{"model", "prompt", "mode"};
 
 bool is_one_of(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
-}
-
-std::vector<uint8_t> decode_base64_document(const std::string& text, const std::string& field) {
-  std::string_view encoded = text;
-  if (encoded.starts_with("data:")) {  // data:image/png;base64,....
-    const size_t comma = encoded.find(',');
-    if (comma == std::string_view::npos || encoded.substr(0, comma).find(";base64") == std::string_view::npos)
-      throw bad_request("'" + field + "' must be base64 or a base64 data URL", field);
-    encoded.remove_prefix(comma + 1);
-  }
-  std::optional<std::vector<uint8_t>> bytes = base64_decode(encoded);
-  if (!bytes) throw bad_request("'" + field + "' is not valid base64", field, "invalid_base64");
-  if (bytes->empty()) throw bad_request("'" + field + "' is empty", field);
-  return std::move(*bytes);
 }
 
 // A form field's text as the JSON value its name calls for.
@@ -112,7 +97,7 @@ OcrRequest parse_ocr_json(std::string_view body_text, uint32_t max_tokens_limit)
     throw bad_request("'image' (or 'file') is required: an image or a PDF, base64 or a data URL", "image",
                       "missing_field");
   request.document_field = image ? "image" : "file";
-  request.document = decode_base64_document(image ? *image : *file, request.document_field);
+  request.document = decode_base64_field(image ? *image : *file, request.document_field);
   request.options = read_ocr_options(body, max_tokens_limit);
   return request;
 }

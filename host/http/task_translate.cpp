@@ -12,20 +12,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::vector<uint8_t> decode_image(const std::string& text, const std::string& field) {
-  std::string_view encoded = text;
-  if (encoded.starts_with("data:")) {  // data:image/png;base64,....
-    const size_t comma = encoded.find(',');
-    if (comma == std::string_view::npos || encoded.substr(0, comma).find(";base64") == std::string_view::npos)
-      throw bad_request("'" + field + "' must be base64 or a base64 data URL", field);
-    encoded.remove_prefix(comma + 1);
-  }
-  std::optional<std::vector<uint8_t>> bytes = base64_decode(encoded);
-  if (!bytes) throw bad_request("'" + field + "' is not valid base64", field, "invalid_base64");
-  if (bytes->empty()) throw bad_request("'" + field + "' is empty", field);
-  return std::move(*bytes);
-}
-
 json::value finish_value(sched::FinishReason reason) {
   const char* name = openai_finish_reason(reason);
   return *name ? json::value(name) : json::value(nullptr);
@@ -70,7 +56,7 @@ TaskRequest parse_inference_request(std::string_view body_text) {
     throw bad_request("'input' must be an object (the model's native input)", "input", "invalid_type");
   request.input_json = json::serialize(*input);
   if (std::optional<std::string> image = optional_string(body, "image"))
-    request.payload = decode_image(*image, "image");
+    request.payload = decode_base64_field(*image, "image");
   request.priority = static_cast<int>(optional_integer_in(body, "priority", -1000, 1000).value_or(0));
   request.stream = optional_bool(body, "stream").value_or(false);
   return request;
