@@ -10,7 +10,7 @@
 // mode 1920, three of gundam's 640-pixel tiles), dpi = 72 * size / longer
 // side in points, at most inputs.max_pdf_dpi.
 //
-// Called by ocr_endpoint.cpp and image_chat_endpoint.cpp; the [http] tests.
+// Called by ocr_submission.cpp (for both endpoints) and the [http] tests.
 // Errors are ApiError 400 naming the field the document came in.
 #pragma once
 
