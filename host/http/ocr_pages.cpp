@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
+#include <thread>
 
 namespace citadel::http {
 
@@ -21,8 +23,49 @@ double mode_long_side(const std::optional<std::string>& mode) {
   return 1920;  // gundam
 }
 
+unsigned default_render_threads() { return std::clamp(std::thread::hardware_concurrency() / 2, 1u, 8u); }
+
+// Renders the pages, page i on thread i % threads; each extra thread opens
+// its own poppler document (one document is never used by two threads).
+std::vector<OcrPage> render_pages(std::span<const uint8_t> document, const std::string& field,
+                                  const PdfDocument& opened, const std::vector<uint32_t>& indexes,
+                                  const std::vector<double>& dpis, const config::InputLimits& limits,
+                                  unsigned render_threads) {
+  const size_t threads = std::min<size_t>(indexes.size(), render_threads == 0 ? default_render_threads() : render_threads);
+  std::vector<OcrPage> pages(indexes.size());
+  std::vector<std::exception_ptr> errors(threads);
+  auto render_share = [&](size_t thread, const PdfDocument& pdf) {
+    for (size_t i = thread; i < indexes.size(); i += threads) {
+      PdfDocument::RenderedPage rendered = pdf.render_png(indexes[i], dpis[i]);
+      check_image_dimensions(rendered.width, rendered.height, limits,
+                             "page " + std::to_string(indexes[i] + 1) + " as rendered", field);
+      pages[i] = OcrPage{indexes[i] + 1, rendered.width, rendered.height, dpis[i], std::move(rendered.png)};
+    }
+  };
+  std::vector<std::thread> workers;
+  for (size_t thread = 1; thread < threads; ++thread)
+    workers.emplace_back([&, thread] {
+      try {
+        const PdfDocument own(document, field);
+        render_share(thread, own);
+      } catch (...) {
+        errors[thread] = std::current_exception();
+      }
+    });
+  try {
+    render_share(0, opened);
+  } catch (...) {
+    errors[0] = std::current_exception();
+  }
+  for (std::thread& worker : workers) worker.join();
+  for (const std::exception_ptr& error : errors)
+    if (error) std::rethrow_exception(error);
+  return pages;
+}
+
 std::vector<OcrPage> pdf_pages(std::span<const uint8_t> document, const std::string& field,
-                               const OcrOptions& options, const config::InputLimits& limits) {
+                               const OcrOptions& options, const config::InputLimits& limits,
+                               unsigned render_threads) {
   const PdfDocument pdf(document, field);
   const uint32_t count = pdf.page_count();
   if (options.first_page > count)
@@ -53,14 +96,7 @@ std::vector<OcrPage> pdf_pages(std::span<const uint8_t> document, const std::str
                            limits, what + " rendered at " + std::to_string(static_cast<int>(dpi)) + " dpi", field);
     dpis.push_back(dpi);
   }
-  std::vector<OcrPage> pages;
-  for (size_t i = 0; i < indexes.size(); ++i) {
-    PdfDocument::RenderedPage rendered = pdf.render_png(indexes[i], dpis[i]);
-    check_image_dimensions(rendered.width, rendered.height, limits,
-                           "page " + std::to_string(indexes[i] + 1) + " as rendered", field);
-    pages.push_back(OcrPage{indexes[i] + 1, rendered.width, rendered.height, dpis[i], std::move(rendered.png)});
-  }
-  return pages;
+  return render_pages(document, field, pdf, indexes, dpis, limits, render_threads);
 }
 
 }  // namespace
@@ -87,12 +123,12 @@ void check_image_dimensions(uint32_t width, uint32_t height, const config::Input
 
 std::vector<OcrPage> prepare_ocr_pages(std::vector<uint8_t> document, const std::string& field,
                                        const OcrOptions& options, const config::InputLimits& limits,
-                                       bool allow_pdf) {
+                                       bool allow_pdf, unsigned render_threads) {
   if (looks_like_pdf(document)) {
     if (!allow_pdf)
       throw bad_request("'" + field + "' is a PDF; send PDFs to /v1/ocr (this endpoint reads one image)", field,
                         "unsupported_document");
-    return pdf_pages(document, field, options, limits);
+    return pdf_pages(document, field, options, limits, render_threads);
   }
   const std::optional<ImageHeader> header = read_image_header(document);
   if (!header)

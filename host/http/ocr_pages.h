@@ -41,10 +41,12 @@ double pdf_render_dpi(double width_pt, double height_pt, const std::optional<std
 void check_image_dimensions(uint32_t width, uint32_t height, const config::InputLimits& limits,
                             const std::string& what, const std::string& field);
 
-// Every page the request asks for, checked and ready to submit. PDFs need
-// allow_pdf (the chat endpoint reads images only).
+// Every page the request asks for, checked and ready to submit, in page
+// order. PDFs need allow_pdf (the chat endpoint reads images only); their
+// pages are rendered on up to `render_threads` threads, each with its own
+// poppler document (0: half the hardware threads, 1 to 8).
 std::vector<OcrPage> prepare_ocr_pages(std::vector<uint8_t> document, const std::string& field,
                                        const OcrOptions& options, const config::InputLimits& limits,
-                                       bool allow_pdf = true);
+                                       bool allow_pdf = true, unsigned render_threads = 0);
 
 }  // namespace citadel::http

@@ -123,6 +123,21 @@ TEST_CASE("a PDF becomes one rendered PNG page each, in the chosen range", "[htt
   CHECK(range[0].number == 2);
 }
 
+TEST_CASE("pages rendered on several threads are the pages rendered on one", "[http][ocr]") {
+  const std::vector<uint8_t> pdf = data_file("three_pages.pdf");
+  const OcrOptions options = options_with(R"({"mode":"small"})");
+  const std::vector<OcrPage> serial = prepare_ocr_pages(pdf, "file", options, {}, true, 1);
+  const std::vector<OcrPage> parallel = prepare_ocr_pages(pdf, "file", options, {}, true, 3);
+  REQUIRE(parallel.size() == serial.size());
+  for (size_t i = 0; i < serial.size(); ++i) {
+    CHECK(parallel[i].number == serial[i].number);
+    CHECK(parallel[i].payload == serial[i].payload);
+  }
+  config::InputLimits narrow;
+  narrow.max_image_side = 300;  // checked before rendering, whatever the thread count
+  CHECK(error_of([&] { prepare_ocr_pages(pdf, "file", options, narrow, true, 3); }).code() == "image_too_large");
+}
+
 TEST_CASE("bad PDFs and too many pages are 400s naming the field", "[http][ocr]") {
   const ApiError corrupt = error_of([&] { prepare_ocr_pages(data_file("corrupt.pdf"), "file", {}, {}); });
   CHECK(corrupt.status() == 400);
