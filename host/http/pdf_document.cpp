@@ -1,7 +1,10 @@
-// PDF pages through poppler-cpp; PNG encoding through stb_image_write.
+// PDF pages through poppler-cpp; PNG encoding through stb_image_write. A
+// build without poppler (CITADEL_PDF=OFF) refuses every PDF with a 400.
 #include "host/http/pdf_document.h"
 
 #include "host/http/api_error.h"
+
+#if defined(CITADEL_HAVE_PDF)
 
 #include <poppler-document.h>
 #include <poppler-global.h>
@@ -88,3 +91,28 @@ PdfDocument::RenderedPage PdfDocument::render_png(uint32_t index, double dpi) co
 }
 
 }  // namespace citadel::http
+
+#else  // CITADEL_PDF=OFF
+
+namespace poppler {
+class document {};
+}  // namespace poppler
+
+namespace citadel::http {
+
+PdfDocument::PdfDocument(std::span<const uint8_t>, std::string field) : field_(std::move(field)) {
+  throw bad_request("'" + field_ + "' is a PDF, and this build of citadel reads no PDFs (built with "
+                    "-DCITADEL_PDF=OFF, without poppler); send the pages as images",
+                    field_, "unsupported_document");
+}
+
+PdfDocument::~PdfDocument() = default;
+
+// Never reached: the constructor throws.
+PdfDocument::PageSize PdfDocument::page_size(uint32_t) const { return {}; }
+
+PdfDocument::RenderedPage PdfDocument::render_png(uint32_t, double) const { return {}; }
+
+}  // namespace citadel::http
+
+#endif

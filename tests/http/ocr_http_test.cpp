@@ -129,6 +129,7 @@ TEST_CASE("OCR of an uploaded image: multipart and base64 JSON send the same byt
   CHECK(json_upload.json().at("model").as_string() == "ocr");  // the first image_to_text model
 }
 
+#if defined(CITADEL_HAVE_PDF)
 TEST_CASE("OCR of a PDF: one request per page, page numbers, the range options", "[http][ocr]") {
   OcrHost host;
   HttpClient client = host.client();
@@ -165,7 +166,9 @@ TEST_CASE("OCR of a PDF: one request per page, page numbers, the range options",
   REQUIRE(range.json().at("pages").as_array().size() == 1);
   CHECK(range.json().at("pages").at(0).at("page").to_number<int>() == 2);
 }
+#endif  // CITADEL_HAVE_PDF
 
+#if defined(CITADEL_HAVE_PDF)
 TEST_CASE("a streamed PDF sends its pages in page order, with boxes as spans close", "[http][ocr]") {
   OcrHost host;
   HttpClient client = host.client();
@@ -213,6 +216,7 @@ TEST_CASE("a streamed PDF sends its pages in page order, with boxes as spans clo
     CHECK(whole_pages[page].at("boxes").as_array().size() == 3);
   }
 }
+#endif  // CITADEL_HAVE_PDF
 
 TEST_CASE("grounding boxes come back in pixels of the image", "[http][ocr]") {
   OcrHost host;
@@ -247,9 +251,11 @@ TEST_CASE("bad uploads are 400s naming the field, and the models.d limits hold",
     return client.request("POST", "/v1/ocr", multipart_body({{"model", model}, {"file", bytes, "x"}}), kMultipart);
   };
   check_error(upload("ocr", "just some text, no image"), "invalid_image", "file", "is not an image");
+#if defined(CITADEL_HAVE_PDF)
   check_error(upload("ocr", data_file("corrupt.pdf")), "invalid_pdf", "file", "damaged PDF");
   check_error(upload("ocr", data_file("bomb.png")), "image_too_large", "file", "100000x100000");
   check_error(upload("strict", data_file("three_pages.pdf")), "too_many_pages", "file", "at most 2");
+#endif
   check_error(upload("strict", data_file("gradient.png")), "image_too_large", "file", "at most 1000 pixels");
   check_error(client.request("POST", "/v1/ocr", "--citadel-test-boundary\r\nbroken", kMultipart), "invalid_multipart",
               "body", "malformed");

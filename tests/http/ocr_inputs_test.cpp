@@ -100,6 +100,7 @@ TEST_CASE("an image is one page sent as uploaded; limits are checked from its he
   CHECK(text.param() == "image");
 }
 
+#if defined(CITADEL_HAVE_PDF)
 TEST_CASE("a PDF becomes one rendered PNG page each, in the chosen range", "[http][ocr]") {
   const std::vector<uint8_t> pdf = data_file("three_pages.pdf");
   const std::vector<OcrPage> pages = prepare_ocr_pages(pdf, "file", options_with(R"({"mode":"tiny"})"), {});
@@ -122,7 +123,9 @@ TEST_CASE("a PDF becomes one rendered PNG page each, in the chosen range", "[htt
   REQUIRE(range.size() == 1);
   CHECK(range[0].number == 2);
 }
+#endif  // CITADEL_HAVE_PDF
 
+#if defined(CITADEL_HAVE_PDF)
 TEST_CASE("pages rendered on several threads are the pages rendered on one", "[http][ocr]") {
   const std::vector<uint8_t> pdf = data_file("three_pages.pdf");
   const OcrOptions options = options_with(R"({"mode":"small"})");
@@ -137,7 +140,9 @@ TEST_CASE("pages rendered on several threads are the pages rendered on one", "[h
   narrow.max_image_side = 300;  // checked before rendering, whatever the thread count
   CHECK(error_of([&] { prepare_ocr_pages(pdf, "file", options, narrow, true, 3); }).code() == "image_too_large");
 }
+#endif  // CITADEL_HAVE_PDF
 
+#if defined(CITADEL_HAVE_PDF)
 TEST_CASE("bad PDFs and too many pages are 400s naming the field", "[http][ocr]") {
   const ApiError corrupt = error_of([&] { prepare_ocr_pages(data_file("corrupt.pdf"), "file", {}, {}); });
   CHECK(corrupt.status() == 400);
@@ -161,6 +166,15 @@ TEST_CASE("bad PDFs and too many pages are 400s naming the field", "[http][ocr]"
   CHECK(error_of([&] { prepare_ocr_pages(data_file("three_pages.pdf"), "image_url", {}, {}, false); }).code() ==
         "unsupported_document");
 }
+#endif  // CITADEL_HAVE_PDF
+
+#if !defined(CITADEL_HAVE_PDF)
+TEST_CASE("a build without poppler refuses PDFs with a 400 saying so", "[http][ocr]") {
+  const ApiError refused = error_of([&] { prepare_ocr_pages(data_file("three_pages.pdf"), "file", {}, {}); });
+  CHECK(refused.code() == "unsupported_document");
+  CHECK_THAT(refused.what(), Catch::Contains("CITADEL_PDF=OFF"));
+}
+#endif
 
 TEST_CASE("OCR JSON bodies: image or file, options validated", "[http][ocr]") {
   const OcrRequest request = parse_ocr_json(
