@@ -2,7 +2,8 @@
 // them in a RouteTable. One file per group: status_endpoints.cpp (/health,
 // /ready, /metrics, /v1/models), completion_endpoint.cpp (/v1/completions,
 // /v1/chat/completions), tokenize_endpoint.cpp (/tokenize, /detokenize),
-// task_endpoints.cpp (/v1/videos, /inference), ocr_endpoint.cpp (/v1/ocr),
+// task_endpoints.cpp (/inference), video_job_endpoints.cpp (/v1/videos jobs),
+// ocr_endpoint.cpp (/v1/ocr),
 // image_chat_endpoint.cpp (/v1/chat/completions for image_to_text models),
 // benchmark_endpoint.cpp (POST /benchmark, admin API keys only).
 //
@@ -35,8 +36,12 @@ boost::asio::awaitable<void> handle_ocr(Exchange& exchange);
 // handle_chat_completions hands the exchange to handle_image_chat.
 bool is_image_chat(Exchange& exchange);
 boost::asio::awaitable<void> handle_image_chat(Exchange& exchange);
-boost::asio::awaitable<void> handle_videos(Exchange& exchange);
 boost::asio::awaitable<void> handle_inference(Exchange& exchange);
+
+boost::asio::awaitable<void> handle_create_video(Exchange& exchange);
+boost::asio::awaitable<void> handle_list_videos(Exchange& exchange);
+boost::asio::awaitable<void> handle_get_video(Exchange& exchange);  // /v1/videos/{id}[/content]
+boost::asio::awaitable<void> handle_delete_video(Exchange& exchange);
 
 boost::asio::awaitable<void> handle_benchmark(Exchange& exchange);
 

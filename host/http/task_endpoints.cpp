@@ -1,4 +1,4 @@
-// POST /v1/videos and /inference: one request each, answered as one
+// POST /inference: one request, answered as one
 // response object or, with "stream": true, as SSE event chunks.
 #include "host/http/endpoints.h"
 
@@ -22,11 +22,10 @@ using ResponseBuilder = std::function<json::object(const std::string& id, int64_
                                                    const CollectedOutput& output)>;
 
 struct TaskKind {
-  const char* object;  // "video", "inference": id prefix and object name
+  const char* object;  // "inference": id prefix and object name
   ResponseBuilder build_response;
 };
 
-const TaskKind kVideoTask{"video", video_response};
 const TaskKind kInferenceTask{"inference", inference_response};
 
 net::awaitable<void> serve_task(Exchange& exchange, const std::string& model, TaskRequest task,
@@ -81,12 +80,6 @@ net::awaitable<void> serve_task(Exchange& exchange, const std::string& model, Ta
 
 }  // namespace
 
-net::awaitable<void> handle_videos(Exchange& exchange) {
-  ServerContext& server = exchange.server();
-  TaskRequest task = parse_video_request(exchange.request().body());
-  const std::string model =
-      choose_model_for_task(server.router.list_models(), task.model, "text_to_video", "/v1/videos");
-  co_await serve_task(exchange, model, std::move(task), kVideoTask);
 }
 
 net::awaitable<void> handle_inference(Exchange& exchange) {
