@@ -80,8 +80,6 @@ net::awaitable<void> serve_task(Exchange& exchange, const std::string& model, Ta
 
 }  // namespace
 
-}
-
 net::awaitable<void> handle_inference(Exchange& exchange) {
   ServerContext& server = exchange.server();
   TaskRequest task = parse_inference_request(exchange.request().body());
