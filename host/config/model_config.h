@@ -6,6 +6,8 @@
 // the file that named them).
 #pragma once
 
+#include "host/config/input_limits.h"
+
 #include <array>
 #include <cstdint>
 #include <map>
@@ -51,6 +53,7 @@ struct ModelConfig {
   std::string device;   // "auto", "cpu", "cuda:N"
   CacheSettings cache;
   SchedulerSettings scheduler;
+  InputLimits inputs;        // image_to_text models: limits on images and PDFs
   std::string options_json;  // plugin options (manifest defaults + file) as a JSON object
   std::string source_file;   // absolute path of the YAML file
   bool operator==(const ModelConfig&) const = default;  // every field

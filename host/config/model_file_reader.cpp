@@ -95,7 +95,7 @@ ModelFileResult read_model_file(const YAML::Node& root_node, const std::string& 
 
   const ProblemSink sink{file, &problems};
   const YamlMapReader root(sink, root_node, "", 1,
-                           {"name", "plugin", "weights", "device", "cache", "scheduler", "options"});
+                           {"name", "plugin", "weights", "device", "cache", "scheduler", "inputs", "options"});
   if (!root.valid()) {
     model.name = std::filesystem::path(file).stem().string();
     return result;
@@ -120,6 +120,7 @@ ModelFileResult read_model_file(const YAML::Node& root_node, const std::string& 
   if (auto scheduler = root.read_map("scheduler", kSchedulerKeys)) {
     read_scheduler_settings(*scheduler, model.scheduler);
   }
+  if (auto inputs = root.read_map("inputs", kInputKeys)) read_input_limits(*inputs, model.inputs);
   read_options(root, manifest, model);
   return result;
 }

@@ -8,6 +8,8 @@ const std::vector<std::string> kCacheKeys = {"size_mb", "reserved_mb", "eviction
 const std::vector<std::string> kSchedulerKeys = {"max_queue", "max_batch_requests", "max_step_tokens",
                                                  "weight", "request_timeout_s",
                                                  "max_step_failures"};
+const std::vector<std::string> kInputKeys = {"max_image_pixels", "max_image_side", "max_pdf_pages",
+                                             "max_pdf_dpi"};
 
 void read_cache_settings(const YamlMapReader& cache, CacheSettings& inout) {
   cache.read_unsigned("size_mb", inout.size_mb, 0, UINT64_MAX);
@@ -27,6 +29,13 @@ void read_scheduler_settings(const YamlMapReader& scheduler, SchedulerSettings& 
   scheduler.read_number("weight", inout.weight, 0.0, true, std::numeric_limits<double>::infinity());
   scheduler.read_unsigned("request_timeout_s", inout.request_timeout_s, 1, kMax);
   scheduler.read_unsigned("max_step_failures", inout.max_step_failures, 1, 1000);
+}
+
+void read_input_limits(const YamlMapReader& inputs, InputLimits& inout) {
+  inputs.read_unsigned("max_image_pixels", inout.max_image_pixels, 1, uint64_t{1} << 40);
+  inputs.read_unsigned("max_image_side", inout.max_image_side, 1, 1u << 20);
+  inputs.read_unsigned("max_pdf_pages", inout.max_pdf_pages, 1, 100000);
+  inputs.read_unsigned("max_pdf_dpi", inout.max_pdf_dpi, 18, 2400);
 }
 
 void check_cache_settings(const YamlMapReader& parent, const std::optional<YamlMapReader>& cache,

@@ -177,6 +177,10 @@ net::awaitable<void> handle_completions(Exchange& exchange) {
 }
 
 net::awaitable<void> handle_chat_completions(Exchange& exchange) {
+  if (is_image_chat(exchange)) {
+    co_await handle_image_chat(exchange);
+    co_return;
+  }
   co_await serve_completion(exchange, CompletionApi::chat);
 }
 

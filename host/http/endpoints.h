@@ -2,9 +2,10 @@
 // them in a RouteTable. One file per group: status_endpoints.cpp (/health,
 // /ready, /metrics, /v1/models), completion_endpoint.cpp (/v1/completions,
 // /v1/chat/completions), tokenize_endpoint.cpp (/tokenize, /detokenize),
-// task_endpoints.cpp (/v1/ocr, /inference), video_job_endpoints.cpp (/v1/videos
-// jobs), benchmark_endpoint.cpp
-// (POST /benchmark, admin API keys only).
+// task_endpoints.cpp (/inference), video_job_endpoints.cpp (/v1/videos jobs),
+// ocr_endpoint.cpp (/v1/ocr),
+// image_chat_endpoint.cpp (/v1/chat/completions for image_to_text models),
+// benchmark_endpoint.cpp (POST /benchmark, admin API keys only).
 //
 // Called by: HttpServer (register_endpoints) and the session (the handlers).
 #pragma once
@@ -31,6 +32,10 @@ boost::asio::awaitable<void> handle_tokenize(Exchange& exchange);
 boost::asio::awaitable<void> handle_detokenize(Exchange& exchange);
 
 boost::asio::awaitable<void> handle_ocr(Exchange& exchange);
+// Whether a chat body names a loaded image_to_text model; then
+// handle_chat_completions hands the exchange to handle_image_chat.
+bool is_image_chat(Exchange& exchange);
+boost::asio::awaitable<void> handle_image_chat(Exchange& exchange);
 boost::asio::awaitable<void> handle_inference(Exchange& exchange);
 
 boost::asio::awaitable<void> handle_create_video(Exchange& exchange);

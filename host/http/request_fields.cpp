@@ -2,6 +2,7 @@
 #include "host/http/request_fields.h"
 
 #include "host/http/api_error.h"
+#include "host/http/base64.h"
 
 #include <cmath>
 #include <sstream>
@@ -106,6 +107,19 @@ std::optional<int64_t> optional_integer_in(const json::object& body, std::string
                           " and " + std::to_string(high) + ", got " + std::to_string(*value),
                       std::string(field));
   return value;
+}
+
+std::vector<uint8_t> decode_base64_field(std::string_view encoded, const std::string& field) {
+  if (encoded.starts_with("data:")) {  // data:image/png;base64,....
+    const size_t comma = encoded.find(',');
+    if (comma == std::string_view::npos || encoded.substr(0, comma).find(";base64") == std::string_view::npos)
+      throw bad_request("'" + field + "' must be base64 or a base64 data URL", field);
+    encoded.remove_prefix(comma + 1);
+  }
+  std::optional<std::vector<uint8_t>> bytes = base64_decode(encoded);
+  if (!bytes) throw bad_request("'" + field + "' is not valid base64", field, "invalid_base64");
+  if (bytes->empty()) throw bad_request("'" + field + "' is empty", field);
+  return std::move(*bytes);
 }
 
 }  // namespace citadel::http

@@ -2,7 +2,8 @@
 // ApiError (400) that names the field and says what was expected, so every
 // translator reports wrong types the same way.
 //
-// Called by: openai_translate.cpp and task_translate.cpp.
+// Called by: openai_translate.cpp, task_translate.cpp, ocr_request.cpp and
+// image_chat_translate.cpp.
 #pragma once
 
 #include <boost/json.hpp>
@@ -11,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace citadel::http {
 
@@ -31,5 +33,9 @@ std::optional<double> optional_number_in(const boost::json::object& body, std::s
                                          double low, double high);
 std::optional<int64_t> optional_integer_in(const boost::json::object& body, std::string_view field,
                                            int64_t low, int64_t high);
+
+// Bytes given as base64 or as a base64 data: URL ("data:image/png;base64,...")
+// in `field`; 400 (naming the field) when not decodable or empty.
+std::vector<uint8_t> decode_base64_field(std::string_view text, const std::string& field);
 
 }  // namespace citadel::http

@@ -1,4 +1,4 @@
-// POST /v1/ocr and /inference: one request each, answered as one
+// POST /inference: one request, answered as one
 // response object or, with "stream": true, as SSE event chunks.
 #include "host/http/endpoints.h"
 
@@ -22,11 +22,10 @@ using ResponseBuilder = std::function<json::object(const std::string& id, int64_
                                                    const CollectedOutput& output)>;
 
 struct TaskKind {
-  const char* object;  // "ocr", "video", "inference": id prefix and object name
+  const char* object;  // "inference": id prefix and object name
   ResponseBuilder build_response;
 };
 
-const TaskKind kOcrTask{"ocr", ocr_response};
 const TaskKind kInferenceTask{"inference", inference_response};
 
 net::awaitable<void> serve_task(Exchange& exchange, const std::string& model, TaskRequest task,
@@ -80,14 +79,6 @@ net::awaitable<void> serve_task(Exchange& exchange, const std::string& model, Ta
 }
 
 }  // namespace
-
-net::awaitable<void> handle_ocr(Exchange& exchange) {
-  ServerContext& server = exchange.server();
-  TaskRequest task = parse_ocr_request(exchange.request().body(), server.settings.max_tokens_limit);
-  const std::string model =
-      choose_model_for_task(server.router.list_models(), task.model, "image_to_text", "/v1/ocr");
-  co_await serve_task(exchange, model, std::move(task), kOcrTask);
-}
 
 net::awaitable<void> handle_inference(Exchange& exchange) {
   ServerContext& server = exchange.server();

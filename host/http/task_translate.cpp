@@ -1,4 +1,4 @@
-// /v1/ocr, /v1/videos and /inference <-> native input and events.
+// /v1/videos and /inference <-> native input and events.
 #include "host/http/task_translate.h"
 
 #include "host/http/api_error.h"
@@ -11,20 +11,6 @@ namespace citadel::http {
 namespace json = boost::json;
 
 namespace {
-
-std::vector<uint8_t> decode_image(const std::string& text, const std::string& field) {
-  std::string_view encoded = text;
-  if (encoded.starts_with("data:")) {  // data:image/png;base64,....
-    const size_t comma = encoded.find(',');
-    if (comma == std::string_view::npos || encoded.substr(0, comma).find(";base64") == std::string_view::npos)
-      throw bad_request("'" + field + "' must be base64 or a base64 data URL", field);
-    encoded.remove_prefix(comma + 1);
-  }
-  std::optional<std::vector<uint8_t>> bytes = base64_decode(encoded);
-  if (!bytes) throw bad_request("'" + field + "' is not valid base64", field, "invalid_base64");
-  if (bytes->empty()) throw bad_request("'" + field + "' is empty", field);
-  return std::move(*bytes);
-}
 
 json::value finish_value(sched::FinishReason reason) {
   const char* name = openai_finish_reason(reason);
@@ -46,24 +32,6 @@ json::object response_base(const std::string& id, const char* object, int64_t cr
 }
 
 }  // namespace
-
-TaskRequest parse_ocr_request(std::string_view body_text, uint32_t max_tokens_limit) {
-  const json::object body = parse_json_object(body_text);
-  TaskRequest request;
-  request.model = optional_string(body, "model");
-  request.payload = decode_image(required_string(body, "image"), "image");
-  json::object input;
-  if (std::optional<std::string> prompt = optional_string(body, "prompt")) input["prompt"] = *prompt;
-  input["max_tokens"] = optional_integer_in(body, "max_tokens", 1, max_tokens_limit)
-                            .value_or(static_cast<int64_t>(max_tokens_limit));
-  if (auto temperature = optional_number_in(body, "temperature", 0.0, 2.0)) input["temperature"] = *temperature;
-  if (auto top_p = optional_number_in(body, "top_p", 0.0, 1.0)) input["top_p"] = *top_p;
-  if (auto top_k = optional_integer_in(body, "top_k", -1, 1 << 20)) input["top_k"] = *top_k;
-  if (auto seed = optional_integer(body, "seed")) input["seed"] = *seed;
-  request.input_json = json::serialize(input);
-  request.stream = optional_bool(body, "stream").value_or(false);
-  return request;
-}
 
 TaskRequest parse_video_request(std::string_view body_text) {
   json::object body = parse_json_object(body_text);
@@ -88,7 +56,7 @@ TaskRequest parse_inference_request(std::string_view body_text) {
     throw bad_request("'input' must be an object (the model's native input)", "input", "invalid_type");
   request.input_json = json::serialize(*input);
   if (std::optional<std::string> image = optional_string(body, "image"))
-    request.payload = decode_image(*image, "image");
+    request.payload = decode_base64_field(*image, "image");
   request.priority = static_cast<int>(optional_integer_in(body, "priority", -1000, 1000).value_or(0));
   request.stream = optional_bool(body, "stream").value_or(false);
   return request;
@@ -102,15 +70,6 @@ void accumulate(CollectedOutput& output, const sched::InferenceEvent& event) {
     output.finish_reason = event.finish_reason;
     output.usage = event.usage;
   }
-}
-
-json::object ocr_response(const std::string& id, int64_t created, const std::string& model,
-                          const CollectedOutput& output) {
-  json::object response = response_base(id, "ocr", created, model);
-  response["text"] = output.text;
-  response["finish_reason"] = finish_value(output.finish_reason);
-  response["usage"] = usage_json(output.usage);
-  return response;
 }
 
 json::object video_response(const std::string& id, int64_t created, const std::string& model,

@@ -1,6 +1,6 @@
-// Translation for the non-OpenAI endpoints: /v1/ocr (JSON with a base64
-// image), /v1/videos (a prompt and video options) and /inference (a model's
-// native input), and from their events to response objects. Pure functions.
+// Translation for the non-OpenAI endpoints /v1/videos (a prompt and video
+// options) and /inference (a model's native input), and from their events to
+// response objects. Pure functions. (/v1/ocr: ocr_request.h.)
 //
 // Called by: task_endpoints.cpp and the [http] unit tests. Errors are
 // ApiError (400) naming the field.
@@ -27,11 +27,6 @@ struct TaskRequest {
   bool stream = false;
 };
 
-// /v1/ocr: {"model"?, "image": base64 or data URL (required), "prompt"?,
-// "max_tokens"?, "temperature"?, "top_p"?, "top_k"?, "seed"?, "stream"?}
-// -> native {"prompt"?, "max_tokens", ...} + the image bytes as payload.
-TaskRequest parse_ocr_request(std::string_view body, uint32_t max_tokens_limit);
-
 // /v1/videos: {"model"?, "prompt" (required), "stream"?, any video options}
 // -> native input: every field but "model" and "stream".
 TaskRequest parse_video_request(std::string_view body);
@@ -54,10 +49,6 @@ struct CollectedOutput {
 };
 void accumulate(CollectedOutput& output, const sched::InferenceEvent& event);
 
-// {"id": "ocr-<n>", "object": "ocr", "created", "model", "text",
-//  "finish_reason", "usage"}
-boost::json::object ocr_response(const std::string& id, int64_t created, const std::string& model,
-                                 const CollectedOutput& output);
 // {"id": "video-<n>", "object": "video", "created", "model",
 //  "frames": [{"index", "type", "b64_json"}], "finish_reason", "usage"}
 boost::json::object video_response(const std::string& id, int64_t created,

@@ -6,7 +6,7 @@
 // (host/jobs); without one these routes answer 503.
 #include "host/http/endpoints.h"
 
-#include "host/http/multipart_form.h"
+#include "host/http/video_job_form.h"
 #include "host/http/video_job_request.h"
 #include "host/jobs/video_job_manager.h"
 #include "host/media/video_file_writer.h"
@@ -99,10 +99,8 @@ net::awaitable<void> handle_create_video(Exchange& exchange) {
   // OpenAI's clients send multipart/form-data; JSON is taken as well.
   std::string body = exchange.request().body();
   const auto content_type = exchange.request().find(boost::beast::http::field::content_type);
-  if (content_type != exchange.request().end())
-    if (std::optional<std::string> boundary = multipart_boundary(content_type->value()))
-      body = json::serialize(form_to_json(parse_multipart_form(body, *boundary),
-                                          {"frames", "fps", "seed", "png_frames"}));
+  if (content_type != exchange.request().end() && is_multipart_form(content_type->value()))
+    body = video_form_body(body, content_type->value(), {"frames", "fps", "seed", "png_frames"});
   jobs::VideoJobSpec spec = parse_video_job_request(body, server.router.list_models(), default_fps);
   exchange.authorize_model(spec.model);
   jobs::VideoJobManager& manager = manager_of(exchange);

@@ -22,6 +22,7 @@ ModelListing ModelScheduler::listing() const {
   listing.failure = health_.failure();
   listing.generation = instance_->generation();
   listing.max_context_tokens = instance_->info().max_context_tokens;
+  listing.inputs = instance_->config().inputs;
   return listing;
 }
 

@@ -6,6 +6,8 @@
 // sink must not block: copy what you need and hand it to your own thread.
 #pragma once
 
+#include "host/config/input_limits.h"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -101,6 +103,7 @@ struct ModelListing {
   std::string failure; // why, when state is "failed"
   uint64_t generation = 0;  // reload generation that created the instance
   uint32_t max_context_tokens = 0;
+  config::InputLimits inputs;  // the models.d `inputs:` block
 };
 
 // What a tokenizer call gives back: tokens (tokenize) or text (detokenize),

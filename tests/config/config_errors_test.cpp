@@ -39,7 +39,7 @@ TEST_CASE("unknown keys are reported with a suggestion", "[config]") {
   CHECK(fixture.problems() ==
         Lines{file + ":3: cache.evicton: unknown key (did you mean \"eviction\"?)",
               file + ":4: colour: unknown key (expected one of: name, plugin, weights, device, cache, "
-                     "scheduler, options)"});
+                     "scheduler, inputs, options)"});
 }
 
 TEST_CASE("wrong types and out-of-range values are reported", "[config]") {

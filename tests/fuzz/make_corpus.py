@@ -100,6 +100,26 @@ bodies = [
 for index, (selector, body) in enumerate(bodies):
     put("openai_request", f"body-{index}", selected(selector, body))
 
+# --- multipart/form-data (selector %3: 0 boundary "b", 1 a 70-byte one, 2 the
+# Content-Type header on the first line)
+def form(boundary, parts, preamble=b"", epilogue=b""):
+    data = preamble
+    for headers, body in parts:
+        data += b"--" + boundary + b"\r\n" + headers + b"\r\n\r\n" + body + b"\r\n"
+    return data + b"--" + boundary + b"--\r\n" + epilogue
+
+file_part = (b'Content-Disposition: form-data; name="file"; filename="a.png"\r\nContent-Type: image/png',
+             b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+field_part = (b'Content-Disposition: form-data; name="prompt"', b"Free OCR.")
+put("multipart_form", "two-parts", selected(0, form(b"b", [file_part, field_part])))
+put("multipart_form", "long-boundary", selected(1, form(b"x" * 70, [field_part], b"preamble\r\n", b"epilogue")))
+put("multipart_form", "header-line", selected(2, b'multipart/form-data; boundary="a b:c"\n' +
+                                              form(b"a b:c", [file_part, field_part])))
+put("multipart_form", "quoted-name", selected(0, form(b"b", [(
+    b'content-disposition: form-data; name="a\\"b"; filename=x.pdf\r\nContent-Transfer-Encoding: binary', b"")])))
+put("multipart_form", "no-close", selected(0, b"--b\r\nContent-Disposition: form-data; name=x\r\n\r\nbody"))
+put("multipart_form", "folded", selected(0, b"--b\r\nContent-Disposition: form-data;\r\n name=x\r\n\r\n\r\n--b--"))
+
 # --- tokenizer (selector: %3 tokenizer, 4 add special, 8 skip special, 16 decode)
 texts = ["Hello, world! It's 2024.", "  leading spaces\n\n\ttabs", "héllo wörld 日本語 🙂 e\u0301",
          "<|endoftext|>x<|im_start|>user\nhi<|im_end|>", "12345 678901 ''s 've 'll",

@@ -2,6 +2,8 @@
 #include "request_translation.hpp"
 
 #include "host/http/api_error.h"
+#include "host/http/ocr_request.h"
+#include "host/http/ocr_response.h"
 #include "host/http/openai_translate.h"
 #include "host/http/task_translate.h"
 
@@ -69,10 +71,17 @@ void check_task(const TaskRequest& request, const char* object_kind) {
   event.finish_reason = sched::FinishReason::stop;
   accumulate(output, event);
   const std::string model = request.model.value_or("m");
-  check_round_trip(ocr_response("ocr-1", 1, model, output), "ocr_response");
   check_round_trip(video_response("video-1", 1, model, output), "video_response");
   check_round_trip(inference_response("inference-1", 1, model, output), "inference_response");
   check_round_trip(event_chunk("x-1", object_kind, model, event), "event_chunk");
+}
+
+void check_ocr(const OcrRequest& request) {
+  check_native_input(ocr_native_input(request.options), "ocr");
+  OcrPageOutcome page{1, 640, 480, 0, "<|ref|>a<|/ref|><|det|>[[1,2,3,4]]<|/det|>"};
+  page.boxes = parse_grounding(page.text, page.width, page.height);
+  if (page.boxes.size() != 1) finding("the grounding span of the OCR check gave no box");
+  check_round_trip(ocr_document_response("ocr-1", 1, request.model.value_or("m"), {page}, true), "ocr_response");
 }
 
 }  // namespace
@@ -92,7 +101,7 @@ void translate_request(Endpoint endpoint, std::string_view body) {
     switch (endpoint) {
       case Endpoint::completions: check_completion(parse_completion_request(body, limits)); break;
       case Endpoint::chat: check_completion(parse_chat_request(body, limits)); break;
-      case Endpoint::ocr: check_task(parse_ocr_request(body, limits.max_tokens_limit), "ocr"); break;
+      case Endpoint::ocr: check_ocr(parse_ocr_json(body, limits.max_tokens_limit)); break;
       case Endpoint::videos: check_task(parse_video_request(body), "video"); break;
       case Endpoint::inference: check_task(parse_inference_request(body), "inference"); break;
     }

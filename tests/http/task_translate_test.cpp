@@ -1,4 +1,4 @@
-// Translation of /v1/ocr, /v1/videos and /inference bodies and responses,
+// Translation of /v1/videos and /inference bodies and responses,
 // base64, and the route table's 404 / 405 decisions.
 #include "host/http/api_error.h"
 #include "host/http/base64.h"
@@ -40,23 +40,6 @@ TEST_CASE("base64 round-trips every length and rejects bad characters", "[http]"
   CHECK_FALSE(base64_decode("TWFu=A").has_value());
 }
 
-TEST_CASE("an OCR body becomes a prompt input plus the decoded image as payload", "[http]") {
-  const TaskRequest request = parse_ocr_request(
-      R"({"model":"ocr","image":"data:image/png;base64,AAEC","prompt":"read","max_tokens":9})", 100);
-  CHECK(request.model == std::optional<std::string>("ocr"));
-  CHECK(request.payload == std::vector<uint8_t>{0, 1, 2});
-  const json::object input = json::parse(request.input_json).as_object();
-  CHECK(input.at("prompt").as_string() == "read");
-  CHECK(input.at("max_tokens").to_number<int>() == 9);
-}
-
-TEST_CASE("an OCR body without a valid image is a 400 naming image", "[http]") {
-  CHECK(error_of([] { parse_ocr_request(R"({"model":"ocr"})", 100); }).param() == "image");
-  CHECK(error_of([] { parse_ocr_request(R"({"image":"!!"})", 100); }).code() == "invalid_base64");
-  CHECK(error_of([] { parse_ocr_request(R"({"image":"AAEC","max_tokens":1000})", 100); }).param() ==
-        "max_tokens");
-}
-
 TEST_CASE("a video body passes its options through without model and stream", "[http]") {
   const TaskRequest request =
       parse_video_request(R"({"model":"v","prompt":"a cat","num_frames":8,"stream":true})");
@@ -79,7 +62,7 @@ TEST_CASE("an inference body hands its input object to the model unchanged", "[h
   CHECK(error_of([] { parse_inference_request(R"({"input":{}})"); }).param() == "model");
 }
 
-TEST_CASE("collected events become OCR, video and inference responses", "[http]") {
+TEST_CASE("collected events become video and inference responses", "[http]") {
   CollectedOutput output;
   sched::InferenceEvent first;
   first.text = "he";
@@ -93,10 +76,8 @@ TEST_CASE("collected events become OCR, video and inference responses", "[http]"
   last.finish_reason = sched::FinishReason::stop;
   last.usage = {2, 2, 0};
   accumulate(output, last);
-  const json::object ocr = ocr_response("ocr-1", 7, "o", output);
-  CHECK(ocr.at("text").as_string() == "hello");
-  CHECK(ocr.at("finish_reason").as_string() == "stop");
-  CHECK(ocr.at("usage").at("total_tokens").to_number<int>() == 4);
+  CHECK(output.text == "hello");
+  CHECK(output.finish_reason == sched::FinishReason::stop);
   const json::object video = video_response("video-1", 7, "v", output);
   CHECK(video.at("frames").at(0).at("b64_json").as_string() == "AQID");
   CHECK(video.at("frames").at(0).at("type").as_string() == "image/png");

@@ -3,7 +3,7 @@
 // object's OpenAI fields, list pagination, job.json round trips, and the
 // multipart/form-data bodies OpenAI's clients send.
 #include "host/http/api_error.h"
-#include "host/http/multipart_form.h"
+#include "host/http/video_job_form.h"
 #include "host/http/video_job_request.h"
 #include "host/jobs/video_job_record.h"
 #include "support/test_support.hpp"
@@ -154,20 +154,15 @@ TEST_CASE("job.json keeps a finished job across a restart", "[http][video]") {
 }
 
 TEST_CASE("multipart/form-data bodies as OpenAI's clients send them", "[http][video]") {
-  CHECK_FALSE(multipart_boundary("application/json"));
-  CHECK(multipart_boundary("multipart/form-data; boundary=abc123") == "abc123");
-  CHECK(multipart_boundary("Multipart/Form-Data; boundary=\"q r\"") == "q r");
+  const std::string content_type = "multipart/form-data; boundary=abc123";
   const std::string body =
       "--abc123\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\na red\r\nball\r\n"
       "--abc123\r\nContent-Disposition: form-data; name=\"seconds\"\r\n\r\n4\r\n"
       "--abc123\r\nContent-Disposition: form-data; name=\"frames\"\r\n\r\n12\r\n"
       "--abc123\r\nContent-Disposition: form-data; name=\"png_frames\"\r\n\r\ntrue\r\n"
       "--abc123--\r\n";
-  const std::vector<FormPart> parts = parse_multipart_form(body, "abc123");
-  REQUIRE(parts.size() == 4);
-  CHECK(parts[0].name == "prompt");
-  CHECK(parts[0].value == "a red\r\nball");
-  const json::object object = form_to_json(parts, {"frames", "png_frames"});
+  const json::object object =
+      json::parse(video_form_body(body, content_type, {"frames", "png_frames"})).as_object();
   CHECK(object.at("prompt").as_string() == "a red\r\nball");
   CHECK(object.at("seconds").as_string() == "4");  // OpenAI's seconds stay a string
   CHECK(object.at("frames").as_int64() == 12);
@@ -176,12 +171,18 @@ TEST_CASE("multipart/form-data bodies as OpenAI's clients send them", "[http][vi
       "--b\r\nContent-Disposition: form-data; name=\"input_reference\"; filename=\"a.png\"\r\n"
       "Content-Type: image/png\r\n\r\n\x89PNG\r\n--b--\r\n";
   try {
-    form_to_json(parse_multipart_form(with_file, "b"), {});
+    video_form_body(with_file, "multipart/form-data; boundary=b", {});
     FAIL("a file part was accepted");
   } catch (const ApiError& error) {
     CHECK(error.param() == "input_reference");
     CHECK(error.code() == "unsupported");
   }
-  CHECK_THROWS_AS(parse_multipart_form("--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nno end", "b"), ApiError);
-  CHECK_THROWS_AS(parse_multipart_form("nothing here", "b"), ApiError);
+  for (const std::string bad : {"--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nno end", std::string("nothing here")}) {
+    try {
+      video_form_body(bad, "multipart/form-data; boundary=b", {});
+      FAIL("accepted: " << bad);
+    } catch (const ApiError& error) {
+      CHECK(error.code() == "invalid_body");
+    }
+  }
 }
