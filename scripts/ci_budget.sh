@@ -5,8 +5,9 @@
 # the whole of CI under 30 minutes on 2 cores. With a warm ccache every stage
 # fits; with a cold one a stage whose build cannot finish in time is reported
 # "skipped (CI budget)" and its finished objects stay in ccache for the next
-# run. A stage never skips after its tests started: a test run that overruns
-# the budget fails (it may be a hang). Without CITADEL_CI_DEADLINE (fuzz.sh
+# run. A stage never skips after its tests started: they get what is left of
+# the budget, at least the stage's reserve, and a run that overruns that
+# fails (it may be a hang). Without CITADEL_CI_DEADLINE (fuzz.sh
 # or sanitize.sh run by hand) there is no budget.
 
 # Seconds left before the deadline (a large number without one).

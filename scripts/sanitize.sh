@@ -33,6 +33,14 @@ declare -A run_reserve=([asan]=420 [tsan]=480)
 summary=()
 failed=0
 
+# Seconds a stage's test run may take: what is left of the CI budget, but at
+# least the stage's reserve (its build only started with that much left).
+run_limit() {
+  local left reserve=${run_reserve[$1]}
+  left=$(budget_left)
+  echo $((left > reserve ? left : reserve))
+}
+
 # ":suppressions=FILE" when tests/sanitizers/<tool>.supp exists.
 suppressions() {
   if [[ -f "tests/sanitizers/$1.supp" ]]; then echo ":suppressions=$PWD/tests/sanitizers/$1.supp"; fi
@@ -71,7 +79,7 @@ run_stage() {
   LSAN_OPTIONS="print_suppressions=0$(suppressions lsan)" \
   UBSAN_OPTIONS="$common$(suppressions ubsan)" \
   TSAN_OPTIONS="$common:second_deadlock_stack=1$(suppressions tsan)" \
-      timeout --kill-after=10 "$(budget_left)" \
+      timeout --kill-after=10 "$(run_limit "$stage")" \
       "$build/tests/citadel-tests" "$tests" --order rand --warn NoAssertions || status=$?
   local reports
   reports=$(find "$logs" -type f | sort)
@@ -81,7 +89,7 @@ run_stage() {
     summary+=("$stage: FAILED: $(echo "$reports" | wc -l) sanitizer report(s) in $logs/ (tests exit $status)")
   elif ((status == 124 || status == 137)); then
     failed=1
-    summary+=("$stage: FAILED: citadel-tests still running when the CI budget ran out (a hang?)")
+    summary+=("$stage: FAILED: citadel-tests still running at its time limit ($(run_limit "$stage") s left; a hang?)")
   elif ((status != 0)); then
     failed=1
     summary+=("$stage: FAILED: citadel-tests exited $status")
