@@ -4,7 +4,8 @@
 // step / step time as achieved GB/s) and one 512-token prefill (tokens/s).
 // --quick (default) runs the TinyLlama-1.1B shape with few steps; --full adds
 // Llama-3-8B. --cuda (CUDA builds) times the CUDA forward pass instead, both
-// shapes, KV blocks in device memory (bench_cuda.cpp). --gguf FILE times a
+// shapes, KV blocks in device memory (bench_cuda.cpp; --no-pdl: int4 GEMV
+// launches without programmatic dependent launch). --gguf FILE times a
 // GGUF model file instead (weights in their stored block types; the load
 // time is printed too); with --perplexity TEXT it instead prints the file's
 // perplexity on that text (its own tokenizer, no special tokens, windows of
@@ -15,6 +16,9 @@
 #include "random_model.h"
 #ifdef CITADEL_HAVE_CUDA
 #include "bench_cuda.h"
+#ifdef CITADEL_HAVE_CUDA
+#include "runtime/cuda/int4_gemv_tc.h"
+#endif
 #endif
 
 #include "runtime/core/thread_pool.h"
@@ -26,6 +30,7 @@
 #include <sstream>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <cstring>
 #include <span>
 #include <string>
@@ -47,6 +52,10 @@ struct Options {
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
+
+// CPU seconds of the whole process (all threads): on a shared machine a
+// steadier measure of the work than the wall time.
+double process_cpu_seconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
 
 // Cache blocks for `sequences` sequences of up to `positions` tokens (zeros:
 // a valid f16 cache).
@@ -91,15 +100,19 @@ void time_forward(const HfModelConfig& config, const ModelWeights& weights, cons
     make_step(0);
     forward.run(chunks, pool);  // warm-up
     start = Clock::now();
+    const double cpu_start = process_cpu_seconds();
     for (int step = 1; step <= options.decode_steps; ++step) {
       make_step(step);
       forward.run(chunks, pool);
     }
     const double per_step = seconds_since(start) / options.decode_steps;
+    const double cpu_per_step = (process_cpu_seconds() - cpu_start) / options.decode_steps;
     const double kv_gb = static_cast<double>(batch) * (options.context + 1) * config.num_layers *
                          kv.bytes_per_token_per_layer() / 1e9;
-    std::printf("  decode batch %2d: %8.2f tokens/s  %6.1f ms/step  %6.2f GB/s (weights %.2f GB + KV %.3f GB per step)\n",
-                batch, batch / per_step, per_step * 1e3, (weight_gb + kv_gb) / per_step, weight_gb, kv_gb);
+    std::printf("  decode batch %2d: %8.2f tokens/s  %6.1f ms/step  %6.2f GB/s (weights %.2f GB + KV %.3f GB per step)"
+                "  cpu %.1f ms/step\n",
+                batch, batch / per_step, per_step * 1e3, (weight_gb + kv_gb) / per_step, weight_gb, kv_gb,
+                cpu_per_step * 1e3);
   }
 
   BlockArena arena(kv, 1, options.prefill_tokens);
@@ -190,6 +203,12 @@ int main(int argc, char** argv) {
       }
       return std::atoi(argv[++i]);
     };
+    if (arg == "--no-pdl") {  // int4 GEMV launches wait for the previous kernel to end
+#ifdef CITADEL_HAVE_CUDA
+      citadel::runtime::cuda::int4_gemv_tc_tuning(2, 8, false, 16);
+#endif
+      continue;
+    }
     if (arg == "--cuda") {
 #ifdef CITADEL_HAVE_CUDA
       cuda = true;
@@ -208,7 +227,7 @@ int main(int argc, char** argv) {
     else if (arg == "--prefill") options.prefill_tokens = std::max(1, value());
     else if (arg == "--context") options.context = std::max(0, value());
     else {
-      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda] [--gguf FILE [--perplexity TEXT]]\n"
+      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda [--no-pdl]] [--gguf FILE [--perplexity TEXT]]\n"
                   "  --quick (default): TinyLlama-1.1B shape only; --full: also Llama-3-8B\n"
                   "  --cuda: the CUDA forward pass, TinyLlama-1.1B and Llama-3-8B (CUDA builds); with --full\n"
                   "          also Llama-3-8B at batch 16 and contexts 8k and 32k\n");

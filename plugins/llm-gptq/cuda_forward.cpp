@@ -67,14 +67,13 @@ CudaForwardPass::CudaForwardPass(const HfModelConfig& config, const ModelWeights
   if (kv_.head_dim > 256) {
     runtime::throw_invalid("llm-gptq CUDA: head_dim " + std::to_string(kv_.head_dim) + " exceeds 256");
   }
-  embedding_ = cuda::DeviceBuffer::from_host(weights.embedding.data(), weights.embedding.nbytes(), "embed_tokens");
-  embedding_dtype_ = weights.embedding.dtype();
   final_norm_ = upload_f32(weights.final_norm, "model.norm.weight");
   const std::vector<float> inv_freq =
       runtime::rope_inv_freq(config.head_dim, config.rope.theta, rope_scaling(config.rope));
   rotary_half_ = static_cast<int64_t>(inv_freq.size());
   inv_freq_ = cuda::DeviceBuffer::from_vector(inv_freq, "rope inv_freq");
   lm_head_ = DeviceProjection(weights.lm_head);
+  embedding_ = DeviceEmbedding(weights, lm_head_.ggml_layer());  // tied GGUF tables share its blocks
   layers_.resize(weights.layers.size());
   for (size_t i = 0; i < weights.layers.size(); ++i) {
     const LayerWeights& from = weights.layers[i];
@@ -118,7 +117,7 @@ CudaForwardPass::~CudaForwardPass() {
 }
 
 uint64_t CudaForwardPass::device_weight_bytes() const {
-  uint64_t bytes = embedding_.size() + final_norm_.size() + lm_head_.device_bytes();
+  uint64_t bytes = embedding_.device_bytes() + final_norm_.size() + lm_head_.device_bytes();
   for (const Layer& layer : layers_) {
     const DeviceProjection* fused[] = {layer.qkv.get(), layer.gate_up.get()};
     for (const DeviceProjection* p : {&layer.q, &layer.k, &layer.v, &layer.o, &layer.gate, &layer.up, &layer.down,
@@ -230,9 +229,8 @@ std::vector<float> CudaForwardPass::run(std::span<const SequenceChunk> chunks) {
 
 void CudaForwardPass::enqueue_step(int64_t n, int64_t wanted, int64_t table_stride) {
   const int64_t hidden = config_.hidden_size;
-  cuda::embedding_lookup(embedding_.data(), embedding_dtype_, static_cast<int64_t>(config_.vocab_size), hidden,
-                         reinterpret_cast<const int32_t*>(static_cast<std::byte*>(step_tables_.data()) + ids_at_), n,
-                         hidden_.as<float>(), stream_);
+  embedding_.lookup(reinterpret_cast<const int32_t*>(static_cast<std::byte*>(step_tables_.data()) + ids_at_), n,
+                    hidden_.as<float>(), stream_);
   for (size_t layer = 0; layer < layers_.size(); ++layer) layer_forward(layer, n, table_stride);
   if (wanted == 0) return;
   // Gather the wanted rows (an "embedding lookup" into the hidden states).
@@ -253,8 +251,16 @@ void CudaForwardPass::layer_forward(size_t layer_index, int64_t rows, int64_t ta
   const auto* positions = reinterpret_cast<const int32_t*>(tables_base + positions_at_);
   using Epilogue = cuda::LinearEpilogue;
 
+  // A fused projection after a norm: the norm inside the projection's
+  // kernel when it can, else rms_norm into normed_ first.
+  auto normed_projection = [&](const DeviceProjection& projection, const cuda::DeviceBuffer& norm,
+                               const Epilogue& epilogue) {
+    if (projection.forward_normed(hidden_.as<float>(), rows, norm.as<float>(), eps, epilogue, stream_)) return;
+    cuda::rms_norm(hidden_.as<float>(), rows, hidden, norm.as<float>(), eps, normed_.as<float>(), stream_);
+    projection.forward(cublas_, normed_.as<float>(), rows, epilogue, stream_);
+  };
+
   // Attention block.
-  cuda::rms_norm(hidden_.as<float>(), rows, hidden, layer.input_norm.as<float>(), eps, normed_.as<float>(), stream_);
   if (layer.qkv) {
     Epilogue qkv;
     qkv.segments = 3;
@@ -264,8 +270,9 @@ void CudaForwardPass::layer_forward(size_t layer_index, int64_t rows, int64_t ta
     qkv.out[0] = q_.as<float>();
     qkv.out[1] = k_.as<float>();
     qkv.out[2] = v_.as<float>();
-    layer.qkv->forward(cublas_, normed_.as<float>(), rows, qkv, stream_);
+    normed_projection(*layer.qkv, layer.input_norm, qkv);
   } else {
+    cuda::rms_norm(hidden_.as<float>(), rows, hidden, layer.input_norm.as<float>(), eps, normed_.as<float>(), stream_);
     layer.q.forward(cublas_, normed_.as<float>(), rows, q_.as<float>(), stream_);
     layer.k.forward(cublas_, normed_.as<float>(), rows, k_.as<float>(), stream_);
     layer.v.forward(cublas_, normed_.as<float>(), rows, v_.as<float>(), stream_);
@@ -295,13 +302,13 @@ void CudaForwardPass::layer_forward(size_t layer_index, int64_t rows, int64_t ta
                   stream_);
 
   // MLP block.
-  cuda::rms_norm(hidden_.as<float>(), rows, hidden, layer.post_attention_norm.as<float>(), eps, normed_.as<float>(),
-                 stream_);
   if (layer.gate_up) {
     Epilogue silu = Epilogue::single(gate_.as<float>(), 2 * ffn);
     silu.kind = Epilogue::Kind::silu_mul;
-    layer.gate_up->forward(cublas_, normed_.as<float>(), rows, silu, stream_);
+    normed_projection(*layer.gate_up, layer.post_attention_norm, silu);
   } else {
+    cuda::rms_norm(hidden_.as<float>(), rows, hidden, layer.post_attention_norm.as<float>(), eps, normed_.as<float>(),
+                   stream_);
     layer.gate.forward(cublas_, normed_.as<float>(), rows, gate_.as<float>(), stream_);
     layer.up.forward(cublas_, normed_.as<float>(), rows, up_.as<float>(), stream_);
     cuda::silu_mul(gate_.as<float>(), up_.as<float>(), rows * ffn, gate_.as<float>(), stream_);

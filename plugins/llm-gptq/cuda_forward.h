@@ -15,6 +15,7 @@
 #include "kv_layout.h"
 #include "weights.h"
 
+#include "cuda_embedding.h"
 #include "cuda_projection.h"
 
 #include "runtime/cuda/cublas_matmul.h"
@@ -74,8 +75,8 @@ class CudaForwardPass {
   void* stream_ = nullptr;
   void* own_stream_ = nullptr;  // created when the caller passed none
   runtime::cuda::CublasContext cublas_;
-  runtime::cuda::DeviceBuffer embedding_, final_norm_, inv_freq_;
-  runtime::DType embedding_dtype_ = runtime::DType::f16;
+  DeviceEmbedding embedding_;
+  runtime::cuda::DeviceBuffer final_norm_, inv_freq_;
   int64_t rotary_half_ = 0;
   DeviceProjection lm_head_;
   std::vector<Layer> layers_;

@@ -1,5 +1,6 @@
 // cuda_projection.h — one linear layer of llm-gptq resident on the GPU
-// (GptqLinearCuda, or a dense f16 weight through cuBLAS), optionally several
+// (GptqLinearCuda, GgmlLinearCuda for GGUF block formats as stored, or a
+// dense f16 weight through cuBLAS), optionally several
 // GPTQ projections fused into one (q/k/v, gate/up), with the result handed
 // to a LinearEpilogue (segmented store, residual add, SiLU·mul). Built and
 // run by the CUDA forward pass (cuda_forward.cpp). CUDA builds only.
@@ -9,6 +10,7 @@
 
 #include "runtime/cuda/cublas_matmul.h"
 #include "runtime/cuda/device_buffer.h"
+#include "runtime/cuda/ggml_linear_cuda.h"
 #include "runtime/cuda/gptq_linear_cuda.h"
 #include "runtime/cuda/linear_epilogue.h"
 
@@ -33,15 +35,23 @@ class DeviceProjection {
   // non-trivial epilogue on the dense path goes through result scratch.
   void forward(runtime::cuda::CublasContext& cublas, const float* x, int64_t rows,
                const runtime::cuda::LinearEpilogue& epilogue, void* stream) const;
+  // forward() on rms_norm(x) with `norm_weight` and `eps`, the norm fused
+  // into the GPTQ kernel's input when that kernel can (GptqLinearCuda::
+  // forward_normed); false, nothing done, when it cannot.
+  bool forward_normed(const float* x, int64_t rows, const float* norm_weight, float eps,
+                      const runtime::cuda::LinearEpilogue& epilogue, void* stream) const;
   // y[rows, out] = x[rows, in] W^T (+ bias).
   void forward(runtime::cuda::CublasContext& cublas, const float* x, int64_t rows, float* y, void* stream) const;
   int64_t out_features() const { return out_; }
   bool defined() const { return out_ > 0; }
   uint64_t device_bytes() const;
+  // The GGUF block-format layer, or null (GPTQ, dense, fused).
+  const runtime::cuda::GgmlLinearCuda* ggml_layer() const { return ggml_.get(); }
 
  private:
   int64_t in_ = 0, out_ = 0;
   std::unique_ptr<runtime::cuda::GptqLinearCuda> gptq_;
+  std::unique_ptr<runtime::cuda::GgmlLinearCuda> ggml_;  // GGUF block formats
   runtime::cuda::DeviceBuffer weight_;  // f16 [out, in] when dense
   runtime::cuda::DeviceBuffer bias_;    // f32 [out] or empty (dense only)
 };

@@ -2,8 +2,6 @@
 #include "gguf_weights.h"
 
 #include "runtime/core/error.h"
-#include "runtime/core/half.h"
-#include "runtime/kernels/ggml_dequantize.h"
 
 namespace citadel::llm {
 namespace {
@@ -56,36 +54,7 @@ class GgufWeightReader {
   std::shared_ptr<const GgufFile> file_;
 };
 
-// The rows of `matrix` (in `row_order` when given) dequantized into an f16 tensor [rows, cols].
-Tensor dequantized_f16(const runtime::GgmlMatrix& matrix, const std::vector<int32_t>& row_order) {
-  Tensor out = Tensor::zeros(runtime::DType::f16, {matrix.rows, matrix.cols});
-  std::vector<float> row(static_cast<size_t>(matrix.cols));
-  uint16_t* target = out.data_as<uint16_t>();
-  for (int64_t r = 0; r < matrix.rows; ++r) {
-    const int64_t stored = row_order.empty() ? r : row_order[static_cast<size_t>(r)];
-    runtime::dequantize_row(matrix.type, matrix.row(stored), matrix.cols, row.data());
-    runtime::float_to_half(row.data(), target + r * matrix.cols, row.size());
-  }
-  return out;
-}
-
 }  // namespace
-
-void convert_ggml_weights_to_f16(ModelWeights& weights) {
-  auto convert = [](Projection& p) {
-    if (const runtime::GgmlMatrix* matrix = p.ggml_weight()) {
-      p = Projection::dense(p.name(), dequantized_f16(*matrix, p.row_order()), p.bias());
-    }
-  };
-  if (weights.embedding_ggml) {
-    weights.embedding = dequantized_f16(*weights.embedding_ggml, {});
-    weights.embedding_ggml.reset();
-  }
-  convert(weights.lm_head);
-  for (LayerWeights& layer : weights.layers) {
-    for (Projection* p : {&layer.q, &layer.k, &layer.v, &layer.o, &layer.gate, &layer.up, &layer.down}) convert(*p);
-  }
-}
 
 std::vector<int32_t> llama_rope_row_order(int64_t heads, int64_t head_dim) {
   // llama.cpp stores row (h, i, j) of each head at h*head_dim + 2i + j; HF

@@ -7,7 +7,6 @@
 // converter interleaves for its RoPE, are read in Hugging Face order (the
 // inverse permutation transformers' GGUF loader applies). Shape or type
 // mismatches throw runtime::RuntimeError naming the file and tensor.
-// convert_ggml_weights_to_f16 is the CUDA devices' stopgap (see below).
 // Called by the GGUF loader (gguf_model.cpp) and the tests.
 #pragma once
 
@@ -23,11 +22,6 @@
 namespace citadel::llm {
 
 ModelWeights load_gguf_weights(const HfModelConfig& config, std::shared_ptr<const runtime::GgufFile> file);
-
-// Replaces every ggml-typed projection and embedding by a dense f16 copy
-// (dequantized, rows in Hugging Face order), for the CUDA forward pass,
-// which has no kernels for the block formats yet. Memory: 2 bytes a weight.
-void convert_ggml_weights_to_f16(ModelWeights& weights);
 
 // For output row r of a llama.cpp-permuted Q/K weight (heads x head_dim
 // rows), the stored row that holds Hugging Face row r.

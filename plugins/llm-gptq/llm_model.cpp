@@ -70,8 +70,6 @@ LlmModel::LlmModel(const sdk::Host& host, const sdk::ModelConfig& config)
     GgufModel gguf = load_gguf_model(folder_, options_.chat_template, options_.default_system_prompt);
     config_ = std::move(gguf.config);
     weights_ = std::move(gguf.weights);
-    // No CUDA kernels for the block formats yet: CUDA devices get f16 copies.
-    if (device.kind != CITADEL_DEVICE_CPU) convert_ggml_weights_to_f16(weights_);
     text_.emplace(std::move(*gguf.text));
     version_ = std::move(gguf.version);
   } else {
@@ -103,8 +101,13 @@ LlmModel::LlmModel(const sdk::Host& host, const sdk::ModelConfig& config)
 #endif
   if (device.kind == CITADEL_DEVICE_CPU) forward_ = std::make_unique<ForwardPass>(config_, weights_, kv_);
 
-  const std::string where = forward_ ? std::to_string(pool_->size()) + " threads"
-                                     : "CUDA device " + std::to_string(device.ordinal);
+  std::string where = forward_ ? std::to_string(pool_->size()) + " threads"
+                               : "CUDA device " + std::to_string(device.ordinal);
+#ifdef CITADEL_HAVE_CUDA
+  if (cuda_forward_) {  // GGUF block formats stay quantized: about the file's size
+    where += ", " + std::to_string((cuda_forward_->device_weight_bytes() + (1u << 19)) >> 20) + " MiB of weights";
+  }
+#endif
   host_.info("llm-gptq: loaded " + folder_ + " (" + version_ + ", " + where + ", KV " + std::string(runtime::dtype_name(kv_.dtype)) + ")");
 }
 

@@ -123,30 +123,3 @@ TEST_CASE("a .gguf that is not a GGUF file fails model creation with its path", 
   CHECK(plugin.create_status() == CITADEL_ERR_INVALID_ARGUMENT);
   CHECK(plugin.create_error().find(bad.string()) != std::string::npos);
 }
-
-TEST_CASE("f16 copies of GGUF weights (the CUDA stopgap) give the same logits", "[llm][gguf]") {
-  citadel::runtime::ThreadPool pool(2);
-  for (const char* name : {"llama-gguf", "qwen2-gguf"}) {
-    INFO(name);
-    const GgufModel model = load_gguf_model(test_model(name), "auto", "");
-    ModelWeights dense = load_gguf_weights(model.config, model.file);
-    convert_ggml_weights_to_f16(dense);
-    CHECK(dense.layers[0].q.ggml_weight() == nullptr);
-    CHECK_FALSE(dense.embedding_ggml.has_value());
-    const KvGeometry kv{model.config.num_layers, model.config.num_kv_heads, model.config.head_dim,
-                        citadel::runtime::DType::f32};
-    const std::vector<int32_t> ids = {5, 17, 42, 99, 7};
-    std::vector<std::vector<std::byte>> a(1, std::vector<std::byte>(kv.block_bytes())), b = a;
-    std::vector<void*> blocks_a{a[0].data()}, blocks_b{b[0].data()};
-    ForwardPass ggml_pass(model.config, model.weights, kv), dense_pass(model.config, dense, kv);
-    const auto want = ggml_pass.run(std::vector<SequenceChunk>{{ids, 0, blocks_a, true}}, pool);
-    const auto got = dense_pass.run(std::vector<SequenceChunk>{{ids, 0, blocks_b, true}}, pool);
-    REQUIRE(want.size() == got.size());
-    double worst = 0.0, scale = 0.0;
-    for (size_t i = 0; i < want.size(); ++i) {
-      worst = std::max(worst, double{std::abs(want[i] - got[i])});
-      scale = std::max(scale, double{std::abs(want[i])});
-    }
-    CHECK(worst / scale < 1e-2);  // f16 rounding of the dequantized weights only
-  }
-}

@@ -66,11 +66,13 @@ TEST_CASE("dequantize_row rejects partial blocks and unread types", "[runtime][g
 TEST_CASE("ggml_matmul matches a float64 product over the reference weights", "[runtime][gguf]") {
   ThreadPool pool(2);
   std::mt19937 rng(7);
-  for (bool portable : {false, true}) {
+  for (int level : {2, 1, 0}) {  // the CPU's best loops (AVX-512 where present), AVX2, portable
+    const bool portable = level == 0;
     detail::force_portable_cpu_kernels(portable);
+    detail::force_avx2_cpu_kernels(level == 1);
     for (const char* type : kTypes) {
-      for (int64_t m : {1, 3}) {
-        INFO(type << " m=" << m << " portable=" << portable);
+      for (int64_t m : {1, 3, 6}) {  // 6: a 4-token tile and two single tokens
+        INFO(type << " m=" << m << " kernels " << detail::cpu_kernel_isa_name());
         const GgmlMatrix w = blocks().matrix(type);
         const std::vector<float> dense = expected(type);
         const std::vector<float> x = test::random_floats(static_cast<size_t>(m * w.cols), rng);
@@ -93,6 +95,7 @@ TEST_CASE("ggml_matmul matches a float64 product over the reference weights", "[
     }
   }
   detail::force_portable_cpu_kernels(false);
+  detail::force_avx2_cpu_kernels(false);
 }
 
 TEST_CASE("ggml_rows dequantizes embedding rows and checks ids", "[runtime][gguf]") {

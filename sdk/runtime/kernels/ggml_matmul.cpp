@@ -1,11 +1,13 @@
 // ggml_matmul: blocks of kRowBlock weight rows, kChunk inputs at a time,
-// dequantized once per chunk and dotted with every token (detail::dot_rows);
-// a single token of Q4_0/Q4_1/Q8_0 takes fused AVX2 row dots instead.
+// dequantized once per chunk and dotted with every token (detail::dot_rows,
+// or the AVX-512 4x4 token tile); a single token of Q4_0/Q4_1/Q8_0 takes
+// fused four-row dots instead (ggml_matmul_avx512.h, ggml_matmul_avx2.h).
 #include "runtime/kernels/ggml_matmul.h"
 
 #include "runtime/core/error.h"
-#include "runtime/core/half.h"
 #include "runtime/kernels/ggml_dequantize.h"
+#include "runtime/kernels/ggml_matmul_avx2.h"
+#include "runtime/kernels/ggml_matmul_avx512.h"
 #include "runtime/kernels/tile_matmul.h"
 
 #include <algorithm>
@@ -50,7 +52,7 @@ __attribute__((target("avx2,fma,f16c"))) void dequantize_q4_0_avx2(const uint8_t
     const uint8_t* block = blocks + b * static_cast<int64_t>(sizeof(BlockQ4_0));
     uint16_t d_bits;
     std::memcpy(&d_bits, block, 2);
-    const float d = half_to_float(d_bits);
+    const float d = _cvtsh_ss(d_bits);
     nibbles_to_floats(block + 2, _mm256_set1_ps(d), _mm256_set1_ps(-8.0f * d), out + b * kQk);
   }
 }
@@ -60,7 +62,7 @@ __attribute__((target("avx2,fma,f16c"))) void dequantize_q4_1_avx2(const uint8_t
     const uint8_t* block = blocks + b * static_cast<int64_t>(sizeof(BlockQ4_1));
     uint16_t bits[2];
     std::memcpy(bits, block, 4);
-    nibbles_to_floats(block + 4, _mm256_set1_ps(half_to_float(bits[0])), _mm256_set1_ps(half_to_float(bits[1])),
+    nibbles_to_floats(block + 4, _mm256_set1_ps(_cvtsh_ss(bits[0])), _mm256_set1_ps(_cvtsh_ss(bits[1])),
                       out + b * kQk);
   }
 }
@@ -70,7 +72,7 @@ __attribute__((target("avx2,fma,f16c"))) void dequantize_q8_0_avx2(const uint8_t
     const uint8_t* block = blocks + b * static_cast<int64_t>(sizeof(BlockQ8_0));
     uint16_t d_bits;
     std::memcpy(&d_bits, block, 2);
-    const __m256 d = _mm256_set1_ps(half_to_float(d_bits));
+    const __m256 d = _mm256_set1_ps(_cvtsh_ss(d_bits));
     for (int p = 0; p < 4; ++p) {
       const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(block + 2 + 8 * p));
       const __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes));
@@ -79,90 +81,12 @@ __attribute__((target("avx2,fma,f16c"))) void dequantize_q8_0_avx2(const uint8_t
   }
 }
 
-// One token, fused: dot(x, dequantized row) block by block without the f32
-// buffer. For Q4_0/Q4_1 (d*(q-8) or d*q+m) and Q8_0 (d*q):
-// sum_b d_b * (q_b . x_b) + m_b * sum(x_b), kept in 8-lane accumulators.
-using RowDotFn = float (*)(const uint8_t* row, const float* x, int64_t n);
-
-__attribute__((target("avx2,fma"))) inline __m256 nibble_dot(const uint8_t* qs, const float* x, __m256& x_sum) {
-  const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-  const __m128i mask = _mm_set1_epi8(0x0f);
-  const __m128i low = _mm_and_si128(packed, mask);
-  const __m128i high = _mm_and_si128(_mm_srli_epi16(packed, 4), mask);
-  const __m256 x0 = _mm256_loadu_ps(x), x1 = _mm256_loadu_ps(x + 8), x2 = _mm256_loadu_ps(x + 16),
-               x3 = _mm256_loadu_ps(x + 24);
-  x_sum = _mm256_add_ps(_mm256_add_ps(x0, x1), _mm256_add_ps(x2, x3));
-  __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(low)), x0);
-  t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(low, 8))), x1, t);
-  t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(high)), x2, t);
-  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(high, 8))), x3, t);
-}
-
-__attribute__((target("avx2,fma"))) inline float sum_lanes(__m256 v) {
-  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
-}
-
-__attribute__((target("avx2,fma,f16c"))) float row_dot_q4_0_avx2(const uint8_t* row, const float* x, int64_t n) {
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t b = 0; b < n / kQk; ++b) {
-    const uint8_t* block = row + b * static_cast<int64_t>(sizeof(BlockQ4_0));
-    uint16_t d_bits;
-    std::memcpy(&d_bits, block, 2);
-    const float d = half_to_float(d_bits);
-    __m256 x_sum;
-    const __m256 qx = nibble_dot(block + 2, x + b * kQk, x_sum);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), qx, acc);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(-8.0f * d), x_sum, acc);
-  }
-  return sum_lanes(acc);
-}
-
-__attribute__((target("avx2,fma,f16c"))) float row_dot_q4_1_avx2(const uint8_t* row, const float* x, int64_t n) {
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t b = 0; b < n / kQk; ++b) {
-    const uint8_t* block = row + b * static_cast<int64_t>(sizeof(BlockQ4_1));
-    uint16_t bits[2];
-    std::memcpy(bits, block, 4);
-    __m256 x_sum;
-    const __m256 qx = nibble_dot(block + 4, x + b * kQk, x_sum);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_float(bits[0])), qx, acc);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_float(bits[1])), x_sum, acc);
-  }
-  return sum_lanes(acc);
-}
-
-__attribute__((target("avx2,fma,f16c"))) float row_dot_q8_0_avx2(const uint8_t* row, const float* x, int64_t n) {
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t b = 0; b < n / kQk; ++b) {
-    const uint8_t* block = row + b * static_cast<int64_t>(sizeof(BlockQ8_0));
-    uint16_t d_bits;
-    std::memcpy(&d_bits, block, 2);
-    const float* xb = x + b * kQk;
-    __m256 t = _mm256_setzero_ps();
-    for (int p = 0; p < 4; ++p) {
-      const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(block + 2 + 8 * p));
-      t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes)), _mm256_loadu_ps(xb + 8 * p), t);
-    }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_float(d_bits)), t, acc);
-  }
-  return sum_lanes(acc);
-}
 #endif
 
-RowDotFn fused_row_dot(GgmlType type) {
-#ifdef CITADEL_X86
-  if (detail::use_avx2_kernels()) {
-    switch (type) {
-      case GgmlType::q4_0: return row_dot_q4_0_avx2;
-      case GgmlType::q4_1: return row_dot_q4_1_avx2;
-      case GgmlType::q8_0: return row_dot_q8_0_avx2;
-      default: break;
-    }
-  }
-#endif
-  (void)type;
+// The fused one-token kernel (AVX-512, else AVX2), or null.
+detail::GgmlRowsDotFn fused_rows_dot(GgmlType type) {
+  if (detail::use_avx512_kernels()) return detail::ggml_rows_dot_avx512(type);
+  if (detail::use_avx2_kernels()) return detail::ggml_rows_dot_avx2(type);
   return nullptr;
 }
 
@@ -203,11 +127,14 @@ void ggml_matmul(ThreadPool& pool, const float* x, int64_t m, const GgmlMatrix& 
   const int64_t row_bytes = weight.row_bytes();
   const GgmlTypeTraits traits = ggml_type_traits(static_cast<uint32_t>(weight.type));
   const DequantizeFn fast = fast_dequantizer(weight.type);
-  const RowDotFn fused = m == 1 ? fused_row_dot(weight.type) : nullptr;
+  const bool avx512 = detail::use_avx512_kernels();
+  const detail::GgmlRowsDotFn fused_rows = m == 1 ? fused_rows_dot(weight.type) : nullptr;
   const GgmlType type = weight.type;
   const int64_t num_blocks = (out + kRowBlock - 1) / kRowBlock;
   pool.parallel_for(0, num_blocks, [&](int64_t block_begin, int64_t block_end) {
-    std::vector<float> rows(type == GgmlType::f32 ? 0 : static_cast<size_t>(kRowBlock * kChunk));
+    // The f32 chunk buffer only where rows are dequantized (not f32, not fused).
+    const bool buffered = type != GgmlType::f32 && fused_rows == nullptr;
+    std::vector<float> rows(buffered ? static_cast<size_t>(kRowBlock * kChunk) : 0);
     std::vector<float> acc(static_cast<size_t>(m * kRowBlock));
     const uint8_t* sources[kRowBlock];
     for (int64_t block = block_begin; block < block_end; ++block) {
@@ -218,10 +145,8 @@ void ggml_matmul(ThreadPool& pool, const float* x, int64_t m, const GgmlMatrix& 
         sources[r] = weight.data + stored * row_bytes;
       }
       std::fill(acc.begin(), acc.end(), 0.0f);
-      if (fused != nullptr) {  // one token: no f32 buffer
-        for (int64_t r = 0; r < count; ++r) acc[static_cast<size_t>(r)] = fused(sources[r], x, in);
-      }
-      for (int64_t i0 = 0; fused == nullptr && i0 < in; i0 += kChunk) {
+      if (fused_rows != nullptr) fused_rows(sources, count, x, in, acc.data());  // one token: no f32 buffer
+      for (int64_t i0 = 0; fused_rows == nullptr && i0 < in; i0 += kChunk) {
         const int64_t n = std::min(kChunk, in - i0);
         const int64_t byte0 = i0 / traits.block_size * traits.type_size;
         if (type == GgmlType::f32) {
@@ -237,6 +162,10 @@ void ggml_matmul(ThreadPool& pool, const float* x, int64_t m, const GgmlMatrix& 
           } else {
             dequantize_portable(type, sources[r] + byte0, n, rows.data() + r * kChunk);
           }
+        }
+        if (avx512) {
+          detail::token_dots_avx512(x + i0, in, m, rows.data(), kChunk, count, n, acc.data(), kRowBlock);
+          continue;
         }
         for (int64_t t = 0; t < m; ++t) {
           detail::dot_rows(x + t * in + i0, rows.data(), kChunk, count, n, acc.data() + t * kRowBlock);

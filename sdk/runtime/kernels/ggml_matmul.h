@@ -6,7 +6,9 @@
 // blocks are dequantized a chunk at a time into an L1-sized f32 buffer and
 // dotted with every token (so a batch costs little more than one token);
 // AVX2 dequantization of Q4_0/Q4_1/Q8_0 when the CPU has it, the portable
-// dequantize_row (the bit-exact reference) otherwise.
+// dequantize_row (the bit-exact reference) otherwise; one token of
+// Q4_0/Q4_1/Q8_0 runs fused four-row dots and batches an AVX-512 register
+// tile where the CPU has AVX-512 (chosen at run time; f32 throughout).
 // Used by llm-gptq's GGUF projections (lm_head included); the reference for
 // CUDA kernels of the same formats. Thread-safe (no state).
 #pragma once

@@ -15,6 +15,7 @@ namespace {
 
 constexpr int64_t K = kTileColumns;
 std::atomic<bool> g_forced_portable{false};
+std::atomic<bool> g_forced_avx2{false};
 
 bool cpu_has_avx2() {
 #ifdef CITADEL_X86
@@ -145,9 +146,23 @@ __attribute__((target("avx2,fma"))) void tile_accumulate_avx2(const float* __res
 
 bool use_avx2_kernels() { return !g_forced_portable.load(std::memory_order_relaxed) && cpu_has_avx2(); }
 
+bool use_avx512_kernels() {
+#ifdef CITADEL_X86
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl");
+  return has && !g_forced_avx2.load(std::memory_order_relaxed) && use_avx2_kernels();
+#else
+  return false;
+#endif
+}
+
 void force_portable_cpu_kernels(bool portable) { g_forced_portable.store(portable); }
 
-const char* cpu_kernel_isa_name() { return use_avx2_kernels() ? "avx2+fma" : "portable"; }
+void force_avx2_cpu_kernels(bool avx2_only) { g_forced_avx2.store(avx2_only); }
+
+const char* cpu_kernel_isa_name() {
+  return use_avx512_kernels() ? "avx512+avx2+fma" : use_avx2_kernels() ? "avx2+fma" : "portable";
+}
 
 void tile_accumulate(const float* x, int64_t x_stride, int64_t m, int64_t depth, const float* tile, float* acc) {
 #ifdef CITADEL_X86

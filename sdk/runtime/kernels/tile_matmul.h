@@ -17,9 +17,14 @@ inline constexpr int64_t kTileDepth = 128;  // a multiple of 8 (one int4 word)
 // True when the AVX2+FMA(+F16C) kernels run: the CPU has them and they were
 // not disabled with force_portable_cpu_kernels(true).
 bool use_avx2_kernels();
+// True when the AVX-512 (F, BW, VL) kernels of the ggml block matmul run:
+// use_avx2_kernels() and the CPU has them.
+bool use_avx512_kernels();
 // Makes every kernel take the portable path (bench comparisons, tests).
 void force_portable_cpu_kernels(bool portable);
-// "avx2+fma" or "portable".
+// Turns the AVX-512 loops off (the AVX2 ones run instead; tests).
+void force_avx2_cpu_kernels(bool avx2_only);
+// "avx512+avx2+fma", "avx2+fma" or "portable".
 const char* cpu_kernel_isa_name();
 
 // acc[t * kTileColumns + c] += sum_{i < depth} x[t * x_stride + i] * tile[i * kTileColumns + c]
