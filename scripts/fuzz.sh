@@ -7,9 +7,12 @@
 #
 # Usage: scripts/fuzz.sh [seconds per target] [target...]
 #   seconds: default $CITADEL_FUZZ_SECONDS or 15; targets: default all.
-# Run by scripts/test.sh (CI) after the test suite; see tests/fuzz/README.md.
+# Run by scripts/test.sh (CI) after the test suite, within the CI time budget
+# (scripts/ci_budget.sh: a build that cannot finish in time, or a target
+# with no time left to run, is reported as skipped); see tests/fuzz/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/ci_budget.sh
 seconds=${1:-${CITADEL_FUZZ_SECONDS:-15}}
 shift $(($# > 0 ? 1 : 0))
 build=${CITADEL_FUZZ_BUILD_DIR:-build-fuzz}
@@ -18,18 +21,30 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCITADEL_CUDA
       -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCITADEL_FUZZ=ON \
       -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
       -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" >/dev/null
-ninja -C "$build" citadel-fuzz
-
 targets=("$@")
 if ((${#targets[@]} == 0)); then
   for corpus in tests/fuzz/corpus/*/; do targets+=("$(basename "$corpus")"); done
 fi
+# The runs' time is kept for them while building.
+build_status=0
+budget_build $((${#targets[@]} * (seconds + 5))) ninja -C "$build" citadel-fuzz || build_status=$?
+if ((build_status == 124)); then
+  line="fuzz: skipped (CI budget): the build did not finish in time (cold ccache?); its objects are cached for the next run"
+  echo "$line"
+  [[ -z "${CITADEL_SUMMARY_FILE:-}" ]] || echo "$line" >>"$CITADEL_SUMMARY_FILE"
+  exit 0
+fi
+((build_status == 0)) || { echo "FUZZ: FAILED: the build failed"; exit 1; }
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 summary=()
 failed=0
 for target in "${targets[@]}"; do
+  if (($(budget_left) < seconds + 5)); then
+    summary+=("fuzz $target: skipped (CI budget)")
+    continue
+  fi
   work="$build/corpus/$target" findings="$build/findings/$target" log="$build/logs/fuzz_$target.log"
   mkdir -p "$work" "$findings" "$(dirname "$log")"
   echo "== fuzz $target: ${seconds}s from tests/fuzz/corpus/$target"

@@ -30,13 +30,15 @@ import tempfile
 import threading
 import time
 
+import host_memory
+
 SOURCE_DIR = pathlib.Path(__file__).resolve().parents[2]
 LLM_MODELS = {"gptq-qwen2": "qwen2-gptq", "gptq-llama3": "llama3-gptq"}
 PROMPTS = ["The quick brown fox", "Once upon a time", "In a galaxy far away", "abc abc abc"]
 
 
 class Host:
-    def __init__(self, build_dir, root, llm_plugin):
+    def __init__(self, build_dir, root, llm_plugin, env=None):
         self.build_dir, self.root = build_dir, root
         (root / "run").mkdir(parents=True)
         (root / "models.d").mkdir()
@@ -58,7 +60,7 @@ class Host:
         self.log = open(root / "citadel.log", "wb")
         self.process = subprocess.Popen([str(build_dir / "host" / "citadel"), "--config",
                                          str(root / "citadel.yaml")], stdout=self.log,
-                                        stderr=subprocess.STDOUT)
+                                        stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
         self.port = self.wait_port()
 
     def install_echo(self, variant):
@@ -165,7 +167,7 @@ def one_request(port, model, results, rng):
         end = time.monotonic()
         results.count("served")
         with results.lock:
-            results.latency["pending"] = results.latency.get("pending", []) + [(start, end)]
+            results.latency.setdefault("pending", []).append((start, end))
     except (OSError, http.client.HTTPException) as error:
         results.count("failed", f"{model}: {kind}: {error!r}")
     finally:
@@ -188,13 +190,20 @@ def main():
     parser.add_argument("--reloads", type=int, default=100)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load at least")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="environment of the host (e.g. MALLOC_ARENA_MAX=2, ASAN_OPTIONS=...)")
+    parser.add_argument("--trim-with-gdb", action="store_true",
+                        help="after the run, call malloc_trim(0) in the host through gdb and print the RSS then")
     arguments = parser.parse_args()
+    host_env = dict(item.split("=", 1) for item in arguments.env)
 
     root = pathlib.Path(tempfile.mkdtemp(prefix="citadel-soak-"))
     llm_plugin = arguments.llm_plugin or arguments.build_dir / "plugins" / "llm-gptq"
-    host = Host(arguments.build_dir.resolve(), root, llm_plugin.resolve())
+    host = Host(arguments.build_dir.resolve(), root, llm_plugin.resolve(), host_env)
     time.sleep(1.0)
     pool_start, rss_start = host.pool_used(), host.rss()
+    memory_start = host_memory.snapshot(host.process.pid)
+    sampler = host_memory.Sampler(host.process.pid)
     results = Results()
     stop = threading.Event()
 
@@ -238,6 +247,11 @@ def main():
     elapsed = time.monotonic() - began
     time.sleep(2.0)  # retired instances release their blocks
     pool_end, rss_end = host.pool_used(), host.rss()
+    sampler.stop()
+    memory_end = host_memory.snapshot(host.process.pid)
+    memory_trimmed = None
+    if arguments.trim_with_gdb and host_memory.trim_with_gdb(host.process.pid):
+        memory_trimmed = host_memory.snapshot(host.process.pid)
 
     for start, end in results.latency.get("pending", []):
         results.latency["during" if results.during_reload(start, end) else "outside"].append(end - start)
@@ -259,6 +273,11 @@ def main():
           f"p99 {percentile(reload_times, 0.99) * 1000:.0f} ms")
     print(f"pool used bytes: start {pool_start}, end {pool_end}")
     print(f"rss: start {rss_start / 2**20:.1f} MiB, end {rss_end / 2**20:.1f} MiB")
+    print("rss at 25/50/75/100% of the run, peak: " + " / ".join(f"{m:.1f}" for m in sampler.quarters()) + " MiB")
+    print("memory at start: " + host_memory.describe(memory_start))
+    print("memory at end:   " + host_memory.describe(memory_end))
+    if memory_trimmed:
+        print("after malloc_trim(0): " + host_memory.describe(memory_trimmed))
     print(f"exit status after SIGTERM: {exit_status}")
     for failure in results.failures:
         print("  failure:", failure)

@@ -54,6 +54,8 @@ Host::Host(HostOptions options)
   cache_metrics_ = std::make_unique<cache::CacheMetricsExporter>(metrics_, *cache_);
   coordinator_ = std::make_unique<ReloadCoordinator>(
       options_.config_path, ReloadTargets{*plugins_, *cache_, router_, arbiters_, metrics_});
+  coordinator_->set_on_applied(
+      [this](const config::Configuration& configuration) { apply_reloaded_host_settings(configuration); });
   admin_ = std::make_unique<admin::AdminServer>(initial_.host.admin);
   admin::register_host_commands(*admin_, *this);
   if (!initial_.host.http.listen.empty()) {
@@ -71,11 +73,9 @@ void Host::apply_log_level(const config::HostConfig& host_config) {
   spdlog::set_level(spdlog::level::from_str(level));
 }
 
-void Host::apply_reloaded_host_settings() {
-  auto configuration = coordinator_->configuration();
-  if (!configuration) return;
-  apply_log_level(configuration->host);
-  if (http_) http_->update_api_keys(configuration->host.http.api_keys);
+void Host::apply_reloaded_host_settings(const config::Configuration& configuration) {
+  apply_log_level(configuration.host);
+  if (http_) http_->update_api_keys(configuration.host.http.api_keys);
 }
 
 double Host::uptime_seconds() const {
@@ -102,7 +102,6 @@ void Host::start() {
 ReloadReport Host::reload(const std::string& trigger) {
   notifier_.reloading();
   ReloadReport report = coordinator_->reload(trigger);
-  if (report.ok) apply_reloaded_host_settings();
   notifier_.ready(report.ok ? "serving generation " + std::to_string(report.generation)
                             : "reload rejected; serving generation " +
                                   std::to_string(report.generation));
@@ -142,7 +141,6 @@ ReloadReport Host::load_model_file(const std::filesystem::path& file) {
     std::error_code ignored;
     fs::remove(backup, ignored);
   }
-  if (report.ok) apply_reloaded_host_settings();
   notifier_.ready("serving generation " + std::to_string(report.generation));
   return report;
 }
@@ -163,7 +161,6 @@ ReloadReport Host::unload_model(const std::string& name) {
         std::error_code ignored;
         fs::rename(disabled, file, ignored);
       });
-  if (report.ok) apply_reloaded_host_settings();
   notifier_.ready("serving generation " + std::to_string(report.generation));
   return report;
 }
@@ -192,7 +189,6 @@ ReloadReport Host::reload_unloaded_model(const std::string& name) {
         std::error_code ignored;
         fs::rename(file, disabled, ignored);
       });
-  if (report.ok) apply_reloaded_host_settings();
   notifier_.ready("serving generation " + std::to_string(report.generation));
   return report;
 }

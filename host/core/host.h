@@ -92,9 +92,10 @@ class Host {
   // longer than step_stall_s (a hung plugin step): then systemd restarts us.
   void ping_watchdog_unless_stalled();
   void apply_log_level(const config::HostConfig& host_config);
-  // After a successful reload: the log level and the HTTP API keys of the
-  // configuration now running (the other host settings need a restart).
-  void apply_reloaded_host_settings();
+  // The coordinator's on_applied hook: the log level and the HTTP API keys of
+  // the configuration now running, in force before the reload is reported
+  // finished (the other host settings need a restart).
+  void apply_reloaded_host_settings(const config::Configuration& configuration);
 
   HostOptions options_;
   std::chrono::steady_clock::time_point started_at_;

@@ -231,6 +231,7 @@ ReloadReport ReloadCoordinator::apply_locked(config::Configuration next, const s
       }
     });
   }
+  if (on_applied_) on_applied_(*configuration());
   report.ok = true;
   report.added = diff.added;
   report.removed = diff.removed;

@@ -55,6 +55,13 @@ class ReloadCoordinator {
   ReloadReport reload_with_edit(const std::string& trigger, const std::function<void()>& edit,
                                 const std::function<void()>& undo);
 
+  // Runs after each successful reload (start-up included) has installed its
+  // configuration and before its report is published (last_report, the
+  // `status` command, the log), under the reload lock: host-wide settings
+  // (HTTP API keys, log level) are in force once a client sees the reload
+  // finished. Set once, before the first apply.
+  void set_on_applied(std::function<void(const config::Configuration&)> hook) { on_applied_ = std::move(hook); }
+
   uint64_t generation() const;
   std::shared_ptr<const config::Configuration> configuration() const;
   std::optional<ReloadReport> last_report() const;
@@ -80,6 +87,7 @@ class ReloadCoordinator {
   const std::string config_path_;
   ReloadTargets targets_;
   SchedulerRetirement retirement_;
+  std::function<void(const config::Configuration&)> on_applied_;
 
   std::mutex reload_mutex_;  // one reload at a time
   mutable std::mutex state_mutex_;

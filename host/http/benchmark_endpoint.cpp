@@ -11,6 +11,7 @@
 #include "host/loadgen/load_generator.h"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/field.hpp>
@@ -86,7 +87,10 @@ net::awaitable<void> handle_benchmark(Exchange& exchange) {
                options.dataset.num_prompts);
   auto run = std::make_shared<BenchmarkRun>(exchange.executor());
   run->done.expires_at(net::steady_timer::time_point::max());
-  std::thread([options, run, gate = server.gate, executor = exchange.executor(),
+  // The thread holds neither the run (its timer) nor an executor: it may end
+  // after the server's io_context is gone. Both are touched only while the
+  // gate is open (see PostGate).
+  std::thread([options, weak_run = std::weak_ptr<BenchmarkRun>(run), gate = server.gate,
                running = server.benchmark_running] {
     std::optional<loadgen::BenchmarkReport> report;
     std::string error;
@@ -96,10 +100,14 @@ net::awaitable<void> handle_benchmark(Exchange& exchange) {
       error = failure.what();
     }
     running->store(false);
-    gate->post(executor, [run, report = std::move(report), error = std::move(error)]() mutable {
-      run->report = std::move(report);
-      run->error = std::move(error);
-      run->done.cancel();
+    gate->run_if_open([&] {
+      std::shared_ptr<BenchmarkRun> run = weak_run.lock();
+      if (!run) return;
+      net::post(run->done.get_executor(), [run, report = std::move(report), error = std::move(error)]() mutable {
+        run->report = std::move(report);
+        run->error = std::move(error);
+        run->done.cancel();
+      });
     });
   }).detach();
   co_await run->done.async_wait(net::as_tuple(net::use_awaitable));

@@ -185,7 +185,9 @@ struct HttpServer::Impl {
   std::atomic<uint32_t> refusing{0};  // 503 answers in flight
   std::vector<std::thread> threads;
   std::mutex lifecycle_mutex;
-  uint16_t bound_port = 0;
+  // Read by port() from any thread (the admin `status` command runs while
+  // start() binds): atomic.
+  std::atomic<uint16_t> bound_port{0};
   bool running = false;
   bool stopped = false;
   std::chrono::milliseconds drain_timeout{60000};
@@ -231,7 +233,7 @@ void HttpServer::start() {
   for (int index = 0; index < kIoThreads; ++index)
     impl_->threads.emplace_back([this] { impl_->io.run(); });
   impl_->running = true;
-  spdlog::info("http: listening on {}:{}", address.host, impl_->bound_port);
+  spdlog::info("http: listening on {}:{}", address.host, impl_->bound_port.load());
 }
 
 void HttpServer::stop() {
@@ -270,7 +272,7 @@ void HttpServer::stop_accepting() {
   impl_->tracker.close_idle();
 }
 
-uint16_t HttpServer::port() const { return impl_->bound_port; }
+uint16_t HttpServer::port() const { return impl_->bound_port.load(); }
 
 bool HttpServer::running() const { return impl_->running; }
 

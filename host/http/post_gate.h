@@ -25,6 +25,17 @@ class PostGate {
     return true;
   }
 
+  // Runs `function` (under the gate's lock) unless the gate is closed;
+  // returns whether it ran. For work that touches the server's executors,
+  // which exist as long as the gate is open.
+  template <typename Function>
+  bool run_if_open(Function&& function) {
+    std::lock_guard lock(mutex_);
+    if (!open_) return false;
+    std::forward<Function>(function)();
+    return true;
+  }
+
   void close() {
     std::lock_guard lock(mutex_);
     open_ = false;

@@ -10,8 +10,13 @@ namespace citadel::http {
 namespace net = boost::asio;
 
 // Lives as long as the longest holder: the group or a sink still posting.
+// The session's strand executor lives here, not in the sinks: a sink may
+// outlive the server's io_context (a scheduler releases it whenever it likes),
+// and destroying a strand executor after its io_context is gone locks a
+// destroyed mutex (found by TSan).
 struct RequestGroup::Inbox {
-  explicit Inbox(net::any_io_executor executor) : timer(executor) {}
+  explicit Inbox(net::any_io_executor strand) : executor(strand), timer(strand) {}
+  net::any_io_executor executor;
   std::deque<GroupEvent> events;  // touched on the strand only
   net::steady_timer timer;        // cancelled to wake next()
 };
@@ -29,13 +34,16 @@ std::optional<sched::Rejection> RequestGroup::submit_all(sched::RequestRouter& r
     const uint32_t index = static_cast<uint32_t>(handles_.size());
     std::weak_ptr<Inbox> weak_inbox = inbox_;
     std::shared_ptr<PostGate> gate = gate_;
-    net::any_io_executor executor = executor_;
-    sched::EventSink sink = [weak_inbox, gate, executor, index](const sched::InferenceEvent& event) {
-      std::shared_ptr<Inbox> inbox = weak_inbox.lock();
-      if (!inbox) return;  // the exchange is gone; nothing to deliver to
-      gate->post(executor, [inbox, event, index]() mutable {
-        inbox->events.push_back(GroupEvent{index, std::move(event)});
-        inbox->timer.cancel();
+    // The inbox is locked (and its last reference possibly dropped) only
+    // while the gate is open, that is while the io_context exists.
+    sched::EventSink sink = [weak_inbox, gate, index](const sched::InferenceEvent& event) {
+      gate->run_if_open([&] {
+        std::shared_ptr<Inbox> inbox = weak_inbox.lock();
+        if (!inbox) return;  // the exchange is gone; nothing to deliver to
+        net::post(inbox->executor, [inbox, event, index]() mutable {
+          inbox->events.push_back(GroupEvent{index, std::move(event)});
+          inbox->timer.cancel();
+        });
       });
     };
     sched::Submission submission = router.submit(std::move(requests[position]), std::move(sink));

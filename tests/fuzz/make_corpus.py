@@ -169,3 +169,82 @@ put("safetensors", "dtypes.st", safetensors(
      "b": {"dtype": "BOOL", "shape": [], "data_offsets": [24, 25]},
      "e": {"dtype": "U8", "shape": [0, 3], "data_offsets": [25, 25]}}, bytes(range(25))))
 put("safetensors", "truncated.st", safetensors({"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}, b"xx"))
+
+# --- SentencePiece-style tokenizers (selector: %5 tokenizer, 4 add special, 8 skip special, 16 decode)
+spm_texts = ["Hello, world! It's 2024.", "  two  spaces and\ttab\n", "héllo wörld 日本語 🙂 e\u0301 ﬁ ①",
+             "<s>[INST] hi [/INST]</s> <unk> <0x41>", "\u2581x\u2581\u2581y", "\xff\xfe bad \xc3 utf8 \xf0\x9f"]
+for index, text in enumerate(spm_texts):
+    data = text.encode("latin-1") if "\xff" in text else text.encode()
+    put("spm_tokenizer", f"encode-{index}", bytes([index % 5 | (4 if index % 2 else 0)]) + data)
+for index, ids in enumerate([[1, 2, 3, 300, 799], [3, 4, 5, 6, 70, 71, 72, 73], [259, 260, 261, -1], [800, 0, 2],
+                             [40, 41, 42, 43, 44, 45, 46, 47, 48, 49]]):
+    put("spm_tokenizer", f"decode-{index}",
+        bytes([16 | index % 5 | (8 if index == 1 else 0)]) + struct.pack(f"<{len(ids)}i", *ids))
+
+# --- GGUF (header, metadata of every value type, one tensor of each readable type)
+GGUF_TYPES = {"u8": (0, "<B"), "i8": (1, "<b"), "u16": (2, "<H"), "i16": (3, "<h"), "u32": (4, "<I"),
+              "i32": (5, "<i"), "f32": (6, "<f"), "bool": (7, "<?"), "u64": (10, "<Q"), "i64": (11, "<q"),
+              "f64": (12, "<d")}
+
+
+def gguf_string(text):
+    data = text.encode() if isinstance(text, str) else text
+    return struct.pack("<Q", len(data)) + data
+
+
+def gguf_value(kind, value):
+    """(type id, encoded value) of a scalar kind, "str", or ("arr", element kind)."""
+    if kind == "str":
+        return 8, gguf_string(value)
+    if isinstance(kind, tuple):
+        element_type, _ = gguf_value(kind[1], value[0]) if value else (gguf_value(kind[1], None)[0], b"")
+        body = b"".join(gguf_value(kind[1], item)[1] for item in value)
+        return 9, struct.pack("<IQ", element_type, len(value)) + body
+    type_id, fmt = GGUF_TYPES[kind]
+    return type_id, b"" if value is None else struct.pack(fmt, value)
+
+
+def gguf(metadata, tensors, version=3, alignment=32):
+    """metadata: [(key, kind, value)]; tensors: [(name, dims, ggml type, data bytes)]."""
+    head = b"GGUF" + struct.pack("<IQQ", version, len(tensors), len(metadata))
+    for key, kind, value in metadata:
+        type_id, body = gguf_value(kind, value)
+        head += gguf_string(key) + struct.pack("<I", type_id) + body
+    data, infos = b"", b""
+    for name, dims, ggml_type, payload in tensors:
+        data += b"\0" * (-len(data) % alignment)
+        infos += gguf_string(name) + struct.pack(f"<I{len(dims)}QIQ", len(dims), *dims, ggml_type, len(data))
+        data += payload
+    head += infos
+    return head + b"\0" * (-len(head) % alignment) + data
+
+
+# ggml type id -> (values per block, bytes per block)
+GGML_BLOCKS = {0: (1, 4), 1: (1, 2), 30: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34),
+               12: (256, 144), 13: (256, 176), 14: (256, 210)}
+# A repeating byte pattern whose fp16 scales (0x3c00 = 1.0) are finite.
+def block_bytes(ggml_type, values):
+    block, size = GGML_BLOCKS[ggml_type]
+    return (bytes([0x00, 0x3c]) + bytes((7 * i + 3) % 256 for i in range(size - 2))) * (values // block)
+
+
+put("gguf", "types.gguf", gguf(
+    [("general.architecture", "str", "llama"), ("general.alignment", "u32", 32), ("u8", "u8", 7), ("i8", "i8", -7),
+     ("u16", "u16", 700), ("i16", "i16", -700), ("i32", "i32", -70000), ("f32", "f32", 0.5), ("b", "bool", True),
+     ("u64", "u64", 2**40), ("i64", "i64", -2**40), ("f64", "f64", 1e300), ("s", "str", "héllo"),
+     ("ints", ("arr", "i32"), [1, -2, 3]), ("strs", ("arr", "str"), ["a", "", "ü"]),
+     ("nested", ("arr", ("arr", "u8")), [[1, 2], [], [3]])],
+    [(f"t{ggml_type}", [GGML_BLOCKS[ggml_type][0] * 2, 2], ggml_type,
+      block_bytes(ggml_type, GGML_BLOCKS[ggml_type][0] * 4)) for ggml_type in GGML_BLOCKS]))
+put("gguf", "v2-one-tensor.gguf", gguf([("general.alignment", "u32", 64)],
+                                      [("w", [4], 0, struct.pack("<4f", 1, 2, 3, 4))], version=2, alignment=64))
+put("gguf", "truncated.gguf", gguf([("k", "str", "v")], [("w", [8, 8], 1, bytes(128))])[:-40])
+put("gguf", "spm-tokenizer.gguf", (ROOT / "tests/data/tokenizer/spm/gguf_llama/tokenizer.gguf").read_bytes())
+byte_tokens = [bytes([b]).decode("latin-1") for b in range(33, 127)]
+put("gguf", "gpt2-tokenizer.gguf", gguf(
+    [("tokenizer.ggml.model", "str", "gpt2"), ("tokenizer.ggml.pre", "str", "llama-bpe"),
+     ("tokenizer.ggml.tokens", ("arr", "str"), byte_tokens + ["He", "ll", "Hell", "<|end|>"]),
+     ("tokenizer.ggml.token_type", ("arr", "i32"), [1] * (len(byte_tokens) + 3) + [3]),
+     ("tokenizer.ggml.merges", ("arr", "str"), ["H e", "l l", "He ll"]),
+     ("tokenizer.ggml.bos_token_id", "u32", len(byte_tokens) + 3),
+     ("tokenizer.chat_template", "str", "{% for m in messages %}{{ m.content }}{% endfor %}")], []))

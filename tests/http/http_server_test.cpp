@@ -320,3 +320,30 @@ TEST_CASE("stop() lets a running stream finish before the server goes down", "[h
   CHECK(events.size() == 20 + 1 + 1);
   CHECK_FALSE(fixture.server->running());
 }
+
+// Regression (found by TSan): the admin `status` command reads the HTTP port
+// from its own thread while Host::start() binds the listener, and port() was
+// a plain field written by start(). Under the TSan stage this test reports
+// the race if port() is not synchronized.
+TEST_CASE("the bound port may be read from another thread while the server starts", "[http]") {
+  config::HttpSettings settings;
+  settings.listen = "127.0.0.1:0";
+  ScriptedRouter router;
+  metrics::Registry metrics;
+  http::HttpServer server(settings, router, metrics);
+  std::atomic<bool> done{false};
+  std::atomic<uint16_t> seen{0};
+  std::thread reader([&] {
+    while (!done.load()) {
+      if (const uint16_t port = server.port()) seen = port;
+    }
+  });
+  server.start();
+  const uint16_t bound = server.port();
+  while (seen.load() == 0) std::this_thread::yield();
+  done = true;
+  reader.join();
+  CHECK(bound != 0);
+  CHECK(seen.load() == bound);
+  server.stop();
+}

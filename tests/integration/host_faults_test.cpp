@@ -169,7 +169,9 @@ TEST_CASE("a scheduler stuck in a plugin step is reported as stalled", "[integra
     return serving.process->request({{"cmd", "status"}}).at("status").at("stalled_models").as_array();
   };
   CHECK(stalled().empty());
-  std::thread slow([&] { CHECK(serving.complete("hang", "FAULT", 1).status == 200); });
+  // Catch2 assertions are not thread-safe (TSan): the thread only records.
+  unsigned slow_status = 0;
+  std::thread slow([&] { slow_status = serving.complete("hang", "FAULT", 1).status; });
   const auto deadline = std::chrono::steady_clock::now() + 2500ms;
   bool seen = false;
   while (!seen && std::chrono::steady_clock::now() < deadline) {
@@ -180,6 +182,7 @@ TEST_CASE("a scheduler stuck in a plugin step is reported as stalled", "[integra
   CHECK(seen);
   check_serves(serving, "good");
   slow.join();
+  CHECK(slow_status == 200);
   // Once the step returns the thread goes idle (or starts a fresh iteration).
   const auto settle = std::chrono::steady_clock::now() + 2s;
   while (!stalled().empty() && std::chrono::steady_clock::now() < settle) std::this_thread::sleep_for(10ms);

@@ -164,4 +164,7 @@ TEST_CASE("GgufFile rejects broken files naming the file and the key or tensor",
   expect_error(valid_file(10), "Q2_K");                                   // known to ggml, not read here
   expect_error(valid_file(12, 0, 32), "not whole Q4_K blocks");
   expect_error(valid_file(0, 0, 1ull << 62), "overflows");
+  // 2^62 F32 values: the element count fits, their 2^64 bytes wrapped to 0
+  // and passed the bounds check (found by tests/fuzz gguf).
+  expect_error(valid_file(0, 0, 1ull << 61), "the byte count overflows");
 }

@@ -203,6 +203,10 @@ TEST_CASE("bad GGUF vocabularies fail naming the key", "[runtime]") {
   vocab.bos_token_id = 7;
   CHECK_THROWS_WITH(make_tokenizer_from_gguf_vocab(vocab, "m.gguf"), Contains("bos_token_id"));
   vocab.bos_token_id.reset();
+  vocab.tokens[1] = "a\xE6\x97";  // a cut multi-byte character (found by tests/fuzz gguf)
+  CHECK_THROWS_WITH(make_tokenizer_from_gguf_vocab(vocab, "m.gguf"),
+                    Contains("m.gguf") && Contains("tokens[1]") && Contains("UTF-8"));
+  vocab.tokens[1] = "a";
   vocab.model = "rwkv";
   CHECK_THROWS_WITH(make_tokenizer_from_gguf_vocab(vocab, "m.gguf"), Contains("rwkv"));
   vocab.model = "gpt2";

@@ -185,7 +185,12 @@ void GgufFile::parse() {
       throw_invalid(what + " has rows of " + std::to_string(tensor.dims[0]) + " values, not whole " + traits.name +
                     " blocks of " + std::to_string(traits.block_size));
     }
-    tensor.nbytes = elements / static_cast<uint64_t>(traits.block_size) * static_cast<uint64_t>(traits.type_size);
+    const uint64_t blocks = elements / static_cast<uint64_t>(traits.block_size);
+    if (blocks > std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(traits.type_size)) {
+      throw_invalid(what + " has " + std::to_string(elements) + " " + traits.name +
+                    " values: the byte count overflows");
+    }
+    tensor.nbytes = blocks * static_cast<uint64_t>(traits.type_size);
     tensor.offset = cursor.read<uint64_t>(what + " (data offset)");
     if (tensor.offset % alignment_ != 0) {
       throw_invalid(what + " has data offset " + std::to_string(tensor.offset) + ", not a multiple of the alignment " +

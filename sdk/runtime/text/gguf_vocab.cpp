@@ -125,6 +125,13 @@ Tokenizer make_tokenizer_from_gguf_vocab(const GgufVocab& vocab, const std::stri
                     std::to_string(n) + " tokens");
     }
   }
+  // Decoded text is made of these strings: invalid UTF-8 in one would reach
+  // clients (found by tests/fuzz gguf). GGUF strings are UTF-8 by the format.
+  for (size_t i = 0; i < n; ++i) {
+    if (utf8::repair(vocab.tokens[i]) != vocab.tokens[i]) {
+      throw_invalid(source + ": tokenizer.ggml.tokens[" + std::to_string(i) + "] is not valid UTF-8");
+    }
+  }
   const bool llama = vocab.model == "llama";
   if (!llama && vocab.model != "gpt2") {
     throw_unsupported(source + ": tokenizer.ggml.model \"" + vocab.model + "\" is not supported (llama and gpt2 are)");
