@@ -118,16 +118,17 @@ CudaForwardPass::Layer CudaForwardPass::build_layer(const LayerWeights& from, si
 void CudaForwardPass::build_streamed_layers(const ModelWeights& weights) {
   // Size the slots: build each streamed layer once with real allocations,
   // tracking the offsets a slot would use (temporaries of repacking included).
-  size_t slot_bytes = 0;
+  size_t layer_bytes = 0, peak_bytes = 0;
   for (size_t i = streamer_->first_streamed(); i < layers_.size(); ++i) {
     BumpPlacement measure(nullptr, 0);
     {
       cuda::ScopedDevicePlacement scope(&measure);
       const Layer probe = build_layer(weights.layers[i], i);
+      layer_bytes = std::max(layer_bytes, measure.top());
     }
-    slot_bytes = std::max(slot_bytes, measure.peak());
+    peak_bytes = std::max(peak_bytes, measure.peak());
   }
-  streamer_->allocate_slots(slot_bytes);
+  streamer_->allocate_slots(layer_bytes, peak_bytes);
   // Then build each into its slot for good and keep the slot's bytes as the
   // layer's pinned image.
   for (size_t i = streamer_->first_streamed(); i < layers_.size(); ++i) {
@@ -146,17 +147,22 @@ CudaForwardPass::~CudaForwardPass() {
   }
 }
 
+uint64_t CudaForwardPass::layer_device_bytes(size_t index) const {
+  if (streamer_->streamed(index)) return 0;
+  const Layer& layer = layers_.at(index);
+  uint64_t bytes = layer.input_norm.size() + layer.post_attention_norm.size() + layer.q_norm.size() + layer.k_norm.size();
+  const DeviceProjection* fused[] = {layer.qkv.get(), layer.gate_up.get()};
+  for (const DeviceProjection* p : {&layer.q, &layer.k, &layer.v, &layer.o, &layer.gate, &layer.up, &layer.down,
+                                    fused[0], fused[1]}) {
+    if (p != nullptr) bytes += p->device_bytes();
+  }
+  return bytes;
+}
+
 uint64_t CudaForwardPass::device_weight_bytes() const {
   uint64_t bytes = embedding_.device_bytes() + final_norm_.size() + lm_head_.device_bytes();
   bytes += streamer_->slot_device_bytes();
-  for (size_t i = 0; i < streamer_->first_streamed(); ++i) {
-    const Layer& layer = layers_[i];
-    const DeviceProjection* fused[] = {layer.qkv.get(), layer.gate_up.get()};
-    for (const DeviceProjection* p : {&layer.q, &layer.k, &layer.v, &layer.o, &layer.gate, &layer.up, &layer.down,
-                                      fused[0], fused[1]}) {
-      if (p != nullptr) bytes += p->device_bytes();
-    }
-  }
+  for (size_t i = 0; i < layers_.size(); ++i) bytes += layer_device_bytes(i);
   return bytes;
 }
 

@@ -62,6 +62,8 @@ class CudaForwardPass {
   // Bytes of weights held on the device (the streamed layers' two staging
   // slots included) and of streamed layer images in pinned host memory.
   uint64_t device_weight_bytes() const;
+  // Device bytes of resident layer `index` (0 for a streamed one).
+  uint64_t layer_device_bytes(size_t index) const;
   uint64_t host_weight_bytes() const { return streamer_->host_image_bytes(); }
   uint32_t resident_layers() const { return streamer_->first_streamed(); }
 

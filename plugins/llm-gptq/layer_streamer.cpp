@@ -84,11 +84,13 @@ LayerStreamer::~LayerStreamer() {
   if (copy_stream_ != nullptr) cudaStreamDestroy(as_stream(copy_stream_));
 }
 
-void LayerStreamer::allocate_slots(size_t slot_bytes) {
-  slot_bytes_ = std::max<size_t>(align_up(slot_bytes), kAlignment);
+void LayerStreamer::allocate_slots(size_t layer_bytes, size_t build_peak_bytes) {
+  const size_t slot_start = align_up(std::max<size_t>(layer_bytes, 1));
+  const size_t capacity = align_up(std::max(build_peak_bytes, layer_bytes));
+  region_ = cuda::DeviceBuffer(slot_start + capacity, "streamed layer staging slots");
   for (int s = 0; s < 2; ++s) {
-    slots_[s] = cuda::DeviceBuffer(slot_bytes_, "streamed layer staging slot");
-    placements_[s] = std::make_unique<BumpPlacement>(slots_[s].data(), slot_bytes_);
+    slots_[s] = region_.as<std::byte>() + (s == 0 ? 0 : slot_start);
+    placements_[s] = std::make_unique<BumpPlacement>(slots_[s], capacity);
   }
 }
 
@@ -106,7 +108,7 @@ void LayerStreamer::take_image(size_t layer) {
                               std::to_string(layer);
   cuda::check_cuda(cudaHostAlloc(&image.host, std::max<size_t>(bytes, 1), cudaHostAllocDefault), context.c_str());
   image.bytes = bytes;
-  cuda::check_cuda(cudaMemcpy(image.host, slots_[slot_of(layer)].data(), bytes, cudaMemcpyDeviceToHost),
+  cuda::check_cuda(cudaMemcpy(image.host, slots_[slot_of(layer)], bytes, cudaMemcpyDeviceToHost),
                    "cudaMemcpy (streamed layer image)");
 }
 
@@ -123,7 +125,7 @@ void LayerStreamer::copy_in(size_t layer, bool wait_compute) {
     cuda::check_cuda(cudaStreamWaitEvent(as_stream(copy_stream_), as_event(computed_[slot]), 0),
                      "cudaStreamWaitEvent (slot free)");
   }
-  cuda::check_cuda(cudaMemcpyAsync(slots_[slot].data(), image.host, image.bytes, cudaMemcpyHostToDevice,
+  cuda::check_cuda(cudaMemcpyAsync(slots_[slot], image.host, image.bytes, cudaMemcpyHostToDevice,
                                    as_stream(copy_stream_)),
                    "cudaMemcpyAsync (streamed layer)");
   cuda::check_cuda(cudaEventRecord(as_event(copied_[slot]), as_stream(copy_stream_)), "cudaEventRecord (copied)");

@@ -57,10 +57,15 @@ class LayerStreamer {
   uint32_t first_streamed() const { return first_; }
   bool streamed(size_t layer) const { return layer >= first_ && layer < count_; }
 
-  // Building: allocates the two slots of `slot_bytes` each (the largest
-  // peak of a measured build), then per streamed layer the placement its
-  // build runs under, and take_image() once it is built (blocking).
-  void allocate_slots(size_t slot_bytes);
+  // Building: allocates the slots for layers whose built bytes are at most
+  // `layer_bytes` and whose build (repacking temporaries included) peaks at
+  // `build_peak_bytes` (both from a measured build): one device region of
+  // layer_bytes + build_peak_bytes, slot 0 at its start and slot 1 at
+  // layer_bytes (a build in slot 0 may spill over slot 1's bytes: images are
+  // taken right after each build and every step copies them back). Then per
+  // streamed layer the placement its build runs under, and take_image()
+  // once it is built (blocking).
+  void allocate_slots(size_t layer_bytes, size_t build_peak_bytes);
   runtime::cuda::DevicePlacement* placement_for(size_t layer);
   void take_image(size_t layer);
 
@@ -70,7 +75,7 @@ class LayerStreamer {
   void before_layer(size_t layer, void* stream);
   void after_layer(size_t layer, void* stream);
 
-  uint64_t slot_device_bytes() const { return 2 * uint64_t{slot_bytes_}; }
+  uint64_t slot_device_bytes() const { return region_.size(); }
   uint64_t host_image_bytes() const;
 
  private:
@@ -78,8 +83,8 @@ class LayerStreamer {
   void copy_in(size_t layer, bool wait_compute);
 
   uint32_t first_, count_;
-  size_t slot_bytes_ = 0;
-  runtime::cuda::DeviceBuffer slots_[2];
+  runtime::cuda::DeviceBuffer region_;
+  void* slots_[2] = {nullptr, nullptr};
   std::unique_ptr<BumpPlacement> placements_[2];
   struct Image {
     void* host = nullptr;  // pinned
