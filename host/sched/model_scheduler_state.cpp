@@ -22,6 +22,7 @@ ModelListing ModelScheduler::listing() const {
   listing.failure = health_.failure();
   listing.generation = instance_->generation();
   listing.max_context_tokens = instance_->info().max_context_tokens;
+  listing.device_weight_bytes = instance_->info().device_weight_bytes;
   return listing;
 }
 

@@ -101,6 +101,7 @@ struct ModelListing {
   std::string failure; // why, when state is "failed"
   uint64_t generation = 0;  // reload generation that created the instance
   uint32_t max_context_tokens = 0;
+  uint64_t device_weight_bytes = 0;  // describe(): weights on the model's device (0 on the CPU)
 };
 
 // What a tokenizer call gives back: tokens (tokenize) or text (detokenize),

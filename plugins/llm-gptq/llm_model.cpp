@@ -135,6 +135,9 @@ citadel_model_info LlmModel::describe() {
   info.max_batch_requests = options_.max_batch_requests;
   info.max_step_tokens = options_.max_step_tokens;
   info.model_version = version_.c_str();
+#ifdef CITADEL_HAVE_CUDA
+  if (cuda_forward_) info.device_weight_bytes = cuda_forward_->device_weight_bytes();
+#endif
   return info;
 }
 
