@@ -201,11 +201,12 @@ void run_offload_bench(const OffloadBenchOptions& options) {
   }
   resident.reset();
 
-  // The split under the budget: two staging slots (about 1.6 layers with
-  // the repacking temporaries) besides the resident layers.
+  // The split under the budget: the staging region (one layer + one build
+  // peak with its repacking temporaries: about 2.3 layers) besides the
+  // resident layers.
   const double budget = options.budget_gb * 1e9;
   const auto keep = static_cast<uint32_t>(
-      std::clamp(std::floor((budget - fixed - 1.7 * layer_max) / layer_max), 0.0, double{config.num_layers}));
+      std::clamp(std::floor((budget - fixed - 2.4 * layer_max) / layer_max), 0.0, static_cast<double>(config.num_layers)));
   start = Clock::now();
   CudaForwardPass offloaded(config, weights, kv, nullptr, keep);
   const double streamed = static_cast<double>(offloaded.host_weight_bytes());
