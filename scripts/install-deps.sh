@@ -10,6 +10,8 @@ serving=(
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev libsystemd-dev libpcre2-dev libstb-dev
   libssl-dev
+  # Video jobs (host/media): MP4 (H.264 via libx264), WebP/GIF previews.
+  libavcodec-dev libavformat-dev libswscale-dev libavutil-dev
   # Fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes,
   # llvm-symbolizer for readable reports.
   clang libclang-rt-14-dev llvm

@@ -3,8 +3,10 @@
 // f16 on the same shape:
 //   - the int4 linear layers as llm-gptq runs them (q/k/v fused, gate/up
 //     fused with SiLU·mul, o/down adding into the residual; random int4 g128
-//     weights in the tiled layout): GptqLinearCuda::forward (GEMV up to 16
-//     rows, dequantize + cuBLAS above), the tiled GEMV alone at every batch,
+//     weights in the tiled layout): GptqLinearCuda::forward (on Hopper the
+//     tensor-core GEMV up to 16 rows, the tensor-core GEMM up to 24,
+//     dequantize + cuBLAS above), the f32 tiled GEMV alone up to 16 rows
+//     (and how far the tensor-core GEMV's result is from it),
 //     and cuBLAS f16 on an f16 weight of the same shape;
 //   - the fp16 lm_head through cuBLAS;
 //   - flash-decoding attention over an f16 paged KV cache (Llama-3-8B heads)
@@ -13,18 +15,23 @@
 // device-to-device copy bandwidth measured in this run (read + write).
 // Timing: CUDA events around runs of 10 calls, median of 21 runs after
 // warm-up; weights rotate over copies (>= 256 MB) so each call reads HBM,
-// not L2. Prints; never asserts.
+// not L2. Prints; never asserts. Filters (--model, --layer, --batches,
+// --no-attention) and --tc-plan (the tensor-core GEMV's grid, PDL and pass
+// size) select what runs, e.g. for one kernel under ncu.
 #include "bench_shapes.h"
 
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/device_buffer.h"
 #include "runtime/cuda/flash_decode.h"
+#include "runtime/cuda/int4_gemv_tc.h"
 #include "runtime/cuda/random_fill.h"
 
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -62,10 +69,12 @@ void bench_linear(const char* model, int64_t layers, const LinearShape& shape, c
     const double forward_us = time_calls(
         [&](int c) { linear.copy(c).forward(context, x.as<float>(), m, epilogue, nullptr); }, linear.copies());
     print_row(model, shape.name, shape.in, shape.columns(), m, "int4 forward", forward_us, bytes, copy_bandwidth);
-    if (m > GptqLinearCuda::kGemvMaxRows) {
+    if (m <= GptqLinearCuda::kTensorCoreGemvMaxRows) {
       const double gemv_us = time_calls([&](int c) { linear.gemv(c, context, x.as<float>(), m, epilogue); },
                                         linear.copies());
-      print_row(model, shape.name, shape.in, shape.columns(), m, "int4 gemv only", gemv_us, bytes, copy_bandwidth);
+      print_row(model, shape.name, shape.in, shape.columns(), m, "int4 gemv f32", gemv_us, bytes, copy_bandwidth);
+      std::printf("%-10s %-8s m=%-3lld tensor-core GEMV vs f32 GEMV: max |difference| / max |y| = %.2e\n", model,
+                  shape.name, static_cast<long long>(m), linear.tc_difference(context, x.as<float>(), m));
     }
     const double f16_bytes = static_cast<double>(shape.in * shape.columns() * 2) +
                              static_cast<double>(m * (shape.in + shape.columns()) * 4);
@@ -141,10 +150,49 @@ void bench_attention(int64_t rows, int64_t context, double copy_bandwidth) {
               bytes / us * 1e-3, bytes / copy_bandwidth * 1e6, 100.0 * bytes / copy_bandwidth * 1e6 / us);
 }
 
+// Optional filters: --model NAME, --layer NAME, --batches 1,16, --no-attention
+// (to profile one kernel with ncu).
+struct Filters {
+  std::string model, layer;
+  std::vector<int64_t> batches = {1, 2, 4, 8, 16, 64};
+  bool attention = true;
+};
+
+Filters parse(int argc, char** argv) {
+  Filters f;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--model" && i + 1 < argc) {
+      f.model = argv[++i];
+    } else if (arg == "--layer" && i + 1 < argc) {
+      f.layer = argv[++i];
+    } else if (arg == "--batches" && i + 1 < argc) {
+      f.batches.clear();
+      for (const char* p = argv[++i]; *p != '\0';) {
+        char* end = nullptr;
+        f.batches.push_back(std::strtoll(p, &end, 10));
+        p = *end == ',' ? end + 1 : end;
+      }
+    } else if (arg == "--tc-plan" && i + 4 < argc) {  // blocks per SM, largest cluster, PDL 0/1, rows per pass
+      const int blocks = std::atoi(argv[++i]);
+      const int cluster = std::atoi(argv[++i]);
+      const bool dependent = std::atoi(argv[++i]) != 0;
+      int4_gemv_tc_tuning(blocks, cluster, dependent, std::atoi(argv[++i]));
+    } else if (arg == "--no-attention") {
+      f.attention = false;
+    } else {
+      throw std::runtime_error("usage: bench_cuda_kernels [--model NAME] [--layer NAME] [--batches 1,16] "
+                               "[--tc-plan BLOCKS CLUSTER PDL PASS_ROWS] [--no-attention] (unknown argument '" + arg + "')");
+    }
+  }
+  return f;
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
   try {
+    const Filters filters = parse(argc, argv);
     if (!device_available()) {
       std::printf("bench_cuda_kernels: no CUDA device\n");
       return 0;
@@ -152,15 +200,17 @@ int main() {
     const double copy_bandwidth = measure_copy_bandwidth();
     std::printf("device: %s; device-to-device copy: %.2f TB/s (read + write): the roofline below\n\n",
                 device_name().c_str(), copy_bandwidth / 1e12);
-    const std::vector<int64_t> batches = {1, 2, 4, 8, 16, 64};
+    const std::vector<int64_t>& batches = filters.batches;
     CublasContext context;
     for (const ModelShapes& model : model_shapes()) {
+      if (!filters.model.empty() && filters.model != model.name) continue;
       StepTotals totals{std::vector<double>(batches.size()), std::vector<double>(batches.size()),
                         std::vector<double>(batches.size())};
       for (const LinearShape& shape : model.linears) {
+        if (!filters.layer.empty() && filters.layer != shape.name) continue;
         bench_linear(model.name, model.layers, shape, batches, copy_bandwidth, context, totals);
       }
-      bench_lm_head(model.name, model.hidden, model.vocab, batches, copy_bandwidth, context, totals);
+      if (filters.layer.empty() || filters.layer == "lm_head") bench_lm_head(model.name, model.hidden, model.vocab, batches, copy_bandwidth, context, totals);
       for (size_t b = 0; b < batches.size(); ++b) {
         const double m = static_cast<double>(batches[b]);
         std::printf("%-10s linear layers of a decode step, batch %-3lld: int4 %8.1f us (%7.0f tok/s)  cublas f16 "
@@ -171,7 +221,9 @@ int main() {
       }
       std::printf("\n");
     }
-    for (int64_t context_length : {512, 8192, 32768}) bench_attention(16, context_length, copy_bandwidth);
+    if (filters.attention) {
+      for (int64_t context_length : {512, 8192, 32768}) bench_attention(16, context_length, copy_bandwidth);
+    }
   } catch (const std::exception& error) {
     std::fprintf(stderr, "bench_cuda_kernels: %s\n", error.what());
     return 1;

@@ -4,7 +4,8 @@
 // step / step time as achieved GB/s) and one 512-token prefill (tokens/s).
 // --quick (default) runs the TinyLlama-1.1B shape with few steps; --full adds
 // Llama-3-8B. --cuda (CUDA builds) times the CUDA forward pass instead, both
-// shapes, KV blocks in device memory (bench_cuda.cpp); --offload times a
+// shapes, KV blocks in device memory (bench_cuda.cpp; --no-pdl: int4 GEMV
+// launches without programmatic dependent launch); --offload times a
 // 32B-shape int4 model under a 16 GB (--budget-gb) GPU weight budget with
 // the other layers streamed from host memory (bench_offload.cpp). --gguf FILE times a
 // GGUF model file instead (weights in their stored block types; the load
@@ -18,6 +19,7 @@
 #ifdef CITADEL_HAVE_CUDA
 #include "bench_cuda.h"
 #include "bench_offload.h"
+#include "runtime/cuda/int4_gemv_tc.h"
 #endif
 
 #include "runtime/core/thread_pool.h"
@@ -204,6 +206,12 @@ int main(int argc, char** argv) {
       }
       return std::atoi(argv[++i]);
     };
+    if (arg == "--no-pdl") {  // int4 GEMV launches wait for the previous kernel to end
+#ifdef CITADEL_HAVE_CUDA
+      citadel::runtime::cuda::int4_gemv_tc_tuning(2, 8, false, 16);
+#endif
+      continue;
+    }
     if (arg == "--cuda") {
 #ifdef CITADEL_HAVE_CUDA
       cuda = true;
@@ -235,7 +243,7 @@ int main(int argc, char** argv) {
     else if (arg == "--prefill") options.prefill_tokens = std::max(1, value());
     else if (arg == "--context") options.context = std::max(0, value());
     else {
-      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda] [--offload [--budget-gb G]] [--gguf FILE [--perplexity TEXT]]\n"
+      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda [--no-pdl]] [--offload [--budget-gb G]] [--gguf FILE [--perplexity TEXT]]\n"
                   "  --quick (default): TinyLlama-1.1B shape only; --full: also Llama-3-8B\n"
                   "  --cuda: the CUDA forward pass, TinyLlama-1.1B and Llama-3-8B (CUDA builds); with --full\n"
                   "          also Llama-3-8B at batch 16 and contexts 8k and 32k\n"

@@ -294,8 +294,16 @@ void CudaForwardPass::layer_forward(size_t layer_index, int64_t rows, int64_t ta
   const auto* positions = reinterpret_cast<const int32_t*>(tables_base + positions_at_);
   using Epilogue = cuda::LinearEpilogue;
 
+  // A fused projection after a norm: the norm inside the projection's
+  // kernel when it can, else rms_norm into normed_ first.
+  auto normed_projection = [&](const DeviceProjection& projection, const cuda::DeviceBuffer& norm,
+                               const Epilogue& epilogue) {
+    if (projection.forward_normed(hidden_.as<float>(), rows, norm.as<float>(), eps, epilogue, stream_)) return;
+    cuda::rms_norm(hidden_.as<float>(), rows, hidden, norm.as<float>(), eps, normed_.as<float>(), stream_);
+    projection.forward(cublas_, normed_.as<float>(), rows, epilogue, stream_);
+  };
+
   // Attention block.
-  cuda::rms_norm(hidden_.as<float>(), rows, hidden, layer.input_norm.as<float>(), eps, normed_.as<float>(), stream_);
   if (layer.qkv) {
     Epilogue qkv;
     qkv.segments = 3;
@@ -305,8 +313,9 @@ void CudaForwardPass::layer_forward(size_t layer_index, int64_t rows, int64_t ta
     qkv.out[0] = q_.as<float>();
     qkv.out[1] = k_.as<float>();
     qkv.out[2] = v_.as<float>();
-    layer.qkv->forward(cublas_, normed_.as<float>(), rows, qkv, stream_);
+    normed_projection(*layer.qkv, layer.input_norm, qkv);
   } else {
+    cuda::rms_norm(hidden_.as<float>(), rows, hidden, layer.input_norm.as<float>(), eps, normed_.as<float>(), stream_);
     layer.q.forward(cublas_, normed_.as<float>(), rows, q_.as<float>(), stream_);
     layer.k.forward(cublas_, normed_.as<float>(), rows, k_.as<float>(), stream_);
     layer.v.forward(cublas_, normed_.as<float>(), rows, v_.as<float>(), stream_);
@@ -336,13 +345,13 @@ void CudaForwardPass::layer_forward(size_t layer_index, int64_t rows, int64_t ta
                   stream_);
 
   // MLP block.
-  cuda::rms_norm(hidden_.as<float>(), rows, hidden, layer.post_attention_norm.as<float>(), eps, normed_.as<float>(),
-                 stream_);
   if (layer.gate_up) {
     Epilogue silu = Epilogue::single(gate_.as<float>(), 2 * ffn);
     silu.kind = Epilogue::Kind::silu_mul;
-    layer.gate_up->forward(cublas_, normed_.as<float>(), rows, silu, stream_);
+    normed_projection(*layer.gate_up, layer.post_attention_norm, silu);
   } else {
+    cuda::rms_norm(hidden_.as<float>(), rows, hidden, layer.post_attention_norm.as<float>(), eps, normed_.as<float>(),
+                   stream_);
     layer.gate.forward(cublas_, normed_.as<float>(), rows, gate_.as<float>(), stream_);
     layer.up.forward(cublas_, normed_.as<float>(), rows, up_.as<float>(), stream_);
     cuda::silu_mul(gate_.as<float>(), up_.as<float>(), rows * ffn, gate_.as<float>(), stream_);

@@ -126,6 +126,11 @@ void DeviceProjection::forward(cuda::CublasContext& cublas, const float* x, int6
   cuda::linear_epilogue_apply(result, rows, out_, epilogue, stream);
 }
 
+bool DeviceProjection::forward_normed(const float* x, int64_t rows, const float* norm_weight, float eps,
+                                      const cuda::LinearEpilogue& epilogue, void* stream) const {
+  return gptq_ && gptq_->forward_normed(x, rows, cuda::RmsNormInput{norm_weight, eps}, epilogue, stream);
+}
+
 void DeviceProjection::forward(cuda::CublasContext& cublas, const float* x, int64_t rows, float* y,
                                void* stream) const {
   forward(cublas, x, rows, cuda::LinearEpilogue::single(y, out_), stream);

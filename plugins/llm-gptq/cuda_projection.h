@@ -35,6 +35,11 @@ class DeviceProjection {
   // non-trivial epilogue on the dense path goes through result scratch.
   void forward(runtime::cuda::CublasContext& cublas, const float* x, int64_t rows,
                const runtime::cuda::LinearEpilogue& epilogue, void* stream) const;
+  // forward() on rms_norm(x) with `norm_weight` and `eps`, the norm fused
+  // into the GPTQ kernel's input when that kernel can (GptqLinearCuda::
+  // forward_normed); false, nothing done, when it cannot.
+  bool forward_normed(const float* x, int64_t rows, const float* norm_weight, float eps,
+                      const runtime::cuda::LinearEpilogue& epilogue, void* stream) const;
   // y[rows, out] = x[rows, in] W^T (+ bias).
   void forward(runtime::cuda::CublasContext& cublas, const float* x, int64_t rows, float* y, void* stream) const;
   int64_t out_features() const { return out_; }

@@ -14,7 +14,9 @@
 #include "runtime/core/thread_pool.h"
 #include "runtime/cuda/gptq_linear_cuda.h"
 #include "runtime/cuda/int4_gemv.h"
+#include "runtime/cuda/int4_gemv_tc.h"
 #include "runtime/cuda/int4_mma.h"
+#include "runtime/kernels/elementwise.h"
 #include "runtime/kernels/gptq.h"
 
 #include <numeric>
@@ -36,8 +38,8 @@ RandomGptq make_layer(int bits, int64_t in, int64_t out, int64_t group_size, boo
   return citadel::runtime::cuda::test::make_gptq_layer(bits, in, out, group_size, act_order, format, rng, symmetric);
 }
 
-// The GEMV kernels for any m, the tensor-core GEMM for any m, or GptqLinearCuda::forward's choice.
-enum class Path { gemv, mma, forward };
+// The GEMV kernels for any m, the tensor-core GEMM or GEMV for any m, or GptqLinearCuda::forward's choice.
+enum class Path { gemv, mma, tc, forward };
 
 // Runs the layer on both backends for m rows and returns the scaled error.
 double compare(const RandomGptq& layer, int64_t m, bool with_bias, std::mt19937& rng, Path path = Path::gemv) {
@@ -66,6 +68,9 @@ double compare(const RandomGptq& layer, int64_t m, bool with_bias, std::mt19937&
     int4_mma(gpu.tiled_weights(), x_device.as<float>(), m, bias_pointer,
              LinearEpilogue::single(y_device.as<float>(), t.out_features), context.activation_scratch(size.x_halves),
              context.gemv_partials(size.partial_floats), context.gemv_counters(size.counters), nullptr);
+  } else if (path == Path::tc) {
+    int4_gemv_tc(gpu.tiled_weights(), x_device.as<float>(), m, bias_pointer,
+                 LinearEpilogue::single(y_device.as<float>(), t.out_features), nullptr);
   } else {
     gpu.forward(context, x_device.as<float>(), m, y_device.as<float>(), bias_pointer, nullptr);
   }
@@ -114,6 +119,62 @@ TEST_CASE("cuda tensor-core int4 GEMM matches the CPU layer to f32 rounding for 
         INFO("group_size " << group_size << ", act_order " << act_order << ", m " << m);
         CHECK(compare(layer, m, m % 2 == 0, rng, Path::mma) < 1e-4);
       }
+    }
+  }
+}
+
+TEST_CASE("cuda tensor-core int4 GEMV (Hopper) matches the CPU layer to f32 rounding for 1..40 rows, every group "
+          "size, act-order, and inputs split over a cluster",
+          "[cuda]") {
+  std::mt19937 rng(19);
+  for (int64_t group_size : {32, 64, 128, -1}) {
+    for (bool act_order : {false, true}) {
+      const auto layer = make_layer(4, 512, 200, group_size, act_order, GptqZeroFormat::v1, rng, group_size == 64);
+      if (!int4_gemv_tc_supported(GptqLinearCuda(layer.tensors, "probe").tiled_weights(), 1)) {
+        WARN("int4_gemv_tc: not a Hopper device, not checked");
+        return;
+      }
+      for (int64_t m : {1, 2, 3, 4, 5, 8, 11, 16, 17, 40}) {
+        INFO("group_size " << group_size << ", act_order " << act_order << ", m " << m);
+        CHECK(compare(layer, m, m % 2 == 1, rng, Path::tc) < 1e-4);
+      }
+    }
+  }
+  // Long inputs: 8 blocks of a cluster per tile; few columns.
+  const auto wide = make_layer(4, 14336, 256, 128, true, GptqZeroFormat::v2, rng);
+  for (int64_t m : {1, 4, 9}) {
+    INFO("wide, m " << m);
+    CHECK(compare(wide, m, true, rng, Path::tc) < 1e-4);
+  }
+}
+
+TEST_CASE("cuda tensor-core int4 GEMV with the RMSNorm of its input fused matches rms_norm then the CPU layer",
+          "[cuda]") {
+  std::mt19937 rng(20);
+  for (bool act_order : {false, true}) {
+    const auto layer = make_layer(4, 1024, 384, 128, act_order, GptqZeroFormat::v2, rng);
+    const GptqTensors& t = layer.tensors;
+    GptqLinearCuda gpu(t, "test.gpu");
+    GptqLinear cpu(t, "test.cpu");
+    ThreadPool pool(2);
+    CublasContext context;
+    const auto weight = random_floats(static_cast<size_t>(t.in_features), rng, 1.0f);
+    DeviceBuffer weight_device = to_device(weight);
+    for (int64_t m : {1, 3, 6, 16, 17}) {
+      INFO("act_order " << act_order << ", m " << m);
+      auto x = random_floats(static_cast<size_t>(m * t.in_features), rng, 4.0f);
+      std::vector<float> normed(x.size()), expected(static_cast<size_t>(m * t.out_features));
+      citadel::runtime::rms_norm(x.data(), m, t.in_features, weight.data(), 1e-5f, normed.data());
+      cpu.forward(pool, normed.data(), m, expected.data(), nullptr);
+      DeviceBuffer x_device = to_device(x), y_device(expected.size() * sizeof(float));
+      const bool fused = gpu.forward_normed(x_device.as<float>(), m, RmsNormInput{weight_device.as<float>(), 1e-5f},
+                                            LinearEpilogue::single(y_device.as<float>(), t.out_features), nullptr);
+      if (!int4_gemv_tc_supported(gpu.tiled_weights(), m) || m > GptqLinearCuda::kTensorCoreGemvMaxRows) {
+        CHECK_FALSE(fused);
+        continue;
+      }
+      REQUIRE(fused);
+      CHECK(scaled_max_error(y_device.to_vector<float>(expected.size()), expected) < 1e-4);
     }
   }
 }

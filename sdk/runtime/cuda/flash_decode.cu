@@ -2,6 +2,7 @@
 // split). Softmax in f32 with the accurate expf, scores as q·scale·k, as the
 // CPU kernel and paged_attention_decode.
 #include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/dependent_launch.cuh"
 #include "runtime/cuda/flash_decode.h"
 #include "runtime/cuda/paged_attention.h"
 
@@ -68,6 +69,8 @@ __device__ __forceinline__ const __half* kv_address(const Params& p, void* const
 template <int D, int G>
 __global__ void __launch_bounds__(kWarps * 32) flash_decode_kernel(Params p) {
   constexpr int kHeadDim = 32 * D;
+  allow_dependent_launch();  // the o projection may load its weights meanwhile
+  wait_for_prerequisites();
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int64_t kv_head = blockIdx.x, row = blockIdx.y;
   const int split = blockIdx.z;
@@ -182,6 +185,8 @@ __global__ void __launch_bounds__(kWarps * 32) flash_decode_kernel(Params p) {
 
 // One block per (row, head), one thread per dim: out = sum_s e^(m_s - M) o_s / sum_s e^(m_s - M) l_s.
 __global__ void combine_kernel(const float* __restrict__ scratch, int splits, int head_dim, float* __restrict__ out) {
+  allow_dependent_launch();
+  wait_for_prerequisites();
   const int64_t row_head = blockIdx.x;
   const float* partials = scratch + row_head * splits * (head_dim + 2);
   float best = -INFINITY;
@@ -212,9 +217,9 @@ int multiprocessor_count() {
 
 template <int D, int G>
 void launch(const Params& p, int64_t rows, cudaStream_t stream) {
-  flash_decode_kernel<D, G><<<dim3(static_cast<unsigned>(p.num_kv_heads), static_cast<unsigned>(rows),
-                                   static_cast<unsigned>(p.splits)),
-                              kWarps * 32, 0, stream>>>(p);
+  launch_dependent(flash_decode_kernel<D, G>,
+                   dim3(static_cast<unsigned>(p.num_kv_heads), static_cast<unsigned>(rows), static_cast<unsigned>(p.splits)),
+                   dim3(kWarps * 32), 0, stream, "cuda flash_decode", p);
 }
 
 template <int D>
@@ -282,8 +287,10 @@ void flash_decode(const float* q, int64_t rows, int64_t num_heads, const KvBlock
   }
   check_launch("cuda flash_decode");
   if (splits > 1) {
-    combine_kernel<<<static_cast<unsigned>(rows * num_heads), static_cast<unsigned>(std::min<int64_t>(layout.head_dim, 256)),
-                     0, s>>>(scratch, static_cast<int>(splits), static_cast<int>(layout.head_dim), out);
+    launch_dependent(combine_kernel, dim3(static_cast<unsigned>(rows * num_heads)),
+                     dim3(static_cast<unsigned>(std::min<int64_t>(layout.head_dim, 256))), 0, s,
+                     "cuda flash_decode (combine)", scratch, static_cast<int>(splits),
+                     static_cast<int>(layout.head_dim), out);
     check_launch("cuda flash_decode (combine)");
   }
 }

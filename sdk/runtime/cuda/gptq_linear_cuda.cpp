@@ -5,6 +5,7 @@
 
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/int4_gemv.h"
+#include "runtime/cuda/int4_gemv_tc.h"
 #include "runtime/cuda/int4_mma.h"
 
 #include <algorithm>
@@ -266,12 +267,23 @@ void GptqLinearCuda::forward(CublasContext& context, const float* x, int64_t m, 
   linear_epilogue_apply(result, m, columns_, epilogue, stream);
 }
 
+bool GptqLinearCuda::forward_normed(const float* x, int64_t m, const RmsNormInput& norm,
+                                    const LinearEpilogue& epilogue, void* stream) const {
+  if (!tiled() || m <= 0 || m > kTensorCoreGemvMaxRows || !int4_gemv_tc_supported(tiled_, m)) return false;
+  int4_gemv_tc(tiled_, x, m, bias_.size() > 0 ? bias_.as<float>() : nullptr, epilogue, stream, norm);
+  return true;
+}
+
 void GptqLinearCuda::forward_tiled(CublasContext& context, const float* x, int64_t m, const LinearEpilogue& epilogue,
                                    const float* extra_bias, void* stream) const {
   if (m <= 0) return;
   if (bias_.size() > 0 && extra_bias != nullptr) fail_invalid(name_ + ": the layer already has a bias");
   const float* bias = bias_.size() > 0 ? bias_.as<float>() : extra_bias;
   const bool tensor_cores = int4_mma_supported(tiled_);
+  if (m <= kTensorCoreGemvMaxRows && int4_gemv_tc_supported(tiled_, m)) {
+    int4_gemv_tc(tiled_, x, m, bias, epilogue, stream);
+    return;
+  }
   if (m <= kGemvMaxRows || (!tensor_cores && m <= kPackedGemvMaxRows)) {
     const Int4GemvScratchSize size = int4_gemv_scratch_size(tiled_, m);
     int4_gemv(tiled_, x, m, bias, epilogue, context.gemv_partials(size.partial_floats),

@@ -4,7 +4,7 @@
 // (validated, errors name the layer). Int4 layers whose 32-input chunks each
 // lie in one group (group size 32/64/128/-1, act-order included) are
 // repacked at load into the tiled layout (int4_tiled.h) and run the int4
-// GEMV (int4_gemv.h) for few rows, the tensor-core int4 GEMM (int4_mma.h)
+// GEMV (int4_gemv_tc.h on Hopper, else int4_gemv.h) for few rows, the tensor-core int4 GEMM (int4_mma.h)
 // for more, dequantize-to-f16 + cuBLAS for prefill-sized batches; other layers (8 bits, odd groups) keep the GPTQ packing and
 // run gptq_gemv / gptq_dequantize_f16 (gptq_kernels.h). Used by llm-gptq's
 // CUDA path, the [cuda] tests and bench/cuda_kernels.
@@ -13,6 +13,7 @@
 #include "runtime/cuda/cublas_matmul.h"
 #include "runtime/cuda/device_buffer.h"
 #include "runtime/cuda/gptq_kernels.h"
+#include "runtime/cuda/int4_gemv_tc.h"
 #include "runtime/cuda/int4_tiled.h"
 #include "runtime/cuda/linear_epilogue.h"
 #include "runtime/kernels/gptq.h"
@@ -34,6 +35,9 @@ class GptqLinearCuda {
   // scratch and multiplied by cuBLAS (activations rounded to f16).
   // GPTQ-packed layers: gptq_gemv up to kPackedGemvMaxRows, then cuBLAS.
   static constexpr int64_t kGemvMaxRows = 8;
+  // Up to this many rows, on Hopper, the register-direct tensor-core GEMV
+  // (int4_gemv_tc.h) runs instead (f32-exact to rounding too).
+  static constexpr int64_t kTensorCoreGemvMaxRows = 16;
   static constexpr int64_t kTensorCoreMaxRows = 24;  // H200: cuBLAS is faster from ~32 rows
   static constexpr int64_t kPackedGemvMaxRows = 16;
   // Rows up to which forward() is f32-exact (to rounding) for this layer.
@@ -55,6 +59,11 @@ class GptqLinearCuda {
   // y = x[m, in] · W (+ bias) through `epilogue`; device pointers (f32).
   void forward(CublasContext& context, const float* x, int64_t m, const LinearEpilogue& epilogue,
                void* stream) const;
+  // As forward(context, x, m, epilogue, stream) on rms_norm(x) (norm.weight
+  // set) when the tensor-core GEMV takes these rows (it applies the norm as
+  // it reads x): returns false, having done nothing, otherwise.
+  bool forward_normed(const float* x, int64_t m, const RmsNormInput& norm, const LinearEpilogue& epilogue,
+                      void* stream) const;
   // y[m, columns] = x · W (+ bias, + extra_bias if not null).
   void forward(CublasContext& context, const float* x, int64_t m, float* y, const float* extra_bias,
                void* stream) const;

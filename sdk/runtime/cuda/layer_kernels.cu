@@ -2,6 +2,8 @@
 // argmax, grid-stride loops for elementwise work. Accurate sinf/cosf/expf
 // (no fast-math) so results follow the CPU kernels closely.
 #include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/dependent_launch.cuh"
+#include "runtime/cuda/launch_helpers.cuh"
 #include "runtime/cuda/layer_kernels.h"
 
 #include <cuda_bf16.h>
@@ -14,18 +16,10 @@
 namespace citadel::runtime::cuda {
 namespace {
 
-constexpr int kBlock = 256;
-
-cudaStream_t as_stream(void* stream) { return static_cast<cudaStream_t>(stream); }
-
-unsigned grid_for(int64_t n) {
-  return static_cast<unsigned>(std::clamp<int64_t>((n + kBlock - 1) / kBlock, 1, 65535));
-}
-
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
-}
+using launch::as_stream;
+using launch::grid_for;
+using launch::kBlock;
+using launch::warp_sum;
 
 __global__ void embedding_kernel(const void* table, int dtype, int64_t vocab, int64_t dim, const int32_t* ids,
                                  int64_t num_ids, float* out) {
@@ -46,6 +40,8 @@ __global__ void embedding_kernel(const void* table, int dtype, int64_t vocab, in
 }
 
 __global__ void rms_norm_kernel(const float* x, int64_t dim, const float* weight, float eps, float* y) {
+  allow_dependent_launch();  // the projection after it may load its weights meanwhile
+  wait_for_prerequisites();
   const float* in = x + static_cast<int64_t>(blockIdx.x) * dim;
   float* out = y + static_cast<int64_t>(blockIdx.x) * dim;
   float sum = 0.0f;
@@ -166,7 +162,8 @@ void rms_norm(const float* x, int64_t rows, int64_t dim, const float* weight, fl
   if (rows <= 0) return;
   if (rows > 2147483647) fail_invalid("cuda rms_norm: too many rows");
   const int threads = dim >= 1024 ? 1024 : dim >= 256 ? 256 : 128;
-  rms_norm_kernel<<<static_cast<unsigned>(rows), threads, 0, as_stream(stream)>>>(x, dim, weight, eps, y);
+  launch_dependent(rms_norm_kernel, dim3(static_cast<unsigned>(rows)), dim3(threads), 0, as_stream(stream), "rms_norm", x,
+                   dim, weight, eps, y);
   check_launch("rms_norm");
 }
 

@@ -3,6 +3,7 @@
 // heads (rotated into the cache), and the remaining elements (k dims past the
 // rotary ones, all of v) copied into the cache.
 #include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/dependent_launch.cuh"
 #include "runtime/cuda/rope_kv_write.h"
 
 #include <cuda_fp16.h>
@@ -22,6 +23,8 @@ __global__ void rope_kv_write_kernel(float* __restrict__ q, const float* __restr
                                      int64_t tokens, int64_t heads, int64_t kv_heads, int64_t head_dim,
                                      const int32_t* __restrict__ positions, const float* __restrict__ inv_freq,
                                      int64_t half, void* const* slots, size_t k_offset, size_t v_offset) {
+  allow_dependent_launch();
+  wait_for_prerequisites();
   const int64_t q_pairs = heads * half, k_pairs = kv_heads * half;
   const int64_t k_rest = kv_heads * (head_dim - 2 * half), v_all = kv_heads * head_dim;
   const int64_t per_token = q_pairs + k_pairs + k_rest + v_all;
@@ -82,13 +85,13 @@ void rope_kv_write(float* q, const float* k, const float* v, int64_t tokens, int
   const auto blocks = static_cast<unsigned>(std::clamp<int64_t>((tokens * per_token + 255) / 256, 1, 65535));
   const auto s = static_cast<cudaStream_t>(stream);
   if (slots.dtype == DType::f16) {
-    rope_kv_write_kernel<__half><<<blocks, 256, 0, s>>>(q, k, v, tokens, heads, slots.num_kv_heads, slots.head_dim,
-                                                        positions, inv_freq, rotary_half, slots.blocks,
-                                                        slots.k_offset, slots.v_offset);
+    launch_dependent(rope_kv_write_kernel<__half>, dim3(blocks), dim3(256), 0, s, "cuda rope_kv_write", q, k, v, tokens,
+                     heads, slots.num_kv_heads, slots.head_dim, positions, inv_freq, rotary_half, slots.blocks,
+                     slots.k_offset, slots.v_offset);
   } else {
-    rope_kv_write_kernel<float><<<blocks, 256, 0, s>>>(q, k, v, tokens, heads, slots.num_kv_heads, slots.head_dim,
-                                                       positions, inv_freq, rotary_half, slots.blocks,
-                                                       slots.k_offset, slots.v_offset);
+    launch_dependent(rope_kv_write_kernel<float>, dim3(blocks), dim3(256), 0, s, "cuda rope_kv_write", q, k, v, tokens,
+                     heads, slots.num_kv_heads, slots.head_dim, positions, inv_freq, rotary_half, slots.blocks,
+                     slots.k_offset, slots.v_offset);
   }
   check_launch("cuda rope_kv_write");
 }
