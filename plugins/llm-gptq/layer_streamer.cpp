@@ -48,7 +48,7 @@ void* BumpPlacement::allocate(size_t bytes, const char* what) {
 }
 
 void BumpPlacement::release(void* data, size_t) noexcept {
-  live_end_.erase(data);
+  if (live_end_.erase(data) == 0) return;  // from a build before reset()
   if (base_ == nullptr) cudaFree(data);
   top_ = 0;
   for (const auto& [live, end] : live_end_) top_ = std::max(top_, end);

@@ -34,7 +34,12 @@ class BumpPlacement final : public runtime::cuda::DevicePlacement {
   ~BumpPlacement() override;
   void* allocate(size_t bytes, const char* what) override;
   void release(void* data, size_t bytes) noexcept override;
-  void reset() { top_ = peak_ = 0; }
+  // Starts a new build at offset 0 (the previous build's buffers stay alive
+  // but no longer count: their bytes are that layer's image now).
+  void reset() {
+    top_ = peak_ = 0;
+    live_end_.clear();
+  }
   size_t top() const { return top_; }
   size_t peak() const { return peak_; }
 
