@@ -5,7 +5,9 @@
 // --quick (default) runs the TinyLlama-1.1B shape with few steps; --full adds
 // Llama-3-8B. --cuda (CUDA builds) times the CUDA forward pass instead, both
 // shapes, KV blocks in device memory (bench_cuda.cpp; --no-pdl: int4 GEMV
-// launches without programmatic dependent launch). --gguf FILE times a
+// launches without programmatic dependent launch); --offload times a
+// 32B-shape int4 model under a 16 GB (--budget-gb) GPU weight budget with
+// the other layers streamed from host memory (bench_offload.cpp). --gguf FILE times a
 // GGUF model file instead (weights in their stored block types; the load
 // time is printed too); with --perplexity TEXT it instead prints the file's
 // perplexity on that text (its own tokenizer, no special tokens, windows of
@@ -16,9 +18,8 @@
 #include "random_model.h"
 #ifdef CITADEL_HAVE_CUDA
 #include "bench_cuda.h"
-#ifdef CITADEL_HAVE_CUDA
+#include "bench_offload.h"
 #include "runtime/cuda/int4_gemv_tc.h"
-#endif
 #endif
 
 #include "runtime/core/thread_pool.h"
@@ -192,6 +193,8 @@ int main(int argc, char** argv) {
   Options options;
   [[maybe_unused]] bool cuda = false;  // --cuda (CUDA builds)
   [[maybe_unused]] int cuda_steps = 20;
+  [[maybe_unused]] bool offload = false;  // --offload (CUDA builds)
+  [[maybe_unused]] double budget_gb = 16.0;  // --budget-gb G
   std::string gguf;  // --gguf FILE
   std::string perplexity_text;  // --perplexity TEXT
   for (int i = 1; i < argc; ++i) {
@@ -218,6 +221,19 @@ int main(int argc, char** argv) {
       return 2;
 #endif
     }
+    if (arg == "--offload" || arg == "--budget-gb") {
+#ifdef CITADEL_HAVE_CUDA
+      offload = true;
+      if (arg == "--budget-gb") {
+        if (i + 1 >= argc) return 2;
+        budget_gb = std::atof(argv[++i]);
+      }
+      continue;
+#else
+      std::fprintf(stderr, "%s: this build has no CUDA support\n", arg.c_str());
+      return 2;
+#endif
+    }
     if (arg == "--quick") options.full = false;
     else if (arg == "--full") options.full = true;
     else if (arg == "--gguf" && i + 1 < argc) gguf = argv[++i];
@@ -227,14 +243,20 @@ int main(int argc, char** argv) {
     else if (arg == "--prefill") options.prefill_tokens = std::max(1, value());
     else if (arg == "--context") options.context = std::max(0, value());
     else {
-      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda [--no-pdl]] [--gguf FILE [--perplexity TEXT]]\n"
+      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda [--no-pdl]] [--offload [--budget-gb G]] [--gguf FILE [--perplexity TEXT]]\n"
                   "  --quick (default): TinyLlama-1.1B shape only; --full: also Llama-3-8B\n"
                   "  --cuda: the CUDA forward pass, TinyLlama-1.1B and Llama-3-8B (CUDA builds); with --full\n"
-                  "          also Llama-3-8B at batch 16 and contexts 8k and 32k\n");
+                  "          also Llama-3-8B at batch 16 and contexts 8k and 32k\n"
+                  "  --offload: a Qwen2.5-32B-shape int4 model under a G GB (16) GPU weight budget, the other\n"
+                  "          layers streamed from pinned host memory, beside the pinned H2D limit and fully resident\n");
       return arg == "--help" ? 0 : 2;
     }
   }
 #ifdef CITADEL_HAVE_CUDA
+  if (offload) {
+    run_offload_bench(OffloadBenchOptions{budget_gb, std::min(cuda_steps, 10), options.context});
+    return 0;
+  }
   if (cuda) {
     CudaBenchOptions cuda_options{cuda_steps, options.prefill_tokens, options.context, {}};
     std::printf("llm-gptq CUDA decode benchmark (random weights; figures only)\n");

@@ -36,6 +36,7 @@ object listing_json(const sched::ModelListing& listing) {
                 {"state", listing.state},
                 {"generation", listing.generation},
                 {"max_context_tokens", listing.max_context_tokens},
+                {"device_weight_bytes", listing.device_weight_bytes},
                 {"failure", listing.failure}};
 }
 
@@ -121,6 +122,7 @@ object model_json(core::Host& host, const std::string& name) {
                              {"max_context_tokens", info.max_context_tokens},
                              {"max_batch_requests", info.max_batch_requests},
                              {"max_step_tokens", info.max_step_tokens},
+                             {"device_weight_bytes", info.device_weight_bytes},
                              {"model_version", info.model_version ? info.model_version : ""}};
   model["cache_settings"] = object{{"size_mb", config.cache.size_mb},
                                    {"reserved_mb", config.cache.reserved_mb},

@@ -33,6 +33,8 @@ void CacheMetricsExporter::collect(metrics::Registry& registry) {
     gauge("citadel_cache_used_bytes", "Bytes of live cache blocks", double(pool.used_bytes));
     gauge("citadel_cache_cached_bytes", "Bytes of cached (evictable) blocks", double(pool.cached_bytes));
     gauge("citadel_cache_reserved_bytes", "Sum of the models' reserved floors", double(pool.reserved_bytes));
+    gauge("citadel_device_weight_bytes", "Bytes of the models' weights on the device (off the cache budget)",
+          double(pool.weight_bytes));
     gauge("citadel_cache_free_in_mapped_bytes", "Mapped bytes holding no block", double(pool.free_in_mapped_bytes));
     gauge("citadel_cache_fragmentation_ratio", "Free share of mapped bytes", pool.fragmentation_pct / 100.0);
     count(registry, "citadel_cache_page_maps_total", "Pages mapped by the cache pool", device, pool.page_maps);
@@ -48,6 +50,8 @@ void CacheMetricsExporter::collect(metrics::Registry& registry) {
       model_gauge("citadel_cache_model_used_bytes", "Bytes of the model's live blocks", double(s.used_bytes));
       model_gauge("citadel_cache_model_cached_bytes", "Bytes of the model's cached blocks", double(s.cached_bytes));
       model_gauge("citadel_cache_model_mapped_bytes", "Bytes of pages the model holds", double(s.mapped_bytes));
+      model_gauge("citadel_model_device_weight_bytes", "Bytes of the model's weights on the device",
+                  double(s.weight_bytes));
       model_gauge("citadel_cache_model_swapped_bytes", "Bytes of the model's blocks in the host tier",
                   double(s.swapped_bytes));
       model_gauge("citadel_cache_model_prefix_hit_ratio", "Prefix blocks found / looked up", space.prefix_hit_rate());

@@ -37,6 +37,9 @@ struct CacheSpaceSettings {
   std::string model;
   BlockGeometry geometry;
   config::CacheSettings cache;  // size_mb, reserved_mb, eviction, gc_threshold
+  // Device bytes of the model's weights (describe()'s device_weight_bytes):
+  // taken from the pool's budget while the space exists.
+  uint64_t weight_bytes = 0;
 };
 
 struct CacheSpaceStats {
@@ -46,6 +49,7 @@ struct CacheSpaceStats {
   uint64_t cached_bytes = 0;    // evictable cached blocks
   uint64_t mapped_bytes = 0;    // pages this space holds
   uint64_t swapped_bytes = 0;   // blocks in the host tier
+  uint64_t weight_bytes = 0;    // the model's weights on the device (not cache)
   uint64_t total_blocks = 0;
   uint64_t live_blocks = 0;
   uint64_t cached_blocks = 0;

@@ -117,6 +117,7 @@ std::shared_ptr<CacheSpace> DevicePool::create_space(const CacheSpaceSettings& s
   space.model = settings.model;
   space.geometry = settings.geometry;
   space.settings = settings.cache;
+  space.weight_bytes = settings.weight_bytes;
   space.policy = make_eviction_policy(settings.cache.eviction, space.ceiling_bytes / settings.geometry.block_bytes);
   uint64_t id = space.id;
   spaces_.emplace(id, std::move(space));
@@ -127,6 +128,7 @@ uint64_t DevicePool::unclaimed_bytes() const {
   std::lock_guard lock(mutex_);
   uint64_t claimed = 0;
   for (const auto& [id, space] : spaces_) claimed += std::max(space.mapped_bytes, space.floor_bytes);
+  claimed += weight_bytes_locked();
   uint64_t budget = backend_->budget_bytes();
   return budget > claimed ? budget - claimed : 0;
 }

@@ -59,7 +59,8 @@ class DevicePool : public std::enable_shared_from_this<DevicePool> {
   // (size_mb, reserved_mb, block size) when the settings cannot be met.
   // size_mb 0 means "up to the whole device budget".
   std::shared_ptr<CacheSpace> create_space(const CacheSpaceSettings& settings);
-  // Device budget not yet mapped nor promised to a space's floor.
+  // Device budget not yet mapped nor promised to a space's floor nor taken
+  // by the models' weights (CacheSpaceSettings::weight_bytes).
   uint64_t unclaimed_bytes() const;
 
   // Changes a space's ceiling and floor (same checks as create_space). Above
@@ -130,6 +131,7 @@ class DevicePool : public std::enable_shared_from_this<DevicePool> {
     uint64_t live_blocks = 0;
     uint64_t cached_blocks = 0;
     uint64_t swapped_bytes = 0;
+    uint64_t weight_bytes = 0;  // the model's weights on the device, off the budget
     std::set<uint64_t> tickets;
     CacheSpaceStats counters;
   };
@@ -154,6 +156,7 @@ class DevicePool : public std::enable_shared_from_this<DevicePool> {
   // pool_pages.cpp: slabs, device budget, reclaim
   uint64_t slab_bytes(const Space& space) const;
   uint64_t available_for(const Space& space) const;
+  uint64_t weight_bytes_locked() const;  // all spaces' weight_bytes
   bool map_slab(Space& space);
   void unmap_slab(Space& space, uint32_t slab);
   uint32_t unmap_empty_slabs(Space& space, uint32_t keep, bool respect_floor);

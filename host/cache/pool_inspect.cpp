@@ -16,6 +16,7 @@ CacheSpaceStats DevicePool::space_stats(uint64_t space_id) const {
   stats.cached_bytes = space.cached_blocks * space.geometry.block_bytes;
   stats.mapped_bytes = space.mapped_bytes;
   stats.swapped_bytes = space.swapped_bytes;
+  stats.weight_bytes = space.weight_bytes;
   stats.total_blocks = uint64_t{space.slabs.size()} * space.blocks_per_slab;
   stats.live_blocks = space.live_blocks;
   stats.cached_blocks = space.cached_blocks;
@@ -39,6 +40,7 @@ PoolStats DevicePool::stats() const {
     for (const auto& [id, space] : spaces_) {
       ids.push_back(id);
       pool.reserved_bytes += space.floor_bytes;
+      pool.weight_bytes += space.weight_bytes;
       SpaceStatsEntry entry;
       entry.model = space.model;
       entry.eviction = config::to_string(space.settings.eviction);

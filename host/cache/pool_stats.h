@@ -38,6 +38,7 @@ struct PoolStats {
   uint64_t used_bytes = 0;          // live blocks
   uint64_t cached_bytes = 0;        // cached (evictable) blocks
   uint64_t reserved_bytes = 0;      // sum of the spaces' floors
+  uint64_t weight_bytes = 0;        // the models' weights on the device, off the budget
   uint64_t free_in_mapped_bytes = 0;  // mapped - used - cached
   double fragmentation_pct = 0;     // free_in_mapped / mapped * 100
   uint64_t page_maps = 0;           // pages mapped since start

@@ -136,6 +136,7 @@ ReloadCoordinator::Deployment ReloadCoordinator::deploy(const config::ModelConfi
   settings.geometry.block_bytes =
       uint64_t{info.tokens_per_block} * info.num_layers * info.bytes_per_token_per_layer;
   settings.cache = model.cache;
+  settings.weight_bytes = info.device_weight_bytes;
   try {
     instance->attach_cache_space(targets_.cache.create_space(device, settings));
   } catch (const std::exception& e) {

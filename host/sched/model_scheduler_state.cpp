@@ -23,6 +23,7 @@ ModelListing ModelScheduler::listing() const {
   listing.generation = instance_->generation();
   listing.max_context_tokens = instance_->info().max_context_tokens;
   listing.inputs = instance_->config().inputs;
+  listing.device_weight_bytes = instance_->info().device_weight_bytes;
   return listing;
 }
 

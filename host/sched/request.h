@@ -104,6 +104,7 @@ struct ModelListing {
   uint64_t generation = 0;  // reload generation that created the instance
   uint32_t max_context_tokens = 0;
   config::InputLimits inputs;  // the models.d `inputs:` block
+  uint64_t device_weight_bytes = 0;  // describe(): weights on the model's device (0 on the CPU)
 };
 
 // What a tokenizer call gives back: tokens (tokenize) or text (detokenize),

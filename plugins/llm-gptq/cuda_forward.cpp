@@ -20,6 +20,7 @@
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <bit>
 #include <chrono>
 #include <cmath>
@@ -62,7 +63,7 @@ void use_cuda_device(int ordinal) {
 }
 
 CudaForwardPass::CudaForwardPass(const HfModelConfig& config, const ModelWeights& weights, KvGeometry kv,
-                                 void* stream)
+                                 void* stream, uint32_t resident_layers)
     : config_(config), kv_(kv), stream_(stream), graphs_(graphs_wanted()) {
   if (kv_.head_dim > 256) {
     runtime::throw_invalid("llm-gptq CUDA: head_dim " + std::to_string(kv_.head_dim) + " exceeds 256");
@@ -74,38 +75,68 @@ CudaForwardPass::CudaForwardPass(const HfModelConfig& config, const ModelWeights
   inv_freq_ = cuda::DeviceBuffer::from_vector(inv_freq, "rope inv_freq");
   lm_head_ = DeviceProjection(weights.lm_head);
   embedding_ = DeviceEmbedding(weights, lm_head_.ggml_layer());  // tied GGUF tables share its blocks
+  const auto layer_count = static_cast<uint32_t>(weights.layers.size());
+  streamer_ = std::make_unique<LayerStreamer>(std::min(resident_layers, layer_count), layer_count);
   layers_.resize(weights.layers.size());
-  for (size_t i = 0; i < weights.layers.size(); ++i) {
-    const LayerWeights& from = weights.layers[i];
-    Layer& to = layers_[i];
-    to.input_norm = upload_f32(from.input_norm, "input_layernorm");
-    to.post_attention_norm = upload_f32(from.post_attention_norm, "post_attention_layernorm");
-    if (config.qk_norm) {
-      to.q_norm = upload_f32(from.q_norm, "q_norm");
-      to.k_norm = upload_f32(from.k_norm, "k_norm");
-    }
-    const std::string prefix = "model.layers." + std::to_string(i);
-    const Projection* qkv[] = {&from.q, &from.k, &from.v};
-    to.qkv = DeviceProjection::fused(qkv, cuda::GptqLinearCuda::Fusion::concat, prefix + ".self_attn.qkv_proj");
-    if (!to.qkv) {
-      to.q = DeviceProjection(from.q);
-      to.k = DeviceProjection(from.k);
-      to.v = DeviceProjection(from.v);
-    }
-    to.o = DeviceProjection(from.o);
-    const Projection* gate_up[] = {&from.gate, &from.up};
-    to.gate_up = DeviceProjection::fused(gate_up, cuda::GptqLinearCuda::Fusion::gate_up, prefix + ".mlp.gate_up_proj");
-    if (!to.gate_up) {
-      to.gate = DeviceProjection(from.gate);
-      to.up = DeviceProjection(from.up);
-    }
-    to.down = DeviceProjection(from.down);
-  }
+  for (size_t i = 0; i < streamer_->first_streamed(); ++i) layers_[i] = build_layer(weights.layers[i], i);
+  if (streamer_->active()) build_streamed_layers(weights);
   if (stream_ == nullptr) {
     cudaStream_t own = nullptr;
     cuda::check_cuda(cudaStreamCreate(&own), "cudaStreamCreate (llm-gptq forward pass)");
     own_stream_ = own;
     stream_ = own;
+  }
+}
+
+CudaForwardPass::Layer CudaForwardPass::build_layer(const LayerWeights& from, size_t i) const {
+  Layer to;
+  to.input_norm = upload_f32(from.input_norm, "input_layernorm");
+  to.post_attention_norm = upload_f32(from.post_attention_norm, "post_attention_layernorm");
+  if (config_.qk_norm) {
+    to.q_norm = upload_f32(from.q_norm, "q_norm");
+    to.k_norm = upload_f32(from.k_norm, "k_norm");
+  }
+  const std::string prefix = "model.layers." + std::to_string(i);
+  const Projection* qkv[] = {&from.q, &from.k, &from.v};
+  to.qkv = DeviceProjection::fused(qkv, cuda::GptqLinearCuda::Fusion::concat, prefix + ".self_attn.qkv_proj");
+  if (!to.qkv) {
+    to.q = DeviceProjection(from.q);
+    to.k = DeviceProjection(from.k);
+    to.v = DeviceProjection(from.v);
+  }
+  to.o = DeviceProjection(from.o);
+  const Projection* gate_up[] = {&from.gate, &from.up};
+  to.gate_up = DeviceProjection::fused(gate_up, cuda::GptqLinearCuda::Fusion::gate_up, prefix + ".mlp.gate_up_proj");
+  if (!to.gate_up) {
+    to.gate = DeviceProjection(from.gate);
+    to.up = DeviceProjection(from.up);
+  }
+  to.down = DeviceProjection(from.down);
+  return to;
+}
+
+void CudaForwardPass::build_streamed_layers(const ModelWeights& weights) {
+  // Size the slots: build each streamed layer once with real allocations,
+  // tracking the offsets a slot would use (temporaries of repacking included).
+  size_t layer_bytes = 0, peak_bytes = 0;
+  for (size_t i = streamer_->first_streamed(); i < layers_.size(); ++i) {
+    BumpPlacement measure(nullptr, 0);
+    {
+      cuda::ScopedDevicePlacement scope(&measure);
+      const Layer probe = build_layer(weights.layers[i], i);
+      layer_bytes = std::max(layer_bytes, measure.top());
+    }
+    peak_bytes = std::max(peak_bytes, measure.peak());
+  }
+  streamer_->allocate_slots(layer_bytes, peak_bytes);
+  // Then build each into its slot for good and keep the slot's bytes as the
+  // layer's pinned image.
+  for (size_t i = streamer_->first_streamed(); i < layers_.size(); ++i) {
+    {
+      cuda::ScopedDevicePlacement scope(streamer_->placement_for(i));
+      layers_[i] = build_layer(weights.layers[i], i);
+    }
+    streamer_->take_image(i);
   }
 }
 
@@ -116,15 +147,22 @@ CudaForwardPass::~CudaForwardPass() {
   }
 }
 
+uint64_t CudaForwardPass::layer_device_bytes(size_t index) const {
+  if (streamer_->streamed(index)) return 0;
+  const Layer& layer = layers_.at(index);
+  uint64_t bytes = layer.input_norm.size() + layer.post_attention_norm.size() + layer.q_norm.size() + layer.k_norm.size();
+  const DeviceProjection* fused[] = {layer.qkv.get(), layer.gate_up.get()};
+  for (const DeviceProjection* p : {&layer.q, &layer.k, &layer.v, &layer.o, &layer.gate, &layer.up, &layer.down,
+                                    fused[0], fused[1]}) {
+    if (p != nullptr) bytes += p->device_bytes();
+  }
+  return bytes;
+}
+
 uint64_t CudaForwardPass::device_weight_bytes() const {
   uint64_t bytes = embedding_.device_bytes() + final_norm_.size() + lm_head_.device_bytes();
-  for (const Layer& layer : layers_) {
-    const DeviceProjection* fused[] = {layer.qkv.get(), layer.gate_up.get()};
-    for (const DeviceProjection* p : {&layer.q, &layer.k, &layer.v, &layer.o, &layer.gate, &layer.up, &layer.down,
-                                      fused[0], fused[1]}) {
-      if (p != nullptr) bytes += p->device_bytes();
-    }
-  }
+  bytes += streamer_->slot_device_bytes();
+  for (size_t i = 0; i < layers_.size(); ++i) bytes += layer_device_bytes(i);
   return bytes;
 }
 
@@ -231,7 +269,12 @@ void CudaForwardPass::enqueue_step(int64_t n, int64_t wanted, int64_t table_stri
   const int64_t hidden = config_.hidden_size;
   embedding_.lookup(reinterpret_cast<const int32_t*>(static_cast<std::byte*>(step_tables_.data()) + ids_at_), n,
                     hidden_.as<float>(), stream_);
-  for (size_t layer = 0; layer < layers_.size(); ++layer) layer_forward(layer, n, table_stride);
+  streamer_->begin_step(stream_);
+  for (size_t layer = 0; layer < layers_.size(); ++layer) {
+    streamer_->before_layer(layer, stream_);
+    layer_forward(layer, n, table_stride);
+    streamer_->after_layer(layer, stream_);
+  }
   if (wanted == 0) return;
   // Gather the wanted rows (an "embedding lookup" into the hidden states).
   cuda::embedding_lookup(hidden_.data(), runtime::DType::f32, n, hidden,

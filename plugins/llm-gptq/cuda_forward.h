@@ -7,12 +7,15 @@
 // tables, lengths) into fixed device buffers, queues the step (replayed as a
 // CUDA graph per shape after its first run, see StepGraphs) and returns the
 // logits on the host. Used by LlmModel on CUDA devices, tests/llm_cuda and
-// bench/llm_decode --cuda. Only compiled when CITADEL_HAVE_CUDA.
+// bench/llm_decode --cuda. Only compiled when CITADEL_HAVE_CUDA. Layers from
+// `resident_layers` on are streamed from pinned host memory each step
+// (layer_streamer.h; options gpu_layers / cpu_offload_gb).
 #pragma once
 
 #include "forward.h"
 #include "hf_config.h"
 #include "kv_layout.h"
+#include "layer_streamer.h"
 #include "weights.h"
 
 #include "cuda_embedding.h"
@@ -37,8 +40,11 @@ class CudaForwardPass {
   // Uploads the weights (blocking). `stream` is the cudaStream_t every step
   // runs on (null: a stream of the pass's own, which waits for the legacy
   // default stream as any blocking stream does). CUDA graphs are used unless
-  // the environment sets CITADEL_CUDA_GRAPHS=0.
-  CudaForwardPass(const HfModelConfig& config, const ModelWeights& weights, KvGeometry kv, void* stream);
+  // the environment sets CITADEL_CUDA_GRAPHS=0. Layers [resident_layers,
+  // num_layers) stay in pinned host memory and are streamed to the GPU in
+  // each step (steps are captured as graphs all the same, copies included).
+  CudaForwardPass(const HfModelConfig& config, const ModelWeights& weights, KvGeometry kv, void* stream,
+                  uint32_t resident_layers = UINT32_MAX);
   ~CudaForwardPass();
   CudaForwardPass(const CudaForwardPass&) = delete;
   CudaForwardPass& operator=(const CudaForwardPass&) = delete;
@@ -53,8 +59,13 @@ class CudaForwardPass {
   // Host seconds of the last run() up to the step's launch (checks, tables,
   // upload, graph launch): the CPU cost of a step, the wait for the GPU aside.
   double last_host_seconds() const { return last_host_seconds_; }
-  // Bytes of weights held on the device.
+  // Bytes of weights held on the device (the streamed layers' two staging
+  // slots included) and of streamed layer images in pinned host memory.
   uint64_t device_weight_bytes() const;
+  // Device bytes of resident layer `index` (0 for a streamed one).
+  uint64_t layer_device_bytes(size_t index) const;
+  uint64_t host_weight_bytes() const { return streamer_->host_image_bytes(); }
+  uint32_t resident_layers() const { return streamer_->first_streamed(); }
 
  private:
   struct Layer {
@@ -62,6 +73,8 @@ class CudaForwardPass {
     std::unique_ptr<DeviceProjection> qkv, gate_up;  // fused, or null
     DeviceProjection q, k, v, o, gate, up, down;     // q/k/v, gate/up unset when fused
   };
+  Layer build_layer(const LayerWeights& from, size_t index) const;
+  void build_streamed_layers(const ModelWeights& weights);
   // Grow-only scratch sized for `rows` tokens, `wanted` logits rows and
   // block tables of `table_stride` entries per row; bumps generation_ when
   // a buffer is reallocated.
@@ -79,6 +92,7 @@ class CudaForwardPass {
   runtime::cuda::DeviceBuffer final_norm_, inv_freq_;
   int64_t rotary_half_ = 0;
   DeviceProjection lm_head_;
+  std::unique_ptr<LayerStreamer> streamer_;  // before layers_: streamed layers point into its slots
   std::vector<Layer> layers_;
 
   // Per-step tables, packed into one upload: token ids, positions, rows of

@@ -50,6 +50,7 @@ LlmOptions LlmOptions::parse(const boost::json::object& options) {
   parsed.max_context_tokens = option_count(options, "max_context_tokens", 0);
   parsed.default_max_tokens = std::max(1u, option_count(options, "default_max_tokens", parsed.default_max_tokens));
   parsed.tools = option_string(options, "tools", parsed.tools);
+  parsed.offload = WeightOffload::parse(options);
   if (parsed.tools != "auto" && parsed.tools != "on" && parsed.tools != "off")
     runtime::throw_invalid("llm-gptq option 'tools' is '" + parsed.tools + "'; expected auto, on or off");
   return parsed;
@@ -96,7 +97,17 @@ LlmModel::LlmModel(const sdk::Host& host, const sdk::ModelConfig& config)
 #ifdef CITADEL_HAVE_CUDA
   if (device.kind == CITADEL_DEVICE_CUDA) {
     use_cuda_device(device.ordinal);
-    cuda_forward_ = std::make_unique<CudaForwardPass>(config_, weights_, kv_, device.cuda_stream);
+    std::vector<uint64_t> layer_bytes;
+    for (const LayerWeights& layer : weights_.layers) {
+      uint64_t bytes = 0;
+      for (const Projection* p : {&layer.q, &layer.k, &layer.v, &layer.o, &layer.gate, &layer.up, &layer.down}) {
+        bytes += p->weight_bytes();
+      }
+      layer_bytes.push_back(bytes);
+    }
+    const uint32_t resident = resident_layer_count(options_.offload, layer_bytes);
+    if (options_.offload.requested()) host_.info("llm-gptq: " + config.name + ": " + describe_split(resident, layer_bytes));
+    cuda_forward_ = std::make_unique<CudaForwardPass>(config_, weights_, kv_, device.cuda_stream, resident);
   }
 #endif
   if (device.kind == CITADEL_DEVICE_CPU) forward_ = std::make_unique<ForwardPass>(config_, weights_, kv_);
@@ -124,6 +135,9 @@ citadel_model_info LlmModel::describe() {
   info.max_batch_requests = options_.max_batch_requests;
   info.max_step_tokens = options_.max_step_tokens;
   info.model_version = version_.c_str();
+#ifdef CITADEL_HAVE_CUDA
+  if (cuda_forward_) info.device_weight_bytes = cuda_forward_->device_weight_bytes();
+#endif
   return info;
 }
 

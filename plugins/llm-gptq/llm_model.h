@@ -11,6 +11,8 @@
 //   max_step_tokens: 2048       max_context_tokens: 0 (the model's)
 //   default_max_tokens: 1024 (when a request names none)
 //   tools: auto (tools when the chat template handles them) | on | off
+//   gpu_layers: -1 (all) | N, or cpu_offload_gb: GB (cuda only; the other
+//   layers streamed from pinned host memory each step, weight_offload.h)
 #pragma once
 
 #include "forward.h"
@@ -21,6 +23,7 @@
 #include "structured_output.h"
 #include "text_front_end.h"
 #include "token_logprobs.h"
+#include "weight_offload.h"
 #include "weights.h"
 #ifdef CITADEL_HAVE_CUDA
 #include "cuda_forward.h"
@@ -49,6 +52,7 @@ struct LlmOptions {
   uint32_t max_context_tokens = 0;
   uint32_t default_max_tokens = 1024;
   std::string tools = "auto";
+  WeightOffload offload;
 
   // Throws PluginError (INVALID_ARGUMENT) naming the option.
   static LlmOptions parse(const boost::json::object& options);

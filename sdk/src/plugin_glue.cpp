@@ -3,6 +3,7 @@
 #include <citadel/sdk.hpp>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <new>
 #include <vector>
@@ -171,8 +172,12 @@ citadel_status create(citadel_host_context* context, const char* config_json,
 citadel_status describe(citadel_instance* instance, citadel_model_info* out_info,
                         citadel_error* error) {
   return guarded(error, [&] {
-    *out_info = as_instance(instance)->model->describe();
-    out_info->struct_size = sizeof(citadel_model_info);
+    // Only as much as the host's struct holds (an older host knows fewer fields).
+    citadel_model_info info = as_instance(instance)->model->describe();
+    const size_t room = out_info->struct_size == 0 ? offsetof(citadel_model_info, device_weight_bytes)
+                                                   : std::min<size_t>(out_info->struct_size, sizeof(info));
+    info.struct_size = static_cast<uint32_t>(room);
+    std::memcpy(out_info, &info, room);
   });
 }
 

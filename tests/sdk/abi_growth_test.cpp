@@ -2,11 +2,13 @@
 // trampolines of CITADEL_REGISTER_PLUGIN) as a host would: host services are
 // checked by the table's struct_size (a plugin on an older host fails create
 // cleanly, naming the service), and step items and outputs are walked with
-// the batch's strides, whatever size the host's structs have.
+// the batch's strides, whatever size the host's structs have; describe()
+// fills only as much of the model info as the host's struct_size covers.
 #include <citadel/sdk.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <cstddef>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -19,7 +21,12 @@ namespace {
 class StrideModel : public sdk::Model {
  public:
   StrideModel(const sdk::Host&, const sdk::ModelConfig&) {}
-  citadel_model_info describe() override { return citadel_model_info{}; }
+  citadel_model_info describe() override {
+    citadel_model_info info{};
+    info.vocab_size = 7;
+    info.device_weight_bytes = 0x5555;  // ABI 2.1
+    return info;
+  }
   sdk::RequestPlan open_request(uint64_t, std::string_view, std::span<const uint8_t>) override { return {}; }
   void step(const citadel_step_batch& batch, citadel_step_output* outputs) override {
     for (uint32_t i = 0; i < batch.num_items; ++i) {
@@ -134,5 +141,31 @@ TEST_CASE("step walks a newer host's items and outputs by the batch's strides", 
   ids.struct_size = sizeof(ids);
   CHECK(api->tokenize(instance, R"({"prompt": "x"})", &ids, &error) == CITADEL_ERR_UNSUPPORTED);
   CHECK_THAT(std::string(error.message), Catch::Contains("no tokenizer"));
+  api->destroy(instance);
+}
+
+TEST_CASE("describe writes only the fields the host's model info covers", "[sdk]") {
+  const citadel_host_api host = full_host();
+  const citadel_plugin_api* api = plugin_for(&host);
+  citadel_instance* instance = nullptr;
+  citadel_error error{};
+  REQUIRE(api->create(nullptr, "{}", &instance, &error) == CITADEL_OK);
+  citadel_model_info current{};
+  current.struct_size = sizeof(current);
+  REQUIRE(api->describe(instance, &current, &error) == CITADEL_OK);
+  CHECK(current.struct_size == sizeof(current));
+  CHECK(current.device_weight_bytes == 0x5555);
+
+  // An ABI 2.0 host: its struct ends before device_weight_bytes.
+  const size_t older_size = offsetof(citadel_model_info, device_weight_bytes);
+  std::vector<unsigned char> older(older_size + 16, 0xAB);
+  std::memset(older.data(), 0, older_size);
+  reinterpret_cast<citadel_model_info*>(older.data())->struct_size = static_cast<uint32_t>(older_size);
+  REQUIRE(api->describe(instance, reinterpret_cast<citadel_model_info*>(older.data()), &error) == CITADEL_OK);
+  citadel_model_info seen{};
+  std::memcpy(&seen, older.data(), older_size);
+  CHECK(seen.vocab_size == 7);
+  CHECK(seen.struct_size == older_size);
+  for (size_t b = older_size; b < older.size(); ++b) CHECK(older[b] == 0xAB);
   api->destroy(instance);
 }

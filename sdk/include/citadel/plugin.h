@@ -57,7 +57,7 @@ extern "C" {
 #endif
 
 #define CITADEL_ABI_VERSION_MAJOR 2
-#define CITADEL_ABI_VERSION_MINOR 0
+#define CITADEL_ABI_VERSION_MINOR 1
 
 /* True when a struct that starts with struct_size, written by the other side,
  * covers `member` (a table's function or a struct's field). */
@@ -180,6 +180,11 @@ typedef struct citadel_model_info {
   /* Token ids the model can produce are [0, vocab_size); 0: not stated. The
    * host fails a request whose step output appends a token outside it. */
   uint32_t vocab_size;
+  /* ABI 2.1: device bytes the instance's weights take on its device (0: none
+   * or not stated, e.g. on the CPU). The host subtracts them from what its
+   * cache pool and `device: auto` consider free on that device and shows
+   * them in `citadelctl models` / `pool` and /metrics. */
+  uint64_t device_weight_bytes;
 } citadel_model_info;
 
 /* Content that placeholder tokens stand for, for prefix caching: the prompt

@@ -30,8 +30,23 @@ void synchronize(void* stream) {
   check_cuda(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)), "cudaStreamSynchronize");
 }
 
+namespace {
+thread_local DevicePlacement* current_placement = nullptr;
+}  // namespace
+
+ScopedDevicePlacement::ScopedDevicePlacement(DevicePlacement* placement) : previous_(current_placement) {
+  current_placement = placement;
+}
+
+ScopedDevicePlacement::~ScopedDevicePlacement() { current_placement = previous_; }
+
 DeviceBuffer::DeviceBuffer(size_t bytes, const char* what) : bytes_(bytes) {
   if (bytes == 0) return;
+  if (current_placement != nullptr) {
+    data_ = current_placement->allocate(bytes, what);
+    placement_ = current_placement;
+    return;
+  }
   const std::string context = std::string("cudaMalloc of ") + std::to_string(bytes) + " bytes for " + what;
   check_cuda(cudaMalloc(&data_, bytes), context.c_str());
 }
@@ -39,21 +54,28 @@ DeviceBuffer::DeviceBuffer(size_t bytes, const char* what) : bytes_(bytes) {
 DeviceBuffer::~DeviceBuffer() { release(); }
 
 DeviceBuffer::DeviceBuffer(DeviceBuffer&& other) noexcept
-    : data_(std::exchange(other.data_, nullptr)), bytes_(std::exchange(other.bytes_, 0)) {}
+    : data_(std::exchange(other.data_, nullptr)),
+      bytes_(std::exchange(other.bytes_, 0)),
+      placement_(std::exchange(other.placement_, nullptr)) {}
 
 DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& other) noexcept {
   if (this != &other) {
     release();
     data_ = std::exchange(other.data_, nullptr);
     bytes_ = std::exchange(other.bytes_, 0);
+    placement_ = std::exchange(other.placement_, nullptr);
   }
   return *this;
 }
 
 void DeviceBuffer::release() noexcept {
-  if (data_ != nullptr) cudaFree(data_);
+  if (data_ != nullptr) {
+    if (placement_ != nullptr) placement_->release(data_, bytes_);
+    else cudaFree(data_);
+  }
   data_ = nullptr;
   bytes_ = 0;
+  placement_ = nullptr;
 }
 
 DeviceBuffer DeviceBuffer::from_host(const void* host, size_t bytes, const char* what) {

@@ -3,6 +3,9 @@
 // Used by the CUDA kernels' callers (llm-gptq's CUDA path, the [cuda] tests,
 // bench/cuda_kernels) to hold weights, activations and scratch on the GPU.
 // Errors throw RuntimeError with CUDA's error string. Plain C++, no Boost.
+// A DevicePlacement made current on a thread (ScopedDevicePlacement) decides
+// where the buffers constructed there take their memory: llm-gptq's streamed
+// layers (layer_streamer.h) place a layer's weights in a staging slot.
 #pragma once
 
 #include <cstddef>
@@ -17,6 +20,29 @@ bool device_available();
 std::string device_name();
 // Blocks until `stream` (a cudaStream_t, null = legacy default) has finished.
 void synchronize(void* stream = nullptr);
+
+// Where DeviceBuffers take their memory while current on the calling thread
+// (default: cudaMalloc/cudaFree). It must outlive the buffers it placed.
+class DevicePlacement {
+ public:
+  virtual ~DevicePlacement() = default;
+  // Device memory for `bytes` (> 0); throws RuntimeError naming `what`.
+  virtual void* allocate(size_t bytes, const char* what) = 0;
+  // Takes back what allocate() returned.
+  virtual void release(void* data, size_t bytes) noexcept = 0;
+};
+
+// Makes `placement` current on this thread for the scope's life (nestable).
+class ScopedDevicePlacement {
+ public:
+  explicit ScopedDevicePlacement(DevicePlacement* placement);
+  ~ScopedDevicePlacement();
+  ScopedDevicePlacement(const ScopedDevicePlacement&) = delete;
+  ScopedDevicePlacement& operator=(const ScopedDevicePlacement&) = delete;
+
+ private:
+  DevicePlacement* previous_;
+};
 
 class DeviceBuffer {
  public:
@@ -63,6 +89,7 @@ class DeviceBuffer {
 
   void* data_ = nullptr;
   size_t bytes_ = 0;
+  DevicePlacement* placement_ = nullptr;  // null: cudaMalloc'd
 };
 
 }  // namespace citadel::runtime::cuda
