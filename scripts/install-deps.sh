@@ -9,7 +9,9 @@ serving=(
   build-essential cmake ninja-build ccache pkg-config git python3 python3-venv curl
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev libsystemd-dev libpcre2-dev libstb-dev
-  libssl-dev
+  libssl-dev libwebp-dev
+  # Video jobs (host/media): MP4 (H.264 via libx264), WebP/GIF previews.
+  libavcodec-dev libavformat-dev libswscale-dev libavutil-dev
   # Fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes,
   # llvm-symbolizer for readable reports.
   clang libclang-rt-14-dev llvm

@@ -11,6 +11,7 @@
 #include <regex>
 
 #include "host/config/http_settings_reader.h"
+#include "host/config/video_settings_reader.h"
 #include "host/config/yaml_map_reader.h"
 #include "host/config/yaml_scalar.h"
 
@@ -135,7 +136,7 @@ HostConfig read_host_config(const YAML::Node& root_node, const std::string& file
   const YamlMapReader root(sink, root_node, "", 1,
                            {"admin", "plugins_dir", "models_dir", "runtime_dir", "http", "devices",
                             "gpu_memory_utilization", "swap_space_gb", "cpu_cache_mb", "log_level",
-                            "watchdog_s", "shutdown_grace_s", "step_stall_s"});
+                            "watchdog_s", "shutdown_grace_s", "step_stall_s", "videos"});
   if (!root.valid()) return host;
 
   if (auto admin = root.read_map("admin", {"socket", "mode", "allowed_uids", "allowed_gids",
@@ -143,6 +144,7 @@ HostConfig read_host_config(const YAML::Node& root_node, const std::string& file
     read_admin(*admin, base_dir, host.admin);
   }
   if (auto http = root.read_map("http", kHttpKeys)) read_http_settings(*http, base_dir, host.http);
+  if (auto videos = root.read_map("videos", kVideoKeys)) read_video_settings(*videos, base_dir, host.videos);
   root.read_path("plugins_dir", base_dir, host.plugins_dir);
   root.read_path("models_dir", base_dir, host.models_dir);
   root.read_path("runtime_dir", base_dir, host.runtime_dir);

@@ -106,11 +106,22 @@ struct HttpSettings {
   bool operator==(const HttpSettings&) const = default;
 };
 
+// citadel.yaml `videos:`: where the jobs of /v1/videos keep their files.
+struct VideoSettings {
+  std::string dir;               // empty: <runtime_dir>/videos (gone at exit)
+  double retention_hours = 24;   // finished jobs and their files are deleted after this
+  uint32_t max_jobs = 100;       // jobs kept at once (finished ones are dropped oldest first)
+  uint32_t default_fps = 16;     // when a request names none
+  uint32_t preview_max_side = 256;  // the animated preview's longest side
+  bool operator==(const VideoSettings&) const = default;
+};
+
 // citadel.yaml.
 struct HostConfig {
   std::string source_file;
   AdminSettings admin;
   HttpSettings http;
+  VideoSettings videos;
   std::string plugins_dir;
   std::string models_dir;
   std::string runtime_dir;  // where plugin .so copies go (unique paths)

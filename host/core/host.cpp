@@ -4,6 +4,7 @@
 #include "host/admin/host_commands.h"
 #include "host/config/config_loader.h"
 #include "host/http/http_server.h"
+#include "host/jobs/video_job_manager.h"
 #include "host/plugins/plugin_identity.h"
 
 #include <boost/asio/io_context.hpp>
@@ -57,6 +58,9 @@ Host::Host(HostOptions options)
   admin::register_host_commands(*admin_, *this);
   if (!initial_.host.http.listen.empty()) {
     http_ = std::make_unique<http::HttpServer>(initial_.host.http, router_, metrics_);
+    video_jobs_ = std::make_shared<jobs::VideoJobManager>(initial_.host.videos, initial_.host.runtime_dir, router_,
+                                                          metrics_);
+    http_->set_video_jobs(video_jobs_);
   }
 }
 

@@ -31,6 +31,9 @@ class AdminServer;
 namespace citadel::http {
 class HttpServer;
 }
+namespace citadel::jobs {
+class VideoJobManager;
+}
 
 namespace citadel::core {
 
@@ -104,6 +107,7 @@ class Host {
   sched::Router router_;
   std::unique_ptr<ReloadCoordinator> coordinator_;
   std::unique_ptr<admin::AdminServer> admin_;
+  std::shared_ptr<jobs::VideoJobManager> video_jobs_;  // outlives http_, not router_
   std::unique_ptr<http::HttpServer> http_;
   SystemdNotifier notifier_;
 

@@ -282,4 +282,8 @@ void HttpServer::set_drain_timeout(std::chrono::milliseconds timeout) {
   impl_->drain_timeout = timeout;
 }
 
+void HttpServer::set_video_jobs(std::shared_ptr<jobs::VideoJobManager> jobs) {
+  impl_->context.video_jobs = std::move(jobs);
+}
+
 }  // namespace citadel::http

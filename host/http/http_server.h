@@ -16,6 +16,10 @@
 #include <cstdint>
 #include <memory>
 
+namespace citadel::jobs {
+class VideoJobManager;
+}
+
 namespace citadel::http {
 
 class HttpServer {
@@ -45,6 +49,9 @@ class HttpServer {
   bool running() const;
 
   void set_drain_timeout(std::chrono::milliseconds timeout);
+
+  // The video jobs /v1/videos serves (before start()).
+  void set_video_jobs(std::shared_ptr<jobs::VideoJobManager> jobs);
 
   // Applies the http.api_keys of a reloaded configuration (the other http
   // settings take effect at the next start). Thread-safe.

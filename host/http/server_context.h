@@ -17,6 +17,10 @@
 #include <memory>
 #include <string>
 
+namespace citadel::jobs {
+class VideoJobManager;
+}
+
 namespace citadel::http {
 
 struct ServerContext {
@@ -36,6 +40,8 @@ struct ServerContext {
   uint16_t port = 0;                  // the bound port (POST /benchmark loads it)
   // One POST /benchmark at a time; shared with the thread that runs it.
   std::shared_ptr<std::atomic<bool>> benchmark_running = std::make_shared<std::atomic<bool>>(false);
+  // The jobs of /v1/videos (host/jobs); null: those routes answer 503.
+  std::shared_ptr<jobs::VideoJobManager> video_jobs;
 
   uint64_t take_response_id() { return next_response_id.fetch_add(1); }
   // citadel_http_requests_total{route,status} and the duration histogram.

@@ -49,7 +49,10 @@ void register_endpoints(RouteTable& routes) {
   routes.add(verb::post, "/tokenize", handle_tokenize);
   routes.add(verb::post, "/detokenize", handle_detokenize);
   routes.add(verb::post, "/v1/ocr", handle_ocr);
-  routes.add(verb::post, "/v1/videos", handle_videos);
+  routes.add(verb::post, "/v1/videos", handle_create_video);
+  routes.add(verb::get, "/v1/videos", handle_list_videos);
+  routes.add(verb::get, "/v1/videos/*", handle_get_video);
+  routes.add(verb::delete_, "/v1/videos/*", handle_delete_video);
   routes.add(verb::post, "/inference", handle_inference);
   routes.add(verb::post, "/benchmark", handle_benchmark);
 }

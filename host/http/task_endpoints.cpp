@@ -1,4 +1,4 @@
-// POST /v1/ocr, /v1/videos and /inference: one request each, answered as one
+// POST /v1/ocr and /inference: one request each, answered as one
 // response object or, with "stream": true, as SSE event chunks.
 #include "host/http/endpoints.h"
 
@@ -27,7 +27,6 @@ struct TaskKind {
 };
 
 const TaskKind kOcrTask{"ocr", ocr_response};
-const TaskKind kVideoTask{"video", video_response};
 const TaskKind kInferenceTask{"inference", inference_response};
 
 net::awaitable<void> serve_task(Exchange& exchange, const std::string& model, TaskRequest task,
@@ -88,14 +87,6 @@ net::awaitable<void> handle_ocr(Exchange& exchange) {
   const std::string model =
       choose_model_for_task(server.router.list_models(), task.model, "image_to_text", "/v1/ocr");
   co_await serve_task(exchange, model, std::move(task), kOcrTask);
-}
-
-net::awaitable<void> handle_videos(Exchange& exchange) {
-  ServerContext& server = exchange.server();
-  TaskRequest task = parse_video_request(exchange.request().body());
-  const std::string model =
-      choose_model_for_task(server.router.list_models(), task.model, "text_to_video", "/v1/videos");
-  co_await serve_task(exchange, model, std::move(task), kVideoTask);
 }
 
 net::awaitable<void> handle_inference(Exchange& exchange) {

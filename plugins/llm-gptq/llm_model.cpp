@@ -163,9 +163,7 @@ sdk::RequestPlan LlmModel::open_request(uint64_t request_id, std::string_view in
 
 void LlmModel::step(const citadel_step_batch& batch, citadel_step_output* outputs) {
   const size_t count = batch.num_items;
-  output_text_.assign(count, std::string());
-  output_error_.assign(count, std::string());
-  resolved_blocks_.assign(count, std::vector<void*>());
+  step_outputs_.begin(batch, outputs);
   step_logprobs_.resize(std::max(step_logprobs_.size(), count));
   for (StepLogprobs& logprobs : step_logprobs_) logprobs.clear();
   std::vector<SequenceChunk> chunks;
@@ -174,25 +172,15 @@ void LlmModel::step(const citadel_step_batch& batch, citadel_step_output* output
 
   for (size_t i = 0; i < count; ++i) {
     const citadel_step_item& item = batch.items[i];
-    citadel_step_output& out = outputs[i];
-    out = citadel_step_output{};
-    out.request_id = item.request_id;
-    out.state = CITADEL_REQUEST_RUNNING;
-    out.token_id = -1;
     auto found = requests_.find(item.request_id);
-    auto fail = [&](const std::string& message) {
-      output_error_[i] = message;
-      out.state = CITADEL_REQUEST_FAILED;
-      out.finish_reason = CITADEL_FINISH_ERROR;
-    };
+    auto fail = [&](const std::string& message) { step_outputs_.fail(i, message); };
     if (found == requests_.end()) {
       fail("llm-gptq: unknown request id " + std::to_string(item.request_id));
       continue;
     }
     Generation& generation = *found->second;
     if (generation.finished()) {
-      out.state = CITADEL_REQUEST_FINISHED;
-      out.finish_reason = generation.finish_reason();
+      step_outputs_.finish(i, generation.finish_reason());
       continue;
     }
     const uint64_t end = uint64_t{item.num_computed_tokens} + item.num_new_tokens;
@@ -207,7 +195,7 @@ void LlmModel::step(const citadel_step_batch& batch, citadel_step_output* output
            std::to_string(end) + " positions, the step gave " + std::to_string(item.num_blocks));
       continue;
     }
-    std::span<void* const> blocks = resolve_blocks(item, i);
+    std::span<void* const> blocks = step_outputs_.blocks(i, host_);
     if (blocks.size() != item.num_blocks) {
       fail("llm-gptq: request " + std::to_string(item.request_id) + " has a cache block without an address");
       continue;
@@ -251,11 +239,9 @@ void LlmModel::step(const citadel_step_batch& batch, citadel_step_output* output
           std::span<const float>(logits).subspan((logits_row - rows) * vocab, rows * vocab), vocab);
     }
     if (!chunks[c].want_logits) continue;
-    citadel_step_output& out = outputs[i];
     if (generation.max_new_tokens() == 0) {  // prompt logprobs only
       generation.finish_after_prompt();
-      out.state = CITADEL_REQUEST_FINISHED;
-      out.finish_reason = generation.finish_reason();
+      step_outputs_.finish(i, generation.finish_reason());
       continue;
     }
     const std::span<const float> raw(logits.data() + (logits_row - 1) * vocab, vocab);
@@ -266,35 +252,14 @@ void LlmModel::step(const citadel_step_batch& batch, citadel_step_output* output
       step_logprobs_[i].add_sampled(scored->second, generation.prompt_tokens() + generation.generated_tokens() - 1,
                                     outcome.token, raw);
     }
-    out.appended_tokens = 1;
-    out.token_id = outcome.token;
-    output_text_[i] = std::move(outcome.text);
-    if (outcome.finished) {
-      out.state = CITADEL_REQUEST_FINISHED;
-      out.finish_reason = outcome.reason;
-    }
+    step_outputs_.append(i, outcome.token, std::move(outcome.text));
+    if (outcome.finished) step_outputs_.finish(i, outcome.reason);
   }
-  for (size_t i = 0; i < count; ++i) {
-    outputs[i].text = output_text_[i].c_str();
-    outputs[i].text_len = static_cast<uint32_t>(output_text_[i].size());
-    outputs[i].error = outputs[i].state == CITADEL_REQUEST_FAILED ? output_error_[i].c_str() : nullptr;
-    step_logprobs_[i].export_to(outputs[i], *token_texts_);
-  }
+  step_outputs_.publish();
+  for (size_t i = 0; i < count; ++i) step_logprobs_[i].export_to(outputs[i], *token_texts_);
   host_.gauge_set("open_requests", static_cast<double>(requests_.size()));
   if (generated > 0) host_.counter_add("generated_tokens", static_cast<double>(generated));
   if (processed_tokens > 0) host_.counter_add("processed_tokens", static_cast<double>(processed_tokens));
-}
-
-std::span<void* const> LlmModel::resolve_blocks(const citadel_step_item& item, size_t index) {
-  if (item.block_addresses != nullptr) return {item.block_addresses, item.num_blocks};
-  // No addresses in the item: ask the host for each block id.
-  std::vector<void*>& addresses = resolved_blocks_[index];
-  for (uint32_t b = 0; b < item.num_blocks && item.block_ids != nullptr; ++b) {
-    void* address = host_.block_address(item.block_ids[b]);
-    if (address == nullptr) break;
-    addresses.push_back(address);
-  }
-  return addresses;
 }
 
 void LlmModel::close_request(uint64_t request_id) {

@@ -27,6 +27,7 @@
 #endif
 
 #include <citadel/sdk.hpp>
+#include <citadel/step_outputs.hpp>
 
 #include "runtime/core/thread_pool.h"
 
@@ -69,9 +70,6 @@ class LlmModel final : public sdk::Model {
   const HfModelConfig& config() const { return config_; }
 
  private:
-  // The item's block addresses, from the item or else from the host.
-  std::span<void* const> resolve_blocks(const citadel_step_item& item, size_t index);
-
   sdk::Host host_;
   LlmOptions options_;
   std::string folder_;
@@ -93,9 +91,7 @@ class LlmModel final : public sdk::Model {
   std::unordered_map<uint64_t, RequestLogprobs> request_logprobs_;
   std::vector<StepLogprobs> step_logprobs_;
   std::vector<int32_t> tokenized_;  // tokenize()'s answer, valid until the next call
-  std::vector<std::string> output_text_;   // outputs' text, valid until the next call
-  std::vector<std::string> output_error_;  // outputs' error messages
-  std::vector<std::vector<void*>> resolved_blocks_;  // per item, when the host gave ids only
+  sdk::StepOutputs step_outputs_;  // the last step's strings and block tables
 };
 
 }  // namespace citadel::llm

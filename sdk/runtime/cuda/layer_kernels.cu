@@ -3,6 +3,7 @@
 // (no fast-math) so results follow the CPU kernels closely.
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/dependent_launch.cuh"
+#include "runtime/cuda/launch_helpers.cuh"
 #include "runtime/cuda/layer_kernels.h"
 
 #include <cuda_bf16.h>
@@ -15,18 +16,10 @@
 namespace citadel::runtime::cuda {
 namespace {
 
-constexpr int kBlock = 256;
-
-cudaStream_t as_stream(void* stream) { return static_cast<cudaStream_t>(stream); }
-
-unsigned grid_for(int64_t n) {
-  return static_cast<unsigned>(std::clamp<int64_t>((n + kBlock - 1) / kBlock, 1, 65535));
-}
-
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
-}
+using launch::as_stream;
+using launch::grid_for;
+using launch::kBlock;
+using launch::warp_sum;
 
 __global__ void embedding_kernel(const void* table, int dtype, int64_t vocab, int64_t dim, const int32_t* ids,
                                  int64_t num_ids, float* out) {

@@ -143,8 +143,14 @@ SafetensorsCheckpoint::SafetensorsCheckpoint(const std::filesystem::path& direct
   namespace fs = std::filesystem;
   std::vector<fs::path> shard_paths;
   std::map<std::string, std::string> weight_map;
-  const fs::path index = directory / "model.safetensors.index.json";
-  const fs::path single = directory / "model.safetensors";
+  // transformers names the files model.*, diffusers diffusion_pytorch_model.*.
+  const bool diffusers = !fs::exists(directory / "model.safetensors") &&
+                         !fs::exists(directory / "model.safetensors.index.json") &&
+                         (fs::exists(directory / "diffusion_pytorch_model.safetensors") ||
+                          fs::exists(directory / "diffusion_pytorch_model.safetensors.index.json"));
+  const std::string stem = diffusers ? "diffusion_pytorch_model" : "model";
+  const fs::path index = directory / (stem + ".safetensors.index.json");
+  const fs::path single = directory / (stem + ".safetensors");
   if (fs::is_regular_file(directory)) {
     shard_paths.push_back(directory);
   } else if (fs::exists(single)) {
@@ -169,7 +175,8 @@ SafetensorsCheckpoint::SafetensorsCheckpoint(const std::filesystem::path& direct
     }
   } else {
     throw_not_found(directory.string() +
-                    ": no model.safetensors or model.safetensors.index.json");
+                    ": no model.safetensors or model.safetensors.index.json (nor diffusers' "
+                    "diffusion_pytorch_model.safetensors[.index.json])");
   }
   for (size_t i = 0; i < shard_paths.size(); ++i) {
     files_.push_back(std::make_unique<SafetensorsFile>(shard_paths[i]));

@@ -54,7 +54,8 @@ class SafetensorsFile {
 
 class SafetensorsCheckpoint {
  public:
-  // `directory` holds model.safetensors or model.safetensors.index.json.
+  // `directory` holds model.safetensors or model.safetensors.index.json
+  // (diffusers: diffusion_pytorch_model.safetensors[.index.json]).
   // A path to a single .safetensors file is accepted too.
   explicit SafetensorsCheckpoint(const std::filesystem::path& directory);
 

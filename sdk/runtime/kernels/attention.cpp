@@ -25,15 +25,18 @@ void load_vector(const KvBlockView& kv, const uint8_t* address, float* out) {
   if (kv.dtype == DType::f32) {
     const auto* src = reinterpret_cast<const float*>(address);
     std::copy(src, src + kv.head_dim, out);
+  } else if (kv.dtype == DType::bf16) {
+    const auto* src = reinterpret_cast<const uint16_t*>(address);
+    for (int64_t i = 0; i < kv.head_dim; ++i) out[i] = bfloat16_to_float(src[i]);
   } else {
     half_to_float(reinterpret_cast<const uint16_t*>(address), out, static_cast<size_t>(kv.head_dim));
   }
 }
 
 void check_view(const KvBlockView& kv, int64_t positions_needed, const char* what) {
-  if (kv.dtype != DType::f16 && kv.dtype != DType::f32) {
+  if (kv.dtype != DType::f16 && kv.dtype != DType::f32 && kv.dtype != DType::bf16) {
     throw_unsupported(std::string(what) + ": KV cache dtype " + std::string(dtype_name(kv.dtype)) +
-                      " is not supported (f16, f32)");
+                      " is not supported (f16, bf16, f32)");
   }
   if (kv.tokens_per_block <= 0 || kv.num_kv_heads <= 0 || kv.head_dim <= 0) {
     throw_invalid(std::string(what) + ": KvBlockView has an empty geometry");
@@ -78,10 +81,27 @@ void kv_cache_write(const KvBlockView& kv, int64_t first_position, int64_t num_t
       if (kv.dtype == DType::f32) {
         std::copy(k_src, k_src + kv.head_dim, reinterpret_cast<float*>(k_dst));
         std::copy(v_src, v_src + kv.head_dim, reinterpret_cast<float*>(v_dst));
+      } else if (kv.dtype == DType::bf16) {
+        auto* k_out = reinterpret_cast<uint16_t*>(k_dst);
+        auto* v_out = reinterpret_cast<uint16_t*>(v_dst);
+        for (int64_t i = 0; i < kv.head_dim; ++i) {
+          k_out[i] = float_to_bfloat16(k_src[i]);
+          v_out[i] = float_to_bfloat16(v_src[i]);
+        }
       } else {
         float_to_half(k_src, reinterpret_cast<uint16_t*>(k_dst), static_cast<size_t>(kv.head_dim));
         float_to_half(v_src, reinterpret_cast<uint16_t*>(v_dst), static_cast<size_t>(kv.head_dim));
       }
+    }
+  }
+}
+
+void kv_cache_read(const KvBlockView& kv, int64_t first_position, int64_t num_tokens, float* k, float* v) {
+  check_view(kv, first_position + num_tokens, "kv_cache_read");
+  for (int64_t t = 0; t < num_tokens; ++t) {
+    for (int64_t h = 0; h < kv.num_kv_heads; ++h) {
+      load_vector(kv, kv_address(kv, kv.k_offset, first_position + t, h), k + (t * kv.num_kv_heads + h) * kv.head_dim);
+      load_vector(kv, kv_address(kv, kv.v_offset, first_position + t, h), v + (t * kv.num_kv_heads + h) * kv.head_dim);
     }
   }
 }

@@ -2,7 +2,7 @@
 // KvBlockView describes where one layer's K and V live in the cache pool's
 // blocks: block i holds positions [i*tokens_per_block, (i+1)*tokens_per_block);
 // inside a block, this layer's K is at k_offset bytes and V at v_offset bytes,
-// each laid out [tokens_per_block, num_kv_heads, head_dim] in f16 or f32.
+// each laid out [tokens_per_block, num_kv_heads, head_dim] in f16, bf16 or f32.
 // kv_block_view_for_layer gives Citadel's standard layout (per layer: K then V).
 // Queries of a prefill chunk at positions p0..p0+n-1 (or one decode token)
 // attend to positions 0..their own; GQA maps head h to kv head
@@ -24,7 +24,7 @@ struct KvBlockView {
   int64_t tokens_per_block = 0;
   int64_t num_kv_heads = 0;
   int64_t head_dim = 0;
-  DType dtype = DType::f16;  // f16 or f32
+  DType dtype = DType::f16;  // f16, bf16 or f32
   size_t k_offset = 0;       // bytes from a block's base to this layer's K
   size_t v_offset = 0;       // bytes from a block's base to this layer's V
 
@@ -45,6 +45,10 @@ KvBlockView kv_block_view_for_layer(void* const* blocks, int64_t num_blocks,
 // Throws when the positions exceed the view's blocks.
 void kv_cache_write(const KvBlockView& kv, int64_t first_position, int64_t num_tokens,
                     const float* k, const float* v);
+
+// Reads positions first_position .. first_position+num_tokens-1 back into k
+// and v [num_tokens, num_kv_heads, head_dim] (f32). Throws like kv_cache_write.
+void kv_cache_read(const KvBlockView& kv, int64_t first_position, int64_t num_tokens, float* k, float* v);
 
 // out[t, h, :] = softmax(scale · q[t, h] · K[0..p_t]ᵀ) · V[0..p_t] with
 // p_t = first_position + t. q and out are [num_tokens, num_heads, head_dim]

@@ -59,7 +59,7 @@ void layer_norm(const float* x, int64_t rows, int64_t dim, const float* weight, 
     for (int64_t i = 0; i < dim; ++i) variance += (in[i] - mean) * (in[i] - mean);
     const float inverse = 1.0f / std::sqrt(variance / static_cast<float>(dim) + eps);
     for (int64_t i = 0; i < dim; ++i) {
-      out[i] = (in[i] - mean) * inverse * weight[i] + (bias != nullptr ? bias[i] : 0.0f);
+      out[i] = (in[i] - mean) * inverse * (weight != nullptr ? weight[i] : 1.0f) + (bias != nullptr ? bias[i] : 0.0f);
     }
   }
 }

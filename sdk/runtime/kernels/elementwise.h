@@ -21,7 +21,8 @@ void rms_norm(const float* x, int64_t rows, int64_t dim, const float* weight, fl
               float* y);
 
 // y[r, :] = (x[r, :] - mean) / sqrt(var + eps) * weight + bias (biased
-// variance, as torch.nn.LayerNorm); bias may be null. y may equal x.
+// variance, as torch.nn.LayerNorm); weight and bias may be null (no affine
+// part, elementwise_affine=False). y may equal x.
 void layer_norm(const float* x, int64_t rows, int64_t dim, const float* weight, const float* bias,
                 float eps, float* y);
 

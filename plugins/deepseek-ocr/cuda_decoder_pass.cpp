@@ -1,0 +1,296 @@
+// The CUDA decoder pass (CUDA builds only): weights uploaded once as f16,
+// every linear through cuBLAS (fp32 accumulation), RMSNorm / RoPE / SiLU·mul
+// / residual kernels of sdk/runtime/cuda, K/V written into and attended over
+// in the host's device blocks per chunk. Input rows (token embeddings with
+// the encoder's rows in place of the placeholders) are made on the host as
+// the CPU pass makes them and uploaded. MoE: the router logits come back to
+// the host for routing (the CPU pass's route_from_logits); the rows routed to
+// each expert are gathered into one matrix per expert and layer, run through
+// its three GEMMs, and added back weighted (cuBLAS axpy per row).
+#include "decoder_backend.h"
+
+#include "moe_mlp.h"
+
+#include "runtime/core/error.h"
+#include "runtime/cuda/cublas_matmul.h"
+#include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/device_buffer.h"
+#include "runtime/cuda/layer_kernels.h"
+#include "runtime/cuda/paged_attention.h"
+#include "runtime/kernels/attention.h"
+#include "runtime/kernels/rope.h"
+
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include <cmath>
+#include <cstring>
+
+namespace citadel::deepseek_ocr {
+namespace {
+
+namespace cuda = runtime::cuda;
+
+// A weight [out, in] on the device as f16.
+struct DeviceLinear {
+  cuda::DeviceBuffer weight;
+  int64_t in = 0, out = 0;
+};
+
+DeviceLinear upload_linear(const Linear& linear) {
+  const runtime::Tensor f16 = linear.weight.to_f32().converted(runtime::DType::f16);
+  return DeviceLinear{cuda::DeviceBuffer::from_host(f16.data(), f16.nbytes(), "deepseek-ocr weight"),
+                      linear.in_features(), linear.out_features()};
+}
+
+struct DeviceMlp {
+  DeviceLinear gate, up, down;
+};
+
+DeviceMlp upload_mlp(const GatedMlp& mlp) { return DeviceMlp{upload_linear(mlp.gate), upload_linear(mlp.up), upload_linear(mlp.down)}; }
+
+cuda::DeviceBuffer upload_f32(const runtime::Tensor& tensor) {
+  const runtime::Tensor f32 = tensor.to_f32();
+  return cuda::DeviceBuffer::from_host(f32.data(), f32.nbytes(), "deepseek-ocr vector");
+}
+
+struct DeviceLayer {
+  cuda::DeviceBuffer input_norm, post_attention_norm;
+  DeviceLinear q, k, v, o;
+  bool moe = false;
+  DeviceMlp dense, shared;
+  bool has_shared = false;
+  DeviceLinear router;
+  std::vector<DeviceMlp> experts;
+};
+
+class CudaDecoder final : public DecoderBackend {
+ public:
+  CudaDecoder(const DecoderConfig& config, const DecoderWeights& weights, runtime::DType kv_dtype, void* stream)
+      : config_(config), weights_(weights), kv_dtype_(kv_dtype), stream_(stream) {
+    if (config.head_dim > 256)
+      runtime::throw_invalid("deepseek-ocr CUDA: head_dim " + std::to_string(config.head_dim) + " exceeds 256");
+    final_norm_ = upload_f32(weights.final_norm);
+    lm_head_ = upload_linear(weights.lm_head);
+    for (const DecoderLayerWeights& layer : weights.layers) {
+      DeviceLayer device;
+      device.input_norm = upload_f32(layer.input_norm);
+      device.post_attention_norm = upload_f32(layer.post_attention_norm);
+      device.q = upload_linear(layer.q);
+      device.k = upload_linear(layer.k);
+      device.v = upload_linear(layer.v);
+      device.o = upload_linear(layer.o);
+      device.moe = layer.moe;
+      if (!layer.moe) {
+        device.dense = upload_mlp(layer.dense);
+      } else {
+        device.router = upload_linear(Linear{layer.router});
+        for (const GatedMlp& expert : layer.experts) device.experts.push_back(upload_mlp(expert));
+        device.has_shared = layer.has_shared;
+        if (layer.has_shared) device.shared = upload_mlp(layer.shared);
+      }
+      layers_.push_back(std::move(device));
+    }
+    const std::vector<float> inv_freq = runtime::rope_inv_freq(config.head_dim, config.rope_theta, runtime::RopeScaling{});
+    inv_freq_ = cuda::DeviceBuffer::from_vector(inv_freq, "deepseek-ocr rope table");
+    cuda::check_cublas(cublasSetStream(static_cast<cublasHandle_t>(cublas_.handle()), static_cast<cudaStream_t>(stream)),
+                       "cublasSetStream");
+  }
+
+  std::vector<float> run(std::span<const DecoderChunk> chunks) override;
+
+ private:
+  float* scratch(cuda::DeviceBuffer& buffer, size_t floats) {
+    if (buffer.size() < floats * sizeof(float)) buffer = cuda::DeviceBuffer(floats * sizeof(float), "deepseek-ocr activations");
+    return buffer.as<float>();
+  }
+  void linear(const DeviceLinear& w, const float* x, int64_t rows, float* y) {
+    cuda::matmul_f16(cublas_, x, rows, w.in, w.weight.as<uint16_t>(), cuda::WeightLayout::out_in, w.out, y, nullptr, stream_);
+  }
+  // out[rows, hidden] += (weights ? weights[r] : 1) * mlp(x[row_ids[r]]).
+  void mlp_rows(const DeviceMlp& mlp, const float* x, const std::vector<int64_t>& row_ids,
+                const std::vector<float>* weights, float* out);
+  void attention(size_t layer, std::span<const DecoderChunk> chunks, int64_t rows);
+  void feed_forward(size_t layer, int64_t rows);
+
+  const DecoderConfig& config_;
+  const DecoderWeights& weights_;
+  runtime::DType kv_dtype_;
+  void* stream_;
+  cuda::CublasContext cublas_;
+  cuda::DeviceBuffer final_norm_, inv_freq_;
+  DeviceLinear lm_head_;
+  std::vector<DeviceLayer> layers_;
+  // Per step.
+  std::vector<cuda::DeviceBuffer> block_tables_;  // per chunk: device array of its block addresses
+  cuda::DeviceBuffer positions_, hidden_, normed_, q_, k_, v_, attn_, proj_, gathered_, gate_, up_, down_, router_;
+  std::vector<float> host_rows_;
+};
+
+void CudaDecoder::mlp_rows(const DeviceMlp& mlp, const float* x, const std::vector<int64_t>& row_ids,
+                           const std::vector<float>* weights, float* out) {
+  const int64_t hidden = config_.hidden_size;
+  const int64_t count = static_cast<int64_t>(row_ids.size());
+  const int64_t width = mlp.gate.out;
+  float* gathered = scratch(gathered_, count * hidden);
+  for (int64_t i = 0; i < count; ++i)
+    cuda::check_cuda(cudaMemcpyAsync(gathered + i * hidden, x + row_ids[i] * hidden, hidden * sizeof(float),
+                                     cudaMemcpyDeviceToDevice, static_cast<cudaStream_t>(stream_)),
+                     "gather rows");
+  float* gate = scratch(gate_, count * width);
+  float* up = scratch(up_, count * width);
+  float* down = scratch(down_, count * hidden);
+  linear(mlp.gate, gathered, count, gate);
+  linear(mlp.up, gathered, count, up);
+  cuda::silu_mul(gate, up, count * width, gate, stream_);
+  linear(mlp.down, gate, count, down);
+  auto handle = static_cast<cublasHandle_t>(cublas_.handle());
+  for (int64_t i = 0; i < count; ++i) {
+    const float w = weights ? (*weights)[i] : 1.0f;
+    cuda::check_cublas(cublasSaxpy(handle, static_cast<int>(hidden), &w, down + i * hidden, 1, out + row_ids[i] * hidden, 1),
+                       "cublasSaxpy");
+  }
+}
+
+void CudaDecoder::attention(size_t layer_index, std::span<const DecoderChunk> chunks, int64_t rows) {
+  const DeviceLayer& layer = layers_[layer_index];
+  const int64_t hidden = config_.hidden_size, heads = config_.num_heads, kv_heads = config_.num_kv_heads,
+                head_dim = config_.head_dim;
+  float* normed = normed_.as<float>();
+  cuda::rms_norm(hidden_.as<float>(), rows, hidden, layer.input_norm.as<float>(), static_cast<float>(config_.rms_norm_eps),
+                 normed, stream_);
+  float* q = scratch(q_, rows * heads * head_dim);
+  float* k = scratch(k_, rows * kv_heads * head_dim);
+  float* v = scratch(v_, rows * kv_heads * head_dim);
+  float* attn = scratch(attn_, rows * heads * head_dim);
+  linear(layer.q, normed, rows, q);
+  linear(layer.k, normed, rows, k);
+  linear(layer.v, normed, rows, v);
+  cuda::apply_rope(q, rows, heads, head_dim, positions_.as<int32_t>(), inv_freq_.as<float>(), head_dim / 2, stream_);
+  cuda::apply_rope(k, rows, kv_heads, head_dim, positions_.as<int32_t>(), inv_freq_.as<float>(), head_dim / 2, stream_);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  int64_t row = 0;
+  for (size_t c = 0; c < chunks.size(); ++c) {
+    const DecoderChunk& chunk = chunks[c];
+    const int64_t count = static_cast<int64_t>(chunk.tokens.size());
+    if (count == 0) continue;
+    runtime::KvBlockView view = runtime::kv_block_view_for_layer(
+        chunk.blocks.data(), static_cast<int64_t>(chunk.blocks.size()), kTokensPerBlock,
+        static_cast<int64_t>(layer_index), kv_heads, head_dim, kv_dtype_);
+    view.blocks = block_tables_[c].as<void*>();  // the device copy of the table
+    cuda::kv_cache_write(view, chunk.first_position, count, k + row * kv_heads * head_dim, v + row * kv_heads * head_dim,
+                         stream_);
+    cuda::paged_attention(q + row * heads * head_dim, count, heads, chunk.first_position, view, scale,
+                          attn + row * heads * head_dim, stream_);
+    row += count;
+  }
+  float* proj = scratch(proj_, rows * hidden);
+  linear(layer.o, attn, rows, proj);
+  cuda::add_in_place(hidden_.as<float>(), proj, rows * hidden, stream_);
+}
+
+void CudaDecoder::feed_forward(size_t layer_index, int64_t rows) {
+  const DeviceLayer& layer = layers_[layer_index];
+  const int64_t hidden = config_.hidden_size;
+  float* normed = normed_.as<float>();
+  cuda::rms_norm(hidden_.as<float>(), rows, hidden, layer.post_attention_norm.as<float>(),
+                 static_cast<float>(config_.rms_norm_eps), normed, stream_);
+  std::vector<int64_t> all_rows(rows);
+  for (int64_t r = 0; r < rows; ++r) all_rows[r] = r;
+  float* out = hidden_.as<float>();  // residual: the MLP adds into the hidden rows
+  if (!layer.moe) {
+    mlp_rows(layer.dense, normed, all_rows, nullptr, out);
+    return;
+  }
+  const int64_t experts = config_.n_routed_experts;
+  float* logits = scratch(router_, rows * experts);
+  linear(layer.router, normed, rows, logits);
+  std::vector<float> host_logits(static_cast<size_t>(rows) * experts);
+  router_.download(host_logits.data(), host_logits.size() * sizeof(float), 0, stream_);
+  const Routing routing = route_from_logits(config_, host_logits.data(), rows);
+  std::vector<std::vector<int64_t>> expert_rows(experts);
+  std::vector<std::vector<float>> expert_weights(experts);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (uint32_t j = 0; j < routing.experts_per_row; ++j) {
+      const int32_t e = routing.expert[r * routing.experts_per_row + j];
+      expert_rows[e].push_back(r);
+      expert_weights[e].push_back(routing.weight[r * routing.experts_per_row + j]);
+    }
+  }
+  for (int64_t e = 0; e < experts; ++e) {
+    if (!expert_rows[e].empty()) mlp_rows(layer.experts[e], normed, expert_rows[e], &expert_weights[e], out);
+  }
+  if (layer.has_shared) mlp_rows(layer.shared, normed, all_rows, nullptr, out);
+}
+
+std::vector<float> CudaDecoder::run(std::span<const DecoderChunk> chunks) {
+  const int64_t hidden = config_.hidden_size;
+  std::vector<int32_t> positions;
+  block_tables_.clear();
+  for (const DecoderChunk& chunk : chunks) {
+    const uint64_t end = uint64_t{chunk.first_position} + chunk.tokens.size();
+    if (end > config_.max_position_embeddings || end > chunk.blocks.size() * uint64_t{kTokensPerBlock})
+      runtime::throw_invalid("deepseek-ocr CUDA: positions up to " + std::to_string(end) +
+                             " exceed the context or the step's cache blocks");
+    for (size_t t = 0; t < chunk.tokens.size(); ++t) positions.push_back(static_cast<int32_t>(chunk.first_position + t));
+    std::vector<void*> table(chunk.blocks.begin(), chunk.blocks.end());
+    block_tables_.push_back(table.empty() ? cuda::DeviceBuffer() : cuda::DeviceBuffer::from_vector(table, "block table"));
+  }
+  const int64_t rows = static_cast<int64_t>(positions.size());
+  if (rows == 0) return {};
+  positions_ = cuda::DeviceBuffer::from_vector(positions, "positions");
+  // Input rows on the host (token embeddings, the encoder's rows at placeholders).
+  host_rows_.assign(static_cast<size_t>(rows) * hidden, 0.0f);
+  int64_t row = 0;
+  for (const DecoderChunk& chunk : chunks) {
+    const int64_t count = static_cast<int64_t>(chunk.tokens.size());
+    weights_.embed(chunk.tokens.data(), count, host_rows_.data() + row * hidden);
+    for (int64_t t = 0; t < count && chunk.image.count > 0; ++t) {
+      const uint64_t position = chunk.first_position + t;
+      if (position >= chunk.image.begin && position < uint64_t{chunk.image.begin} + chunk.image.count)
+        std::memcpy(host_rows_.data() + (row + t) * hidden, chunk.image.rows + (position - chunk.image.begin) * hidden,
+                    hidden * sizeof(float));
+    }
+    row += count;
+  }
+  scratch(hidden_, rows * hidden);
+  scratch(normed_, rows * hidden);
+  hidden_.upload(host_rows_.data(), host_rows_.size() * sizeof(float), 0, stream_);
+  for (size_t layer = 0; layer < layers_.size(); ++layer) {
+    attention(layer, chunks, rows);
+    feed_forward(layer, rows);
+  }
+  // Final norm and lm_head on the last row of each chunk that wants logits.
+  std::vector<int64_t> wanted;
+  row = 0;
+  for (const DecoderChunk& chunk : chunks) {
+    row += static_cast<int64_t>(chunk.tokens.size());
+    if (chunk.want_logits && !chunk.tokens.empty()) wanted.push_back(row - 1);
+  }
+  if (wanted.empty()) {
+    cuda::synchronize(stream_);
+    return {};
+  }
+  const int64_t count = static_cast<int64_t>(wanted.size());
+  float* last = scratch(gathered_, count * hidden);
+  for (int64_t i = 0; i < count; ++i)
+    cuda::check_cuda(cudaMemcpyAsync(last + i * hidden, hidden_.as<float>() + wanted[i] * hidden, hidden * sizeof(float),
+                                     cudaMemcpyDeviceToDevice, static_cast<cudaStream_t>(stream_)),
+                     "gather last rows");
+  cuda::rms_norm(last, count, hidden, final_norm_.as<float>(), static_cast<float>(config_.rms_norm_eps), last, stream_);
+  float* logits = scratch(down_, count * config_.vocab_size);
+  linear(lm_head_, last, count, logits);
+  std::vector<float> host(static_cast<size_t>(count) * config_.vocab_size);
+  down_.download(host.data(), host.size() * sizeof(float), 0, stream_);
+  return host;
+}
+
+}  // namespace
+
+std::unique_ptr<DecoderBackend> make_cuda_decoder(const DecoderConfig& config, const DecoderWeights& weights,
+                                                  runtime::DType kv_dtype, int ordinal, void* stream) {
+  if (ordinal >= 0) cuda::check_cuda(cudaSetDevice(ordinal), "cudaSetDevice");
+  return std::make_unique<CudaDecoder>(config, weights, kv_dtype, stream);
+}
+
+}  // namespace citadel::deepseek_ocr

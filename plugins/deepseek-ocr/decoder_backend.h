@@ -1,0 +1,38 @@
+// decoder_backend.h — the one compute interface the model (ocr_model.cpp)
+// runs its steps through, chosen once at load: the CPU decoder pass
+// (decoder_pass.h on the instance's thread pool) or, in CUDA builds, the
+// CUDA decoder pass (cuda_decoder_pass.cpp: f16 weights through cuBLAS, the
+// SDK's CUDA layer and paged-attention kernels, routed experts grouped per
+// layer). Both take the same chunks and return the same logits (within the
+// [cuda] test's tolerance). Used by the model and the [cuda] test.
+#pragma once
+
+#include "decoder_pass.h"
+
+#include "runtime/core/thread_pool.h"
+
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace citadel::deepseek_ocr {
+
+class DecoderBackend {
+ public:
+  virtual ~DecoderBackend() = default;
+  // Logits [chunks wanting logits, vocab] on the host, in chunk order. On
+  // CUDA the chunks' blocks are device addresses and run() returns after the
+  // stream has finished.
+  virtual std::vector<float> run(std::span<const DecoderChunk> chunks) = 0;
+};
+
+// The CPU pass; `pass` and `pool` must outlive the backend.
+std::unique_ptr<DecoderBackend> make_cpu_decoder(DecoderPass& pass, runtime::ThreadPool& pool);
+
+// The CUDA pass on device `ordinal`, issuing work on `stream` (a
+// cudaStream_t). Throws RuntimeError (UNSUPPORTED) in a build without CUDA.
+// `config` and `weights` (host copies; uploaded here) must outlive it.
+std::unique_ptr<DecoderBackend> make_cuda_decoder(const DecoderConfig& config, const DecoderWeights& weights,
+                                                  runtime::DType kv_dtype, int ordinal, void* stream);
+
+}  // namespace citadel::deepseek_ocr

@@ -1,0 +1,68 @@
+// ocr_model.h — the deepseek-ocr plugin's model: loads a DeepSeek-OCR
+// checkpoint folder (config.json, model.safetensors by mmap, tokenizer.json),
+// turns a request (JSON input + the image as payload) into a prompt whose
+// <image> placeholder run is keyed for prefix caching by the image's content
+// hash, and runs the host's step batches on the CPU or the host's CUDA
+// device (decoder_backend.h): the vision encoder at
+// the prefill of a request's placeholder run, then the DeepSeek-MoE decoder
+// with its KV cache in the host's blocks (decoder_pass.h).
+// plugin.cpp registers it; the tests drive it through the real host.
+// Options: ocr_options.h. Input: ocr_input.h.
+#pragma once
+
+#include "decoder_backend.h"
+#include "decoder_config.h"
+#include "decoder_pass.h"
+#include "decoder_weights.h"
+#include "ocr_options.h"
+#include "ocr_request.h"
+#include "vision/deep_encoder.h"
+
+#include <citadel/sdk.hpp>
+#include <citadel/step_outputs.hpp>
+
+#include "runtime/core/thread_pool.h"
+#include "runtime/formats/safetensors.h"
+#include "runtime/text/tokenizer.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace citadel::deepseek_ocr {
+
+class OcrModel final : public sdk::Model {
+ public:
+  OcrModel(const sdk::Host& host, const sdk::ModelConfig& config);
+  ~OcrModel() override;
+
+  citadel_model_info describe() override;
+  sdk::RequestPlan open_request(uint64_t request_id, std::string_view input_json,
+                                std::span<const uint8_t> payload) override;
+  void step(const citadel_step_batch& batch, citadel_step_output* outputs) override;
+  void close_request(uint64_t request_id) override;
+  std::string detokenize(std::span<const int32_t> ids) override;
+
+ private:
+  sdk::Host host_;
+  OcrOptions options_;
+  std::string folder_;
+  std::string version_;
+  DecoderConfig config_;
+  std::unique_ptr<runtime::SafetensorsCheckpoint> checkpoint_;
+  DecoderWeights weights_;
+  std::optional<runtime::Tokenizer> tokenizer_;
+  int32_t image_token_id_ = -1;
+  uint32_t max_context_ = 0;
+  std::unique_ptr<runtime::ThreadPool> pool_;
+  std::unique_ptr<DeepEncoder> encoder_;
+  std::unique_ptr<DecoderPass> cpu_pass_;        // on the CPU (decoder_ runs it)
+  std::unique_ptr<DecoderBackend> decoder_;      // CPU or CUDA, chosen at load
+  std::unordered_map<uint64_t, std::unique_ptr<OcrRequest>> requests_;
+  citadel_prefix_extra_key plan_key_{};              // the last plan's extra key
+  sdk::StepOutputs step_outputs_;                    // the last step's strings and block tables
+};
+
+}  // namespace citadel::deepseek_ocr

@@ -1,0 +1,98 @@
+// ocr_request.h — one image-to-text request between steps: its known sequence
+// (BOS, prompt text, the image's placeholder run, generated tokens), the
+// image's encoded bytes until the encoder has run (a queued request keeps the
+// compressed file, not tens of MB of pixels; they are prepared again at
+// prefill and checked against the content hash) and the encoder's rows after, the
+// sampler with the no-repeat n-gram guard, the stop conditions (EOS, max new
+// tokens) and the streaming detokenizer. Generated text keeps special tokens
+// spelled out, so grounding spans (<|ref|>..<|/ref|><|det|>[[..]]<|/det|>)
+// reach the client as the model wrote them. Owned by the model
+// (ocr_model.cpp), one per open request.
+#pragma once
+
+#include "vision/deep_encoder.h"
+
+#include <citadel/plugin.h>
+
+#include "runtime/kernels/no_repeat_ngram.h"
+#include "runtime/kernels/sampling.h"
+#include "runtime/text/tokenizer.h"
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace citadel::deepseek_ocr {
+
+struct OcrRequestSetup {
+  std::vector<int32_t> prompt;  // laid out (prompt_layout.h)
+  uint32_t image_begin = 0;
+  uint32_t image_tokens = 0;
+  std::vector<uint8_t> image_bytes;  // the payload as sent
+  ResolutionMode mode = ResolutionMode::gundam;
+  ImageLimits limits;
+  int max_crops = kDefaultMaxCrops;
+  ContentHash content_hash;           // of the image prepared at open
+  runtime::SamplingParams sampling;
+  runtime::NoRepeatNgramSettings ngram;
+  uint32_t max_new_tokens = 0;
+  int32_t eos_token_id = 1;
+};
+
+// What one sampled token produced.
+struct SampledToken {
+  int32_t token = -1;
+  std::string text;
+  bool finished = false;
+  citadel_finish_reason reason = CITADEL_FINISH_NONE;
+};
+
+class OcrRequest {
+ public:
+  OcrRequest(OcrRequestSetup setup, const runtime::Tokenizer& tokenizer);
+
+  const std::vector<int32_t>& sequence() const { return sequence_; }
+  uint32_t prompt_tokens() const { return prompt_tokens_; }
+  uint32_t max_new_tokens() const { return max_new_tokens_; }
+  uint32_t image_begin() const { return image_begin_; }
+  uint32_t image_tokens() const { return image_tokens_; }
+  const ContentHash& content_hash() const { return content_hash_; }
+  bool finished() const { return finished_; }
+  citadel_finish_reason finish_reason() const { return reason_; }
+
+  // Whether positions [begin, end) hold placeholders whose rows the encoder
+  // has not produced yet.
+  bool needs_encoding(uint64_t begin, uint64_t end) const;
+  // Prepares the image again, runs the encoder (once) and frees the bytes.
+  void encode(DeepEncoder& encoder);
+  // The encoder's rows [image_tokens, hidden]; empty before encode().
+  const std::vector<float>& image_rows() const { return image_rows_; }
+
+  // Applies the n-gram guard, samples from `logits` (modified), appends the
+  // token and returns its text and whether the request is done.
+  SampledToken sample_next(std::span<float> logits);
+
+ private:
+  std::vector<int32_t> sequence_;
+  uint32_t prompt_tokens_;
+  uint32_t image_begin_;
+  uint32_t image_tokens_;
+  ContentHash content_hash_;
+  std::vector<uint8_t> image_bytes_;  // until encoded
+  ResolutionMode mode_;
+  ImageLimits limits_;
+  int max_crops_;
+  std::vector<float> image_rows_;
+  runtime::Sampler sampler_;
+  runtime::NoRepeatNgramSettings ngram_;
+  uint32_t max_new_tokens_;
+  int32_t eos_token_id_;
+  size_t tokenizer_vocab_;
+  runtime::StreamingDecoder decoder_;
+  bool finished_ = false;
+  citadel_finish_reason reason_ = CITADEL_FINISH_NONE;
+};
+
+}  // namespace citadel::deepseek_ocr

@@ -1,0 +1,81 @@
+// CudaWanTransformer: the Wan transformer's chunk forward pass on a CUDA
+// device (CUDA builds only), the counterpart of WanTransformer::forward with
+// the same results within f16-GEMM tolerance: linears through cuBLAS (weights
+// uploaded once as f16, f32 accumulation), norms, modulation, RoPE and
+// attention with runtime/cuda/video_kernels.h, the self-attention history
+// gathered from and the committed K/V scattered into the cache blocks in
+// device memory. The per-frame time conditioning, patchify and unpatchify
+// run on the host (a few rows). Used through chunk_forward_cuda.cpp (the
+// plugin's backend on CUDA devices); tests/vista/wan_cuda_test.cpp checks it
+// against the reference. One instance per stream; not thread-safe.
+#pragma once
+
+#include "frame_kv.h"
+#include "wan_transformer.h"
+
+#include "runtime/core/thread_pool.h"
+#include "runtime/cuda/cublas_matmul.h"
+#include "runtime/cuda/device_buffer.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace citadel::vista {
+
+// The cache as a chunk pass sees it on the device: the block table (a device
+// array of block addresses) and the cache positions of the history tokens and
+// of the chunk's own tokens.
+struct DeviceChunkKv {
+  void* const* block_table = nullptr;
+  KvGeometry geometry;
+  std::vector<int32_t> history_positions, chunk_positions;
+};
+
+// The positions FrameKv would use for a chunk (window slots, frames of tokens).
+DeviceChunkKv device_chunk_kv(const KvGeometry& geometry, void* const* block_table, int64_t tokens_per_frame,
+                              const FrameWindow& window, int64_t first_frame, int64_t frames);
+
+class CudaWanTransformer {
+ public:
+  // `model` (the CPU transformer) stays alive and supplies the weights and
+  // the host-side conditioning.
+  CudaWanTransformer(const WanTransformer& model, void* stream);
+
+  struct Text {
+    int64_t tokens = 0;
+    std::vector<runtime::cuda::DeviceBuffer> keys, values;  // per layer [tokens, dim] f32
+  };
+  Text prepare_text(runtime::ThreadPool& pool, const float* text_embeds, int64_t tokens);
+
+  // As WanTransformer::forward; latents and the result on the host.
+  std::vector<float> forward(runtime::ThreadPool& pool, const float* latents, const ChunkShape& shape,
+                             const float* frame_timesteps, int64_t first_frame, const Text& text,
+                             const DeviceChunkKv& kv, bool commit);
+
+ private:
+  struct DeviceLinear {
+    runtime::cuda::DeviceBuffer weight, bias;  // f16 [out, in], f32 [out]
+    int64_t in = 0, out = 0;
+  };
+  struct DeviceAttention {
+    DeviceLinear q, k, v, o;
+    runtime::cuda::DeviceBuffer norm_q, norm_k;
+  };
+  struct DeviceBlock {
+    DeviceAttention self_attention, cross_attention;
+    runtime::cuda::DeviceBuffer cross_norm_weight, cross_norm_bias;
+    DeviceLinear ffn_in, ffn_out;
+  };
+  DeviceLinear upload(const Linear& linear);
+  void linear(const DeviceLinear& layer, const float* x, int64_t rows, float* y);
+
+  const WanTransformer& model_;
+  void* stream_;
+  runtime::cuda::CublasContext cublas_;
+  DeviceLinear patch_embedding_, text_1_, text_2_, proj_out_;
+  std::vector<DeviceBlock> blocks_;
+  runtime::cuda::DeviceBuffer rope_cos_, rope_sin_;
+  runtime::Rope3dTable rope_;
+};
+
+}  // namespace citadel::vista

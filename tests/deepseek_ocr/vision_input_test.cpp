@@ -1,0 +1,120 @@
+// deepseek-ocr image input: what is not an image, a truncated PNG, and images
+// over the size limits (checked from the header, before decoding: a
+// decompression bomb's pixels are never allocated) give ImageInputError with
+// a clear message; WebP decodes like PNG, JPEG close to the source; the
+// content hash separates images and modes and ignores the container format.
+#include <catch2/catch.hpp>
+
+#include "deep_encoder.h"
+#include "deepseek_ocr/ocr_fixtures.hpp"
+
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STB_IMAGE_WRITE_STATIC
+#include <stb/stb_image_write.h>
+#include <webp/encode.h>
+
+#include <cstdlib>
+
+#include <string>
+
+using namespace citadel::deepseek_ocr;
+using namespace citadel::test::ocr;
+using Catch::Matchers::Contains;
+
+namespace {
+
+std::vector<uint8_t> small_png() { return read_bytes(data_dir() / "images/small.png"); }
+
+// The PNG with its IHDR width and height (big-endian, bytes 16..23) replaced:
+// the header promises a huge image while the data stays small.
+std::vector<uint8_t> with_png_size(std::vector<uint8_t> png, uint32_t width, uint32_t height) {
+  for (int i = 0; i < 4; ++i) {
+    png[16 + i] = static_cast<uint8_t>(width >> (24 - 8 * i));
+    png[20 + i] = static_cast<uint8_t>(height >> (24 - 8 * i));
+  }
+  return png;
+}
+
+std::vector<uint8_t> lossless_webp(const DecodedImage& image) {
+  uint8_t* out = nullptr;
+  const size_t size = WebPEncodeLosslessRGB(image.rgb.data(), image.width, image.height, image.width * 3, &out);
+  REQUIRE(size > 0);
+  std::vector<uint8_t> bytes(out, out + size);
+  WebPFree(out);
+  return bytes;
+}
+
+}  // namespace
+
+TEST_CASE("deepseek-ocr rejects data that is not an image", "[deepseek-ocr]") {
+  const std::string text = "{\"model\": \"deepseek-ocr\", \"prompt\": \"this is JSON, not a picture\"}";
+  const std::vector<uint8_t> bytes(text.begin(), text.end());
+  CHECK_THROWS_AS(decode_image(bytes), ImageInputError);
+  CHECK_THROWS_WITH(decode_image(bytes), Contains("not an image") && Contains("PNG, JPEG, WebP"));
+  CHECK_THROWS_WITH(decode_image({}), Contains("empty"));
+}
+
+TEST_CASE("deepseek-ocr rejects a truncated PNG as corrupt", "[deepseek-ocr]") {
+  std::vector<uint8_t> png = small_png();
+  png.resize(png.size() / 2);
+  CHECK_THROWS_AS(decode_image(png), ImageInputError);
+  CHECK_THROWS_WITH(decode_image(png), Contains("corrupt or truncated"));
+  CHECK_THROWS_WITH(prepare_image(png, ResolutionMode::base), Contains("corrupt or truncated"));
+}
+
+TEST_CASE("deepseek-ocr refuses images over the limits from their header", "[deepseek-ocr]") {
+  // A header of 100000 x 100000 over a few KB of data: refused by side, not
+  // decoded (the data would be reported corrupt otherwise).
+  CHECK_THROWS_WITH(decode_image(with_png_size(small_png(), 100000, 100000)),
+                    Contains("100000x100000") && Contains("16384"));
+  // Within the side limit but 256 megapixels: refused by area.
+  CHECK_THROWS_WITH(decode_image(with_png_size(small_png(), 16000, 16000)),
+                    Contains("16000x16000") && Contains("50000000 pixels"));
+  ImageLimits tight;
+  tight.max_side = 400;
+  CHECK_THROWS_WITH(decode_image(small_png(), tight), Contains("480x360") && Contains("400"));
+  tight = {};
+  tight.max_encoded_bytes = 1000;
+  CHECK_THROWS_WITH(decode_image(small_png(), tight), Contains("1000 bytes"));
+  const DecodedImage ok = decode_image(small_png());
+  CHECK(ok.width == 480);
+  CHECK(ok.height == 360);
+}
+
+TEST_CASE("deepseek-ocr decodes WebP, and the content hash ignores the container", "[deepseek-ocr]") {
+  const DecodedImage png = decode_image(small_png());
+  const std::vector<uint8_t> webp = lossless_webp(png);
+  const DecodedImage decoded = decode_image(webp);
+  CHECK(decoded.width == png.width);
+  CHECK(decoded.height == png.height);
+  CHECK(decoded.rgb == png.rgb);
+  CHECK_THROWS_WITH(decode_image(std::span(webp).first(webp.size() / 2)), Contains("corrupt or truncated"));
+
+  const PreparedImage from_png = prepare_image(small_png(), ResolutionMode::base);
+  const PreparedImage from_webp = prepare_image(webp, ResolutionMode::base);
+  CHECK(from_png.content_hash == from_webp.content_hash);
+  CHECK(from_png.content_hash == prepare_image(png, ResolutionMode::base).content_hash);
+  // Another mode or another picture: another key.
+  CHECK_FALSE(from_png.content_hash == prepare_image(png, ResolutionMode::large).content_hash);
+  DecodedImage changed = png;
+  changed.rgb[changed.rgb.size() / 2] ^= 0x40;
+  CHECK_FALSE(from_png.content_hash == prepare_image(changed, ResolutionMode::base).content_hash);
+  CHECK((from_png.content_hash.low != 0 || from_png.content_hash.high != 0));
+}
+
+TEST_CASE("deepseek-ocr decodes JPEG close to the source pixels", "[deepseek-ocr]") {
+  const DecodedImage png = decode_image(small_png());
+  std::vector<uint8_t> jpeg;
+  auto sink = [](void* context, void* data, int size) {
+    auto* out = static_cast<std::vector<uint8_t>*>(context);
+    out->insert(out->end(), static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + size);
+  };
+  REQUIRE(stbi_write_jpg_to_func(sink, &jpeg, png.width, png.height, 3, png.rgb.data(), 95) != 0);
+  const DecodedImage decoded = decode_image(jpeg);
+  REQUIRE(decoded.width == png.width);
+  REQUIRE(decoded.height == png.height);
+  double total = 0.0;
+  for (size_t i = 0; i < png.rgb.size(); ++i) total += std::abs(int{decoded.rgb[i]} - int{png.rgb[i]});
+  CHECK(total / static_cast<double>(png.rgb.size()) < 4.0);  // lossy at quality 95: a few levels on average
+  CHECK(prepare_image(jpeg, ResolutionMode::small).num_image_tokens == 111);
+}
