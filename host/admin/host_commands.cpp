@@ -51,6 +51,22 @@ object scheduler_stats_json(const sched::ModelSchedulerStats& stats) {
                 {"preemptions_recompute", stats.preemptions_recompute}};
 }
 
+// One row per replica of `model` (the `models` and `model` replies).
+void append_replica_rows(const std::string& model, const sched::ReplicaSet& set, array& rows) {
+  for (const sched::ReplicaStatus& replica : set.status()) {
+    rows.push_back(object{{"model", model},
+                          {"replica", replica.index},
+                          {"device", replica.device},
+                          {"state", replica.state},
+                          {"generation", replica.generation},
+                          {"queued", replica.stats.queued},
+                          {"running", replica.stats.running},
+                          {"in_flight", replica.stats.in_flight},
+                          {"finished", replica.stats.finished},
+                          {"routed", replica.routed}});
+  }
+}
+
 array string_array(const std::vector<std::string>& items) {
   array result;
   for (const std::string& item : items) result.emplace_back(item);
@@ -130,6 +146,9 @@ object model_json(core::Host& host, const std::string& name) {
                                    {"gc_threshold", config.cache.gc_threshold}};
   if (auto space = instance->cache_space()) model["cache"] = cache::to_json(space->stats());
   model["scheduler"] = scheduler_stats_json(scheduler->stats());
+  array replicas;
+  if (auto set = host.router().replica_set(name)) append_replica_rows(name, *set, replicas);
+  model["replicas"] = std::move(replicas);
   return model;
 }
 
@@ -205,10 +224,16 @@ void register_host_commands(AdminServer& server, core::Host& host) {
   server.add_command("models", "the models being served",
                      [&host](const object&, std::shared_ptr<AdminReply> reply) {
                        array models;
+                       array replicas;
                        for (const auto& listing : host.router().list_models()) {
-                         models.push_back(listing_json(listing));
+                         object row = listing_json(listing);
+                         if (auto set = host.router().replica_set(listing.name)) {
+                           row["replicas"] = set->replicas().size();
+                           append_replica_rows(listing.name, *set, replicas);
+                         }
+                         models.push_back(std::move(row));
                        }
-                       reply->finish(object{{"models", std::move(models)}});
+                       reply->finish(object{{"models", std::move(models)}, {"replicas", std::move(replicas)}});
                      });
   server.add_command("model", "one model's details: {\"cmd\":\"model\",\"name\":NAME}",
                      [&host](const object& request, std::shared_ptr<AdminReply> reply) {
@@ -250,11 +275,12 @@ void register_host_commands(AdminServer& server, core::Host& host) {
       "drain", "stop admitting requests to a model and wait for its in-flight ones",
       [&host](const object& request, std::shared_ptr<AdminReply> reply) {
         const std::string name = string_argument(request, "name");
-        auto scheduler = host.router().scheduler(name);
-        if (!scheduler) throw AdminCommandError(error_code::not_found, "no model named " + name);
-        std::thread([scheduler, reply, name] {
+        auto set = host.router().replica_set(name);
+        if (!set) throw AdminCommandError(error_code::not_found, "no model named " + name);
+        std::thread([set, reply, name] {
           const auto start = std::chrono::steady_clock::now();
-          scheduler->drain();
+          for (const sched::Replica& replica : set->replicas()) replica.scheduler->drain_for(std::chrono::hours(0));
+          for (const sched::Replica& replica : set->replicas()) replica.scheduler->drain();
           const double seconds =
               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
           reply->finish(object{{"model", name}, {"drained", true}, {"waited_s", seconds}});

@@ -51,6 +51,10 @@ struct ModelConfig {
   std::string plugin;   // plugin name (folder under plugins_dir)
   std::string weights;  // absolute path or empty
   std::string device;   // "auto", "cpu", "cuda:N"
+  // Instances serving this name (data parallel, like vLLM's
+  // --data-parallel-size or a Deployment's replicas); each is placed like
+  // `device` says (auto: the CUDA pool with the most free memory at the time).
+  uint32_t replicas = 1;
   CacheSettings cache;
   SchedulerSettings scheduler;
   InputLimits inputs;        // image_to_text models: limits on images and PDFs

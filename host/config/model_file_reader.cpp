@@ -10,6 +10,9 @@
 namespace citadel::config {
 namespace {
 
+// Upper bound of `replicas` (a typo like 1000 should not start 1000 instances).
+constexpr uint32_t kMaxReplicas = 64;
+
 // Overlays `update` on `base`: objects merge key by key (recursively), any
 // other value replaces.
 void merge_json(boost::json::object& base, const boost::json::object& update) {
@@ -95,7 +98,7 @@ ModelFileResult read_model_file(const YAML::Node& root_node, const std::string& 
 
   const ProblemSink sink{file, &problems};
   const YamlMapReader root(sink, root_node, "", 1,
-                           {"name", "plugin", "weights", "device", "cache", "scheduler", "inputs", "options"});
+                           {"name", "plugin", "weights", "device", "replicas", "cache", "scheduler", "inputs", "options"});
   if (!root.valid()) {
     model.name = std::filesystem::path(file).stem().string();
     return result;
@@ -114,6 +117,7 @@ ModelFileResult read_model_file(const YAML::Node& root_node, const std::string& 
       root.report("device", "must be auto, cpu or cuda:N (got \"" + device + "\")");
     }
   }
+  root.read_unsigned("replicas", model.replicas, 1, kMaxReplicas);
   const std::optional<YamlMapReader> cache = root.read_map("cache", kCacheKeys);
   if (cache) read_cache_settings(*cache, model.cache);
   check_cache_settings(root, cache, model.cache);

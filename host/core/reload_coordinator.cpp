@@ -1,10 +1,8 @@
 #include "host/core/reload_coordinator.h"
 
-#include "host/common/device_name.h"
 #include "host/config/config_diff.h"
 #include "host/config/config_loader.h"
 #include "host/plugins/plugin_identity.h"
-#include "host/plugins/plugin_load_error.h"
 
 #include <spdlog/spdlog.h>
 
@@ -14,12 +12,6 @@
 
 namespace citadel::core {
 
-// One new model: instance, cache space attached, scheduler started.
-struct ReloadCoordinator::Deployment {
-  std::string name;
-  std::shared_ptr<sched::ModelScheduler> scheduler;
-};
-
 namespace {
 
 int64_t unix_ms_now() {
@@ -28,10 +20,13 @@ int64_t unix_ms_now() {
       .count();
 }
 
-// The cache space of generation g of model m is named "m@g<g>": the old and
-// the new space of a changed model live side by side while the old drains.
-std::string space_name(const std::string& model, uint64_t generation) {
-  return model + "@g" + std::to_string(generation);
+// Why the first failed replica of `set` failed; empty when none has (or no set).
+std::string first_failure(const sched::ReplicaSet* set) {
+  if (set == nullptr) return {};
+  for (const sched::Replica& replica : set->replicas()) {
+    if (replica.scheduler->health().failed()) return replica.scheduler->health().failure();
+  }
+  return {};
 }
 
 }  // namespace
@@ -39,6 +34,7 @@ std::string space_name(const std::string& model, uint64_t generation) {
 ReloadCoordinator::ReloadCoordinator(std::string config_path, ReloadTargets targets)
     : config_path_(std::move(config_path)),
       targets_(targets),
+      deployer_(targets.registry, targets.cache, targets.arbiters, targets.metrics),
       configuration_(std::make_shared<config::Configuration>()) {}
 
 ReloadCoordinator::~ReloadCoordinator() { retirement_.wait(); }
@@ -107,48 +103,6 @@ ReloadReport ReloadCoordinator::load_and_apply_locked(const std::string& trigger
   return apply_locked(std::move(next), trigger, start);
 }
 
-ReloadCoordinator::Deployment ReloadCoordinator::deploy(const config::ModelConfig& model,
-                                                        const config::Configuration& next,
-                                                        uint64_t generation) {
-  auto manifest = next.plugins.find(model.plugin);
-  if (manifest == next.plugins.end()) {
-    throw plugins::PluginLoadError(model.source_file + ": plugin: no plugin named " + model.plugin);
-  }
-  std::string device;
-  try {
-    if (model.device == "auto" || model.device.empty()) {
-      const cache::CacheManager::AutoDevice choice = targets_.cache.choose_auto_device();
-      device = choice.device;
-      spdlog::info("model {} ({}): device auto -> {}: {}", model.name, model.source_file, device,
-                   choice.reason);
-    } else {
-      device = targets_.cache.resolve_device(model.device);
-    }
-  } catch (const std::exception& e) {
-    throw std::runtime_error(model.source_file + ": device: " + e.what());
-  }
-  auto instance = targets_.registry.create_instance(model, manifest->second,
-                                                    common::DeviceName::parse(device), generation);
-  const citadel_model_info& info = instance->info();
-  cache::CacheSpaceSettings settings;
-  settings.model = space_name(model.name, generation);
-  settings.geometry.tokens_per_block = info.tokens_per_block;
-  settings.geometry.block_bytes =
-      uint64_t{info.tokens_per_block} * info.num_layers * info.bytes_per_token_per_layer;
-  settings.cache = model.cache;
-  settings.weight_bytes = info.device_weight_bytes;
-  try {
-    instance->attach_cache_space(targets_.cache.create_space(device, settings));
-  } catch (const std::exception& e) {
-    throw std::runtime_error(model.source_file + ": cache: " + e.what());
-  }
-  Deployment deployment;
-  deployment.name = model.name;
-  deployment.scheduler = std::make_shared<sched::ModelScheduler>(
-      instance, targets_.metrics, targets_.arbiters.for_device(device));
-  return deployment;
-}
-
 ReloadReport ReloadCoordinator::apply_locked(config::Configuration next, const std::string& trigger,
                                              std::chrono::steady_clock::time_point start) {
   ReloadReport report;
@@ -158,10 +112,9 @@ ReloadReport ReloadCoordinator::apply_locked(config::Configuration next, const s
   config::ConfigDiff diff = config::diff(*current, next);
   // A failed model is recreated by any reload, even with its files unchanged.
   for (auto it = diff.unchanged.begin(); it != diff.unchanged.end();) {
-    auto scheduler = targets_.router.scheduler(*it);
-    if (scheduler && scheduler->health().failed()) {
-      report.warnings.push_back("model " + *it + " had failed (" + scheduler->health().failure() +
-                                "): recreated");
+    const std::string failure = first_failure(targets_.router.replica_set(*it).get());
+    if (!failure.empty()) {
+      report.warnings.push_back("model " + *it + " had failed (" + failure + "): recreated");
       diff.changed.push_back(*it);
       it = diff.unchanged.erase(it);
     } else {
@@ -178,12 +131,17 @@ ReloadReport ReloadCoordinator::apply_locked(config::Configuration next, const s
   }
 
   // Create every added and changed model beside what is serving.
-  std::vector<Deployment> deployments;
+  std::vector<ModelDeployment> deployments;
   std::vector<std::string> to_deploy = diff.added;
   to_deploy.insert(to_deploy.end(), diff.changed.begin(), diff.changed.end());
   for (const std::string& name : to_deploy) {
     try {
-      deployments.push_back(deploy(next.models.at(name), next, generation));
+      // A change of `replicas` alone resizes the running set (none failed:
+      // a failed model was moved to `changed` above and is recreated).
+      std::shared_ptr<sched::ReplicaSet> resize_from;
+      if (only_replicas_changed(*current, next, name)) resize_from = targets_.router.replica_set(name);
+      if (!first_failure(resize_from.get()).empty()) resize_from = nullptr;
+      deployments.push_back(deployer_.deploy(next.models.at(name), next, generation, resize_from.get()));
     } catch (const std::exception& e) {
       report.errors.emplace_back(e.what());
       const config::ModelConfig& model = next.models.at(name);
@@ -195,7 +153,9 @@ ReloadReport ReloadCoordinator::apply_locked(config::Configuration next, const s
     }
   }
   if (!report.errors.empty()) {
-    for (Deployment& deployment : deployments) deployment.scheduler->stop();
+    for (ModelDeployment& deployment : deployments) {
+      for (auto& scheduler : deployment.created) scheduler->stop();
+    }
     deployments.clear();  // instances destroyed, libraries closed
     finish_report(report, start);
     return report;
@@ -206,14 +166,14 @@ ReloadReport ReloadCoordinator::apply_locked(config::Configuration next, const s
   for (const auto& [name, model] : next.models) expected.insert(name);
   targets_.router.set_expected_models(expected);
   std::vector<std::shared_ptr<sched::ModelScheduler>> replaced;
-  for (Deployment& deployment : deployments) {
-    if (auto old = targets_.router.install(deployment.name, std::move(deployment.scheduler))) {
+  for (ModelDeployment& deployment : deployments) {
+    for (auto& old : targets_.router.install(deployment.name, std::move(deployment.set))) {
       replaced.push_back(std::move(old));
     }
   }
   std::vector<std::string> removed_names;
   for (const std::string& name : diff.removed) {
-    if (auto old = targets_.router.remove(name)) replaced.push_back(std::move(old));
+    for (auto& old : targets_.router.remove(name)) replaced.push_back(std::move(old));
     removed_names.push_back(name);
   }
   {
@@ -278,7 +238,9 @@ uint64_t ReloadCoordinator::shutdown(std::chrono::nanoseconds grace) {
   const auto deadline = std::chrono::steady_clock::now() + grace;
   std::vector<std::shared_ptr<sched::ModelScheduler>> serving;
   for (const std::string& name : targets_.router.model_names()) {
-    if (auto scheduler = targets_.router.scheduler(name)) serving.push_back(std::move(scheduler));
+    if (auto set = targets_.router.replica_set(name)) {
+      for (const sched::Replica& replica : set->replicas()) serving.push_back(replica.scheduler);
+    }
   }
   std::vector<std::thread> drains;
   for (auto& scheduler : serving) {
@@ -290,7 +252,7 @@ uint64_t ReloadCoordinator::shutdown(std::chrono::nanoseconds grace) {
   for (const auto& scheduler : serving) cancelled += scheduler->stats().in_flight;
   cancelled += retirement_.stop_all();
   for (const std::string& name : targets_.router.model_names()) {
-    if (auto scheduler = targets_.router.remove(name)) scheduler->stop();
+    for (auto& scheduler : targets_.router.remove(name)) scheduler->stop();
   }
   retirement_.wait();
   return cancelled;

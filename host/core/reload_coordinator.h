@@ -4,10 +4,12 @@
 // A reload reads and validates everything (load_configuration; any problem:
 // nothing changes, the problems are logged one per line, remembered for
 // `status` and returned), diffs it against the running configuration,
-// creates the added and changed instances beside the old ones (any failure:
-// the new ones are dropped, nothing changes), attaches their cache spaces and
-// schedulers, switches routing in the Router, and hands the replaced
-// schedulers to SchedulerRetirement to drain in the background. Reloads are
+// creates the added and changed instances beside the old ones (each model's
+// `replicas` of them, through ReplicaDeployer; a change of `replicas` alone
+// keeps the running replicas and adds or retires the difference; any
+// failure: the new ones are dropped, nothing changes), switches routing in
+// the Router, and hands the replaced schedulers to SchedulerRetirement to
+// drain in the background. Reloads are
 // serialized; each successful one gets the next generation number.
 //
 // Owned by core::Host; called from the signal thread and admin workers.
@@ -16,6 +18,7 @@
 #include "host/cache/cache_manager.h"
 #include "host/config/model_config.h"
 #include "host/core/reload_report.h"
+#include "host/core/replica_deployer.h"
 #include "host/core/scheduler_retirement.h"
 #include "host/metrics/registry.h"
 #include "host/plugins/plugin_registry.h"
@@ -76,16 +79,14 @@ class ReloadCoordinator {
   uint64_t shutdown(std::chrono::nanoseconds grace);
 
  private:
-  struct Deployment;
   ReloadReport apply_locked(config::Configuration next, const std::string& trigger,
                             std::chrono::steady_clock::time_point start);
   ReloadReport load_and_apply_locked(const std::string& trigger);
-  Deployment deploy(const config::ModelConfig& model, const config::Configuration& next,
-                    uint64_t generation);
   void finish_report(ReloadReport& report, std::chrono::steady_clock::time_point start);
 
   const std::string config_path_;
   ReloadTargets targets_;
+  ReplicaDeployer deployer_;
   SchedulerRetirement retirement_;
   std::function<void(const config::Configuration&)> on_applied_;
 

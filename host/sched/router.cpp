@@ -1,13 +1,14 @@
 #include "host/sched/router.h"
 
+#include <algorithm>
 #include <mutex>
 
 namespace citadel::sched {
 
 Submission Router::submit(InferenceRequest request, EventSink sink) {
   std::shared_lock lock(mutex_);
-  auto found = schedulers_.find(request.model);
-  if (found == schedulers_.end()) {
+  auto found = sets_.find(request.model);
+  if (found == sets_.end()) {
     Submission submission;
     submission.rejection = Rejection{RejectReason::unknown_model,
                                      "model '" + request.model + "' does not exist", 0};
@@ -29,9 +30,14 @@ TokenizerReply Router::detokenize(const std::string& model, const std::vector<in
 std::vector<ModelListing> Router::list_models() const {
   std::shared_lock lock(mutex_);
   std::vector<ModelListing> listings;
-  for (const auto& [name, scheduler] : schedulers_) {
-    ModelListing listing = scheduler->listing();
+  for (const auto& [name, set] : sets_) {
+    ModelListing listing = set->first()->listing();
     listing.name = name;
+    // Failed only when every replica has; the first failure otherwise shows.
+    for (const Replica& replica : set->replicas()) {
+      ModelListing other = replica.scheduler->listing();
+      if (other.state != "failed" && listing.state == "failed") listing.state = other.state;
+    }
     listings.push_back(std::move(listing));
   }
   return listings;
@@ -45,7 +51,9 @@ void Router::note_device_fault_locked(const ModelScheduler& scheduler) const {
 std::string Router::device_fault() const {
   std::shared_lock lock(mutex_);
   std::lock_guard fault_lock(fault_mutex_);
-  for (const auto& [name, scheduler] : schedulers_) note_device_fault_locked(*scheduler);
+  for (const auto& [name, set] : sets_) {
+    for (const Replica& replica : set->replicas()) note_device_fault_locked(*replica.scheduler);
+  }
   return device_fault_;
 }
 
@@ -53,8 +61,13 @@ std::vector<std::string> Router::stalled_models(std::chrono::steady_clock::time_
                                                 std::chrono::nanoseconds bound) const {
   std::shared_lock lock(mutex_);
   std::vector<std::string> stalled;
-  for (const auto& [name, scheduler] : schedulers_) {
-    if (scheduler->health().stalled(now, bound)) stalled.push_back(name);
+  for (const auto& [name, set] : sets_) {
+    for (const Replica& replica : set->replicas()) {
+      if (replica.scheduler->health().stalled(now, bound)) {
+        stalled.push_back(name);
+        break;
+      }
+    }
   }
   return stalled;
 }
@@ -63,45 +76,68 @@ bool Router::ready() const {
   if (!device_fault().empty()) return false;
   std::shared_lock lock(mutex_);
   for (const std::string& name : expected_) {
-    auto found = schedulers_.find(name);
-    if (found == schedulers_.end() || found->second->draining()) return false;
+    auto found = sets_.find(name);
+    if (found == sets_.end() || found->second->first()->draining()) return false;
   }
   return true;
 }
 
-std::shared_ptr<ModelScheduler> Router::install(std::string name, std::shared_ptr<ModelScheduler> scheduler) {
+std::vector<std::shared_ptr<ModelScheduler>> Router::install(std::string name,
+                                                             std::shared_ptr<ReplicaSet> replicas) {
   std::unique_lock lock(mutex_);
-  auto& slot = schedulers_[std::move(name)];
-  std::shared_ptr<ModelScheduler> replaced = std::move(slot);
-  slot = std::move(scheduler);
-  if (replaced) {
-    std::lock_guard fault_lock(fault_mutex_);
-    note_device_fault_locked(*replaced);
+  auto& slot = sets_[std::move(name)];
+  std::shared_ptr<ReplicaSet> replaced = std::move(slot);
+  slot = std::move(replicas);
+  std::vector<std::shared_ptr<ModelScheduler>> dropped;
+  if (!replaced) return dropped;
+  std::lock_guard fault_lock(fault_mutex_);
+  for (const Replica& old : replaced->replicas()) {
+    const bool kept = std::any_of(slot->replicas().begin(), slot->replicas().end(),
+                                  [&](const Replica& now) { return now.scheduler == old.scheduler; });
+    if (kept) continue;
+    note_device_fault_locked(*old.scheduler);
+    dropped.push_back(old.scheduler);
   }
-  return replaced;
+  return dropped;
 }
 
-std::shared_ptr<ModelScheduler> Router::remove(const std::string& name) {
+std::shared_ptr<ModelScheduler> Router::install(std::string name, std::shared_ptr<ModelScheduler> scheduler) {
+  std::vector<Replica> replicas{Replica{scheduler, "", 0}};
+  auto set = std::make_shared<ReplicaSet>(name, std::move(replicas), own_registry_);
+  std::vector<std::shared_ptr<ModelScheduler>> dropped = install(std::move(name), std::move(set));
+  return dropped.empty() ? nullptr : dropped.front();
+}
+
+std::vector<std::shared_ptr<ModelScheduler>> Router::remove(const std::string& name) {
   std::unique_lock lock(mutex_);
-  auto found = schedulers_.find(name);
-  if (found == schedulers_.end()) return nullptr;
-  std::shared_ptr<ModelScheduler> removed = std::move(found->second);
-  schedulers_.erase(found);
+  std::vector<std::shared_ptr<ModelScheduler>> removed;
+  auto found = sets_.find(name);
+  if (found == sets_.end()) return removed;
   std::lock_guard fault_lock(fault_mutex_);
-  note_device_fault_locked(*removed);
+  for (const Replica& replica : found->second->replicas()) {
+    note_device_fault_locked(*replica.scheduler);
+    removed.push_back(replica.scheduler);
+  }
+  sets_.erase(found);
   return removed;
 }
 
 std::shared_ptr<ModelScheduler> Router::scheduler(const std::string& name) const {
   std::shared_lock lock(mutex_);
-  auto found = schedulers_.find(name);
-  return found == schedulers_.end() ? nullptr : found->second;
+  auto found = sets_.find(name);
+  return found == sets_.end() ? nullptr : found->second->first();
+}
+
+std::shared_ptr<ReplicaSet> Router::replica_set(const std::string& name) const {
+  std::shared_lock lock(mutex_);
+  auto found = sets_.find(name);
+  return found == sets_.end() ? nullptr : found->second;
 }
 
 std::vector<std::string> Router::model_names() const {
   std::shared_lock lock(mutex_);
   std::vector<std::string> names;
-  for (const auto& [name, scheduler] : schedulers_) names.push_back(name);
+  for (const auto& [name, set] : sets_) names.push_back(name);
   return names;
 }
 

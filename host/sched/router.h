@@ -1,7 +1,8 @@
 // Router: the RequestRouter the front ends (HTTP, admin `infer`) submit to.
-// Maps model names to their ModelSchedulers; a reload switches a name to a
-// new scheduler atomically with install()/remove(), which hand back the
-// replaced scheduler for the caller to drain in the background.
+// Maps model names to their ReplicaSets (one ModelScheduler per replica;
+// the set picks the replica of each request); a reload switches a name to a
+// new set atomically with install()/remove(), which hand back the replaced
+// schedulers for the caller to drain in the background.
 //
 // Atomicity: submit() holds a shared lock while it hands the request to the
 // scheduler it looked up, and install()/remove() take the lock exclusively,
@@ -14,6 +15,7 @@
 #pragma once
 
 #include "host/sched/model_scheduler.h"
+#include "host/sched/replica_set.h"
 #include "host/sched/request.h"
 
 #include <chrono>
@@ -44,11 +46,16 @@ class Router : public RequestRouter {
   TokenizerReply tokenize(const std::string& model, const std::string& input_json) override;
   TokenizerReply detokenize(const std::string& model, const std::vector<int32_t>& tokens) override;
 
-  // Routes `name` to `scheduler`; returns the one it replaces (or null).
+  // Routes `name` to `replicas`; returns the schedulers of the set it
+  // replaces that the new set does not keep (a resize keeps some).
+  std::vector<std::shared_ptr<ModelScheduler>> install(std::string name, std::shared_ptr<ReplicaSet> replicas);
+  // One replica, no counters of its own (tests, tools).
   std::shared_ptr<ModelScheduler> install(std::string name, std::shared_ptr<ModelScheduler> scheduler);
-  // Stops routing `name`; returns its scheduler (or null).
-  std::shared_ptr<ModelScheduler> remove(const std::string& name);
+  // Stops routing `name`; returns its schedulers (empty if none).
+  std::vector<std::shared_ptr<ModelScheduler>> remove(const std::string& name);
+  // The first replica of `name` (null if none): settings, tokenizer, health.
   std::shared_ptr<ModelScheduler> scheduler(const std::string& name) const;
+  std::shared_ptr<ReplicaSet> replica_set(const std::string& name) const;
   std::vector<std::string> model_names() const;
 
   // The models the configuration names; ready() waits for all of them.
@@ -56,7 +63,8 @@ class Router : public RequestRouter {
 
  private:
   mutable std::shared_mutex mutex_;
-  std::map<std::string, std::shared_ptr<ModelScheduler>> schedulers_;
+  std::map<std::string, std::shared_ptr<ReplicaSet>> sets_;
+  metrics::Registry own_registry_;  // counters of sets made by install(name, scheduler)
   std::set<std::string> expected_;
   void note_device_fault_locked(const ModelScheduler& scheduler) const;
   mutable std::mutex fault_mutex_;

@@ -38,8 +38,8 @@ TEST_CASE("unknown keys are reported with a suggestion", "[config]") {
   const std::string file = fixture.path("etc/models.d/chat.yaml");
   CHECK(fixture.problems() ==
         Lines{file + ":3: cache.evicton: unknown key (did you mean \"eviction\"?)",
-              file + ":4: colour: unknown key (expected one of: name, plugin, weights, device, cache, "
-                     "scheduler, inputs, options)"});
+              file + ":4: colour: unknown key (expected one of: name, plugin, weights, device, replicas, "
+                     "cache, scheduler, inputs, options)"});
 }
 
 TEST_CASE("wrong types and out-of-range values are reported", "[config]") {
@@ -65,6 +65,17 @@ TEST_CASE("wrong types and out-of-range values are reported", "[config]") {
               file + ":8: scheduler.weight: must be a number > 0 (got -1)",
               file + ":9: scheduler.max_step_tokens: must be an integer between 1 and 4294967295 (got a list)",
               file + ":10: options: must be a mapping of plugin options (got 5)"});
+}
+
+TEST_CASE("replicas outside 1..64 is reported with its line", "[config][replicas]") {
+  ConfigFixture fixture;
+  add_llm_plugin(fixture);
+  fixture.write_model("a.yaml", "plugin: llm\nreplicas: 0\n");
+  fixture.write_model("b.yaml", "plugin: llm\ndevice: cpu\nreplicas: many\n");
+  CHECK(fixture.problems() ==
+        Lines{fixture.path("etc/models.d/a.yaml") + ":2: replicas: must be an integer between 1 and 64 (got 0)",
+              fixture.path("etc/models.d/b.yaml") +
+                  ":3: replicas: must be an integer between 1 and 64 (got \"many\")"});
 }
 
 TEST_CASE("reserved_mb larger than size_mb is reported", "[config]") {

@@ -53,8 +53,8 @@ TEST_CASE("ready() waits for every expected model and a draining one is not read
   router.scheduler("beta")->drain();
   CHECK_FALSE(router.ready());
   auto removed = router.remove("beta");
-  REQUIRE(removed != nullptr);
-  CHECK(router.remove("beta") == nullptr);
+  REQUIRE(removed.size() == 1);
+  CHECK(router.remove("beta").empty());
   CHECK(router.model_names() == std::vector<std::string>{"alpha"});
 }
 

@@ -1,0 +1,103 @@
+// ReplicaDeployer: device placement, instance, cache space and scheduler of
+// each replica of a model. See replica_deployer.h.
+#include "host/core/replica_deployer.h"
+
+#include "host/common/device_name.h"
+#include "host/plugins/plugin_load_error.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace citadel::core {
+
+ReplicaDeployer::ReplicaDeployer(plugins::PluginRegistry& registry, cache::CacheManager& cache,
+                                 sched::DeviceArbiters& arbiters, metrics::Registry& metrics)
+    : registry_(registry), cache_(cache), arbiters_(arbiters), metrics_(metrics) {}
+
+std::string ReplicaDeployer::space_name(const std::string& model, uint64_t generation, uint32_t replica) {
+  std::string name = model + "@g" + std::to_string(generation);
+  if (replica != 0) name += ".r" + std::to_string(replica);
+  return name;
+}
+
+sched::Replica ReplicaDeployer::create_replica(const config::ModelConfig& model,
+                                               const config::PluginManifest& manifest,
+                                               uint64_t generation, uint32_t index) {
+  const std::string which = model.replicas > 1 ? " replica " + std::to_string(index) : "";
+  std::string device;
+  try {
+    if (model.device == "auto" || model.device.empty()) {
+      const cache::CacheManager::AutoDevice choice = cache_.choose_auto_device();
+      device = choice.device;
+      spdlog::info("model {}{} ({}): device auto -> {}: {}", model.name, which, model.source_file, device,
+                   choice.reason);
+    } else {
+      device = cache_.resolve_device(model.device);
+    }
+  } catch (const std::exception& e) {
+    throw std::runtime_error(model.source_file + ": device: " + e.what());
+  }
+  auto instance = registry_.create_instance(model, manifest, common::DeviceName::parse(device), generation);
+  const citadel_model_info& info = instance->info();
+  cache::CacheSpaceSettings settings;
+  settings.model = space_name(model.name, generation, index);
+  settings.geometry.tokens_per_block = info.tokens_per_block;
+  settings.geometry.block_bytes =
+      uint64_t{info.tokens_per_block} * info.num_layers * info.bytes_per_token_per_layer;
+  settings.cache = model.cache;
+  settings.weight_bytes = info.device_weight_bytes;
+  try {
+    instance->attach_cache_space(cache_.create_space(device, settings));
+  } catch (const std::exception& e) {
+    throw std::runtime_error(model.source_file + ": cache" + (which.empty() ? "" : " (" + which.substr(1) + ")") +
+                             ": " + e.what());
+  }
+  sched::Replica replica;
+  replica.scheduler = std::make_shared<sched::ModelScheduler>(instance, metrics_, arbiters_.for_device(device));
+  replica.device = device;
+  replica.index = index;
+  return replica;
+}
+
+ModelDeployment ReplicaDeployer::deploy(const config::ModelConfig& model, const config::Configuration& next,
+                                        uint64_t generation, const sched::ReplicaSet* resize_from) {
+  auto manifest = next.plugins.find(model.plugin);
+  if (manifest == next.plugins.end()) {
+    throw plugins::PluginLoadError(model.source_file + ": plugin: no plugin named " + model.plugin);
+  }
+  ModelDeployment deployment;
+  deployment.name = model.name;
+  std::vector<sched::Replica> replicas;
+  if (resize_from != nullptr) {
+    const size_t kept = std::min<size_t>(model.replicas, resize_from->replicas().size());
+    replicas.assign(resize_from->replicas().begin(), resize_from->replicas().begin() + kept);
+  }
+  try {
+    for (uint32_t index = static_cast<uint32_t>(replicas.size()); index < model.replicas; ++index) {
+      replicas.push_back(create_replica(model, manifest->second, generation, index));
+      deployment.created.push_back(replicas.back().scheduler);
+    }
+  } catch (...) {
+    for (auto& scheduler : deployment.created) scheduler->stop();
+    throw;
+  }
+  deployment.set = std::make_shared<sched::ReplicaSet>(model.name, std::move(replicas), metrics_);
+  return deployment;
+}
+
+bool only_replicas_changed(const config::Configuration& before, const config::Configuration& after,
+                           const std::string& model) {
+  auto old_model = before.models.find(model);
+  auto new_model = after.models.find(model);
+  if (old_model == before.models.end() || new_model == after.models.end()) return false;
+  config::ModelConfig same_count = old_model->second;
+  same_count.replicas = new_model->second.replicas;
+  if (!(same_count == new_model->second)) return false;
+  auto old_plugin = before.plugins.find(old_model->second.plugin);
+  auto new_plugin = after.plugins.find(new_model->second.plugin);
+  return old_plugin != before.plugins.end() && new_plugin != after.plugins.end() &&
+         old_plugin->second == new_plugin->second;
+}
+
+}  // namespace citadel::core

@@ -1,0 +1,66 @@
+// ReplicaDeployer: creates the replicas of one configured model for a
+// reload — for each, the device (`device: auto` asks the cache manager for
+// the CUDA pool with the most free memory at that moment, so replicas spread
+// over the devices and share one only when there are fewer devices than
+// replicas), the plugin instance, its cache space and its ModelScheduler —
+// and gathers them into the ReplicaSet the Router serves the name from.
+// A resize (only `replicas` changed) keeps the running replicas it can and
+// creates only the missing ones.
+//
+// Used by ReloadCoordinator (host/core) only, under its reload lock.
+#pragma once
+
+#include "host/cache/cache_manager.h"
+#include "host/config/model_config.h"
+#include "host/metrics/registry.h"
+#include "host/plugins/plugin_registry.h"
+#include "host/sched/device_arbiter.h"
+#include "host/sched/replica_set.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace citadel::core {
+
+// A model's new ReplicaSet and the schedulers created for it (to stop when
+// the reload fails; kept replicas are not among them).
+struct ModelDeployment {
+  std::string name;
+  std::shared_ptr<sched::ReplicaSet> set;
+  std::vector<std::shared_ptr<sched::ModelScheduler>> created;
+};
+
+class ReplicaDeployer {
+ public:
+  ReplicaDeployer(plugins::PluginRegistry& registry, cache::CacheManager& cache,
+                  sched::DeviceArbiters& arbiters, metrics::Registry& metrics);
+
+  // Creates model.replicas replicas of generation `generation`; with
+  // `resize_from`, replicas 0..min(old, new)-1 are taken from it instead.
+  // Throws (the message names the models.d file and field) when one cannot
+  // be created; what it had created is stopped first.
+  ModelDeployment deploy(const config::ModelConfig& model, const config::Configuration& next,
+                         uint64_t generation, const sched::ReplicaSet* resize_from = nullptr);
+
+  // The cache space of replica r of generation g of model m: "m@g<g>" for
+  // replica 0, "m@g<g>.r<r>" for the others; old and new spaces of a changed
+  // model live side by side while the old drain.
+  static std::string space_name(const std::string& model, uint64_t generation, uint32_t replica);
+
+ private:
+  sched::Replica create_replica(const config::ModelConfig& model, const config::PluginManifest& manifest,
+                                uint64_t generation, uint32_t index);
+
+  plugins::PluginRegistry& registry_;
+  cache::CacheManager& cache_;
+  sched::DeviceArbiters& arbiters_;
+  metrics::Registry& metrics_;
+};
+
+// True when `before` and `after` differ in `replicas` only (and the plugin
+// they use is unchanged): a reload then resizes instead of replacing.
+bool only_replicas_changed(const config::Configuration& before, const config::Configuration& after,
+                           const std::string& model);
+
+}  // namespace citadel::core
