@@ -134,7 +134,7 @@ TEST_CASE("bad configurations are rejected and the old one keeps serving", "[int
   SECTION("a plugin speaking another ABI") {
     tree.install_plugin("badabi", "echo-badabi");
     tree.write_model("newer", "badabi");
-    check_rejected(tree, *host, "speaks ABI 99.0, host speaks " + std::to_string(CITADEL_ABI_VERSION_MAJOR) + ".");
+    check_rejected(tree, *host, "speaks ABI 99." + std::to_string(CITADEL_ABI_VERSION_MINOR) + ", host speaks " + std::to_string(CITADEL_ABI_VERSION_MAJOR) + ".");
   }
   SECTION("a plugin without the entry symbol") {
     tree.install_plugin("noentry", "echo-noentry");
