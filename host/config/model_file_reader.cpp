@@ -64,8 +64,13 @@ const PluginManifest* read_plugin(const YamlMapReader& root, const PluginLookup&
 void read_options(const YamlMapReader& root, const PluginManifest* manifest, ModelConfig& model) {
   boost::json::object options;
   if (manifest != nullptr && !manifest->default_options_json.empty()) {
-    boost::json::value defaults = boost::json::parse(manifest->default_options_json);
-    if (defaults.is_object()) options = std::move(defaults.as_object());
+    boost::system::error_code error;
+    boost::json::value defaults = boost::json::parse(manifest->default_options_json, error);
+    if (error)  // the manifest reader only stores what it checked; never abort a load on it
+      root.report("plugin", "plugin \"" + model.plugin + "\": its manifest's defaults.options are not JSON (" +
+                                error.message() + ")");
+    else if (defaults.is_object())
+      options = std::move(defaults.as_object());
   }
   if (const YAML::Node* node = root.find("options")) {
     if (node->IsMap()) {

@@ -4,9 +4,42 @@
 #include <cmath>
 #include <limits>
 #include <regex>
+#include <string_view>
 
 namespace citadel::config {
 namespace {
+
+// Whether `text` is well-formed UTF-8 (shortest forms, no surrogates, at most
+// U+10FFFF) without NUL bytes, so that the plugin options the host serializes
+// always parse again (in the plugin, and when a manifest's defaults are merged
+// under a model's options) and read whole as C strings.
+bool is_option_text(std::string_view text) {
+  static constexpr uint32_t smallest[5] = {0, 0, 0x80, 0x800, 0x10000};
+  size_t at = 0;
+  while (at < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[at]);
+    if (lead == 0) return false;
+    if (lead < 0x80) {
+      ++at;
+      continue;
+    }
+    size_t length = 0;
+    uint32_t code = 0;
+    if ((lead & 0xE0) == 0xC0) length = 2, code = lead & 0x1F;
+    else if ((lead & 0xF0) == 0xE0) length = 3, code = lead & 0x0F;
+    else if ((lead & 0xF8) == 0xF0) length = 4, code = lead & 0x07;
+    else return false;
+    if (at + length > text.size()) return false;
+    for (size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[at + k]);
+      if ((next & 0xC0) != 0x80) return false;
+      code = (code << 6) | (next & 0x3F);
+    }
+    if (code < smallest[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+    at += length;
+  }
+  return true;
+}
 
 bool is_string_tag(const std::string& tag) {
   return tag == "!" || tag == "tag:yaml.org,2002:str" || tag == "!!str";
@@ -129,6 +162,10 @@ boost::json::value yaml_to_json(const YAML::Node& node, const std::string& file,
         continue;
       }
       const std::string key = entry.first.Scalar();
+      if (!is_option_text(key)) {
+        problems.push_back({{file, line_of(entry.first)}, field, "keys must be UTF-8 text without NUL bytes"});
+        continue;
+      }
       object[key] = yaml_to_json(entry.second, file, field + "." + key, problems);
     }
     return object;
@@ -146,7 +183,12 @@ boost::json::value yaml_to_json(const YAML::Node& node, const std::string& file,
         return nullptr;
       }
       return scalar.floating;
-    case ScalarType::string: return boost::json::string(scalar.text);
+    case ScalarType::string:
+      if (!is_option_text(scalar.text)) {
+        problems.push_back({{file, line_of(node)}, field, "must be UTF-8 text without NUL bytes"});
+        return nullptr;
+      }
+      return boost::json::string(scalar.text);
   }
   return nullptr;
 }

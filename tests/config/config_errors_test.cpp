@@ -200,3 +200,21 @@ TEST_CASE("a file that is not UTF-8 is reported with its line, and its options n
   CHECK(fixture.problems() ==
         Lines{fixture.path("etc/models.d/chat.yaml") + ":3: not valid UTF-8 (byte 26 of the file)"});
 }
+
+// Found by the plugin_manifest fuzz target: a manifest option key holding a
+// NUL byte made options JSON that did not parse again, and loading a model of
+// that plugin threw out of the loader. (Files that are not UTF-8 are refused
+// whole when read; yaml-cpp refuses escapes of surrogates.)
+TEST_CASE("manifest option keys and strings with NUL bytes are reported", "[config]") {
+  ConfigFixture fixture;
+  fixture.write_plugin("llm", "name: llm\ndefaults:\n  options:\n    prefix: \"a\\0b\"\n    max_conte\x01" +
+                                  std::string(1, '\0') + "_tokens: 0\n");
+  fixture.write_model("a.yaml", "plugin: llm\n");
+  const Lines problems = fixture.problems();
+  INFO(Catch::Detail::stringify(problems));
+  REQUIRE(problems.size() == 2);
+  CHECK(problems[0] ==
+        fixture.path("plugins/llm/plugin.yaml") + ":4: defaults.options.prefix: must be UTF-8 text without NUL bytes");
+  CHECK(problems[1] ==
+        fixture.path("plugins/llm/plugin.yaml") + ":5: defaults.options: keys must be UTF-8 text without NUL bytes");
+}
