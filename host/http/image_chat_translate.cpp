@@ -109,8 +109,12 @@ ImageChatRequest parse_image_chat_request(std::string_view body_text, uint32_t m
                       "messages", "missing_image");
   if (auto n = optional_integer(body, "n"); n && *n != 1)
     throw bad_request("'n' must be 1 for an image_to_text model", "n");
-  if (!body.contains("max_tokens") && body.contains("max_completion_tokens"))
-    body["max_tokens"] = body.at("max_completion_tokens");
+  if (!body.contains("max_tokens") && body.contains("max_completion_tokens")) {
+    // Copied out first: inserting the key may rehash the object and free the
+    // value a reference into it would read (ASan found it).
+    boost::json::value limit = body.at("max_completion_tokens");
+    body["max_tokens"] = std::move(limit);
+  }
   body.erase("prompt");
   for (const char* page_field : {"first_page", "last_page", "max_pages"}) body.erase(page_field);
   request.options = read_ocr_options(body, max_tokens_limit);
