@@ -80,7 +80,8 @@ run_stage() {
   UBSAN_OPTIONS="$common$(suppressions ubsan)" \
   TSAN_OPTIONS="$common:second_deadlock_stack=1$(suppressions tsan)" \
       timeout --kill-after=10 "$(run_limit "$stage")" \
-      "$build/tests/citadel-tests" "$tests" --order rand --warn NoAssertions || status=$?
+      "$build/tests/citadel-tests" "$tests" --order rand --warn NoAssertions 2>&1 | tee "$build/tests-output.log" \
+      || status=${PIPESTATUS[0]}
   local reports
   reports=$(find "$logs" -type f | sort)
   if [[ -n "$reports" ]]; then
@@ -92,7 +93,11 @@ run_stage() {
     summary+=("$stage: FAILED: citadel-tests still running at its time limit ($(run_limit "$stage") s left; a hang?)")
   elif ((status != 0)); then
     failed=1
-    summary+=("$stage: FAILED: citadel-tests exited $status")
+    # A report the runtime wrote to stderr instead of log_path (UBSan does so
+    # for some checks) is named here, so the summary says what failed.
+    local first_report
+    first_report=$(grep -m1 -E "runtime error:|ERROR: (Address|Leak|Thread)Sanitizer" "$build/tests-output.log" || true)
+    summary+=("$stage: FAILED: citadel-tests exited $status${first_report:+: $first_report}")
   else
     summary+=("$stage: ok, citadel-tests \"$tests\" clean under -fsanitize=$sanitizers (build ${build_seconds}s, tests $((SECONDS - started))s)")
   fi

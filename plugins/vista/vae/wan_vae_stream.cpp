@@ -30,6 +30,7 @@ VideoTensor norm_silu(const VideoTensor& x, const std::vector<float>& gamma) {
 // Frames [first, first + count) of x.
 VideoTensor frame_range(const VideoTensor& x, int64_t first, int64_t count) {
   VideoTensor y(x.channels, count, x.height, x.width);
+  if (count == 0) return y;
   const size_t bytes = static_cast<size_t>(count * x.plane()) * sizeof(float);
   for (int64_t c = 0; c < x.channels; ++c)
     std::memcpy(y.data.data() + c * count * x.plane(), x.data.data() + (c * x.frames + first) * x.plane(), bytes);
@@ -39,6 +40,7 @@ VideoTensor frame_range(const VideoTensor& x, int64_t first, int64_t count) {
 // a then b along time (same channels and size).
 VideoTensor concat_frames(const VideoTensor& a, const VideoTensor& b) {
   if (a.frames == 0) return b;
+  if (b.frames == 0) return a;  // b's data may be empty (a null pointer memcpy may not take)
   VideoTensor y(a.channels, a.frames + b.frames, a.height, a.width);
   for (int64_t c = 0; c < a.channels; ++c) {
     float* out = y.data.data() + c * y.frames * y.plane();
