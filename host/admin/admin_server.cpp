@@ -11,6 +11,7 @@
 #include <thread>
 
 #include <boost/asio.hpp>
+#include <spdlog/spdlog.h>
 
 #include "host/admin/admin_command_table.h"
 #include "host/admin/admin_connection.h"
@@ -73,6 +74,7 @@ void AdminServer::Impl::start() {
   accept_next();
   running = true;
   io_thread = std::thread([this] { io.run(); });
+  spdlog::info("admin: listening on {}", path);
 }
 
 void AdminServer::Impl::accept_next() {

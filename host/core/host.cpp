@@ -91,8 +91,11 @@ void Host::start() {
     for (const std::string& error : report.errors) message += "\n  " + error;
     throw StartupError(message);
   }
-  admin_->start();
+  // HTTP first: the admin socket answering is what tools and tests take for
+  // "started", so by then the listener must be bound (status reports its
+  // port) and nothing is left to start.
   if (http_) http_->start();
+  admin_->start();
   spdlog::info("citadel {} ready: {} model(s), admin socket {}{}", CITADEL_VERSION,
                router_.model_names().size(), admin_->socket_path(),
                http_ ? ", http port " + std::to_string(http_->port()) : std::string());

@@ -57,8 +57,8 @@ class Host {
   Host(const Host&) = delete;
   Host& operator=(const Host&) = delete;
 
-  // Creates the configured models (generation 1), starts the admin socket
-  // and HTTP, then notifies READY=1. Throws StartupError / std::runtime_error.
+  // Creates the configured models (generation 1), starts HTTP and then the
+  // admin socket (once it answers, everything is up), then notifies READY=1. Throws StartupError / std::runtime_error.
   void start();
   // Serves until SIGTERM or SIGINT (or request_stop), then drains in-flight
   // work and stops everything. Returns the exit status (0).

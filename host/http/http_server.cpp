@@ -185,8 +185,7 @@ struct HttpServer::Impl {
   std::atomic<uint32_t> refusing{0};  // 503 answers in flight
   std::vector<std::thread> threads;
   std::mutex lifecycle_mutex;
-  // Read by port() from any thread (the admin `status` command runs while
-  // start() binds): atomic.
+  // Read by port() from any thread (admin commands, POST /benchmark): atomic.
   std::atomic<uint16_t> bound_port{0};
   bool running = false;
   bool stopped = false;

@@ -1,10 +1,13 @@
 // The real citadel binary on a temporary configuration: models listed,
-// admin errors answered without harm, SIGTERM drains in-flight work.
+// admin errors answered without harm, SIGTERM drains in-flight work, the
+// admin socket opens only once HTTP listens.
 #include "integration/host_tree.hpp"
 
 #include <citadel/plugin.h>
 
 #include <catch2/catch.hpp>
+
+#include <optional>
 
 using citadel::test::HostTree;
 
@@ -115,4 +118,34 @@ TEST_CASE("a configuration error at start-up exits non-zero naming the file", "[
   REQUIRE(status.has_value());
   CHECK(*status != 0);
   CHECK_THAT(host.log(), Catch::Contains("bad.yaml:3"));
+}
+
+TEST_CASE("the admin socket opens after the HTTP listener: its first status has the port", "[integration]") {
+  // Tools and tests take the first answer on the admin socket for "started"
+  // (CitadelProcess::wait_ready, citadelctl status). A socket opened before
+  // the listener answered `status` without http_port under load.
+  HostTree tree("127.0.0.1:0");
+  tree.write_model("chat", "echo");
+  citadel::test::CitadelProcess host(citadel::test::binary_dir() / "host" / "citadel", tree.config(),
+                                     tree.socket(), tree.log());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  std::optional<boost::json::object> first_status;
+  bool exited = false;
+  while (!first_status && !exited && std::chrono::steady_clock::now() < deadline) {
+    exited = host.poll_exit().has_value();
+    try {
+      first_status = host.request({{"cmd", "status"}}).at("status").as_object();
+    } catch (const std::runtime_error&) {  // no socket yet
+    }
+  }
+  INFO(host.log());
+  REQUIRE(first_status.has_value());
+  CHECK(first_status->contains("http_port"));
+  // The order itself, which a quiet machine hides from the check above.
+  const std::string log = host.log();
+  const size_t http_line = log.find("http: listening on");
+  const size_t admin_line = log.find("admin: listening on");
+  REQUIRE(http_line != std::string::npos);
+  REQUIRE(admin_line != std::string::npos);
+  CHECK(http_line < admin_line);
 }
