@@ -3,7 +3,8 @@
 # this checkout (its tracked and untracked-but-not-ignored files: what a fresh
 # clone with these edits holds; no build/, no models/): build, default model
 # setup, start; waits for /ready, asks /v1/chat/completions one question and
-# needs a non-empty answer, then SIGTERM and a clean exit (status 0). The
+# needs a non-empty answer, then SIGTERM and a clean exit (status 0); the
+# host must log no warning or error before it is ready. The
 # only change to the shipped files is HTTP on a free port (listen
 # 127.0.0.1:0), so a host already on :8080 does not matter. Bounded in time;
 # the host is killed on any failure. Prints the time of each phase.
@@ -74,6 +75,9 @@ print(status.get("http_port", "") if status.get("ready") else "")' 2>/dev/null |
 done
 ready_at=$(now_ms)
 curl -sf -m 10 "http://127.0.0.1:$port/ready" >/dev/null || fail "/ready did not answer 200"
+# A clean first run: nothing the operator must act on (e.g. no warning about
+# the manifests of plugins run.sh does not build).
+if grep -E '\[(warning|error|critical)\]' "$log"; then fail "the first run logged the warnings above"; fi
 echo "smoke: ready on port $port after $(elapsed) s (host start to ready $(seconds $((ready_at - built_at))) s)"
 
 # 3. One chat answer.

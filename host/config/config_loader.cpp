@@ -85,6 +85,9 @@ Configuration load_configuration(const std::string& host_config_path,
       configuration.plugins[name] = std::move(result.manifest);
     } else if (used_plugins.count(name) > 0) {
       problems.insert(problems.end(), result.problems.begin(), result.problems.end());
+    } else if (result.only_library_missing) {
+      configuration.notes.push_back(result.manifest.source_file + ": plugin \"" + name + "\" not offered: " +
+                                    result.manifest.library + " is not there (not built) and no model uses it");
     } else {
       for (const ConfigProblem& problem : result.problems) {
         configuration.warnings.push_back(problem.to_string() + " (plugin \"" + name + "\" is not used; ignored)");

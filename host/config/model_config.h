@@ -162,6 +162,9 @@ struct Configuration {
   // Problems that did not stop the load (a broken manifest no model uses),
   // one "file:line: field: what" line each, for the log.
   std::vector<std::string> warnings;
+  // Facts that need no action, for a debug line: a manifest whose library
+  // was not built, which no model uses.
+  std::vector<std::string> notes;
 };
 
 const char* to_string(EvictionPolicyKind kind);

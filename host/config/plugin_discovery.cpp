@@ -27,6 +27,10 @@ DiscoveredPlugin read_folder(const fs::path& manifest_path) {
     result.manifest = read_plugin_manifest(*root, manifest_path.string(), result.problems);
   }
   result.manifest.source_file = manifest_path.string();
+  std::error_code error;
+  result.only_library_missing = result.problems.size() == 1 && result.problems.front().field == "library" &&
+                                !result.manifest.library.empty() &&
+                                !fs::is_regular_file(result.manifest.library, error);
   std::stable_sort(result.problems.begin(), result.problems.end(),
                    [](const ConfigProblem& a, const ConfigProblem& b) { return a.where.line < b.where.line; });
   return result;

@@ -35,6 +35,10 @@ using PluginIdentityReader =
 struct DiscoveredPlugin {
   PluginManifest manifest;
   std::vector<ConfigProblem> problems;
+  // The manifest is sound and its only problem is that the library file is
+  // not there: a plugin whose sources were not built (scripts/run.sh builds
+  // only the default model's). Not worth a warning while no model uses it.
+  bool only_library_missing = false;
 };
 
 // Every plugin in host.plugins_dir by name. Bare libraries are skipped, with a

@@ -108,6 +108,7 @@ ReloadReport ReloadCoordinator::apply_locked(config::Configuration next, const s
   ReloadReport report;
   report.trigger = trigger;
   report.warnings = next.warnings;
+  for (const std::string& note : next.notes) spdlog::debug("{}", note);
   const std::shared_ptr<const config::Configuration> current = configuration();
   config::ConfigDiff diff = config::diff(*current, next);
   // A failed model is recreated by any reload, even with its files unchanged.

@@ -173,16 +173,43 @@ TEST_CASE("a manifest may name its library; the default is <name>.so beside it",
 TEST_CASE("a broken manifest no model uses is a warning, not an error", "[config]") {
   ConfigFixture fixture;
   fixture.write_plugin("llm", kLlmManifest);
-  fixture.dir.write("plugins/unused/plugin.yaml", "name: unused\n");  // no unused.so
+  fixture.write_plugin("unused", "name: unused\nversoin: 1\n");
   fixture.write_model("chat.yaml", "plugin: llm\n");
   const auto configuration = fixture.load();
   CHECK(configuration.models.size() == 1);
   CHECK(configuration.plugins.count("unused") == 0);
   REQUIRE(configuration.warnings.size() == 1);
   CHECK(configuration.warnings[0] ==
-        fixture.path("plugins/unused/plugin.yaml") + ":1: library: library file not found: " +
-            fixture.path("plugins/unused/unused.so") +
-            " (the default: <name>.so beside the manifest) (plugin \"unused\" is not used; ignored)");
+        fixture.path("plugins/unused/plugin.yaml") +
+            ":2: versoin: unknown key (did you mean \"version\"?) (plugin \"unused\" is not used; ignored)");
+  CHECK(configuration.notes.empty());
+}
+
+TEST_CASE("a manifest whose library was not built, used by no model, is a note, not a warning", "[config]") {
+  // scripts/run.sh builds only the default model's plugin; the build folder
+  // still holds every plugin's manifest.
+  ConfigFixture fixture;
+  fixture.write_plugin("llm", kLlmManifest);
+  fixture.dir.write("plugins/unused/plugin.yaml", "name: unused\n");  // no unused.so
+  fixture.write_model("chat.yaml", "plugin: llm\n");
+  const auto configuration = fixture.load();
+  CHECK(configuration.models.size() == 1);
+  CHECK(configuration.plugins.count("unused") == 0);
+  CHECK(configuration.warnings.empty());
+  REQUIRE(configuration.notes.size() == 1);
+  CHECK(configuration.notes[0] == fixture.path("plugins/unused/plugin.yaml") +
+                                      ": plugin \"unused\" not offered: " + fixture.path("plugins/unused/unused.so") +
+                                      " is not there (not built) and no model uses it");
+}
+
+TEST_CASE("a manifest with a missing library and another problem is a warning", "[config]") {
+  ConfigFixture fixture;
+  fixture.write_plugin("llm", kLlmManifest);
+  fixture.dir.write("plugins/unused/plugin.yaml", "name: unused\nversoin: 1\n");  // no unused.so
+  fixture.write_model("chat.yaml", "plugin: llm\n");
+  const auto configuration = fixture.load();
+  CHECK(configuration.warnings.size() == 2);
+  CHECK(configuration.notes.empty());
 }
 
 TEST_CASE("a replaced plugin library gets a new fingerprint", "[config]") {
