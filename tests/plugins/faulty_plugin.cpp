@@ -19,6 +19,7 @@
 //   unknown_state        a request state outside the enum
 // Built by tests/plugins/CMakeLists.txt as test-plugins/faulty/faulty.so.
 #include "echo_input.hpp"
+#include "test_model_parts.hpp"
 
 #include <citadel/sdk.hpp>
 
@@ -93,17 +94,12 @@ class FaultyModel : public sdk::Model {
   }
 
   citadel_model_info describe() override {
-    citadel_model_info info{};
-    info.task = CITADEL_TASK_TEXT_GENERATION;
-    info.num_layers = 1;
-    info.tokens_per_block = 16;
-    info.bytes_per_token_per_layer = 16;
-    info.max_context_tokens = 4096;
-    info.max_batch_requests = 64;
-    info.max_step_tokens = 2048;
-    info.model_version = "faulty 1.0.0";
-    info.vocab_size = kVocabSize;
-    return info;
+    return one_layer_model_info({.task = CITADEL_TASK_TEXT_GENERATION,
+                                 .max_context_tokens = 4096,
+                                 .max_batch_requests = 64,
+                                 .max_step_tokens = 2048,
+                                 .model_version = "faulty 1.0.0",
+                                 .vocab_size = kVocabSize});
   }
 
   sdk::RequestPlan open_request(uint64_t request_id, std::string_view input_json,
@@ -148,13 +144,9 @@ class FaultyModel : public sdk::Model {
   }
 
   void step_one(const citadel_step_item& item, citadel_step_output& output) {
-    auto found = requests_.find(item.request_id);
-    if (found == requests_.end()) {
-      output.state = CITADEL_REQUEST_FAILED;
-      output.error = "faulty: unknown request";
-      return;
-    }
-    FaultyRequest& request = found->second;
+    FaultyRequest* found = find_step_request(requests_, item, output, "faulty: unknown request");
+    if (found == nullptr) return;
+    FaultyRequest& request = *found;
     request.text.clear();
     output.state = CITADEL_REQUEST_RUNNING;
     const uint32_t end = item.num_computed_tokens + item.num_new_tokens;

@@ -15,6 +15,8 @@
 // max_tokens counts these steps. A request without a payload fails with
 // INVALID_ARGUMENT. Built by tests/plugins/CMakeLists.txt as
 // test-plugins/image-probe/image-probe.so.
+#include "test_model_parts.hpp"
+
 #include <citadel/sdk.hpp>
 
 #include <stb_image.h>
@@ -66,17 +68,12 @@ class ImageProbeModel : public sdk::Model {
   ImageProbeModel(const sdk::Host&, const sdk::ModelConfig&) {}
 
   citadel_model_info describe() override {
-    citadel_model_info info{};
-    info.task = CITADEL_TASK_IMAGE_TO_TEXT;
-    info.num_layers = 1;
-    info.tokens_per_block = 16;
-    info.bytes_per_token_per_layer = 16;
-    info.max_context_tokens = 8192;
-    info.max_batch_requests = 64;
-    info.max_step_tokens = 4096;
-    info.model_version = "image-probe 1.0.0";
-    info.vocab_size = 256;
-    return info;
+    return one_layer_model_info({.task = CITADEL_TASK_IMAGE_TO_TEXT,
+                                 .max_context_tokens = 8192,
+                                 .max_batch_requests = 64,
+                                 .max_step_tokens = 4096,
+                                 .model_version = "image-probe 1.0.0",
+                                 .vocab_size = 256});
   }
 
   sdk::RequestPlan open_request(uint64_t request_id, std::string_view input_json,
@@ -118,13 +115,9 @@ class ImageProbeModel : public sdk::Model {
 
  private:
   void step_one(const citadel_step_item& item, citadel_step_output& output) {
-    auto found = requests_.find(item.request_id);
-    if (found == requests_.end()) {
-      output.state = CITADEL_REQUEST_FAILED;
-      output.error = "image-probe: unknown request";
-      return;
-    }
-    ProbeRequest& request = found->second;
+    ProbeRequest* found = find_step_request(requests_, item, output, "image-probe: unknown request");
+    if (found == nullptr) return;
+    ProbeRequest& request = *found;
     output.state = CITADEL_REQUEST_RUNNING;
     if (item.num_computed_tokens + item.num_new_tokens < request.prompt_tokens) return;  // prefill chunk
     request.piece = request.answer.substr(request.produced * kBytesPerStep, kBytesPerStep);

@@ -7,6 +7,7 @@
 // chunk), finishing with the last frame. Options: step_delay_ms (time per
 // frame), max_frames (more is refused naming "frames"), frames_per_chunk,
 // bad_frame_at (frame index sent with a wrong size; -1 none).
+#include "test_model_parts.hpp"
 #include "video_frame_pattern.hpp"
 
 #include <citadel/sdk.hpp>
@@ -62,16 +63,12 @@ class VideoModel : public sdk::Model {
       : host_(host), options_(parse_options(config.options)) {}
 
   citadel_model_info describe() override {
-    citadel_model_info info{};
-    info.task = CITADEL_TASK_TEXT_TO_VIDEO;
-    info.num_layers = 1;
-    info.tokens_per_block = 16;
-    info.bytes_per_token_per_layer = 64;
-    info.max_context_tokens = options_.max_frames + 16;
-    info.max_batch_requests = 8;
-    info.max_step_tokens = 256;
-    info.model_version = "video-test 1.0.0";
-    return info;
+    return one_layer_model_info({.task = CITADEL_TASK_TEXT_TO_VIDEO,
+                                 .bytes_per_token_per_layer = 64,
+                                 .max_context_tokens = options_.max_frames + 16,
+                                 .max_batch_requests = 8,
+                                 .max_step_tokens = 256,
+                                 .model_version = "video-test 1.0.0"});
   }
 
   sdk::RequestPlan open_request(uint64_t request_id, std::string_view input_json,
@@ -115,14 +112,9 @@ class VideoModel : public sdk::Model {
 
  private:
   void step_one(const citadel_step_item& item, citadel_step_output& output) {
-    auto found = requests_.find(item.request_id);
-    if (found == requests_.end()) {
-      output.state = CITADEL_REQUEST_FAILED;
-      output.finish_reason = CITADEL_FINISH_ERROR;
-      output.error = "video: unknown request";
-      return;
-    }
-    VideoRequest& request = found->second;
+    VideoRequest* found = find_step_request(requests_, item, output, "video: unknown request");
+    if (found == nullptr) return;
+    VideoRequest& request = *found;
     output.state = CITADEL_REQUEST_RUNNING;
     // The frame index is the position being sampled: position 0 is the prompt.
     const uint32_t frame = item.num_computed_tokens + item.num_new_tokens - 1;
