@@ -24,8 +24,8 @@ import pathlib
 import random
 import shutil
 import signal
-import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -33,6 +33,8 @@ import time
 import host_memory
 
 SOURCE_DIR = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(SOURCE_DIR / "tests" / "support"))
+import citadel_admin  # noqa: E402  pylint: disable=wrong-import-position
 LLM_MODELS = {"gptq-qwen2": "qwen2-gptq", "gptq-llama3": "llama3-gptq"}
 PROMPTS = ["The quick brown fox", "Once upon a time", "In a galaxy far away", "abc abc abc"]
 
@@ -46,10 +48,7 @@ class Host:
             "admin:\n  socket: run/admin.sock\nplugins_dir: plugins\nmodels_dir: models.d\n"
             "runtime_dir: run/runtime\nhttp:\n  listen: 127.0.0.1:0\n  max_tokens_limit: 512\n"
             "devices: [cpu]\ncpu_cache_mb: 256\nlog_level: warn\nshutdown_grace_s: 10\n")
-        gptq = root / "plugins" / "llm-gptq"
-        gptq.mkdir(parents=True)
-        shutil.copy(llm_plugin / "llm-gptq.so", gptq / "llm-gptq.so")
-        shutil.copy(llm_plugin / "plugin.yaml", gptq / "plugin.yaml")
+        citadel_admin.install_plugin_folder(llm_plugin, root / "plugins", "llm-gptq")
         (root / "plugins" / "echo").mkdir()
         (root / "plugins" / "echo" / "plugin.yaml").write_text(
             "name: echo\nversion: \"1\"\nlibrary: echo.so\ndefaults:\n  cache:\n    size_mb: 32\n")
@@ -78,31 +77,14 @@ class Host:
         os.rename(self.root / "models.d" / f"{name}.yaml.new", path)
 
     def admin(self, command):
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-            connection.settimeout(300)
-            connection.connect(str(self.root / "run" / "admin.sock"))
-            connection.sendall((json.dumps(command) + "\n").encode())
-            reply = b""
-            while not reply.endswith(b"\n"):
-                chunk = connection.recv(65536)
-                if not chunk:
-                    break
-                reply += chunk
-        return json.loads(reply)
+        return citadel_admin.admin_request(self.root / "run" / "admin.sock", command, timeout=300)
 
     def wait_port(self):
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit("citadel exited:\n" + (self.root / "citadel.log").read_text())
-            try:
-                port = self.admin({"cmd": "status"})["status"].get("http_port", 0)
-                if port:
-                    return port
-            except (OSError, ValueError, KeyError):
-                pass
-            time.sleep(0.1)
-        raise SystemExit("citadel did not start in time")
+        try:
+            return citadel_admin.wait_http_port(self.process, self.root / "run" / "admin.sock",
+                                                self.root / "citadel.log", timeout=120, poll_s=0.1)
+        except RuntimeError as error:
+            raise SystemExit(str(error)) from None
 
     def pool_used(self):
         return sum(p["used_bytes"] for p in self.admin({"cmd": "status"})["status"]["pool"])

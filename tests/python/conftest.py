@@ -12,8 +12,8 @@ import os
 import pathlib
 import shutil
 import signal
-import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -23,6 +23,8 @@ import openai
 import pytest
 
 SOURCE_DIR = pathlib.Path(os.environ.get("CITADEL_SOURCE_DIR", pathlib.Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(SOURCE_DIR / "tests" / "support"))
+import citadel_admin  # noqa: E402  pylint: disable=wrong-import-position
 BUILD_DIR = pathlib.Path(os.environ.get("CITADEL_BUILD_DIR", SOURCE_DIR / "build-test"))
 TEST_MODELS = SOURCE_DIR / "tests" / "data" / "llm"
 
@@ -55,11 +57,7 @@ class Citadel:
         self.root = pathlib.Path(tempfile.mkdtemp(prefix="citadel-pytest-"))
         (self.root / "citadel.yaml").write_text(CITADEL_YAML)
         (self.root / "run").mkdir()
-        plugin_dir = self.root / "plugins" / "llm-gptq"
-        plugin_dir.mkdir(parents=True)
-        built = BUILD_DIR / "plugins" / "llm-gptq"
-        shutil.copy(built / "llm-gptq.so", plugin_dir / "llm-gptq.so")
-        shutil.copy(built / "plugin.yaml", plugin_dir / "plugin.yaml")
+        citadel_admin.install_plugin_folder(BUILD_DIR / "plugins" / "llm-gptq", self.root / "plugins", "llm-gptq")
         (self.root / "models.d").mkdir()
         for name, (weights, options) in models.items():
             text = f"name: {name}\nplugin: llm-gptq\ndevice: cpu\nweights: {weights}\n"
@@ -67,6 +65,10 @@ class Citadel:
             if options:
                 text += "options: " + json.dumps(options) + "\n"
             (self.root / "models.d" / f"{name}.yaml").write_text(text)
+        self._start()
+
+    def _start(self):
+        """Starts citadel on self.root/citadel.yaml; returns once /ready answers 200."""
         self.log_path = self.root / "citadel.log"
         self.log_file = open(self.log_path, "wb")
         self.process = subprocess.Popen(
@@ -84,30 +86,10 @@ class Citadel:
         return self.log_path.read_text(errors="replace")
 
     def admin(self, command):
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-            connection.connect(str(self.root / "run" / "admin.sock"))
-            connection.sendall((json.dumps(command) + "\n").encode())
-            reply = b""
-            while not reply.endswith(b"\n"):
-                chunk = connection.recv(65536)
-                if not chunk:
-                    break
-                reply += chunk
-        return json.loads(reply)
+        return citadel_admin.admin_request(self.root / "run" / "admin.sock", command)
 
     def _wait_for_port(self, timeout=60.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"citadel exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                port = self.admin({"cmd": "status"})["status"].get("http_port", 0)
-                if port:
-                    return port
-            except (OSError, ValueError, KeyError):
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("citadel did not open its admin socket in time:\n" + self.log())
+        return citadel_admin.wait_http_port(self.process, self.root / "run" / "admin.sock", self.log_path, timeout)
 
     def _wait_ready(self, timeout=120.0):
         deadline = time.monotonic() + timeout

@@ -3,8 +3,6 @@ sends multipart/form-data, retrieve, list, download_content, delete) against
 the real citadel binary serving the video test plugin
 (tests/plugins/video_plugin.cpp: deterministic RGB frames, one per step)."""
 import pathlib
-import shutil
-import subprocess
 import tempfile
 import time
 
@@ -25,25 +23,11 @@ class VideoCitadel(conftest.Citadel):
         self.root = pathlib.Path(tempfile.mkdtemp(prefix="citadel-pytest-video-"))
         (self.root / "citadel.yaml").write_text(conftest.CITADEL_YAML + "videos:\n  dir: videos\n")
         (self.root / "run").mkdir()
-        plugin_dir = self.root / "plugins" / "video"
-        plugin_dir.mkdir(parents=True)
-        shutil.copy(VIDEO_PLUGIN / "video.so", plugin_dir / "video.so")
-        shutil.copy(VIDEO_PLUGIN / "plugin.yaml", plugin_dir / "plugin.yaml")
+        conftest.citadel_admin.install_plugin_folder(VIDEO_PLUGIN, self.root / "plugins", "video")
         (self.root / "models.d").mkdir()
         (self.root / "models.d" / "vid.yaml").write_text(
             "name: vid\nplugin: video\ndevice: cpu\noptions: {step_delay_ms: 10, max_frames: 64}\n")
-        self.log_path = self.root / "citadel.log"
-        self.log_file = open(self.log_path, "wb")  # pylint: disable=consider-using-with
-        self.process = subprocess.Popen(  # pylint: disable=consider-using-with
-            [str(conftest.BUILD_DIR / "host" / "citadel"), "--config", str(self.root / "citadel.yaml")],
-            stdout=self.log_file, stderr=subprocess.STDOUT, cwd=self.root)
-        try:
-            self.port = self._wait_for_port()
-            self.base_url = f"http://127.0.0.1:{self.port}"
-            self._wait_ready()
-        except Exception:
-            self.stop()
-            raise
+        self._start()
 
 
 @pytest.fixture(scope="module")
