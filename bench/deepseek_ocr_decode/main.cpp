@@ -11,6 +11,8 @@
 #include "decoder_pass.h"
 #include "decoder_weights.h"
 
+#include "bench_flags.h"
+
 #include "runtime/core/half.h"
 
 #include <chrono>
@@ -41,13 +43,6 @@ runtime::Tensor random_bf16(const runtime::Shape& shape, uint64_t seed, float sc
   return tensor;
 }
 
-std::vector<int> parse_list(const std::string& text) {
-  std::vector<int> values;
-  std::stringstream stream(text);
-  for (std::string item; std::getline(stream, item, ',');) values.push_back(std::stoi(item));
-  return values;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -63,21 +58,21 @@ int main(int argc, char** argv) {
   config.n_shared_experts = 2;
   config.experts_per_token = 6;
   config.first_k_dense_replace = 1;
-  std::vector<int> batches{1, 16, 64};
-  int context = 512, steps = 8;
+  std::vector<int> batches;
+  int context = 0, steps = 0;
   unsigned threads = 0;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--experts") config.n_routed_experts = static_cast<uint32_t>(std::stoi(value));
-    else if (flag == "--layers") config.num_layers = static_cast<uint32_t>(std::stoi(value));
-    else if (flag == "--batches") batches = parse_list(value);
-    else if (flag == "--context") context = std::stoi(value);
-    else if (flag == "--steps") steps = std::stoi(value);
-    else if (flag == "--threads") threads = static_cast<unsigned>(std::stoi(value));
-    else {
-      std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
-      return 2;
-    }
+  try {
+    const bench::BenchFlags flags(argc, argv);
+    config.n_routed_experts = static_cast<uint32_t>(flags.integer("--experts", config.n_routed_experts));
+    config.num_layers = static_cast<uint32_t>(flags.integer("--layers", config.num_layers));
+    batches = flags.integer_list("--batches", {1, 16, 64});
+    context = static_cast<int>(flags.integer("--context", 512));
+    steps = static_cast<int>(flags.integer("--steps", 8));
+    threads = static_cast<unsigned>(flags.integer("--threads", 0));
+    flags.reject_unknown();
+  } catch (const std::invalid_argument& error) {
+    std::fprintf(stderr, "%s\n", error.what());
+    return 2;
   }
   config.experts_per_token = std::min(config.experts_per_token, config.n_routed_experts);
 

@@ -7,6 +7,8 @@
 //   bench_ocr_pages [--pages N] [--threads T]   (default 8 pages; T: the default count)
 #include "host/http/ocr_pages.h"
 
+#include "bench_flags.h"
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -56,11 +58,15 @@ std::vector<uint8_t> text_pdf(int pages) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int pages = 8;
+  int pages = 0;
   unsigned threads_asked = 0;
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], "--pages") == 0) pages = std::atoi(argv[i + 1]);
-    if (std::strcmp(argv[i], "--threads") == 0) threads_asked = static_cast<unsigned>(std::atoi(argv[i + 1]));
+  try {
+    const citadel::bench::BenchFlags flags(argc, argv);
+    pages = static_cast<int>(flags.integer("--pages", 8));
+    threads_asked = static_cast<unsigned>(flags.integer("--threads", 0));
+  } catch (const std::invalid_argument& error) {
+    std::fprintf(stderr, "%s\n", error.what());
+    return 2;
   }
   const std::vector<uint8_t> pdf = text_pdf(pages);
   citadel::config::InputLimits limits;

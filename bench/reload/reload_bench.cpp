@@ -11,6 +11,8 @@
 // Prints figures; never asserts.
 #include "support/citadel_process.hpp"
 
+#include "bench_flags.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -77,19 +79,19 @@ uint64_t generation(CitadelProcess& host) {
   return host.request({{"cmd", "status"}}).at("status").at("generation").to_number<uint64_t>();
 }
 
-int integer_argument(int argc, char** argv, const std::string& name, int fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (argv[i] == name) return std::atoi(argv[i + 1]);
-  }
-  return fallback;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int models = integer_argument(argc, argv, "--models", 4);
-  const int reloads = integer_argument(argc, argv, "--reloads", 20);
-  const int clients = integer_argument(argc, argv, "--clients", 4);
+  int models = 0, reloads = 0, clients = 0;
+  try {
+    const citadel::bench::BenchFlags flags(argc, argv);
+    models = static_cast<int>(flags.integer("--models", 4));
+    reloads = static_cast<int>(flags.integer("--reloads", 20));
+    clients = static_cast<int>(flags.integer("--clients", 4));
+  } catch (const std::invalid_argument& error) {
+    std::fprintf(stderr, "%s\n", error.what());
+    return 2;
+  }
 
   // Start-up: no models, fork -> admin `status` answers.
   std::vector<double> startup_ms;

@@ -16,6 +16,8 @@
 
 #include "runtime/core/thread_pool.h"
 
+#include "bench_flags.h"
+
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -69,15 +71,21 @@ vista::WanWeights random_weights(const vista::WanConfig& config, std::mt19937& r
   return weights;
 }
 
-int64_t option(int argc, char** argv, const char* name, int64_t fallback) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], name) == 0) return std::stoll(argv[i + 1]);
-  return fallback;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
+  int64_t layers = 0, height = 0, width = 0, history = 0, threads = 0;
+  try {
+    const bench::BenchFlags flags(argc, argv);
+    layers = flags.integer("--layers", 2);
+    height = flags.integer("--height", 30);
+    width = flags.integer("--width", 52);
+    history = flags.integer("--history", 3);
+    threads = flags.integer("--threads", 0);
+  } catch (const std::invalid_argument& error) {
+    std::fprintf(stderr, "%s\n", error.what());
+    return 2;
+  }
   vista::WanConfig config;  // Wan2.1-T2V-1.3B
   config.num_heads = 12;
   config.head_dim = 128;
@@ -93,11 +101,9 @@ int main(int argc, char** argv) {
   std::printf("  bytes per 81-frame video     %llu (%.2f GiB; design notes 6,038,323,200) %s\n",
               (unsigned long long)per_video, per_video / 1073741824.0, per_video == 6038323200ull ? "ok" : "MISMATCH");
 
-  config.num_layers = option(argc, argv, "--layers", 2);
+  config.num_layers = layers;
   config.rope_max_seq_len = 1024;
-  const int64_t height = option(argc, argv, "--height", 30), width = option(argc, argv, "--width", 52);
-  const int64_t history = option(argc, argv, "--history", 3);
-  runtime::ThreadPool pool(static_cast<unsigned>(option(argc, argv, "--threads", 0)));
+  runtime::ThreadPool pool(static_cast<unsigned>(threads));
   std::mt19937 rng(1);
   const vista::WanTransformer model(config, random_weights(config, rng));
   std::vector<float> text(static_cast<size_t>(512 * config.text_dim), 0.0f);
