@@ -6,6 +6,7 @@
 // does. Immutable; internal to the Tokenizer.
 #pragma once
 
+#include "runtime/text/token_id_map.h"
 #include "runtime/text/tokenizer_model.h"
 
 #include <boost/json.hpp>
@@ -42,16 +43,11 @@ class BpeModel final : public TokenizerModel {
   // The word's characters as initial symbols (byte fallback, unk), as HF does.
   std::vector<int32_t> initial_symbols(std::string_view word) const;
 
-  struct StringHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
-  };
-  using StringMap = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
   void add_vocab_token(int32_t id, const std::string& content);
   std::optional<int32_t> find_in_vocab(std::string_view token) const;
 
-  StringMap vocab_;         // the model's own vocabulary: what encoding may produce
-  StringMap added_tokens_;  // tokens only added for lookups
+  TokenIdMap vocab_;         // the model's own vocabulary: what encoding may produce
+  TokenIdMap added_tokens_;  // tokens only added for lookups
   std::vector<int32_t> byte_ids_;  // id of <0xAB> by byte, -1 if absent
   std::vector<std::string> id_to_token_;
   std::unordered_map<uint64_t, Merge> merges_;

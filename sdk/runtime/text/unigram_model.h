@@ -8,6 +8,7 @@
 #pragma once
 
 #include "runtime/text/piece_trie.h"
+#include "runtime/text/token_id_map.h"
 #include "runtime/text/tokenizer_model.h"
 
 #include <boost/json.hpp>
@@ -34,11 +35,6 @@ class UnigramModel final : public TokenizerModel {
   void add_token(int32_t id, const std::string& content) override;
 
  private:
-  struct StringHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
-  };
-  using StringMap = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
   void build(const std::string& source);
   // Appends the id of one piece of the best path (byte fallback or unk for
   // a piece not in the vocabulary, e.g. fused unknown characters).
@@ -46,8 +42,8 @@ class UnigramModel final : public TokenizerModel {
 
   std::vector<std::pair<std::string, double>> pieces_;  // by id
   std::vector<std::string> id_to_token_;
-  StringMap vocab_;
-  StringMap added_tokens_;
+  TokenIdMap vocab_;
+  TokenIdMap added_tokens_;
   std::optional<int32_t> unk_id_;
   bool byte_fallback_ = false;
   double unk_score_ = 0;  // lowest score - 10, as HF
