@@ -2,9 +2,10 @@
 // value-less switches, read by name with the program's default. A value that
 // is not what the flag needs, a flag without its value and (with
 // reject_unknown) a flag no one asked for throw std::invalid_argument naming
-// the flag; the programs print it with their usage and exit 2.
+// the flag; the programs print it and exit 2.
 //
-// Used by the bench programs' main() (bench/*/main.cpp, bench/reload).
+// Used by the main() of bench_deepseek_ocr_decode, bench_ocr_pages and
+// bench-reload (more bench programs may move to it).
 // Not thread-safe (one per main).
 #pragma once
 
