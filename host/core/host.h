@@ -58,7 +58,8 @@ class Host {
   Host& operator=(const Host&) = delete;
 
   // Creates the configured models (generation 1), starts HTTP and then the
-  // admin socket (once it answers, everything is up), then notifies READY=1. Throws StartupError / std::runtime_error.
+  // admin socket (once it answers, everything is up), then notifies
+  // READY=1. Throws StartupError / std::runtime_error.
   void start();
   // Serves until SIGTERM or SIGINT (or request_stop), then drains in-flight
   // work and stops everything. Returns the exit status (0).
