@@ -51,7 +51,8 @@ CacheManager::CacheManager(const config::HostConfig& host, const DeviceMemory& m
   }
 }
 
-CacheManager::AutoDevice CacheManager::choose_auto_device(const std::vector<std::string>& excluded) const {
+CacheManager::AutoDevice CacheManager::choose_auto_device(const std::vector<std::string>& excluded,
+                                                          const std::map<std::string, uint32_t>& siblings) const {
   // GPU pools when there are any, else the logical CPU devices, else the cpu.
   std::vector<std::string> candidates;
   for (bool gpu : {true, false}) {
@@ -69,19 +70,27 @@ CacheManager::AutoDevice CacheManager::choose_auto_device(const std::vector<std:
     choice.reason = "no CUDA device in this host (devices: cpu)";
     return choice;
   }
+  auto siblings_on = [&](const std::string& name) {
+    auto found = siblings.find(name);
+    return found == siblings.end() ? uint32_t{0} : found->second;
+  };
   uint64_t best_free = 0;
   std::string free_list;
   for (const std::string& name : candidates) {
     const uint64_t unclaimed = pools_.at(name)->unclaimed_bytes();
     free_list += (free_list.empty() ? "" : ", ") + name + " " + std::to_string(unclaimed / kMiB) + " MiB";
-    if (choice.device.empty() || unclaimed > best_free) {
+    const bool better = choice.device.empty() || siblings_on(name) < siblings_on(choice.device) ||
+                        (siblings_on(name) == siblings_on(choice.device) && unclaimed > best_free);
+    if (better) {
       choice.device = name;
       best_free = unclaimed;
     }
   }
   const bool gpu = physical_.at(choice.device) != "cpu";
-  choice.reason = std::string(gpu ? "the GPU" : "the device") + " with the most free cache pool memory (" +
-                  free_list + " free)";
+  choice.reason = std::string(gpu ? "the GPU" : "the device") +
+                  (siblings.empty() ? "" : " with the fewest replicas of this model (" +
+                                               std::to_string(siblings_on(choice.device)) + ") and") +
+                  " with the most free cache pool memory (" + free_list + " free)";
   return choice;
 }
 

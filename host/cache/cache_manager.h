@@ -46,12 +46,15 @@ class CacheManager {
   // has the most unclaimed budget (ties: the first in `devices`); without
   // one, the logical CPU device with the most; else "cpu". Devices in
   // `excluded` (removed from citadel.yaml, gone at the next restart) are not
-  // chosen. `reason` is one line for the log saying why.
+  // chosen. `siblings` counts the replicas of the same model already placed
+  // per device: fewer goes first, so replicas spread over the devices even
+  // when they take no memory up front. `reason` is one line for the log.
   struct AutoDevice {
     std::string device;
     std::string reason;
   };
-  AutoDevice choose_auto_device(const std::vector<std::string>& excluded = {}) const;
+  AutoDevice choose_auto_device(const std::vector<std::string>& excluded = {},
+                                const std::map<std::string, uint32_t>& siblings = {}) const;
 
   // "auto" (or "") -> choose_auto_device().device; other names must be pools
   // of this manager.

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 
 namespace citadel::core {
 
@@ -33,15 +34,19 @@ std::vector<std::string> removed_devices(const cache::CacheManager& cache, const
 }
 
 sched::Replica ReplicaDeployer::create_replica(const config::ModelConfig& model,
-                                               const config::Configuration& next,
-                                               uint64_t generation, uint32_t index) {
+                                               const config::Configuration& next, uint64_t generation,
+                                               uint32_t index, const std::vector<sched::Replica>& placed) {
   const config::PluginManifest& manifest = next.plugins.at(model.plugin);
   const std::string which = model.replicas > 1 ? " replica " + std::to_string(index) : "";
   std::string device;
   try {
     if (model.device == "auto" || model.device.empty()) {
       // A device removed from citadel.yaml serves until the restart but takes no new replicas.
-      const cache::CacheManager::AutoDevice choice = cache_.choose_auto_device(removed_devices(cache_, next.host));
+      std::map<std::string, uint32_t> siblings;
+      for (const sched::Replica& replica : placed) ++siblings[replica.device];
+      if (model.replicas == 1) siblings.clear();
+      const cache::CacheManager::AutoDevice choice =
+          cache_.choose_auto_device(removed_devices(cache_, next.host), siblings);
       device = choice.device;
       spdlog::info("model {}{} ({}): device auto -> {}: {}", model.name, which, model.source_file, device,
                    choice.reason);
@@ -90,7 +95,7 @@ ModelDeployment ReplicaDeployer::deploy(const config::ModelConfig& model, const 
   }
   try {
     for (uint32_t index = static_cast<uint32_t>(replicas.size()); index < model.replicas; ++index) {
-      replicas.push_back(create_replica(model, next, generation, index));
+      replicas.push_back(create_replica(model, next, generation, index, replicas));
       deployment.created.push_back(replicas.back().scheduler);
     }
   } catch (...) {

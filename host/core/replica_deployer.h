@@ -50,8 +50,9 @@ class ReplicaDeployer {
   static std::string space_name(const std::string& model, uint64_t generation, uint32_t replica);
 
  private:
+  // `placed`: the model's replicas created or kept so far (auto spreads over devices).
   sched::Replica create_replica(const config::ModelConfig& model, const config::Configuration& next,
-                                uint64_t generation, uint32_t index);
+                                uint64_t generation, uint32_t index, const std::vector<sched::Replica>& placed);
 
   plugins::PluginRegistry& registry_;
   cache::CacheManager& cache_;
