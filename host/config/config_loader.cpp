@@ -91,10 +91,10 @@ Configuration load_configuration(const std::string& host_config_path,
     if (!root) continue;
     const std::size_t first_problem = problems.size();
     ModelFileResult result = read_model_file(*root, file, lookup, host.plugins_dir, problems);
-    sort_by_line(problems, first_problem);
     ModelConfig& model = result.model;
-    if (!model.plugin.empty()) used_plugins.insert(model.plugin);
     check_model_device(host, model, result.device_line, problems);
+    sort_by_line(problems, first_problem);
+    if (!model.plugin.empty()) used_plugins.insert(model.plugin);
     auto [first, inserted] = first_definition.emplace(model.name, std::make_pair(file, result.name_line));
     if (!inserted) {
       problems.push_back({{file, result.name_line}, "name",
