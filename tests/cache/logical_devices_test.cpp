@@ -128,3 +128,28 @@ TEST_CASE("two logical CPU devices: a pool each, auto takes the one with more fr
   CHECK(pools.at(0).at("used_bytes").as_uint64() == 0);
   CHECK_THROWS_WITH(manager.resolve_device("cpu/c"), Catch::Contains("cpu/c") && Catch::Contains("cpu/a, cpu/b, cpu"));
 }
+
+#ifdef CITADEL_HAVE_CUDA
+TEST_CASE("two logical devices on cuda:0: a VMM pool each with its own budget", "[cache][cuda][devices]") {
+  auto host = host_with({{"cuda:0/a", "cuda:0", 256}, {"cuda:0/b", "cuda:0", 128}});
+  CacheManager manager(host);
+  CHECK(manager.devices() == std::vector<std::string>{"cuda:0/a", "cuda:0/b", "cpu"});
+  CHECK(manager.physical_device("cuda:0/b") == "cuda:0");
+  CHECK(manager.pool("cuda:0/a").stats().budget_bytes == 256 * kMiB);
+  CHECK(manager.pool("cuda:0/b").stats().budget_bytes == 128 * kMiB);
+  CHECK(manager.choose_auto_device().device == "cuda:0/a");
+  auto a = manager.create_space("auto", citadel::cache::test::space_settings("a", 1 << 20, 200));
+  std::vector<citadel::cache::BlockId> blocks;
+  REQUIRE(a->allocate(150, blocks));
+  CHECK(manager.choose_auto_device().device == "cuda:0/b");  // a's 150 MiB mapped on cuda:0/a
+  auto b = manager.create_space("auto", citadel::cache::test::space_settings("b", 1 << 20, 0));  // up to its device budget
+  std::vector<citadel::cache::BlockId> more;
+  REQUIRE(b->allocate(100, more));
+  CHECK(manager.pool("cuda:0/a").stats().used_bytes == 150 * kMiB);
+  CHECK(manager.pool("cuda:0/b").stats().used_bytes == 100 * kMiB);
+  std::vector<citadel::cache::BlockId> too_many;
+  CHECK_FALSE(b->allocate(40, too_many));  // cuda:0/b's budget, not the GPU's
+  manager.pool("cuda:0/a").check_invariants();
+  manager.pool("cuda:0/b").check_invariants();
+}
+#endif

@@ -42,8 +42,8 @@ class CudaPageBackend final : public PageBackend {
  public:
   // The budget: `budget_bytes`, or when 0 `memory_fraction` of the memory free now.
   CudaPageBackend(const CudaDriver& driver, int ordinal, double memory_fraction, uint64_t budget_bytes,
-                  std::string device)
-      : driver_(driver), ordinal_(ordinal), device_(device.empty() ? "cuda:" + std::to_string(ordinal) : device) {
+                  std::string name)
+      : driver_(driver), ordinal_(ordinal), device_(name.empty() ? "cuda:" + std::to_string(ordinal) : name) {
     DeviceScope scope(ordinal_);
     check_runtime(cudaFree(nullptr), "cudaFree(0) (context creation)", ordinal_);
     CUdevice device = 0;
