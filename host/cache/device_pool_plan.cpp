@@ -111,27 +111,24 @@ std::vector<PlannedPool> plan_device_pools(const config::HostConfig& host, const
     size_gpu_pools(host, entries, budget, specs, plan);
   }
 
+  // CPU pools: the logical ones in list order, the plain cpu last; together
+  // within the host's memory.
+  auto cpu_bytes = [&](const config::DeviceSpec& spec) { return (spec.pool_mb ? spec.pool_mb : host.cpu_cache_mb) * kMiB; };
   uint64_t cpu_total = 0;
   std::string cpu_listing;
   for (size_t index = 0; index < specs.size(); ++index) {
     const config::DeviceSpec& spec = specs[index];
-    if (spec.physical != "cpu" || spec.name == "cpu") continue;
-    plan.push_back({spec.name, "cpu", -1, (spec.pool_mb ? spec.pool_mb : host.cpu_cache_mb) * kMiB});
-  }
-  for (size_t index = 0; index < specs.size(); ++index) {
-    const config::DeviceSpec& spec = specs[index];
-    if (spec.name == "cpu") plan.push_back({"cpu", "cpu", -1, (spec.pool_mb ? spec.pool_mb : host.cpu_cache_mb) * kMiB});
-  }
-  for (size_t index = 0; index < specs.size(); ++index) {
-    const config::DeviceSpec& spec = specs[index];
     if (spec.physical != "cpu") continue;
-    const uint64_t bytes = (spec.pool_mb ? spec.pool_mb : host.cpu_cache_mb) * kMiB;
-    cpu_total += bytes;
-    cpu_listing += (cpu_listing.empty() ? "" : ", ") + spec.name + " " + mib(bytes);
+    cpu_total += cpu_bytes(spec);
+    cpu_listing += (cpu_listing.empty() ? "" : ", ") + spec.name + " " + mib(cpu_bytes(spec));
     if (memory.host_memory_bytes != 0 && cpu_total > memory.host_memory_bytes) {
       throw std::runtime_error(where(host, spec, index) + (spec.pool_mb ? ".pool_mb" : "") + ": the pools on cpu (" +
                                cpu_listing + ") exceed the host's memory of " + mib(memory.host_memory_bytes));
     }
+    if (spec.name != "cpu") plan.push_back({spec.name, "cpu", -1, cpu_bytes(spec)});
+  }
+  for (const config::DeviceSpec& spec : specs) {
+    if (spec.name == "cpu") plan.push_back({"cpu", "cpu", -1, cpu_bytes(spec)});
   }
   return plan;
 }

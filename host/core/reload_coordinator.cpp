@@ -20,7 +20,6 @@ int64_t unix_ms_now() {
       .count();
 }
 
-// Why the first failed replica of `set` failed; empty when none has (or no set).
 // One warning per device that citadel.yaml no longer lists, naming the
 // replicas that keep serving on it until the restart.
 std::vector<std::string> removed_device_warnings(const std::string& file, const std::vector<std::string>& removed,
@@ -44,6 +43,7 @@ std::vector<std::string> removed_device_warnings(const std::string& file, const 
   return warnings;
 }
 
+// Why the first failed replica of `set` failed; empty when none has (or no set).
 std::string first_failure(const sched::ReplicaSet* set) {
   if (set == nullptr) return {};
   for (const sched::Replica& replica : set->replicas()) {

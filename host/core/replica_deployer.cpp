@@ -41,10 +41,10 @@ sched::Replica ReplicaDeployer::create_replica(const config::ModelConfig& model,
   std::string device;
   try {
     if (model.device == "auto" || model.device.empty()) {
-      // A device removed from citadel.yaml serves until the restart but takes no new replicas.
+      // Replicas spread over the devices; a device removed from citadel.yaml
+      // serves until the restart but takes no new replica.
       std::map<std::string, uint32_t> siblings;
       for (const sched::Replica& replica : placed) ++siblings[replica.device];
-      if (model.replicas == 1) siblings.clear();
       const cache::CacheManager::AutoDevice choice =
           cache_.choose_auto_device(removed_devices(cache_, next.host), siblings);
       device = choice.device;
