@@ -6,7 +6,8 @@
 // served by both (per-device pool stats in `pool` and /metrics); a reload
 // that drops a device with models on it is refused while a models.d file
 // still names it, and otherwise keeps it serving until the restart, with a
-// warning naming what runs there; no request is lost. scripts/gpu-checks.sh
+// warning naming what runs there, until a restart moves it; no request is
+// lost. scripts/gpu-checks.sh
 // runs the same shape on cuda:0.
 #include "integration/host_tree.hpp"
 #include "support/http_client.hpp"
@@ -212,4 +213,14 @@ TEST_CASE("a reload that drops a logical device with models on it loses nothing"
   for (Running& running : after) CHECK(finish(running) == running.expected);
   const auto replicas = replica_rows(*host, "chat");
   CHECK(replicas.at(0).second + replicas.at(1).second == 10);
+
+  // At the next start cpu/b is gone and every model is served from cpu/a.
+  host.reset();
+  host = tree.start();
+  const auto restarted = replica_rows(*host, "chat");
+  CHECK(restarted.at(0).first == "cpu/a");
+  CHECK(restarted.at(1).first == "cpu/a");
+  CHECK(pools(*host).count("cpu/b") == 0);
+  CHECK(device_of(*host, "solo@") == "cpu/a");
+  CHECK(citadel::test::infer(*host, "chat", "again", 5).at("text").as_string() == "again");
 }
