@@ -118,3 +118,68 @@ TEST_CASE("deepseek-ocr decodes JPEG close to the source pixels", "[deepseek-ocr
   CHECK(total / static_cast<double>(png.rgb.size()) < 4.0);  // lossy at quality 95: a few levels on average
   CHECK(prepare_image(jpeg, ResolutionMode::small).num_image_tokens == 111);
 }
+
+// Found by tests/fuzz image_decode (corpus regress-jpeg-dht-overflow.jpg):
+// stb 2.27 writes past its Huffman arrays when a DHT table's code counts add
+// up to more than 256 (nothings/stb#1289).
+TEST_CASE("deepseek-ocr refuses a JPEG whose Huffman table has more than 256 codes", "[deepseek-ocr]") {
+  const DecodedImage png = decode_image(small_png());
+  std::vector<uint8_t> jpeg;
+  auto sink = [](void* context, void* data, int size) {
+    auto* out = static_cast<std::vector<uint8_t>*>(context);
+    out->insert(out->end(), static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + size);
+  };
+  REQUIRE(stbi_write_jpg_to_func(sink, &jpeg, png.width, png.height, 3, png.rgb.data(), 90) != 0);
+  size_t dht = 0;
+  while (dht + 1 < jpeg.size() && !(jpeg[dht] == 0xff && jpeg[dht + 1] == 0xc4)) ++dht;
+  REQUIRE(dht + 21 < jpeg.size());
+  for (size_t i = 0; i < 16; ++i) jpeg[dht + 5 + i] = 0xff;  // 16 x 255 = 4080 codes
+  CHECK_THROWS_AS(decode_image(jpeg), ImageInputError);
+  CHECK_THROWS_WITH(decode_image(jpeg), Contains("Huffman table") && Contains("4080 codes; at most 256"));
+  jpeg.insert(jpeg.begin(), {0xff, 0xff});  // fill bytes before SOI: still a JPEG to stb
+  CHECK_THROWS_WITH(decode_image(jpeg), Contains("Huffman table") && Contains("4080 codes"));
+}
+
+// Found by tests/fuzz image_decode (corpus regress-pgm16-grey.pgm): stb 2.27
+// converts a 16-bit PGM to RGB as if its samples were 8-bit, reading past
+// its buffer (and reads 16-bit PNM samples in the wrong byte order).
+TEST_CASE("deepseek-ocr refuses 16-bit PGM and PPM images and overlong header numbers by name", "[deepseek-ocr]") {
+  for (const std::string header : {"P5\n3 2\n65535\n", "P6\n3 2\n1000\n"}) {
+    INFO(header);
+    std::vector<uint8_t> pnm(header.begin(), header.end());
+    pnm.resize(pnm.size() + 3 * 2 * 2 * (header[1] == '6' ? 3 : 1), 0x41);
+    CHECK_THROWS_AS(decode_image(pnm), ImageInputError);
+    CHECK_THROWS_WITH(decode_image(pnm), Contains("16-bit PGM/PPM"));
+  }
+  // Found by the same target (corpus regress-pnm-width-overflow.pgm): stb
+  // reads header numbers into an int without a bound.
+  const std::string long_width = "P5\n# comment\n11111111111 2\n255\n";
+  CHECK_THROWS_WITH(decode_image(std::vector<uint8_t>(long_width.begin(), long_width.end())),
+                    Contains("PGM/PPM") && Contains("width has more than 9 digits"));
+  // 8-bit PNM still decodes.
+  const std::string header = "P5\n3 2\n255\n";
+  std::vector<uint8_t> pgm(header.begin(), header.end());
+  for (uint8_t v : {1, 32, 64, 128, 160, 255}) pgm.push_back(v);
+  const DecodedImage decoded = decode_image(pgm);
+  REQUIRE(decoded.rgb.size() == 18);
+  CHECK(decoded.rgb[0] == 1);
+  CHECK(decoded.rgb[17] == 255);
+}
+
+// Found by tests/fuzz image_decode (corpus regress-png-empty-first-idat.png):
+// stb 2.27 copies an empty first IDAT chunk to a null buffer (undefined
+// behaviour); such a PNG is refused by name, the same picture without it
+// still decodes.
+TEST_CASE("deepseek-ocr refuses a PNG whose first IDAT chunk is empty", "[deepseek-ocr]") {
+  std::vector<uint8_t> png = small_png();
+  size_t at = 8;  // the first IDAT chunk
+  while (!(png[at + 4] == 'I' && png[at + 5] == 'D' && png[at + 6] == 'A' && png[at + 7] == 'T')) {
+    at += 12 + ((size_t{png[at]} << 24) | (size_t{png[at + 1]} << 16) | (size_t{png[at + 2]} << 8) | png[at + 3]);
+    REQUIRE(at + 8 < png.size());
+  }
+  // An empty IDAT chunk: length 0, type, CRC-32 of "IDAT".
+  png.insert(png.begin() + static_cast<std::ptrdiff_t>(at), {0, 0, 0, 0, 'I', 'D', 'A', 'T', 0x35, 0xaf, 0x06, 0x1e});
+  CHECK_THROWS_AS(decode_image(png), ImageInputError);
+  CHECK_THROWS_WITH(decode_image(png), Contains("PNG") && Contains("first IDAT chunk is empty"));
+  CHECK(decode_image(small_png()).width == 480);
+}

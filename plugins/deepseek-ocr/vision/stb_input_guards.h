@@ -1,0 +1,44 @@
+// Checks of uploaded bytes for inputs that stb_image 2.27 (Debian 12's
+// libstb-dev) mishandles, found by tests/fuzz image_decode; decode_image
+// refuses such a file before stb reads it:
+// - a JPEG Huffman (DHT) table whose 16 code counts add up to more than 256:
+//   stb writes past its 257-entry size list and 256-entry value list
+//   (nothings/stb#1289, fixed after 2.27), memory corruption that one
+//   uploaded image could cause;
+// - a PGM/PPM header number (width, height, maximum value) of more than 9
+//   digits: stb accumulates it in an int without a bound (signed overflow,
+//   undefined behaviour);
+// - a PNG whose first IDAT chunk is empty: stb copies 0 bytes to a null
+//   buffer (undefined behaviour). No encoder writes one; refusing it costs
+//   nothing.
+//
+// Called by image_decode.cpp and the tests. Pure functions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+namespace citadel::deepseek_ocr {
+
+// For JPEG bytes (SOI first, after any fill bytes 0xFF, as stb_image tests
+// for a JPEG): a description of the first DHT table whose code counts add
+// up to more than 256 ("DHT table at byte 180 (AC table 1) declares 4080
+// codes; at most 256"), or std::nullopt when there is none. Every FF C4 byte pair is read as a DHT segment the way stb_image
+// reads one (a superset of the segments it processes, since markers cannot
+// appear inside entropy-coded data), bytes past the end read as 0 as stb's
+// do. Not a JPEG: std::nullopt.
+std::optional<std::string> oversized_jpeg_huffman_table(std::span<const uint8_t> bytes);
+
+// For binary PGM/PPM bytes ("P5"/"P6"): the name of the first header
+// number (width, height, maximum value) with more than 9 digits, read as
+// stb reads the header (whitespace and '#' comments between them), or
+// std::nullopt.
+std::optional<std::string> oversized_pnm_header_number(std::span<const uint8_t> bytes);
+
+// For PNG bytes: whether the first IDAT chunk (found by walking the chunks'
+// lengths from the signature) has length 0. Not a PNG, no IDAT: false.
+bool png_first_idat_empty(std::span<const uint8_t> bytes);
+
+}  // namespace citadel::deepseek_ocr
