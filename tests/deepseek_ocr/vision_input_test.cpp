@@ -166,20 +166,33 @@ TEST_CASE("deepseek-ocr refuses 16-bit PGM and PPM images and overlong header nu
   CHECK(decoded.rgb[17] == 255);
 }
 
-// Found by tests/fuzz image_decode (corpus regress-png-empty-first-idat.png):
-// stb 2.27 copies an empty first IDAT chunk to a null buffer (undefined
-// behaviour); such a PNG is refused by name, the same picture without it
-// still decodes.
-TEST_CASE("deepseek-ocr refuses a PNG whose first IDAT chunk is empty", "[deepseek-ocr]") {
-  std::vector<uint8_t> png = small_png();
+// Found by tests/fuzz image_decode (corpus regress-png-empty-first-idat.png,
+// regress-png-idat-past-end.png): stb 2.27 copies an empty first IDAT chunk
+// to a null buffer (undefined behaviour), and sizes its buffer for an IDAT
+// chunk's declared length before reading it (2 GiB for a 100-byte file).
+// Both are refused by name; the picture without them still decodes.
+TEST_CASE("deepseek-ocr refuses a PNG with an empty first IDAT or a chunk past the end", "[deepseek-ocr]") {
+  const std::vector<uint8_t> original = small_png();
   size_t at = 8;  // the first IDAT chunk
-  while (!(png[at + 4] == 'I' && png[at + 5] == 'D' && png[at + 6] == 'A' && png[at + 7] == 'T')) {
-    at += 12 + ((size_t{png[at]} << 24) | (size_t{png[at + 1]} << 16) | (size_t{png[at + 2]} << 8) | png[at + 3]);
-    REQUIRE(at + 8 < png.size());
+  auto chunk_length = [&](size_t chunk) {
+    return (size_t{original[chunk]} << 24) | (size_t{original[chunk + 1]} << 16) | (size_t{original[chunk + 2]} << 8) |
+           original[chunk + 3];
+  };
+  while (!(original[at + 4] == 'I' && original[at + 5] == 'D' && original[at + 6] == 'A' && original[at + 7] == 'T')) {
+    at += 12 + chunk_length(at);
+    REQUIRE(at + 8 < original.size());
   }
   // An empty IDAT chunk: length 0, type, CRC-32 of "IDAT".
-  png.insert(png.begin() + static_cast<std::ptrdiff_t>(at), {0, 0, 0, 0, 'I', 'D', 'A', 'T', 0x35, 0xaf, 0x06, 0x1e});
-  CHECK_THROWS_AS(decode_image(png), ImageInputError);
-  CHECK_THROWS_WITH(decode_image(png), Contains("PNG") && Contains("first IDAT chunk is empty"));
-  CHECK(decode_image(small_png()).width == 480);
+  std::vector<uint8_t> empty_first = original;
+  empty_first.insert(empty_first.begin() + static_cast<std::ptrdiff_t>(at),
+                     {0, 0, 0, 0, 'I', 'D', 'A', 'T', 0x35, 0xaf, 0x06, 0x1e});
+  CHECK_THROWS_AS(decode_image(empty_first), ImageInputError);
+  CHECK_THROWS_WITH(decode_image(empty_first), Contains("PNG") && Contains("first IDAT chunk is empty"));
+  // The first IDAT claims 2^31 - 65536 bytes.
+  std::vector<uint8_t> past_end = original;
+  past_end[at] = 0x7f;
+  past_end[at + 1] = 0xff;
+  CHECK_THROWS_WITH(decode_image(past_end), Contains("chunk 'IDAT' at byte " + std::to_string(at)) &&
+                                                 Contains("past the end of the data"));
+  CHECK(decode_image(original).width == 480);
 }

@@ -8,6 +8,7 @@ Crash reproducers found later are added by hand as corpus/<target>/regress-*.
 import json
 import pathlib
 import struct
+import zlib
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -303,3 +304,49 @@ put("gguf_hparams", "qwen3-qk-norm-linear-rope.gguf", tiny_model(
     "qwen3", qk_norm=True, key_length=6, extra=[("qwen3.rope.scaling.type", "str", "linear"),
                                                 ("qwen3.rope.scaling.factor", "f32", 2.0)]))
 put("gguf_hparams", "truncated.gguf", tiny_model("llama")[:3000])
+
+# --- pdf_render: tiny PDFs (text and a rectangle per page) -----------------------
+def pdf(objects):
+    """objects: the bodies of objects 1..n (object 1 the catalog); a correct xref table."""
+    out = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + (body.encode("latin-1") if isinstance(body, str) else body) + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return out
+
+
+def stream(content, compress=False):
+    data = zlib.compress(content.encode()) if compress else content.encode()
+    head = "<< /Length %d%s >>\nstream\n" % (len(data), " /Filter /FlateDecode" if compress else "")
+    return head.encode() + data + b"\nendstream"
+
+
+def page_content(text, x=72, y=700):
+    return (f"0.2 0.4 0.8 rg 60 600 200 80 re f 0 0 0 RG 2 w 50 590 220 100 re S "
+            f"BT /F1 24 Tf {x} {y} Td ({text}) Tj ET")
+
+
+def pdf_pages(texts, media_box="0 0 612 792", extra_page="", compress=False):
+    """Catalog, pages, font, then a page object and its content per text."""
+    count = len(texts)
+    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(count))
+    objects = ["<< /Type /Catalog /Pages 2 0 R >>", f"<< /Type /Pages /Kids [{kids}] /Count {count} >>",
+               "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    for i, text in enumerate(texts):
+        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [{media_box}] {extra_page} "
+                       f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>")
+        objects.append(stream(page_content(text), compress))
+    return pdf(objects)
+
+
+put("pdf_render", "one-page.pdf", pdf_pages(["Hello, Citadel"]))
+put("pdf_render", "two-pages-flate.pdf", pdf_pages(["Page one", "Page two"], compress=True))
+put("pdf_render", "rotated-cropped.pdf", pdf_pages(["Turned"], extra_page="/Rotate 90 /CropBox [50 50 400 500]"))
+put("pdf_render", "tiny-page.pdf", pdf_pages(["x"], media_box="0 0 3 2"))
+put("pdf_render", "truncated.pdf", pdf_pages(["Cut short"])[:400])
+put("pdf_render", "no-xref.pdf", pdf_pages(["Rebuilt"]).split(b"xref\n")[0] + b"%%EOF\n")

@@ -93,7 +93,9 @@ DecodedImage decode_image(std::span<const uint8_t> bytes, const ImageLimits& lim
   if (const std::optional<std::string> field = oversized_pnm_header_number(bytes)) {
     throw ImageInputError("image data is a corrupt PGM/PPM: its " + *field + " has more than 9 digits");
   }
-  if (png_first_idat_empty(bytes)) throw ImageInputError("image data is a corrupt PNG: its first IDAT chunk is empty");
+  if (const std::optional<std::string> chunk = png_chunk_problem(bytes)) {
+    throw ImageInputError("image data is a corrupt or truncated PNG: " + *chunk);
+  }
   int64_t png_width = 0, png_height = 0;
   if (png_header_size(bytes, &png_width, &png_height)) check_dimensions(png_width, png_height, limits);
   int width = 0, height = 0, channels = 0;

@@ -5,6 +5,17 @@
 
 namespace citadel::deepseek_ocr {
 
+namespace {
+
+// A chunk type for a message: its four bytes, anything unprintable as '?'.
+std::string printable(std::string type) {
+  for (char& c : type)
+    if (c < 0x20 || c > 0x7e) c = '?';
+  return type;
+}
+
+}  // namespace
+
 std::optional<std::string> oversized_jpeg_huffman_table(std::span<const uint8_t> bytes) {
   // stb's test for a JPEG: 0xFF, any number of fill bytes 0xFF, then SOI.
   size_t soi = 0;
@@ -52,17 +63,25 @@ std::optional<std::string> oversized_pnm_header_number(std::span<const uint8_t> 
   return std::nullopt;
 }
 
-bool png_first_idat_empty(std::span<const uint8_t> bytes) {
+std::optional<std::string> png_chunk_problem(std::span<const uint8_t> bytes) {
   static const uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  if (bytes.size() < 8 || std::memcmp(bytes.data(), kSignature, 8) != 0) return false;
+  if (bytes.size() < 8 || std::memcmp(bytes.data(), kSignature, 8) != 0) return std::nullopt;
+  bool seen_idat = false;
   size_t at = 8;
   while (at + 8 <= bytes.size()) {
     const uint64_t length = (uint64_t{bytes[at]} << 24) | (uint64_t{bytes[at + 1]} << 16) |
                             (uint64_t{bytes[at + 2]} << 8) | bytes[at + 3];
-    if (std::memcmp(bytes.data() + at + 4, "IDAT", 4) == 0) return length == 0;
+    const std::string type(reinterpret_cast<const char*>(bytes.data() + at + 4), 4);
+    if (type == "IEND") break;
+    if (at + 12 + length > bytes.size()) {
+      return "chunk '" + printable(type) + "' at byte " + std::to_string(at) + " declares " +
+             std::to_string(length) + " bytes, past the end of the data";
+    }
+    if (type == "IDAT" && !seen_idat && length == 0) return "its first IDAT chunk is empty";
+    seen_idat = seen_idat || type == "IDAT";
     at += 12 + length;  // length, type, data, CRC
   }
-  return false;
+  return std::nullopt;
 }
 
 }  // namespace citadel::deepseek_ocr

@@ -9,8 +9,10 @@
 //   digits: stb accumulates it in an int without a bound (signed overflow,
 //   undefined behaviour);
 // - a PNG whose first IDAT chunk is empty: stb copies 0 bytes to a null
-//   buffer (undefined behaviour). No encoder writes one; refusing it costs
-//   nothing.
+//   buffer (undefined behaviour); no encoder writes one;
+// - a PNG chunk that runs past the end of the data: stb sizes its buffer
+//   for an IDAT chunk's declared length before reading it (a 100-byte file
+//   declaring a 2 GiB chunk allocated 2 GiB).
 //
 // Called by image_decode.cpp and the tests. Pure functions.
 #pragma once
@@ -37,8 +39,9 @@ std::optional<std::string> oversized_jpeg_huffman_table(std::span<const uint8_t>
 // std::nullopt.
 std::optional<std::string> oversized_pnm_header_number(std::span<const uint8_t> bytes);
 
-// For PNG bytes: whether the first IDAT chunk (found by walking the chunks'
-// lengths from the signature) has length 0. Not a PNG, no IDAT: false.
-bool png_first_idat_empty(std::span<const uint8_t> bytes);
+// For PNG bytes: a description of the first of those chunk problems, the
+// chunks walked by their lengths from the signature up to IEND; not a PNG,
+// or no problem: std::nullopt.
+std::optional<std::string> png_chunk_problem(std::span<const uint8_t> bytes);
 
 }  // namespace citadel::deepseek_ocr
