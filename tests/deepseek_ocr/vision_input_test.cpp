@@ -140,6 +140,29 @@ TEST_CASE("deepseek-ocr refuses a JPEG whose Huffman table has more than 256 cod
   CHECK_THROWS_WITH(decode_image(jpeg), Contains("Huffman table") && Contains("4080 codes"));
 }
 
+// Found by tests/fuzz image_decode (corpus regress-jpeg-undefined-table.jpg,
+// which crashed only with some heap contents): a scan using a Huffman table
+// that no DHT segment defined made stb decode with uninitialised tables and
+// index outside them. The first scan's tables are checked (this test); a
+// later scan's, which stb reaches at a data-dependent point, are zeroed
+// memory (stb's allocations are calloc'ed), as the seed shows under ASan.
+TEST_CASE("deepseek-ocr refuses a JPEG scan that uses an undefined Huffman table", "[deepseek-ocr]") {
+  const DecodedImage png = decode_image(small_png());
+  std::vector<uint8_t> jpeg;
+  auto sink = [](void* context, void* data, int size) {
+    auto* out = static_cast<std::vector<uint8_t>*>(context);
+    out->insert(out->end(), static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + size);
+  };
+  REQUIRE(stbi_write_jpg_to_func(sink, &jpeg, png.width, png.height, 3, png.rgb.data(), 90) != 0);
+  size_t sos = 0;
+  while (sos + 1 < jpeg.size() && !(jpeg[sos] == 0xff && jpeg[sos + 1] == 0xda)) ++sos;
+  REQUIRE(sos + 6 < jpeg.size());
+  CHECK(decode_image(jpeg).width == png.width);
+  jpeg[sos + 6] = 0x33;  // the first component: DC table 3, AC table 3 (stb defines 0 and 1)
+  CHECK_THROWS_WITH(decode_image(jpeg), Contains("Huffman tables") &&
+                                            Contains("uses DC table 3, which no DHT segment before it defines"));
+}
+
 // Found by tests/fuzz image_decode (corpus regress-pgm16-grey.pgm): stb 2.27
 // converts a 16-bit PGM to RGB as if its samples were 8-bit, reading past
 // its buffer (and reads 16-bit PNM samples in the wrong byte order).

@@ -4,8 +4,16 @@
 #include "deep_encoder.h"
 #include "stb_input_guards.h"
 
+#include <cstdlib>
+
 #define STB_IMAGE_IMPLEMENTATION
 #define STB_IMAGE_STATIC
+// Zeroed allocations: a JPEG scan stb reaches with a Huffman table never
+// defined decodes with zero tables (symbol 0), not with heap garbage that
+// indexes outside them (stb_input_guards.h).
+#define STBI_MALLOC(size) std::calloc(1, size)
+#define STBI_REALLOC(pointer, size) std::realloc(pointer, size)
+#define STBI_FREE(pointer) std::free(pointer)
 #define STBI_NO_HDR
 #define STBI_NO_PSD
 #define STBI_NO_PIC
@@ -87,8 +95,8 @@ DecodedImage decode_image(std::span<const uint8_t> bytes, const ImageLimits& lim
   }
   if (is_webp(bytes)) return decode_webp(bytes, limits);
   const int length = static_cast<int>(bytes.size());
-  if (const std::optional<std::string> table = oversized_jpeg_huffman_table(bytes)) {
-    throw ImageInputError("image data is a corrupt JPEG: its Huffman table is invalid (" + *table + ")");
+  if (const std::optional<std::string> table = jpeg_huffman_problem(bytes)) {
+    throw ImageInputError("image data is a corrupt JPEG: invalid Huffman tables (" + *table + ")");
   }
   if (const std::optional<std::string> field = oversized_pnm_header_number(bytes)) {
     throw ImageInputError("image data is a corrupt PGM/PPM: its " + *field + " has more than 9 digits");

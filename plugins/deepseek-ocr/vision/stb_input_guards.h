@@ -5,6 +5,11 @@
 //   stb writes past its 257-entry size list and 256-entry value list
 //   (nothings/stb#1289, fixed after 2.27), memory corruption that one
 //   uploaded image could cause;
+// - a JPEG whose first scan uses a Huffman table no DHT segment defined
+//   before it: stb decodes with its uninitialised table memory, and the
+//   symbol index it computes runs outside the table's arrays (later scans,
+//   which stb reaches at a data-dependent point, are made harmless by
+//   image_decode.cpp's zeroed stb allocations);
 // - a PGM/PPM header number (width, height, maximum value) of more than 9
 //   digits: stb accumulates it in an int without a bound (signed overflow,
 //   undefined behaviour);
@@ -25,13 +30,16 @@
 namespace citadel::deepseek_ocr {
 
 // For JPEG bytes (SOI first, after any fill bytes 0xFF, as stb_image tests
-// for a JPEG): a description of the first DHT table whose code counts add
-// up to more than 256 ("DHT table at byte 180 (AC table 1) declares 4080
-// codes; at most 256"), or std::nullopt when there is none. Every FF C4 byte pair is read as a DHT segment the way stb_image
-// reads one (a superset of the segments it processes, since markers cannot
-// appear inside entropy-coded data), bytes past the end read as 0 as stb's
-// do. Not a JPEG: std::nullopt.
-std::optional<std::string> oversized_jpeg_huffman_table(std::span<const uint8_t> bytes);
+// for a JPEG): a description of the first of those Huffman problems ("DHT
+// table at byte 180 (AC table 1) declares 4080 codes; at most 256", "the
+// scan at byte 620 uses AC table 3, which no DHT segment before it
+// defines"), or std::nullopt. The segments up to the first scan are walked
+// as stb_image walks them (APPn and COM skipped by their length, DHT and DQT
+// read by their contents); after it, where stb resumes depends on the
+// entropy-coded data, so every FF C4 byte pair is read as a DHT segment (a
+// superset, since markers cannot appear inside entropy-coded data). Bytes
+// past the end read as 0, as stb's do.
+std::optional<std::string> jpeg_huffman_problem(std::span<const uint8_t> bytes);
 
 // For binary PGM/PPM bytes ("P5"/"P6"): the name of the first header
 // number (width, height, maximum value) with more than 9 digits, read as
