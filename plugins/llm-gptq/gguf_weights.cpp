@@ -3,6 +3,8 @@
 
 #include "runtime/core/error.h"
 
+#include <algorithm>
+
 namespace citadel::llm {
 namespace {
 
@@ -99,6 +101,7 @@ ModelWeights load_gguf_weights(const HfModelConfig& config, std::shared_ptr<cons
   const bool permuted = config.model_type == "llama";
   // Grown block by block: a block_count the tensors do not back fails at
   // the first missing tensor, not by sizing a vector.
+  weights.layers.reserve(std::min<size_t>(config.num_layers, file->tensors().size()));
   for (uint32_t i = 0; i < config.num_layers; ++i) {
     const std::string p = "blk." + std::to_string(i) + ".";
     LayerWeights& layer = weights.layers.emplace_back();
