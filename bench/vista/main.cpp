@@ -5,8 +5,12 @@
 // chunk (4 denoising steps + the committing pass, 3 latent frames, attending
 // to `--history` cached frames) for random weights of the 1.3B block shape
 // with fewer layers, at a chosen latent size. Options: --layers N (2),
-// --height H --width W (latent, 30x52 = 480x832), --history F (3),
-// --threads T (0: all).
+// --height H --width W (latent, 30x52 = 240x416 pixels, 390 tokens a frame;
+// 60x104 is 480x832), --history F (3), --threads T (0: all), --cuda (CUDA
+// builds: the chunk on the CUDA backend, cache blocks in device memory, one
+// warm-up chunk then --repeat N timed; prints the linear and attention
+// TFLOP/s of a pass, to set beside bench/vista/diffusers_forward.py and the
+// chip's dense bf16 peak).
 #include "chunk_denoiser.h"
 #include "chunk_forward.h"
 #include "flow_schedule.h"
@@ -16,11 +20,16 @@
 
 #include "runtime/core/thread_pool.h"
 
+#ifdef CITADEL_HAVE_CUDA
+#include "runtime/cuda/device_buffer.h"
+#endif
+
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
+#include <utility>
 
 using namespace citadel;
 
@@ -75,9 +84,32 @@ int64_t option(int argc, char** argv, const char* name, int64_t fallback) {
   return fallback;
 }
 
+bool flag(int argc, char** argv, const char* name) {
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], name) == 0) return true;
+  return false;
+}
+
+// Floating-point operations of one pass of one block over `tokens` chunk
+// tokens attending to `history` cached tokens and `text` text tokens (the
+// text K/V are made once per prompt, not per pass): {linears, attention}.
+std::pair<double, double> pass_flops(const vista::WanConfig& config, double tokens, double history, double text) {
+  const double dim = static_cast<double>(config.dim()), ffn = static_cast<double>(config.ffn_dim);
+  const double linears = 2 * tokens * (4 * dim * dim + 2 * dim * dim + 2 * dim * ffn);
+  const double attention = 4 * tokens * dim * (tokens + history) + 4 * tokens * dim * text;
+  return {linears, attention};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  const bool use_cuda = flag(argc, argv, "--cuda");
+#ifndef CITADEL_HAVE_CUDA
+  if (use_cuda) {
+    std::fprintf(stderr, "bench_vista: --cuda needs a CUDA build (-DCITADEL_CUDA=ON)\n");
+    return 2;
+  }
+#endif
   vista::WanConfig config;  // Wan2.1-T2V-1.3B
   config.num_heads = 12;
   config.head_dim = 128;
@@ -103,28 +135,53 @@ int main(int argc, char** argv) {
   std::vector<float> text(static_cast<size_t>(512 * config.text_dim), 0.0f);
   std::normal_distribution<float> normal;
   for (size_t i = 0; i < 20 * static_cast<size_t>(config.text_dim); ++i) text[i] = normal(rng);
-  const std::unique_ptr<vista::ChunkForward> forward = vista::make_cpu_chunk_forward(model, pool);
-  const std::unique_ptr<vista::PreparedText> context = forward->prepare_text(text.data(), 512);
   const int64_t per_frame = model.tokens_per_frame(height, width);
   const vista::KvGeometry geometry{config.num_layers, config.num_heads, config.head_dim, 16, runtime::DType::bf16};
   const int64_t positions = (history + 3) * per_frame;
   const size_t block_bytes = 16 * config.num_layers * per_token;
-  std::vector<std::vector<uint8_t>> storage(static_cast<size_t>((positions + 15) / 16), std::vector<uint8_t>(block_bytes));
+  const size_t num_blocks = static_cast<size_t>((positions + 15) / 16);
+  std::vector<std::vector<uint8_t>> storage;
   std::vector<void*> blocks;
-  for (auto& block : storage) blocks.push_back(block.data());
+  std::unique_ptr<vista::ChunkForward> forward;
+#ifdef CITADEL_HAVE_CUDA
+  runtime::cuda::DeviceBuffer device_storage;
+  if (use_cuda) {
+    device_storage = runtime::cuda::DeviceBuffer(num_blocks * block_bytes, "bench cache blocks");
+    for (size_t b = 0; b < num_blocks; ++b) blocks.push_back(static_cast<uint8_t*>(device_storage.data()) + b * block_bytes);
+    forward = vista::make_cuda_chunk_forward(model, pool, nullptr);
+  }
+#endif
+  if (!use_cuda) {
+    storage.assign(num_blocks, std::vector<uint8_t>(block_bytes));
+    for (auto& block : storage) blocks.push_back(block.data());
+    forward = vista::make_cpu_chunk_forward(model, pool);
+  }
+  const std::unique_ptr<vista::PreparedText> context = forward->prepare_text(text.data(), 512);
   vista::SeededNoise noise(7);
   const std::vector<float> timesteps = vista::warped_timesteps(vista::self_forcing_steps(), vista::kSelfForcingShift);
   const vista::ChunkPosition chunk{history / 3, history, {3, height, width}};
   const vista::CacheBlocks cache{geometry, blocks.data(), static_cast<int64_t>(blocks.size()), per_frame, {}};
+  const auto run_chunk = [&] {
+    const std::vector<float> clean = vista::denoise_chunk(*forward, *context, chunk, timesteps, noise, cache);
+    vista::commit_chunk(*forward, *context, chunk, clean, cache);
+  };
+  const int64_t repeat = use_cuda ? option(argc, argv, "--repeat", 3) : 1;
+  if (use_cuda) run_chunk();  // warm-up: cuBLAS handles, first-touch of the blocks
   const auto started = std::chrono::steady_clock::now();
-  const std::vector<float> clean = vista::denoise_chunk(*forward, *context, chunk, timesteps, noise, cache);
-  vista::commit_chunk(*forward, *context, chunk, clean, cache);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::printf("CPU chunk, random bf16 weights, 1.3B block shape x %lld layers, %u threads\n",
-              (long long)config.num_layers, pool.size());
+  for (int64_t i = 0; i < repeat; ++i) run_chunk();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() / static_cast<double>(repeat);
+  std::printf("%s chunk, random bf16 weights, 1.3B block shape x %lld layers, %u threads\n",
+              use_cuda ? "CUDA" : "CPU", (long long)config.num_layers, pool.size());
   std::printf("  latent %lldx%lld (%lld tokens/frame), 3 frames + %lld cached: %.3f s per chunk (5 passes), "
-              "%.3f s per pass per layer; 30 layers: ~%.1f s per chunk\n",
+              "%.4f s per pass per layer; 30 layers: ~%.2f s per chunk\n",
               (long long)height, (long long)width, (long long)per_frame, (long long)history, seconds,
               seconds / 5.0 / config.num_layers, seconds / config.num_layers * 30.0);
+  const auto [linear_flops, attention_flops] =
+      pass_flops(config, 3.0 * per_frame, static_cast<double>(history * per_frame), 512.0);
+  const double per_pass = seconds / 5.0;
+  std::printf("  per pass: %.2f GFLOP linears + %.2f GFLOP attention over %lld layers = %.1f TFLOP/s\n",
+              linear_flops * config.num_layers / 1e9, attention_flops * config.num_layers / 1e9,
+              (long long)config.num_layers, (linear_flops + attention_flops) * config.num_layers / per_pass / 1e12);
   return 0;
 }

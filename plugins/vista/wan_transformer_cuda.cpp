@@ -4,6 +4,7 @@
 #include "wan_embeddings.h"
 
 #include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/flash_attention.h"
 #include "runtime/cuda/layer_kernels.h"
 #include "runtime/cuda/video_kernels.h"
 #include "runtime/kernels/attention.h"
@@ -21,6 +22,16 @@ DeviceBuffer upload_floats(const std::vector<float>& values, const char* what) {
 
 DeviceBuffer scratch(int64_t floats, const char* what) {
   return DeviceBuffer(static_cast<size_t>(std::max<int64_t>(floats, 1)) * sizeof(float), what);
+}
+
+// Attention on tensor cores where the head size allows (Wan2.1's 128), else
+// the f32 kernel (the tiny test models' head sizes).
+void attention(const float* q, int64_t queries, const float* k, const float* v, int64_t keys, int64_t heads,
+               int64_t head_dim, float scale, float* out, void* stream) {
+  if (runtime::cuda::flash_attention_supports(head_dim))
+    runtime::cuda::flash_attention(q, queries, k, v, keys, heads, head_dim, scale, out, stream);
+  else
+    runtime::cuda::dense_attention(q, queries, k, v, keys, heads, head_dim, scale, out, stream);
 }
 
 }  // namespace
@@ -174,8 +185,8 @@ std::vector<float> CudaWanTransformer::forward(runtime::ThreadPool& pool, const 
                                     view.k_offset, view.v_offset};
     if (history > 0) cu::kv_gather(blocks, history_d.as<int32_t>(), history, keys.as<float>(), values.as<float>(), stream_);
     if (commit) cu::kv_scatter(blocks, chunk_d.as<int32_t>(), n, own_k, own_v, stream_);
-    cu::dense_attention(q.as<float>(), n, keys.as<float>(), values.as<float>(), history + n, heads, head_dim, scale,
-                        mixed.as<float>(), stream_);
+    attention(q.as<float>(), n, keys.as<float>(), values.as<float>(), history + n, heads, head_dim, scale,
+              mixed.as<float>(), stream_);
     linear(self.o, mixed.as<float>(), n, delta.as<float>());
     cu::gated_add(x.as<float>(), delta.as<float>(), n, dim, m + 2 * dim, stride, per_frame, stream_);
     // Cross-attention to the prompt.
@@ -185,9 +196,9 @@ std::vector<float> CudaWanTransformer::forward(runtime::ThreadPool& pool, const 
                             stream_);
     linear(cross.q, normed.as<float>(), n, q.as<float>());
     cu::rms_norm(q.as<float>(), n, dim, cross.norm_q.as<float>(), eps, q.as<float>(), stream_);
-    cu::dense_attention(q.as<float>(), n, text.keys[static_cast<size_t>(layer)].as<float>(),
-                        text.values[static_cast<size_t>(layer)].as<float>(), text.tokens, heads, head_dim, scale,
-                        mixed.as<float>(), stream_);
+    attention(q.as<float>(), n, text.keys[static_cast<size_t>(layer)].as<float>(),
+              text.values[static_cast<size_t>(layer)].as<float>(), text.tokens, heads, head_dim, scale,
+              mixed.as<float>(), stream_);
     linear(cross.o, mixed.as<float>(), n, delta.as<float>());
     cu::add_in_place(x.as<float>(), delta.as<float>(), n * dim, stream_);
     // Feed-forward.

@@ -1,8 +1,9 @@
 // CudaWanTransformer: the Wan transformer's chunk forward pass on a CUDA
 // device (CUDA builds only), the counterpart of WanTransformer::forward with
 // the same results within f16-GEMM tolerance: linears through cuBLAS (weights
-// uploaded once as f16, f32 accumulation), norms, modulation, RoPE and
-// attention with runtime/cuda/video_kernels.h, the self-attention history
+// uploaded once as f16, f32 accumulation), norms, modulation and RoPE with
+// runtime/cuda/video_kernels.h, attention on tensor cores
+// (runtime/cuda/flash_attention.h) at head size 32/64/128, the self-attention history
 // gathered from and the committed K/V scattered into the cache blocks in
 // device memory. The per-frame time conditioning, patchify and unpatchify
 // run on the host (a few rows). Used through chunk_forward_cuda.cpp (the
