@@ -5,7 +5,9 @@
 #      the CPU kernels, the llm-gptq CUDA forward pass against references);
 #   2. end to end: the real citadel host serving the same GPTQ test model on
 #      the CPU and on cuda:0 at once; greedy completions through the admin
-#      socket and over HTTP must be identical on both devices.
+#      socket and over HTTP must be identical on both devices;
+#   3. two logical devices on cuda:0 (scripts/gpu-logical-devices.sh): one
+#      replica on each, a burst served by both, both pools in use.
 # Usage: scripts/gpu-checks.sh BUILD_DIR [OUT_DIR]
 # CITADEL_GPU_CHECK_MODEL: the weights served in step 2 (default: the GPTQ
 # test model tests/data/llm/llama3-gptq; a .gguf file works too).
@@ -79,5 +81,8 @@ if kill -0 "$host_pid" 2>/dev/null; then
   echo "host did not exit 20 s after SIGTERM"; kill -KILL "$host_pid"; status=1
 fi
 wait "$host_pid"; echo "host exit status $?"
+
+echo "== two logical devices on cuda:0"
+scripts/gpu-logical-devices.sh "$build" "$out" || status=1
 echo "== gpu checks: $([ $status -eq 0 ] && echo passed || echo FAILED)"
 exit $status

@@ -111,6 +111,7 @@ object status_json(core::Host& host) {
   array pools;
   for (const cache::PoolStats& pool : host.cache().stats()) {
     pools.push_back(object{{"device", pool.device},
+                           {"physical_device", pool.physical_device},
                            {"budget_bytes", pool.budget_bytes},
                            {"mapped_bytes", pool.mapped_bytes},
                            {"used_bytes", pool.used_bytes},

@@ -1,10 +1,10 @@
-// CacheManager: device discovery from the host configuration, the swap tier,
-// placement of spaces, and the stats the admin `pool` command prints.
+// CacheManager: one pool per planned device (device_pool_plan.h), the swap
+// tier, placement of spaces, and the stats the admin `pool` command prints.
 #include "host/cache/cache_manager.h"
 
 #include <boost/json.hpp>
 
-#include <charconv>
+#include <algorithm>
 
 namespace citadel::cache {
 namespace {
@@ -14,77 +14,83 @@ constexpr uint64_t kMiB = uint64_t{1} << 20;
 // "cuda" -> "cuda:0"; everything else unchanged.
 std::string normalized(const std::string& device) { return device == "cuda" ? "cuda:0" : device; }
 
-// "cuda:3" -> 3; -1 for anything else.
-int cuda_ordinal(const std::string& device) {
-  if (device.rfind("cuda:", 0) != 0 || device.size() == 5) return -1;
-  int ordinal = -1;
-  auto [end, error] = std::from_chars(device.data() + 5, device.data() + device.size(), ordinal);
-  if (error != std::errc() || end != device.data() + device.size() || ordinal < 0) return -1;
-  return ordinal;
-}
-
 }  // namespace
 
-CacheManager::CacheManager(const config::HostConfig& host, CacheManagerOptions options) : options_(options) {
-  const std::string where = host.source_file.empty() ? "host configuration" : host.source_file;
-  std::vector<std::string> wanted;
-  for (const std::string& device : host.devices) wanted.push_back(normalized(device));
-  bool automatic = wanted.empty();
-  if (automatic) {
-    for (int i = 0; i < cuda_device_count(); ++i) wanted.push_back("cuda:" + std::to_string(i));
-  }
-  if (host.gpu_memory_utilization <= 0 || host.gpu_memory_utilization > 1) {
-    throw std::runtime_error(where + ": gpu_memory_utilization " + std::to_string(host.gpu_memory_utilization) +
-                             " must lie in (0, 1]");
-  }
-  std::map<std::string, std::shared_ptr<PageBackend>> backends;
-  for (const std::string& device : wanted) {
-    if (device == "cpu" || backends.count(device) != 0) continue;
-    int ordinal = cuda_ordinal(device);
-    if (ordinal < 0) throw std::runtime_error(where + ": devices: '" + device + "' is neither cpu nor cuda:N");
-    std::string why_not;
-    std::unique_ptr<PageBackend> backend = make_cuda_page_backend(ordinal, host.gpu_memory_utilization, why_not);
-    if (!backend) {
-      if (automatic) continue;
-      throw std::runtime_error(where + ": devices: " + device + " is not available: " + why_not);
-    }
-    backends[device] = std::move(backend);
-    order_.push_back(device);
-  }
-  const uint64_t cpu_budget = host.cpu_cache_mb * kMiB;
-  backends["cpu"] = make_cpu_page_backend(cpu_budget, std::max<uint64_t>(cpu_budget, 64 * kMiB) *
-                                                          options_.reservation_factor);
-  order_.push_back("cpu");
+CacheManager::CacheManager(const config::HostConfig& host, CacheManagerOptions options)
+    : CacheManager(host, DeviceMemory::of_this_machine(), options) {}
 
-  // The swap tier takes its host memory from the first CUDA backend (pinned)
-  // or else from the CPU one.
-  std::shared_ptr<PageBackend> host_memory = backends[order_.front()];
+CacheManager::CacheManager(const config::HostConfig& host, const DeviceMemory& memory, CacheManagerOptions options)
+    : options_(options) {
+  const std::string where = host.source_file.empty() ? "host configuration" : host.source_file;
+  std::map<std::string, std::shared_ptr<PageBackend>> backends;
+  std::shared_ptr<PageBackend> swap_memory;  // the first GPU's (pinned), else the plain cpu pool's
+  for (const PlannedPool& planned : plan_device_pools(host, memory)) {
+    std::shared_ptr<PageBackend> backend;
+    if (planned.ordinal >= 0) {
+      std::string why_not;
+      backend = make_cuda_page_backend(planned.ordinal, planned.budget_bytes, planned.name, why_not);
+      if (!backend) {
+        throw std::runtime_error(where + ": devices: " + planned.name + " (" + planned.physical +
+                                 ") is not available: " + why_not);
+      }
+      if (!swap_memory) swap_memory = backend;
+    } else {
+      backend = make_cpu_page_backend(planned.budget_bytes,
+                                      std::max<uint64_t>(planned.budget_bytes, 64 * kMiB) * options_.reservation_factor,
+                                      planned.name);
+      if (planned.name == "cpu" && !swap_memory) swap_memory = backend;
+    }
+    backends[planned.name] = backend;
+    physical_[planned.name] = planned.physical;
+    order_.push_back(planned.name);
+  }
   const uint64_t swap_bytes = static_cast<uint64_t>(host.swap_space_gb * double(uint64_t{1} << 30));
-  swap_tier_ = std::make_shared<HostSwapTier>(swap_bytes, host_memory, order_.front() != "cpu");
+  swap_tier_ = std::make_shared<HostSwapTier>(swap_bytes, swap_memory, swap_memory->physical_device() != "cpu");
   for (auto& [device, backend] : backends) {
     pools_[device] = std::make_shared<DevicePool>(backend, swap_tier_, options_.pool);
   }
 }
 
-CacheManager::AutoDevice CacheManager::choose_auto_device() const {
+CacheManager::AutoDevice CacheManager::choose_auto_device(const std::vector<std::string>& excluded,
+                                                          const std::map<std::string, uint32_t>& siblings) const {
+  // GPU pools when there are any, else the logical CPU devices, else the cpu.
+  std::vector<std::string> candidates;
+  for (bool gpu : {true, false}) {
+    for (const std::string& name : order_) {
+      const bool on_gpu = physical_.at(name) != "cpu";
+      if (on_gpu != gpu || name == "cpu") continue;
+      if (std::find(excluded.begin(), excluded.end(), name) != excluded.end()) continue;
+      candidates.push_back(name);
+    }
+    if (!candidates.empty()) break;
+  }
   AutoDevice choice;
+  if (candidates.empty()) {
+    choice.device = "cpu";
+    choice.reason = "no CUDA device in this host (devices: cpu)";
+    return choice;
+  }
+  auto siblings_on = [&](const std::string& name) {
+    auto found = siblings.find(name);
+    return found == siblings.end() ? uint32_t{0} : found->second;
+  };
   uint64_t best_free = 0;
   std::string free_list;
-  for (const std::string& name : order_) {
-    if (name == "cpu") continue;
+  for (const std::string& name : candidates) {
     const uint64_t unclaimed = pools_.at(name)->unclaimed_bytes();
     free_list += (free_list.empty() ? "" : ", ") + name + " " + std::to_string(unclaimed / kMiB) + " MiB";
-    if (choice.device.empty() || unclaimed > best_free) {
+    const bool better = choice.device.empty() || siblings_on(name) < siblings_on(choice.device) ||
+                        (siblings_on(name) == siblings_on(choice.device) && unclaimed > best_free);
+    if (better) {
       choice.device = name;
       best_free = unclaimed;
     }
   }
-  if (choice.device.empty()) {
-    choice.device = "cpu";
-    choice.reason = "no CUDA device in this host (devices: cpu)";
-  } else {
-    choice.reason = "the GPU with the most free cache pool memory (" + free_list + " free)";
-  }
+  const bool gpu = physical_.at(choice.device) != "cpu";
+  choice.reason = std::string(gpu ? "the GPU" : "the device") +
+                  (siblings.empty() ? "" : " with the fewest replicas of this model (" +
+                                               std::to_string(siblings_on(choice.device)) + ") and") +
+                  " with the most free cache pool memory (" + free_list + " free)";
   return choice;
 }
 
@@ -104,6 +110,10 @@ std::shared_ptr<CacheSpace> CacheManager::create_space(const std::string& device
 }
 
 std::vector<std::string> CacheManager::devices() const { return order_; }
+
+std::string CacheManager::physical_device(const std::string& device) const {
+  return physical_.at(resolve_device(device));
+}
 
 DevicePool& CacheManager::pool(const std::string& device) const { return *pools_.at(resolve_device(device)); }
 

@@ -1,8 +1,9 @@
 // CacheManager: every device's cache pool in one place. Built from the host
-// configuration: the "cpu" pool (cpu_cache_mb) always, and one pool per
-// "cuda:N" in `devices` (budget: gpu_memory_utilization of the memory free at
-// start; with `devices` empty, every CUDA device found). Owns the host swap
-// tier (swap_space_gb) shared by all pools.
+// configuration: one pool per entry of `devices` — a physical device ("cpu",
+// "cuda:N") or a logical device backed by one, with its own budget (sizes:
+// device_pool_plan.h) — and the "cpu" pool (cpu_cache_mb) always; with
+// `devices` empty, every CUDA device found. Owns the host swap tier
+// (swap_space_gb) shared by all pools.
 //
 // Called by: host/core (creates spaces per model instance, reload), host/admin
 // (`pool` command: stats_json), metrics. Thread-safe. Spaces stay valid after
@@ -12,6 +13,7 @@
 
 #include "host/cache/cache_space.h"
 #include "host/cache/device_pool.h"
+#include "host/cache/device_pool_plan.h"
 #include "host/cache/host_swap_tier.h"
 #include "host/cache/pool_stats.h"
 #include "host/config/model_config.h"
@@ -37,15 +39,22 @@ class CacheManager {
   // Throws std::runtime_error naming the device when a requested cuda:N is
   // absent or unusable (no driver, no VMM), or a device name is malformed.
   explicit CacheManager(const config::HostConfig& host, CacheManagerOptions options = {});
+  // The same with the machine's memory as given (tests of the sizing rules).
+  CacheManager(const config::HostConfig& host, const DeviceMemory& memory, CacheManagerOptions options = {});
 
-  // Where a model with `device: auto` goes: the CUDA device whose pool has
-  // the most unclaimed budget (ties: the lowest ordinal), or "cpu" when this
-  // manager has no CUDA pool. `reason` is one line for the log saying why.
+  // Where a model with `device: auto` goes: the GPU-backed device whose pool
+  // has the most unclaimed budget (ties: the first in `devices`); without
+  // one, the logical CPU device with the most; else "cpu". Devices in
+  // `excluded` (removed from citadel.yaml, gone at the next restart) are not
+  // chosen. `siblings` counts the replicas of the same model already placed
+  // per device: fewer goes first, so replicas spread over the devices even
+  // when they take no memory up front. `reason` is one line for the log.
   struct AutoDevice {
     std::string device;
     std::string reason;
   };
-  AutoDevice choose_auto_device() const;
+  AutoDevice choose_auto_device(const std::vector<std::string>& excluded = {},
+                                const std::map<std::string, uint32_t>& siblings = {}) const;
 
   // "auto" (or "") -> choose_auto_device().device; other names must be pools
   // of this manager.
@@ -56,7 +65,10 @@ class CacheManager {
   // budget cannot be met, std::runtime_error for an unknown device.
   std::shared_ptr<CacheSpace> create_space(const std::string& device, const CacheSpaceSettings& settings);
 
-  std::vector<std::string> devices() const;
+  std::vector<std::string> devices() const;  // GPU-backed first, the plain "cpu" last
+  // The physical device ("cpu", "cuda:N") behind a device name (resolved as
+  // above): what the model's plugin runs on.
+  std::string physical_device(const std::string& device) const;
   DevicePool& pool(const std::string& device) const;  // throws for unknown devices
   HostSwapTier* swap_tier() const { return swap_tier_.get(); }
 
@@ -73,7 +85,8 @@ class CacheManager {
   CacheManagerOptions options_;
   std::shared_ptr<HostSwapTier> swap_tier_;
   std::map<std::string, std::shared_ptr<DevicePool>> pools_;  // by device name
-  std::vector<std::string> order_;                            // cuda devices first, then cpu
+  std::map<std::string, std::string> physical_;               // device name -> physical device
+  std::vector<std::string> order_;                            // GPU-backed first, then cpu
 };
 
 }  // namespace citadel::cache

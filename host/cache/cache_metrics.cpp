@@ -28,6 +28,11 @@ void CacheMetricsExporter::collect(metrics::Registry& registry) {
     auto gauge = [&](const char* name, const char* help, double value) {
       registry.gauge(name, help, device).set(value);
     };
+    registry
+        .gauge("citadel_cache_device_info", "The physical device each cache pool lies on (several logical "
+                                            "devices may share one)",
+               {{"device", pool.device}, {"physical_device", pool.physical_device}})
+        .set(1);
     gauge("citadel_cache_budget_bytes", "Physical bytes the device's cache pool may map", double(pool.budget_bytes));
     gauge("citadel_cache_mapped_bytes", "Bytes of pages mapped by the cache pool", double(pool.mapped_bytes));
     gauge("citadel_cache_used_bytes", "Bytes of live cache blocks", double(pool.used_bytes));

@@ -11,6 +11,11 @@ std::unique_ptr<PageBackend> make_cuda_page_backend(int, double, std::string& wh
   return nullptr;
 }
 
+std::unique_ptr<PageBackend> make_cuda_page_backend(int, uint64_t, std::string, std::string& why_not) {
+  why_not = "this build of citadel has no CUDA support";
+  return nullptr;
+}
+
 int cuda_device_count() { return 0; }
 
 bool cuda_memory_info(int, uint64_t&, uint64_t&) { return false; }

@@ -24,7 +24,8 @@ class PageBackend {
  public:
   virtual ~PageBackend() = default;
 
-  virtual const std::string& device() const = 0;  // "cpu", "cuda:0"
+  virtual const std::string& device() const = 0;  // the pool's device name: "cpu", "cuda:0", "cuda:0/a"
+  virtual std::string physical_device() const = 0;  // "cpu", "cuda:0"
   virtual size_t page_bytes() const = 0;          // granularity of map/unmap
   virtual size_t reserved_pages() const = 0;      // pages of virtual space
   virtual uint64_t budget_bytes() const = 0;      // physical bytes the pool may map
@@ -49,13 +50,19 @@ class PageBackend {
 };
 
 // The CPU backend: `budget_bytes` of physical memory at most, inside a
-// reservation of `reserve_bytes` (rounded to 2 MiB pages).
-std::unique_ptr<PageBackend> make_cpu_page_backend(uint64_t budget_bytes, uint64_t reserve_bytes);
+// reservation of `reserve_bytes` (rounded to 2 MiB pages). `device` names the
+// pool ("cpu", or a logical device on the CPU).
+std::unique_ptr<PageBackend> make_cpu_page_backend(uint64_t budget_bytes, uint64_t reserve_bytes,
+                                                   std::string device = "cpu");
 
 // The CUDA backend for device `ordinal`, budget = `memory_fraction` of the
 // memory free now. Returns nullptr and sets `why_not` when there is no driver,
 // no such device, no VMM support, or the build has no CUDA.
 std::unique_ptr<PageBackend> make_cuda_page_backend(int ordinal, double memory_fraction,
+                                                    std::string& why_not);
+// The same with a budget of `budget_bytes` (rounded down to pages) under the
+// name `device` (a logical device on GPU `ordinal`, or "cuda:N" itself).
+std::unique_ptr<PageBackend> make_cuda_page_backend(int ordinal, uint64_t budget_bytes, std::string device,
                                                     std::string& why_not);
 
 // Number of CUDA devices the driver reports; 0 without driver or CUDA build.

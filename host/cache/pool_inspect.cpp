@@ -29,6 +29,7 @@ PoolStats DevicePool::stats() const {
   {
     std::lock_guard lock(mutex_);
     pool.device = device();
+    pool.physical_device = backend_->physical_device();
     pool.page_bytes = backend_->page_bytes();
     pool.budget_bytes = backend_->budget_bytes();
     pool.virtual_bytes = uint64_t{backend_->reserved_pages()} * backend_->page_bytes();

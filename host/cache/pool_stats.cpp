@@ -36,6 +36,7 @@ boost::json::object to_json(const PoolStats& pool) {
   for (const SpaceStatsEntry& space : pool.spaces) spaces.push_back(to_json(space));
   return {
       {"device", pool.device},
+      {"physical_device", pool.physical_device},
       {"page_bytes", pool.page_bytes},
       {"budget_bytes", pool.budget_bytes},
       {"virtual_bytes", pool.virtual_bytes},

@@ -30,7 +30,8 @@ struct SpaceStatsEntry {
 };
 
 struct PoolStats {
-  std::string device;
+  std::string device;           // the pool's device name ("cuda:0", or a logical "cuda:0/a")
+  std::string physical_device;  // what it lies on ("cpu", "cuda:0")
   uint64_t page_bytes = 0;
   uint64_t budget_bytes = 0;        // physical bytes the pool may map
   uint64_t virtual_bytes = 0;       // size of the address reservation

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <set>
 
+#include "host/config/device_list_reader.h"
 #include "host/config/host_config_reader.h"
 #include "host/config/model_file_reader.h"
 #include "host/config/plugin_discovery.h"
@@ -39,6 +40,29 @@ std::vector<std::string> list_model_files(const HostConfig& host, std::vector<Co
   return files;
 }
 
+// A model's `device` must be one the host has: a `devices` entry, the cpu
+// (always), or with `devices` empty any cuda:N (every GPU found serves).
+void check_model_device(const HostConfig& host, const ModelConfig& model, int line,
+                        std::vector<ConfigProblem>& problems) {
+  if (model.device == "auto" || model.device == "cpu") return;
+  if (host.devices.empty()) {
+    if (physical_device_name(model.device).empty()) {
+      problems.push_back({{model.source_file, line}, "device",
+                          "\"" + model.device + "\" is not a device of this host: " + host.source_file +
+                              " lists no devices (every GPU found, and cpu)"});
+    }
+    return;
+  }
+  std::string known;
+  for (const DeviceSpec& spec : host.devices) {
+    if (spec.name == model.device) return;
+    known += (known.empty() ? "" : ", ") + spec.name;
+  }
+  problems.push_back({{model.source_file, line}, "device",
+                      "\"" + model.device + "\" is not in the devices of " + host.source_file + " (" + known +
+                          ", cpu)"});
+}
+
 }  // namespace
 
 Configuration load_configuration(const std::string& host_config_path,
@@ -67,8 +91,9 @@ Configuration load_configuration(const std::string& host_config_path,
     if (!root) continue;
     const std::size_t first_problem = problems.size();
     ModelFileResult result = read_model_file(*root, file, lookup, host.plugins_dir, problems);
-    sort_by_line(problems, first_problem);
     ModelConfig& model = result.model;
+    check_model_device(host, model, result.device_line, problems);
+    sort_by_line(problems, first_problem);
     if (!model.plugin.empty()) used_plugins.insert(model.plugin);
     auto [first, inserted] = first_definition.emplace(model.name, std::make_pair(file, result.name_line));
     if (!inserted) {

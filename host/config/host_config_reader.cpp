@@ -10,6 +10,7 @@
 #include <limits>
 #include <regex>
 
+#include "host/config/device_list_reader.h"
 #include "host/config/http_settings_reader.h"
 #include "host/config/video_settings_reader.h"
 #include "host/config/yaml_map_reader.h"
@@ -87,30 +88,6 @@ void read_admin(const YamlMapReader& admin, const std::string& base_dir, AdminSe
   admin.read_unsigned("max_line_bytes", out.max_line_bytes, 64, 1u << 30);
 }
 
-void read_devices(const YamlMapReader& root, std::vector<std::string>& out) {
-  const YAML::Node* value = root.find("devices");
-  if (value == nullptr || value->IsNull()) return;
-  if (!value->IsSequence()) {
-    root.report("devices", "must be a list like [cpu, \"cuda:0\"] (got " + describe_value(*value) + ")");
-    return;
-  }
-  static const std::regex device("cpu|cuda:[0-9]+");
-  int index = 0;
-  for (const YAML::Node& item : *value) {
-    const std::string field = "devices[" + std::to_string(index++) + "]";
-    if (!item.IsScalar() || !std::regex_match(item.Scalar(), device)) {
-      root.sink().report(line_of(item), field,
-                         "must be \"cpu\" or \"cuda:N\" (got " + describe_value(item) + ")");
-      continue;
-    }
-    if (std::find(out.begin(), out.end(), item.Scalar()) != out.end()) {
-      root.sink().report(line_of(item), field, "device \"" + item.Scalar() + "\" is listed twice");
-      continue;
-    }
-    out.push_back(item.Scalar());
-  }
-}
-
 }  // namespace
 
 std::string default_runtime_dir() {
@@ -148,7 +125,7 @@ HostConfig read_host_config(const YAML::Node& root_node, const std::string& file
   root.read_path("plugins_dir", base_dir, host.plugins_dir);
   root.read_path("models_dir", base_dir, host.models_dir);
   root.read_path("runtime_dir", base_dir, host.runtime_dir);
-  read_devices(root, host.devices);
+  read_device_list(root, host.devices);
   root.read_number("gpu_memory_utilization", host.gpu_memory_utilization, 0.0, true, 1.0);
   root.read_number("swap_space_gb", host.swap_space_gb, 0.0, false, kNoMaximum);
   root.read_unsigned("cpu_cache_mb", host.cpu_cache_mb, 0, UINT64_MAX);

@@ -119,6 +119,25 @@ struct VideoSettings {
   bool operator==(const VideoSettings&) const = default;
 };
 
+// One entry of citadel.yaml `devices`: a device the host makes a cache pool
+// for. A plain entry ("cpu", "cuda:1") is a physical device under its own
+// name; a logical one ({name: cuda:0/a, device: cuda:0, pool_mb: 8192}) is a
+// pool of its own on a physical device that other entries may share. Models
+// name the entry (`device: cuda:0/a`); their plugin runs on `physical`.
+struct DeviceSpec {
+  std::string name;      // what models.d `device:`, the stats and metrics call it
+  std::string physical;  // "cpu" or "cuda:N"
+  // Pool budget in MiB. 0: on a GPU an equal share of what the entries with
+  // a size leave of gpu_memory_utilization x free memory; on the CPU cpu_cache_mb.
+  uint64_t pool_mb = 0;
+  SourceLocation where;  // the entry's line, for errors
+  bool logical() const { return name != physical; }
+  // The line is no part of the device: moving an entry is no change.
+  bool operator==(const DeviceSpec& other) const {
+    return name == other.name && physical == other.physical && pool_mb == other.pool_mb;
+  }
+};
+
 // citadel.yaml.
 struct HostConfig {
   std::string source_file;
@@ -128,7 +147,7 @@ struct HostConfig {
   std::string plugins_dir;
   std::string models_dir;
   std::string runtime_dir;  // where plugin .so copies go (unique paths)
-  std::vector<std::string> devices;  // "cpu", "cuda:0", ...; empty: auto
+  std::vector<DeviceSpec> devices;  // empty: every GPU found, and the cpu
   double gpu_memory_utilization = 0.9;  // fraction of free memory at start
   double swap_space_gb = 0.0;
   uint64_t cpu_cache_mb = 1024;  // pool size of the CPU device

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <regex>
 
+#include "host/config/device_list_reader.h"
 #include "host/config/settings_readers.h"
 #include "host/config/yaml_map_reader.h"
 #include "host/config/yaml_scalar.h"
@@ -115,11 +116,13 @@ ModelFileResult read_model_file(const YAML::Node& root_node, const std::string& 
   root.read_path("weights", base_dir, model.weights);
   std::string device;
   if (root.read_string("device", device)) {
-    static const std::regex pattern("auto|cpu|cuda:[0-9]+");
-    if (std::regex_match(device, pattern)) {
-      model.device = device;
+    result.device_line = root.line("device");
+    if (device == "auto" || is_valid_device_name(device)) {
+      const std::string physical = physical_device_name(device);
+      model.device = physical.empty() ? device : physical;
     } else {
-      root.report("device", "must be auto, cpu or cuda:N (got \"" + device + "\")");
+      root.report("device", "must be auto, cpu, cuda:N or the name of a device in citadel.yaml's devices (got \"" +
+                                device + "\")");
     }
   }
   root.read_unsigned("replicas", model.replicas, 1, kMaxReplicas);

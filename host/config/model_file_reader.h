@@ -23,7 +23,8 @@ using PluginLookup = std::map<std::string, const PluginManifest*>;
 
 struct ModelFileResult {
   ModelConfig model;
-  int name_line = 0;  // where the name was set (for duplicate-name problems)
+  int name_line = 0;    // where the name was set (for duplicate-name problems)
+  int device_line = 0;  // where `device` was set (for devices citadel.yaml lacks)
 };
 
 ModelFileResult read_model_file(const YAML::Node& root, const std::string& file,

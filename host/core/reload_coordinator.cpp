@@ -20,6 +20,29 @@ int64_t unix_ms_now() {
       .count();
 }
 
+// One warning per device that citadel.yaml no longer lists, naming the
+// replicas that keep serving on it until the restart.
+std::vector<std::string> removed_device_warnings(const std::string& file, const std::vector<std::string>& removed,
+                                                 const sched::Router& router) {
+  std::vector<std::string> warnings;
+  for (const std::string& device : removed) {
+    std::string serving;
+    for (const std::string& name : router.model_names()) {
+      const std::shared_ptr<sched::ReplicaSet> set = router.replica_set(name);
+      if (!set) continue;
+      for (const sched::Replica& replica : set->replicas()) {
+        if (replica.device != device) continue;
+        serving += (serving.empty() ? "" : ", ") + name +
+                   (set->replicas().size() > 1 ? " replica " + std::to_string(replica.index) : "");
+      }
+    }
+    warnings.push_back(file + ": devices: " + device +
+                       " removed: it takes no new models and its pool goes at the next restart; " +
+                       (serving.empty() ? "nothing runs on it" : "until then it still serves " + serving));
+  }
+  return warnings;
+}
+
 // Why the first failed replica of `set` failed; empty when none has (or no set).
 std::string first_failure(const sched::ReplicaSet* set) {
   if (set == nullptr) return {};
@@ -191,6 +214,13 @@ ReloadReport ReloadCoordinator::apply_locked(config::Configuration next, const s
         targets_.metrics.remove_series_with_label("model", name);
       }
     });
+  }
+  if (generation > 1) {
+    for (std::string& warning : removed_device_warnings(configuration()->host.source_file,
+                                                        removed_devices(targets_.cache, configuration()->host),
+                                                        targets_.router)) {
+      report.warnings.push_back(std::move(warning));
+    }
   }
   if (on_applied_) on_applied_(*configuration());
   report.ok = true;

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 
 namespace citadel::core {
 
@@ -21,14 +22,31 @@ std::string ReplicaDeployer::space_name(const std::string& model, uint64_t gener
   return name;
 }
 
+std::vector<std::string> removed_devices(const cache::CacheManager& cache, const config::HostConfig& next) {
+  std::vector<std::string> removed;
+  if (next.devices.empty()) return removed;  // every GPU found: nothing named, nothing removed
+  for (const std::string& device : cache.devices()) {
+    const bool kept = std::any_of(next.devices.begin(), next.devices.end(),
+                                  [&](const config::DeviceSpec& spec) { return spec.name == device; });
+    if (!kept && device != "cpu") removed.push_back(device);
+  }
+  return removed;
+}
+
 sched::Replica ReplicaDeployer::create_replica(const config::ModelConfig& model,
-                                               const config::PluginManifest& manifest,
-                                               uint64_t generation, uint32_t index) {
+                                               const config::Configuration& next, uint64_t generation,
+                                               uint32_t index, const std::vector<sched::Replica>& placed) {
+  const config::PluginManifest& manifest = next.plugins.at(model.plugin);
   const std::string which = model.replicas > 1 ? " replica " + std::to_string(index) : "";
   std::string device;
   try {
     if (model.device == "auto" || model.device.empty()) {
-      const cache::CacheManager::AutoDevice choice = cache_.choose_auto_device();
+      // Replicas spread over the devices; a device removed from citadel.yaml
+      // serves until the restart but takes no new replica.
+      std::map<std::string, uint32_t> siblings;
+      for (const sched::Replica& replica : placed) ++siblings[replica.device];
+      const cache::CacheManager::AutoDevice choice =
+          cache_.choose_auto_device(removed_devices(cache_, next.host), siblings);
       device = choice.device;
       spdlog::info("model {}{} ({}): device auto -> {}: {}", model.name, which, model.source_file, device,
                    choice.reason);
@@ -38,7 +56,9 @@ sched::Replica ReplicaDeployer::create_replica(const config::ModelConfig& model,
   } catch (const std::exception& e) {
     throw std::runtime_error(model.source_file + ": device: " + e.what());
   }
-  auto instance = registry_.create_instance(model, manifest, common::DeviceName::parse(device), generation);
+  // The plugin runs on the physical device; the cache space lies in the pool of `device`.
+  auto instance =
+      registry_.create_instance(model, manifest, common::DeviceName::parse(cache_.physical_device(device)), generation);
   const citadel_model_info& info = instance->info();
   cache::CacheSpaceSettings settings;
   settings.model = space_name(model.name, generation, index);
@@ -75,7 +95,7 @@ ModelDeployment ReplicaDeployer::deploy(const config::ModelConfig& model, const 
   }
   try {
     for (uint32_t index = static_cast<uint32_t>(replicas.size()); index < model.replicas; ++index) {
-      replicas.push_back(create_replica(model, manifest->second, generation, index));
+      replicas.push_back(create_replica(model, next, generation, index, replicas));
       deployment.created.push_back(replicas.back().scheduler);
     }
   } catch (...) {

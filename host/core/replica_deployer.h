@@ -1,8 +1,9 @@
 // ReplicaDeployer: creates the replicas of one configured model for a
 // reload — for each, the device (`device: auto` asks the cache manager for
-// the CUDA pool with the most free memory at that moment, so replicas spread
+// the pool with the most free memory at that moment, so replicas spread
 // over the devices and share one only when there are fewer devices than
-// replicas), the plugin instance, its cache space and its ModelScheduler —
+// replicas), the plugin instance (on the device's physical device), its cache
+// space (in the device's pool) and its ModelScheduler —
 // and gathers them into the ReplicaSet the Router serves the name from.
 // A resize (only `replicas` changed) keeps the running replicas it can and
 // creates only the missing ones.
@@ -49,14 +50,20 @@ class ReplicaDeployer {
   static std::string space_name(const std::string& model, uint64_t generation, uint32_t replica);
 
  private:
-  sched::Replica create_replica(const config::ModelConfig& model, const config::PluginManifest& manifest,
-                                uint64_t generation, uint32_t index);
+  // `placed`: the model's replicas created or kept so far (auto spreads over devices).
+  sched::Replica create_replica(const config::ModelConfig& model, const config::Configuration& next,
+                                uint64_t generation, uint32_t index, const std::vector<sched::Replica>& placed);
 
   plugins::PluginRegistry& registry_;
   cache::CacheManager& cache_;
   sched::DeviceArbiters& arbiters_;
   metrics::Registry& metrics_;
 };
+
+// Devices of the running pools that `next` no longer lists (the plain "cpu"
+// never is): they keep serving what runs on them until the restart that
+// removes them, and take no new replicas.
+std::vector<std::string> removed_devices(const cache::CacheManager& cache, const config::HostConfig& next);
 
 // True when `before` and `after` differ in `replicas` only (and the plugin
 // they use is unchanged): a reload then resizes instead of replacing.

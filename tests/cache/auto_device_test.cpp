@@ -10,7 +10,7 @@ using citadel::cache::CacheManager;
 
 TEST_CASE("device auto resolves to the CPU when the host has no CUDA device", "[cache]") {
   citadel::config::HostConfig host;
-  host.devices = {"cpu"};
+  host.devices = {{"cpu", "cpu"}};
   host.cpu_cache_mb = 16;
   const CacheManager manager(host);
   const CacheManager::AutoDevice choice = manager.choose_auto_device();

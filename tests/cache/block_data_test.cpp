@@ -105,7 +105,7 @@ TEST_CASE("swap_out returns nothing when the host tier is full", "[cache]") {
 TEST_CASE("cache manager builds a cpu pool and refuses an absent cuda device by name", "[cache]") {
   citadel::config::HostConfig host;
   host.source_file = "/etc/citadel/citadel.yaml";
-  host.devices = {"cpu"};
+  host.devices = {{"cpu", "cpu"}};
   host.cpu_cache_mb = 32;
   CacheManager manager(host);
   CHECK(manager.devices() == std::vector<std::string>{"cpu"});
@@ -120,9 +120,9 @@ TEST_CASE("cache manager builds a cpu pool and refuses an absent cuda device by 
   CHECK(device.at("mapped_bytes").as_uint64() == 4 * kMiB);
   CHECK(device.at("spaces").as_array().at(0).as_object().at("live_blocks").as_uint64() == 40);
 
-  host.devices = {"cpu", "cuda:7"};
+  host.devices = {{"cpu", "cpu"}, {"cuda:7", "cuda:7"}};
   CHECK_THROWS_WITH(CacheManager(host), Catch::Contains("cuda:7") && Catch::Contains("citadel.yaml"));
-  host.devices = {"tpu:0"};
+  host.devices = {{"tpu:0", "tpu:0"}};
   CHECK_THROWS_WITH(CacheManager(host), Catch::Contains("tpu:0"));
 }
 

@@ -9,7 +9,7 @@ using namespace citadel::cache;
 
 TEST_CASE("cache metrics export device gauges and per-model counters", "[cache]") {
   citadel::config::HostConfig host;
-  host.devices = {"cpu"};
+  host.devices = {{"cpu", "cpu"}};
   host.cpu_cache_mb = 32;
   CacheManager manager(host, CacheManagerOptions{.pool = {.background_gc = false}});
   citadel::metrics::Registry registry;

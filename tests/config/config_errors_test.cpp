@@ -58,7 +58,8 @@ TEST_CASE("wrong types and out-of-range values are reported", "[config]") {
                       "options: 5\n");
   const std::string file = fixture.path("etc/models.d/chat.yaml");
   CHECK(fixture.problems() ==
-        Lines{file + ":2: device: must be auto, cpu or cuda:N (got \"gpu\")",
+        Lines{file + ":2: device: \"gpu\" is not a device of this host: " + fixture.host_path() +
+                  " lists no devices (every GPU found, and cpu)",
               file + ":4: cache.size_mb: must be an integer >= 0 (got \"big\")",
               file + ":5: cache.gc_threshold: must be a number in (0, 1] (got 1.5)",
               file + ":7: scheduler.max_queue: must be an integer between 1 and 4294967295 (got 0)",
@@ -153,7 +154,7 @@ TEST_CASE("host settings are validated too", "[config]") {
               file + ":2: admin.allowed_uids[0]: no such user (got \"no-such-user-xyz\")",
               file + ":3: http.listen: must be host:port like 127.0.0.1:8080, or \"\" to disable HTTP "
                      "(got \"localhost\")",
-              file + ":4: devices[1]: must be \"cpu\" or \"cuda:N\" (got \"tpu\")",
+              file + ":4: devices[1]: must be \"cpu\", \"cuda:N\" or a logical device {name, device, pool_mb} (got \"tpu\")",
               file + ":5: gpu_memory_utilization: must be a number in (0, 1] (got 0)",
               file + ":6: log_level: must be one of trace, debug, info, warn, error, off (got \"loud\")"});
 }

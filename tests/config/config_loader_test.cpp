@@ -69,7 +69,7 @@ TEST_CASE("citadel.yaml settings are read and relative paths resolve against its
   CHECK(host.http.max_body_bytes == 1024);
   CHECK(host.http.max_tokens_limit == 100);
   CHECK(host.http.idle_timeout_s == 5);
-  CHECK(host.devices == std::vector<std::string>{"cpu", "cuda:1"});
+  CHECK(host.devices == std::vector<citadel::config::DeviceSpec>{{"cpu", "cpu"}, {"cuda:1", "cuda:1"}});
   CHECK(host.gpu_memory_utilization == 0.5);
   CHECK(host.swap_space_gb == 2.5);
   CHECK(host.cpu_cache_mb == 256);

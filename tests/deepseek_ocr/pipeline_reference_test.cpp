@@ -3,7 +3,8 @@
 // prompt ids (tokenizer.json + layout, compared with the reference's
 // input_ids), the DeepEncoder's rows in place of the placeholders, the
 // decoder: last-position logits within 1e-2 relative error and 32 greedy
-// tokens identical, for every case (every mode, Gundam with 2-4 tiles).
+// tokens identical, for every case (every mode, Gundam with 2-4 tiles; 6 of
+// them in the sanitizer builds, see ocr_case_in_this_build).
 #include "deepseek_ocr/ocr_reference.hpp"
 
 #include "decoder_config.h"
@@ -45,7 +46,10 @@ TEST_CASE("image files to logits and greedy tokens match the reference for every
   std::vector<int32_t> used_ids;
   for (const auto& id : index.at("used_vocab_ids").as_array()) used_ids.push_back(static_cast<int32_t>(id.to_number<int64_t>()));
   double worst = 0;
+  int checked_cases = 0;
   for (const std::string& name : test::ocr_case_names()) {
+    if (!test::ocr_case_in_this_build(name)) continue;
+    ++checked_cases;
     INFO("case " << name);
     const boost::json::object& entry = index.at("cases").at(name).as_object();
     const runtime::SafetensorsFile ref(test::ocr_data_dir() / "cases" / name / "ref.safetensors");
@@ -83,5 +87,6 @@ TEST_CASE("image files to logits and greedy tokens match the reference for every
     const std::vector<int32_t> greedy = test::greedy_continue(pass, blocks, sequence, logits, ref_greedy.size(), pool);
     CHECK(greedy == ref_greedy);
   }
-  WARN("largest last-logit relative error from the image files: " << worst);
+  CHECK(checked_cases >= 6);
+  WARN("largest last-logit relative error from the image files (" << checked_cases << " cases): " << worst);
 }

@@ -47,7 +47,7 @@ citadel::config::ModelConfig model_named(const std::string& name, const std::str
 citadel::cache::CacheManager& test_pool() {
   static citadel::cache::CacheManager manager = [] {
     citadel::config::HostConfig host;
-    host.devices = {"cpu"};
+    host.devices = {{"cpu", "cpu"}};
     host.cpu_cache_mb = 256;
     citadel::cache::CacheManagerOptions options;
     options.pool.background_gc = false;

@@ -116,7 +116,7 @@ inline SchedulerFixture::SchedulerFixture(double swap_space_gb, uint64_t cpu_cac
   config::HostConfig host;
   host.cpu_cache_mb = cpu_cache_mb;
   host.swap_space_gb = swap_space_gb;
-  host.devices = {"cpu"};
+  host.devices = {{"cpu", "cpu"}};
   cache::CacheManagerOptions options;
   options.pool.background_gc = false;
   caches = std::make_unique<cache::CacheManager>(host, options);

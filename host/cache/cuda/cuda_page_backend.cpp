@@ -40,8 +40,10 @@ void check_runtime(cudaError_t error, const char* call, int ordinal) {
 
 class CudaPageBackend final : public PageBackend {
  public:
-  CudaPageBackend(const CudaDriver& driver, int ordinal, double memory_fraction)
-      : driver_(driver), ordinal_(ordinal), device_("cuda:" + std::to_string(ordinal)) {
+  // The budget: `budget_bytes`, or when 0 `memory_fraction` of the memory free now.
+  CudaPageBackend(const CudaDriver& driver, int ordinal, double memory_fraction, uint64_t budget_bytes,
+                  std::string name)
+      : driver_(driver), ordinal_(ordinal), device_(name.empty() ? "cuda:" + std::to_string(ordinal) : name) {
     DeviceScope scope(ordinal_);
     check_runtime(cudaFree(nullptr), "cudaFree(0) (context creation)", ordinal_);
     CUdevice device = 0;
@@ -59,7 +61,8 @@ class CudaPageBackend final : public PageBackend {
           "cuMemGetAllocationGranularity");
     size_t free_bytes = 0, total_bytes = 0;
     check_runtime(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo", ordinal_);
-    budget_bytes_ = static_cast<uint64_t>(memory_fraction * double(free_bytes)) / page_bytes_ * page_bytes_;
+    if (budget_bytes == 0) budget_bytes = static_cast<uint64_t>(memory_fraction * double(free_bytes));
+    budget_bytes_ = budget_bytes / page_bytes_ * page_bytes_;
     // Virtual space is cheap: room for the whole device four times over.
     pages_ = total_bytes / page_bytes_ * 4;
     check_runtime(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate", ordinal_);
@@ -86,6 +89,7 @@ class CudaPageBackend final : public PageBackend {
   }
 
   const std::string& device() const override { return device_; }
+  std::string physical_device() const override { return "cuda:" + std::to_string(ordinal_); }
   size_t page_bytes() const override { return page_bytes_; }
   size_t reserved_pages() const override { return pages_; }
   uint64_t budget_bytes() const override { return budget_bytes_; }
@@ -192,7 +196,10 @@ bool cuda_memory_info(int ordinal, uint64_t& free_bytes, uint64_t& total_bytes) 
   return true;
 }
 
-std::unique_ptr<PageBackend> make_cuda_page_backend(int ordinal, double memory_fraction, std::string& why_not) {
+namespace {
+
+std::unique_ptr<PageBackend> make_backend(int ordinal, double memory_fraction, uint64_t budget_bytes,
+                                          std::string device, std::string& why_not) {
   const CudaDriver* driver = cuda::cuda_driver(why_not);
   if (driver == nullptr) return nullptr;
   int count = 0;
@@ -201,11 +208,26 @@ std::unique_ptr<PageBackend> make_cuda_page_backend(int ordinal, double memory_f
     return nullptr;
   }
   try {
-    return std::make_unique<CudaPageBackend>(*driver, ordinal, memory_fraction);
+    return std::make_unique<CudaPageBackend>(*driver, ordinal, memory_fraction, budget_bytes, std::move(device));
   } catch (const PageError& error) {
     why_not = error.what();
     return nullptr;
   }
+}
+
+}  // namespace
+
+std::unique_ptr<PageBackend> make_cuda_page_backend(int ordinal, double memory_fraction, std::string& why_not) {
+  return make_backend(ordinal, memory_fraction, 0, "", why_not);
+}
+
+std::unique_ptr<PageBackend> make_cuda_page_backend(int ordinal, uint64_t budget_bytes, std::string device,
+                                                    std::string& why_not) {
+  if (budget_bytes == 0) {
+    why_not = "a pool of 0 bytes";
+    return nullptr;
+  }
+  return make_backend(ordinal, 0.0, budget_bytes, std::move(device), why_not);
 }
 
 }  // namespace citadel::cache
