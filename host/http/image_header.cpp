@@ -61,13 +61,28 @@ std::optional<ImageHeader> read_png_header(std::span<const uint8_t> bytes) {
   return ImageHeader{"png", big_endian(bytes, 16, 4), big_endian(bytes, 20, 4)};
 }
 
-// JPEG: the markers after SOI up to the first start-of-frame (SOF0-SOF15
-// but DHT, JPG and DAC), whose segment holds height and width.
+// JPEG: the markers after SOI (after any fill bytes, as stb reads it) up to
+// the first start-of-frame (SOF0-SOF15
+// but DHT, JPG and DAC), whose segment holds height and width. Bytes
+// between segments that are no marker are skipped, as decoders do (stb
+// and libjpeg resynchronise on the next 0xFF), so the size read here is
+// the one the decoder finds.
+// The first byte after a JPEG's SOI, which stb finds after any number of
+// fill bytes 0xFF; 0 when the bytes are no JPEG.
+size_t jpeg_after_soi(std::span<const uint8_t> bytes) {
+  size_t at = 0;
+  while (at < bytes.size() && bytes[at] == 0xff) ++at;
+  return at > 0 && at < bytes.size() && bytes[at] == 0xd8 ? at + 1 : 0;
+}
+
 std::optional<ImageHeader> read_jpeg_header(std::span<const uint8_t> bytes) {
-  if (!starts_with(bytes, "\xff\xd8")) return std::nullopt;
-  size_t at = 2;
+  size_t at = jpeg_after_soi(bytes);
+  if (at == 0) return std::nullopt;
   while (at + 4 <= bytes.size()) {
-    if (bytes[at] != 0xff) return std::nullopt;
+    if (bytes[at] != 0xff) {  // extraneous byte
+      ++at;
+      continue;
+    }
     const uint8_t marker = bytes[at + 1];
     if (marker == 0xff) {  // fill byte
       ++at;
@@ -109,6 +124,10 @@ std::optional<ImageHeader> read_image_header(std::span<const uint8_t> bytes) {
     if (header->width == 0 || header->height == 0) return std::nullopt;
     return header;
   }
+  // A JPEG without a readable frame header is refused here: stb's reader
+  // would process its Huffman tables, which stb 2.27 trusts (a table of more
+  // than 256 codes writes past its arrays, nothings/stb#1289).
+  if (jpeg_after_soi(bytes) != 0) return std::nullopt;
   if (bytes.empty() || bytes.size() > static_cast<size_t>(INT_MAX)) return std::nullopt;
   int width = 0;
   int height = 0;

@@ -3,7 +3,9 @@
 
 #include "runtime/core/error.h"
 
+#include <cmath>
 #include <limits>
+#include <optional>
 
 namespace citadel::llm {
 namespace {
@@ -16,13 +18,34 @@ uint32_t positive(const runtime::GgufFile& file, const std::string& key, std::op
   return static_cast<uint32_t>(value);
 }
 
+// A float hyper-parameter that must be finite and above 0 (epsilon, RoPE
+// base and scaling factor): 0, a negative value, NaN or infinity would only
+// show as NaN logits.
+double positive_real(const runtime::GgufFile& file, const std::string& key, std::optional<double> fallback = std::nullopt) {
+  const double value = file.get_double(key, fallback);
+  if (!std::isfinite(value) || value <= 0) {
+    runtime::throw_invalid(file.key_context(key) + " must be a positive finite number, got " + std::to_string(value));
+  }
+  return value;
+}
+
+// A token id that must be a row of token_embd.weight.
+int32_t token_id(const runtime::GgufFile& file, const std::string& key, uint32_t vocab_size) {
+  const uint64_t id = file.get_uint(key);
+  if (id >= vocab_size) {
+    runtime::throw_invalid(file.key_context(key) + " is " + std::to_string(id) + " but token_embd.weight has " +
+                           std::to_string(vocab_size) + " rows");
+  }
+  return static_cast<int32_t>(id);
+}
+
 void read_rope_scaling(const runtime::GgufFile& file, const std::string& arch, HfModelConfig& config) {
   const std::string type_key = arch + ".rope.scaling.type";
   const std::string type = file.get_string(type_key, "none");
   if (type == "none") return;
   if (type == "linear") {
     config.rope.scaling = RopeScalingKind::linear;
-    config.rope.factor = file.get_double(arch + ".rope.scaling.factor");
+    config.rope.factor = positive_real(file, arch + ".rope.scaling.factor");
     return;
   }
   runtime::throw_unsupported(file.key_context(type_key) + " is '" + type + "'; supported: none, linear");
@@ -39,6 +62,13 @@ HfModelConfig gguf_model_config(const runtime::GgufFile& file) {
   HfModelConfig config;
   config.model_type = arch;
   config.num_layers = positive(file, arch + ".block_count");
+  // Every block has its tensors: a count beyond them is refused before
+  // anything is sized by it.
+  const std::string last_block = "blk." + std::to_string(config.num_layers - 1) + ".attn_norm.weight";
+  if (file.find_tensor(last_block) == nullptr) {
+    runtime::throw_invalid(file.key_context(arch + ".block_count") + " is " + std::to_string(config.num_layers) +
+                           " but the file has no tensor '" + last_block + "'");
+  }
   config.hidden_size = positive(file, arch + ".embedding_length");
   config.intermediate_size = positive(file, arch + ".feed_forward_length");
   config.num_heads = positive(file, arch + ".attention.head_count");
@@ -77,8 +107,8 @@ HfModelConfig gguf_model_config(const runtime::GgufFile& file) {
   if (file.has(arch + ".attention.sliding_window")) {
     runtime::throw_unsupported(file.key_context(arch + ".attention.sliding_window") + ": sliding-window attention is not supported");
   }
-  config.rms_norm_eps = file.get_double(arch + ".attention.layer_norm_rms_epsilon");
-  config.rope.theta = file.get_double(arch + ".rope.freq_base", 10000.0);
+  config.rms_norm_eps = positive_real(file, arch + ".attention.layer_norm_rms_epsilon");
+  config.rope.theta = positive_real(file, arch + ".rope.freq_base", 10000.0);
   read_rope_scaling(file, arch, config);
   config.max_position_embeddings = positive(file, arch + ".context_length", 2048);
 
@@ -99,10 +129,10 @@ HfModelConfig gguf_model_config(const runtime::GgufFile& file) {
   config.qk_norm = arch == "qwen3";
   config.dtype = WeightDtype::float32;
   if (file.has("tokenizer.ggml.bos_token_id")) {
-    config.bos_token_id = static_cast<int32_t>(file.get_uint("tokenizer.ggml.bos_token_id"));
+    config.bos_token_id = token_id(file, "tokenizer.ggml.bos_token_id", config.vocab_size);
   }
   for (const char* key : {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"}) {
-    if (file.has(key)) config.eos_token_ids.push_back(static_cast<int32_t>(file.get_uint(key)));
+    if (file.has(key)) config.eos_token_ids.push_back(token_id(file, key, config.vocab_size));
   }
   return config;
 }

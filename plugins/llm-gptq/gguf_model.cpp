@@ -4,6 +4,7 @@
 #include "gguf_config.h"
 #include "gguf_weights.h"
 
+#include "runtime/core/error.h"
 #include "runtime/formats/gguf_tokenizer.h"
 
 #include <map>
@@ -22,6 +23,12 @@ GgufModel load_gguf_model(const std::filesystem::path& path, const std::string& 
   model.config = gguf_model_config(*model.file);
   model.weights = load_gguf_weights(model.config, model.file);
   runtime::GgufTokenizer tokenizer = runtime::load_gguf_tokenizer(*model.file);
+  // A token without an embedding row would fail every request that meets it.
+  if (tokenizer.tokenizer.vocab_size() > model.config.vocab_size) {
+    runtime::throw_invalid(path.string() + ": tokenizer.ggml.tokens has " +
+                           std::to_string(tokenizer.tokenizer.vocab_size()) + " tokens but token_embd.weight has " +
+                           std::to_string(model.config.vocab_size) + " rows");
+  }
   model.text.emplace(std::move(tokenizer.tokenizer), tokenizer.config,
                      path.string() + " (tokenizer.chat_template)", model.config, chat_template_name,
                      default_system_prompt);

@@ -3,6 +3,8 @@
 
 #include "runtime/core/error.h"
 
+#include <algorithm>
+
 namespace citadel::llm {
 namespace {
 
@@ -32,9 +34,14 @@ class GgufWeightReader {
     return file_->dense_tensor(name).to_f32();
   }
 
+  // rope_heads > 0: a llama.cpp-permuted Q/K weight of that many heads,
+  // whose rows are read in Hugging Face order (the order is sized only once
+  // the tensor's shape has been checked).
   Projection linear(const std::string& name, int64_t in, int64_t out, const std::string& bias_name,
-                    std::vector<int32_t> row_order = {}) const {
+                    int64_t rope_heads = 0) const {
     const GgufTensorInfo& info = require(name, {in, out});
+    std::vector<int32_t> row_order;
+    if (rope_heads > 0) row_order = llama_rope_row_order(rope_heads, out / rope_heads);
     Tensor bias;
     if (!bias_name.empty()) {
       bias = vector(bias_name, out);
@@ -92,10 +99,12 @@ ModelWeights load_gguf_weights(const HfModelConfig& config, std::shared_ptr<cons
 
   // Only llama.cpp's LlamaModel converter permutes Q/K (as transformers' GGUF loader assumes).
   const bool permuted = config.model_type == "llama";
-  weights.layers.resize(config.num_layers);
+  // Grown block by block: a block_count the tensors do not back fails at
+  // the first missing tensor, not by sizing a vector.
+  weights.layers.reserve(std::min<size_t>(config.num_layers, file->tensors().size()));
   for (uint32_t i = 0; i < config.num_layers; ++i) {
     const std::string p = "blk." + std::to_string(i) + ".";
-    LayerWeights& layer = weights.layers[i];
+    LayerWeights& layer = weights.layers.emplace_back();
     layer.input_norm = reader.vector(p + "attn_norm.weight", hidden);
     layer.post_attention_norm = reader.vector(p + "ffn_norm.weight", hidden);
     if (config.qk_norm) {
@@ -110,10 +119,8 @@ ModelWeights load_gguf_weights(const HfModelConfig& config, std::shared_ptr<cons
       }
       return std::string();
     };
-    layer.q = reader.linear(p + "attn_q.weight", hidden, q_dim, bias("attn_q.bias"),
-                            permuted ? llama_rope_row_order(config.num_heads, config.head_dim) : std::vector<int32_t>{});
-    layer.k = reader.linear(p + "attn_k.weight", hidden, kv_dim, bias("attn_k.bias"),
-                            permuted ? llama_rope_row_order(config.num_kv_heads, config.head_dim) : std::vector<int32_t>{});
+    layer.q = reader.linear(p + "attn_q.weight", hidden, q_dim, bias("attn_q.bias"), permuted ? config.num_heads : 0);
+    layer.k = reader.linear(p + "attn_k.weight", hidden, kv_dim, bias("attn_k.bias"), permuted ? config.num_kv_heads : 0);
     layer.v = reader.linear(p + "attn_v.weight", hidden, kv_dim, bias("attn_v.bias"));
     layer.o = reader.linear(p + "attn_output.weight", q_dim, hidden, "");
     layer.gate = reader.linear(p + "ffn_gate.weight", hidden, ffn, "");

@@ -8,6 +8,7 @@ Crash reproducers found later are added by hand as corpus/<target>/regress-*.
 import json
 import pathlib
 import struct
+import zlib
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -248,3 +249,104 @@ put("gguf", "gpt2-tokenizer.gguf", gguf(
      ("tokenizer.ggml.merges", ("arr", "str"), ["H e", "l l", "He ll"]),
      ("tokenizer.ggml.bos_token_id", "u32", len(byte_tokens) + 3),
      ("tokenizer.chat_template", "str", "{% for m in messages %}{{ m.content }}{% endfor %}")], []))
+
+# --- gguf_hparams: tiny models as llm-gptq loads them --------------------------
+def tiny_tensor(dims, ggml_type, seed):
+    """dims in ggml order (row length first); F32 (0) or F16 (1) values in [-0.5, 0.5)."""
+    count = 1
+    for d in dims:
+        count *= d
+    values = [((seed * 131 + i * 71) % 97) / 97.0 - 0.5 for i in range(count)]
+    return (dims, ggml_type, struct.pack(f"<{count}{'f' if ggml_type == 0 else 'e'}", *values))
+
+
+def tiny_model(arch, bias=False, qk_norm=False, key_length=None, extra=()):
+    hidden, heads, kv_heads, ffn = 8, 2, 1, 16
+    head_dim = key_length or hidden // heads
+    tokens = byte_tokens + ["He", "ll", "Hell", "<|im_start|>", "<|im_end|>"]
+    vocab = len(tokens)
+    metadata = [("general.architecture", "str", arch), (f"{arch}.block_count", "u32", 1),
+                (f"{arch}.context_length", "u32", 256), (f"{arch}.embedding_length", "u32", hidden),
+                (f"{arch}.feed_forward_length", "u32", ffn), (f"{arch}.attention.head_count", "u32", heads),
+                (f"{arch}.attention.head_count_kv", "u32", kv_heads),
+                (f"{arch}.attention.layer_norm_rms_epsilon", "f32", 1e-6), (f"{arch}.rope.freq_base", "f32", 10000.0),
+                ("tokenizer.ggml.model", "str", "gpt2"), ("tokenizer.ggml.pre", "str", "qwen2"),
+                ("tokenizer.ggml.tokens", ("arr", "str"), tokens),
+                ("tokenizer.ggml.token_type", ("arr", "i32"), [1] * (vocab - 2) + [3, 3]),
+                ("tokenizer.ggml.merges", ("arr", "str"), ["H e", "l l", "He ll"]),
+                ("tokenizer.ggml.eos_token_id", "u32", vocab - 1),
+                ("tokenizer.chat_template", "str",
+                 "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+                 "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")]
+    if key_length:
+        metadata.append((f"{arch}.attention.key_length", "u32", key_length))
+    metadata += list(extra)
+    tensors = [("token_embd.weight",) + tiny_tensor([hidden, vocab], 1, 1),
+               ("output_norm.weight",) + tiny_tensor([hidden], 0, 2)]
+    layer = [("attn_norm.weight", [hidden], 0), ("ffn_norm.weight", [hidden], 0),
+             ("attn_q.weight", [hidden, heads * head_dim], 1), ("attn_k.weight", [hidden, kv_heads * head_dim], 1),
+             ("attn_v.weight", [hidden, kv_heads * head_dim], 1), ("attn_output.weight", [heads * head_dim, hidden], 1),
+             ("ffn_gate.weight", [hidden, ffn], 1), ("ffn_up.weight", [hidden, ffn], 1),
+             ("ffn_down.weight", [ffn, hidden], 1)]
+    if bias:
+        layer += [("attn_q.bias", [heads * head_dim], 0), ("attn_k.bias", [kv_heads * head_dim], 0),
+                  ("attn_v.bias", [kv_heads * head_dim], 0)]
+    if qk_norm:
+        layer += [("attn_q_norm.weight", [head_dim], 0), ("attn_k_norm.weight", [head_dim], 0)]
+    for i, (name, dims, ggml_type) in enumerate(layer):
+        tensors.append((f"blk.0.{name}",) + tiny_tensor(dims, ggml_type, 3 + i))
+    return gguf(metadata, tensors)
+
+
+put("gguf_hparams", "llama.gguf", tiny_model("llama", extra=[("tokenizer.ggml.bos_token_id", "u32", 94)]))
+put("gguf_hparams", "qwen2-bias.gguf", tiny_model("qwen2", bias=True))
+put("gguf_hparams", "qwen3-qk-norm-linear-rope.gguf", tiny_model(
+    "qwen3", qk_norm=True, key_length=6, extra=[("qwen3.rope.scaling.type", "str", "linear"),
+                                                ("qwen3.rope.scaling.factor", "f32", 2.0)]))
+put("gguf_hparams", "truncated.gguf", tiny_model("llama")[:3000])
+
+# --- pdf_render: tiny PDFs (text and a rectangle per page) -----------------------
+def pdf(objects):
+    """objects: the bodies of objects 1..n (object 1 the catalog); a correct xref table."""
+    out = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + (body.encode("latin-1") if isinstance(body, str) else body) + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return out
+
+
+def stream(content, compress=False):
+    data = zlib.compress(content.encode()) if compress else content.encode()
+    head = "<< /Length %d%s >>\nstream\n" % (len(data), " /Filter /FlateDecode" if compress else "")
+    return head.encode() + data + b"\nendstream"
+
+
+def page_content(text, x=72, y=700):
+    return (f"0.2 0.4 0.8 rg 60 600 200 80 re f 0 0 0 RG 2 w 50 590 220 100 re S "
+            f"BT /F1 24 Tf {x} {y} Td ({text}) Tj ET")
+
+
+def pdf_pages(texts, media_box="0 0 612 792", extra_page="", compress=False):
+    """Catalog, pages, font, then a page object and its content per text."""
+    count = len(texts)
+    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(count))
+    objects = ["<< /Type /Catalog /Pages 2 0 R >>", f"<< /Type /Pages /Kids [{kids}] /Count {count} >>",
+               "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    for i, text in enumerate(texts):
+        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [{media_box}] {extra_page} "
+                       f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>")
+        objects.append(stream(page_content(text), compress))
+    return pdf(objects)
+
+
+put("pdf_render", "one-page.pdf", pdf_pages(["Hello, Citadel"]))
+put("pdf_render", "two-pages-flate.pdf", pdf_pages(["Page one", "Page two"], compress=True))
+put("pdf_render", "rotated-cropped.pdf", pdf_pages(["Turned"], extra_page="/Rotate 90 /CropBox [50 50 400 500]"))
+put("pdf_render", "tiny-page.pdf", pdf_pages(["x"], media_box="0 0 3 2"))
+put("pdf_render", "truncated.pdf", pdf_pages(["Cut short"])[:400])
+put("pdf_render", "no-xref.pdf", pdf_pages(["Rebuilt"]).split(b"xref\n")[0] + b"%%EOF\n")

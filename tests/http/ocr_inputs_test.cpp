@@ -71,6 +71,30 @@ TEST_CASE("image headers give format and size without decoding", "[http][ocr]") 
   CHECK_FALSE(looks_like_pdf(data_file("gradient.png")));
 }
 
+TEST_CASE("a JPEG's size is read past fill and extraneous bytes, and an unreadable JPEG never reaches stb", "[http][ocr]") {
+  std::vector<uint8_t> jpeg = data_file("gradient.jpg");
+  // Two stray bytes before the second segment: decoders skip them (stb and
+  // libjpeg resynchronise on the next 0xFF), so the header must too.
+  const size_t second = 4 + ((size_t{jpeg[4]} << 8) | jpeg[5]);
+  jpeg.insert(jpeg.begin() + static_cast<std::ptrdiff_t>(second), {0x00, 0x17});
+  const std::optional<ImageHeader> header = read_image_header(jpeg);
+  REQUIRE(header.has_value());
+  CHECK(header->format == "jpeg");
+  CHECK(header->width == 48);
+  CHECK(header->height == 32);
+  // Fill bytes 0xFF before SOI: stb reads the file as a JPEG, so must we.
+  jpeg.insert(jpeg.begin(), {0xff, 0xff});
+  const std::optional<ImageHeader> filled = read_image_header(jpeg);
+  REQUIRE(filled.has_value());
+  CHECK(filled->format == "jpeg");
+  CHECK(filled->width == 48);
+  // SOI and a Huffman table of 4080 codes, no frame header: refused here,
+  // not handed to stb's reader (which stb 2.27 would overrun).
+  std::vector<uint8_t> no_frame{0xff, 0xd8, 0xff, 0xc4, 0x00, 0x13, 0x10};
+  no_frame.insert(no_frame.end(), 16, 0xff);
+  CHECK_FALSE(read_image_header(no_frame).has_value());
+}
+
 TEST_CASE("the rendering resolution follows the mode and stops at max_pdf_dpi", "[http][ocr]") {
   CHECK(pdf_render_dpi(612, 792, std::string("base"), 300) == Approx(72.0 * 1024 / 792));
   CHECK(pdf_render_dpi(792, 612, std::string("tiny"), 300) == Approx(72.0 * 512 / 792));

@@ -75,7 +75,7 @@ struct DecodedImage {
   std::vector<uint8_t> rgb;
 };
 
-// PNG, JPEG, BMP, GIF (first frame), TGA, PNM (stb_image) and WebP (libwebp).
+// PNG, JPEG, BMP, GIF (first frame), 8-bit PNM (stb_image) and WebP (libwebp).
 // Throws ImageInputError: unknown format, corrupt/truncated data, or a limit
 // exceeded (message names the limit and the image's size). No EXIF rotation
 // (the reference applies none).

@@ -2,9 +2,18 @@
 // compiled here with static linkage) and WebP through libwebp; the size
 // limits are checked from the header before any pixel is decoded.
 #include "deep_encoder.h"
+#include "stb_input_guards.h"
+
+#include <cstdlib>
 
 #define STB_IMAGE_IMPLEMENTATION
 #define STB_IMAGE_STATIC
+// Zeroed allocations: a JPEG scan stb reaches with a Huffman table never
+// defined decodes with zero tables (symbol 0), not with heap garbage that
+// indexes outside them (stb_input_guards.h).
+#define STBI_MALLOC(size) std::calloc(1, size)
+#define STBI_REALLOC(pointer, size) std::realloc(pointer, size)
+#define STBI_FREE(pointer) std::free(pointer)
 #define STBI_NO_HDR
 #define STBI_NO_PSD
 #define STBI_NO_PIC
@@ -16,6 +25,7 @@
 #include <climits>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace citadel::deepseek_ocr {
@@ -85,6 +95,15 @@ DecodedImage decode_image(std::span<const uint8_t> bytes, const ImageLimits& lim
   }
   if (is_webp(bytes)) return decode_webp(bytes, limits);
   const int length = static_cast<int>(bytes.size());
+  if (const std::optional<std::string> table = jpeg_huffman_problem(bytes)) {
+    throw ImageInputError("image data is a corrupt JPEG: invalid Huffman tables (" + *table + ")");
+  }
+  if (const std::optional<std::string> field = oversized_pnm_header_number(bytes)) {
+    throw ImageInputError("image data is a corrupt PGM/PPM: its " + *field + " has more than 9 digits");
+  }
+  if (const std::optional<std::string> chunk = png_chunk_problem(bytes)) {
+    throw ImageInputError("image data is a corrupt or truncated PNG: " + *chunk);
+  }
   int64_t png_width = 0, png_height = 0;
   if (png_header_size(bytes, &png_width, &png_height)) check_dimensions(png_width, png_height, limits);
   int width = 0, height = 0, channels = 0;
@@ -97,6 +116,13 @@ DecodedImage decode_image(std::span<const uint8_t> bytes, const ImageLimits& lim
                           "), or its header is corrupt");
   }
   check_dimensions(width, height, limits);
+  // stb 2.27 reads a 16-bit PNM's samples in the wrong byte order, and
+  // turning a 16-bit PGM into RGB it reads past its buffer: refused.
+  if (bytes.size() >= 2 && bytes[0] == 'P' && (bytes[1] == '5' || bytes[1] == '6') &&
+      stbi_is_16_bit_from_memory(bytes.data(), length) != 0) {
+    throw ImageInputError("image is a 16-bit PGM/PPM (maximum value above 255), which is not supported; "
+                          "send it with 8-bit samples or as PNG");
+  }
   int w = 0, h = 0;
   std::unique_ptr<stbi_uc, void (*)(void*)> pixels(stbi_load_from_memory(bytes.data(), length, &w, &h, &channels, 3),
                                                    &stbi_image_free);
