@@ -32,13 +32,30 @@ std::string format_number(double value) {
 
 }  // namespace
 
+// True when every number in `value` is finite. Boost.JSON reads a literal
+// past the double range (1e999) as infinity, which no JSON writer can put
+// back: a body holding one would reach a plugin as text that does not parse.
+bool all_numbers_finite(const json::value& value) {
+  if (value.is_double()) return std::isfinite(value.get_double());
+  if (value.is_array()) {
+    for (const json::value& item : value.get_array())
+      if (!all_numbers_finite(item)) return false;
+  } else if (value.is_object()) {
+    for (const auto& field : value.get_object())
+      if (!all_numbers_finite(field.value())) return false;
+  }
+  return true;
+}
+
 json::object parse_json_object(std::string_view body) {
   json::error_code error;
-  json::value value = json::parse(body, error);
+  json::value value = json::parse(body, error);  // nesting bounded by Boost.JSON's default depth (32)
   if (error)
     throw bad_request("The request body is not valid JSON: " + error.message(), {}, "invalid_json");
   if (!value.is_object())
     throw bad_request("The request body must be a JSON object", {}, "invalid_json");
+  if (!all_numbers_finite(value))
+    throw bad_request("The request body holds a number outside the range of a double", {}, "invalid_json");
   return std::move(value.as_object());
 }
 
