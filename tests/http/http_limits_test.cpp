@@ -85,6 +85,19 @@ TEST_CASE("500 idle connections and slow-loris clients leave a normal client ser
 
   std::vector<std::unique_ptr<RawConnection>> idle;
   for (int index = 0; index < 500; ++index) idle.push_back(std::make_unique<RawConnection>(host.port));
+  // The attack starts once the host holds the 500: a slow-loris connection
+  // still in the accept backlog has no header timer yet (under TSan on two
+  // cores accepting the 500 took seconds, and an attack queued behind them
+  // looked like a late 408).
+  HttpClient client = host.client();
+  const auto accepted_by = Clock::now() + 60s;
+  double open_connections = 0;
+  while (Clock::now() < accepted_by) {
+    open_connections = metric_value(client.get("/metrics").body, "citadel_http_connections_open");
+    if (open_connections >= 500) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  REQUIRE(open_connections >= 500);
 
   std::atomic<bool> stop{false};
   std::vector<SlowLorisResult> attacks[4];
@@ -94,7 +107,6 @@ TEST_CASE("500 idle connections and slow-loris clients leave a normal client ser
       while (!stop.load()) results.push_back(slow_loris(host.port, stop));
     });
 
-  HttpClient client = host.client();
   std::vector<double> health_ms;
   std::vector<double> completion_ms;
   const auto end = Clock::now() + 8s;
