@@ -1,7 +1,9 @@
 // The CUDA decoder pass (CUDA builds only): weights uploaded once as f16,
-// every linear through cuBLAS (fp32 accumulation), RMSNorm / RoPE / paged
-// attention kernels of sdk/runtime/cuda, K/V written into and attended over
-// in the host's device blocks per chunk. Input rows (token embeddings with
+// every linear through cuBLAS (fp32 accumulation), RMSNorm / RoPE kernels
+// of sdk/runtime/cuda, K/V written into the host's device blocks per chunk,
+// then one attention launch for all rows of the step (each row a query with
+// its chunk's block table and its own length: flash decoding for the f16
+// cache, paged_attention_decode otherwise). Input rows (token embeddings with
 // the encoder's rows in place of the placeholders) are made on the host as
 // the CPU pass makes them and uploaded. Feed-forward: the router logits come
 // back to the host for routing (the CPU pass's route_from_logits); the rows
@@ -19,6 +21,7 @@
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/device_buffer.h"
 #include "runtime/cuda/expert_rows.h"
+#include "runtime/cuda/flash_decode.h"
 #include "runtime/cuda/layer_kernels.h"
 #include "runtime/cuda/paged_attention.h"
 #include "runtime/kernels/attention.h"
@@ -156,7 +159,12 @@ class CudaDecoder final : public DecoderBackend {
   DeviceLinear lm_head_;
   std::vector<DeviceLayer> layers_;
   // Per step.
-  std::vector<cuda::DeviceBuffer> block_tables_;  // per chunk: device array of its block addresses
+  // Every row's block table (its chunk's blocks, table_stride_ entries,
+  // null-padded) and context length, on the device; a chunk's K/V writes
+  // use the table of its first row.
+  cuda::DeviceBuffer tables_, lengths_, attention_scratch_;
+  std::vector<int64_t> chunk_first_row_;
+  int64_t table_stride_ = 0, max_context_ = 0, attention_splits_ = 1;
   cuda::DeviceBuffer positions_, hidden_, normed_, q_, k_, v_, attn_, proj_, gathered_, gate_up_, activation_, down_,
       router_, slots_, slot_weights_;
   std::vector<float> host_rows_;
@@ -257,12 +265,20 @@ void CudaDecoder::attention(size_t layer_index, std::span<const DecoderChunk> ch
     runtime::KvBlockView view = runtime::kv_block_view_for_layer(
         chunk.blocks.data(), static_cast<int64_t>(chunk.blocks.size()), kTokensPerBlock,
         static_cast<int64_t>(layer_index), kv_heads, head_dim, kv_dtype_);
-    view.blocks = block_tables_[c].as<void*>();  // the device copy of the table
+    view.blocks = tables_.as<void*>() + chunk_first_row_[c] * table_stride_;  // the device copy of the table
     cuda::kv_cache_write(view, chunk.first_position, count, k + row * kv_heads * head_dim, v + row * kv_heads * head_dim,
                          stream_);
-    cuda::paged_attention(q + row * heads * head_dim, count, heads, chunk.first_position, view, scale,
-                          attn + row * heads * head_dim, stream_);
     row += count;
+  }
+  const runtime::KvBlockView layout = runtime::kv_block_view_for_layer(
+      nullptr, 0, kTokensPerBlock, static_cast<int64_t>(layer_index), kv_heads, head_dim, kv_dtype_);
+  auto* const* tables = tables_.as<void*>();
+  if (cuda::flash_decode_supported(layout, heads)) {
+    cuda::flash_decode(q, rows, heads, layout, tables, table_stride_, lengths_.as<int32_t>(), max_context_,
+                       attention_splits_, scale, attention_scratch_.as<float>(), attn, stream_);
+  } else {
+    cuda::paged_attention_decode(q, rows, heads, layout, tables, table_stride_, lengths_.as<int32_t>(), scale, attn,
+                                 stream_);
   }
   float* proj = scratch(proj_, rows * hidden);
   linear(layer.o, attn, rows, proj);
@@ -309,19 +325,39 @@ void CudaDecoder::feed_forward(size_t layer_index, int64_t rows) {
 std::vector<float> CudaDecoder::run(std::span<const DecoderChunk> chunks) {
   const int64_t hidden = config_.hidden_size;
   std::vector<int32_t> positions;
-  block_tables_.clear();
+  table_stride_ = 1;
   for (const DecoderChunk& chunk : chunks) {
     const uint64_t end = uint64_t{chunk.first_position} + chunk.tokens.size();
     if (end > config_.max_position_embeddings || end > chunk.blocks.size() * uint64_t{kTokensPerBlock})
       runtime::throw_invalid("deepseek-ocr CUDA: positions up to " + std::to_string(end) +
                              " exceed the context or the step's cache blocks");
     for (size_t t = 0; t < chunk.tokens.size(); ++t) positions.push_back(static_cast<int32_t>(chunk.first_position + t));
-    std::vector<void*> table(chunk.blocks.begin(), chunk.blocks.end());
-    block_tables_.push_back(table.empty() ? cuda::DeviceBuffer() : cuda::DeviceBuffer::from_vector(table, "block table"));
+    table_stride_ = std::max<int64_t>(table_stride_, static_cast<int64_t>(chunk.blocks.size()));
   }
   const int64_t rows = static_cast<int64_t>(positions.size());
   if (rows == 0) return {};
   positions_ = cuda::DeviceBuffer::from_vector(positions, "positions");
+  std::vector<void*> tables(static_cast<size_t>(rows * table_stride_), nullptr);
+  std::vector<int32_t> lengths(static_cast<size_t>(rows));
+  chunk_first_row_.clear();
+  max_context_ = 0;
+  int64_t table_row = 0;
+  for (const DecoderChunk& chunk : chunks) {
+    chunk_first_row_.push_back(table_row);
+    for (size_t t = 0; t < chunk.tokens.size(); ++t, ++table_row) {
+      std::copy(chunk.blocks.begin(), chunk.blocks.end(), tables.begin() + table_row * table_stride_);
+      lengths[static_cast<size_t>(table_row)] = static_cast<int32_t>(chunk.first_position + t + 1);
+      max_context_ = std::max<int64_t>(max_context_, lengths[static_cast<size_t>(table_row)]);
+    }
+  }
+  scratch_bytes(tables_, tables.size() * sizeof(void*));
+  tables_.upload(tables.data(), tables.size() * sizeof(void*), 0, stream_);
+  scratch_bytes(lengths_, lengths.size() * sizeof(int32_t));
+  lengths_.upload(lengths.data(), lengths.size() * sizeof(int32_t), 0, stream_);
+  attention_splits_ = cuda::flash_decode_splits(rows, config_.num_kv_heads, max_context_);
+  scratch_bytes(attention_scratch_,
+                std::max<size_t>(16, sizeof(float) * cuda::flash_decode_scratch_floats(
+                                         rows, config_.num_heads, config_.head_dim, attention_splits_)));
   // Input rows on the host (token embeddings, the encoder's rows at placeholders).
   host_rows_.assign(static_cast<size_t>(rows) * hidden, 0.0f);
   int64_t row = 0;
