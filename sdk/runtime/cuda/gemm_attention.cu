@@ -13,30 +13,9 @@ namespace citadel::runtime::cuda {
 namespace {
 
 using launch::as_stream;
-using launch::warp_sum;
+using launch::block_reduce;
 
 constexpr int kSoftmaxThreads = 256;
-
-__device__ __forceinline__ float warp_max(float v) {
-  for (int offset = 16; offset > 0; offset >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
-  return v;
-}
-
-// Block-wide sum or max of kSoftmaxThreads threads; `scratch` holds 32 floats.
-template <bool kMax>
-__device__ float block_reduce(float v, float* scratch) {
-  v = kMax ? warp_max(v) : warp_sum(v);
-  __syncthreads();
-  if ((threadIdx.x & 31) == 0) scratch[threadIdx.x >> 5] = v;
-  __syncthreads();
-  if (threadIdx.x < 32) {
-    float w = threadIdx.x < kSoftmaxThreads / 32 ? scratch[threadIdx.x] : (kMax ? -INFINITY : 0.0f);
-    w = kMax ? warp_max(w) : warp_sum(w);
-    if (threadIdx.x == 0) scratch[0] = w;
-  }
-  __syncthreads();
-  return scratch[0];
-}
 
 // One block per (query t, batch entry): adds the relative-position bias
 // (when tables are given) to the row of scaled scores and replaces it by its
