@@ -9,6 +9,9 @@
 //   --threads N                           (default: all cores)
 //   --tiny                                (the test checkpoint's small widths)
 //   --cuda                                (the CUDA encoder on the current device)
+//   --batch N                             (also N copies of the mode's global
+//                                          view through one encode_views call:
+//                                          images/s of the encoder at batch N)
 // Wall time and process CPU time are both printed: on a shared machine the
 // CPU time (divided by the threads) is the steadier figure. Figures are
 // printed, never checked.
@@ -54,6 +57,7 @@ DecodedImage synthetic_page() {
 int run(int argc, char** argv) {
   std::vector<ResolutionMode> modes;
   int iterations = 2;
+  int64_t batch = 0;
   unsigned threads = 0;
   bool tiny = false, use_cuda = false;
   for (int i = 1; i < argc; ++i) {
@@ -68,8 +72,10 @@ int run(int argc, char** argv) {
       tiny = true;
     } else if (a == "--cuda") {
       use_cuda = true;
+    } else if (a == "--batch" && i + 1 < argc) {
+      batch = std::max(1, std::atoi(argv[++i]));
     } else {
-      std::fprintf(stderr, "usage: %s [--mode M]... [--iterations N] [--threads N] [--tiny] [--cuda]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--mode M]... [--iterations N] [--threads N] [--tiny] [--cuda] [--batch N]\n", argv[0]);
       return 2;
     }
   }
@@ -110,6 +116,23 @@ int run(int argc, char** argv) {
     } else {
       std::printf(", %.3f CPU s/image (%.4f images/s if the %u threads had their cores)\n", cpu_per_image,
                   pool.size() / cpu_per_image, pool.size());
+    }
+    if (batch > 0) {
+      // The encoder alone (no layout) on `batch` copies of the global view.
+      std::vector<float> views;
+      for (int64_t b = 0; b < batch; ++b)
+        views.insert(views.end(), image.global_pixels.begin(), image.global_pixels.end());
+      double batch_total = 0.0;
+      for (int it = 0; it < iterations; ++it) {
+        const auto start = Clock::now();
+        const DeepEncoder::ViewFeatures features = encoder->encode_views(views.data(), batch, image.global_side);
+        if (it > 0) batch_total += seconds_since(start);
+        if (features.projected.empty()) return 1;
+      }
+      const double per_batch = batch_total / (iterations - 1);
+      std::printf("%-7s global views at batch %lld: %.3f s/batch (%.4f images/s)\n",
+                  std::string(resolution_mode_name(mode)).c_str(), static_cast<long long>(batch), per_batch,
+                  static_cast<double>(batch) / per_batch);
     }
   }
   return 0;

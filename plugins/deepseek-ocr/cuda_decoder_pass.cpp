@@ -8,10 +8,11 @@
 // the CPU pass makes them and uploaded. Feed-forward: the router logits come
 // back to the host for routing (the CPU pass's route_from_logits); the rows
 // of every expert a layer uses (and of the shared experts, or of the dense
-// MLP) are gathered as f16 into one expert-ordered matrix in one launch,
-// each expert runs two GEMMs on its slice (gate and up stacked into one
-// weight, then down), and one launch adds every row's expert outputs back,
-// weighted (runtime/cuda/expert_rows.h).
+// MLP) are gathered as f16 into one expert-ordered matrix in one launch
+// (each expert's rows padded to the layer's largest count), all experts
+// run as one batched GEMM for gate and up (stacked into one weight) and one
+// for down, and one launch adds every row's expert outputs back, weighted
+// (runtime/cuda/expert_rows.h).
 #include "decoder_backend.h"
 
 #include "moe_mlp.h"
@@ -166,38 +167,57 @@ class CudaDecoder final : public DecoderBackend {
   std::vector<int64_t> chunk_first_row_;
   int64_t table_stride_ = 0, max_context_ = 0, attention_splits_ = 1;
   cuda::DeviceBuffer positions_, hidden_, normed_, q_, k_, v_, attn_, proj_, gathered_, gate_up_, activation_, down_,
-      router_, slots_, slot_weights_;
+      router_, slots_, slot_weights_, pointers_;
   std::vector<float> host_rows_;
 };
 
 void CudaDecoder::run_mlps(const std::vector<MlpRows>& mlps, const float* x, int64_t rows, float* out) {
   const int64_t hidden = config_.hidden_size;
-  // Slots: the (MLP, row) pairs in MLP order; each row's slots and weights
-  // in the order the MLPs come (-1: unused).
-  std::vector<int32_t> slot_rows;
+  // Runs of consecutive MLPs of one width (a layer's routed experts; the
+  // shared experts; the dense MLP) go through one batched GEMM per
+  // projection, each MLP given the run's largest row count: its slots are
+  // padded with row 0, whose outputs no row reads.
+  struct Run {
+    size_t begin = 0, end = 0;
+    int64_t width = 0, padded = 0, slot = 0, gate_up = 0, activation = 0;
+  };
+  std::vector<Run> runs;
+  int64_t slots = 0, gate_up_floats = 0, activation_halves = 0;
+  for (size_t m = 0; m < mlps.size();) {
+    Run run{m, m, mlps[m].mlp->width, 0, slots, gate_up_floats, activation_halves};
+    for (; run.end < mlps.size() && mlps[run.end].mlp->width == run.width; ++run.end)
+      run.padded = std::max<int64_t>(run.padded, static_cast<int64_t>(mlps[run.end].rows.size()));
+    const int64_t run_slots = static_cast<int64_t>(run.end - run.begin) * run.padded;
+    slots += run_slots;
+    gate_up_floats += run_slots * 2 * run.width;
+    activation_halves += run_slots * run.width;
+    runs.push_back(run);
+    m = run.end;
+  }
+  if (slots == 0) return;
+  // Each row's slots and weights in MLP order (-1: unused).
   std::vector<int32_t> per_row_count(static_cast<size_t>(rows), 0);
   for (const MlpRows& mlp : mlps) {
     for (int32_t row : mlp.rows) ++per_row_count[static_cast<size_t>(row)];
   }
   int64_t per_row = 0;
   for (int32_t count : per_row_count) per_row = std::max<int64_t>(per_row, count);
+  std::fill(per_row_count.begin(), per_row_count.end(), 0);
+  std::vector<int32_t> slot_rows(static_cast<size_t>(slots), 0);
   std::vector<int32_t> row_slots(static_cast<size_t>(rows * per_row), -1);
   std::vector<float> row_weights(static_cast<size_t>(rows * per_row), 0.0f);
-  std::fill(per_row_count.begin(), per_row_count.end(), 0);
-  int64_t gate_up_floats = 0, activation_halves = 0;
-  for (const MlpRows& mlp : mlps) {
-    for (size_t i = 0; i < mlp.rows.size(); ++i) {
-      const int32_t row = mlp.rows[i];
-      const size_t at = static_cast<size_t>(row * per_row + per_row_count[static_cast<size_t>(row)]++);
-      row_slots[at] = static_cast<int32_t>(slot_rows.size());
-      row_weights[at] = mlp.weights[i];
-      slot_rows.push_back(row);
+  for (const Run& run : runs) {
+    for (size_t m = run.begin; m < run.end; ++m) {
+      const int64_t first = run.slot + static_cast<int64_t>(m - run.begin) * run.padded;
+      for (size_t i = 0; i < mlps[m].rows.size(); ++i) {
+        const int32_t row = mlps[m].rows[i];
+        const size_t at = static_cast<size_t>(row * per_row + per_row_count[static_cast<size_t>(row)]++);
+        row_slots[at] = static_cast<int32_t>(first + static_cast<int64_t>(i));
+        row_weights[at] = mlps[m].weights[i];
+        slot_rows[static_cast<size_t>(first) + i] = row;
+      }
     }
-    gate_up_floats += static_cast<int64_t>(mlp.rows.size()) * 2 * mlp.mlp->width;
-    activation_halves += static_cast<int64_t>(mlp.rows.size()) * mlp.mlp->width;
   }
-  const int64_t slots = static_cast<int64_t>(slot_rows.size());
-  if (slots == 0) return;
   // One upload of the tables: slot rows, then each row's slots.
   std::vector<int32_t> tables(slot_rows);
   tables.insert(tables.end(), row_slots.begin(), row_slots.end());
@@ -210,32 +230,39 @@ void CudaDecoder::run_mlps(const std::vector<MlpRows>& mlps, const float* x, int
   auto* gate_up = static_cast<float*>(scratch_bytes(gate_up_, size_t(gate_up_floats) * sizeof(float)));
   auto* activation = static_cast<uint16_t*>(scratch_bytes(activation_, size_t(activation_halves) * sizeof(uint16_t)));
   float* expert_out = scratch(down_, slots * hidden);
+  // The batched GEMMs' operands as device arrays of device pointers: per
+  // run, gate_up's weights, inputs and outputs (one array each, an entry per
+  // MLP), then down's.
+  std::vector<void*> pointers;  // cuBLAS takes them as void* const*
+  for (const Run& run : runs) {
+    const int64_t count = static_cast<int64_t>(run.end - run.begin);
+    for (int64_t k = 0; k < count; ++k) pointers.push_back(mlps[run.begin + size_t(k)].mlp->gate_up.data());
+    for (int64_t k = 0; k < count; ++k) pointers.push_back(gathered + (run.slot + k * run.padded) * hidden);
+    for (int64_t k = 0; k < count; ++k) pointers.push_back(gate_up + run.gate_up + k * run.padded * 2 * run.width);
+    for (int64_t k = 0; k < count; ++k) pointers.push_back(mlps[run.begin + size_t(k)].mlp->down.data());
+    for (int64_t k = 0; k < count; ++k) pointers.push_back(activation + run.activation + k * run.padded * run.width);
+    for (int64_t k = 0; k < count; ++k) pointers.push_back(expert_out + (run.slot + k * run.padded) * hidden);
+  }
+  auto* pointer_device = static_cast<void**>(scratch_bytes(pointers_, pointers.size() * sizeof(void*)));
+  pointers_.upload(pointers.data(), pointers.size() * sizeof(void*), 0, stream_);
+
   cuda::gather_rows_to_half(x, table_device, slots, hidden, gathered, stream_);
-  int64_t slot = 0, gate_up_at = 0, activation_at = 0;
-  for (size_t m = 0; m < mlps.size();) {
-    // A run of MLPs of one width shares one SiLU·mul launch.
-    const int64_t width = mlps[m].mlp->width;
-    const int64_t run_slot = slot, run_gate_up = gate_up_at;
-    size_t end = m;
-    for (; end < mlps.size() && mlps[end].mlp->width == width; ++end) {
-      const int64_t count = static_cast<int64_t>(mlps[end].rows.size());
-      if (count > 0) {
-        cuda::matmul_f16_input(cublas_, gathered + slot * hidden, count, hidden, mlps[end].mlp->gate_up.as<uint16_t>(),
-                               cuda::WeightLayout::out_in, 2 * width, gate_up + gate_up_at, nullptr, stream_);
-      }
-      slot += count;
-      gate_up_at += count * 2 * width;
-    }
-    cuda::silu_mul_halves_to_half(gate_up + run_gate_up, slot - run_slot, width, activation + activation_at, stream_);
-    for (int64_t s = run_slot; m < end; ++m) {
-      const int64_t count = static_cast<int64_t>(mlps[m].rows.size());
-      if (count > 0) {
-        cuda::matmul_f16_input(cublas_, activation + activation_at, count, width, mlps[m].mlp->down.as<uint16_t>(),
-                               cuda::WeightLayout::out_in, hidden, expert_out + s * hidden, nullptr, stream_);
-      }
-      s += count;
-      activation_at += count * width;
-    }
+  size_t at = 0;
+  for (const Run& run : runs) {
+    const int64_t count = static_cast<int64_t>(run.end - run.begin);
+    const int64_t run_slots = count * run.padded;
+    // One projection of every MLP of the run: its weights, inputs and
+    // outputs are the next three arrays of `count` pointers.
+    auto batched = [&](int64_t in, int64_t out_width) {
+      void* const* base = pointer_device + at;
+      cuda::matmul_f16_input_batched(cublas_, reinterpret_cast<const uint16_t* const*>(base + count), run.padded, in,
+                                     reinterpret_cast<const uint16_t* const*>(base), out_width,
+                                     reinterpret_cast<float* const*>(base + 2 * count), count, stream_);
+      at += static_cast<size_t>(3 * count);
+    };
+    batched(hidden, 2 * run.width);
+    cuda::silu_mul_halves_to_half(gate_up + run.gate_up, run_slots, run.width, activation + run.activation, stream_);
+    batched(run.width, hidden);
   }
   cuda::add_weighted_rows(out, rows, hidden, expert_out, table_device + slots, weight_device, per_row, stream_);
 }

@@ -116,19 +116,24 @@ class DeepEncoderCuda final : public DeepEncoder {
     f.views = views;
     const int64_t plane = int64_t{3} * side * side;
     const int64_t cs = w_.sam.channels_3, cc = w_.clip.hidden, h = w_.lm_hidden;
-    for (int64_t v = 0; v < views; ++v) {
+    const int64_t per_group = views_per_group(side);
+    for (int64_t first = 0; first < views; first += per_group) {
+      const int64_t n = std::min(per_group, views - first);
       int64_t grid = 0;
-      const float* sam = sam_forward(pixels + v * plane, side, &grid);
+      const float* sam = sam_forward(pixels + first * plane, n, side, &grid);  // [n * tokens, cs]
       const int64_t tokens = grid * grid;
-      const float* clip = clip_forward(sam, grid);  // [1 + tokens, cc]
-      float* joined = slot(kJoined, tokens * (cc + cs));
-      cuda::concat_columns(clip + cc, cc, sam, cs, tokens, joined, stream_);
-      float* projected = slot(kProjected, tokens * h);
-      linear(projector_, joined, tokens, projected);
+      const float* clip = clip_forward(sam, n, grid);  // [n, 1 + tokens, cc]
+      float* joined = slot(kJoined, n * tokens * (cc + cs));
+      for (int64_t v = 0; v < n; ++v) {
+        cuda::concat_columns(clip + (v * (1 + tokens) + 1) * cc, cc, sam + v * tokens * cs, cs, tokens,
+                             joined + v * tokens * (cc + cs), stream_);
+      }
+      float* projected = slot(kProjected, n * tokens * h);
+      linear(projector_, joined, n * tokens, projected);
       f.tokens_per_view = tokens;
-      append_download(f.sam, sam, tokens * cs);
-      append_download(f.clip, clip + cc, tokens * cc);
-      append_download(f.projected, projected, tokens * h);
+      append_download(f.sam, sam, n * tokens * cs);
+      for (int64_t v = 0; v < n; ++v) append_download(f.clip, clip + (v * (1 + tokens) + 1) * cc, tokens * cc);
+      append_download(f.projected, projected, n * tokens * h);
     }
     return f;
   }
@@ -137,6 +142,15 @@ class DeepEncoderCuda final : public DeepEncoder {
   // Scratch slots, grow-only.
   enum Slot { kPixels, kColumns, kX, kNormed, kQkv, kAttended, kOut, kHidden, kPacked, kNeckA, kNeckB, kHalf, kSam,
               kClipX, kJoined, kProjected, kScores, kSlots };
+
+  // Views of one side encoded together (one GEMM over all their rows, one
+  // batched attention): as many as keep the SAM tokens of a group within
+  // kGroupTokens (4 Base views, 6 Gundam tiles), at least one.
+  static constexpr int64_t kGroupTokens = 16384;
+  int64_t views_per_group(int side) const {
+    const int64_t grid = side / w_.sam.patch;
+    return std::max<int64_t>(1, kGroupTokens / std::max<int64_t>(1, grid * grid));
+  }
 
   // The attention scores gemm_attention holds at once: as many (sequence,
   // head) pairs as fit in kScoreBytes, at least one.
@@ -176,18 +190,20 @@ class DeepEncoderCuda final : public DeepEncoder {
     cuda::layer_norm(x, rows, n.dim, n.weight.as<float>(), n.bias.as<float>(), n.eps, y, stream_);
   }
 
-  // Convolution (no bias) of x [h, h, in_c] into y; returns the output side.
+  // Convolution of x [h, h, in_c] into y; returns the output side. A 1x1
+  // convolution may take `images` maps at once (consecutive in x and y).
   int64_t conv(const DeviceBuffer& weight, const float* x, int64_t side, int64_t in_c, int64_t out_c, int64_t kernel,
-               int64_t stride, int64_t padding, const float* bias, float* y) {
+               int64_t stride, int64_t padding, const float* bias, float* y, int64_t images = 1) {
     const int64_t out_side = (side + 2 * padding - kernel) / stride + 1, depth = in_c * kernel * kernel;
     const float* columns = x;
     if (kernel != 1 || stride != 1 || padding != 0) {
+      if (images != 1) cuda::fail_invalid("deepseek-ocr: a strided or padded convolution takes one image at a time");
       float* c = slot(kColumns, out_side * out_side * depth);
       cuda::im2col_nhwc(x, side, side, in_c, kernel, stride, padding, c, stream_);
       columns = c;
     }
-    cuda::matmul_f16(cublas_, columns, out_side * out_side, depth, weight.as<uint16_t>(), cuda::WeightLayout::out_in,
-                     out_c, y, bias, stream_);
+    cuda::matmul_f16(cublas_, columns, images * out_side * out_side, depth, weight.as<uint16_t>(),
+                     cuda::WeightLayout::out_in, out_c, y, bias, stream_);
     return out_side;
   }
 
@@ -203,111 +219,133 @@ class DeepEncoderCuda final : public DeepEncoder {
   }
 
   // pixels CHW (host) -> the compressed map [q², channels_3] (device slot kSam).
-  const float* sam_forward(const float* pixels, int side, int64_t* grid_out) {
+  // SAM, neck and compressor of `n` views of one side (pixels [n, 3, side,
+  // side]) -> the compressed maps [n, grid², channels_3] (device slot kSam).
+  const float* sam_forward(const float* pixels, int64_t n, int side, int64_t* grid_out) {
     const SamWeights& s = w_.sam;
     if (side <= 0 || side % s.patch != 0) {
       cuda::fail_invalid("deepseek-ocr: SAM view side " + std::to_string(side) + " is not a multiple of " +
                          std::to_string(s.patch));
     }
     const int64_t plane = static_cast<int64_t>(side) * side, grid = side / s.patch, tokens = grid * grid;
-    const int64_t width = s.width;
-    std::vector<float> hwc(static_cast<size_t>(plane * 3));
-    for (int64_t i = 0; i < plane; ++i) {
-      for (int64_t c = 0; c < 3; ++c) hwc[static_cast<size_t>(i * 3 + c)] = pixels[c * plane + i];
+    const int64_t width = s.width, rows = n * tokens;
+    std::vector<float> hwc(static_cast<size_t>(n * plane * 3));
+    for (int64_t v = 0; v < n; ++v) {
+      const float* view = pixels + v * plane * 3;
+      float* to = hwc.data() + v * plane * 3;
+      for (int64_t i = 0; i < plane; ++i) {
+        for (int64_t c = 0; c < 3; ++c) to[i * 3 + c] = view[c * plane + i];
+      }
     }
-    float* px = slot(kPixels, plane * 3);
-    cuda::synchronize(stream_);  // the previous view's kernels may still read the slot
+    float* px = slot(kPixels, n * plane * 3);
+    cuda::synchronize(stream_);  // the previous group's kernels may still read the slot
     cuda::check_cuda(cudaMemcpy(px, hwc.data(), hwc.size() * sizeof(float), cudaMemcpyHostToDevice),
                      "cudaMemcpy (pixels to device)");
-    float* x = slot(kX, tokens * width);
-    conv(patch_.weight, px, side, 3, width, s.patch, s.patch, 0, patch_.bias.as<float>(), x);
-    cuda::add_in_place(x, device_table({0, 0, grid}), tokens * width, stream_);
+    float* x = slot(kX, rows * width);
+    const float* positions = device_table({0, 0, grid});
+    for (int64_t v = 0; v < n; ++v) {
+      conv(patch_.weight, px + v * plane * 3, side, 3, width, s.patch, s.patch, 0, patch_.bias.as<float>(),
+           x + v * tokens * width);
+      cuda::add_in_place(x + v * tokens * width, positions, tokens * width, stream_);
+    }
 
     const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
-    float* normed = slot(kNormed, tokens * width);
+    float* normed = slot(kNormed, rows * width);
     for (size_t b = 0; b < s.blocks.size(); ++b) {
       const SamBlockWeights& hb = s.blocks[b];
       const DeviceSamBlock& db = sam_blocks_[b];
-      norm(db.norm1, x, tokens, normed);
+      norm(db.norm1, x, rows, normed);
       if (hb.window == 0) {
-        float* qkv = slot(kQkv, tokens * 3 * width);
-        linear(db.qkv, normed, tokens, qkv);
-        float* attended = slot(kAttended, tokens * width);
-        attention(qkv, width, 1, tokens, s.heads, s.head_dim, scale, attended,
+        float* qkv = slot(kQkv, rows * 3 * width);
+        linear(db.qkv, normed, rows, qkv);
+        float* attended = slot(kAttended, rows * width);
+        attention(qkv, width, n, tokens, s.heads, s.head_dim, scale, attended,
                   device_table({1, static_cast<int64_t>(b), grid}), device_table({2, static_cast<int64_t>(b), grid}),
                   grid);
-        float* out = slot(kOut, tokens * width);
-        linear(db.proj, attended, tokens, out);
-        cuda::add_in_place(x, out, tokens * width, stream_);
+        float* out = slot(kOut, rows * width);
+        linear(db.proj, attended, rows, out);
+        cuda::add_in_place(x, out, rows * width, stream_);
       } else {
         const int64_t win = hb.window, per_side = (grid + win - 1) / win, padded = per_side * per_side * win * win;
-        float* packed = slot(kPacked, padded * width);
-        cuda::window_pack(normed, grid, width, win, packed, stream_);
-        float* qkv = slot(kQkv, padded * 3 * width);
-        linear(db.qkv, packed, padded, qkv);
-        float* attended = slot(kAttended, padded * width);
-        attention(qkv, width, per_side * per_side, win * win, s.heads, s.head_dim, scale, attended,
+        float* packed = slot(kPacked, n * padded * width);
+        for (int64_t v = 0; v < n; ++v) {
+          cuda::window_pack(normed + v * tokens * width, grid, width, win, packed + v * padded * width, stream_);
+        }
+        float* qkv = slot(kQkv, n * padded * 3 * width);
+        linear(db.qkv, packed, n * padded, qkv);
+        float* attended = slot(kAttended, n * padded * width);
+        attention(qkv, width, n * per_side * per_side, win * win, s.heads, s.head_dim, scale, attended,
                   db.rel_h.as<float>(), db.rel_w.as<float>(), win);
-        linear(db.proj, attended, padded, packed);
-        cuda::window_unpack_add(packed, grid, width, win, x, stream_);
+        linear(db.proj, attended, n * padded, packed);
+        for (int64_t v = 0; v < n; ++v) {
+          cuda::window_unpack_add(packed + v * padded * width, grid, width, win, x + v * tokens * width, stream_);
+        }
       }
-      norm(db.norm2, x, tokens, normed);
-      float* hidden = slot(kHidden, tokens * db.lin1.out);
-      linear(db.lin1, normed, tokens, hidden);
-      cuda::gelu(hidden, tokens * db.lin1.out, hidden, stream_);
-      float* out = slot(kOut, tokens * width);
-      linear(db.lin2, hidden, tokens, out);
-      cuda::add_in_place(x, out, tokens * width, stream_);
+      norm(db.norm2, x, rows, normed);
+      float* hidden = slot(kHidden, rows * db.lin1.out);
+      linear(db.lin1, normed, rows, hidden);
+      cuda::gelu(hidden, rows * db.lin1.out, hidden, stream_);
+      float* out = slot(kOut, rows * width);
+      linear(db.lin2, hidden, rows, out);
+      cuda::add_in_place(x, out, rows * width, stream_);
     }
-    const int64_t n = s.neck_channels;
-    float* a = slot(kNeckA, tokens * n);
-    float* b = slot(kNeckB, tokens * n);
-    conv(neck_conv1_, x, grid, width, n, 1, 1, 0, nullptr, a);
-    norm(neck_norm1_, a, tokens, a);
-    conv(neck_conv2_, a, grid, n, n, 3, 1, 1, nullptr, b);
-    norm(neck_norm2_, b, tokens, b);
-    const int64_t g2 = (grid + 2 - 3) / 2 + 1;
-    float* half = slot(kHalf, g2 * g2 * s.channels_2);
-    conv(net_2_, b, grid, n, s.channels_2, 3, 2, 1, nullptr, half);
-    const int64_t g3 = (g2 + 2 - 3) / 2 + 1;
-    float* sam = slot(kSam, g3 * g3 * s.channels_3);
-    conv(net_3_, half, g2, s.channels_2, s.channels_3, 3, 2, 1, nullptr, sam);
+    const int64_t c = s.neck_channels;
+    const int64_t g2 = (grid + 2 - 3) / 2 + 1, g3 = (g2 + 2 - 3) / 2 + 1;
+    float* a = slot(kNeckA, rows * c);
+    float* b = slot(kNeckB, rows * c);
+    float* half = slot(kHalf, n * g2 * g2 * s.channels_2);
+    float* sam = slot(kSam, n * g3 * g3 * s.channels_3);
+    conv(neck_conv1_, x, grid, width, c, 1, 1, 0, nullptr, a, n);  // 1x1: one GEMM over all views
+    norm(neck_norm1_, a, rows, a);
+    for (int64_t v = 0; v < n; ++v) conv(neck_conv2_, a + v * tokens * c, grid, c, c, 3, 1, 1, nullptr, b + v * tokens * c);
+    norm(neck_norm2_, b, rows, b);
+    for (int64_t v = 0; v < n; ++v) {
+      conv(net_2_, b + v * tokens * c, grid, c, s.channels_2, 3, 2, 1, nullptr, half + v * g2 * g2 * s.channels_2);
+      conv(net_3_, half + v * g2 * g2 * s.channels_2, g2, s.channels_2, s.channels_3, 3, 2, 1, nullptr,
+           sam + v * g3 * g3 * s.channels_3);
+    }
     *grid_out = g3;
     return sam;
   }
 
-  // The compressed map [grid², c] (device) -> CLIP output [1 + grid², c] (device slot kClipX).
-  const float* clip_forward(const float* sam, int64_t grid) {
+  // The compressed maps [n, grid², c] (device) -> CLIP outputs [n, 1 + grid², c]
+  // (device slot kClipX).
+  const float* clip_forward(const float* sam, int64_t n, int64_t grid) {
     const ClipWeights& c = w_.clip;
-    const int64_t hidden = c.hidden, tokens = 1 + grid * grid;
-    float* x = slot(kClipX, tokens * hidden);
+    const int64_t hidden = c.hidden, tokens = 1 + grid * grid, rows = n * tokens;
+    float* x = slot(kClipX, rows * hidden);
     const auto stream = static_cast<cudaStream_t>(stream_);
-    cuda::check_cuda(cudaMemcpyAsync(x, class_embedding_.data(), static_cast<size_t>(hidden) * sizeof(float),
-                                     cudaMemcpyDeviceToDevice, stream),
-                     "cudaMemcpyAsync (class embedding)");
-    cuda::check_cuda(cudaMemcpyAsync(x + hidden, sam, static_cast<size_t>((tokens - 1) * hidden) * sizeof(float),
-                                     cudaMemcpyDeviceToDevice, stream),
-                     "cudaMemcpyAsync (SAM map as patch embeddings)");
-    cuda::add_in_place(x, device_table({3, 0, grid}), tokens * hidden, stream_);
-    norm(clip_pre_, x, tokens, x);
+    const float* positions = device_table({3, 0, grid});
+    for (int64_t v = 0; v < n; ++v) {
+      float* view = x + v * tokens * hidden;
+      cuda::check_cuda(cudaMemcpyAsync(view, class_embedding_.data(), static_cast<size_t>(hidden) * sizeof(float),
+                                       cudaMemcpyDeviceToDevice, stream),
+                       "cudaMemcpyAsync (class embedding)");
+      cuda::check_cuda(cudaMemcpyAsync(view + hidden, sam + v * (tokens - 1) * hidden,
+                                       static_cast<size_t>((tokens - 1) * hidden) * sizeof(float),
+                                       cudaMemcpyDeviceToDevice, stream),
+                       "cudaMemcpyAsync (SAM map as patch embeddings)");
+      cuda::add_in_place(view, positions, tokens * hidden, stream_);
+    }
+    norm(clip_pre_, x, rows, x);
     const int64_t head_dim = hidden / c.heads;
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-    float* normed = slot(kNormed, tokens * hidden);
-    float* qkv = slot(kQkv, tokens * 3 * hidden);
-    float* attended = slot(kAttended, tokens * hidden);
-    float* out = slot(kOut, tokens * hidden);
+    float* normed = slot(kNormed, rows * hidden);
+    float* qkv = slot(kQkv, rows * 3 * hidden);
+    float* attended = slot(kAttended, rows * hidden);
+    float* out = slot(kOut, rows * hidden);
     for (const DeviceClipLayer& l : clip_layers_) {
-      norm(l.ln1, x, tokens, normed);
-      linear(l.qkv, normed, tokens, qkv);
-      attention(qkv, hidden, 1, tokens, c.heads, head_dim, scale, attended, nullptr, nullptr, 0);
-      linear(l.out, attended, tokens, out);
-      cuda::add_in_place(x, out, tokens * hidden, stream_);
-      norm(l.ln2, x, tokens, normed);
-      float* h = slot(kHidden, tokens * l.fc1.out);
-      linear(l.fc1, normed, tokens, h);
-      cuda::quick_gelu(h, tokens * l.fc1.out, h, stream_);
-      linear(l.fc2, h, tokens, out);
-      cuda::add_in_place(x, out, tokens * hidden, stream_);
+      norm(l.ln1, x, rows, normed);
+      linear(l.qkv, normed, rows, qkv);
+      attention(qkv, hidden, n, tokens, c.heads, head_dim, scale, attended, nullptr, nullptr, 0);
+      linear(l.out, attended, rows, out);
+      cuda::add_in_place(x, out, rows * hidden, stream_);
+      norm(l.ln2, x, rows, normed);
+      float* h = slot(kHidden, rows * l.fc1.out);
+      linear(l.fc1, normed, rows, h);
+      cuda::quick_gelu(h, rows * l.fc1.out, h, stream_);
+      linear(l.fc2, h, rows, out);
+      cuda::add_in_place(x, out, rows * hidden, stream_);
     }
     return x;
   }

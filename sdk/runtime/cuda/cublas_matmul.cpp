@@ -89,6 +89,26 @@ void matmul_f16_input(CublasContext& context, const uint16_t* x, int64_t m, int6
   if (bias != nullptr) add_bias(y, bias, m, out, stream);
 }
 
+void matmul_f16_input_batched(CublasContext& context, const uint16_t* const* x, int64_t m, int64_t in,
+                              const uint16_t* const* weights, int64_t out, float* const* y, int64_t count,
+                              void* stream) {
+  if (m <= 0 || out <= 0 || count <= 0) return;
+  if (in <= 0 || m > 2147483647 || in > 2147483647 || out > 2147483647 || count > 2147483647) {
+    fail_invalid("cuda matmul_f16_input_batched: shape out of range (m " + std::to_string(m) + ", in " +
+                 std::to_string(in) + ", out " + std::to_string(out) + ", count " + std::to_string(count) + ")");
+  }
+  auto handle = static_cast<cublasHandle_t>(context.handle());
+  check_cublas(cublasSetStream(handle, static_cast<cudaStream_t>(stream)), "cublasSetStream");
+  const float alpha = 1.0f, beta = 0.0f;
+  check_cublas(cublasGemmBatchedEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(out), static_cast<int>(m),
+                                   static_cast<int>(in), &alpha, reinterpret_cast<const void* const*>(weights),
+                                   CUDA_R_16F, static_cast<int>(in), reinterpret_cast<const void* const*>(x),
+                                   CUDA_R_16F, static_cast<int>(in), &beta, reinterpret_cast<void* const*>(y),
+                                   CUDA_R_32F, static_cast<int>(out), static_cast<int>(count), CUBLAS_COMPUTE_32F,
+                                   CUBLAS_GEMM_DEFAULT),
+               "cublasGemmBatchedEx (f16 weights)");
+}
+
 void matmul_f16(CublasContext& context, const float* x, int64_t m, int64_t in, const uint16_t* weight,
                 WeightLayout layout, int64_t out, float* y, const float* bias, void* stream) {
   if (m <= 0 || out <= 0) return;

@@ -4,7 +4,8 @@
 // operands, f32 results, the int4 GEMV's split-K partials and counters); one
 // per stream/thread.
 // Called by GptqLinearCuda (prefill), llm-gptq's CUDA path (lm_head,
-// unquantized weights) and bench/cuda_kernels.
+// unquantized weights), deepseek-ocr's CUDA decoder and encoder and
+// bench/cuda_kernels.
 #pragma once
 
 #include "runtime/cuda/device_buffer.h"
@@ -56,5 +57,13 @@ void matmul_f16(CublasContext& context, const float* x, int64_t m, int64_t in, c
 // The same with x already in f16 (no conversion).
 void matmul_f16_input(CublasContext& context, const uint16_t* x, int64_t m, int64_t in, const uint16_t* weight,
                       WeightLayout layout, int64_t out, float* y, const float* bias, void* stream);
+
+// y_i[m, out] = x_i[m, in] · W_iᵀ (W_i f16 [out, in]) for i < count in one
+// batched cuBLAS call (f16 operands, f32 results and accumulation): the
+// experts of a mixture-of-experts layer, each given m rows. weights, x and y
+// are DEVICE arrays of `count` device pointers.
+void matmul_f16_input_batched(CublasContext& context, const uint16_t* const* x, int64_t m, int64_t in,
+                              const uint16_t* const* weights, int64_t out, float* const* y, int64_t count,
+                              void* stream);
 
 }  // namespace citadel::runtime::cuda
