@@ -3,6 +3,7 @@
 
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/int4_gemv.h"
+#include "runtime/cuda/int4_gemv_ring.h"
 #include "runtime/cuda/int4_gemv_tc.h"
 #include "runtime/cuda/random_fill.h"
 #include "runtime/kernels/gptq.h"
@@ -132,14 +133,26 @@ void RandomInt4Linear::gemv(int i, CublasContext& context, const float* x, int64
             nullptr);
 }
 
-double RandomInt4Linear::tc_difference(CublasContext& context, const float* x, int64_t m) const {
+void RandomInt4Linear::tc(int i, const float* x, int64_t m, const LinearEpilogue& epilogue) const {
+  int4_gemv_tc(copy(i).tiled_weights(), x, m, nullptr, epilogue, nullptr);
+}
+
+void RandomInt4Linear::ring(int i, const float* x, int64_t m, const LinearEpilogue& epilogue) const {
+  int4_gemv_ring(copy(i).tiled_weights(), x, m, nullptr, epilogue, nullptr);
+}
+
+double RandomInt4Linear::tc_difference(CublasContext& context, const float* x, int64_t m, bool ring) const {
   const Int4TiledWeights& w = copy(0).tiled_weights();
   const size_t count = static_cast<size_t>(m * w.columns);
   DeviceBuffer reference(count * 4), result(count * 4);
   const Int4GemvScratchSize size = int4_gemv_scratch_size(w, m);
   int4_gemv(w, x, m, nullptr, LinearEpilogue::single(reference.as<float>(), w.columns),
             context.gemv_partials(size.partial_floats), context.gemv_counters(size.counters), nullptr);
-  int4_gemv_tc(w, x, m, nullptr, LinearEpilogue::single(result.as<float>(), w.columns), nullptr);
+  if (ring) {
+    int4_gemv_ring(w, x, m, nullptr, LinearEpilogue::single(result.as<float>(), w.columns), nullptr);
+  } else {
+    int4_gemv_tc(w, x, m, nullptr, LinearEpilogue::single(result.as<float>(), w.columns), nullptr);
+  }
   const std::vector<float> a = reference.to_vector<float>(count), b = result.to_vector<float>(count);
   double largest = 0.0, difference = 0.0;
   for (size_t i = 0; i < count; ++i) {

@@ -56,8 +56,13 @@ class RandomInt4Linear {
   size_t weight_bytes() const;
   // The tiled GEMV alone (passes of 8 rows), whatever m.
   void gemv(int i, CublasContext& context, const float* x, int64_t m, const LinearEpilogue& epilogue) const;
-  // max |tensor-core GEMV - f32 GEMV| / max |f32 GEMV| on copy 0, plain store.
-  double tc_difference(CublasContext& context, const float* x, int64_t m) const;
+  // The register-direct tensor-core GEMV alone (int4_gemv_tc), whatever m.
+  void tc(int i, const float* x, int64_t m, const LinearEpilogue& epilogue) const;
+  // The shared-memory-ring GEMV alone (int4_gemv_ring), whatever m.
+  void ring(int i, const float* x, int64_t m, const LinearEpilogue& epilogue) const;
+  // max |tensor-core GEMV - f32 GEMV| / max |f32 GEMV| on copy 0, plain
+  // store: int4_gemv_tc, or int4_gemv_ring when `ring`.
+  double tc_difference(CublasContext& context, const float* x, int64_t m, bool ring = false) const;
 
  private:
   std::vector<std::unique_ptr<GptqLinearCuda>> copies_;

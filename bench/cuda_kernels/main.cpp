@@ -16,13 +16,17 @@
 // Timing: CUDA events around runs of 10 calls, median of 21 runs after
 // warm-up; weights rotate over copies (>= 256 MB) so each call reads HBM,
 // not L2. Prints; never asserts. Filters (--model, --layer, --batches,
-// --no-attention) and --tc-plan (the tensor-core GEMV's grid, PDL and pass
-// size) select what runs, e.g. for one kernel under ncu.
+// --no-attention), --tc-plan (the tensor-core GEMV's grid, PDL and pass
+// size) and --ring-plan (whether forward takes the ring GEMV at 1..4 rows,
+// its largest cluster, per-block cost, ring stages) select what runs, e.g.
+// for one kernel under ncu. At 1..4 rows both Hopper GEMVs are also timed
+// alone ("int4 tc regs": int4_gemv_tc, "int4 tc ring": int4_gemv_ring).
 #include "bench_shapes.h"
 
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/device_buffer.h"
 #include "runtime/cuda/flash_decode.h"
+#include "runtime/cuda/int4_gemv_ring.h"
 #include "runtime/cuda/int4_gemv_tc.h"
 #include "runtime/cuda/random_fill.h"
 
@@ -75,6 +79,23 @@ void bench_linear(const char* model, int64_t layers, const LinearShape& shape, c
       print_row(model, shape.name, shape.in, shape.columns(), m, "int4 gemv f32", gemv_us, bytes, copy_bandwidth);
       std::printf("%-10s %-8s m=%-3lld tensor-core GEMV vs f32 GEMV: max |difference| / max |y| = %.2e\n", model,
                   shape.name, static_cast<long long>(m), linear.tc_difference(context, x.as<float>(), m));
+    }
+    if (m <= kInt4GemvRingMaxRows) {  // both Hopper GEMVs alone: the ring and the register-direct one
+      const double tc_us = time_calls([&](int c) { linear.tc(c, x.as<float>(), m, epilogue); }, linear.copies());
+      print_row(model, shape.name, shape.in, shape.columns(), m, "int4 tc regs", tc_us, bytes, copy_bandwidth);
+      try {
+        const Int4GemvRingPlan plan = int4_gemv_ring_plan(linear.copy(0).tiled_weights(), m);
+        const double ring_us =
+            time_calls([&](int c) { linear.ring(c, x.as<float>(), m, epilogue); }, linear.copies());
+        print_row(model, shape.name, shape.in, shape.columns(), m, "int4 tc ring", ring_us, bytes, copy_bandwidth);
+        std::printf("%-10s %-8s m=%-3lld ring plan: cluster %d, %d stages, %zu B shared; vs f32 GEMV: max "
+                    "|difference| / max |y| = %.2e\n",
+                    model, shape.name, static_cast<long long>(m), plan.cluster, plan.stages, plan.shared_bytes,
+                    linear.tc_difference(context, x.as<float>(), m, true));
+      } catch (const std::exception& error) {
+        std::printf("%-10s %-8s m=%-3lld int4 tc ring failed: %s\n", model, shape.name, static_cast<long long>(m),
+                    error.what());
+      }
     }
     const double f16_bytes = static_cast<double>(shape.in * shape.columns() * 2) +
                              static_cast<double>(m * (shape.in + shape.columns()) * 4);
@@ -178,11 +199,16 @@ Filters parse(int argc, char** argv) {
       const int cluster = std::atoi(argv[++i]);
       const bool dependent = std::atoi(argv[++i]) != 0;
       int4_gemv_tc_tuning(blocks, cluster, dependent, std::atoi(argv[++i]));
+    } else if (arg == "--ring-plan" && i + 4 < argc) {  // dispatch 0/1, largest cluster, block cost, stages
+      const bool enabled = std::atoi(argv[++i]) != 0;
+      const int cluster = std::atoi(argv[++i]);
+      const int overhead = std::atoi(argv[++i]);
+      int4_gemv_ring_tuning(enabled, cluster, overhead, std::atoi(argv[++i]));
     } else if (arg == "--no-attention") {
       f.attention = false;
     } else {
       throw std::runtime_error("usage: bench_cuda_kernels [--model NAME] [--layer NAME] [--batches 1,16] "
-                               "[--tc-plan BLOCKS CLUSTER PDL PASS_ROWS] [--no-attention] (unknown argument '" + arg + "')");
+                               "[--tc-plan BLOCKS CLUSTER PDL PASS_ROWS] [--ring-plan DISPATCH CLUSTER BLOCK_COST STAGES] [--no-attention] (unknown argument '" + arg + "')");
     }
   }
   return f;
