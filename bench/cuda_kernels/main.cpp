@@ -18,7 +18,7 @@
 // not L2. Prints; never asserts. Filters (--model, --layer, --batches,
 // --no-attention), --tc-plan (the tensor-core GEMV's grid, PDL and pass
 // size) and --ring-plan (whether forward takes the ring GEMV at 1..4 rows,
-// its largest cluster, per-block cost, ring stages) select what runs, e.g.
+// its largest cluster, blocks per SM, ring slots per warp) select what runs, e.g.
 // for one kernel under ncu. At 1..4 rows both Hopper GEMVs are also timed
 // alone ("int4 tc regs": int4_gemv_tc, "int4 tc ring": int4_gemv_ring).
 #include "bench_shapes.h"
@@ -88,7 +88,7 @@ void bench_linear(const char* model, int64_t layers, const LinearShape& shape, c
         const double ring_us =
             time_calls([&](int c) { linear.ring(c, x.as<float>(), m, epilogue); }, linear.copies());
         print_row(model, shape.name, shape.in, shape.columns(), m, "int4 tc ring", ring_us, bytes, copy_bandwidth);
-        std::printf("%-10s %-8s m=%-3lld ring plan: cluster %d, %d stages, %zu B shared; vs f32 GEMV: max "
+        std::printf("%-10s %-8s m=%-3lld ring plan: cluster %d, %d slots per warp, %zu B shared; vs f32 GEMV: max "
                     "|difference| / max |y| = %.2e\n",
                     model, shape.name, static_cast<long long>(m), plan.cluster, plan.stages, plan.shared_bytes,
                     linear.tc_difference(context, x.as<float>(), m, true));
@@ -199,16 +199,16 @@ Filters parse(int argc, char** argv) {
       const int cluster = std::atoi(argv[++i]);
       const bool dependent = std::atoi(argv[++i]) != 0;
       int4_gemv_tc_tuning(blocks, cluster, dependent, std::atoi(argv[++i]));
-    } else if (arg == "--ring-plan" && i + 4 < argc) {  // dispatch 0/1, largest cluster, block cost, stages
+    } else if (arg == "--ring-plan" && i + 4 < argc) {  // dispatch 0/1, largest cluster, blocks per SM, slots
       const bool enabled = std::atoi(argv[++i]) != 0;
       const int cluster = std::atoi(argv[++i]);
-      const int overhead = std::atoi(argv[++i]);
-      int4_gemv_ring_tuning(enabled, cluster, overhead, std::atoi(argv[++i]));
+      const int blocks = std::atoi(argv[++i]);
+      int4_gemv_ring_tuning(enabled, cluster, blocks, std::atoi(argv[++i]));
     } else if (arg == "--no-attention") {
       f.attention = false;
     } else {
       throw std::runtime_error("usage: bench_cuda_kernels [--model NAME] [--layer NAME] [--batches 1,16] "
-                               "[--tc-plan BLOCKS CLUSTER PDL PASS_ROWS] [--ring-plan DISPATCH CLUSTER BLOCK_COST STAGES] [--no-attention] (unknown argument '" + arg + "')");
+                               "[--tc-plan BLOCKS CLUSTER PDL PASS_ROWS] [--ring-plan DISPATCH CLUSTER BLOCKS SLOTS] [--no-attention] (unknown argument '" + arg + "')");
     }
   }
   return f;

@@ -215,7 +215,7 @@ int main(int argc, char** argv) {
     }
     if (arg == "--no-ring") {  // 1..4 rows take the register-direct GEMV, not the ring one
 #ifdef CITADEL_HAVE_CUDA
-      citadel::runtime::cuda::int4_gemv_ring_tuning(false, 8, 4, 16);
+      citadel::runtime::cuda::int4_gemv_ring_tuning(false, 8, 2, 16);
 #endif
       continue;
     }

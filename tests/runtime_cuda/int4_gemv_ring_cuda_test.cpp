@@ -1,8 +1,8 @@
 // [cuda] The shared-memory-ring int4 GEMV (int4_gemv_ring.h, Hopper) vs the
 // CPU GptqLinear on random layers: every group size (32/64/128/-1), both
 // zero formats, sym/asym, act-order, odd column counts (padding columns),
-// inputs split over clusters of 1..8 blocks (the plan depends on the shape:
-// the test prints it), 1..4 rows and more in passes of 4, bias, the
+// inputs split over clusters of 1..8 blocks and rings of 2..16 slots (the
+// plan depends on the shape and the device: the test prints it), 1..4 rows and more in passes of 4, bias, the
 // residual-add epilogue and the fused RMSNorm input; plus a layer too
 // short for it that GptqLinearCuda must route elsewhere. Tolerance as the
 // other f32-exact GEMVs: 1e-4 of the output's largest magnitude.
@@ -86,7 +86,7 @@ TEST_CASE("cuda int4 ring GEMV splits long inputs over clusters of 1..8 blocks a
   std::mt19937 rng(62);
   std::set<int> clusters;
   // (in, out): few tiles and long inputs give large clusters and deep rings;
-  // many tiles give clusters of 1..3 (not only powers of two).
+  // many tiles or short inputs give clusters of 1 or 2 and short rings.
   const std::vector<std::pair<int64_t, int64_t>> shapes = {
       {14336, 256}, {4096, 136}, {2048, 2560}, {2048, 11264}, {1024, 33000}, {256, 600}, {128, 72}};
   for (const auto& [in, out] : shapes) {

@@ -1,6 +1,7 @@
-// Int4 GEMV through a shared-memory ring (int4_gemv_ring.h says what and
-// why): the cp.async ring, the chunk loop over the per-warp mma.sync math of
-// int4_gemv_tc_warp.cuh, the block and cluster reductions, the grid plan.
+// Int4 GEMV through per-lane shared-memory rings (int4_gemv_ring.h says
+// what and why): the cp.async ring, the chunk loop over the per-warp
+// mma.sync math of int4_gemv_tc_warp.cuh, the block and cluster
+// reductions, the grid plan.
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/dependent_launch.cuh"
 #include "runtime/cuda/int4_gemv_ring.h"
@@ -25,13 +26,11 @@ constexpr int kThreads = kWarps * 32;
 constexpr int kSlices = kWarps / 2;
 constexpr int kTile = static_cast<int>(kInt4TileColumns);
 constexpr int kRows = static_cast<int>(kInt4GemvRingMaxRows);
-constexpr int kChunkVectors = 128;                      // uint4 of a 32-input chunk of a tile (2 KB)
-constexpr int kStageVectors = kSlices * kChunkVectors;  // one chunk per slice (8 KB)
-constexpr int kStageBytes = kStageVectors * 16;
 constexpr int kMaxCluster = 8;
-constexpr int kStagesCap = 16;                      // cp.async groups pending stay below 15
-constexpr size_t kMaxSharedBytes = 220 * 1024;      // one block per multiprocessor
-constexpr size_t kTwoBlockSharedBytes = 110 * 1024;  // two
+constexpr int kStagesCap = 16;                 // cp.async groups pending stay below 15
+constexpr int kStageBytes = kWarps * 32 * 32;  // one chunk per warp: 2 uint4 per lane (8 KB a block)
+constexpr size_t kMaxSharedBytes = 220 * 1024;
+constexpr size_t kMultiprocessorSharedBytes = 228 * 1024;
 
 struct Params {
   Int4TiledWeights w;
@@ -68,25 +67,10 @@ __device__ __forceinline__ void wait_copies(int pending) {
 #undef CITADEL_WAIT_CASE
 }
 
-// Copies chunk s of every slice (slice q: chunks [first_q, first_q + count_q)
-// of the block's range) into a ring slot. uint4 i of a chunk (packed row
-// i / 32, half (i / 16) % 2, unit (i / 8) % 2, lane group i % 8) goes to
-// half * 64 + unit * 32 + 4 * (i % 8) + packed row: the uint4 that lane
-// (g, t) of a warp reads for (half, unit) are then 32 consecutive ones.
-__device__ __forceinline__ void issue_stage(const uint4* block_weights, int block_chunks, int s, uint4* slot) {
-#pragma unroll
-  for (int j = 0; j < kStageVectors / kThreads; ++j) {
-    const int index = static_cast<int>(threadIdx.x) + j * kThreads;
-    const int q = index / kChunkVectors, i = index % kChunkVectors;
-    const int first = q * block_chunks / kSlices, count = (q + 1) * block_chunks / kSlices - first;
-    if (s < count) {
-      const int place = ((i >> 4) & 1) * 64 + ((i >> 3) & 1) * 32 + (i & 7) * 4 + (i >> 5);
-      copy_16(slot + q * kChunkVectors + place, block_weights + static_cast<int64_t>(first + s) * kChunkVectors + i);
-    }
-  }
-}
-
-__global__ void __launch_bounds__(kThreads, 2) int4_gemv_ring_kernel(Params p) {
+// kMinBlocks: the blocks per multiprocessor the registers must allow (2: 96
+// registers; 3: 80, a few bytes spilled).
+template <int kMinBlocks>
+__global__ void __launch_bounds__(kThreads, kMinBlocks) int4_gemv_ring_kernel(Params p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   extern __shared__ uint4 shared4[];
   char* shared = reinterpret_cast<char*>(shared4);
@@ -100,19 +84,26 @@ __global__ void __launch_bounds__(kThreads, 2) int4_gemv_ring_kernel(Params p) {
   const int block_chunks = static_cast<int>(chunk1 - chunk0);
   const int first = slice * block_chunks / kSlices, last = (slice + 1) * block_chunks / kSlices;
   const int count = last - first;
-  const int stages = (block_chunks + kSlices - 1) / kSlices;  // the longest slice's chunks
   const int ring_slots = p.stages;
 
   allow_dependent_launch();
+  // This lane's words of the warp's first chunk (as int4_gemv_tc: chunk i
+  // is 128 uint4 further, unit 1 is 8 further) and its own ring slots
+  // (slot b, unit u at b * 64 + u * 32): each lane reads back only what it
+  // copied, so a lane's cp.async.wait_group is the only synchronization.
+  const int64_t chunk_begin = chunk0 + first;
+  const uint4* weights = reinterpret_cast<const uint4*>(
+      p.w.qweight + (tile * (p.w.in_features / 8) + chunk_begin * 4 + t) * kTile + half * 64 + 4 * g);
+  uint4* lane_ring = ring + warp * ring_slots * 64 + lane;
   // The weights are constant: the ring fills before the previous kernel ends.
-  const uint4* block_weights =
-      reinterpret_cast<const uint4*>(p.w.qweight) + (tile * p.chunks + chunk0) * kChunkVectors;
-  for (int s = 0; s < ring_slots - 1; ++s) {
-    if (s < stages) issue_stage(block_weights, block_chunks, s, ring + s * kStageVectors);
+  for (int b = 0; b < ring_slots - 1; ++b) {
+    if (b < count) {
+      copy_16(lane_ring + b * 64, weights + b * 128);
+      copy_16(lane_ring + b * 64 + 32, weights + b * 128 + 8);
+    }
     commit_copies();
   }
   const int per_group = static_cast<int>(p.w.chunks_per_group);
-  const int64_t chunk_begin = chunk0 + first;
   const int64_t group0 = chunk_begin / per_group;
   int left = per_group - static_cast<int>(chunk_begin - group0 * per_group);
   const int64_t column = tile * kTile + half * 64 + 4 * g;
@@ -128,6 +119,7 @@ __global__ void __launch_bounds__(kThreads, 2) int4_gemv_ring_kernel(Params p) {
   }
   wait_for_prerequisites();  // x and the outputs are the earlier kernels'
   stage_x<kThreads>(p.w, p.x, p.rows, p.norm, chunk0, block_chunks * 4, p.plane_stride, shared);
+  __syncthreads();
 
   WarpState<1> state;
 #pragma unroll
@@ -140,34 +132,35 @@ __global__ void __launch_bounds__(kThreads, 2) int4_gemv_ring_kernel(Params p) {
 #pragma unroll
     for (int i = 0; i < 4; ++i) state.result[0][u][i] = 0.0f;
   }
-  for (int s = 0; s < stages; ++s) {
-    wait_copies(ring_slots - 2);  // stage s is here (this thread's copies)
-    __syncthreads();              // everyone's copies of stage s; stage s - 1 is computed (its slot is free); x staged
-    if (s + ring_slots - 1 < stages) {
-      issue_stage(block_weights, block_chunks, s + ring_slots - 1, ring + ((s + ring_slots - 1) % ring_slots) * kStageVectors);
+  int slot = 0;  // index % ring_slots
+  for (int index = 0; index < count; ++index) {
+    wait_copies(ring_slots - 2);  // chunk `index` is in this lane's slot
+    const uint4 q[2] = {lane_ring[slot * 64], lane_ring[slot * 64 + 32]};
+    const int refill = index + ring_slots - 1;  // into the slot read one chunk ago
+    if (refill < count) {
+      const int refill_slot = slot == 0 ? ring_slots - 1 : slot - 1;
+      copy_16(lane_ring + refill_slot * 64, weights + refill * 128);
+      copy_16(lane_ring + refill_slot * 64 + 32, weights + refill * 128 + 8);
     }
     commit_copies();
-    if (s < count) {  // warp-uniform
-      const uint4* slot = ring + (s % ring_slots) * kStageVectors + slice * kChunkVectors + half * 64 + lane;
-      const uint4 q[2] = {slot[0], slot[32]};
-      if (s == 0 || left == 0) {  // a group starts
-        if (s != 0) {
-          flush(state);
-          left = per_group;
-        }
-        start_group(next_scales, next_zeros, state);
-        if (s + left < count) {  // the warp reaches the next group too
-          scales += p.w.padded_columns;
-          zeros += p.w.padded_columns;
-          next_scales[0] = __ldg(reinterpret_cast<const uint2*>(scales));
-          next_scales[1] = __ldg(reinterpret_cast<const uint2*>(scales + 32));
-          next_zeros[0] = __ldg(reinterpret_cast<const uint32_t*>(zeros));
-          next_zeros[1] = __ldg(reinterpret_cast<const uint32_t*>(zeros + 32));
-        }
+    slot = slot + 1 == ring_slots ? 0 : slot + 1;
+    if (index == 0 || left == 0) {  // a group starts (warp-uniform)
+      if (index != 0) {
+        flush(state);
+        left = per_group;
       }
-      compute_chunk<1>(q, shared, p.plane_stride, p.rows, (first + s) * 4 + t, g, state);
-      --left;
+      start_group(next_scales, next_zeros, state);
+      if (index + left < count) {  // the warp reaches the next group too
+        scales += p.w.padded_columns;
+        zeros += p.w.padded_columns;
+        next_scales[0] = __ldg(reinterpret_cast<const uint2*>(scales));
+        next_scales[1] = __ldg(reinterpret_cast<const uint2*>(scales + 32));
+        next_zeros[0] = __ldg(reinterpret_cast<const uint32_t*>(zeros));
+        next_zeros[1] = __ldg(reinterpret_cast<const uint32_t*>(zeros + 32));
+      }
     }
+    compute_chunk<1>(q, shared, p.plane_stride, p.rows, (first + index) * 4 + t, g, state);
+    --left;
   }
   wait_copies(0);
   if (count > 0) flush(state);
@@ -218,7 +211,7 @@ int device_value(cudaDeviceAttr attribute) {
 
 bool tuned_enabled = true;
 int tuned_max_cluster = kMaxCluster;
-int tuned_block_overhead = 4;
+int tuned_blocks_per_multiprocessor = 2;
 int tuned_max_stages = kStagesCap;
 
 struct Plan {
@@ -229,37 +222,38 @@ struct Plan {
   size_t shared_bytes = 0;
 };
 
-// The cluster size whose grid puts the fewest chunks (plus a per-block cost)
-// on the busiest multiprocessor, then the deepest ring that keeps two
-// blocks per multiprocessor when the grid has more blocks than them.
+// As int4_gemv_tc's plan: blocks per tile doubled while the grid stays
+// within the target blocks per multiprocessor and each warp keeps four
+// chunks; then the deepest ring (one slot per chunk a warp has, at most 16)
+// that lets the blocks a multiprocessor gets, and one more, share its
+// shared memory.
 Plan plan_for(const Int4TiledWeights& w, int rows) {
   static const int multiprocessors = device_value(cudaDevAttrMultiProcessorCount);
   const int64_t tiles = w.padded_columns / kTile;
   const int64_t chunks = w.in_features / kInt4ChunkInputs;
-  Plan best;
-  int64_t best_cost = 0;
-  for (int cluster = 1; cluster <= tuned_max_cluster; ++cluster) {
-    if (chunks < static_cast<int64_t>(cluster) * kSlices) break;
-    const int64_t block_chunks = (chunks + cluster - 1) / cluster;
-    const int64_t blocks = tiles * cluster;
-    const int64_t per_multiprocessor = (blocks + multiprocessors - 1) / multiprocessors;
-    const int64_t cost = per_multiprocessor * (block_chunks + tuned_block_overhead);
-    Plan plan;
-    plan.cluster = cluster;
-    plan.plane_stride = plane_stride_for(static_cast<int>(block_chunks * 4));
-    plan.planes_bytes = (2 * rows * plan.plane_stride + 127) / 128 * 128;
-    const size_t budget = per_multiprocessor > 1 ? kTwoBlockSharedBytes : kMaxSharedBytes;
-    const int64_t needed = (block_chunks + kSlices - 1) / kSlices + 1;
-    const int64_t fit = static_cast<int64_t>(budget - std::min<size_t>(budget, plan.planes_bytes)) / kStageBytes;
-    plan.stages = static_cast<int>(std::min<int64_t>({needed, fit, tuned_max_stages}));
-    if (plan.stages < 2) continue;
-    plan.shared_bytes = static_cast<size_t>(plan.planes_bytes) + static_cast<size_t>(plan.stages) * kStageBytes;
-    if (best.cluster == 0 || cost < best_cost) {
-      best = plan;
-      best_cost = cost;
-    }
+  Plan plan;
+  if (chunks < kSlices) return plan;  // every warp needs a chunk
+  int cluster = 1;
+  while (cluster < tuned_max_cluster && tiles * cluster * 2 <= int64_t{tuned_blocks_per_multiprocessor} * multiprocessors &&
+         chunks >= static_cast<int64_t>(cluster) * 2 * kSlices * 4) {
+    cluster *= 2;
   }
-  return best;
+  const int64_t block_chunks = (chunks + cluster - 1) / cluster;
+  const int64_t resident = std::clamp<int64_t>((tiles * cluster + multiprocessors - 1) / multiprocessors, 1,
+                                               tuned_blocks_per_multiprocessor);
+  // Room is left for one block more (the next kernel's, started early by
+  // programmatic dependent launch, or another of this grid).
+  const size_t budget = std::min(kMaxSharedBytes, kMultiprocessorSharedBytes / static_cast<size_t>(resident + 1) - 2048);
+  plan.cluster = cluster;
+  plan.plane_stride = plane_stride_for(static_cast<int>(block_chunks * 4));
+  plan.planes_bytes = (2 * rows * plan.plane_stride + 127) / 128 * 128;
+  const int64_t needed = (block_chunks + kSlices - 1) / kSlices + 1;
+  const int64_t fit = static_cast<int64_t>(budget - std::min<size_t>(budget, plan.planes_bytes)) / kStageBytes;
+  plan.stages = static_cast<int>(std::min<int64_t>({needed, fit, tuned_max_stages}));
+  if (plan.stages < 2) return Plan{};
+  const size_t sums = sizeof(float) * static_cast<size_t>((kSlices + 1) * kRows * kTile);
+  plan.shared_bytes = std::max(sums, static_cast<size_t>(plan.planes_bytes) + static_cast<size_t>(plan.stages) * kStageBytes);
+  return plan;
 }
 
 // The device and the layer suit the kernel (whatever the dispatch knob).
@@ -273,9 +267,10 @@ bool fits(const Int4TiledWeights& w, int64_t rows) {
   return plan_for(w, static_cast<int>(std::min(rows, kInt4GemvRingMaxRows))).cluster > 0;
 }
 
+template <int kMinBlocks>
 void launch(const Params& p, int64_t tiles, const Plan& plan, cudaStream_t stream) {
   static const bool configured = [] {
-    check_cuda(cudaFuncSetAttribute(int4_gemv_ring_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+    check_cuda(cudaFuncSetAttribute(int4_gemv_ring_kernel<kMinBlocks>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                     static_cast<int>(kMaxSharedBytes)),
                "cudaFuncSetAttribute (int4_gemv_ring)");
     return true;
@@ -295,15 +290,15 @@ void launch(const Params& p, int64_t tiles, const Plan& plan, cudaStream_t strea
   attribute[1].val.programmaticStreamSerializationAllowed = 1;
   config.attrs = attribute;
   config.numAttrs = dependent_launch_enabled() ? 2 : 1;
-  check_cuda(cudaLaunchKernelEx(&config, int4_gemv_ring_kernel, p), "cudaLaunchKernelEx (int4_gemv_ring)");
+  check_cuda(cudaLaunchKernelEx(&config, int4_gemv_ring_kernel<kMinBlocks>, p), "cudaLaunchKernelEx (int4_gemv_ring)");
 }
 
 }  // namespace
 
-void int4_gemv_ring_tuning(bool enabled, int max_cluster, int block_overhead_chunks, int max_stages) {
+void int4_gemv_ring_tuning(bool enabled, int max_cluster, int blocks_per_multiprocessor, int max_stages) {
   tuned_enabled = enabled;
   tuned_max_cluster = std::clamp(max_cluster, 1, kMaxCluster);
-  tuned_block_overhead = std::max(0, block_overhead_chunks);
+  tuned_blocks_per_multiprocessor = std::clamp(blocks_per_multiprocessor, 1, 3);
   tuned_max_stages = std::clamp(max_stages, 2, kStagesCap);
 }
 
@@ -334,7 +329,11 @@ void int4_gemv_ring(const Int4TiledWeights& w, const float* x, int64_t rows, con
     Params p{w,    x + row0 * w.in_features, bias, epilogue, norm, row0, pass,
              static_cast<int32_t>(w.in_features / kInt4ChunkInputs), plan.cluster, plan.plane_stride,
              plan.planes_bytes, plan.stages};
-    launch(p, tiles, plan, s);
+    if (tuned_blocks_per_multiprocessor >= 3) {
+      launch<3>(p, tiles, plan, s);
+    } else {
+      launch<2>(p, tiles, plan, s);
+    }
     check_launch("int4_gemv_ring");
   }
 }

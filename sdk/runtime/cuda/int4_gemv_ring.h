@@ -1,24 +1,22 @@
-// Int4 GEMV for decode batches of 1..4 rows on Hopper that streams the
-// weights through a shared-memory ring (cp.async, up to 16 stages of 8 KB
-// per block in flight) instead of registers, on the tiled layout
-// (int4_tiled.h), with the same math, result and fused epilogue / RMSNorm
-// input as int4_gemv_tc.h (whose per-warp mma.sync fragments it reuses).
+// Int4 GEMV for decode batches of 1..4 rows on Hopper: int4_gemv_tc's
+// kernel (same work split, math, result, fused epilogue and RMSNorm input)
+// with the weights streamed into shared memory by cp.async instead of
+// registers, so each warp has up to 16 chunks (16 KB) in flight instead of 4.
 //
-// Why: the register-direct kernel keeps 4 KB per warp in flight and its
-// blocks wait on several DRAM round trips; here every block issues its
-// ring (up to all of its weight bytes, e.g. 64 KB for o_proj) before it
-// even waits for the previous kernel (programmatic dependent launch), so
-// each multiprocessor has 64-128 KB of weights in flight.
+// Why: the register-direct kernel is limited by the bytes it keeps in
+// flight (4 KB per warp, 127 registers: 32-64 KB per multiprocessor, about
+// 1-2 TB/s at HBM latency under load); shared memory holds several times
+// more. Each lane copies (cp.async.cg, 16 bytes) exactly the words it will
+// read into its own slots of its warp's ring, so its own
+// cp.async.wait_group is all the synchronization the loop needs (no block
+// barrier per stage). The first slots are filled before the kernel waits
+// for the previous one (programmatic dependent launch).
 //
-// Work split: a block owns one 128-column tile and a contiguous range of
-// its 32-input chunks (the tile's inputs split over a thread-block cluster
-// of S blocks, S = 1..8 chosen per shape so the grid fills the
-// multiprocessors evenly; the S partial sums are added by the cluster's
-// first block through distributed shared memory, in a fixed order). Its 8
-// warps: half (w % 2) of the tile and slice w / 2 of the range; ring stage
-// s holds chunk s of each of the 4 slices, copied 16 bytes a thread and
-// placed so that a warp's reads of a chunk are 512 contiguous bytes (no
-// bank conflicts). Callers: GptqLinearCuda, bench/cuda_kernels, [cuda] tests.
+// A first design (2026-12-02, commit a5ef012) shared a ring of 8 KB stages
+// between the block's warps (one __syncthreads per stage, clusters of any
+// size 1..8): 1.5-2x slower than int4_gemv_tc on every shape
+// (bench/README.md), replaced by this one. Callers: GptqLinearCuda,
+// bench/cuda_kernels, [cuda] tests.
 #pragma once
 
 #include "runtime/cuda/int4_gemv_tc.h"
@@ -41,12 +39,14 @@ void int4_gemv_ring(const Int4TiledWeights& w, const float* x, int64_t rows, con
                     const LinearEpilogue& epilogue, void* stream, RmsNormInput norm = {});
 
 // Benchmarks only: whether GptqLinearCuda may pick this kernel (default
-// on), the largest cluster (default 8), the per-block cost in chunks the
-// grid plan charges (default 4) and the most ring stages (default 16).
-void int4_gemv_ring_tuning(bool enabled, int max_cluster, int block_overhead_chunks, int max_stages);
+// on), the largest cluster (default 8), the target blocks per
+// multiprocessor (default 2, at most 3) and the most ring slots per warp
+// (default 16).
+void int4_gemv_ring_tuning(bool enabled, int max_cluster, int blocks_per_multiprocessor, int max_stages);
 bool int4_gemv_ring_enabled();
 
-// Benchmarks and tests: the plan for `rows` rows (cluster blocks per tile, ring stages).
+// Benchmarks and tests: the plan for `rows` rows (cluster blocks per tile,
+// ring slots per warp of 1 KB each, dynamic shared memory per block).
 struct Int4GemvRingPlan {
   int cluster = 0;
   int stages = 0;
