@@ -200,10 +200,10 @@ Filters parse(int argc, char** argv) {
       const bool dependent = std::atoi(argv[++i]) != 0;
       int4_gemv_tc_tuning(blocks, cluster, dependent, std::atoi(argv[++i]));
     } else if (arg == "--ring-plan" && i + 4 < argc) {  // dispatch 0/1, largest cluster, blocks per SM, slots
-      const bool enabled = std::atoi(argv[++i]) != 0;
+      set_int4_gemv_ring_dispatch(std::atoi(argv[++i]) != 0);
       const int cluster = std::atoi(argv[++i]);
       const int blocks = std::atoi(argv[++i]);
-      int4_gemv_ring_tuning(enabled, cluster, blocks, std::atoi(argv[++i]));
+      int4_gemv_ring_tuning(cluster, blocks, std::atoi(argv[++i]));
     } else if (arg == "--no-attention") {
       f.attention = false;
     } else {

@@ -3,8 +3,9 @@
 // zero formats, sym/asym, act-order, odd column counts (padding columns),
 // inputs split over clusters of 1..8 blocks and rings of 2..16 slots (the
 // plan depends on the shape and the device: the test prints it), 1..4 rows and more in passes of 4, bias, the
-// residual-add epilogue and the fused RMSNorm input; plus a layer too
-// short for it that GptqLinearCuda must route elsewhere. Tolerance as the
+// residual-add epilogue and the fused RMSNorm input through GptqLinearCuda
+// (its ring dispatch turned on for the test); plus a layer too short for it
+// that GptqLinearCuda must route elsewhere. Tolerance as the
 // other f32-exact GEMVs: 1e-4 of the output's largest magnitude.
 #ifdef CITADEL_HAVE_CUDA
 #include <catch2/catch.hpp>
@@ -58,6 +59,13 @@ double ring_error(const RandomGptq& layer, int64_t m, std::mt19937& rng) {
   return scaled_max_error(y.to_vector<float>(expected.size()), expected);
 }
 
+// Turns GptqLinearCuda's choice of the ring GEMV on for one scope.
+struct RingDispatch {
+  bool before = int4_gemv_ring_dispatch();
+  RingDispatch() { set_int4_gemv_ring_dispatch(true); }
+  ~RingDispatch() { set_int4_gemv_ring_dispatch(before); }
+};
+
 }  // namespace
 
 TEST_CASE("cuda int4 ring GEMV matches the CPU layer for every group size, zero format, act-order and 1..9 rows",
@@ -106,8 +114,8 @@ TEST_CASE("cuda int4 ring GEMV splits long inputs over clusters of 1..8 blocks a
   CHECK(clusters.size() >= 3);  // the shapes above reach several plans
 }
 
-TEST_CASE("cuda GptqLinearCuda takes the ring GEMV at 1..4 rows with the add epilogue and the fused RMSNorm, and "
-          "routes a layer too short for it elsewhere",
+TEST_CASE("cuda GptqLinearCuda with the ring GEMV on takes it at 1..4 rows with the add epilogue and the fused "
+          "RMSNorm, and routes a layer too short for it elsewhere",
           "[cuda]") {
   std::mt19937 rng(63);
   const auto layer = make_gptq_layer(4, 1024, 328, 128, true, GptqZeroFormat::v1, rng);
@@ -115,6 +123,7 @@ TEST_CASE("cuda GptqLinearCuda takes the ring GEMV at 1..4 rows with the add epi
     WARN("int4_gemv_ring: not a Hopper device, not checked");
     return;
   }
+  const RingDispatch ring_on;
   const GptqTensors& t = layer.tensors;
   GptqLinearCuda gpu(t, "layer");
   CublasContext context;

@@ -272,7 +272,7 @@ bool GptqLinearCuda::forward_normed(const float* x, int64_t m, const RmsNormInpu
                                     const LinearEpilogue& epilogue, void* stream) const {
   if (!tiled() || m <= 0 || m > kTensorCoreGemvMaxRows) return false;
   const float* bias = bias_.size() > 0 ? bias_.as<float>() : nullptr;
-  if (m <= kInt4GemvRingMaxRows && int4_gemv_ring_supported(tiled_, m)) {
+  if (m <= kInt4GemvRingMaxRows && int4_gemv_ring_dispatch() && int4_gemv_ring_supported(tiled_, m)) {
     int4_gemv_ring(tiled_, x, m, bias, epilogue, stream, norm);
     return true;
   }
@@ -287,7 +287,7 @@ void GptqLinearCuda::forward_tiled(CublasContext& context, const float* x, int64
   if (bias_.size() > 0 && extra_bias != nullptr) fail_invalid(name_ + ": the layer already has a bias");
   const float* bias = bias_.size() > 0 ? bias_.as<float>() : extra_bias;
   const bool tensor_cores = int4_mma_supported(tiled_);
-  if (m <= kInt4GemvRingMaxRows && int4_gemv_ring_supported(tiled_, m)) {
+  if (m <= kInt4GemvRingMaxRows && int4_gemv_ring_dispatch() && int4_gemv_ring_supported(tiled_, m)) {
     int4_gemv_ring(tiled_, x, m, bias, epilogue, stream);
     return;
   }

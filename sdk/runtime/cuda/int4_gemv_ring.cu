@@ -209,7 +209,7 @@ int device_value(cudaDeviceAttr attribute) {
   return value;
 }
 
-bool tuned_enabled = true;
+bool dispatch_on = false;
 int tuned_max_cluster = kMaxCluster;
 int tuned_blocks_per_multiprocessor = 2;
 int tuned_max_stages = kStagesCap;
@@ -256,7 +256,7 @@ Plan plan_for(const Int4TiledWeights& w, int rows) {
   return plan;
 }
 
-// The device and the layer suit the kernel (whatever the dispatch knob).
+// The device and the layer suit the kernel.
 bool fits(const Int4TiledWeights& w, int64_t rows) {
   static const bool hopper = device_value(cudaDevAttrComputeCapabilityMajor) >= 9;
   if (!hopper || w.qweight == nullptr || w.chunks_per_group <= 0 || w.in_features <= 0 ||
@@ -295,26 +295,27 @@ void launch(const Params& p, int64_t tiles, const Plan& plan, cudaStream_t strea
 
 }  // namespace
 
-void int4_gemv_ring_tuning(bool enabled, int max_cluster, int blocks_per_multiprocessor, int max_stages) {
-  tuned_enabled = enabled;
+void set_int4_gemv_ring_dispatch(bool on) { dispatch_on = on; }
+
+bool int4_gemv_ring_dispatch() { return dispatch_on; }
+
+void int4_gemv_ring_tuning(int max_cluster, int blocks_per_multiprocessor, int max_slots) {
   tuned_max_cluster = std::clamp(max_cluster, 1, kMaxCluster);
   tuned_blocks_per_multiprocessor = std::clamp(blocks_per_multiprocessor, 1, 3);
-  tuned_max_stages = std::clamp(max_stages, 2, kStagesCap);
+  tuned_max_stages = std::clamp(max_slots, 2, kStagesCap);
 }
-
-bool int4_gemv_ring_enabled() { return tuned_enabled; }
 
 Int4GemvRingPlan int4_gemv_ring_plan(const Int4TiledWeights& w, int64_t rows) {
   const Plan plan = plan_for(w, static_cast<int>(std::clamp<int64_t>(rows, 1, kInt4GemvRingMaxRows)));
   return Int4GemvRingPlan{plan.cluster, plan.stages, plan.shared_bytes};
 }
 
-bool int4_gemv_ring_supported(const Int4TiledWeights& w, int64_t rows) { return tuned_enabled && fits(w, rows); }
+bool int4_gemv_ring_supported(const Int4TiledWeights& w, int64_t rows) { return fits(w, rows); }
 
 void int4_gemv_ring(const Int4TiledWeights& w, const float* x, int64_t rows, const float* bias,
                     const LinearEpilogue& epilogue, void* stream, RmsNormInput norm) {
   if (rows <= 0) return;
-  if (!fits(w, rows)) {  // a direct call runs whatever the dispatch knob says
+  if (!fits(w, rows)) {
     fail_invalid("int4_gemv_ring: unsupported layer (in " + std::to_string(w.in_features) + ", columns " +
                  std::to_string(w.columns) + ")");
   }

@@ -14,7 +14,7 @@
 //
 // A first design (2026-12-02, commit a5ef012) shared a ring of 8 KB stages
 // between the block's warps (one __syncthreads per stage, clusters of any
-// size 1..8): 1.5-2x slower than int4_gemv_tc on every shape
+// size 1..8): 1.1-2.1x slower than int4_gemv_tc at batch 1 on every shape
 // (bench/README.md), replaced by this one. Callers: GptqLinearCuda,
 // bench/cuda_kernels, [cuda] tests.
 #pragma once
@@ -29,8 +29,9 @@ namespace citadel::runtime::cuda {
 
 inline constexpr int64_t kInt4GemvRingMaxRows = 4;  // rows per pass
 
-// True when int4_gemv_ring_enabled(), the current device is sm_90+ and
-// the layer fits (regular groups, x of a block within shared memory).
+// True when the current device is sm_90+ and the layer fits the kernel
+// (regular groups, at least 4 chunks of 32 inputs, x of a block and two
+// ring slots per warp within shared memory).
 bool int4_gemv_ring_supported(const Int4TiledWeights& w, int64_t rows);
 
 // y = x[rows, in] · W (+ bias) through `epilogue`, optionally on
@@ -38,12 +39,17 @@ bool int4_gemv_ring_supported(const Int4TiledWeights& w, int64_t rows);
 void int4_gemv_ring(const Int4TiledWeights& w, const float* x, int64_t rows, const float* bias,
                     const LinearEpilogue& epilogue, void* stream, RmsNormInput norm = {});
 
-// Benchmarks only: whether GptqLinearCuda may pick this kernel (default
-// on), the largest cluster (default 8), the target blocks per
+// Whether GptqLinearCuda takes this kernel for 1..4 rows where it is
+// supported. Off by default: this design has not been timed on a GPU yet
+// (bench/README.md, "Int4 GEMV at batch 1..4"); benchmarks and tests turn
+// it on (bench_cuda_kernels --ring-plan 1 ..., bench_llm_decode --ring).
+void set_int4_gemv_ring_dispatch(bool on);
+bool int4_gemv_ring_dispatch();
+
+// Benchmarks only: the largest cluster (default 8), the target blocks per
 // multiprocessor (default 2, at most 3) and the most ring slots per warp
 // (default 16).
-void int4_gemv_ring_tuning(bool enabled, int max_cluster, int blocks_per_multiprocessor, int max_stages);
-bool int4_gemv_ring_enabled();
+void int4_gemv_ring_tuning(int max_cluster, int blocks_per_multiprocessor, int max_slots);
 
 // Benchmarks and tests: the plan for `rows` rows (cluster blocks per tile,
 // ring slots per warp of 1 KB each, dynamic shared memory per block).
