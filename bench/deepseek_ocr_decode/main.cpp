@@ -1,12 +1,18 @@
-// bench_deepseek_ocr_decode: decode steps of the deepseek-ocr CPU decoder
-// (decoder_pass.h) on random bf16 weights with DeepSeek-OCR's released sizes
-// (1280 wide, 12 layers, dense layer 0 of 6848, 64 routed experts of 896,
-// top-6, 2 shared, vocabulary 129,280), or smaller via flags, over a context
-// of random f16 KV entries. Prints decode tokens/s per batch size.
-// Never asserts.
+// bench_deepseek_ocr_decode: decode steps of the deepseek-ocr decoder, the
+// CPU pass (decoder_pass.h) or with --cuda the CUDA pass
+// (cuda_decoder_pass.cpp, CUDA builds), on random bf16 weights with
+// DeepSeek-OCR's released sizes (1280 wide, 12 layers, dense layer 0 of
+// 6848, 64 routed experts of 896, top-6, 2 shared, vocabulary 129,280), or
+// smaller via flags, over a context of random f16 KV entries (in device
+// memory with --cuda). Prints decode tokens/s per batch size, and with
+// --cuda the step's roofline: the bytes it must read (the weights of the
+// dense layer, attention, shared experts, lm_head and of the distinct
+// routed experts the batch's tokens chose, plus the KV context) over the
+// device copy bandwidth measured in the same run. Never asserts.
 //
 //   bench_deepseek_ocr_decode [--experts 64] [--layers 12] [--batches 1,16,64]
-//                             [--context 512] [--steps 8] [--threads 0]
+//                             [--context 512] [--steps 8] [--threads 0] [--cuda]
+#include "decoder_backend.h"
 #include "decoder_config.h"
 #include "decoder_pass.h"
 #include "decoder_weights.h"
@@ -20,10 +26,17 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#ifdef CITADEL_HAVE_CUDA
+#include "runtime/cuda/device_buffer.h"
+
+#include <cuda_runtime_api.h>
+#endif
 
 using namespace citadel;
 
@@ -43,6 +56,28 @@ runtime::Tensor random_bf16(const runtime::Shape& shape, uint64_t seed, float sc
   return tensor;
 }
 
+#ifdef CITADEL_HAVE_CUDA
+// Device-to-device copy bandwidth, bytes/s (read + write), of 1 GiB copies.
+double device_copy_bandwidth() {
+  const size_t bytes = size_t{1} << 30;
+  runtime::cuda::DeviceBuffer from(bytes, "bandwidth source"), to(bytes, "bandwidth target");
+  cudaEvent_t start = nullptr, stop = nullptr;
+  cudaEventCreate(&start);
+  cudaEventCreate(&stop);
+  cudaMemcpy(to.data(), from.data(), bytes, cudaMemcpyDeviceToDevice);  // warm-up
+  constexpr int kCopies = 10;
+  cudaEventRecord(start);
+  for (int i = 0; i < kCopies; ++i) cudaMemcpyAsync(to.data(), from.data(), bytes, cudaMemcpyDeviceToDevice);
+  cudaEventRecord(stop);
+  cudaEventSynchronize(stop);
+  float ms = 0;
+  cudaEventElapsedTime(&ms, start, stop);
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  return 2.0 * static_cast<double>(bytes) * kCopies / (ms * 1e-3);
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -61,20 +96,28 @@ int main(int argc, char** argv) {
   std::vector<int> batches;
   int context = 0, steps = 0;
   unsigned threads = 0;
+  bool use_cuda = false;
   try {
-    const bench::BenchFlags flags(argc, argv);
+    const bench::BenchFlags flags(argc, argv, {"--cuda"});
     config.n_routed_experts = static_cast<uint32_t>(flags.integer("--experts", config.n_routed_experts));
     config.num_layers = static_cast<uint32_t>(flags.integer("--layers", config.num_layers));
     batches = flags.integer_list("--batches", {1, 16, 64});
     context = static_cast<int>(flags.integer("--context", 512));
     steps = static_cast<int>(flags.integer("--steps", 8));
     threads = static_cast<unsigned>(flags.integer("--threads", 0));
+    use_cuda = flags.has("--cuda");
     flags.reject_unknown();
   } catch (const std::invalid_argument& error) {
     std::fprintf(stderr, "%s\n", error.what());
     return 2;
   }
   config.experts_per_token = std::min(config.experts_per_token, config.n_routed_experts);
+#ifndef CITADEL_HAVE_CUDA
+  if (use_cuda) {
+    std::fprintf(stderr, "bench_deepseek_ocr_decode: --cuda needs a CUDA build (-DCITADEL_CUDA=ON)\n");
+    return 2;
+  }
+#endif
 
   uint64_t seed = 1;
   uint64_t total_bytes = 0;
@@ -115,18 +158,46 @@ int main(int argc, char** argv) {
   runtime::ThreadPool pool(threads);
   deepseek_ocr::DecoderPass pass(config, weights, runtime::DType::f16);
   const size_t block_bytes = size_t{deepseek_ocr::kTokensPerBlock} * config.num_layers * pass.bytes_per_token_per_layer();
-  std::printf("deepseek-ocr decoder, CPU: %u layers, %u experts (top-%u) of %u, hidden %u; %.2f GB bf16 weights; "
+  std::unique_ptr<deepseek_ocr::DecoderBackend> backend =
+      use_cuda ? deepseek_ocr::make_cuda_decoder(config, weights, runtime::DType::f16, 0, nullptr)
+               : deepseek_ocr::make_cpu_decoder(pass, pool);
+  std::printf("deepseek-ocr decoder, %s: %u layers, %u experts (top-%u) of %u, hidden %u; %.2f GB bf16 weights; "
               "%u threads; context %d\n",
-              config.num_layers, config.n_routed_experts, config.experts_per_token, config.moe_intermediate_size,
-              config.hidden_size, total_bytes / 1e9, pool.size(), context);
+              use_cuda ? "CUDA (f16 weights)" : "CPU", config.num_layers, config.n_routed_experts,
+              config.experts_per_token, config.moe_intermediate_size, config.hidden_size, total_bytes / 1e9,
+              pool.size(), context);
+  // Weight bytes a step reads on the device (f16, as uploaded): everything
+  // but the embedding and the routed experts, plus min(experts, top-k x
+  // batch) routed experts per MoE layer (as if the tokens chose distinct
+  // ones: the most a step can read).
+  const uint64_t expert_bytes = 3ull * h * config.moe_intermediate_size * 2;
+  const uint64_t embedding_bytes = uint64_t{config.vocab_size} * h * 2;
+  uint64_t moe_layers = 0;
+  for (uint32_t l = 0; l < config.num_layers; ++l) moe_layers += config.is_moe_layer(l) ? 1 : 0;
+  const uint64_t fixed_bytes = total_bytes - embedding_bytes - moe_layers * config.n_routed_experts * expert_bytes;
+  double copy_bandwidth = 0;
+#ifdef CITADEL_HAVE_CUDA
+  if (use_cuda) {
+    copy_bandwidth = device_copy_bandwidth();
+    std::printf("device %s, copy bandwidth %.2f TB/s (read + write): the roofline below\n",
+                runtime::cuda::device_name().c_str(), copy_bandwidth / 1e12);
+  }
+#endif
 
   for (int batch : batches) {
     const size_t blocks_per_sequence = (context + steps + deepseek_ocr::kTokensPerBlock) / deepseek_ocr::kTokensPerBlock;
     std::vector<uint16_t> storage(batch * blocks_per_sequence * block_bytes / 2);
     for (size_t i = 0; i < storage.size(); ++i) storage[i] = runtime::float_to_half(static_cast<float>((i * 7919) % 2001) / 1000.0f - 1.0f);
+    std::byte* base = reinterpret_cast<std::byte*>(storage.data());
+#ifdef CITADEL_HAVE_CUDA
+    runtime::cuda::DeviceBuffer device_storage;
+    if (use_cuda) {
+      device_storage = runtime::cuda::DeviceBuffer::from_host(storage.data(), storage.size() * 2, "bench KV blocks");
+      base = static_cast<std::byte*>(device_storage.data());
+    }
+#endif
     std::vector<void*> addresses;
-    for (size_t b = 0; b < batch * blocks_per_sequence; ++b)
-      addresses.push_back(reinterpret_cast<std::byte*>(storage.data()) + b * block_bytes);
+    for (size_t b = 0; b < batch * blocks_per_sequence; ++b) addresses.push_back(base + b * block_bytes);
     std::vector<int32_t> tokens(batch);
     for (int s = 0; s < batch; ++s) tokens[s] = (s * 104729) % 128000;
     double seconds = 0;
@@ -139,13 +210,23 @@ int main(int argc, char** argv) {
         chunks[s].want_logits = true;
       }
       const auto start = std::chrono::steady_clock::now();
-      const std::vector<float> logits = pass.run(chunks, pool);
+      const std::vector<float> logits = backend->run(chunks);
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       if (step > 0) seconds += elapsed;  // the first step warms the caches
       for (int s = 0; s < batch; ++s) tokens[s] = static_cast<int32_t>((tokens[s] + 31 * (logits[s] > 0)) % 128000);
     }
     const double per_step = seconds / std::max(1, steps - 1);
-    std::printf("batch %3d: %8.1f ms/step, %9.1f decode tokens/s\n", batch, per_step * 1e3, batch / per_step);
+    std::printf("batch %3d: %8.2f ms/step, %9.1f decode tokens/s", batch, per_step * 1e3, batch / per_step);
+    if (use_cuda) {
+      const uint64_t routed = std::min<uint64_t>(config.n_routed_experts, uint64_t{config.experts_per_token} * batch);
+      const double kv_bytes = static_cast<double>(batch) * (context + steps / 2.0) * config.num_layers *
+                              static_cast<double>(pass.bytes_per_token_per_layer());
+      const double bytes = static_cast<double>(fixed_bytes + moe_layers * routed * expert_bytes) + kv_bytes;
+      const double limit = bytes / copy_bandwidth;
+      std::printf("; roofline %.3f ms (%.2f GB: weights of %llu routed experts a layer, KV), %.1f%% of it",
+                  limit * 1e3, bytes / 1e9, static_cast<unsigned long long>(routed), 100.0 * limit / per_step);
+    }
+    std::printf("\n");
   }
   return 0;
 }
