@@ -21,6 +21,9 @@
 // its largest cluster, blocks per SM, ring slots per warp) select what runs, e.g.
 // for one kernel under ncu. At 1..4 rows both Hopper GEMVs are also timed
 // alone ("int4 tc regs": int4_gemv_tc, "int4 tc ring": int4_gemv_ring).
+// --graph times the linear layers' calls captured as one CUDA graph (as
+// the decode step runs them) instead of separate launches, whose host cost
+// is a floor of 5-8 us per call on small layers.
 #include "bench_shapes.h"
 
 #include "runtime/cuda/cuda_check.h"
@@ -70,23 +73,24 @@ void bench_linear(const char* model, int64_t layers, const LinearShape& shape, c
     const double bytes = static_cast<double>(linear.weight_bytes()) + static_cast<double>(m * shape.in * 4) +
                          static_cast<double>(m * outputs.columns_written() * 4);
     const LinearEpilogue epilogue = outputs.epilogue();
-    const double forward_us = time_calls(
-        [&](int c) { linear.copy(c).forward(context, x.as<float>(), m, epilogue, nullptr); }, linear.copies());
+    const double forward_us = time_calls_on(
+        [&](int c, void* s) { linear.copy(c).forward(context, x.as<float>(), m, epilogue, s); }, linear.copies());
     print_row(model, shape.name, shape.in, shape.columns(), m, "int4 forward", forward_us, bytes, copy_bandwidth);
     if (m <= GptqLinearCuda::kTensorCoreGemvMaxRows) {
-      const double gemv_us = time_calls([&](int c) { linear.gemv(c, context, x.as<float>(), m, epilogue); },
-                                        linear.copies());
+      const double gemv_us = time_calls_on(
+          [&](int c, void* s) { linear.gemv(c, context, x.as<float>(), m, epilogue, s); }, linear.copies());
       print_row(model, shape.name, shape.in, shape.columns(), m, "int4 gemv f32", gemv_us, bytes, copy_bandwidth);
       std::printf("%-10s %-8s m=%-3lld tensor-core GEMV vs f32 GEMV: max |difference| / max |y| = %.2e\n", model,
                   shape.name, static_cast<long long>(m), linear.tc_difference(context, x.as<float>(), m));
     }
     if (m <= kInt4GemvRingMaxRows) {  // both Hopper GEMVs alone: the ring and the register-direct one
-      const double tc_us = time_calls([&](int c) { linear.tc(c, x.as<float>(), m, epilogue); }, linear.copies());
+      const double tc_us =
+          time_calls_on([&](int c, void* s) { linear.tc(c, x.as<float>(), m, epilogue, s); }, linear.copies());
       print_row(model, shape.name, shape.in, shape.columns(), m, "int4 tc regs", tc_us, bytes, copy_bandwidth);
       try {
         const Int4GemvRingPlan plan = int4_gemv_ring_plan(linear.copy(0).tiled_weights(), m);
         const double ring_us =
-            time_calls([&](int c) { linear.ring(c, x.as<float>(), m, epilogue); }, linear.copies());
+            time_calls_on([&](int c, void* s) { linear.ring(c, x.as<float>(), m, epilogue, s); }, linear.copies());
         print_row(model, shape.name, shape.in, shape.columns(), m, "int4 tc ring", ring_us, bytes, copy_bandwidth);
         std::printf("%-10s %-8s m=%-3lld ring plan: cluster %d, %d slots per warp, %zu B shared; vs f32 GEMV: max "
                     "|difference| / max |y| = %.2e\n",
@@ -99,10 +103,10 @@ void bench_linear(const char* model, int64_t layers, const LinearShape& shape, c
     }
     const double f16_bytes = static_cast<double>(shape.in * shape.columns() * 2) +
                              static_cast<double>(m * (shape.in + shape.columns()) * 4);
-    const double f16_us = time_calls(
-        [&](int c) {
+    const double f16_us = time_calls_on(
+        [&](int c, void* s) {
           matmul_f16(context, x.as<float>(), m, shape.in, f16.copy(c), WeightLayout::out_in, shape.columns(),
-                     y16.as<float>(), nullptr, nullptr);
+                     y16.as<float>(), nullptr, s);
         },
         f16.copies());
     print_row(model, shape.name, shape.in, shape.columns(), m, "cublas f16", f16_us, f16_bytes, copy_bandwidth);
@@ -204,11 +208,13 @@ Filters parse(int argc, char** argv) {
       const int cluster = std::atoi(argv[++i]);
       const int blocks = std::atoi(argv[++i]);
       int4_gemv_ring_tuning(cluster, blocks, std::atoi(argv[++i]));
+    } else if (arg == "--graph") {  // the linear layers timed as CUDA graphs of their calls
+      set_graph_timing(true);
     } else if (arg == "--no-attention") {
       f.attention = false;
     } else {
       throw std::runtime_error("usage: bench_cuda_kernels [--model NAME] [--layer NAME] [--batches 1,16] "
-                               "[--tc-plan BLOCKS CLUSTER PDL PASS_ROWS] [--ring-plan DISPATCH CLUSTER BLOCKS SLOTS] [--no-attention] (unknown argument '" + arg + "')");
+                               "[--tc-plan BLOCKS CLUSTER PDL PASS_ROWS] [--ring-plan DISPATCH CLUSTER BLOCKS SLOTS] [--graph] [--no-attention] (unknown argument '" + arg + "')");
     }
   }
   return f;
