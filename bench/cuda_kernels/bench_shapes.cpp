@@ -3,6 +3,7 @@
 
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/int4_gemv.h"
+#include "runtime/cuda/int4_gemv_ring.h"
 #include "runtime/cuda/int4_gemv_tc.h"
 #include "runtime/cuda/random_fill.h"
 #include "runtime/kernels/gptq.h"
@@ -97,6 +98,48 @@ double time_calls(const std::function<void(int)>& call, int copies) {
   return samples[samples.size() / 2];
 }
 
+namespace {
+bool graph_timing = false;
+}  // namespace
+
+void set_graph_timing(bool on) { graph_timing = on; }
+
+double time_calls_on(const std::function<void(int, void*)>& call, int copies) {
+  if (!graph_timing) return time_calls([&](int c) { call(c, nullptr); }, copies);
+  cudaStream_t stream = nullptr;
+  check_cuda(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+  for (int i = 0; i < 3; ++i) call(i % copies, stream);  // lazy set-up (attributes, workspaces) outside the capture
+  check_cuda(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
+  const int calls = std::max(kCallsPerRun, copies);  // every copy once per replay: weights come from HBM
+  cudaGraph_t graph = nullptr;
+  check_cuda(cudaStreamBeginCapture(stream, cudaStreamCaptureModeRelaxed), "cudaStreamBeginCapture");
+  for (int i = 0; i < calls; ++i) call(i % copies, stream);
+  check_cuda(cudaStreamEndCapture(stream, &graph), "cudaStreamEndCapture");
+  cudaGraphExec_t exec = nullptr;
+  check_cuda(cudaGraphInstantiate(&exec, graph, 0), "cudaGraphInstantiate");
+  cudaEvent_t start, stop;
+  check_cuda(cudaEventCreate(&start), "cudaEventCreate");
+  check_cuda(cudaEventCreate(&stop), "cudaEventCreate");
+  check_cuda(cudaGraphLaunch(exec, stream), "cudaGraphLaunch");  // warm
+  std::vector<double> samples;
+  for (int run = 0; run < kRuns; ++run) {
+    check_cuda(cudaEventRecord(start, stream), "cudaEventRecord");
+    check_cuda(cudaGraphLaunch(exec, stream), "cudaGraphLaunch");
+    check_cuda(cudaEventRecord(stop, stream), "cudaEventRecord");
+    check_cuda(cudaEventSynchronize(stop), "cudaEventSynchronize");
+    float ms = 0.0f;
+    check_cuda(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime");
+    samples.push_back(1000.0 * ms / calls);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  cudaStreamDestroy(stream);
+  std::sort(samples.begin(), samples.end());
+  return samples[samples.size() / 2];
+}
+
 double measure_copy_bandwidth() {
   const size_t bytes = size_t{1} << 30;
   DeviceBuffer a(bytes), b(bytes);
@@ -125,21 +168,33 @@ RandomInt4Linear::RandomInt4Linear(const LinearShape& shape) {
 size_t RandomInt4Linear::weight_bytes() const { return copies_.front()->device_bytes(); }
 
 void RandomInt4Linear::gemv(int i, CublasContext& context, const float* x, int64_t m,
-                            const LinearEpilogue& epilogue) const {
+                            const LinearEpilogue& epilogue, void* stream) const {
   const Int4TiledWeights& w = copy(i).tiled_weights();
   const Int4GemvScratchSize size = int4_gemv_scratch_size(w, m);
   int4_gemv(w, x, m, nullptr, epilogue, context.gemv_partials(size.partial_floats), context.gemv_counters(size.counters),
-            nullptr);
+            stream);
 }
 
-double RandomInt4Linear::tc_difference(CublasContext& context, const float* x, int64_t m) const {
+void RandomInt4Linear::tc(int i, const float* x, int64_t m, const LinearEpilogue& epilogue, void* stream) const {
+  int4_gemv_tc(copy(i).tiled_weights(), x, m, nullptr, epilogue, stream);
+}
+
+void RandomInt4Linear::ring(int i, const float* x, int64_t m, const LinearEpilogue& epilogue, void* stream) const {
+  int4_gemv_ring(copy(i).tiled_weights(), x, m, nullptr, epilogue, stream);
+}
+
+double RandomInt4Linear::tc_difference(CublasContext& context, const float* x, int64_t m, bool ring) const {
   const Int4TiledWeights& w = copy(0).tiled_weights();
   const size_t count = static_cast<size_t>(m * w.columns);
   DeviceBuffer reference(count * 4), result(count * 4);
   const Int4GemvScratchSize size = int4_gemv_scratch_size(w, m);
   int4_gemv(w, x, m, nullptr, LinearEpilogue::single(reference.as<float>(), w.columns),
             context.gemv_partials(size.partial_floats), context.gemv_counters(size.counters), nullptr);
-  int4_gemv_tc(w, x, m, nullptr, LinearEpilogue::single(result.as<float>(), w.columns), nullptr);
+  if (ring) {
+    int4_gemv_ring(w, x, m, nullptr, LinearEpilogue::single(result.as<float>(), w.columns), nullptr);
+  } else {
+    int4_gemv_tc(w, x, m, nullptr, LinearEpilogue::single(result.as<float>(), w.columns), nullptr);
+  }
   const std::vector<float> a = reference.to_vector<float>(count), b = result.to_vector<float>(count);
   double largest = 0.0, difference = 0.0;
   for (size_t i = 0; i < count; ++i) {

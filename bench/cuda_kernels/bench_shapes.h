@@ -42,6 +42,12 @@ std::vector<ModelShapes> model_shapes();
 
 // Median microseconds per call of call(copy_index), copies rotated.
 double time_calls(const std::function<void(int)>& call, int copies);
+// As time_calls with call(copy_index, stream); with set_graph_timing(true)
+// the calls (every copy once, at least 10) are captured into one CUDA graph
+// on a stream of their own and the graph is timed, as the decode step
+// replays its graph: no host launch cost between the kernels.
+double time_calls_on(const std::function<void(int, void*)>& call, int copies);
+void set_graph_timing(bool on);
 // Device-to-device copy bandwidth in bytes/s (read + write).
 double measure_copy_bandwidth();
 
@@ -55,9 +61,15 @@ class RandomInt4Linear {
   // Bytes one call reads: packed weights, scales, zeros.
   size_t weight_bytes() const;
   // The tiled GEMV alone (passes of 8 rows), whatever m.
-  void gemv(int i, CublasContext& context, const float* x, int64_t m, const LinearEpilogue& epilogue) const;
-  // max |tensor-core GEMV - f32 GEMV| / max |f32 GEMV| on copy 0, plain store.
-  double tc_difference(CublasContext& context, const float* x, int64_t m) const;
+  void gemv(int i, CublasContext& context, const float* x, int64_t m, const LinearEpilogue& epilogue,
+            void* stream = nullptr) const;
+  // The register-direct tensor-core GEMV alone (int4_gemv_tc), whatever m.
+  void tc(int i, const float* x, int64_t m, const LinearEpilogue& epilogue, void* stream = nullptr) const;
+  // The shared-memory-ring GEMV alone (int4_gemv_ring), whatever m.
+  void ring(int i, const float* x, int64_t m, const LinearEpilogue& epilogue, void* stream = nullptr) const;
+  // max |tensor-core GEMV - f32 GEMV| / max |f32 GEMV| on copy 0, plain
+  // store: int4_gemv_tc, or int4_gemv_ring when `ring`.
+  double tc_difference(CublasContext& context, const float* x, int64_t m, bool ring = false) const;
 
  private:
   std::vector<std::unique_ptr<GptqLinearCuda>> copies_;

@@ -16,13 +16,20 @@
 // Timing: CUDA events around runs of 10 calls, median of 21 runs after
 // warm-up; weights rotate over copies (>= 256 MB) so each call reads HBM,
 // not L2. Prints; never asserts. Filters (--model, --layer, --batches,
-// --no-attention) and --tc-plan (the tensor-core GEMV's grid, PDL and pass
-// size) select what runs, e.g. for one kernel under ncu.
+// --no-attention), --tc-plan (the tensor-core GEMV's grid, PDL and pass
+// size) and --ring-plan (whether forward takes the ring GEMV at 1..4 rows,
+// its largest cluster, blocks per SM, ring slots per warp) select what runs, e.g.
+// for one kernel under ncu. At 1..4 rows both Hopper GEMVs are also timed
+// alone ("int4 tc regs": int4_gemv_tc, "int4 tc ring": int4_gemv_ring).
+// --graph times the linear layers' calls captured as one CUDA graph (as
+// the decode step runs them) instead of separate launches, whose host cost
+// is a floor of 5-8 us per call on small layers.
 #include "bench_shapes.h"
 
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/device_buffer.h"
 #include "runtime/cuda/flash_decode.h"
+#include "runtime/cuda/int4_gemv_ring.h"
 #include "runtime/cuda/int4_gemv_tc.h"
 #include "runtime/cuda/random_fill.h"
 
@@ -66,22 +73,40 @@ void bench_linear(const char* model, int64_t layers, const LinearShape& shape, c
     const double bytes = static_cast<double>(linear.weight_bytes()) + static_cast<double>(m * shape.in * 4) +
                          static_cast<double>(m * outputs.columns_written() * 4);
     const LinearEpilogue epilogue = outputs.epilogue();
-    const double forward_us = time_calls(
-        [&](int c) { linear.copy(c).forward(context, x.as<float>(), m, epilogue, nullptr); }, linear.copies());
+    const double forward_us = time_calls_on(
+        [&](int c, void* s) { linear.copy(c).forward(context, x.as<float>(), m, epilogue, s); }, linear.copies());
     print_row(model, shape.name, shape.in, shape.columns(), m, "int4 forward", forward_us, bytes, copy_bandwidth);
     if (m <= GptqLinearCuda::kTensorCoreGemvMaxRows) {
-      const double gemv_us = time_calls([&](int c) { linear.gemv(c, context, x.as<float>(), m, epilogue); },
-                                        linear.copies());
+      const double gemv_us = time_calls_on(
+          [&](int c, void* s) { linear.gemv(c, context, x.as<float>(), m, epilogue, s); }, linear.copies());
       print_row(model, shape.name, shape.in, shape.columns(), m, "int4 gemv f32", gemv_us, bytes, copy_bandwidth);
       std::printf("%-10s %-8s m=%-3lld tensor-core GEMV vs f32 GEMV: max |difference| / max |y| = %.2e\n", model,
                   shape.name, static_cast<long long>(m), linear.tc_difference(context, x.as<float>(), m));
     }
+    if (m <= kInt4GemvRingMaxRows) {  // both Hopper GEMVs alone: the ring and the register-direct one
+      const double tc_us =
+          time_calls_on([&](int c, void* s) { linear.tc(c, x.as<float>(), m, epilogue, s); }, linear.copies());
+      print_row(model, shape.name, shape.in, shape.columns(), m, "int4 tc regs", tc_us, bytes, copy_bandwidth);
+      try {
+        const Int4GemvRingPlan plan = int4_gemv_ring_plan(linear.copy(0).tiled_weights(), m);
+        const double ring_us =
+            time_calls_on([&](int c, void* s) { linear.ring(c, x.as<float>(), m, epilogue, s); }, linear.copies());
+        print_row(model, shape.name, shape.in, shape.columns(), m, "int4 tc ring", ring_us, bytes, copy_bandwidth);
+        std::printf("%-10s %-8s m=%-3lld ring plan: cluster %d, %d slots per warp, %zu B shared; vs f32 GEMV: max "
+                    "|difference| / max |y| = %.2e\n",
+                    model, shape.name, static_cast<long long>(m), plan.cluster, plan.stages, plan.shared_bytes,
+                    linear.tc_difference(context, x.as<float>(), m, true));
+      } catch (const std::exception& error) {
+        std::printf("%-10s %-8s m=%-3lld int4 tc ring failed: %s\n", model, shape.name, static_cast<long long>(m),
+                    error.what());
+      }
+    }
     const double f16_bytes = static_cast<double>(shape.in * shape.columns() * 2) +
                              static_cast<double>(m * (shape.in + shape.columns()) * 4);
-    const double f16_us = time_calls(
-        [&](int c) {
+    const double f16_us = time_calls_on(
+        [&](int c, void* s) {
           matmul_f16(context, x.as<float>(), m, shape.in, f16.copy(c), WeightLayout::out_in, shape.columns(),
-                     y16.as<float>(), nullptr, nullptr);
+                     y16.as<float>(), nullptr, s);
         },
         f16.copies());
     print_row(model, shape.name, shape.in, shape.columns(), m, "cublas f16", f16_us, f16_bytes, copy_bandwidth);
@@ -178,11 +203,18 @@ Filters parse(int argc, char** argv) {
       const int cluster = std::atoi(argv[++i]);
       const bool dependent = std::atoi(argv[++i]) != 0;
       int4_gemv_tc_tuning(blocks, cluster, dependent, std::atoi(argv[++i]));
+    } else if (arg == "--ring-plan" && i + 4 < argc) {  // dispatch 0/1, largest cluster, blocks per SM, slots
+      set_int4_gemv_ring_dispatch(std::atoi(argv[++i]) != 0);
+      const int cluster = std::atoi(argv[++i]);
+      const int blocks = std::atoi(argv[++i]);
+      int4_gemv_ring_tuning(cluster, blocks, std::atoi(argv[++i]));
+    } else if (arg == "--graph") {  // the linear layers timed as CUDA graphs of their calls
+      set_graph_timing(true);
     } else if (arg == "--no-attention") {
       f.attention = false;
     } else {
       throw std::runtime_error("usage: bench_cuda_kernels [--model NAME] [--layer NAME] [--batches 1,16] "
-                               "[--tc-plan BLOCKS CLUSTER PDL PASS_ROWS] [--no-attention] (unknown argument '" + arg + "')");
+                               "[--tc-plan BLOCKS CLUSTER PDL PASS_ROWS] [--ring-plan DISPATCH CLUSTER BLOCKS SLOTS] [--graph] [--no-attention] (unknown argument '" + arg + "')");
     }
   }
   return f;

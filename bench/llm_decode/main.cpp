@@ -19,6 +19,7 @@
 #ifdef CITADEL_HAVE_CUDA
 #include "bench_cuda.h"
 #include "bench_offload.h"
+#include "runtime/cuda/int4_gemv_ring.h"
 #include "runtime/cuda/int4_gemv_tc.h"
 #endif
 
@@ -212,6 +213,12 @@ int main(int argc, char** argv) {
 #endif
       continue;
     }
+    if (arg == "--ring") {  // 1..4 rows take the shared-memory-ring GEMV (int4_gemv_ring.h)
+#ifdef CITADEL_HAVE_CUDA
+      citadel::runtime::cuda::set_int4_gemv_ring_dispatch(true);
+#endif
+      continue;
+    }
     if (arg == "--cuda") {
 #ifdef CITADEL_HAVE_CUDA
       cuda = true;
@@ -243,7 +250,7 @@ int main(int argc, char** argv) {
     else if (arg == "--prefill") options.prefill_tokens = std::max(1, value());
     else if (arg == "--context") options.context = std::max(0, value());
     else {
-      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda [--no-pdl]] [--offload [--budget-gb G]] [--gguf FILE [--perplexity TEXT]]\n"
+      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda [--no-pdl] [--ring]] [--offload [--budget-gb G]] [--gguf FILE [--perplexity TEXT]]\n"
                   "  --quick (default): TinyLlama-1.1B shape only; --full: also Llama-3-8B\n"
                   "  --cuda: the CUDA forward pass, TinyLlama-1.1B and Llama-3-8B (CUDA builds); with --full\n"
                   "          also Llama-3-8B at batch 16 and contexts 8k and 32k\n"

@@ -5,6 +5,7 @@
 
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/int4_gemv.h"
+#include "runtime/cuda/int4_gemv_ring.h"
 #include "runtime/cuda/int4_gemv_tc.h"
 #include "runtime/cuda/int4_mma.h"
 
@@ -269,8 +270,14 @@ void GptqLinearCuda::forward(CublasContext& context, const float* x, int64_t m, 
 
 bool GptqLinearCuda::forward_normed(const float* x, int64_t m, const RmsNormInput& norm,
                                     const LinearEpilogue& epilogue, void* stream) const {
-  if (!tiled() || m <= 0 || m > kTensorCoreGemvMaxRows || !int4_gemv_tc_supported(tiled_, m)) return false;
-  int4_gemv_tc(tiled_, x, m, bias_.size() > 0 ? bias_.as<float>() : nullptr, epilogue, stream, norm);
+  if (!tiled() || m <= 0 || m > kTensorCoreGemvMaxRows) return false;
+  const float* bias = bias_.size() > 0 ? bias_.as<float>() : nullptr;
+  if (m <= kInt4GemvRingMaxRows && int4_gemv_ring_dispatch() && int4_gemv_ring_supported(tiled_, m)) {
+    int4_gemv_ring(tiled_, x, m, bias, epilogue, stream, norm);
+    return true;
+  }
+  if (!int4_gemv_tc_supported(tiled_, m)) return false;
+  int4_gemv_tc(tiled_, x, m, bias, epilogue, stream, norm);
   return true;
 }
 
@@ -280,6 +287,10 @@ void GptqLinearCuda::forward_tiled(CublasContext& context, const float* x, int64
   if (bias_.size() > 0 && extra_bias != nullptr) fail_invalid(name_ + ": the layer already has a bias");
   const float* bias = bias_.size() > 0 ? bias_.as<float>() : extra_bias;
   const bool tensor_cores = int4_mma_supported(tiled_);
+  if (m <= kInt4GemvRingMaxRows && int4_gemv_ring_dispatch() && int4_gemv_ring_supported(tiled_, m)) {
+    int4_gemv_ring(tiled_, x, m, bias, epilogue, stream);
+    return;
+  }
   if (m <= kTensorCoreGemvMaxRows && int4_gemv_tc_supported(tiled_, m)) {
     int4_gemv_tc(tiled_, x, m, bias, epilogue, stream);
     return;

@@ -36,7 +36,10 @@ class GptqLinearCuda {
   // GPTQ-packed layers: gptq_gemv up to kPackedGemvMaxRows, then cuBLAS.
   static constexpr int64_t kGemvMaxRows = 8;
   // Up to this many rows, on Hopper, the register-direct tensor-core GEMV
-  // (int4_gemv_tc.h) runs instead (f32-exact to rounding too).
+  // (int4_gemv_tc.h) runs instead (f32-exact to rounding too); up to
+  // kInt4GemvRingMaxRows (4), when int4_gemv_ring_dispatch() is on (off by
+  // default, not yet timed), the same math fed through shared-memory rings
+  // (int4_gemv_ring.h).
   static constexpr int64_t kTensorCoreGemvMaxRows = 16;
   static constexpr int64_t kTensorCoreMaxRows = 24;  // H200: cuBLAS is faster from ~32 rows
   static constexpr int64_t kPackedGemvMaxRows = 16;

@@ -3,6 +3,7 @@
 // the block and cluster reductions, the grid plan and the launch.
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/dependent_launch.cuh"
+#include "runtime/cuda/int4_gemv_stage.cuh"
 #include "runtime/cuda/int4_gemv_tc.h"
 #include "runtime/cuda/int4_gemv_tc_warp.cuh"
 #include "runtime/cuda/int4_split_reduce.cuh"
@@ -40,66 +41,6 @@ struct Params {
   int32_t plane_stride;  // bytes per staged (row, part) plane
 };
 
-
-// Stages x[rows][block's inputs] as (hi, lo) f16 planes in B order.
-// 1 / sqrt(mean(x^2) + eps) of row x[in] (in % 4 == 0), on every thread.
-__device__ float inverse_rms(const float* x, int64_t in, float eps, float* warp_sums) {
-  float sum = 0.0f;
-  for (int64_t i = threadIdx.x; i < in / 4; i += kThreads) {
-    const float4 v = __ldg(reinterpret_cast<const float4*>(x) + i);
-    sum = fmaf(v.x, v.x, sum);
-    sum = fmaf(v.y, v.y, sum);
-    sum = fmaf(v.z, v.z, sum);
-    sum = fmaf(v.w, v.w, sum);
-  }
-#pragma unroll
-  for (int offset = 16; offset > 0; offset >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
-  __syncthreads();  // warp_sums free (an earlier row's reads are done)
-  if ((threadIdx.x & 31) == 0) warp_sums[threadIdx.x >> 5] = sum;
-  __syncthreads();
-  float total = 0.0f;
-#pragma unroll
-  for (int w = 0; w < kWarps; ++w) total += warp_sums[w];
-  return 1.0f / sqrtf(total / static_cast<float>(in) + eps);
-}
-
-__device__ void stage_x(const Params& p, int64_t chunk0, int local_rows, char* planes) {
-  const int64_t in = p.w.in_features;
-  __shared__ float warp_sums[kWarps];
-  for (int m = 0; m < p.rows; ++m) {
-    const float* x = p.x + m * in;
-    const float inverse = p.norm.weight != nullptr ? inverse_rms(x, in, p.norm.eps, warp_sums) : 1.0f;
-    for (int r = threadIdx.x; r < local_rows; r += kThreads) {
-      const int64_t k0 = (chunk0 * 4 + r) * 8;
-      float v[8];
-      int64_t source[8];
-#pragma unroll
-      for (int j = 0; j < 8; ++j) source[j] = p.w.input_perm == nullptr ? k0 + j : __ldg(p.w.input_perm + k0 + j);
-      if (p.w.input_perm == nullptr) {
-        const float4 a = __ldg(reinterpret_cast<const float4*>(x + k0));
-        const float4 b = __ldg(reinterpret_cast<const float4*>(x + k0 + 4));
-        v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w; v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
-      } else {
-#pragma unroll
-        for (int j = 0; j < 8; ++j) v[j] = __ldg(x + source[j]);
-      }
-      if (p.norm.weight != nullptr) {  // as rms_norm: x * inverse * weight
-#pragma unroll
-        for (int j = 0; j < 8; ++j) v[j] = v[j] * inverse * __ldg(p.norm.weight + source[j]);
-      }
-      constexpr int kOrder[8] = {0, 4, 1, 5, 2, 6, 3, 7};
-      __align__(16) __half hi[8];
-      __align__(16) __half lo[8];
-#pragma unroll
-      for (int j = 0; j < 8; ++j) {
-        hi[j] = __float2half_rn(v[kOrder[j]]);
-        lo[j] = __float2half_rn(v[kOrder[j]] - __half2float(hi[j]));
-      }
-      *reinterpret_cast<uint4*>(planes + (2 * m) * p.plane_stride + r * 16) = *reinterpret_cast<const uint4*>(hi);
-      *reinterpret_cast<uint4*>(planes + (2 * m + 1) * p.plane_stride + r * 16) = *reinterpret_cast<const uint4*>(lo);
-    }
-  }
-}
 
 template <int NT>
 __global__ void __launch_bounds__(kThreads, NT == 1 ? 2 : 1) int4_gemv_tc_kernel(Params p) {
@@ -146,7 +87,7 @@ __global__ void __launch_bounds__(kThreads, NT == 1 ? 2 : 1) int4_gemv_tc_kernel
     next_zeros[1] = __ldg(reinterpret_cast<const uint32_t*>(zeros + 32));
   }
   wait_for_prerequisites();  // x and the outputs are the earlier kernels' (launched with PDL)
-  stage_x(p, chunk0, block_chunks * 4, shared);
+  stage_x<kThreads>(p.w, p.x, p.rows, p.norm, chunk0, block_chunks * 4, p.plane_stride, shared);
   __syncthreads();
 
   WarpState<NT> state;
@@ -255,11 +196,6 @@ struct Plan {
   int plane_stride = 0;
   size_t shared_bytes = 0;
 };
-
-int plane_stride_for(int local_rows) {
-  const int bytes = local_rows * 16;
-  return bytes + ((64 - bytes % 128) + 128) % 128;  // = 64 mod 128: the two planes of a quarter warp miss each other's banks
-}
 
 size_t shared_for(int rows, int nt, int plane_stride) {
   const size_t staged = static_cast<size_t>(2 * rows) * static_cast<size_t>(plane_stride);
