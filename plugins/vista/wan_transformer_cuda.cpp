@@ -6,6 +6,7 @@
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/flash_attention.h"
 #include "runtime/cuda/flash_attention_f16.h"
+#include "runtime/cuda/kv_gather_half.h"
 #include "runtime/cuda/layer_kernels.h"
 #include "runtime/cuda/video_kernels.h"
 #include "runtime/kernels/attention.h"
@@ -233,12 +234,14 @@ std::vector<float> CudaWanTransformer::forward(runtime::ThreadPool& pool, const 
     const cu::KvBlocksDevice blocks{kv.block_table, kv.geometry.tokens_per_block, heads, head_dim, kv.geometry.dtype,
                                     view.k_offset, view.v_offset};
     mark(PassStage::kv_and_convert);
-    if (history > 0) cu::kv_gather(blocks, history_d.as<int32_t>(), history, keys.as<float>(), values.as<float>(), stream_);
-    if (commit) cu::kv_scatter(blocks, chunk_d.as<int32_t>(), n, own_k, own_v, stream_);
-    if (f16_attention) {
-      cu::float_to_half(keys.as<float>(), k16.as<uint16_t>(), (history + n) * dim, stream_);
-      cu::float_to_half(values.as<float>(), v16.as<uint16_t>(), (history + n) * dim, stream_);
+    if (f16_attention) {  // the history straight from the blocks into f16, the chunk's own rows converted
+      if (history > 0) cu::kv_gather_half(blocks, history_d.as<int32_t>(), history, k16.as<uint16_t>(), v16.as<uint16_t>(), stream_);
+      cu::float_to_half(own_k, k16.as<uint16_t>() + history * dim, n * dim, stream_);
+      cu::float_to_half(own_v, v16.as<uint16_t>() + history * dim, n * dim, stream_);
+    } else if (history > 0) {
+      cu::kv_gather(blocks, history_d.as<int32_t>(), history, keys.as<float>(), values.as<float>(), stream_);
     }
+    if (commit) cu::kv_scatter(blocks, chunk_d.as<int32_t>(), n, own_k, own_v, stream_);
     attend(q.as<float>(), keys.as<float>(), values.as<float>(), k16.as<uint16_t>(), v16.as<uint16_t>(), history + n,
            PassStage::self_attention);
     mark(PassStage::linears);
