@@ -1,12 +1,17 @@
 // The CUDA decoder pass (CUDA builds only): weights uploaded once as f16,
-// every linear through cuBLAS (fp32 accumulation), RMSNorm / RoPE / SiLU·mul
-// / residual kernels of sdk/runtime/cuda, K/V written into and attended over
-// in the host's device blocks per chunk. Input rows (token embeddings with
+// every linear through cuBLAS (fp32 accumulation), RMSNorm / RoPE kernels
+// of sdk/runtime/cuda, K/V written into the host's device blocks per chunk,
+// then one attention launch for all rows of the step (each row a query with
+// its chunk's block table and its own length: flash decoding for the f16
+// cache, paged_attention_decode otherwise). Input rows (token embeddings with
 // the encoder's rows in place of the placeholders) are made on the host as
-// the CPU pass makes them and uploaded. MoE: the router logits come back to
-// the host for routing (the CPU pass's route_from_logits); the rows routed to
-// each expert are gathered into one matrix per expert and layer, run through
-// its three GEMMs, and added back weighted (cuBLAS axpy per row).
+// the CPU pass makes them and uploaded. Feed-forward: the router logits come
+// back to the host for routing (the CPU pass's route_from_logits); the rows
+// of every expert a layer uses (and of the shared experts, or of the dense
+// MLP) are gathered as f16 into one expert-ordered matrix in one launch,
+// each expert runs two GEMMs on its slice (gate and up stacked into one
+// weight, then down), and one launch adds every row's expert outputs back,
+// weighted (runtime/cuda/expert_rows.h).
 #include "decoder_backend.h"
 
 #include "moe_mlp.h"
@@ -15,6 +20,8 @@
 #include "runtime/cuda/cublas_matmul.h"
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/device_buffer.h"
+#include "runtime/cuda/expert_rows.h"
+#include "runtime/cuda/flash_decode.h"
 #include "runtime/cuda/layer_kernels.h"
 #include "runtime/cuda/paged_attention.h"
 #include "runtime/kernels/attention.h"
@@ -23,8 +30,11 @@
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
+#include <vector>
 
 namespace citadel::deepseek_ocr {
 namespace {
@@ -43,11 +53,35 @@ DeviceLinear upload_linear(const Linear& linear) {
                       linear.in_features(), linear.out_features()};
 }
 
+// A gated MLP on the device: gate and up stacked into one [2 x width, in]
+// f16 weight (one GEMM gives both halves), down [out, width].
 struct DeviceMlp {
-  DeviceLinear gate, up, down;
+  cuda::DeviceBuffer gate_up, down;
+  int64_t in = 0, width = 0, out = 0;
 };
 
-DeviceMlp upload_mlp(const GatedMlp& mlp) { return DeviceMlp{upload_linear(mlp.gate), upload_linear(mlp.up), upload_linear(mlp.down)}; }
+DeviceMlp upload_mlp(const GatedMlp& mlp) {
+  const runtime::Tensor gate = mlp.gate.weight.to_f32().converted(runtime::DType::f16);
+  const runtime::Tensor up = mlp.up.weight.to_f32().converted(runtime::DType::f16);
+  const runtime::Tensor down = mlp.down.weight.to_f32().converted(runtime::DType::f16);
+  std::vector<std::byte> stacked(gate.nbytes() + up.nbytes());
+  std::memcpy(stacked.data(), gate.data(), gate.nbytes());
+  std::memcpy(stacked.data() + gate.nbytes(), up.data(), up.nbytes());
+  DeviceMlp device;
+  device.gate_up = cuda::DeviceBuffer::from_host(stacked.data(), stacked.size(), "deepseek-ocr gate_up weight");
+  device.down = cuda::DeviceBuffer::from_host(down.data(), down.nbytes(), "deepseek-ocr down weight");
+  device.in = mlp.gate.in_features();
+  device.width = mlp.width();
+  device.out = mlp.down.out_features();
+  return device;
+}
+
+// The rows one MLP of a layer takes, and the weight of its output in each.
+struct MlpRows {
+  const DeviceMlp* mlp = nullptr;
+  std::vector<int32_t> rows;
+  std::vector<float> weights;
+};
 
 cuda::DeviceBuffer upload_f32(const runtime::Tensor& tensor) {
   const runtime::Tensor f32 = tensor.to_f32();
@@ -104,12 +138,15 @@ class CudaDecoder final : public DecoderBackend {
     if (buffer.size() < floats * sizeof(float)) buffer = cuda::DeviceBuffer(floats * sizeof(float), "deepseek-ocr activations");
     return buffer.as<float>();
   }
+  void* scratch_bytes(cuda::DeviceBuffer& buffer, size_t bytes) {
+    if (buffer.size() < bytes) buffer = cuda::DeviceBuffer(bytes, "deepseek-ocr feed-forward scratch");
+    return buffer.data();
+  }
   void linear(const DeviceLinear& w, const float* x, int64_t rows, float* y) {
     cuda::matmul_f16(cublas_, x, rows, w.in, w.weight.as<uint16_t>(), cuda::WeightLayout::out_in, w.out, y, nullptr, stream_);
   }
-  // out[rows, hidden] += (weights ? weights[r] : 1) * mlp(x[row_ids[r]]).
-  void mlp_rows(const DeviceMlp& mlp, const float* x, const std::vector<int64_t>& row_ids,
-                const std::vector<float>* weights, float* out);
+  // out[r, :] += sum over the MLPs that take row r of weight * mlp(x[r, :]).
+  void run_mlps(const std::vector<MlpRows>& mlps, const float* x, int64_t rows, float* out);
   void attention(size_t layer, std::span<const DecoderChunk> chunks, int64_t rows);
   void feed_forward(size_t layer, int64_t rows);
 
@@ -122,34 +159,85 @@ class CudaDecoder final : public DecoderBackend {
   DeviceLinear lm_head_;
   std::vector<DeviceLayer> layers_;
   // Per step.
-  std::vector<cuda::DeviceBuffer> block_tables_;  // per chunk: device array of its block addresses
-  cuda::DeviceBuffer positions_, hidden_, normed_, q_, k_, v_, attn_, proj_, gathered_, gate_, up_, down_, router_;
+  // Every row's block table (its chunk's blocks, table_stride_ entries,
+  // null-padded) and context length, on the device; a chunk's K/V writes
+  // use the table of its first row.
+  cuda::DeviceBuffer tables_, lengths_, attention_scratch_;
+  std::vector<int64_t> chunk_first_row_;
+  int64_t table_stride_ = 0, max_context_ = 0, attention_splits_ = 1;
+  cuda::DeviceBuffer positions_, hidden_, normed_, q_, k_, v_, attn_, proj_, gathered_, gate_up_, activation_, down_,
+      router_, slots_, slot_weights_;
   std::vector<float> host_rows_;
 };
 
-void CudaDecoder::mlp_rows(const DeviceMlp& mlp, const float* x, const std::vector<int64_t>& row_ids,
-                           const std::vector<float>* weights, float* out) {
+void CudaDecoder::run_mlps(const std::vector<MlpRows>& mlps, const float* x, int64_t rows, float* out) {
   const int64_t hidden = config_.hidden_size;
-  const int64_t count = static_cast<int64_t>(row_ids.size());
-  const int64_t width = mlp.gate.out;
-  float* gathered = scratch(gathered_, count * hidden);
-  for (int64_t i = 0; i < count; ++i)
-    cuda::check_cuda(cudaMemcpyAsync(gathered + i * hidden, x + row_ids[i] * hidden, hidden * sizeof(float),
-                                     cudaMemcpyDeviceToDevice, static_cast<cudaStream_t>(stream_)),
-                     "gather rows");
-  float* gate = scratch(gate_, count * width);
-  float* up = scratch(up_, count * width);
-  float* down = scratch(down_, count * hidden);
-  linear(mlp.gate, gathered, count, gate);
-  linear(mlp.up, gathered, count, up);
-  cuda::silu_mul(gate, up, count * width, gate, stream_);
-  linear(mlp.down, gate, count, down);
-  auto handle = static_cast<cublasHandle_t>(cublas_.handle());
-  for (int64_t i = 0; i < count; ++i) {
-    const float w = weights ? (*weights)[i] : 1.0f;
-    cuda::check_cublas(cublasSaxpy(handle, static_cast<int>(hidden), &w, down + i * hidden, 1, out + row_ids[i] * hidden, 1),
-                       "cublasSaxpy");
+  // Slots: the (MLP, row) pairs in MLP order; each row's slots and weights
+  // in the order the MLPs come (-1: unused).
+  std::vector<int32_t> slot_rows;
+  std::vector<int32_t> per_row_count(static_cast<size_t>(rows), 0);
+  for (const MlpRows& mlp : mlps) {
+    for (int32_t row : mlp.rows) ++per_row_count[static_cast<size_t>(row)];
   }
+  int64_t per_row = 0;
+  for (int32_t count : per_row_count) per_row = std::max<int64_t>(per_row, count);
+  std::vector<int32_t> row_slots(static_cast<size_t>(rows * per_row), -1);
+  std::vector<float> row_weights(static_cast<size_t>(rows * per_row), 0.0f);
+  std::fill(per_row_count.begin(), per_row_count.end(), 0);
+  int64_t gate_up_floats = 0, activation_halves = 0;
+  for (const MlpRows& mlp : mlps) {
+    for (size_t i = 0; i < mlp.rows.size(); ++i) {
+      const int32_t row = mlp.rows[i];
+      const size_t at = static_cast<size_t>(row * per_row + per_row_count[static_cast<size_t>(row)]++);
+      row_slots[at] = static_cast<int32_t>(slot_rows.size());
+      row_weights[at] = mlp.weights[i];
+      slot_rows.push_back(row);
+    }
+    gate_up_floats += static_cast<int64_t>(mlp.rows.size()) * 2 * mlp.mlp->width;
+    activation_halves += static_cast<int64_t>(mlp.rows.size()) * mlp.mlp->width;
+  }
+  const int64_t slots = static_cast<int64_t>(slot_rows.size());
+  if (slots == 0) return;
+  // One upload of the tables: slot rows, then each row's slots.
+  std::vector<int32_t> tables(slot_rows);
+  tables.insert(tables.end(), row_slots.begin(), row_slots.end());
+  auto* table_device = static_cast<int32_t*>(scratch_bytes(slots_, tables.size() * sizeof(int32_t)));
+  slots_.upload(tables.data(), tables.size() * sizeof(int32_t), 0, stream_);
+  auto* weight_device = static_cast<float*>(scratch_bytes(slot_weights_, row_weights.size() * sizeof(float)));
+  slot_weights_.upload(row_weights.data(), row_weights.size() * sizeof(float), 0, stream_);
+
+  auto* gathered = static_cast<uint16_t*>(scratch_bytes(gathered_, size_t(slots * hidden) * sizeof(uint16_t)));
+  auto* gate_up = static_cast<float*>(scratch_bytes(gate_up_, size_t(gate_up_floats) * sizeof(float)));
+  auto* activation = static_cast<uint16_t*>(scratch_bytes(activation_, size_t(activation_halves) * sizeof(uint16_t)));
+  float* expert_out = scratch(down_, slots * hidden);
+  cuda::gather_rows_to_half(x, table_device, slots, hidden, gathered, stream_);
+  int64_t slot = 0, gate_up_at = 0, activation_at = 0;
+  for (size_t m = 0; m < mlps.size();) {
+    // A run of MLPs of one width shares one SiLU·mul launch.
+    const int64_t width = mlps[m].mlp->width;
+    const int64_t run_slot = slot, run_gate_up = gate_up_at;
+    size_t end = m;
+    for (; end < mlps.size() && mlps[end].mlp->width == width; ++end) {
+      const int64_t count = static_cast<int64_t>(mlps[end].rows.size());
+      if (count > 0) {
+        cuda::matmul_f16_input(cublas_, gathered + slot * hidden, count, hidden, mlps[end].mlp->gate_up.as<uint16_t>(),
+                               cuda::WeightLayout::out_in, 2 * width, gate_up + gate_up_at, nullptr, stream_);
+      }
+      slot += count;
+      gate_up_at += count * 2 * width;
+    }
+    cuda::silu_mul_halves_to_half(gate_up + run_gate_up, slot - run_slot, width, activation + activation_at, stream_);
+    for (int64_t s = run_slot; m < end; ++m) {
+      const int64_t count = static_cast<int64_t>(mlps[m].rows.size());
+      if (count > 0) {
+        cuda::matmul_f16_input(cublas_, activation + activation_at, count, width, mlps[m].mlp->down.as<uint16_t>(),
+                               cuda::WeightLayout::out_in, hidden, expert_out + s * hidden, nullptr, stream_);
+      }
+      s += count;
+      activation_at += count * width;
+    }
+  }
+  cuda::add_weighted_rows(out, rows, hidden, expert_out, table_device + slots, weight_device, per_row, stream_);
 }
 
 void CudaDecoder::attention(size_t layer_index, std::span<const DecoderChunk> chunks, int64_t rows) {
@@ -177,12 +265,20 @@ void CudaDecoder::attention(size_t layer_index, std::span<const DecoderChunk> ch
     runtime::KvBlockView view = runtime::kv_block_view_for_layer(
         chunk.blocks.data(), static_cast<int64_t>(chunk.blocks.size()), kTokensPerBlock,
         static_cast<int64_t>(layer_index), kv_heads, head_dim, kv_dtype_);
-    view.blocks = block_tables_[c].as<void*>();  // the device copy of the table
+    view.blocks = tables_.as<void*>() + chunk_first_row_[c] * table_stride_;  // the device copy of the table
     cuda::kv_cache_write(view, chunk.first_position, count, k + row * kv_heads * head_dim, v + row * kv_heads * head_dim,
                          stream_);
-    cuda::paged_attention(q + row * heads * head_dim, count, heads, chunk.first_position, view, scale,
-                          attn + row * heads * head_dim, stream_);
     row += count;
+  }
+  const runtime::KvBlockView layout = runtime::kv_block_view_for_layer(
+      nullptr, 0, kTokensPerBlock, static_cast<int64_t>(layer_index), kv_heads, head_dim, kv_dtype_);
+  auto* const* tables = tables_.as<void*>();
+  if (cuda::flash_decode_supported(layout, heads)) {
+    cuda::flash_decode(q, rows, heads, layout, tables, table_stride_, lengths_.as<int32_t>(), max_context_,
+                       attention_splits_, scale, attention_scratch_.as<float>(), attn, stream_);
+  } else {
+    cuda::paged_attention_decode(q, rows, heads, layout, tables, table_stride_, lengths_.as<int32_t>(), scale, attn,
+                                 stream_);
   }
   float* proj = scratch(proj_, rows * hidden);
   linear(layer.o, attn, rows, proj);
@@ -195,11 +291,14 @@ void CudaDecoder::feed_forward(size_t layer_index, int64_t rows) {
   float* normed = normed_.as<float>();
   cuda::rms_norm(hidden_.as<float>(), rows, hidden, layer.post_attention_norm.as<float>(),
                  static_cast<float>(config_.rms_norm_eps), normed, stream_);
-  std::vector<int64_t> all_rows(rows);
-  for (int64_t r = 0; r < rows; ++r) all_rows[r] = r;
-  float* out = hidden_.as<float>();  // residual: the MLP adds into the hidden rows
+  std::vector<int32_t> all_rows(static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) all_rows[static_cast<size_t>(r)] = static_cast<int32_t>(r);
+  const std::vector<float> ones(static_cast<size_t>(rows), 1.0f);
+  float* out = hidden_.as<float>();  // residual: the MLPs add into the hidden rows
+  std::vector<MlpRows> mlps;
   if (!layer.moe) {
-    mlp_rows(layer.dense, normed, all_rows, nullptr, out);
+    mlps.push_back(MlpRows{&layer.dense, all_rows, ones});
+    run_mlps(mlps, normed, rows, out);
     return;
   }
   const int64_t experts = config_.n_routed_experts;
@@ -208,37 +307,57 @@ void CudaDecoder::feed_forward(size_t layer_index, int64_t rows) {
   std::vector<float> host_logits(static_cast<size_t>(rows) * experts);
   router_.download(host_logits.data(), host_logits.size() * sizeof(float), 0, stream_);
   const Routing routing = route_from_logits(config_, host_logits.data(), rows);
-  std::vector<std::vector<int64_t>> expert_rows(experts);
-  std::vector<std::vector<float>> expert_weights(experts);
+  mlps.resize(static_cast<size_t>(experts));
+  for (int64_t e = 0; e < experts; ++e) mlps[static_cast<size_t>(e)].mlp = &layer.experts[static_cast<size_t>(e)];
   for (int64_t r = 0; r < rows; ++r) {
     for (uint32_t j = 0; j < routing.experts_per_row; ++j) {
-      const int32_t e = routing.expert[r * routing.experts_per_row + j];
-      expert_rows[e].push_back(r);
-      expert_weights[e].push_back(routing.weight[r * routing.experts_per_row + j]);
+      const size_t at = static_cast<size_t>(r * routing.experts_per_row + j);
+      MlpRows& expert = mlps[static_cast<size_t>(routing.expert[at])];
+      expert.rows.push_back(static_cast<int32_t>(r));
+      expert.weights.push_back(routing.weight[at]);
     }
   }
-  for (int64_t e = 0; e < experts; ++e) {
-    if (!expert_rows[e].empty()) mlp_rows(layer.experts[e], normed, expert_rows[e], &expert_weights[e], out);
-  }
-  if (layer.has_shared) mlp_rows(layer.shared, normed, all_rows, nullptr, out);
+  std::erase_if(mlps, [](const MlpRows& mlp) { return mlp.rows.empty(); });
+  if (layer.has_shared) mlps.push_back(MlpRows{&layer.shared, all_rows, ones});
+  run_mlps(mlps, normed, rows, out);
 }
 
 std::vector<float> CudaDecoder::run(std::span<const DecoderChunk> chunks) {
   const int64_t hidden = config_.hidden_size;
   std::vector<int32_t> positions;
-  block_tables_.clear();
+  table_stride_ = 1;
   for (const DecoderChunk& chunk : chunks) {
     const uint64_t end = uint64_t{chunk.first_position} + chunk.tokens.size();
     if (end > config_.max_position_embeddings || end > chunk.blocks.size() * uint64_t{kTokensPerBlock})
       runtime::throw_invalid("deepseek-ocr CUDA: positions up to " + std::to_string(end) +
                              " exceed the context or the step's cache blocks");
     for (size_t t = 0; t < chunk.tokens.size(); ++t) positions.push_back(static_cast<int32_t>(chunk.first_position + t));
-    std::vector<void*> table(chunk.blocks.begin(), chunk.blocks.end());
-    block_tables_.push_back(table.empty() ? cuda::DeviceBuffer() : cuda::DeviceBuffer::from_vector(table, "block table"));
+    table_stride_ = std::max<int64_t>(table_stride_, static_cast<int64_t>(chunk.blocks.size()));
   }
   const int64_t rows = static_cast<int64_t>(positions.size());
   if (rows == 0) return {};
   positions_ = cuda::DeviceBuffer::from_vector(positions, "positions");
+  std::vector<void*> tables(static_cast<size_t>(rows * table_stride_), nullptr);
+  std::vector<int32_t> lengths(static_cast<size_t>(rows));
+  chunk_first_row_.clear();
+  max_context_ = 0;
+  int64_t table_row = 0;
+  for (const DecoderChunk& chunk : chunks) {
+    chunk_first_row_.push_back(table_row);
+    for (size_t t = 0; t < chunk.tokens.size(); ++t, ++table_row) {
+      std::copy(chunk.blocks.begin(), chunk.blocks.end(), tables.begin() + table_row * table_stride_);
+      lengths[static_cast<size_t>(table_row)] = static_cast<int32_t>(chunk.first_position + t + 1);
+      max_context_ = std::max<int64_t>(max_context_, lengths[static_cast<size_t>(table_row)]);
+    }
+  }
+  scratch_bytes(tables_, tables.size() * sizeof(void*));
+  tables_.upload(tables.data(), tables.size() * sizeof(void*), 0, stream_);
+  scratch_bytes(lengths_, lengths.size() * sizeof(int32_t));
+  lengths_.upload(lengths.data(), lengths.size() * sizeof(int32_t), 0, stream_);
+  attention_splits_ = cuda::flash_decode_splits(rows, config_.num_kv_heads, max_context_);
+  scratch_bytes(attention_scratch_,
+                std::max<size_t>(16, sizeof(float) * cuda::flash_decode_scratch_floats(
+                                         rows, config_.num_heads, config_.head_dim, attention_splits_)));
   // Input rows on the host (token embeddings, the encoder's rows at placeholders).
   host_rows_.assign(static_cast<size_t>(rows) * hidden, 0.0f);
   int64_t row = 0;
@@ -272,7 +391,7 @@ std::vector<float> CudaDecoder::run(std::span<const DecoderChunk> chunks) {
     return {};
   }
   const int64_t count = static_cast<int64_t>(wanted.size());
-  float* last = scratch(gathered_, count * hidden);
+  float* last = scratch(proj_, count * hidden);
   for (int64_t i = 0; i < count; ++i)
     cuda::check_cuda(cudaMemcpyAsync(last + i * hidden, hidden_.as<float>() + wanted[i] * hidden, hidden * sizeof(float),
                                      cudaMemcpyDeviceToDevice, static_cast<cudaStream_t>(stream_)),

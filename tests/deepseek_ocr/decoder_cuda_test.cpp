@@ -3,7 +3,9 @@
 // the K/V in device blocks: last-position logits within 1e-2 relative error
 // for every case (f16 weights and GEMM inputs), and greedy tokens identical
 // to the reference up to the first step whose reference margin is below
-// 2e-2 (fragile at f16, see tools/deepseek_ocr/README.md).
+// 2e-2 (fragile at f16, see tools/deepseek_ocr/README.md). A step that
+// decodes two sequences at once (their rows routed to experts together)
+// gives each the logits of its step alone.
 #ifdef CITADEL_HAVE_CUDA
 #include "deepseek_ocr/ocr_reference.hpp"
 
@@ -68,6 +70,62 @@ TEST_CASE("the CUDA decoder matches the reference's logits and greedy tokens", "
       next.want_logits = true;
       logits = decoder->run(std::span(&next, 1));
     }
+  }
+}
+
+TEST_CASE("the CUDA decoder gives each sequence of a batched step its own logits", "[deepseek-ocr][cuda]") {
+  const deepseek_ocr::DecoderConfig config = deepseek_ocr::load_decoder_config(test::ocr_model_dir());
+  const runtime::SafetensorsCheckpoint checkpoint(test::ocr_model_dir());
+  const deepseek_ocr::DecoderWeights weights = deepseek_ocr::load_decoder_weights(config, checkpoint);
+  const auto decoder = deepseek_ocr::make_cuda_decoder(config, weights, runtime::DType::f16, 0, nullptr);
+  const size_t block_bytes = size_t{deepseek_ocr::kTokensPerBlock} * config.num_layers *
+                             runtime::kv_bytes_per_token_per_layer(config.num_kv_heads, config.head_dim, runtime::DType::f16);
+  const std::vector<std::string> names = test::ocr_case_names();
+  REQUIRE(names.size() >= 2);
+  struct Sequence {
+    std::vector<int32_t> tokens;
+    std::vector<float> image;
+    runtime::cuda::DeviceBuffer storage;
+    std::vector<void*> blocks;
+  };
+  std::vector<Sequence> sequences(2);
+  for (size_t i = 0; i < 2; ++i) {
+    Sequence& sequence = sequences[i];
+    const runtime::SafetensorsFile ref(test::ocr_data_dir() / "cases" / names[i] / "ref.safetensors");
+    sequence.tokens = test::tensor_values<int32_t>(ref.tensor("input_ids"));
+    sequence.image = test::tensor_values<float>(ref.tensor("image_embeddings"));
+    const size_t blocks = (sequence.tokens.size() + 2) / deepseek_ocr::kTokensPerBlock + 1;
+    sequence.storage = runtime::cuda::DeviceBuffer(blocks * block_bytes, "test KV blocks");
+    sequence.storage.zero();
+    for (size_t b = 0; b < blocks; ++b) sequence.blocks.push_back(sequence.storage.as<std::byte>() + b * block_bytes);
+    deepseek_ocr::DecoderChunk prompt;
+    prompt.tokens = sequence.tokens;
+    prompt.blocks = sequence.blocks;
+    const uint32_t begin =
+        static_cast<uint32_t>(std::find(sequence.tokens.begin(), sequence.tokens.end(), 128815) - sequence.tokens.begin());
+    prompt.image = deepseek_ocr::EmbeddingRun{begin, static_cast<uint32_t>(sequence.image.size() / config.hidden_size),
+                                              sequence.image.data()};
+    prompt.want_logits = true;
+    sequence.tokens.push_back(runtime::argmax(decoder->run(std::span(&prompt, 1))));
+  }
+  auto step_chunk = [](const Sequence& sequence) {
+    deepseek_ocr::DecoderChunk chunk;
+    chunk.tokens = std::span<const int32_t>(&sequence.tokens.back(), 1);
+    chunk.first_position = static_cast<uint32_t>(sequence.tokens.size() - 1);
+    chunk.blocks = sequence.blocks;
+    chunk.want_logits = true;
+    return chunk;
+  };
+  const std::vector<deepseek_ocr::DecoderChunk> both{step_chunk(sequences[0]), step_chunk(sequences[1])};
+  const std::vector<float> together = decoder->run(both);
+  REQUIRE(together.size() == 2 * config.vocab_size);
+  for (size_t i = 0; i < 2; ++i) {
+    INFO("sequence " << i << " (" << names[i] << ")");
+    // The same step alone writes the same K/V at the same position again.
+    const deepseek_ocr::DecoderChunk alone = step_chunk(sequences[i]);
+    const std::vector<float> solo = decoder->run(std::span(&alone, 1));
+    const std::vector<float> mine(together.begin() + i * config.vocab_size, together.begin() + (i + 1) * config.vocab_size);
+    CHECK(test::relative_error(mine, solo) < 1e-3);
   }
 }
 #endif  // CITADEL_HAVE_CUDA

@@ -1,8 +1,11 @@
 // The CUDA DeepEncoder (CUDA builds only): the CPU encoder's steps on the
 // current device. Linear layers and convolutions (im2col) are cuBLAS f16 GEMMs
 // with fp32 accumulation (runtime/cuda/cublas_matmul.h); LayerNorm, GELU,
-// windows and attention are runtime/cuda/vision_kernels.h. Position tables
-// are resized on the host once per grid size and kept on the device.
+// and windows are runtime/cuda/vision_kernels.h; attention (SAM's windows
+// and global blocks, CLIP) is runtime/cuda/gemm_attention.h, cuBLAS TF32
+// GEMMs around a bias + softmax kernel, up to 256 MB of scores at a time.
+// Position tables are resized on the host once per grid size and kept on
+// the device.
 #include "deep_encoder.h"
 
 #include "embedding_layout.h"
@@ -13,11 +16,13 @@
 #include "runtime/cuda/cublas_matmul.h"
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/device_buffer.h"
+#include "runtime/cuda/gemm_attention.h"
 #include "runtime/cuda/layer_kernels.h"
 #include "runtime/cuda/vision_kernels.h"
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <tuple>
@@ -131,7 +136,20 @@ class DeepEncoderCuda final : public DeepEncoder {
  private:
   // Scratch slots, grow-only.
   enum Slot { kPixels, kColumns, kX, kNormed, kQkv, kAttended, kOut, kHidden, kPacked, kNeckA, kNeckB, kHalf, kSam,
-              kClipX, kJoined, kProjected, kSlots };
+              kClipX, kJoined, kProjected, kScores, kSlots };
+
+  // The attention scores gemm_attention holds at once: as many (sequence,
+  // head) pairs as fit in kScoreBytes, at least one.
+  static constexpr int64_t kScoreBytes = int64_t{256} << 20;
+  void attention(const float* qkv, int64_t width, int64_t sequences, int64_t tokens, int64_t heads, int64_t head_dim,
+                 float scale, float* out, const float* table_h, const float* table_w, int64_t grid) {
+    const int64_t per_pair = cuda::gemm_attention_head_floats(tokens);
+    const int64_t at_once =
+        std::clamp<int64_t>(kScoreBytes / int64_t{sizeof(float)} / per_pair, 1, sequences == 1 ? heads : sequences);
+    float* scores = slot(kScores, at_once * per_pair);
+    cuda::gemm_attention(cublas_, qkv, qkv + width, qkv + 2 * width, 3 * width, sequences, tokens, heads, head_dim,
+                         scale, out, table_h, table_w, grid, grid, scores, at_once * per_pair, stream_);
+  }
 
   float* slot(Slot s, int64_t elements) {
     DeviceBuffer& b = slots_[s];
@@ -215,9 +233,9 @@ class DeepEncoderCuda final : public DeepEncoder {
         float* qkv = slot(kQkv, tokens * 3 * width);
         linear(db.qkv, normed, tokens, qkv);
         float* attended = slot(kAttended, tokens * width);
-        cuda::dense_attention(qkv, qkv + width, qkv + 2 * width, 3 * width, 1, tokens, s.heads, s.head_dim, scale,
-                              attended, device_table({1, static_cast<int64_t>(b), grid}),
-                              device_table({2, static_cast<int64_t>(b), grid}), grid, grid, stream_);
+        attention(qkv, width, 1, tokens, s.heads, s.head_dim, scale, attended,
+                  device_table({1, static_cast<int64_t>(b), grid}), device_table({2, static_cast<int64_t>(b), grid}),
+                  grid);
         float* out = slot(kOut, tokens * width);
         linear(db.proj, attended, tokens, out);
         cuda::add_in_place(x, out, tokens * width, stream_);
@@ -228,9 +246,8 @@ class DeepEncoderCuda final : public DeepEncoder {
         float* qkv = slot(kQkv, padded * 3 * width);
         linear(db.qkv, packed, padded, qkv);
         float* attended = slot(kAttended, padded * width);
-        cuda::dense_attention(qkv, qkv + width, qkv + 2 * width, 3 * width, per_side * per_side, win * win, s.heads,
-                              s.head_dim, scale, attended, db.rel_h.as<float>(), db.rel_w.as<float>(), win, win,
-                              stream_);
+        attention(qkv, width, per_side * per_side, win * win, s.heads, s.head_dim, scale, attended,
+                  db.rel_h.as<float>(), db.rel_w.as<float>(), win);
         linear(db.proj, attended, padded, packed);
         cuda::window_unpack_add(packed, grid, width, win, x, stream_);
       }
@@ -282,8 +299,7 @@ class DeepEncoderCuda final : public DeepEncoder {
     for (const DeviceClipLayer& l : clip_layers_) {
       norm(l.ln1, x, tokens, normed);
       linear(l.qkv, normed, tokens, qkv);
-      cuda::dense_attention(qkv, qkv + hidden, qkv + 2 * hidden, 3 * hidden, 1, tokens, c.heads, head_dim, scale,
-                            attended, nullptr, nullptr, 0, 0, stream_);
+      attention(qkv, hidden, 1, tokens, c.heads, head_dim, scale, attended, nullptr, nullptr, 0);
       linear(l.out, attended, tokens, out);
       cuda::add_in_place(x, out, tokens * hidden, stream_);
       norm(l.ln2, x, tokens, normed);

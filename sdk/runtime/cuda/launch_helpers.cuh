@@ -1,6 +1,7 @@
-// Launch geometry and warp reductions shared by the elementwise and row
-// kernels (layer_kernels.cu, video_kernels.cu): 256-thread blocks, grids for
-// grid-stride loops capped at 65535 blocks, the stream cast, a warp sum.
+// Launch geometry and reductions shared by the elementwise and row kernels
+// (layer_kernels.cu, video_kernels.cu, vision_kernels.cu, gemm_attention.cu,
+// expert_rows.cu): 256-thread blocks, grids for grid-stride loops capped at
+// 65535 blocks, the stream cast, warp and block sums and maxima.
 // CUDA sources only.
 #pragma once
 
@@ -22,6 +23,29 @@ inline unsigned grid_for(int64_t n) {
 __device__ __forceinline__ float warp_sum(float v) {
   for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
   return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+  for (int offset = 16; offset > 0; offset >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  return v;
+}
+
+// Block-wide sum or max (blockDim a multiple of 32, at most 1024); `scratch`
+// holds 32 floats. Every thread gets the result.
+template <bool kMax>
+__device__ float block_reduce(float v, float* scratch) {
+  v = kMax ? warp_max(v) : warp_sum(v);
+  __syncthreads();
+  if ((threadIdx.x & 31) == 0) scratch[threadIdx.x >> 5] = v;
+  __syncthreads();
+  if (threadIdx.x < 32) {
+    const unsigned warps = blockDim.x / 32;
+    float w = threadIdx.x < warps ? scratch[threadIdx.x] : (kMax ? -INFINITY : 0.0f);
+    w = kMax ? warp_max(w) : warp_sum(w);
+    if (threadIdx.x == 0) scratch[0] = w;
+  }
+  __syncthreads();
+  return scratch[0];
 }
 
 }  // namespace citadel::runtime::cuda::launch

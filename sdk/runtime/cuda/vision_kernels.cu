@@ -3,6 +3,7 @@
 // in shared memory; block-wide max/sum; the weighted V sum split over thread
 // groups), grid-stride loops for the rest. Accurate expf/erff (no fast-math) to follow the CPU kernels.
 #include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/launch_helpers.cuh"
 #include "runtime/cuda/vision_kernels.h"
 
 #include <cuda_runtime.h>
@@ -14,41 +15,14 @@
 namespace citadel::runtime::cuda {
 namespace {
 
-constexpr int kBlock = 256;
+using launch::as_stream;
+using launch::block_reduce;
+using launch::grid_for;
+using launch::kBlock;
+using launch::warp_sum;
+
 constexpr int kAttentionThreads = 128;
 constexpr int64_t kMaxAttentionTokens = 24000;
-
-cudaStream_t as_stream(void* stream) { return static_cast<cudaStream_t>(stream); }
-
-unsigned grid_for(int64_t n) {
-  return static_cast<unsigned>(std::clamp<int64_t>((n + kBlock - 1) / kBlock, 1, 65535));
-}
-
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
-}
-__device__ __forceinline__ float warp_max(float v) {
-  for (int offset = 16; offset > 0; offset >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
-  return v;
-}
-
-// Block-wide sum or max (blockDim a multiple of 32, at most 1024); `scratch` holds 32 floats.
-template <bool kMax>
-__device__ float block_reduce(float v, float* scratch) {
-  v = kMax ? warp_max(v) : warp_sum(v);
-  __syncthreads();
-  if ((threadIdx.x & 31) == 0) scratch[threadIdx.x >> 5] = v;
-  __syncthreads();
-  if (threadIdx.x < 32) {
-    const unsigned warps = blockDim.x / 32;
-    float w = threadIdx.x < warps ? scratch[threadIdx.x] : (kMax ? -INFINITY : 0.0f);
-    w = kMax ? warp_max(w) : warp_sum(w);
-    if (threadIdx.x == 0) scratch[0] = w;
-  }
-  __syncthreads();
-  return scratch[0];
-}
 
 __global__ void layer_norm_kernel(const float* x, int64_t dim, const float* weight, const float* bias, float eps,
                                   float* y) {
