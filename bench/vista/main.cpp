@@ -10,7 +10,11 @@
 // builds: the chunk on the CUDA backend, cache blocks in device memory, one
 // warm-up chunk then --repeat N timed; prints the linear and attention
 // TFLOP/s of a pass, to set beside bench/vista/diffusers_forward.py and the
-// chip's dense bf16 peak).
+// chip's dense bf16 peak, and a per-stage table of the pass from CUDA events:
+// host, linears, self- and cross-attention, norms/modulation/RoPE, K/V
+// gather/scatter and f16 conversion). --attention f16|wmma|both (both): the
+// f16-operand mma.sync kernel (flash_attention_f16.h), the older WMMA kernel
+// on f32 operands (flash_attention.h), or both in the same run.
 #include "chunk_denoiser.h"
 #include "chunk_forward.h"
 #include "flow_schedule.h"
@@ -22,6 +26,8 @@
 
 #ifdef CITADEL_HAVE_CUDA
 #include "runtime/cuda/device_buffer.h"
+#include "runtime/cuda/stage_timer.h"
+#include "wan_transformer_cuda.h"
 #endif
 
 #include <chrono>
@@ -84,6 +90,12 @@ int64_t option(int argc, char** argv, const char* name, int64_t fallback) {
   return fallback;
 }
 
+std::string text_option(int argc, char** argv, const char* name, const char* fallback) {
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], name) == 0) return argv[i + 1];
+  return fallback;
+}
+
 bool flag(int argc, char** argv, const char* name) {
   for (int i = 1; i < argc; ++i)
     if (std::strcmp(argv[i], name) == 0) return true;
@@ -142,46 +154,84 @@ int main(int argc, char** argv) {
   const size_t num_blocks = static_cast<size_t>((positions + 15) / 16);
   std::vector<std::vector<uint8_t>> storage;
   std::vector<void*> blocks;
-  std::unique_ptr<vista::ChunkForward> forward;
 #ifdef CITADEL_HAVE_CUDA
   runtime::cuda::DeviceBuffer device_storage;
   if (use_cuda) {
     device_storage = runtime::cuda::DeviceBuffer(num_blocks * block_bytes, "bench cache blocks");
     for (size_t b = 0; b < num_blocks; ++b) blocks.push_back(static_cast<uint8_t*>(device_storage.data()) + b * block_bytes);
-    forward = vista::make_cuda_chunk_forward(model, pool, nullptr);
   }
 #endif
   if (!use_cuda) {
     storage.assign(num_blocks, std::vector<uint8_t>(block_bytes));
     for (auto& block : storage) blocks.push_back(block.data());
-    forward = vista::make_cpu_chunk_forward(model, pool);
   }
-  const std::unique_ptr<vista::PreparedText> context = forward->prepare_text(text.data(), 512);
-  vista::SeededNoise noise(7);
-  const std::vector<float> timesteps = vista::warped_timesteps(vista::self_forcing_steps(), vista::kSelfForcingShift);
-  const vista::ChunkPosition chunk{history / 3, history, {3, height, width}};
-  const vista::CacheBlocks cache{geometry, blocks.data(), static_cast<int64_t>(blocks.size()), per_frame, {}};
-  const auto run_chunk = [&] {
-    const std::vector<float> clean = vista::denoise_chunk(*forward, *context, chunk, timesteps, noise, cache);
-    vista::commit_chunk(*forward, *context, chunk, clean, cache);
-  };
-  const int64_t repeat = use_cuda ? option(argc, argv, "--repeat", 3) : 1;
-  if (use_cuda) run_chunk();  // warm-up: cuBLAS handles, first-touch of the blocks
-  const auto started = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < repeat; ++i) run_chunk();
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() / static_cast<double>(repeat);
-  std::printf("%s chunk, random bf16 weights, 1.3B block shape x %lld layers, %u threads\n",
-              use_cuda ? "CUDA" : "CPU", (long long)config.num_layers, pool.size());
-  std::printf("  latent %lldx%lld (%lld tokens/frame), 3 frames + %lld cached: %.3f s per chunk (5 passes), "
-              "%.4f s per pass per layer; 30 layers: ~%.2f s per chunk\n",
-              (long long)height, (long long)width, (long long)per_frame, (long long)history, seconds,
-              seconds / 5.0 / config.num_layers, seconds / config.num_layers * 30.0);
   const auto [linear_flops, attention_flops] =
       pass_flops(config, 3.0 * per_frame, static_cast<double>(history * per_frame), 512.0);
-  const double per_pass = seconds / 5.0;
-  std::printf("  per pass: %.2f GFLOP linears + %.2f GFLOP attention over %lld layers = %.1f TFLOP/s\n",
-              linear_flops * config.num_layers / 1e9, attention_flops * config.num_layers / 1e9,
-              (long long)config.num_layers, (linear_flops + attention_flops) * config.num_layers / per_pass / 1e12);
+  const auto [self_flops, cross_flops] = std::pair{4.0 * 3 * per_frame * config.dim() * (3.0 * per_frame + history * per_frame),
+                                                   4.0 * 3 * per_frame * config.dim() * 512.0};
+  const int64_t repeat = use_cuda ? option(argc, argv, "--repeat", 3) : 1;
+  // One backend measured: a warm-up chunk (CUDA), then `repeat` chunks.
+  const auto measure = [&](std::unique_ptr<vista::ChunkForward> forward, const char* label, auto&& after_warmup) {
+    const std::unique_ptr<vista::PreparedText> context = forward->prepare_text(text.data(), 512);
+    vista::SeededNoise noise(7);
+    const std::vector<float> timesteps = vista::warped_timesteps(vista::self_forcing_steps(), vista::kSelfForcingShift);
+    const vista::ChunkPosition chunk{history / 3, history, {3, height, width}};
+    const vista::CacheBlocks cache{geometry, blocks.data(), static_cast<int64_t>(blocks.size()), per_frame, {}};
+    const auto run_chunk = [&] {
+      const std::vector<float> clean = vista::denoise_chunk(*forward, *context, chunk, timesteps, noise, cache);
+      vista::commit_chunk(*forward, *context, chunk, clean, cache);
+    };
+    if (use_cuda) run_chunk();  // warm-up: cuBLAS handles, first-touch of the blocks
+    after_warmup();
+    const auto started = std::chrono::steady_clock::now();
+    for (int64_t i = 0; i < repeat; ++i) run_chunk();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() / static_cast<double>(repeat);
+    std::printf("%s chunk%s, random bf16 weights, 1.3B block shape x %lld layers, %u threads\n", use_cuda ? "CUDA" : "CPU",
+                label, (long long)config.num_layers, pool.size());
+    std::printf("  latent %lldx%lld (%lld tokens/frame), 3 frames + %lld cached: %.3f s per chunk (5 passes), "
+                "%.4f s per pass per layer; 30 layers: ~%.2f s per chunk\n",
+                (long long)height, (long long)width, (long long)per_frame, (long long)history, seconds,
+                seconds / 5.0 / config.num_layers, seconds / config.num_layers * 30.0);
+    const double per_pass = seconds / 5.0;
+    std::printf("  per pass: %.1f ms; %.2f GFLOP linears + %.2f GFLOP attention over %lld layers = %.1f TFLOP/s\n",
+                per_pass * 1e3, linear_flops * config.num_layers / 1e9, attention_flops * config.num_layers / 1e9,
+                (long long)config.num_layers, (linear_flops + attention_flops) * config.num_layers / per_pass / 1e12);
+  };
+  if (!use_cuda) measure(vista::make_cpu_chunk_forward(model, pool), "", [] {});
+#ifdef CITADEL_HAVE_CUDA
+  const std::string which = text_option(argc, argv, "--attention", "both");
+  if (which != "both" && which != "f16" && which != "wmma") {
+    std::fprintf(stderr, "bench_vista: --attention %s (f16, wmma or both)\n", which.c_str());
+    return 2;
+  }
+  const auto measure_cuda = [&](vista::CudaAttentionKernel kernel, const char* label) {
+    runtime::cuda::StageTimer timer(vista::pass_stage_names(), nullptr);
+    measure(vista::make_cuda_chunk_forward(model, pool, nullptr, vista::CudaPassOptions{kernel, &timer}), label,
+            [&] { timer.reset(); });
+    const double passes = static_cast<double>(timer.passes());
+    double total = 0.0;
+    for (double ms : timer.total_ms()) total += ms;
+    std::printf("  per-stage time of a pass (CUDA events, mean of %lld passes; %.1f ms a pass):\n", (long long)timer.passes(),
+                total / passes);
+    std::printf("  | stage | ms a pass | share | TFLOP/s |\n  | --- | --- | --- | --- |\n");
+    for (size_t i = 0; i < timer.names().size(); ++i) {
+      const double ms = timer.total_ms()[i] / passes;
+      const double flops = i == static_cast<size_t>(vista::PassStage::linears)           ? linear_flops
+                           : i == static_cast<size_t>(vista::PassStage::self_attention)  ? self_flops
+                           : i == static_cast<size_t>(vista::PassStage::cross_attention) ? cross_flops
+                                                                                         : 0.0;
+      if (flops > 0)
+        std::printf("  | %s | %.2f | %.1f%% | %.1f |\n", timer.names()[i].c_str(), ms, 100.0 * ms / (total / passes),
+                    flops * config.num_layers / (ms * 1e-3) / 1e12);
+      else
+        std::printf("  | %s | %.2f | %.1f%% | |\n", timer.names()[i].c_str(), ms, 100.0 * ms / (total / passes));
+    }
+  };
+  if (use_cuda && (which == "both" || which == "wmma"))
+    measure_cuda(vista::CudaAttentionKernel::f32_wmma, " (attention: WMMA kernel on f32 Q/K/V, before)");
+  if (use_cuda && (which == "both" || which == "f16"))
+    measure_cuda(vista::CudaAttentionKernel::f16_mma, " (attention: mma.sync kernel on f16 Q/K/V)");
+#endif
   return 0;
 }

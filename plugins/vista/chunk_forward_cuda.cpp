@@ -14,8 +14,8 @@ class CudaText : public PreparedText {
 
 class CudaChunkForward : public ChunkForward {
  public:
-  CudaChunkForward(const WanTransformer& model, runtime::ThreadPool& pool, void* stream)
-      : model_(model), pool_(pool), cuda_(model, stream) {}
+  CudaChunkForward(const WanTransformer& model, runtime::ThreadPool& pool, void* stream, CudaPassOptions options)
+      : model_(model), pool_(pool), cuda_(model, stream, options) {}
   const WanConfig& config() const override { return model_.config(); }
   std::unique_ptr<PreparedText> prepare_text(const float* text_embeds, int64_t tokens) override {
     return std::make_unique<CudaText>(cuda_.prepare_text(pool_, text_embeds, tokens));
@@ -41,7 +41,12 @@ class CudaChunkForward : public ChunkForward {
 
 std::unique_ptr<ChunkForward> make_cuda_chunk_forward(const WanTransformer& model, runtime::ThreadPool& pool,
                                                       void* stream) {
-  return std::make_unique<CudaChunkForward>(model, pool, stream);
+  return std::make_unique<CudaChunkForward>(model, pool, stream, CudaPassOptions{});
+}
+
+std::unique_ptr<ChunkForward> make_cuda_chunk_forward(const WanTransformer& model, runtime::ThreadPool& pool,
+                                                      void* stream, CudaPassOptions options) {
+  return std::make_unique<CudaChunkForward>(model, pool, stream, options);
 }
 
 }  // namespace citadel::vista

@@ -5,6 +5,8 @@
 
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/flash_attention.h"
+#include "runtime/cuda/flash_attention_f16.h"
+#include "runtime/cuda/kv_gather_half.h"
 #include "runtime/cuda/layer_kernels.h"
 #include "runtime/cuda/video_kernels.h"
 #include "runtime/kernels/attention.h"
@@ -24,9 +26,9 @@ DeviceBuffer scratch(int64_t floats, const char* what) {
   return DeviceBuffer(static_cast<size_t>(std::max<int64_t>(floats, 1)) * sizeof(float), what);
 }
 
-// Attention on tensor cores where the head size allows (Wan2.1's 128), else
-// the f32 kernel (the tiny test models' head sizes).
-void attention(const float* q, int64_t queries, const float* k, const float* v, int64_t keys, int64_t heads,
+// The f32-input paths: the WMMA kernel where the head size allows, else the
+// f32 kernel (the tiny test models' head sizes).
+void attention_f32(const float* q, int64_t queries, const float* k, const float* v, int64_t keys, int64_t heads,
                int64_t head_dim, float scale, float* out, void* stream) {
   if (runtime::cuda::flash_attention_supports(head_dim))
     runtime::cuda::flash_attention(q, queries, k, v, keys, heads, head_dim, scale, out, stream);
@@ -35,6 +37,11 @@ void attention(const float* q, int64_t queries, const float* k, const float* v, 
 }
 
 }  // namespace
+
+std::vector<std::string> pass_stage_names() {
+  return {"host (conditioning, uploads, result)", "linears (cuBLAS f16, incl. f32->f16 of x)", "self-attention",
+          "cross-attention", "norms, modulation, RoPE, residuals", "K/V gather/scatter, f16 conversion"};
+}
 
 DeviceChunkKv device_chunk_kv(const KvGeometry& geometry, void* const* block_table, int64_t tokens_per_frame,
                               const FrameWindow& window, int64_t first_frame, int64_t frames) {
@@ -60,8 +67,8 @@ CudaWanTransformer::DeviceLinear CudaWanTransformer::upload(const Linear& linear
   return device;
 }
 
-CudaWanTransformer::CudaWanTransformer(const WanTransformer& model, void* stream)
-    : model_(model), stream_(stream),
+CudaWanTransformer::CudaWanTransformer(const WanTransformer& model, void* stream, CudaPassOptions options)
+    : options_(options), model_(model), stream_(stream),
       rope_(runtime::make_rope_3d_table(model.config().head_dim, model.config().rope_max_seq_len)) {
   if (!model.config().cross_attn_norm)
     runtime::cuda::fail_unsupported("vista cuda: cross_attn_norm false (no cross-attention LayerNorm) is not supported");
@@ -96,6 +103,14 @@ void CudaWanTransformer::linear(const DeviceLinear& layer, const float* x, int64
                             layer.out, y, layer.bias.data() != nullptr ? layer.bias.as<float>() : nullptr, stream_);
 }
 
+void CudaWanTransformer::mark(PassStage stage) {
+  if (options_.stages != nullptr) options_.stages->stage(static_cast<int>(stage));
+}
+
+bool CudaWanTransformer::use_f16_attention(int64_t head_dim) const {
+  return options_.attention == CudaAttentionKernel::f16_mma && runtime::cuda::flash_attention_f16_supports(head_dim);
+}
+
 CudaWanTransformer::Text CudaWanTransformer::prepare_text(runtime::ThreadPool&, const float* text_embeds,
                                                           int64_t tokens) {
   const WanConfig& config = model_.config();
@@ -113,6 +128,14 @@ CudaWanTransformer::Text CudaWanTransformer::prepare_text(runtime::ThreadPool&, 
     runtime::cuda::rms_norm(k.as<float>(), tokens, dim, block.cross_attention.norm_k.as<float>(),
                             static_cast<float>(config.eps), k.as<float>(), stream_);
     linear(block.cross_attention.v, text.as<float>(), tokens, v.as<float>());
+    if (use_f16_attention(config.head_dim)) {
+      DeviceBuffer k16(static_cast<size_t>(tokens * dim) * 2, "vista cross K f16");
+      DeviceBuffer v16(static_cast<size_t>(tokens * dim) * 2, "vista cross V f16");
+      runtime::cuda::float_to_half(k.as<float>(), k16.as<uint16_t>(), tokens * dim, stream_);
+      runtime::cuda::float_to_half(v.as<float>(), v16.as<uint16_t>(), tokens * dim, stream_);
+      result.keys_f16.push_back(std::move(k16));
+      result.values_f16.push_back(std::move(v16));
+    }
     result.keys.push_back(std::move(k));
     result.values.push_back(std::move(v));
   }
@@ -130,6 +153,10 @@ std::vector<float> CudaWanTransformer::forward(runtime::ThreadPool& pool, const 
   const int64_t per_frame = rows * columns, n = frames * per_frame;
   const int64_t history = static_cast<int64_t>(kv.history_positions.size());
   const float eps = static_cast<float>(config.eps), scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  const bool f16_attention = use_f16_attention(head_dim);
+  if (f16_attention && text.keys_f16.size() != text.keys.size())
+    cu::fail_invalid("vista cuda: the prepared text has no f16 K/V (prepared by another attention setting)");
+  mark(PassStage::host);
 
   const std::vector<float> tokens = patchify(latents, config.in_channels, frames, shape.height, shape.width, p);
   const WanTransformer::FrameConditioning conditioning = model_.condition(pool, frame_timesteps, frames);
@@ -153,6 +180,25 @@ std::vector<float> CudaWanTransformer::forward(runtime::ThreadPool& pool, const 
   DeviceBuffer hidden = scratch(n * config.ffn_dim, "vista ffn"), modulation = scratch(frames * 6 * dim, "vista mod");
   float* own_k = keys.as<float>() + history * dim;
   float* own_v = values.as<float>() + history * dim;
+  // f16 operands of the attention (empty on the f32 path).
+  const int64_t half_q = f16_attention ? n * dim : 0, half_kv = f16_attention ? (history + n) * dim : 0;
+  DeviceBuffer q16(static_cast<size_t>(std::max<int64_t>(half_q, 8)) * 2, "vista q f16");
+  DeviceBuffer k16(static_cast<size_t>(std::max<int64_t>(half_kv, 8)) * 2, "vista k f16");
+  DeviceBuffer v16(static_cast<size_t>(std::max<int64_t>(half_kv, 8)) * 2, "vista v f16");
+  const auto attend = [&](const float* q_rows, const float* k_rows, const float* v_rows, const uint16_t* k_half,
+                          const uint16_t* v_half, int64_t count, PassStage stage) {
+    if (f16_attention) {
+      mark(PassStage::kv_and_convert);
+      cu::float_to_half(q_rows, q16.as<uint16_t>(), n * dim, stream_);
+      mark(stage);
+      cu::flash_attention_f16(q16.as<uint16_t>(), n, k_half, v_half, count, heads, head_dim, scale, mixed.as<float>(),
+                              stream_);
+    } else {
+      mark(stage);
+      attention_f32(q_rows, n, k_rows, v_rows, count, heads, head_dim, scale, mixed.as<float>(), stream_);
+    }
+  };
+  mark(PassStage::linears);
   linear(patch_embedding_, input.as<float>(), n, x.as<float>());
 
   std::vector<float> host_modulation(static_cast<size_t>(frames * 6 * dim));
@@ -163,18 +209,22 @@ std::vector<float> CudaWanTransformer::forward(runtime::ThreadPool& pool, const 
       for (int64_t i = 0; i < 6 * dim; ++i)
         host_modulation[static_cast<size_t>(f * 6 * dim + i)] =
             weights.modulation[static_cast<size_t>(i)] + conditioning.projection[static_cast<size_t>(f * 6 * dim + i)];
+    mark(PassStage::host);
     modulation.upload(host_modulation.data(), host_modulation.size() * sizeof(float), 0, stream_);
     const float* m = modulation.as<float>();
     const int64_t stride = 6 * dim;
+    mark(PassStage::norms);
     cu::layer_norm_modulate(x.as<float>(), n, dim, nullptr, nullptr, m, m + dim, stride, per_frame, eps,
                             normed.as<float>(), stream_);
     // Self-attention over the history and the chunk.
     const DeviceAttention& self = block.self_attention;
+    mark(PassStage::linears);
     linear(self.q, normed.as<float>(), n, q.as<float>());
-    cu::rms_norm(q.as<float>(), n, dim, self.norm_q.as<float>(), eps, q.as<float>(), stream_);
     linear(self.k, normed.as<float>(), n, own_k);
-    cu::rms_norm(own_k, n, dim, self.norm_k.as<float>(), eps, own_k, stream_);
     linear(self.v, normed.as<float>(), n, own_v);
+    mark(PassStage::norms);
+    cu::rms_norm(q.as<float>(), n, dim, self.norm_q.as<float>(), eps, q.as<float>(), stream_);
+    cu::rms_norm(own_k, n, dim, self.norm_k.as<float>(), eps, own_k, stream_);
     for (float* target : {q.as<float>(), own_k})
       cu::apply_rope_3d(target, n, heads, head_dim, rope_cos_.as<float>(), rope_sin_.as<float>(), rope_.max_positions,
                         rope_.part[0], rope_.part[1], frames_d.as<int32_t>(), rows_d.as<int32_t>(),
@@ -183,32 +233,51 @@ std::vector<float> CudaWanTransformer::forward(runtime::ThreadPool& pool, const 
         nullptr, 0, kv.geometry.tokens_per_block, layer, heads, head_dim, kv.geometry.dtype);
     const cu::KvBlocksDevice blocks{kv.block_table, kv.geometry.tokens_per_block, heads, head_dim, kv.geometry.dtype,
                                     view.k_offset, view.v_offset};
-    if (history > 0) cu::kv_gather(blocks, history_d.as<int32_t>(), history, keys.as<float>(), values.as<float>(), stream_);
+    mark(PassStage::kv_and_convert);
+    if (f16_attention) {  // the history straight from the blocks into f16, the chunk's own rows converted
+      if (history > 0) cu::kv_gather_half(blocks, history_d.as<int32_t>(), history, k16.as<uint16_t>(), v16.as<uint16_t>(), stream_);
+      cu::float_to_half(own_k, k16.as<uint16_t>() + history * dim, n * dim, stream_);
+      cu::float_to_half(own_v, v16.as<uint16_t>() + history * dim, n * dim, stream_);
+    } else if (history > 0) {
+      cu::kv_gather(blocks, history_d.as<int32_t>(), history, keys.as<float>(), values.as<float>(), stream_);
+    }
     if (commit) cu::kv_scatter(blocks, chunk_d.as<int32_t>(), n, own_k, own_v, stream_);
-    attention(q.as<float>(), n, keys.as<float>(), values.as<float>(), history + n, heads, head_dim, scale,
-              mixed.as<float>(), stream_);
+    attend(q.as<float>(), keys.as<float>(), values.as<float>(), k16.as<uint16_t>(), v16.as<uint16_t>(), history + n,
+           PassStage::self_attention);
+    mark(PassStage::linears);
     linear(self.o, mixed.as<float>(), n, delta.as<float>());
+    mark(PassStage::norms);
     cu::gated_add(x.as<float>(), delta.as<float>(), n, dim, m + 2 * dim, stride, per_frame, stream_);
     // Cross-attention to the prompt.
     const DeviceAttention& cross = block.cross_attention;
     cu::layer_norm_modulate(x.as<float>(), n, dim, block.cross_norm_weight.as<float>(),
                             block.cross_norm_bias.as<float>(), nullptr, nullptr, 0, per_frame, eps, normed.as<float>(),
                             stream_);
+    mark(PassStage::linears);
     linear(cross.q, normed.as<float>(), n, q.as<float>());
+    mark(PassStage::norms);
     cu::rms_norm(q.as<float>(), n, dim, cross.norm_q.as<float>(), eps, q.as<float>(), stream_);
-    attention(q.as<float>(), n, text.keys[static_cast<size_t>(layer)].as<float>(),
-              text.values[static_cast<size_t>(layer)].as<float>(), text.tokens, heads, head_dim, scale,
-              mixed.as<float>(), stream_);
+    const size_t l = static_cast<size_t>(layer);
+    attend(q.as<float>(), text.keys[l].as<float>(), text.values[l].as<float>(),
+           f16_attention ? text.keys_f16[l].as<uint16_t>() : nullptr,
+           f16_attention ? text.values_f16[l].as<uint16_t>() : nullptr, text.tokens, PassStage::cross_attention);
+    mark(PassStage::linears);
     linear(cross.o, mixed.as<float>(), n, delta.as<float>());
+    mark(PassStage::norms);
     cu::add_in_place(x.as<float>(), delta.as<float>(), n * dim, stream_);
     // Feed-forward.
     cu::layer_norm_modulate(x.as<float>(), n, dim, nullptr, nullptr, m + 3 * dim, m + 4 * dim, stride, per_frame, eps,
                             normed.as<float>(), stream_);
+    mark(PassStage::linears);
     linear(block.ffn_in, normed.as<float>(), n, hidden.as<float>());
+    mark(PassStage::norms);
     cu::gelu_tanh(hidden.as<float>(), n * config.ffn_dim, hidden.as<float>(), stream_);
+    mark(PassStage::linears);
     linear(block.ffn_out, hidden.as<float>(), n, delta.as<float>());
+    mark(PassStage::norms);
     cu::gated_add(x.as<float>(), delta.as<float>(), n, dim, m + 5 * dim, stride, per_frame, stream_);
   }
+  mark(PassStage::host);
   std::vector<float> head(static_cast<size_t>(frames * 2 * dim));
   for (int64_t f = 0; f < frames; ++f)
     for (int64_t j = 0; j < 2; ++j)
@@ -220,8 +289,11 @@ std::vector<float> CudaWanTransformer::forward(runtime::ThreadPool& pool, const 
   cu::layer_norm_modulate(x.as<float>(), n, dim, nullptr, nullptr, modulation.as<float>(),
                           modulation.as<float>() + dim, 2 * dim, per_frame, eps, normed.as<float>(), stream_);
   DeviceBuffer rows_out = scratch(n * proj_out_.out, "vista out");
+  mark(PassStage::linears);
   linear(proj_out_, normed.as<float>(), n, rows_out.as<float>());
+  mark(PassStage::host);
   const std::vector<float> host_rows = rows_out.to_vector<float>(static_cast<size_t>(n * proj_out_.out), stream_);
+  if (options_.stages != nullptr) options_.stages->end_pass();
   return unpatchify(host_rows.data(), config.out_channels, frames, shape.height, shape.width, p);
 }
 

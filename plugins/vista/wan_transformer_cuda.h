@@ -8,7 +8,10 @@
 // device memory. The per-frame time conditioning, patchify and unpatchify
 // run on the host (a few rows). Used through chunk_forward_cuda.cpp (the
 // plugin's backend on CUDA devices); tests/vista/wan_cuda_test.cpp checks it
-// against the reference. One instance per stream; not thread-safe.
+// against the reference. Attention reads f16 Q/K/V (converted once per
+// layer) through flash_attention_f16.h; CudaPassOptions can pick the older
+// f32-input kernel and attach a StageTimer (bench_vista --cuda).
+// One instance per stream; not thread-safe.
 #pragma once
 
 #include "frame_kv.h"
@@ -17,8 +20,11 @@
 #include "runtime/core/thread_pool.h"
 #include "runtime/cuda/cublas_matmul.h"
 #include "runtime/cuda/device_buffer.h"
+#include "runtime/cuda/stage_timer.h"
 
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <vector>
 
 namespace citadel::vista {
@@ -36,15 +42,27 @@ struct DeviceChunkKv {
 DeviceChunkKv device_chunk_kv(const KvGeometry& geometry, void* const* block_table, int64_t tokens_per_frame,
                               const FrameWindow& window, int64_t first_frame, int64_t frames);
 
+// Which attention kernel a pass uses at head size 32/64/128 (others: the
+// f32 dense kernel), and where its stage times go (null: not timed).
+enum class CudaAttentionKernel { f16_mma, f32_wmma };
+struct CudaPassOptions {
+  CudaAttentionKernel attention = CudaAttentionKernel::f16_mma;
+  runtime::cuda::StageTimer* stages = nullptr;  // made by make_stage_timer
+};
+// The stages a pass reports: their order is the StageTimer's indices.
+enum class PassStage { host, linears, self_attention, cross_attention, norms, kv_and_convert, count };
+std::vector<std::string> pass_stage_names();
+
 class CudaWanTransformer {
  public:
   // `model` (the CPU transformer) stays alive and supplies the weights and
   // the host-side conditioning.
-  CudaWanTransformer(const WanTransformer& model, void* stream);
+  CudaWanTransformer(const WanTransformer& model, void* stream, CudaPassOptions options = {});
 
   struct Text {
     int64_t tokens = 0;
     std::vector<runtime::cuda::DeviceBuffer> keys, values;  // per layer [tokens, dim] f32
+    std::vector<runtime::cuda::DeviceBuffer> keys_f16, values_f16;  // the same as f16
   };
   Text prepare_text(runtime::ThreadPool& pool, const float* text_embeds, int64_t tokens);
 
@@ -69,6 +87,10 @@ class CudaWanTransformer {
   };
   DeviceLinear upload(const Linear& linear);
   void linear(const DeviceLinear& layer, const float* x, int64_t rows, float* y);
+  void mark(PassStage stage);
+  bool use_f16_attention(int64_t head_dim) const;
+
+  CudaPassOptions options_;
 
   const WanTransformer& model_;
   void* stream_;
@@ -78,5 +100,11 @@ class CudaWanTransformer {
   runtime::cuda::DeviceBuffer rope_cos_, rope_sin_;
   runtime::Rope3dTable rope_;
 };
+
+// make_cuda_chunk_forward (chunk_forward.h) with pass options: the kernel
+// choice and stage timing of bench_vista --cuda.
+class ChunkForward;
+std::unique_ptr<ChunkForward> make_cuda_chunk_forward(const WanTransformer& model, runtime::ThreadPool& pool,
+                                                      void* stream, CudaPassOptions options);
 
 }  // namespace citadel::vista

@@ -8,7 +8,8 @@
 // kernel within f16 rounding of the inputs (a scaled error near 1e-3; the
 // reference models run in bf16). head_dim 32, 64 or 128 (flash_attention_
 // supports() says); the caller falls back to dense_attention otherwise.
-// Used by vista's CudaWanTransformer; tested in
+// Used by vista's CudaWanTransformer when CudaPassOptions asks for it (its
+// default is the faster flash_attention_f16.h, which reads f16); tested in
 // tests/runtime_cuda/flash_attention_cuda_test.cpp, timed end to end by
 // `bench_vista --cuda`.
 #pragma once

@@ -1,0 +1,254 @@
+// flash_attention_f16 (see flash_attention_f16.h). Fragment layouts are the
+// PTX ISA's for mma.m16n8k16 (.row.col, f16): lane = 4 * g + t; A holds rows
+// g and g+8, columns 2t, 2t+1 (+8); B columns g, rows 2t, 2t+1 (+8); C rows g
+// and g+8, columns 2t, 2t+1. ldmatrix loads Q (A) and K (B, K rows are B
+// columns) as stored and V (B, rows are keys) transposed; the S accumulators
+// of two 8-key tiles are exactly the A fragment of P for 16 keys.
+#include "runtime/cuda/flash_attention_f16.h"
+
+#include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/launch_helpers.cuh"
+
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <string>
+
+namespace citadel::runtime::cuda {
+namespace {
+
+using launch::as_stream;
+
+constexpr int kWarps = 8;
+constexpr int kQueries = 16 * kWarps;  // per block
+constexpr int kKeys = 64;              // per tile
+constexpr int kThreads = 32 * kWarps;
+
+template <int D>
+struct Tiles {
+  static constexpr int kLd = D + 8;  // halves a row: 16 bytes of padding keep ldmatrix rows on distinct banks
+  static constexpr int kChunks = D / 8;  // 16-byte pieces a row
+  static constexpr size_t q = 0;
+  static constexpr size_t kv = q + sizeof(__half) * kQueries * kLd;  // K0, V0, K1, V1
+  static constexpr size_t kv_tile = sizeof(__half) * kKeys * kLd;
+  static constexpr size_t bytes = kv + 4 * kv_tile;
+};
+
+__device__ __forceinline__ uint32_t shared_address(const void* pointer) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(pointer));
+}
+
+// 16 bytes global -> shared; zero-filled when !valid (src is then not read).
+__device__ __forceinline__ void copy_16(void* dst, const void* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(shared_address(dst)), "l"(src),
+               "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void copy_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void copy_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* address) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(shared_address(address)));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* address) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(shared_address(address)));
+}
+
+// c += a . b (16x16 f16 by 16x8 f16, f32 accumulation).
+__device__ __forceinline__ void mma_16816(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ uint32_t pack_half2(float low, float high) {
+  const __half2 h = __floats2half2_rn(low, high);
+  return *reinterpret_cast<const uint32_t*>(&h);
+}
+
+// Stages `rows` rows of one head (from `first`, `count` of them valid) into a
+// padded shared tile.
+template <int D>
+__device__ __forceinline__ void stage_rows(__half* tile, const __half* source, int64_t first, int64_t count,
+                                           int rows, int64_t stride, int64_t head) {
+  using T = Tiles<D>;
+  for (int i = threadIdx.x; i < rows * T::kChunks; i += kThreads) {
+    const int r = i / T::kChunks, c = i % T::kChunks;
+    const bool valid = first + r < count;
+    const __half* from = valid ? source + (first + r) * stride + head * D + c * 8 : source;
+    copy_16(tile + r * T::kLd + c * 8, from, valid);
+  }
+}
+
+template <int D>
+__global__ void __launch_bounds__(kThreads)
+    flash_f16_kernel(const __half* q, int64_t num_queries, const __half* k, const __half* v, int64_t num_keys,
+                     int64_t heads, float scale_log2, float* out) {
+  using T = Tiles<D>;
+  extern __shared__ __align__(128) unsigned char shared[];
+  __half* q_tile = reinterpret_cast<__half*>(shared + T::q);
+  const auto k_tile = [&](int buffer) { return reinterpret_cast<__half*>(shared + T::kv + (2 * buffer) * T::kv_tile); };
+  const auto v_tile = [&](int buffer) {
+    return reinterpret_cast<__half*>(shared + T::kv + (2 * buffer + 1) * T::kv_tile);
+  };
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+  const int64_t first_query = static_cast<int64_t>(blockIdx.x) * kQueries, head = blockIdx.y;
+  const int64_t stride = heads * D;
+  const int tiles = static_cast<int>((num_keys + kKeys - 1) / kKeys);
+
+  stage_rows<D>(q_tile, q, first_query, num_queries, kQueries, stride, head);
+  stage_rows<D>(k_tile(0), k, 0, num_keys, kKeys, stride, head);
+  stage_rows<D>(v_tile(0), v, 0, num_keys, kKeys, stride, head);
+  copy_commit();
+
+  uint32_t q_frag[D / 16][4];
+  float o[D / 8][4];
+  for (int i = 0; i < D / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.0f;
+  float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.0f, 0.0f};  // rows g and g+8 (sum: this lane's part)
+
+  for (int tile = 0; tile < tiles; ++tile) {
+    const int buffer = tile & 1;
+    if (tile + 1 < tiles) {
+      stage_rows<D>(k_tile(buffer ^ 1), k, int64_t{tile + 1} * kKeys, num_keys, kKeys, stride, head);
+      stage_rows<D>(v_tile(buffer ^ 1), v, int64_t{tile + 1} * kKeys, num_keys, kKeys, stride, head);
+      copy_commit();
+      copy_wait<1>();
+    } else {
+      copy_wait<0>();
+    }
+    __syncthreads();
+    if (tile == 0)
+      for (int kk = 0; kk < D / 16; ++kk)
+        ldmatrix_x4(q_frag[kk], q_tile + (warp * 16 + (lane % 8) + ((lane / 8) % 2) * 8) * T::kLd + kk * 16 +
+                                    (lane / 16) * 8);
+    const __half* keys = k_tile(buffer);
+    const __half* values = v_tile(buffer);
+
+    // S = Q K^T: 8 tiles of 8 keys.
+    float s[kKeys / 8][4];
+    for (int j = 0; j < kKeys / 8; ++j) s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.0f;
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk)
+#pragma unroll
+      for (int jj = 0; jj < kKeys / 16; ++jj) {
+        uint32_t b[4];
+        ldmatrix_x4(b, keys + (jj * 16 + (lane % 8) + (lane / 16) * 8) * T::kLd + kk * 16 + ((lane / 8) % 2) * 8);
+        mma_16816(s[2 * jj], q_frag[kk], b[0], b[1]);
+        mma_16816(s[2 * jj + 1], q_frag[kk], b[2], b[3]);
+      }
+
+    // Online softmax in the log2 domain.
+    const int64_t valid_keys = num_keys - int64_t{tile} * kKeys;
+    float tile_max[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int j = 0; j < kKeys / 8; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int key = j * 8 + 2 * t + (e % 2);
+        s[j][e] = key < valid_keys ? s[j][e] * scale_log2 : -INFINITY;
+        tile_max[e / 2] = fmaxf(tile_max[e / 2], s[j][e]);
+      }
+    float correction[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
+      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
+      const float new_max = fmaxf(row_max[r], tile_max[r]);  // finite: every tile has a valid key
+      correction[r] = exp2f(row_max[r] - new_max);            // 0 on the first tile
+      row_max[r] = new_max;
+      row_sum[r] *= correction[r];
+    }
+    uint32_t p[kKeys / 16][4];
+#pragma unroll
+    for (int j = 0; j < kKeys / 8; ++j) {
+      const float p0 = exp2f(s[j][0] - row_max[0]), p1 = exp2f(s[j][1] - row_max[0]);
+      const float p2 = exp2f(s[j][2] - row_max[1]), p3 = exp2f(s[j][3] - row_max[1]);
+      row_sum[0] += p0 + p1;
+      row_sum[1] += p2 + p3;
+      p[j / 2][(j % 2) * 2] = pack_half2(p0, p1);
+      p[j / 2][(j % 2) * 2 + 1] = pack_half2(p2, p3);
+    }
+#pragma unroll
+    for (int i = 0; i < D / 8; ++i) {
+      o[i][0] *= correction[0];
+      o[i][1] *= correction[0];
+      o[i][2] *= correction[1];
+      o[i][3] *= correction[1];
+    }
+
+    // O += P V: 16 keys a step, two 8-column tiles of V a load.
+#pragma unroll
+    for (int ks = 0; ks < kKeys / 16; ++ks)
+#pragma unroll
+      for (int dp = 0; dp < D / 16; ++dp) {
+        uint32_t b[4];
+        ldmatrix_x4_trans(b, values + (ks * 16 + (lane % 8) + ((lane / 8) % 2) * 8) * T::kLd + dp * 16 +
+                                 (lane / 16) * 8);
+        mma_16816(o[2 * dp], p[ks], b[0], b[1]);
+        mma_16816(o[2 * dp + 1], p[ks], b[2], b[3]);
+      }
+    __syncthreads();  // every warp is done with this buffer before it is refilled
+  }
+
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    row_sum[r] += __shfl_xor_sync(0xffffffffu, row_sum[r], 1);
+    row_sum[r] += __shfl_xor_sync(0xffffffffu, row_sum[r], 2);
+  }
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int64_t query = first_query + warp * 16 + g + r * 8;
+    if (query >= num_queries) continue;
+    float* row = out + query * stride + head * D;
+    const float inverse = 1.0f / row_sum[r];
+#pragma unroll
+    for (int i = 0; i < D / 8; ++i)
+      *reinterpret_cast<float2*>(row + i * 8 + 2 * t) = make_float2(o[i][2 * r] * inverse, o[i][2 * r + 1] * inverse);
+  }
+}
+
+template <int D>
+void launch_f16(const uint16_t* q, int64_t num_queries, const uint16_t* k, const uint16_t* v, int64_t num_keys,
+                int64_t heads, float scale, float* out, void* stream) {
+  constexpr size_t bytes = Tiles<D>::bytes;
+  static_assert(bytes <= 227 * 1024, "flash_attention_f16: shared memory past Hopper's 227 KB");
+  check_cuda(cudaFuncSetAttribute(flash_f16_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                  static_cast<int>(bytes)),
+             "flash_attention_f16: shared memory opt-in");
+  const dim3 grid(static_cast<unsigned>((num_queries + kQueries - 1) / kQueries), static_cast<unsigned>(heads));
+  flash_f16_kernel<D><<<grid, kThreads, bytes, as_stream(stream)>>>(
+      reinterpret_cast<const __half*>(q), num_queries, reinterpret_cast<const __half*>(k),
+      reinterpret_cast<const __half*>(v), num_keys, heads, scale * 1.4426950408889634f, out);
+  check_launch("flash_attention_f16");
+}
+
+}  // namespace
+
+bool flash_attention_f16_supports(int64_t head_dim) { return head_dim == 32 || head_dim == 64 || head_dim == 128; }
+
+void flash_attention_f16(const uint16_t* q, int64_t num_queries, const uint16_t* k, const uint16_t* v,
+                         int64_t num_keys, int64_t heads, int64_t head_dim, float scale, float* out, void* stream) {
+  if (!flash_attention_f16_supports(head_dim))
+    fail_unsupported("flash_attention_f16: head_dim " + std::to_string(head_dim) + " (32, 64 or 128)");
+  if (num_keys <= 0) fail_invalid("flash_attention_f16: no keys to attend to");
+  if (heads <= 0 || heads > 65535) fail_invalid("flash_attention_f16: " + std::to_string(heads) + " heads");
+  if (num_queries <= 0) return;
+  for (const void* pointer : {static_cast<const void*>(q), static_cast<const void*>(k), static_cast<const void*>(v)})
+    if (reinterpret_cast<uintptr_t>(pointer) % 16 != 0) fail_invalid("flash_attention_f16: operands not 16-byte aligned");
+  switch (head_dim) {
+    case 32: return launch_f16<32>(q, num_queries, k, v, num_keys, heads, scale, out, stream);
+    case 64: return launch_f16<64>(q, num_queries, k, v, num_keys, heads, scale, out, stream);
+    default: return launch_f16<128>(q, num_queries, k, v, num_keys, heads, scale, out, stream);
+  }
+}
+
+}  // namespace citadel::runtime::cuda
