@@ -90,7 +90,7 @@ int64_t option(int argc, char** argv, const char* name, int64_t fallback) {
   return fallback;
 }
 
-std::string text_option(int argc, char** argv, const char* name, const char* fallback) {
+[[maybe_unused]] std::string text_option(int argc, char** argv, const char* name, const char* fallback) {
   for (int i = 1; i + 1 < argc; ++i)
     if (std::strcmp(argv[i], name) == 0) return argv[i + 1];
   return fallback;
@@ -167,7 +167,7 @@ int main(int argc, char** argv) {
   }
   const auto [linear_flops, attention_flops] =
       pass_flops(config, 3.0 * per_frame, static_cast<double>(history * per_frame), 512.0);
-  const auto [self_flops, cross_flops] = std::pair{4.0 * 3 * per_frame * config.dim() * (3.0 * per_frame + history * per_frame),
+  [[maybe_unused]] const auto [self_flops, cross_flops] = std::pair{4.0 * 3 * per_frame * config.dim() * (3.0 * per_frame + history * per_frame),
                                                    4.0 * 3 * per_frame * config.dim() * 512.0};
   const int64_t repeat = use_cuda ? option(argc, argv, "--repeat", 3) : 1;
   // One backend measured: a warm-up chunk (CUDA), then `repeat` chunks.

@@ -25,11 +25,6 @@ namespace {
 
 constexpr double kTolerance = 1e-2;
 
-// The first `count` views' features of `all` (views * per_view values).
-std::vector<float> views_of(const std::vector<float>& all, size_t per_view, size_t count) {
-  return std::vector<float>(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(per_view * count));
-}
-
 }  // namespace
 
 TEST_CASE("deepseek-ocr DeepEncoder matches the reference features for every case", "[deepseek-ocr]") {
