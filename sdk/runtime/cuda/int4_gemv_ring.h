@@ -15,8 +15,11 @@
 // A first design (2026-12-02, commit a5ef012) shared a ring of 8 KB stages
 // between the block's warps (one __syncthreads per stage, clusters of any
 // size 1..8): 1.1-2.1x slower than int4_gemv_tc at batch 1 on every shape
-// (bench/README.md), replaced by this one. Callers: GptqLinearCuda,
-// bench/cuda_kernels, [cuda] tests.
+// (bench/README.md), replaced by this one. This one, measured the same day,
+// is 1.2-1.4x slower than int4_gemv_tc on every 8B shape at 1, 2 and 4 rows
+// (bench/README.md), so GptqLinearCuda takes it only after
+// set_int4_gemv_ring_dispatch(true) (bench_llm_decode --ring). Callers:
+// GptqLinearCuda, bench/cuda_kernels, [cuda] tests.
 #pragma once
 
 #include "runtime/cuda/int4_gemv_tc.h"
