@@ -15,6 +15,7 @@
 // (runtime/cuda/expert_rows.h).
 #include "decoder_backend.h"
 
+#include "expert_batch_plan.h"
 #include "moe_mlp.h"
 
 #include "runtime/core/error.h"
@@ -76,13 +77,6 @@ DeviceMlp upload_mlp(const GatedMlp& mlp) {
   device.out = mlp.down.out_features();
   return device;
 }
-
-// The rows one MLP of a layer takes, and the weight of its output in each.
-struct MlpRows {
-  const DeviceMlp* mlp = nullptr;
-  std::vector<int32_t> rows;
-  std::vector<float> weights;
-};
 
 cuda::DeviceBuffer upload_f32(const runtime::Tensor& tensor) {
   const runtime::Tensor f32 = tensor.to_f32();
@@ -146,8 +140,10 @@ class CudaDecoder final : public DecoderBackend {
   void linear(const DeviceLinear& w, const float* x, int64_t rows, float* y) {
     cuda::matmul_f16(cublas_, x, rows, w.in, w.weight.as<uint16_t>(), cuda::WeightLayout::out_in, w.out, y, nullptr, stream_);
   }
-  // out[r, :] += sum over the MLPs that take row r of weight * mlp(x[r, :]).
-  void run_mlps(const std::vector<MlpRows>& mlps, const float* x, int64_t rows, float* out);
+  // out[r, :] += sum over the MLPs that take row r of weight * mlp(x[r, :]);
+  // assignments[i] gives mlps[i] its rows (expert_batch_plan.h).
+  void run_mlps(const std::vector<const DeviceMlp*>& mlps, const std::vector<MlpAssignment>& assignments,
+                const float* x, int64_t rows, float* out);
   void attention(size_t layer, std::span<const DecoderChunk> chunks, int64_t rows);
   void feed_forward(size_t layer, int64_t rows);
 
@@ -171,75 +167,35 @@ class CudaDecoder final : public DecoderBackend {
   std::vector<float> host_rows_;
 };
 
-void CudaDecoder::run_mlps(const std::vector<MlpRows>& mlps, const float* x, int64_t rows, float* out) {
+void CudaDecoder::run_mlps(const std::vector<const DeviceMlp*>& mlps, const std::vector<MlpAssignment>& assignments,
+                           const float* x, int64_t rows, float* out) {
   const int64_t hidden = config_.hidden_size;
-  // Runs of consecutive MLPs of one width (a layer's routed experts; the
-  // shared experts; the dense MLP) go through one batched GEMM per
-  // projection, each MLP given the run's largest row count: its slots are
-  // padded with row 0, whose outputs no row reads.
-  struct Run {
-    size_t begin = 0, end = 0;
-    int64_t width = 0, padded = 0, slot = 0, gate_up = 0, activation = 0;
-  };
-  std::vector<Run> runs;
-  int64_t slots = 0, gate_up_floats = 0, activation_halves = 0;
-  for (size_t m = 0; m < mlps.size();) {
-    Run run{m, m, mlps[m].mlp->width, 0, slots, gate_up_floats, activation_halves};
-    for (; run.end < mlps.size() && mlps[run.end].mlp->width == run.width; ++run.end)
-      run.padded = std::max<int64_t>(run.padded, static_cast<int64_t>(mlps[run.end].rows.size()));
-    const int64_t run_slots = static_cast<int64_t>(run.end - run.begin) * run.padded;
-    slots += run_slots;
-    gate_up_floats += run_slots * 2 * run.width;
-    activation_halves += run_slots * run.width;
-    runs.push_back(run);
-    m = run.end;
-  }
+  const ExpertBatchPlan plan = plan_expert_batch(assignments, rows);
+  const int64_t slots = plan.slots;
   if (slots == 0) return;
-  // Each row's slots and weights in MLP order (-1: unused).
-  std::vector<int32_t> per_row_count(static_cast<size_t>(rows), 0);
-  for (const MlpRows& mlp : mlps) {
-    for (int32_t row : mlp.rows) ++per_row_count[static_cast<size_t>(row)];
-  }
-  int64_t per_row = 0;
-  for (int32_t count : per_row_count) per_row = std::max<int64_t>(per_row, count);
-  std::fill(per_row_count.begin(), per_row_count.end(), 0);
-  std::vector<int32_t> slot_rows(static_cast<size_t>(slots), 0);
-  std::vector<int32_t> row_slots(static_cast<size_t>(rows * per_row), -1);
-  std::vector<float> row_weights(static_cast<size_t>(rows * per_row), 0.0f);
-  for (const Run& run : runs) {
-    for (size_t m = run.begin; m < run.end; ++m) {
-      const int64_t first = run.slot + static_cast<int64_t>(m - run.begin) * run.padded;
-      for (size_t i = 0; i < mlps[m].rows.size(); ++i) {
-        const int32_t row = mlps[m].rows[i];
-        const size_t at = static_cast<size_t>(row * per_row + per_row_count[static_cast<size_t>(row)]++);
-        row_slots[at] = static_cast<int32_t>(first + static_cast<int64_t>(i));
-        row_weights[at] = mlps[m].weights[i];
-        slot_rows[static_cast<size_t>(first) + i] = row;
-      }
-    }
-  }
   // One upload of the tables: slot rows, then each row's slots.
-  std::vector<int32_t> tables(slot_rows);
-  tables.insert(tables.end(), row_slots.begin(), row_slots.end());
+  std::vector<int32_t> tables(plan.slot_rows);
+  tables.insert(tables.end(), plan.row_slots.begin(), plan.row_slots.end());
   auto* table_device = static_cast<int32_t*>(scratch_bytes(slots_, tables.size() * sizeof(int32_t)));
   slots_.upload(tables.data(), tables.size() * sizeof(int32_t), 0, stream_);
-  auto* weight_device = static_cast<float*>(scratch_bytes(slot_weights_, row_weights.size() * sizeof(float)));
-  slot_weights_.upload(row_weights.data(), row_weights.size() * sizeof(float), 0, stream_);
+  auto* weight_device = static_cast<float*>(scratch_bytes(slot_weights_, plan.row_weights.size() * sizeof(float)));
+  slot_weights_.upload(plan.row_weights.data(), plan.row_weights.size() * sizeof(float), 0, stream_);
 
   auto* gathered = static_cast<uint16_t*>(scratch_bytes(gathered_, size_t(slots * hidden) * sizeof(uint16_t)));
-  auto* gate_up = static_cast<float*>(scratch_bytes(gate_up_, size_t(gate_up_floats) * sizeof(float)));
-  auto* activation = static_cast<uint16_t*>(scratch_bytes(activation_, size_t(activation_halves) * sizeof(uint16_t)));
+  auto* gate_up = static_cast<float*>(scratch_bytes(gate_up_, size_t(plan.gate_up_floats) * sizeof(float)));
+  auto* activation =
+      static_cast<uint16_t*>(scratch_bytes(activation_, size_t(plan.activation_elements) * sizeof(uint16_t)));
   float* expert_out = scratch(down_, slots * hidden);
   // The batched GEMMs' operands as device arrays of device pointers: per
   // run, gate_up's weights, inputs and outputs (one array each, an entry per
   // MLP), then down's.
   std::vector<void*> pointers;  // cuBLAS takes them as void* const*
-  for (const Run& run : runs) {
-    const int64_t count = static_cast<int64_t>(run.end - run.begin);
-    for (int64_t k = 0; k < count; ++k) pointers.push_back(mlps[run.begin + size_t(k)].mlp->gate_up.data());
+  for (const MlpRun& run : plan.runs) {
+    const int64_t count = run.count();
+    for (int64_t k = 0; k < count; ++k) pointers.push_back(mlps[run.begin + size_t(k)]->gate_up.data());
     for (int64_t k = 0; k < count; ++k) pointers.push_back(gathered + (run.slot + k * run.padded) * hidden);
     for (int64_t k = 0; k < count; ++k) pointers.push_back(gate_up + run.gate_up + k * run.padded * 2 * run.width);
-    for (int64_t k = 0; k < count; ++k) pointers.push_back(mlps[run.begin + size_t(k)].mlp->down.data());
+    for (int64_t k = 0; k < count; ++k) pointers.push_back(mlps[run.begin + size_t(k)]->down.data());
     for (int64_t k = 0; k < count; ++k) pointers.push_back(activation + run.activation + k * run.padded * run.width);
     for (int64_t k = 0; k < count; ++k) pointers.push_back(expert_out + (run.slot + k * run.padded) * hidden);
   }
@@ -248,8 +204,8 @@ void CudaDecoder::run_mlps(const std::vector<MlpRows>& mlps, const float* x, int
 
   cuda::gather_rows_to_half(x, table_device, slots, hidden, gathered, stream_);
   size_t at = 0;
-  for (const Run& run : runs) {
-    const int64_t count = static_cast<int64_t>(run.end - run.begin);
+  for (const MlpRun& run : plan.runs) {
+    const int64_t count = run.count();
     const int64_t run_slots = count * run.padded;
     // One projection of every MLP of the run: its weights, inputs and
     // outputs are the next three arrays of `count` pointers.
@@ -264,7 +220,7 @@ void CudaDecoder::run_mlps(const std::vector<MlpRows>& mlps, const float* x, int
     cuda::silu_mul_halves_to_half(gate_up + run.gate_up, run_slots, run.width, activation + run.activation, stream_);
     batched(run.width, hidden);
   }
-  cuda::add_weighted_rows(out, rows, hidden, expert_out, table_device + slots, weight_device, per_row, stream_);
+  cuda::add_weighted_rows(out, rows, hidden, expert_out, table_device + slots, weight_device, plan.per_row, stream_);
 }
 
 void CudaDecoder::attention(size_t layer_index, std::span<const DecoderChunk> chunks, int64_t rows) {
@@ -322,10 +278,10 @@ void CudaDecoder::feed_forward(size_t layer_index, int64_t rows) {
   for (int64_t r = 0; r < rows; ++r) all_rows[static_cast<size_t>(r)] = static_cast<int32_t>(r);
   const std::vector<float> ones(static_cast<size_t>(rows), 1.0f);
   float* out = hidden_.as<float>();  // residual: the MLPs add into the hidden rows
-  std::vector<MlpRows> mlps;
+  std::vector<const DeviceMlp*> mlps;
+  std::vector<MlpAssignment> assignments;
   if (!layer.moe) {
-    mlps.push_back(MlpRows{&layer.dense, all_rows, ones});
-    run_mlps(mlps, normed, rows, out);
+    run_mlps({&layer.dense}, {MlpAssignment{layer.dense.width, all_rows, ones}}, normed, rows, out);
     return;
   }
   const int64_t experts = config_.n_routed_experts;
@@ -334,19 +290,27 @@ void CudaDecoder::feed_forward(size_t layer_index, int64_t rows) {
   std::vector<float> host_logits(static_cast<size_t>(rows) * experts);
   router_.download(host_logits.data(), host_logits.size() * sizeof(float), 0, stream_);
   const Routing routing = route_from_logits(config_, host_logits.data(), rows);
-  mlps.resize(static_cast<size_t>(experts));
-  for (int64_t e = 0; e < experts; ++e) mlps[static_cast<size_t>(e)].mlp = &layer.experts[static_cast<size_t>(e)];
+  std::vector<MlpAssignment> routed(static_cast<size_t>(experts));
   for (int64_t r = 0; r < rows; ++r) {
     for (uint32_t j = 0; j < routing.experts_per_row; ++j) {
       const size_t at = static_cast<size_t>(r * routing.experts_per_row + j);
-      MlpRows& expert = mlps[static_cast<size_t>(routing.expert[at])];
+      MlpAssignment& expert = routed[static_cast<size_t>(routing.expert[at])];
       expert.rows.push_back(static_cast<int32_t>(r));
       expert.weights.push_back(routing.weight[at]);
     }
   }
-  std::erase_if(mlps, [](const MlpRows& mlp) { return mlp.rows.empty(); });
-  if (layer.has_shared) mlps.push_back(MlpRows{&layer.shared, all_rows, ones});
-  run_mlps(mlps, normed, rows, out);
+  for (int64_t e = 0; e < experts; ++e) {
+    MlpAssignment& expert = routed[static_cast<size_t>(e)];
+    if (expert.rows.empty()) continue;
+    expert.width = layer.experts[static_cast<size_t>(e)].width;
+    mlps.push_back(&layer.experts[static_cast<size_t>(e)]);
+    assignments.push_back(std::move(expert));
+  }
+  if (layer.has_shared) {
+    mlps.push_back(&layer.shared);
+    assignments.push_back(MlpAssignment{layer.shared.width, all_rows, ones});
+  }
+  run_mlps(mlps, assignments, normed, rows, out);
 }
 
 std::vector<float> CudaDecoder::run(std::span<const DecoderChunk> chunks) {
