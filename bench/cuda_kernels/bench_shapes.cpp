@@ -183,18 +183,33 @@ void RandomInt4Linear::ring(int i, const float* x, int64_t m, const LinearEpilog
   int4_gemv_ring(copy(i).tiled_weights(), x, m, nullptr, epilogue, stream);
 }
 
+void RandomInt4Linear::mma(int i, CublasContext& context, const float* x, int64_t m, const LinearEpilogue& epilogue,
+                           Int4MmaActivations activations, void* stream) const {
+  const Int4TiledWeights& w = copy(i).tiled_weights();
+  int4_mma(w, x, m, nullptr, epilogue, context.activation_scratch(int4_mma_scratch_halves(w, activations)), stream,
+           activations);
+}
+
 double RandomInt4Linear::tc_difference(CublasContext& context, const float* x, int64_t m, bool ring) const {
+  return difference(context, x, m, [&](const GptqLinearCuda& layer, float* y) {
+    const Int4TiledWeights& w = layer.tiled_weights();
+    if (ring) {
+      int4_gemv_ring(w, x, m, nullptr, LinearEpilogue::single(y, w.columns), nullptr);
+    } else {
+      int4_gemv_tc(w, x, m, nullptr, LinearEpilogue::single(y, w.columns), nullptr);
+    }
+  });
+}
+
+double RandomInt4Linear::difference(CublasContext& context, const float* x, int64_t m,
+                                    const std::function<void(const GptqLinearCuda&, float*)>& run) const {
   const Int4TiledWeights& w = copy(0).tiled_weights();
   const size_t count = static_cast<size_t>(m * w.columns);
   DeviceBuffer reference(count * 4), result(count * 4);
   const Int4GemvScratchSize size = int4_gemv_scratch_size(w, m);
   int4_gemv(w, x, m, nullptr, LinearEpilogue::single(reference.as<float>(), w.columns),
             context.gemv_partials(size.partial_floats), context.gemv_counters(size.counters), nullptr);
-  if (ring) {
-    int4_gemv_ring(w, x, m, nullptr, LinearEpilogue::single(result.as<float>(), w.columns), nullptr);
-  } else {
-    int4_gemv_tc(w, x, m, nullptr, LinearEpilogue::single(result.as<float>(), w.columns), nullptr);
-  }
+  run(copy(0), result.as<float>());
   const std::vector<float> a = reference.to_vector<float>(count), b = result.to_vector<float>(count);
   double largest = 0.0, difference = 0.0;
   for (size_t i = 0; i < count; ++i) {

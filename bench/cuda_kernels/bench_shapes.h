@@ -9,6 +9,7 @@
 #include "runtime/cuda/cublas_matmul.h"
 #include "runtime/cuda/device_buffer.h"
 #include "runtime/cuda/gptq_linear_cuda.h"
+#include "runtime/cuda/int4_mma.h"
 #include "runtime/cuda/linear_epilogue.h"
 
 #include <cstdint>
@@ -67,9 +68,16 @@ class RandomInt4Linear {
   void tc(int i, const float* x, int64_t m, const LinearEpilogue& epilogue, void* stream = nullptr) const;
   // The shared-memory-ring GEMV alone (int4_gemv_ring), whatever m.
   void ring(int i, const float* x, int64_t m, const LinearEpilogue& epilogue, void* stream = nullptr) const;
+  // The tensor-core int4 GEMM alone (int4_mma), whatever m.
+  void mma(int i, CublasContext& context, const float* x, int64_t m, const LinearEpilogue& epilogue,
+           runtime::cuda::Int4MmaActivations activations, void* stream = nullptr) const;
   // max |tensor-core GEMV - f32 GEMV| / max |f32 GEMV| on copy 0, plain
   // store: int4_gemv_tc, or int4_gemv_ring when `ring`.
   double tc_difference(CublasContext& context, const float* x, int64_t m, bool ring = false) const;
+  // max |run - f32 GEMV| / max |f32 GEMV| on copy 0, where run(layer, y)
+  // writes the plain result of the same x into y.
+  double difference(CublasContext& context, const float* x, int64_t m,
+                    const std::function<void(const GptqLinearCuda&, float*)>& run) const;
 
  private:
   std::vector<std::unique_ptr<GptqLinearCuda>> copies_;

@@ -4,10 +4,13 @@
 //   - the int4 linear layers as llm-gptq runs them (q/k/v fused, gate/up
 //     fused with SiLU·mul, o/down adding into the residual; random int4 g128
 //     weights in the tiled layout): GptqLinearCuda::forward (on Hopper the
-//     tensor-core GEMV up to 16 rows, the tensor-core GEMM up to 24,
+//     tensor-core GEMV up to 16 rows, the tensor-core GEMM up to 24, the
+//     GEMM with f16 activations up to --mma-f16-rows (default 64),
 //     dequantize + cuBLAS above), the f32 tiled GEMV alone up to 16 rows
-//     (and how far the tensor-core GEMV's result is from it),
-//     and cuBLAS f16 on an f16 weight of the same shape;
+//     (and how far the tensor-core GEMV's result is from it), past 16 rows
+//     the GEMM both ways and dequantize + cuBLAS alone (each with its
+//     distance from the f32 GEMV), and cuBLAS f16 on an f16 weight of the
+//     same shape;
 //   - the fp16 lm_head through cuBLAS;
 //   - flash-decoding attention over an f16 paged KV cache (Llama-3-8B heads)
 //     at batch 16, contexts 512 / 8k / 32k.
@@ -17,7 +20,8 @@
 // warm-up; weights rotate over copies (>= 256 MB) so each call reads HBM,
 // not L2. Prints; never asserts. Filters (--model, --layer, --batches,
 // --no-attention), --tc-plan (the tensor-core GEMV's grid, PDL and pass
-// size) and --ring-plan (whether forward takes the ring GEMV at 1..4 rows,
+// size), --mma-plan (the int4 GEMM's least stages per split of the inputs)
+// and --ring-plan (whether forward takes the ring GEMV at 1..4 rows,
 // its largest cluster, blocks per SM, ring slots per warp) select what runs, e.g.
 // for one kernel under ncu. At 1..4 rows both Hopper GEMVs are also timed
 // alone ("int4 tc regs": int4_gemv_tc, "int4 tc ring": int4_gemv_ring).
@@ -31,6 +35,7 @@
 #include "runtime/cuda/flash_decode.h"
 #include "runtime/cuda/int4_gemv_ring.h"
 #include "runtime/cuda/int4_gemv_tc.h"
+#include "runtime/cuda/int4_mma.h"
 #include "runtime/cuda/random_fill.h"
 
 #include <cuda_runtime_api.h>
@@ -58,6 +63,42 @@ void print_row(const char* model, const char* layer, int64_t in, int64_t cols, i
 struct StepTotals {
   std::vector<double> int4_us, f16_us, roofline_us;
 };
+
+// Past the GEMV's rows: int4_mma f32-exact (x = hi + lo, passes of 32) and
+// with f16 activations (passes of 64), and past the exact rows forward's
+// dequantize + cuBLAS path, each with its distance from the f32 GEMV.
+void bench_gemm_paths(const char* model, const LinearShape& shape, const RandomInt4Linear& linear, const float* x,
+                      int64_t m, const LinearEpilogue& epilogue, double bytes, double copy_bandwidth,
+                      CublasContext& context) {
+  struct Path {
+    const char* label;
+    Int4MmaActivations activations;
+  };
+  for (const Path path : {Path{"int4 mma exact", Int4MmaActivations::f32_exact}, Path{"int4 mma f16", Int4MmaActivations::f16}}) {
+    const double us = time_calls_on(
+        [&](int c, void* s) { linear.mma(c, context, x, m, epilogue, path.activations, s); }, linear.copies());
+    print_row(model, shape.name, shape.in, shape.columns(), m, path.label, us, bytes, copy_bandwidth);
+    std::printf("%-10s %-8s m=%-3lld %s vs f32 GEMV: max |difference| / max |y| = %.2e\n", model, shape.name,
+                static_cast<long long>(m), path.label,
+                linear.difference(context, x, m, [&](const GptqLinearCuda& layer, float* y) {
+                  int4_mma(layer.tiled_weights(), x, m, nullptr, LinearEpilogue::single(y, layer.columns()),
+                           context.activation_scratch(int4_mma_scratch_halves(layer.tiled_weights(), path.activations)),
+                           nullptr, path.activations);
+                }));
+  }
+  if (m <= GptqLinearCuda::kTensorCoreMaxRows) return;  // forward() takes the f32-exact GEMM there
+  const int64_t chosen = GptqLinearCuda::int4_mma_f16_max_rows();
+  GptqLinearCuda::set_int4_mma_f16_max_rows(0);  // forward() now dequantizes and calls cuBLAS past 24 rows
+  const double cublas_us = time_calls_on(
+      [&](int c, void* s) { linear.copy(c).forward(context, x, m, epilogue, s); }, linear.copies());
+  print_row(model, shape.name, shape.in, shape.columns(), m, "dequant+cublas", cublas_us, bytes, copy_bandwidth);
+  std::printf("%-10s %-8s m=%-3lld dequant+cublas vs f32 GEMV: max |difference| / max |y| = %.2e\n", model,
+              shape.name, static_cast<long long>(m),
+              linear.difference(context, x, m, [&](const GptqLinearCuda& layer, float* y) {
+                layer.forward(context, x, m, y, nullptr, nullptr);
+              }));
+  GptqLinearCuda::set_int4_mma_f16_max_rows(chosen);
+}
 
 void bench_linear(const char* model, int64_t layers, const LinearShape& shape, const std::vector<int64_t>& batches,
                   double copy_bandwidth, CublasContext& context, StepTotals& totals) {
@@ -100,6 +141,9 @@ void bench_linear(const char* model, int64_t layers, const LinearShape& shape, c
         std::printf("%-10s %-8s m=%-3lld int4 tc ring failed: %s\n", model, shape.name, static_cast<long long>(m),
                     error.what());
       }
+    }
+    if (m > GptqLinearCuda::kTensorCoreGemvMaxRows) {  // the tensor-core GEMM both ways, and dequantize + cuBLAS
+      bench_gemm_paths(model, shape, linear, x.as<float>(), m, epilogue, bytes, copy_bandwidth, context);
     }
     const double f16_bytes = static_cast<double>(shape.in * shape.columns() * 2) +
                              static_cast<double>(m * (shape.in + shape.columns()) * 4);
@@ -179,7 +223,7 @@ void bench_attention(int64_t rows, int64_t context, double copy_bandwidth) {
 // (to profile one kernel with ncu).
 struct Filters {
   std::string model, layer;
-  std::vector<int64_t> batches = {1, 2, 4, 8, 16, 64};
+  std::vector<int64_t> batches = {1, 2, 4, 8, 16, 32, 64, 128};
   bool attention = true;
 };
 
@@ -208,13 +252,17 @@ Filters parse(int argc, char** argv) {
       const int cluster = std::atoi(argv[++i]);
       const int blocks = std::atoi(argv[++i]);
       int4_gemv_ring_tuning(cluster, blocks, std::atoi(argv[++i]));
+    } else if (arg == "--mma-plan" && i + 1 < argc) {  // the int4 GEMM's least stages (64 inputs) per split
+      int4_mma_tuning(std::atoi(argv[++i]));
+    } else if (arg == "--mma-f16-rows" && i + 1 < argc) {  // forward's int4 GEMM with f16 activations up to N rows
+      GptqLinearCuda::set_int4_mma_f16_max_rows(std::atoll(argv[++i]));
     } else if (arg == "--graph") {  // the linear layers timed as CUDA graphs of their calls
       set_graph_timing(true);
     } else if (arg == "--no-attention") {
       f.attention = false;
     } else {
       throw std::runtime_error("usage: bench_cuda_kernels [--model NAME] [--layer NAME] [--batches 1,16] "
-                               "[--tc-plan BLOCKS CLUSTER PDL PASS_ROWS] [--ring-plan DISPATCH CLUSTER BLOCKS SLOTS] [--graph] [--no-attention] (unknown argument '" + arg + "')");
+                               "[--tc-plan BLOCKS CLUSTER PDL PASS_ROWS] [--ring-plan DISPATCH CLUSTER BLOCKS SLOTS] [--mma-plan MIN_STAGES] [--mma-f16-rows N] [--graph] [--no-attention] (unknown argument '" + arg + "')");
     }
   }
   return f;

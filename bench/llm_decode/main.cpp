@@ -5,7 +5,9 @@
 // --quick (default) runs the TinyLlama-1.1B shape with few steps; --full adds
 // Llama-3-8B. --cuda (CUDA builds) times the CUDA forward pass instead, both
 // shapes, KV blocks in device memory (bench_cuda.cpp; --no-pdl: int4 GEMV
-// launches without programmatic dependent launch); --offload times a
+// launches without programmatic dependent launch; --mma-f16-rows N: the
+// int4 GEMM with f16 activations up to N rows, 0 for dequantize + cuBLAS
+// past 24); --offload times a
 // 32B-shape int4 model under a 16 GB (--budget-gb) GPU weight budget with
 // the other layers streamed from host memory (bench_offload.cpp). --gguf FILE times a
 // GGUF model file instead (weights in their stored block types; the load
@@ -19,6 +21,7 @@
 #ifdef CITADEL_HAVE_CUDA
 #include "bench_cuda.h"
 #include "bench_offload.h"
+#include "runtime/cuda/gptq_linear_cuda.h"
 #include "runtime/cuda/int4_gemv_ring.h"
 #include "runtime/cuda/int4_gemv_tc.h"
 #endif
@@ -219,6 +222,15 @@ int main(int argc, char** argv) {
 #endif
       continue;
     }
+    if (arg == "--mma-f16-rows") {  // rows up to which the int4 GEMM with f16 activations replaces dequantize + cuBLAS
+      const int rows = value();
+#ifdef CITADEL_HAVE_CUDA
+      citadel::runtime::cuda::GptqLinearCuda::set_int4_mma_f16_max_rows(rows);
+#else
+      (void)rows;
+#endif
+      continue;
+    }
     if (arg == "--cuda") {
 #ifdef CITADEL_HAVE_CUDA
       cuda = true;
@@ -250,7 +262,7 @@ int main(int argc, char** argv) {
     else if (arg == "--prefill") options.prefill_tokens = std::max(1, value());
     else if (arg == "--context") options.context = std::max(0, value());
     else {
-      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda [--no-pdl] [--ring]] [--offload [--budget-gb G]] [--gguf FILE [--perplexity TEXT]]\n"
+      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda [--no-pdl] [--ring] [--mma-f16-rows N]] [--offload [--budget-gb G]] [--gguf FILE [--perplexity TEXT]]\n"
                   "  --quick (default): TinyLlama-1.1B shape only; --full: also Llama-3-8B\n"
                   "  --cuda: the CUDA forward pass, TinyLlama-1.1B and Llama-3-8B (CUDA builds); with --full\n"
                   "          also Llama-3-8B at batch 16 and contexts 8k and 32k\n"

@@ -38,8 +38,9 @@ RandomGptq make_layer(int bits, int64_t in, int64_t out, int64_t group_size, boo
   return citadel::runtime::cuda::test::make_gptq_layer(bits, in, out, group_size, act_order, format, rng, symmetric);
 }
 
-// The GEMV kernels for any m, the tensor-core GEMM or GEMV for any m, or GptqLinearCuda::forward's choice.
-enum class Path { gemv, mma, tc, forward };
+// The GEMV kernels for any m, the tensor-core GEMM (f32-exact or with f16
+// activations) or GEMV for any m, or GptqLinearCuda::forward's choice.
+enum class Path { gemv, mma, mma_f16, tc, forward };
 
 // Runs the layer on both backends for m rows and returns the scaled error.
 double compare(const RandomGptq& layer, int64_t m, bool with_bias, std::mt19937& rng, Path path = Path::gemv) {
@@ -47,7 +48,10 @@ double compare(const RandomGptq& layer, int64_t m, bool with_bias, std::mt19937&
   ThreadPool pool(2);
   GptqLinear cpu(t, "test.cpu");
   GptqLinearCuda gpu(t, "test.gpu");
-  const auto x = random_floats(static_cast<size_t>(m * t.in_features), rng);
+  auto x = random_floats(static_cast<size_t>(m * t.in_features), rng);
+  if (path == Path::mma_f16) {
+    for (float& value : x) value = half_to_float(float_to_half(value));
+  }
   const auto bias = random_floats(static_cast<size_t>(t.out_features), rng, 0.1f);
   std::vector<float> expected(static_cast<size_t>(m * t.out_features));
   cpu.forward(pool, x.data(), m, expected.data(), with_bias ? bias.data() : nullptr);
@@ -63,11 +67,12 @@ double compare(const RandomGptq& layer, int64_t m, bool with_bias, std::mt19937&
     int4_gemv(gpu.tiled_weights(), x_device.as<float>(), m, bias_pointer,
               LinearEpilogue::single(y_device.as<float>(), t.out_features), context.gemv_partials(size.partial_floats),
               context.gemv_counters(size.counters), nullptr);
-  } else if (path == Path::mma) {
-    const Int4MmaScratchSize size = int4_mma_scratch_size(gpu.tiled_weights(), m);
+  } else if (path == Path::mma || path == Path::mma_f16) {
+    const auto activations = path == Path::mma ? Int4MmaActivations::f32_exact : Int4MmaActivations::f16;
     int4_mma(gpu.tiled_weights(), x_device.as<float>(), m, bias_pointer,
-             LinearEpilogue::single(y_device.as<float>(), t.out_features), context.activation_scratch(size.x_halves),
-             context.gemv_partials(size.partial_floats), context.gemv_counters(size.counters), nullptr);
+             LinearEpilogue::single(y_device.as<float>(), t.out_features),
+             context.activation_scratch(int4_mma_scratch_halves(gpu.tiled_weights(), activations)), nullptr,
+             activations);
   } else if (path == Path::tc) {
     int4_gemv_tc(gpu.tiled_weights(), x_device.as<float>(), m, bias_pointer,
                  LinearEpilogue::single(y_device.as<float>(), t.out_features), nullptr);
@@ -121,6 +126,27 @@ TEST_CASE("cuda tensor-core int4 GEMM matches the CPU layer to f32 rounding for 
       }
     }
   }
+}
+
+// With f16 activations the kernel rounds x and each scaled weight (q - z) * s
+// to f16 once, as dequantize + cuBLAS does: the reference gets the same x, and
+// the weight rounding (2^-11 relative each) leaves ~1e-4 of the largest output.
+TEST_CASE("cuda tensor-core int4 GEMM with f16 activations matches the CPU layer on f16-rounded inputs, 1..130 rows, "
+          "every group size and act-order",
+          "[cuda]") {
+  std::mt19937 rng(21);
+  for (int64_t group_size : {32, 64, 128, -1}) {
+    for (bool act_order : {false, true}) {
+      const auto layer = make_layer(4, 640, 264, group_size, act_order, GptqZeroFormat::v2, rng, group_size == 32);
+      for (int64_t m : {1, 9, 17, 33, 64, 65, 130}) {
+        INFO("group_size " << group_size << ", act_order " << act_order << ", m " << m);
+        CHECK(compare(layer, m, m % 2 == 1, rng, Path::mma_f16) < 2e-3);
+      }
+    }
+  }
+  // A wide input split over several blocks per column tile.
+  const auto wide = make_layer(4, 8192, 384, 128, true, GptqZeroFormat::v1, rng);
+  CHECK(compare(wide, 64, true, rng, Path::mma_f16) < 2e-3);
 }
 
 TEST_CASE("cuda tensor-core int4 GEMV (Hopper) matches the CPU layer to f32 rounding for 1..40 rows, every group "
@@ -219,6 +245,10 @@ TEST_CASE("cuda GPTQ layer forward: GEMV, tensor-core GEMM and f16 GEMM all matc
     CHECK(compare(layer, m, true, rng, Path::forward) < 1e-4);
   }
   CHECK(compare(layer, GptqLinearCuda::kTensorCoreMaxRows + 1, true, rng, Path::forward) < 1e-2);
+  // Past the f32-exact rows: the GEMM with f16 activations (default up to 64 rows), then dequantize + cuBLAS.
+  REQUIRE(GptqLinearCuda::int4_mma_f16_max_rows() == GptqLinearCuda::kDefaultInt4MmaF16MaxRows);
+  CHECK(compare(layer, GptqLinearCuda::kDefaultInt4MmaF16MaxRows, true, rng, Path::forward) < 1e-2);
+  CHECK(compare(layer, GptqLinearCuda::kDefaultInt4MmaF16MaxRows + 1, true, rng, Path::forward) < 1e-2);
   // An input size that is not a multiple of 64: GEMV passes up to 16 rows, then f16 GEMM.
   const auto narrow = make_layer(4, 96, 64, 32, false, GptqZeroFormat::v1, rng);
   REQUIRE(GptqLinearCuda(narrow.tensors, "probe").exact_max_rows() == GptqLinearCuda::kPackedGemvMaxRows);

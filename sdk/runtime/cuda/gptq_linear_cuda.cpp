@@ -10,6 +10,7 @@
 #include "runtime/cuda/int4_mma.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <numeric>
 #include <vector>
@@ -223,6 +224,14 @@ void GptqLinearCuda::build_packed(const GptqTensors& t, const float* bias) {
   if (bias != nullptr) bias_ = DeviceBuffer::from_host(bias, out * sizeof(float), (name_ + ".bias").c_str());
 }
 
+namespace {
+std::atomic<int64_t> int4_mma_f16_rows{GptqLinearCuda::kDefaultInt4MmaF16MaxRows};
+}  // namespace
+
+void GptqLinearCuda::set_int4_mma_f16_max_rows(int64_t rows) { int4_mma_f16_rows.store(std::max<int64_t>(0, rows)); }
+
+int64_t GptqLinearCuda::int4_mma_f16_max_rows() { return int4_mma_f16_rows.load(); }
+
 int64_t GptqLinearCuda::exact_max_rows() const {
   if (!tiled()) return kPackedGemvMaxRows;
   return int4_mma_supported(tiled_) ? kTensorCoreMaxRows : kPackedGemvMaxRows;
@@ -301,10 +310,10 @@ void GptqLinearCuda::forward_tiled(CublasContext& context, const float* x, int64
               context.gemv_counters(size.counters), stream);
     return;
   }
-  if (tensor_cores && m <= kTensorCoreMaxRows) {
-    const Int4MmaScratchSize size = int4_mma_scratch_size(tiled_, m);
-    int4_mma(tiled_, x, m, bias, epilogue, context.activation_scratch(size.x_halves),
-             context.gemv_partials(size.partial_floats), context.gemv_counters(size.counters), stream);
+  if (tensor_cores && (m <= kTensorCoreMaxRows || m <= int4_mma_f16_max_rows())) {
+    const auto activations = m <= kTensorCoreMaxRows ? Int4MmaActivations::f32_exact : Int4MmaActivations::f16;
+    int4_mma(tiled_, x, m, bias, epilogue, context.activation_scratch(int4_mma_scratch_halves(tiled_, activations)),
+             stream, activations);
     return;
   }
   uint16_t* weight = context.weight_scratch(static_cast<size_t>(in_ * columns_));

@@ -31,8 +31,11 @@ class GptqLinearCuda {
   // Tiled layers: up to kGemvMaxRows rows forward() runs the int4 GEMV, up
   // to kTensorCoreMaxRows the tensor-core int4 GEMM (both f32-exact up to
   // rounding; the GEMM needs in_features % 64 == 0, else the GEMV in passes
-  // of 8 up to kPackedGemvMaxRows); above, the layer is dequantized to f16
-  // scratch and multiplied by cuBLAS (activations rounded to f16).
+  // of 8 up to kPackedGemvMaxRows); up to int4_mma_f16_max_rows() the same
+  // GEMM with activations and scaled weights rounded to f16 in registers
+  // (the precision of the cuBLAS path, the int4 weights read once per 64
+  // rows); above, the layer is dequantized to f16 scratch and multiplied by
+  // cuBLAS (activations rounded to f16).
   // GPTQ-packed layers: gptq_gemv up to kPackedGemvMaxRows, then cuBLAS.
   static constexpr int64_t kGemvMaxRows = 8;
   // Up to this many rows, on Hopper, the register-direct tensor-core GEMV
@@ -43,6 +46,13 @@ class GptqLinearCuda {
   static constexpr int64_t kTensorCoreGemvMaxRows = 16;
   static constexpr int64_t kTensorCoreMaxRows = 24;  // H200: cuBLAS is faster from ~32 rows
   static constexpr int64_t kPackedGemvMaxRows = 16;
+  // Rows up to which forward() takes the int4 GEMM with f16 activations
+  // rather than dequantize + cuBLAS (kDefaultInt4MmaF16MaxRows; 0 or
+  // kTensorCoreMaxRows turns it off). Process-wide; bench_cuda_kernels and
+  // bench_llm_decode set it to compare both paths in one run.
+  static constexpr int64_t kDefaultInt4MmaF16MaxRows = 64;
+  static void set_int4_mma_f16_max_rows(int64_t rows);
+  static int64_t int4_mma_f16_max_rows();
   // Rows up to which forward() is f32-exact (to rounding) for this layer.
   int64_t exact_max_rows() const;
 

@@ -1,18 +1,30 @@
-// Int4 GEMM on tensor cores for batches past a handful of rows (9..64 in
-// GptqLinearCuda), on the tiled layout (int4_tiled.h), with the same result
-// as the f32 GEMV to f32 rounding: mma.sync m16n8k16 with f16 operands and
-// f32 accumulation, where the weight operand is the exact integer (q - z)
-// (dequantized in registers from the packed nibbles) and x is split into
-// two f16 parts x = hi + lo (|x - hi - lo| ~ 2^-22 |x|), each multiplied; the
-// group scale is applied in f32 per 32-input chunk. Then the split-K
-// reduction and the layer's epilogue of int4_split_reduce.cuh.
+// Int4 GEMM on tensor cores for batches past a handful of rows (17..24 rows
+// f32-exact, then with f16 activations up to
+// GptqLinearCuda::int4_mma_f16_max_rows()), on the tiled layout
+// (int4_tiled.h): mma.sync m16n8k16 with f16 operands and f32 accumulation,
+// the weights dequantized in registers from the packed nibbles.
+// Activations f32_exact: the weight operand is the exact integer (q - z),
+// the group scale is applied in f32 per 32-input chunk and x is split into
+// two f16 parts x = hi + lo (|x - hi - lo| ~ 2^-22 |x|), each multiplied, so
+// the result is the f32 GEMV's to f32 rounding (passes of 32 rows).
+// Activations f16: x is rounded to f16 once and the weight operand is
+// (q - z) * scale rounded to f16 once, as the dequantize + cuBLAS path
+// rounds both: half the tensor-core work, and the tensor cores accumulate
+// with no per-chunk scaling; passes of 64 rows. The inputs are split so
+// that the blocks fill one wave (occupancy of the kernel instance), at most
+// 8 ways: the splits of a column tile form a thread-block cluster (Hopper;
+// no split before it) and add up their sums through distributed shared
+// memory, each block then finishing a share of the rows with the layer's
+// epilogue (int4_split_reduce.cuh). Deterministic.
 //
 // Work split: a block of 4 warps owns one 128-column tile and a split of
 // the inputs, walked in stages of 64 inputs (weights, scales, zeros and the
 // x halves copied to shared memory with cp.async, three stages in flight);
 // warp w computes columns 32w..32w+31 (two 16-row A tiles) for up to 32 rows
-// of x (four 8-column B tiles). x is first converted (and permuted by
-// input_perm) into `x_halves` [2][32][in] f16. Callers: GptqLinearCuda. No Boost.
+// of x (four 8-column B tiles; 64 rows and eight with f16 activations). x is first
+// converted (and permuted by input_perm) into `x_halves` ([2][32][in] f16,
+// or [64][in]). Callers: GptqLinearCuda, the [cuda] tests, bench/cuda_kernels.
+// No Boost.
 #pragma once
 
 #include "runtime/cuda/int4_tiled.h"
@@ -23,20 +35,24 @@
 
 namespace citadel::runtime::cuda {
 
-inline constexpr int64_t kInt4MmaRowsPerPass = 32;
+inline constexpr int64_t kInt4MmaRowsPerPass = 32;     // f32_exact
+inline constexpr int64_t kInt4MmaF16RowsPerPass = 64;  // f16
+
+enum class Int4MmaActivations { f32_exact, f16 };
 
 // True when the layer's input count is a multiple of 64 (whole stages).
 bool int4_mma_supported(const Int4TiledWeights& w);
 
-struct Int4MmaScratchSize {
-  size_t partial_floats = 0;
-  size_t counters = 0;
-  size_t x_halves = 0;  // f16 elements
-};
-Int4MmaScratchSize int4_mma_scratch_size(const Int4TiledWeights& w, int64_t rows);
+// f16 elements of the x_halves scratch that int4_mma needs.
+size_t int4_mma_scratch_halves(const Int4TiledWeights& w, Int4MmaActivations activations = Int4MmaActivations::f32_exact);
 
-// As int4_gemv (int4_gemv.h), any number of rows (passes of 32).
+// As int4_gemv (int4_gemv.h), any number of rows (passes of 32 or 64).
 void int4_mma(const Int4TiledWeights& w, const float* x, int64_t rows, const float* bias,
-              const LinearEpilogue& epilogue, uint16_t* x_halves, float* partials, int32_t* counters, void* stream);
+              const LinearEpilogue& epilogue, uint16_t* x_halves, void* stream,
+              Int4MmaActivations activations = Int4MmaActivations::f32_exact);
+
+// Benchmarks only: the least number of 64-input stages per split of the
+// inputs (default 4); more means fewer splits, less to reduce.
+void int4_mma_tuning(int min_stages_per_split);
 
 }  // namespace citadel::runtime::cuda

@@ -1,9 +1,11 @@
-// The end of an int4 linear kernel's block (int4_gemv.cu, int4_mma.cu): the
-// block has the sums of its column tile over its split of the inputs in
-// shared memory, final_values[rows][128]; with several splits it publishes
-// them to `partials` [splits, rows, padded_columns] and the last block of the
-// tile (a per-tile counter that this block resets) adds them in split order;
-// then bias and the layer's epilogue (linear_epilogue.cuh). Deterministic.
+// The end of an int4 linear kernel's block (int4_gemv.cu, int4_gemv_tc.cu,
+// int4_gemv_ring.cu, int4_mma.cu): the block has the sums of its column tile
+// over its split of the inputs in shared memory, final_values[rows][128];
+// with several splits through global memory (int4_gemv) it publishes them to
+// `partials` [splits, rows, padded_columns] and the last block of the tile (a
+// per-tile counter that this block resets) adds them in split order; then
+// bias and the layer's epilogue (linear_epilogue.cuh). Deterministic. The
+// cluster kernels reduce their splits themselves and call this with one.
 #pragma once
 
 #include "runtime/cuda/int4_tiled.h"
@@ -40,10 +42,17 @@ __device__ void finish_split_tile(const Int4TiledWeights& w, const float* bias, 
                                   float* final_values) {
   constexpr int kTile = static_cast<int>(kInt4TileColumns);
   if (splits > 1) {
-    for (int index = threadIdx.x; index < rows * kTile; index += kThreads) {
-      const int m = index / kTile, c = index % kTile;
-      partials[(static_cast<int64_t>(split) * rows + m) * w.padded_columns + tile * kTile + c] = final_values[index];
-    }
+    // final_values and each tile's slice of partials are 16-byte aligned
+    // (row strides of 128 floats): publish and sum as float4.
+    constexpr int kVectorsPerRow = kTile / 4;
+    constexpr int kPerThread = (kMaxRows * kVectorsPerRow + kThreads - 1) / kThreads;
+    const int vectors = rows * kVectorsPerRow;
+    float4* values4 = reinterpret_cast<float4*>(final_values);
+    auto slice = [&](int s, int v) {
+      return reinterpret_cast<float4*>(partials + (static_cast<int64_t>(s) * rows + v / kVectorsPerRow) * w.padded_columns +
+                                       tile * kTile) + v % kVectorsPerRow;
+    };
+    for (int v = threadIdx.x; v < vectors; v += kThreads) *slice(split, v) = values4[v];
     __threadfence();
     __syncthreads();
     __shared__ int is_last;
@@ -51,13 +60,29 @@ __device__ void finish_split_tile(const Int4TiledWeights& w, const float* bias, 
     __syncthreads();
     if (!is_last) return;
     __threadfence();
-    for (int index = threadIdx.x; index < rows * kTile; index += kThreads) {
-      const int m = index / kTile, c = index % kTile;
-      float sum = 0.0f;
-      for (int s = 0; s < splits; ++s) {
-        sum += __ldcg(partials + (static_cast<int64_t>(s) * rows + m) * w.padded_columns + tile * kTile + c);
+    // Every thread keeps its vectors' sums in registers and issues all of
+    // them for one split before the next: the loads of a split are in flight
+    // together. Splits are added in order: deterministic.
+    float4 sums[kPerThread];
+#pragma unroll
+    for (int j = 0; j < kPerThread; ++j) sums[j] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    for (int s = 0; s < splits; ++s) {
+#pragma unroll
+      for (int j = 0; j < kPerThread; ++j) {
+        const int v = threadIdx.x + j * kThreads;
+        if (v < vectors) {
+          const float4 part = __ldcg(slice(s, v));
+          sums[j].x += part.x;
+          sums[j].y += part.y;
+          sums[j].z += part.z;
+          sums[j].w += part.w;
+        }
       }
-      final_values[index] = sum;
+    }
+#pragma unroll
+    for (int j = 0; j < kPerThread; ++j) {
+      const int v = threadIdx.x + j * kThreads;
+      if (v < vectors) values4[v] = sums[j];
     }
     if (threadIdx.x == 0) counters[tile] = 0;
     __syncthreads();
