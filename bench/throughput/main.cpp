@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
       ("mean-output-len", po::value(&options.dataset.mean_output_tokens)->default_value(200), "mean output tokens")
       ("max-input-len", po::value(&options.dataset.max_input_tokens)->default_value(1024), "prompt length cap")
       ("max-output-len", po::value(&options.dataset.max_output_tokens)->default_value(512), "output length cap")
+      ("min-len", po::value(&options.dataset.min_tokens)->default_value(4), "lower bound of prompt and output lengths")
       ("io-threads", po::value(&options.io_threads)->default_value(2), "client io threads")
       ("json", po::bool_switch(&as_json), "print the report as JSON");
   try {

@@ -51,6 +51,11 @@ LlmOptions LlmOptions::parse(const boost::json::object& options) {
   parsed.default_max_tokens = std::max(1u, option_count(options, "default_max_tokens", parsed.default_max_tokens));
   parsed.tools = option_string(options, "tools", parsed.tools);
   parsed.offload = WeightOffload::parse(options);
+  const std::string load_format = option_string(options, "load_format", "auto");
+  if (load_format != "auto" && load_format != "dummy") {
+    runtime::throw_invalid("llm-gptq option 'load_format' is '" + load_format + "'; expected auto or dummy");
+  }
+  parsed.dummy_weights = load_format == "dummy";
   if (parsed.tools != "auto" && parsed.tools != "on" && parsed.tools != "off")
     runtime::throw_invalid("llm-gptq option 'tools' is '" + parsed.tools + "'; expected auto, on or off");
   return parsed;
@@ -67,6 +72,10 @@ LlmModel::LlmModel(const sdk::Host& host, const sdk::ModelConfig& config)
   }
 #endif
   if (folder_.empty()) runtime::throw_invalid("llm-gptq: model '" + config.name + "' names no weights folder");
+  if (is_gguf_path(folder_) && options_.dummy_weights) {
+    runtime::throw_invalid("llm-gptq: model '" + config.name + "': load_format dummy needs a Hugging Face folder "
+                           "(config.json and the tokenizer), not a GGUF file: " + folder_);
+  }
   if (is_gguf_path(folder_)) {
     GgufModel gguf = load_gguf_model(folder_, options_.chat_template, options_.default_system_prompt);
     config_ = std::move(gguf.config);
@@ -79,10 +88,16 @@ LlmModel::LlmModel(const sdk::Host& host, const sdk::ModelConfig& config)
     } catch (const HfConfigError& error) {
       runtime::throw_invalid(error.what());
     }
-    weights_ = load_checkpoint_weights(config_, folder_);
+    if (options_.dummy_weights) {
+      dummy_checkpoint_.emplace(make_random_checkpoint(config_, /*seed=*/1));
+      weights_ = load_model_weights(config_, dummy_checkpoint_->finder(), folder_ + " (load_format dummy)");
+    } else {
+      weights_ = load_checkpoint_weights(config_, folder_);
+    }
     text_.emplace(std::filesystem::path(folder_), config_, options_.chat_template, options_.default_system_prompt);
     version_ = config_.model_type + "-" + std::to_string(config_.num_layers) + "l-" +
-               (config_.gptq ? "gptq-int" + std::to_string(config_.gptq->bits) : std::string(to_string(config_.dtype)));
+               (config_.gptq ? "gptq-int" + std::to_string(config_.gptq->bits) : std::string(to_string(config_.dtype))) +
+               (options_.dummy_weights ? "-dummy" : "");
   }
   kv_ = KvGeometry{config_.num_layers, config_.num_kv_heads, config_.head_dim, options_.kv_dtype};
   max_context_ = config_.max_position_embeddings;

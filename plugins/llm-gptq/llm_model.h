@@ -19,6 +19,7 @@
 #include "generation.h"
 #include "hf_config.h"
 #include "kv_layout.h"
+#include "random_model.h"
 #include "request_input.h"
 #include "structured_output.h"
 #include "text_front_end.h"
@@ -52,6 +53,9 @@ struct LlmOptions {
   uint32_t max_context_tokens = 0;
   uint32_t default_max_tokens = 1024;
   std::string tools = "auto";
+  // "dummy" (vLLM's --load-format dummy): random weights of the shape and
+  // quantization config.json gives, no safetensors read; for benchmarks.
+  bool dummy_weights = false;
   WeightOffload offload;
 
   // Throws PluginError (INVALID_ARGUMENT) naming the option.
@@ -79,6 +83,7 @@ class LlmModel final : public sdk::Model {
   std::string folder_;
   std::string version_;
   HfModelConfig config_;
+  std::optional<InMemoryCheckpoint> dummy_checkpoint_;  // load_format: dummy (weights_ points into it)
   ModelWeights weights_;
   KvGeometry kv_;
   uint32_t max_context_ = 0;

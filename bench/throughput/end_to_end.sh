@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# End to end through the host (issue 9): the real citadel serving llm-gptq
+# with random weights (`load_format: dummy`) of a real shape, driven by
+# bench_throughput over HTTP. Two loads:
+#   1. offline: CITADEL_E2E_PROMPTS (1000) requests at once, prompts of 128-512
+#      words (lognormal, mean 300, clamped) and 128-256 output tokens (mean 192);
+#   2. decode: CITADEL_E2E_BATCH (64) requests at once, 16-token prompts and
+#      256 output tokens each, so that the steps are decode steps of that batch,
+#      to set beside bench_llm_decode --cuda at the same batch (printed after).
+# Prints figures and the host's step statistics; never passes or fails on time.
+# Usage: bench/throughput/end_to_end.sh BUILD_DIR [llama3-8b|tiny] [DEVICE]
+#   llama3-8b (default): the Llama-3-8B shape, GPTQ int4 g128 (vocabulary
+#   128256; the tokenizer is the tiny test model's, so generated ids past its
+#   902 entries carry no text); tiny: tests/data/llm/llama3-gptq's shape.
+#   DEVICE: cuda:0 (default) or cpu.
+set -euo pipefail
+build=$(realpath "${1:?usage: bench/throughput/end_to_end.sh BUILD_DIR [llama3-8b|tiny] [DEVICE]}")
+shape=${2:-llama3-8b}
+device=${3:-cuda:0}
+prompts=${CITADEL_E2E_PROMPTS:-1000}
+batch=${CITADEL_E2E_BATCH:-64}
+port=${CITADEL_E2E_PORT:-18095}
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+root=$(mktemp -d)
+trap 'kill -TERM "${pid:-0}" 2>/dev/null || true; rm -rf "$root"' EXIT
+mkdir -p "$root/model" "$root/models.d" "$root/run"
+tiny=$repo/tests/data/llm/llama3-gptq
+cp "$tiny/tokenizer.json" "$tiny/tokenizer_config.json" "$tiny/generation_config.json" "$root/model/"
+python3 - "$tiny/config.json" "$root/model/config.json" "$shape" <<'PY'
+import json, sys
+config = json.load(open(sys.argv[1]))
+if sys.argv[3] == "llama3-8b":
+    config.update(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32,
+                  num_key_value_heads=8, head_dim=128, vocab_size=128256, max_position_embeddings=8192,
+                  rope_theta=500000.0, tie_word_embeddings=False)
+    config["quantization_config"].update(bits=4, group_size=128, desc_act=False, sym=True)
+elif sys.argv[3] != "tiny":
+    sys.exit("unknown shape " + sys.argv[3])
+json.dump(config, open(sys.argv[2], "w"), indent=1)
+PY
+cat >"$root/citadel.yaml" <<YAML
+admin: {socket: run/admin.sock}
+plugins_dir: $build/plugins
+models_dir: models.d
+runtime_dir: run/runtime
+http: {listen: "127.0.0.1:$port"}
+devices: ["$device"]
+gpu_memory_utilization: 0.3
+cpu_cache_mb: 16384
+YAML
+cache_mb=$([ "$shape" = tiny ] && echo 256 || echo 12288)
+cat >"$root/models.d/bench.yaml" <<YAML
+name: bench
+plugin: llm-gptq
+weights: $root/model
+device: "$device"
+cache: {size_mb: $cache_mb}
+scheduler: {max_queue: 4096, max_batch_requests: $batch, max_step_tokens: 4096}
+options: {load_format: dummy, max_batch_requests: $batch, max_step_tokens: 4096}
+YAML
+start=$(date +%s.%N)
+"$build/host/citadel" --config "$root/citadel.yaml" >"$root/host.log" 2>&1 &
+pid=$!
+ctl() { "$build/host/citadelctl" --socket "$root/run/admin.sock" "$@"; }
+for _ in $(seq 900); do
+  ctl status >/dev/null 2>&1 && break
+  kill -0 "$pid" 2>/dev/null || { cat "$root/host.log"; exit 1; }
+  sleep 0.2
+done
+python3 -c "import sys,time; print(f'host ready {time.time() - float(sys.argv[1]):.1f} s after start')" "$start"
+grep -E "llm-gptq: loaded" "$root/host.log" | sed 's/.*llm-gptq:/llm-gptq:/'
+steps() {
+  curl -s "localhost:$port/metrics" | python3 -c '
+import re, sys
+text = sys.stdin.read()
+def total(name):
+    return sum(float(v) for v in re.findall(r"^" + name + r"(?:\{[^}]*\})? (\S+)$", text, re.M))
+print(total("citadel_step_duration_seconds_count"), total("citadel_step_duration_seconds_sum"))'
+}
+run_load() {
+  local label=$1; shift
+  read -r count0 sum0 < <(steps)
+  echo "== $label"
+  "$build/bench/throughput/bench_throughput" --port "$port" --model bench "$@"
+  read -r count1 sum1 < <(steps)
+  python3 -c "import sys; c=float(sys.argv[2])-float(sys.argv[1]); s=float(sys.argv[4])-float(sys.argv[3]);
+print(f'host steps: {c:.0f}, mean {1000*s/max(c,1):.3f} ms/step, {s:.2f} s in steps')" "$count0" "$count1" "$sum0" "$sum1"
+}
+run_load "offline: $prompts prompts of 128-512 tokens, 128-256 output tokens" --num-prompts "$prompts" \
+  --mean-input-len 300 --max-input-len 512 --mean-output-len 192 --max-output-len 256 --min-len 128
+run_load "decode: $batch requests at once, 16-token prompts, 256 output tokens" --num-prompts "$batch" \
+  --mean-input-len 16 --max-input-len 16 --mean-output-len 256 --max-output-len 256
+kill -TERM "$pid"; wait "$pid" || true
+pid=
