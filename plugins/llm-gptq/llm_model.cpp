@@ -254,7 +254,16 @@ void LlmModel::step(const citadel_step_batch& batch, citadel_step_output* output
   if (forward_) logits = forward_->run(chunks, *pool_);
   const size_t vocab = config_.vocab_size;
   size_t logits_row = 0;
-  uint64_t generated = 0;
+  // Rows to sample: each on its own row of `logits`, in place, except for
+  // requests that report logprobs (those need the raw row afterwards).
+  struct Pending {
+    size_t item;
+    Generation* generation;
+    size_t row;
+    std::unordered_map<uint64_t, RequestLogprobs>::iterator scored;
+    TokenOutcome outcome;
+  };
+  std::vector<Pending> pending;
   for (size_t c = 0; c < chunks.size(); ++c) {
     const size_t rows = logits_rows(chunks[c]);
     logits_row += rows;
@@ -273,16 +282,39 @@ void LlmModel::step(const citadel_step_batch& batch, citadel_step_output* output
       step_outputs_.finish(i, generation.finish_reason());
       continue;
     }
-    const std::span<const float> raw(logits.data() + (logits_row - 1) * vocab, vocab);
-    std::vector<float> row(raw.begin(), raw.end());
-    TokenOutcome outcome = generation.sample_next(row);
-    ++generated;
-    if (scored != request_logprobs_.end()) {
-      step_logprobs_[i].add_sampled(scored->second, generation.prompt_tokens() + generation.generated_tokens() - 1,
-                                    outcome.token, raw);
+    pending.push_back(Pending{i, &generation, logits_row - 1, scored, {}});
+  }
+  // Requests sample independently (each its own Generation, sampler and
+  // decoder): one row per task of the pool.
+  auto sample = [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      Pending& next = pending[static_cast<size_t>(p)];
+      const std::span<float> row(logits.data() + next.row * vocab, vocab);
+      if (next.scored != request_logprobs_.end()) {
+        std::vector<float> copy(row.begin(), row.end());
+        next.outcome = next.generation->sample_next(copy);
+      } else {
+        next.outcome = next.generation->sample_next(row);
+      }
     }
-    step_outputs_.append(i, outcome.token, std::move(outcome.text));
-    if (outcome.finished) step_outputs_.finish(i, outcome.reason);
+  };
+  if (pending.size() > 1 && pool_->size() > 1) {
+    pool_->parallel_for(0, static_cast<int64_t>(pending.size()), sample);
+  } else {
+    sample(0, static_cast<int64_t>(pending.size()));
+  }
+  uint64_t generated = 0;
+  for (Pending& next : pending) {
+    ++generated;
+    if (next.scored != request_logprobs_.end()) {
+      const Generation& generation = *next.generation;
+      step_logprobs_[next.item].add_sampled(next.scored->second,
+                                            generation.prompt_tokens() + generation.generated_tokens() - 1,
+                                            next.outcome.token,
+                                            std::span<const float>(logits).subspan(next.row * vocab, vocab));
+    }
+    step_outputs_.append(next.item, next.outcome.token, std::move(next.outcome.text));
+    if (next.outcome.finished) step_outputs_.finish(next.item, next.outcome.reason);
   }
   step_outputs_.publish();
   for (size_t i = 0; i < count; ++i) step_logprobs_[i].export_to(outputs[i], *token_texts_);
