@@ -35,7 +35,12 @@ void size_gpu_pools(const config::HostConfig& host, const std::vector<size_t>& e
   std::string listing;
   for (size_t index : entries) {
     const config::DeviceSpec& spec = specs[index];
-    listing += (listing.empty() ? "" : ", ") + spec.name + (spec.pool_mb ? " " + mib(spec.pool_mb * kMiB) : "");
+    if (!listing.empty()) listing += ", ";
+    listing += spec.name;
+    if (spec.pool_mb) {
+      listing += ' ';
+      listing += mib(spec.pool_mb * kMiB);
+    }
     if (spec.pool_mb == 0) ++unsized;
     sized += spec.pool_mb * kMiB;
     const bool over = sized > budget || (unsized > 0 && budget - std::min(sized, budget) < unsized * kMinimumPoolBytes);

@@ -150,7 +150,8 @@ std::vector<ApiKeyEntry> read_api_key_file(const std::string& path,
                                            std::vector<ConfigProblem>& problems) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    problems.push_back({{path, 0}, "", std::string("cannot read the API keys file: ") + std::strerror(errno)});
+    problems.push_back(
+        ConfigProblem{SourceLocation{path, 0}, "", std::string("cannot read the API keys file: ") + std::strerror(errno)});
     return {};
   }
   std::stringstream text;

@@ -26,7 +26,7 @@ std::vector<std::string> list_model_files(const HostConfig& host, std::vector<Co
   std::vector<std::string> files;
   std::error_code error;
   if (!fs::is_directory(host.models_dir, error)) {
-    problems.push_back({{host.source_file, 0}, "models_dir", "folder not found: " + host.models_dir});
+    problems.push_back(ConfigProblem{SourceLocation{host.source_file, 0}, "models_dir", "folder not found: " + host.models_dir});
     return files;
   }
   for (const fs::directory_entry& entry : fs::directory_iterator(host.models_dir, error)) {

@@ -53,7 +53,7 @@ std::string read_bare(const fs::path& library, const HostConfig& host,
     manifest.library_fingerprint = file_fingerprint(file);
     const PluginIdentity identity = read_identity(file, host.runtime_dir);
     if (!is_valid_plugin_name(identity.name)) {
-      result.problems.push_back({{file, 0}, "plugin_name",
+      result.problems.push_back(ConfigProblem{SourceLocation{file, 0}, "plugin_name",
                                  "the library reports the plugin name \"" + identity.name +
                                      "\"; a bare plugin needs one of letters, digits, '.', '_', '-'"});
       return stem;
@@ -61,7 +61,7 @@ std::string read_bare(const fs::path& library, const HostConfig& host,
     manifest.name = identity.name;
     manifest.version = identity.version;
   } catch (const std::exception& failure) {
-    result.problems.push_back({{file, 0}, "library", failure.what()});
+    result.problems.push_back(ConfigProblem{SourceLocation{file, 0}, "library", failure.what()});
     return stem;
   }
   if (manifest.name != stem) {
@@ -107,7 +107,7 @@ std::map<std::string, DiscoveredPlugin> discover_plugins(const HostConfig& host,
     if (!inserted) {
       const std::string message = "two plugins named \"" + name + "\": " + origin(it->second) +
                                   " and " + origin(plugin) + "; remove one";
-      it->second.problems.push_back({{origin(plugin), 0}, "plugin", message});
+      it->second.problems.push_back(ConfigProblem{SourceLocation{origin(plugin), 0}, "plugin", message});
     }
   }
   return found;

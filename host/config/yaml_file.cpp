@@ -36,7 +36,7 @@ std::size_t first_invalid_utf8(std::string_view text) {
 std::optional<YAML::Node> load_yaml_file(const std::string& path, std::vector<ConfigProblem>& problems) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    problems.push_back({{path, 0}, "", std::string("cannot read the file: ") + std::strerror(errno)});
+    problems.push_back(ConfigProblem{SourceLocation{path, 0}, "", std::string("cannot read the file: ") + std::strerror(errno)});
     return std::nullopt;
   }
   std::stringstream content;

@@ -207,9 +207,10 @@ HfModelConfig parse_hf_config(const std::string& config_json, const std::string&
   config.num_heads = reader.positive("num_attention_heads");
   config.num_kv_heads = reader.positive("num_key_value_heads", config.num_heads);
   if (config.num_heads % config.num_kv_heads != 0) {
-    reader.fail("num_key_value_heads", "(" + std::to_string(config.num_kv_heads) +
-                                           ") must divide num_attention_heads (" +
-                                           std::to_string(config.num_heads) + ")");
+    std::string message = "(";
+    message += std::to_string(config.num_kv_heads);
+    reader.fail("num_key_value_heads",
+                message + ") must divide num_attention_heads (" + std::to_string(config.num_heads) + ")");
   }
   if (reader.has("head_dim")) {
     config.head_dim = reader.positive("head_dim");

@@ -122,9 +122,16 @@ const std::vector<GgufValue>& GgufValue::items(const std::string& what) const {
 
 std::string GgufValue::summary() const {
   switch (type_) {
-    case GgufValueType::string: return "'" + (string_.size() > 40 ? string_.substr(0, 40) + "...'" : string_ + "'");
-    case GgufValueType::array:
-      return "[" + std::to_string(items_.size()) + " " + gguf_value_type_name(static_cast<uint32_t>(element_type_)) + "]";
+    case GgufValueType::string: {
+      std::string text = "'";
+      text += string_.size() > 40 ? string_.substr(0, 40) + "..." : string_;
+      return text + "'";
+    }
+    case GgufValueType::array: {
+      std::string text = "[";
+      text += std::to_string(items_.size());
+      return text + " " + gguf_value_type_name(static_cast<uint32_t>(element_type_)) + "]";
+    }
     case GgufValueType::boolean: return unsigned_ != 0 ? "true" : "false";
     case GgufValueType::f32:
     case GgufValueType::f64: return std::to_string(floating_);

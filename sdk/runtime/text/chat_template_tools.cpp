@@ -67,7 +67,10 @@ std::string ChatTemplate::render_chatml_tools(std::span<const ChatMessage> messa
     text += "<|im_start|>system\n";
     if (!system.empty()) text += system + "\n\n";
     text += kChatmlToolsIntro;
-    for (const json::value& tool : tools) text += "\n" + python_json_dumps(tool);
+    for (const json::value& tool : tools) {
+      text += '\n';
+      text += python_json_dumps(tool);
+    }
     text += kChatmlToolsOutro;
     text += "<|im_end|>\n";
     if (has_system) first = 1;

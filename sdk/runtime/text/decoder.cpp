@@ -203,7 +203,11 @@ std::string Decoder::decode(std::vector<std::string> tokens) const {
 
 std::string Decoder::token_piece(std::string_view token, bool first) const {
   if (byte_level_) return byte_level_bytes(token);
-  if (join_with_spaces_) return first ? std::string(token) : " " + std::string(token);
+  if (join_with_spaces_) {
+    std::string piece = first ? std::string() : std::string(" ");
+    piece += token;
+    return piece;
+  }
   // The per-token steps; Fuse and a Strip after it act on the stream (see
   // stream_strip_count), ByteFallback on one token is its byte.
   std::string piece(token);
