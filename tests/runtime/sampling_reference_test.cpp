@@ -132,6 +132,20 @@ TEST_CASE("Sampler never draws a masked id and greedy takes the first of equal m
       CHECK(base[static_cast<size_t>(id)] > masked);
     }
   }
+  // NaN logits (a broken model) are never drawn and never upset the sort,
+  // also when top-k reaches past every finite id.
+  std::vector<float> broken(3000, std::numeric_limits<float>::quiet_NaN());
+  for (size_t i = 0; i < broken.size(); i += 300) broken[i] = static_cast<float>(i % 5);
+  for (const SamplingParams& params : {make(1.0f, 0, 1.0f, 1.0f, 5), make(1.0f, 2000, 1.0f, 1.0f, 6),
+                                       make(0.8f, 0, 0.95f, 1.0f, 7)}) {
+    Sampler sampler(params);
+    for (int i = 0; i < 200; ++i) {
+      std::vector<float> logits = broken;
+      const int32_t id = sampler.sample(logits, {});
+      REQUIRE(id >= 0);
+      CHECK(id % 300 == 0);
+    }
+  }
   std::vector<float> ties(70000, 1.0f);
   ties[40000] = ties[50000] = 9.0f;
   CHECK(argmax(ties) == 40000);

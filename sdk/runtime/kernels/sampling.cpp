@@ -62,9 +62,12 @@ Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.se
 namespace {
 
 // Candidates in sampling order: logit descending, the lower id first among
-// equals (the order of a stable sort of every id by logit).
+// equals (the order of a stable sort of every id by logit). A NaN logit sorts
+// as -infinity, so the order stays a strict weak order whatever a model gives.
+float sort_key(float logit) { return std::isnan(logit) ? -std::numeric_limits<float>::infinity() : logit; }
+
 bool before(std::span<const float> logits, int32_t a, int32_t b) {
-  const float la = logits[static_cast<size_t>(a)], lb = logits[static_cast<size_t>(b)];
+  const float la = sort_key(logits[static_cast<size_t>(a)]), lb = sort_key(logits[static_cast<size_t>(b)]);
   return la > lb || (la == lb && a < b);
 }
 
@@ -168,7 +171,8 @@ int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> previo
   std::vector<double> probs(keep);
   double sum = below;
   for (size_t i = 0; i < keep; ++i) {
-    probs[i] = std::exp(static_cast<double>(logits[static_cast<size_t>(order[i])] - max));
+    const float logit = logits[static_cast<size_t>(order[i])];
+    probs[i] = std::isnan(logit) ? 0.0 : std::exp(static_cast<double>(logit - max));  // NaN, -inf: 0
     sum += probs[i];
   }
   for (double& p : probs) p /= sum;
@@ -188,11 +192,13 @@ int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> previo
     for (double& p : probs) p /= kept;
   }
   double cumulative = 0.0;
+  size_t last_possible = 0;  // rounding left r past the end: the last id that could be drawn
   for (size_t i = 0; i < keep; ++i) {
     cumulative += probs[i];
     if (r < cumulative) return order[i];
+    if (probs[i] > 0.0) last_possible = i;
   }
-  return order[keep - 1];
+  return order[last_possible];
 }
 
 }  // namespace citadel::runtime
