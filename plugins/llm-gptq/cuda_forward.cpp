@@ -209,6 +209,12 @@ void CudaForwardPass::reserve(size_t rows, size_t wanted, size_t table_stride) {
 }
 
 std::vector<float> CudaForwardPass::run(std::span<const SequenceChunk> chunks) {
+  std::vector<float> logits;
+  run(chunks, logits);
+  return logits;
+}
+
+void CudaForwardPass::run(std::span<const SequenceChunk> chunks, std::vector<float>& logits) {
   const auto started = std::chrono::steady_clock::now();
   size_t rows = 0, wanted = 0, max_blocks = 1;
   for (const SequenceChunk& chunk : chunks) {
@@ -223,7 +229,10 @@ std::vector<float> CudaForwardPass::run(std::span<const SequenceChunk> chunks) {
     wanted += logits_rows(chunk);
     max_blocks = std::max(max_blocks, chunk.blocks.size());
   }
-  if (rows == 0) return {};
+  if (rows == 0) {
+    logits.clear();
+    return;
+  }
   const size_t table_stride = std::bit_ceil(max_blocks);
   reserve(rows, wanted, table_stride);
 
@@ -255,14 +264,13 @@ std::vector<float> CudaForwardPass::run(std::span<const SequenceChunk> chunks) {
   graphs_.run({n, w, stride, 0}, generation_ + (cublas_.generation() << 32), stream_,
               [&] { enqueue_step(n, w, stride); });
   last_host_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::vector<float> logits;
   if (wanted == 0) {
     cuda::synchronize(stream_);
-    return logits;
+    logits.clear();
+    return;
   }
   logits.resize(wanted * lm_head_.out_features());
   logits_.download(logits.data(), logits.size() * sizeof(float), 0, stream_);
-  return logits;
 }
 
 void CudaForwardPass::enqueue_step(int64_t n, int64_t wanted, int64_t table_stride) {

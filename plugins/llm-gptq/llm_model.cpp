@@ -244,11 +244,11 @@ void LlmModel::step(const citadel_step_batch& batch, citadel_step_output* output
     processed_tokens += item.num_new_tokens;
   }
 
-  std::vector<float> logits;
+  std::vector<float>& logits = step_logits_;
 #ifdef CITADEL_HAVE_CUDA
   if (cuda_forward_) {
     use_cuda_device(host_.device().ordinal);
-    logits = cuda_forward_->run(chunks);  // synchronizes the stream
+    cuda_forward_->run(chunks, logits);  // synchronizes the stream
   }
 #endif
   if (forward_) logits = forward_->run(chunks, *pool_);
