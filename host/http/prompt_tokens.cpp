@@ -15,10 +15,12 @@ std::vector<int32_t> token_prompt(const json::array& ids) {
   for (const json::value& id : ids) {
     if (!id.is_int64() && !id.is_uint64())
       throw bad_request("'prompt' token arrays must hold integers", "prompt", "invalid_type");
-    const int64_t value = id.to_number<int64_t>();
-    if (value < 0 || value > INT32_MAX)
-      throw bad_request("'prompt' holds a token id out of range: " + std::to_string(value), "prompt");
-    tokens.push_back(static_cast<int32_t>(value));
+    // Boost.JSON keeps integers past INT64_MAX as uint64: compare each kind as itself.
+    const bool in_range = id.is_uint64() ? id.get_uint64() <= INT32_MAX : id.get_int64() >= 0 && id.get_int64() <= INT32_MAX;
+    if (!in_range) {
+      throw bad_request("'prompt' holds a token id out of range: " + json::serialize(id), "prompt");
+    }
+    tokens.push_back(static_cast<int32_t>(id.is_uint64() ? id.get_uint64() : static_cast<uint64_t>(id.get_int64())));
   }
   return tokens;
 }
