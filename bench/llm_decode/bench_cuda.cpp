@@ -1,7 +1,10 @@
 // bench_llm_decode --cuda: CudaForwardPass on random int4 weights. Each step
-// is timed on the host around run(), which ends with the logits copied back
-// (the stream synchronized), as the plugin's step does; the median of the
-// timed steps is reported (steps after the first two replay a CUDA graph).
+// is timed on the host around run(), which ends with every logits row copied
+// back (the stream synchronized), as the plugin's step does for rows it
+// samples from on the CPU; then again around run_step with argmax_only
+// chunks, as its greedy steps do (each row's argmax copied, not the row);
+// the medians of the timed steps are reported (steps after the first two
+// replay a CUDA graph).
 // Roofline: the bytes a decode step must read (the weights on the device but
 // the embedding, plus the KV cache of every sequence) / the device-to-device
 // copy bandwidth measured in this process. cuBLAS f16: the same linear layers
@@ -15,6 +18,7 @@
 
 #include "runtime/cuda/device_buffer.h"
 #include "runtime/cuda/random_fill.h"
+#include "runtime/cuda/stage_timer.h"
 
 #include <algorithm>
 #include <chrono>
@@ -85,15 +89,16 @@ double cublas_f16_step_us(const HfModelConfig& c, int64_t rows, cuda::CublasCont
 }
 
 struct StepFigures {
-  double seconds;
-  double host_seconds;  // CPU side of a step (CudaForwardPass::last_host_seconds)
+  double seconds;         // every logits row copied to the host (run)
+  double greedy_seconds;  // only each row's argmax copied, as llm-gptq's greedy steps (run_step, argmax_only)
+  double host_seconds;    // CPU side of a step (CudaForwardPass::last_host_seconds)
   size_t replays;
 };
 
 // Median step time of `steps` decode steps of `batch` sequences at `context`.
 StepFigures time_decode(CudaForwardPass& forward, const HfModelConfig& config, const KvGeometry& kv, int batch,
                         int context, int steps) {
-  DeviceArena arena(kv, batch, context + steps + 3);
+  DeviceArena arena(kv, batch, context + 2 * steps + 3);
   std::vector<int32_t> tokens(batch);
   std::vector<SequenceChunk> chunks(batch);
   auto make_step = [&](int step) {
@@ -108,7 +113,7 @@ StepFigures time_decode(CudaForwardPass& forward, const HfModelConfig& config, c
     make_step(warm);
     forward.run(chunks);
   }
-  std::vector<double> times, host_times;
+  std::vector<double> times, greedy_times, host_times;
   for (int step = 2; step < steps + 2; ++step) {
     make_step(step);
     const Clock::time_point start = Clock::now();
@@ -116,7 +121,45 @@ StepFigures time_decode(CudaForwardPass& forward, const HfModelConfig& config, c
     times.push_back(seconds_since(start));
     host_times.push_back(forward.last_host_seconds());
   }
-  return {median(times), median(host_times), forward.graph_replays() - replays_before};
+  for (int step = steps + 2; step < 2 * steps + 2; ++step) {
+    make_step(step);
+    for (SequenceChunk& chunk : chunks) chunk.argmax_only = true;
+    const Clock::time_point start = Clock::now();
+    forward.run_step(chunks);
+    greedy_times.push_back(seconds_since(start));
+  }
+  return {median(times), median(greedy_times), median(host_times), forward.graph_replays() - replays_before};
+}
+
+// Where a greedy decode step's time goes: `steps` eager steps (no graph:
+// each launch's host gap is in the stage it precedes) with a StageTimer.
+void print_stages(CudaForwardPass& forward, const HfModelConfig& config, const KvGeometry& kv, int batch, int context,
+                  int steps) {
+  DeviceArena arena(kv, batch, context + steps + 3);
+  std::vector<int32_t> tokens(batch);
+  std::vector<SequenceChunk> chunks(batch);
+  runtime::cuda::StageTimer timer(step_stage_names(), forward.stream());
+  forward.attach_stage_timer(&timer);
+  for (int step = 0; step < steps + 1; ++step) {
+    if (step == 1) timer.reset();  // the first step warms up
+    for (int i = 0; i < batch; ++i) {
+      tokens[i] = (i * 31 + step * 7 + 11) % static_cast<int32_t>(config.vocab_size);
+      chunks[i] = SequenceChunk{std::span<const int32_t>(&tokens[i], 1), static_cast<uint32_t>(context + step),
+                                arena.sequence(i), true};
+      chunks[i].argmax_only = true;
+    }
+    forward.run_step(chunks);
+  }
+  forward.attach_stage_timer(nullptr);
+  double total = 0.0;
+  for (double ms : timer.total_ms()) total += ms;
+  const double passes = static_cast<double>(std::max<int64_t>(1, timer.passes()));
+  std::printf("    eager step, batch %d: %.3f ms |", batch, total / passes);
+  for (size_t i = 0; i < timer.names().size(); ++i) {
+    std::printf(" %s %.3f ms (%.1f%%) |", timer.names()[i].c_str(), timer.total_ms()[i] / passes,
+                100.0 * timer.total_ms()[i] / std::max(total, 1e-9));
+  }
+  std::printf("\n");
 }
 
 }  // namespace
@@ -145,14 +188,16 @@ void run_cuda_shape(const char* name, const HfModelConfig& config, const CudaBen
                             static_cast<double>(kv.bytes_per_token_per_layer());
     const double roofline = (weight_bytes + kv_bytes) / copy_bandwidth;
     const double f16_us = cublas_f16_step_us(config, batch, cublas);
-    std::printf("  decode batch %2d ctx %5d: %9.1f tok/s %7.3f ms/step | roofline %9.1f tok/s (%4.1f%%) | "
-                "cublas f16 linears alone %9.1f tok/s | host %5.1f us/step | %zu graph replays\n",
-                batch, context, batch / figures.seconds, figures.seconds * 1e3, batch / roofline,
-                100.0 * roofline / figures.seconds, batch * 1e6 / f16_us, figures.host_seconds * 1e6,
-                figures.replays);
+    std::printf("  decode batch %2d ctx %5d: %9.1f tok/s %7.3f ms/step | greedy (argmax copied) %9.1f tok/s %7.3f "
+                "ms/step | roofline %9.1f tok/s (%4.1f%%) | cublas f16 linears alone %9.1f tok/s | host %5.1f us/step "
+                "| %zu graph replays\n",
+                batch, context, batch / figures.seconds, figures.seconds * 1e3, batch / figures.greedy_seconds,
+                figures.greedy_seconds * 1e3, batch / roofline, 100.0 * roofline / figures.seconds,
+                batch * 1e6 / f16_us, figures.host_seconds * 1e6, figures.replays);
   };
   for (int batch : {1, 16, 64}) {
     report(batch, options.context, time_decode(*forward, config, kv, batch, options.context, options.decode_steps));
+    if (options.stages) print_stages(*forward, config, kv, batch, options.context, options.decode_steps);
   }
   for (int context : options.long_contexts) {
     report(16, context, time_decode(*forward, config, kv, 16, context, std::max(3, options.decode_steps / 4)));

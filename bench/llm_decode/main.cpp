@@ -7,7 +7,9 @@
 // shapes, KV blocks in device memory (bench_cuda.cpp; --no-pdl: int4 GEMV
 // launches without programmatic dependent launch; --mma-f16-rows N: the
 // int4 GEMM with f16 activations up to N rows, 0 for dequantize + cuBLAS
-// past 24); --offload times a
+// past 24; --mma-f16-from N: that GEMM from N rows on, in place of the
+// f32-exact kernels up to 24; --stages: where a decode step's time goes, per
+// part of the layers, from CUDA events around eager steps); --offload times a
 // 32B-shape int4 model under a 16 GB (--budget-gb) GPU weight budget with
 // the other layers streamed from host memory (bench_offload.cpp). --gguf FILE times a
 // GGUF model file instead (weights in their stored block types; the load
@@ -198,6 +200,7 @@ int main(int argc, char** argv) {
   [[maybe_unused]] bool cuda = false;  // --cuda (CUDA builds)
   [[maybe_unused]] int cuda_steps = 20;
   [[maybe_unused]] bool offload = false;  // --offload (CUDA builds)
+  [[maybe_unused]] bool stages = false;  // --stages (with --cuda)
   [[maybe_unused]] double budget_gb = 16.0;  // --budget-gb G
   std::string gguf;  // --gguf FILE
   std::string perplexity_text;  // --perplexity TEXT
@@ -231,6 +234,15 @@ int main(int argc, char** argv) {
 #endif
       continue;
     }
+    if (arg == "--mma-f16-from") {  // rows from which the f16-activation GEMM replaces the f32-exact kernels
+      const int rows = value();
+#ifdef CITADEL_HAVE_CUDA
+      citadel::runtime::cuda::GptqLinearCuda::set_int4_mma_f16_min_rows(rows);
+#else
+      (void)rows;
+#endif
+      continue;
+    }
     if (arg == "--cuda") {
 #ifdef CITADEL_HAVE_CUDA
       cuda = true;
@@ -253,6 +265,10 @@ int main(int argc, char** argv) {
       return 2;
 #endif
     }
+    if (arg == "--stages") {  // with --cuda: a per-part table of each decode batch (eager steps, CUDA events)
+      stages = true;
+      continue;
+    }
     if (arg == "--quick") options.full = false;
     else if (arg == "--full") options.full = true;
     else if (arg == "--gguf" && i + 1 < argc) gguf = argv[++i];
@@ -262,7 +278,7 @@ int main(int argc, char** argv) {
     else if (arg == "--prefill") options.prefill_tokens = std::max(1, value());
     else if (arg == "--context") options.context = std::max(0, value());
     else {
-      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda [--no-pdl] [--ring] [--mma-f16-rows N]] [--offload [--budget-gb G]] [--gguf FILE [--perplexity TEXT]]\n"
+      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda [--no-pdl] [--ring] [--mma-f16-rows N] [--mma-f16-from N] [--stages]] [--offload [--budget-gb G]] [--gguf FILE [--perplexity TEXT]]\n"
                   "  --quick (default): TinyLlama-1.1B shape only; --full: also Llama-3-8B\n"
                   "  --cuda: the CUDA forward pass, TinyLlama-1.1B and Llama-3-8B (CUDA builds); with --full\n"
                   "          also Llama-3-8B at batch 16 and contexts 8k and 32k\n"
@@ -277,7 +293,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cuda) {
-    CudaBenchOptions cuda_options{cuda_steps, options.prefill_tokens, options.context, {}};
+    CudaBenchOptions cuda_options{cuda_steps, options.prefill_tokens, options.context, {}, stages};
     std::printf("llm-gptq CUDA decode benchmark (random weights; figures only)\n");
     run_cuda_shape("TinyLlama-1.1B", tinyllama_1b_shape(), cuda_options);
     HfModelConfig llama3 = llama3_8b_shape();

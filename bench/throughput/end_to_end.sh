@@ -22,7 +22,9 @@ batch=${CITADEL_E2E_BATCH:-64}
 port=${CITADEL_E2E_PORT:-18095}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 root=$(mktemp -d)
-trap 'kill -TERM "${pid:-0}" 2>/dev/null || true; rm -rf "$root"' EXIT
+# (pid is empty once the host has stopped: "kill 0" would signal this whole
+# process group, the caller's shell included.)
+trap '[ -n "${pid:-}" ] && kill -TERM "$pid" 2>/dev/null; rm -rf "$root"' EXIT
 mkdir -p "$root/model" "$root/models.d" "$root/run"
 tiny=$repo/tests/data/llm/llama3-gptq
 cp "$tiny/tokenizer.json" "$tiny/tokenizer_config.json" "$tiny/generation_config.json" "$root/model/"
@@ -69,22 +71,33 @@ for _ in $(seq 900); do
 done
 python3 -c "import sys,time; print(f'host ready {time.time() - float(sys.argv[1]):.1f} s after start')" "$start"
 grep -E "llm-gptq: loaded" "$root/host.log" | sed 's/.*llm-gptq:/llm-gptq:/'
+# Step count and seconds from /metrics: the host's steps, and llm-gptq's
+# share of them (its forward pass with the copy of its results, then
+# sampling and detokenizing).
 steps() {
   curl -s "localhost:$port/metrics" | python3 -c '
 import re, sys
 text = sys.stdin.read()
 def total(name):
     return sum(float(v) for v in re.findall(r"^" + name + r"(?:\{[^}]*\})? (\S+)$", text, re.M))
-print(total("citadel_step_duration_seconds_count"), total("citadel_step_duration_seconds_sum"))'
+print(total("citadel_step_duration_seconds_count"), total("citadel_step_duration_seconds_sum"),
+      total("citadel_plugin_forward_seconds_total"), total("citadel_plugin_sampling_seconds_total"))'
 }
 run_load() {
   local label=$1; shift
-  read -r count0 sum0 < <(steps)
+  read -r -a before < <(steps)
   echo "== $label"
   "$build/bench/throughput/bench_throughput" --port "$port" --model bench "$@"
-  read -r count1 sum1 < <(steps)
-  python3 -c "import sys; c=float(sys.argv[2])-float(sys.argv[1]); s=float(sys.argv[4])-float(sys.argv[3]);
-print(f'host steps: {c:.0f}, mean {1000*s/max(c,1):.3f} ms/step, {s:.2f} s in steps')" "$count0" "$count1" "$sum0" "$sum1"
+  read -r -a after < <(steps)
+  python3 - "${before[@]}" "${after[@]}" <<'PY'
+import sys
+b, a = [float(v) for v in sys.argv[1:5]], [float(v) for v in sys.argv[5:9]]
+count, step, forward, sampling = (a[i] - b[i] for i in range(4))
+per = lambda seconds: 1000 * seconds / max(count, 1)
+print(f"host steps: {count:.0f}, mean {per(step):.3f} ms/step, {step:.2f} s in steps")
+print(f"  of a step: forward pass and copy {per(forward):.3f} ms, sampling {per(sampling):.3f} ms, "
+      f"the rest of the step {per(step - forward - sampling):.3f} ms")
+PY
 }
 run_load "offline: $prompts prompts of 128-512 tokens, 128-256 output tokens" --num-prompts "$prompts" \
   --mean-input-len 300 --max-input-len 512 --mean-output-len 192 --max-output-len 256 --min-len 128

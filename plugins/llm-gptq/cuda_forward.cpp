@@ -187,7 +187,10 @@ void CudaForwardPass::reserve(size_t rows, size_t wanted, size_t table_stride) {
   if (wanted > wanted_capacity_) {
     wanted_capacity_ = wanted;
     last_rows_ = cuda::DeviceBuffer(wanted * hidden * sizeof(float), "last rows");
-    logits_ = cuda::DeviceBuffer(wanted * config_.vocab_size * sizeof(float), "logits");
+    logits_ = cuda::DeviceBuffer(wanted * lm_head_.out_features() * sizeof(float), "logits");
+    argmax_ = cuda::DeviceBuffer(wanted * sizeof(int32_t), "logits argmax");
+    host_logits_ = cuda::PinnedHostBuffer(wanted * lm_head_.out_features() * sizeof(float), "step logits");
+    host_argmax_ = cuda::PinnedHostBuffer(wanted * sizeof(int32_t), "step logits argmax");
     moved = true;
   }
   attention_splits_ = cuda::flash_decode_splits(static_cast<int64_t>(rows), kv_heads,
@@ -209,12 +212,51 @@ void CudaForwardPass::reserve(size_t rows, size_t wanted, size_t table_stride) {
 }
 
 std::vector<float> CudaForwardPass::run(std::span<const SequenceChunk> chunks) {
-  std::vector<float> logits;
-  run(chunks, logits);
+  const size_t wanted = launch(chunks);
+  std::vector<float> logits(wanted * lm_head_.out_features());
+  if (wanted == 0) {
+    cuda::synchronize(stream_);
+    return logits;
+  }
+  logits_.download(logits.data(), logits.size() * sizeof(float), 0, stream_);
   return logits;
 }
 
-void CudaForwardPass::run(std::span<const SequenceChunk> chunks, std::vector<float>& logits) {
+CudaForwardPass::StepLogits CudaForwardPass::run_step(std::span<const SequenceChunk> chunks) {
+  const size_t wanted = launch(chunks);
+  if (wanted == 0) {
+    cuda::synchronize(stream_);
+    return {};
+  }
+  const size_t row_bytes = lm_head_.out_features() * sizeof(float);
+  host_argmax_.copy_from_device_async(argmax_.data(), wanted * sizeof(int32_t), 0, stream_);
+  // The rows of chunks that sample otherwise than greedily, or report
+  // logprobs, in runs of adjacent rows.
+  size_t row = 0, run_start = 0, run_rows = 0;
+  auto flush = [&] {
+    if (run_rows > 0) {
+      host_logits_.copy_from_device_async(static_cast<const std::byte*>(logits_.data()) + run_start * row_bytes,
+                                          run_rows * row_bytes, run_start * row_bytes, stream_);
+    }
+    run_rows = 0;
+  };
+  for (const SequenceChunk& chunk : chunks) {
+    const size_t rows = logits_rows(chunk);
+    if (rows > 0 && !chunk.argmax_only) {
+      if (run_rows == 0) run_start = row;
+      run_rows += rows;
+    } else {
+      flush();
+    }
+    row += rows;
+  }
+  flush();
+  cuda::synchronize(stream_);
+  return StepLogits{std::span<float>(host_logits_.as<float>(), wanted * lm_head_.out_features()),
+                    std::span<const int32_t>(host_argmax_.as<int32_t>(), wanted)};
+}
+
+size_t CudaForwardPass::launch(std::span<const SequenceChunk> chunks) {
   const auto started = std::chrono::steady_clock::now();
   size_t rows = 0, wanted = 0, max_blocks = 1;
   for (const SequenceChunk& chunk : chunks) {
@@ -229,10 +271,7 @@ void CudaForwardPass::run(std::span<const SequenceChunk> chunks, std::vector<flo
     wanted += logits_rows(chunk);
     max_blocks = std::max(max_blocks, chunk.blocks.size());
   }
-  if (rows == 0) {
-    logits.clear();
-    return;
-  }
+  if (rows == 0) return 0;
   const size_t table_stride = std::bit_ceil(max_blocks);
   reserve(rows, wanted, table_stride);
 
@@ -261,20 +300,29 @@ void CudaForwardPass::run(std::span<const SequenceChunk> chunks, std::vector<flo
 
   const auto n = static_cast<int64_t>(rows), w = static_cast<int64_t>(wanted);
   const auto stride = static_cast<int64_t>(table_stride);
-  graphs_.run({n, w, stride, 0}, generation_ + (cublas_.generation() << 32), stream_,
-              [&] { enqueue_step(n, w, stride); });
-  last_host_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (wanted == 0) {
-    cuda::synchronize(stream_);
-    logits.clear();
-    return;
+  if (stage_timer_ != nullptr) {
+    enqueue_step(n, w, stride);
+    stage_timer_->end_pass();
+  } else {
+    graphs_.run({n, w, stride, 0}, generation_ + (cublas_.generation() << 32), stream_,
+                [&] { enqueue_step(n, w, stride); });
   }
-  logits.resize(wanted * lm_head_.out_features());
-  logits_.download(logits.data(), logits.size() * sizeof(float), 0, stream_);
+  last_host_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return wanted;
+}
+
+std::vector<std::string> step_stage_names() {
+  return {"embedding", "norm + qkv", "rope + kv write", "attention", "o", "norm + gate_up", "down",
+          "norm + lm_head + argmax"};
+}
+
+void CudaForwardPass::mark(StepStage stage) const {
+  if (stage_timer_ != nullptr) stage_timer_->stage(static_cast<int>(stage));
 }
 
 void CudaForwardPass::enqueue_step(int64_t n, int64_t wanted, int64_t table_stride) {
   const int64_t hidden = config_.hidden_size;
+  mark(StepStage::embedding);
   embedding_.lookup(reinterpret_cast<const int32_t*>(static_cast<std::byte*>(step_tables_.data()) + ids_at_), n,
                     hidden_.as<float>(), stream_);
   streamer_->begin_step(stream_);
@@ -284,6 +332,7 @@ void CudaForwardPass::enqueue_step(int64_t n, int64_t wanted, int64_t table_stri
     streamer_->after_layer(layer, stream_);
   }
   if (wanted == 0) return;
+  mark(StepStage::logits);
   // Gather the wanted rows (an "embedding lookup" into the hidden states).
   cuda::embedding_lookup(hidden_.data(), runtime::DType::f32, n, hidden,
                          reinterpret_cast<const int32_t*>(static_cast<std::byte*>(step_tables_.data()) + wanted_at_),
@@ -291,6 +340,8 @@ void CudaForwardPass::enqueue_step(int64_t n, int64_t wanted, int64_t table_stri
   cuda::rms_norm(last_rows_.as<float>(), wanted, hidden, final_norm_.as<float>(),
                  static_cast<float>(config_.rms_norm_eps), last_rows_.as<float>(), stream_);
   lm_head_.forward(cublas_, last_rows_.as<float>(), wanted, logits_.as<float>(), stream_);
+  cuda::argmax_rows(logits_.as<float>(), wanted, static_cast<int64_t>(lm_head_.out_features()),
+                    argmax_.as<int32_t>(), stream_);
 }
 
 void CudaForwardPass::layer_forward(size_t layer_index, int64_t rows, int64_t table_stride) {
@@ -312,6 +363,7 @@ void CudaForwardPass::layer_forward(size_t layer_index, int64_t rows, int64_t ta
   };
 
   // Attention block.
+  mark(StepStage::qkv);
   if (layer.qkv) {
     Epilogue qkv;
     qkv.segments = 3;
@@ -339,20 +391,24 @@ void CudaForwardPass::layer_forward(size_t layer_index, int64_t rows, int64_t ta
       reinterpret_cast<void* const*>(tables_base + slots_at_), rows, kTokensPerBlock,
       static_cast<int64_t>(layer_index), kv_heads, head_dim, kv_.dtype);
   write_view.tokens_per_block = 1;
+  mark(StepStage::rope_kv_write);
   cuda::rope_kv_write(q_.as<float>(), k_.as<float>(), v_.as<float>(), rows, heads, positions, inv_freq_.as<float>(),
                       rotary_half_, write_view, stream_);
 
   // Attention: each row attends through its chunk's table up to its position.
   const runtime::KvBlockView layout = runtime::kv_block_view_for_layer(
       nullptr, 0, kTokensPerBlock, static_cast<int64_t>(layer_index), kv_heads, head_dim, kv_.dtype);
+  mark(StepStage::attention);
   cuda::flash_decode(q_.as<float>(), rows, heads, layout, reinterpret_cast<void* const*>(tables_base + tables_at_),
                      table_stride, reinterpret_cast<const int32_t*>(tables_base + lengths_at_),
                      table_stride * kTokensPerBlock, attention_splits_, 1.0f / std::sqrt(static_cast<float>(head_dim)),
                      attention_scratch_.as<float>(), attn_.as<float>(), stream_);
+  mark(StepStage::o);
   layer.o.forward(cublas_, attn_.as<float>(), rows, Epilogue::single(hidden_.as<float>(), hidden, Epilogue::Kind::add),
                   stream_);
 
   // MLP block.
+  mark(StepStage::gate_up);
   if (layer.gate_up) {
     Epilogue silu = Epilogue::single(gate_.as<float>(), 2 * ffn);
     silu.kind = Epilogue::Kind::silu_mul;
@@ -364,6 +420,7 @@ void CudaForwardPass::layer_forward(size_t layer_index, int64_t rows, int64_t ta
     layer.up.forward(cublas_, normed_.as<float>(), rows, up_.as<float>(), stream_);
     cuda::silu_mul(gate_.as<float>(), up_.as<float>(), rows * ffn, gate_.as<float>(), stream_);
   }
+  mark(StepStage::down);
   layer.down.forward(cublas_, gate_.as<float>(), rows,
                      Epilogue::single(hidden_.as<float>(), hidden, Epilogue::Kind::add), stream_);
 }

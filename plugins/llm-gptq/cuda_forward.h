@@ -6,7 +6,8 @@
 // run() uploads the step's tables (token ids, positions, K/V slots, block
 // tables, lengths) into fixed device buffers, queues the step (replayed as a
 // CUDA graph per shape after its first run, see StepGraphs) and returns the
-// logits on the host. Used by LlmModel on CUDA devices, tests/llm_cuda and
+// logits on the host (run_step: only the rows the caller samples from, and
+// every row's argmax). Used by LlmModel on CUDA devices, tests/llm_cuda and
 // bench/llm_decode --cuda. Only compiled when CITADEL_HAVE_CUDA. Layers from
 // `resident_layers` on are streamed from pinned host memory each step
 // (layer_streamer.h; options gpu_layers / cpu_offload_gb).
@@ -23,17 +24,26 @@
 
 #include "runtime/cuda/cublas_matmul.h"
 #include "runtime/cuda/device_buffer.h"
+#include "runtime/cuda/pinned_buffer.h"
+#include "runtime/cuda/stage_timer.h"
 #include "runtime/cuda/step_graphs.h"
 
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace citadel::llm {
 
 // Makes `ordinal` the calling thread's current CUDA device (cudaSetDevice).
 void use_cuda_device(int ordinal);
+
+// The parts of a step a StageTimer attached to the pass reports, in order
+// (bench_llm_decode --cuda --stages): the RMSNorm before a projection counts
+// with the projection, the final norm and the argmax with the lm_head.
+enum class StepStage { embedding, qkv, rope_kv_write, attention, o, gate_up, down, logits, count };
+std::vector<std::string> step_stage_names();
 
 class CudaForwardPass {
  public:
@@ -52,12 +62,28 @@ class CudaForwardPass {
   // As ForwardPass::run (same checks and errors): logits [chunks with
   // want_logits, vocab] on the host; the stream is synchronized on return.
   std::vector<float> run(std::span<const SequenceChunk> chunks);
-  // The same into `logits` (resized): a buffer kept from step to step is
-  // neither allocated nor zeroed again (llm-gptq's step; 33 MB at 64 rows of
-  // a 128k vocabulary).
-  void run(std::span<const SequenceChunk> chunks, std::vector<float>& logits);
+
+  // One step's results in the pass's pinned host memory, valid until the
+  // next run: rows as run() returns them, except that the rows of
+  // argmax_only chunks are not copied (left as they were); argmax holds
+  // every row's argmax (lowest index among equals, as runtime::argmax),
+  // computed on the device. Greedy rows then cost 4 bytes of copy instead
+  // of a vocabulary of floats (0.5 MB at 128k ids).
+  struct StepLogits {
+    std::span<float> rows;            // [wanted rows, vocab]
+    std::span<const int32_t> argmax;  // [wanted rows]
+  };
+  // llm-gptq's step: as run(), into StepLogits.
+  StepLogits run_step(std::span<const SequenceChunk> chunks);
+
+  // Times the parts of every later step with `timer` (made with
+  // step_stage_names(); null detaches). While attached, steps run eagerly,
+  // not from graphs, and each run synchronizes into the timer's totals.
+  void attach_stage_timer(runtime::cuda::StageTimer* timer) { stage_timer_ = timer; }
 
   const KvGeometry& kv_geometry() const { return kv_; }
+  // The cudaStream_t every step runs on.
+  void* stream() const { return stream_; }
   // Steps replayed from a captured graph so far (bench, tests).
   size_t graph_replays() const { return graphs_.replays(); }
   // Host seconds of the last run() up to the step's launch (checks, tables,
@@ -83,9 +109,15 @@ class CudaForwardPass {
   // block tables of `table_stride` entries per row; bumps generation_ when
   // a buffer is reallocated.
   void reserve(size_t rows, size_t wanted, size_t table_stride);
-  // Queues the whole step (embedding .. logits) on the stream.
+  // Checks the chunks, uploads the step's tables and launches the step;
+  // returns the number of logits rows it computes. Nothing is launched
+  // when the chunks hold no token.
+  size_t launch(std::span<const SequenceChunk> chunks);
+  // Queues the whole step (embedding .. logits, their argmax) on the stream.
   void enqueue_step(int64_t rows, int64_t wanted, int64_t table_stride);
   void layer_forward(size_t layer, int64_t rows, int64_t table_stride);
+  // Marks the start of `stage` on the attached StageTimer, if any.
+  void mark(StepStage stage) const;
 
   const HfModelConfig& config_;
   KvGeometry kv_;
@@ -105,12 +137,14 @@ class CudaForwardPass {
   runtime::cuda::DeviceBuffer step_tables_;
   size_t ids_at_ = 0, positions_at_ = 0, wanted_at_ = 0, slots_at_ = 0, tables_at_ = 0, lengths_at_ = 0;
   size_t rows_capacity_ = 0, wanted_capacity_ = 0;
-  runtime::cuda::DeviceBuffer hidden_, normed_, q_, k_, v_, attn_, proj_, gate_, up_, last_rows_, logits_;
+  runtime::cuda::DeviceBuffer hidden_, normed_, q_, k_, v_, attn_, proj_, gate_, up_, last_rows_, logits_, argmax_;
+  runtime::cuda::PinnedHostBuffer host_logits_, host_argmax_;  // run_step's copies
   runtime::cuda::DeviceBuffer attention_scratch_;
   int64_t attention_splits_ = 1;
   uint64_t generation_ = 0;
   double last_host_seconds_ = 0.0;
   runtime::cuda::StepGraphs graphs_;
+  runtime::cuda::StageTimer* stage_timer_ = nullptr;
 };
 
 }  // namespace citadel::llm

@@ -31,6 +31,10 @@ struct SequenceChunk {
   std::span<void* const> blocks;  // block i holds positions [16 i, 16 i + 16)
   bool want_logits = false;       // compute logits of the chunk's last token
   bool all_logits = false;        // compute logits of every token (prompt logprobs)
+  // The caller picks the next token as the argmax of the chunk's logits row
+  // (greedy, nothing applied to the row first): the CUDA pass copies the
+  // row's argmax to the host instead of the row (CudaForwardPass::run_step).
+  bool argmax_only = false;
 };
 
 // Rows of logits the forward passes return for the chunk: every token's with

@@ -1,6 +1,8 @@
 // Sampling, stop conditions and streamed text of one request.
 #include "generation.h"
 
+#include "runtime/core/error.h"
+
 namespace citadel::llm {
 
 Generation::Generation(std::vector<int32_t> prompt, const runtime::SamplingParams& sampling,
@@ -24,17 +26,23 @@ std::string Generation::flush_text() {
 }
 
 TokenOutcome Generation::sample_next(std::span<float> logits) {
-  TokenOutcome outcome;
-  if (finished_) {
-    outcome.finished = true;
-    outcome.reason = reason_;
-    return outcome;
-  }
+  if (finished_) return TokenOutcome{-1, {}, true, reason_};
   // With a constraint: stop when no token may follow (cannot happen with a
   // satisfiable grammar), after an end token, or once the match is
   // terminated (nothing but an end token could follow).
-  bool constraint_done = constraint_ && constraint_->mask_logits(logits) == 0;
-  outcome.token = sampler_.sample(logits, sequence_);
+  const bool constraint_done = constraint_ && constraint_->mask_logits(logits) == 0;
+  return append(sampler_.sample(logits, sequence_), constraint_done);
+}
+
+TokenOutcome Generation::take_argmax(int32_t token) {
+  if (finished_) return TokenOutcome{-1, {}, true, reason_};
+  if (!picks_argmax()) runtime::throw_invalid("llm-gptq: take_argmax for a request that samples otherwise");
+  return append(token, false);
+}
+
+TokenOutcome Generation::append(int32_t token, bool constraint_done) {
+  TokenOutcome outcome;
+  outcome.token = token;
   sequence_.push_back(outcome.token);
   if (constraint_ && !constraint_done) {
     constraint_done = !constraint_->accept(outcome.token) || constraint_->terminated() ||

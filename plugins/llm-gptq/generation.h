@@ -52,6 +52,13 @@ class Generation {
   // Samples the next token from `logits` (modified), appends it and returns
   // its text and whether the request is done.
   TokenOutcome sample_next(std::span<float> logits);
+  // True when sample_next would pick the argmax of the logits as given
+  // (greedy sampling, no repetition penalty, no constraint): the caller may
+  // then pass that argmax to take_argmax instead of the logits.
+  bool picks_argmax() const { return !constraint_ && sampler_.picks_argmax(); }
+  // As sample_next for a request where picks_argmax(): `token` is the
+  // argmax of the step's logits row.
+  TokenOutcome take_argmax(int32_t token);
   // A request with max_new_tokens 0 (prompt logprobs only) ends once its
   // prompt is processed, without sampling.
   void finish_after_prompt();
@@ -65,6 +72,9 @@ class Generation {
  private:
   // At the end: the decoder's held bytes and the stop matcher's held tail.
   std::string flush_text();
+  // Appends the chosen `token` and works out its text and whether the
+  // request is done (`constraint_done`: the constraint allows nothing more).
+  TokenOutcome append(int32_t token, bool constraint_done);
 
   std::vector<int32_t> sequence_;
   uint32_t prompt_tokens_;

@@ -8,6 +8,7 @@
 #include "runtime/core/error.h"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 
 namespace citadel::llm {
@@ -238,20 +239,32 @@ void LlmModel::step(const citadel_step_batch& batch, citadel_step_output* output
     chunk.want_logits = end == generation.sequence().size();
     if (auto scored = request_logprobs_.find(item.request_id); scored != request_logprobs_.end()) {
       chunk.all_logits = scored->second.wants_all_rows(chunk.first_position, generation.prompt_tokens());
+    } else {
+      chunk.argmax_only = chunk.want_logits && generation.max_new_tokens() > 0 && generation.picks_argmax();
     }
     chunks.push_back(chunk);
     chunk_item.push_back(i);
     processed_tokens += item.num_new_tokens;
   }
 
-  std::vector<float>& logits = step_logits_;
+  const auto forward_started = std::chrono::steady_clock::now();
+  // The step's logits rows; on CUDA, with the argmax of every row computed
+  // on the device, and the rows of argmax_only chunks not copied.
+  std::span<float> logits;
+  std::span<const int32_t> device_argmax;
 #ifdef CITADEL_HAVE_CUDA
   if (cuda_forward_) {
     use_cuda_device(host_.device().ordinal);
-    cuda_forward_->run(chunks, logits);  // synchronizes the stream
+    const CudaForwardPass::StepLogits step = cuda_forward_->run_step(chunks);  // synchronizes the stream
+    logits = step.rows;
+    device_argmax = step.argmax;
   }
 #endif
-  if (forward_) logits = forward_->run(chunks, *pool_);
+  if (forward_) {
+    step_logits_ = forward_->run(chunks, *pool_);
+    logits = step_logits_;
+  }
+  const auto sampling_started = std::chrono::steady_clock::now();
   const size_t vocab = config_.vocab_size;
   size_t logits_row = 0;
   // Rows to sample: each on its own row of `logits`, in place, except for
@@ -261,6 +274,7 @@ void LlmModel::step(const citadel_step_batch& batch, citadel_step_output* output
     Generation* generation;
     size_t row;
     std::unordered_map<uint64_t, RequestLogprobs>::iterator scored;
+    bool argmax_only;
     TokenOutcome outcome;
   };
   std::vector<Pending> pending;
@@ -282,15 +296,18 @@ void LlmModel::step(const citadel_step_batch& batch, citadel_step_output* output
       step_outputs_.finish(i, generation.finish_reason());
       continue;
     }
-    pending.push_back(Pending{i, &generation, logits_row - 1, scored, {}});
+    pending.push_back(Pending{i, &generation, logits_row - 1, scored, chunks[c].argmax_only, {}});
   }
   // Requests sample independently (each its own Generation, sampler and
   // decoder): one row per task of the pool.
   auto sample = [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       Pending& next = pending[static_cast<size_t>(p)];
-      const std::span<float> row(logits.data() + next.row * vocab, vocab);
-      if (next.scored != request_logprobs_.end()) {
+      const std::span<float> row = logits.subspan(next.row * vocab, vocab);
+      if (next.argmax_only) {
+        next.outcome = next.generation->take_argmax(device_argmax.empty() ? runtime::argmax(row)
+                                                                          : device_argmax[next.row]);
+      } else if (next.scored != request_logprobs_.end()) {
         std::vector<float> copy(row.begin(), row.end());
         next.outcome = next.generation->sample_next(copy);
       } else {
@@ -318,6 +335,14 @@ void LlmModel::step(const citadel_step_batch& batch, citadel_step_output* output
   }
   step_outputs_.publish();
   for (size_t i = 0; i < count; ++i) step_logprobs_[i].export_to(outputs[i], *token_texts_);
+  // Where a step's time goes (bench/throughput/end_to_end.sh sets these
+  // beside the host's step time): the forward pass with the copy of its
+  // results, then sampling and detokenizing.
+  const auto step_done = std::chrono::steady_clock::now();
+  if (!chunks.empty()) {
+    host_.counter_add("forward_seconds", std::chrono::duration<double>(sampling_started - forward_started).count());
+    host_.counter_add("sampling_seconds", std::chrono::duration<double>(step_done - sampling_started).count());
+  }
   host_.gauge_set("open_requests", static_cast<double>(requests_.size()));
   if (generated > 0) host_.counter_add("generated_tokens", static_cast<double>(generated));
   if (processed_tokens > 0) host_.counter_add("processed_tokens", static_cast<double>(processed_tokens));

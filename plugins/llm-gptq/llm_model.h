@@ -95,7 +95,7 @@ class LlmModel final : public sdk::Model {
   std::unique_ptr<CudaForwardPass> cuda_forward_;  // set on CUDA devices (forward_ is then null)
 #endif
   std::unordered_map<uint64_t, std::unique_ptr<Generation>> requests_;
-  std::vector<float> step_logits_;  // the logits of the last step, kept for its memory
+  std::vector<float> step_logits_;  // the CPU pass's logits of the last step
   // Logprobs: per open request that asked for them, per item of the step.
   std::optional<TokenTexts> token_texts_;
   std::unordered_map<uint64_t, RequestLogprobs> request_logprobs_;

@@ -2,7 +2,9 @@
 // reference models (tests/data/llm/<model>/reference.json, or the folder in
 // CITADEL_LLM_REFERENCE_DIR): last-position logits within 1e-2 relative error
 // of the reference and of the CPU forward pass, and the 32-token greedy
-// continuation, prompts batched together, identical to the reference; a
+// continuation, prompts batched together (greedy ids from the device's
+// argmax or from the copied rows, as llm-gptq's step takes them), identical
+// to the reference; a
 // chunked prefill equals a one-chunk prefill. KV
 // blocks are cudaMalloc'd here. GPU only: tagged [cuda]; empty without CUDA.
 #ifdef CITADEL_HAVE_CUDA
@@ -124,19 +126,29 @@ TEST_CASE("CUDA greedy continuations of all prompts batched together equal the r
       blocks.emplace_back(kv, sequences.back().size() + steps);
     }
     // Step 0: every prompt as one prefill chunk in one batch; then one
-    // decode token per sequence per step.
+    // decode token per sequence per step. run_step as llm-gptq calls it:
+    // even sequences take the device's argmax (argmax_only, no row copied),
+    // odd ones the argmax of their copied row, which must agree with the
+    // device's.
     std::vector<size_t> computed(sequences.size(), 0);
     for (size_t step = 0; step < steps; ++step) {
       std::vector<SequenceChunk> chunks;
       for (size_t s = 0; s < sequences.size(); ++s) {
         chunks.push_back(SequenceChunk{std::span<const int32_t>(sequences[s]).subspan(computed[s]),
                                        static_cast<uint32_t>(computed[s]), blocks[s].addresses, true});
+        chunks.back().argmax_only = s % 2 == 0;
       }
-      const std::vector<float> logits = gpu.run(chunks);
-      REQUIRE(logits.size() == sequences.size() * config.vocab_size);
+      const CudaForwardPass::StepLogits logits = gpu.run_step(chunks);
+      REQUIRE(logits.rows.size() == sequences.size() * config.vocab_size);
+      REQUIRE(logits.argmax.size() == sequences.size());
       for (size_t s = 0; s < sequences.size(); ++s) {
         computed[s] = sequences[s].size();
-        const std::span<const float> row(logits.data() + s * config.vocab_size, config.vocab_size);
+        if (s % 2 == 0) {
+          sequences[s].push_back(logits.argmax[s]);
+          continue;
+        }
+        const std::span<const float> row = logits.rows.subspan(s * config.vocab_size, config.vocab_size);
+        CHECK(logits.argmax[s] == citadel::runtime::argmax(row));
         sequences[s].push_back(citadel::runtime::argmax(row));
       }
     }

@@ -256,6 +256,38 @@ TEST_CASE("cuda GPTQ layer forward: GEMV, tensor-core GEMM and f16 GEMM all matc
   CHECK(compare(narrow, 17, true, rng, Path::forward) < 1e-2);
 }
 
+TEST_CASE("cuda GPTQ layer forward takes the f16-activation GEMM from int4_mma_f16_min_rows on", "[cuda]") {
+  std::mt19937 rng(22);
+  const auto layer = make_layer(4, 512, 264, 128, true, GptqZeroFormat::v2, rng);
+  GptqLinearCuda gpu(layer.tensors, "test.gpu");
+  REQUIRE(int4_mma_supported(gpu.tiled_weights()));
+  CublasContext context;
+  const int64_t m = 12;
+  DeviceBuffer x = to_device(random_floats(static_cast<size_t>(m * 512), rng));
+  const size_t outputs = static_cast<size_t>(m * 264);
+  DeviceBuffer y(outputs * sizeof(float));
+  auto forward = [&] {
+    gpu.forward(context, x.as<float>(), m, y.as<float>(), nullptr, nullptr);
+    return y.to_vector<float>(outputs);
+  };
+  auto f16_gemm = [&] {
+    int4_mma(gpu.tiled_weights(), x.as<float>(), m, nullptr, LinearEpilogue::single(y.as<float>(), 264),
+             context.activation_scratch(int4_mma_scratch_halves(gpu.tiled_weights(), Int4MmaActivations::f16)),
+             nullptr, Int4MmaActivations::f16);
+    return y.to_vector<float>(outputs);
+  };
+  const std::vector<float> exact = forward();  // default: 12 rows stay f32-exact
+  const std::vector<float> rounded = f16_gemm();
+  REQUIRE(exact != rounded);  // f16 rounding of x and the weights shows in random data
+  GptqLinearCuda::set_int4_mma_f16_min_rows(9);
+  CHECK(gpu.exact_max_rows() == 8);
+  CHECK(forward() == rounded);
+  GptqLinearCuda::set_int4_mma_f16_min_rows(13);
+  CHECK(forward() == exact);
+  GptqLinearCuda::set_int4_mma_f16_min_rows(GptqLinearCuda::kDefaultInt4MmaF16MinRows);
+  CHECK(gpu.exact_max_rows() == GptqLinearCuda::kTensorCoreMaxRows);
+}
+
 static double dequant_error(const std::vector<float>& expected_out_in, const std::vector<uint16_t>& got_in_out, int64_t in,
                      int64_t out) {
   double worst = 0.0;

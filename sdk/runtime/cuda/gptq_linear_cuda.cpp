@@ -226,15 +226,21 @@ void GptqLinearCuda::build_packed(const GptqTensors& t, const float* bias) {
 
 namespace {
 std::atomic<int64_t> int4_mma_f16_rows{GptqLinearCuda::kDefaultInt4MmaF16MaxRows};
+std::atomic<int64_t> int4_mma_f16_from{GptqLinearCuda::kDefaultInt4MmaF16MinRows};
 }  // namespace
 
 void GptqLinearCuda::set_int4_mma_f16_max_rows(int64_t rows) { int4_mma_f16_rows.store(std::max<int64_t>(0, rows)); }
 
 int64_t GptqLinearCuda::int4_mma_f16_max_rows() { return int4_mma_f16_rows.load(); }
 
+void GptqLinearCuda::set_int4_mma_f16_min_rows(int64_t rows) { int4_mma_f16_from.store(std::max<int64_t>(1, rows)); }
+
+int64_t GptqLinearCuda::int4_mma_f16_min_rows() { return int4_mma_f16_from.load(); }
+
 int64_t GptqLinearCuda::exact_max_rows() const {
   if (!tiled()) return kPackedGemvMaxRows;
-  return int4_mma_supported(tiled_) ? kTensorCoreMaxRows : kPackedGemvMaxRows;
+  if (!int4_mma_supported(tiled_)) return kPackedGemvMaxRows;
+  return std::min(kTensorCoreMaxRows, int4_mma_f16_min_rows() - 1);
 }
 
 size_t GptqLinearCuda::device_bytes() const {
@@ -296,6 +302,13 @@ void GptqLinearCuda::forward_tiled(CublasContext& context, const float* x, int64
   if (bias_.size() > 0 && extra_bias != nullptr) fail_invalid(name_ + ": the layer already has a bias");
   const float* bias = bias_.size() > 0 ? bias_.as<float>() : extra_bias;
   const bool tensor_cores = int4_mma_supported(tiled_);
+  if (tensor_cores && m >= int4_mma_f16_min_rows() && m <= kTensorCoreMaxRows) {
+    // Rows the f32-exact kernels would take, given to the f16 GEMM instead.
+    int4_mma(tiled_, x, m, bias, epilogue,
+             context.activation_scratch(int4_mma_scratch_halves(tiled_, Int4MmaActivations::f16)), stream,
+             Int4MmaActivations::f16);
+    return;
+  }
   if (m <= kInt4GemvRingMaxRows && int4_gemv_ring_dispatch() && int4_gemv_ring_supported(tiled_, m)) {
     int4_gemv_ring(tiled_, x, m, bias, epilogue, stream);
     return;

@@ -53,6 +53,12 @@ class GptqLinearCuda {
   static constexpr int64_t kDefaultInt4MmaF16MaxRows = 64;
   static void set_int4_mma_f16_max_rows(int64_t rows);
   static int64_t int4_mma_f16_max_rows();
+  // Rows from which the f16-activation GEMM also replaces the f32-exact
+  // kernels (default kTensorCoreMaxRows + 1: up to 24 rows stay exact).
+  // Process-wide, as above; bench_llm_decode --mma-f16-from N.
+  static constexpr int64_t kDefaultInt4MmaF16MinRows = kTensorCoreMaxRows + 1;
+  static void set_int4_mma_f16_min_rows(int64_t rows);
+  static int64_t int4_mma_f16_min_rows();
   // Rows up to which forward() is f32-exact (to rounding) for this layer.
   int64_t exact_max_rows() const;
 

@@ -33,6 +33,12 @@ class Sampler {
   // `previous_tokens` are the prompt and the tokens generated so far.
   int32_t sample(std::span<float> logits, std::span<const int32_t> previous_tokens);
   const SamplingParams& params() const { return params_; }
+  // True when sample() returns argmax(logits) of the logits as given
+  // (greedy, no repetition penalty): the caller may take the argmax
+  // wherever it is cheapest (llm-gptq: on the GPU) and skip sample().
+  bool picks_argmax() const {
+    return (params_.temperature == 0.0f || params_.top_k == 1) && params_.repetition_penalty == 1.0f;
+  }
 
  private:
   SamplingParams params_;
