@@ -13,7 +13,7 @@
 //     same shape;
 //   - the fp16 lm_head through cuBLAS;
 //   - flash-decoding attention over an f16 paged KV cache (Llama-3-8B heads)
-//     at batch 16, contexts 512 / 8k / 32k.
+//     at batch 16, contexts 512 / 8k / 32k, and at batch 64, context 512.
 // Roofline = bytes the call must move (weights once, x, y; KV once) / the
 // device-to-device copy bandwidth measured in this run (read + write).
 // Timing: CUDA events around runs of 10 calls, median of 21 runs after
@@ -303,6 +303,7 @@ int main(int argc, char** argv) {
     }
     if (filters.attention) {
       for (int64_t context_length : {512, 8192, 32768}) bench_attention(16, context_length, copy_bandwidth);
+      bench_attention(64, 512, copy_bandwidth);
     }
   } catch (const std::exception& error) {
     std::fprintf(stderr, "bench_cuda_kernels: %s\n", error.what());

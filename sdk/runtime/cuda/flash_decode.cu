@@ -1,6 +1,7 @@
 // Flash decoding over the paged f16 KV cache (flash_decode.h says the work
-// split). Softmax in f32 with the accurate expf, scores as q·scale·k, as the
-// CPU kernel and paged_attention_decode.
+// split). Softmax in f32, in base 2: scores as q·(scale·log2 e)·k and
+// exp2f, the same function as the CPU kernel's e^(q·scale·k) to f32
+// rounding.
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/dependent_launch.cuh"
 #include "runtime/cuda/flash_decode.h"
@@ -16,15 +17,15 @@ namespace citadel::runtime::cuda {
 namespace {
 
 constexpr int kWarps = 4;
-constexpr int kUnroll = 4;
 constexpr int kMaxGroup = 8;
 constexpr int64_t kMinPositionsPerSplit = 64;
+constexpr float kLog2e = 1.4426950408889634f;
 
 struct Params {
   const float* q;
   void* const* tables;
   const int32_t* lengths;
-  float* scratch;  // [rows, heads, splits, head_dim + 2]: output sum, max, denominator
+  float* scratch;  // [rows, heads, splits, head_dim + 2]: output sum, max (base 2), denominator
   float* out;
   int64_t table_stride;
   int64_t num_heads;
@@ -34,44 +35,70 @@ struct Params {
   int64_t positions_per_split;
   int32_t splits;
   int32_t group;
-  float scale;
+  float score_scale;  // scale * log2(e): scores, maxima and exponents in base 2
 };
 
-template <int D>
-struct HalfVector;
-template <>
-struct HalfVector<1> { using type = __half; };
-template <>
-struct HalfVector<2> { using type = __half2; };
-template <>
-struct HalfVector<4> { using type = uint2; };
-template <>
-struct HalfVector<8> { using type = uint4; };
+// The work of a warp for head size HD and G query heads per KV head: L lanes
+// share one position, each holding DL = HD / L of its dimensions (fewest
+// lanes such that a lane's sums of the G heads fit in 64 registers), so a
+// warp takes 32 / L positions per pass and a score needs log2(L) shuffles;
+// each lane keeps U passes of K/V in flight (at most 32 values of each).
+__host__ __device__ constexpr int lanes_per_position(int head_dim, int group) {
+  return group * head_dim / 8 <= 64 ? 8 : group * head_dim / 16 <= 64 ? 16 : 32;
+}
+__host__ __device__ constexpr int passes_in_flight(int dims_per_lane) {
+  return dims_per_lane >= 32 ? 1 : dims_per_lane >= 16 ? 2 : 4;
+}
 
-template <int D>
-__device__ __forceinline__ void load_halves(const __half* p, float (&v)[D]) {
-  using V = typename HalfVector<D>::type;
-  const V raw = *reinterpret_cast<const V*>(p);
-  const __half* h = reinterpret_cast<const __half*>(&raw);
+// N (4, 8, 16 or 32) consecutive halves, loaded 8 or 16 bytes at a time.
+template <int N>
+__device__ __forceinline__ void load_halves(const __half* p, float (&v)[N]) {
+  if constexpr (N >= 8) {
 #pragma unroll
-  for (int d = 0; d < D; ++d) v[d] = __half2float(h[d]);
+    for (int c = 0; c < N / 8; ++c) {
+      const uint4 raw = reinterpret_cast<const uint4*>(p)[c];
+      const __half2* h = reinterpret_cast<const __half2*>(&raw);
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const float2 f = __half22float2(h[i]);
+        v[c * 8 + 2 * i] = f.x;
+        v[c * 8 + 2 * i + 1] = f.y;
+      }
+    }
+  } else {
+    static_assert(N == 4, "4, 8, 16 or 32 halves");
+    const uint2 raw = *reinterpret_cast<const uint2*>(p);
+    const __half2* h = reinterpret_cast<const __half2*>(&raw);
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const float2 f = __half22float2(h[i]);
+      v[2 * i] = f.x;
+      v[2 * i + 1] = f.y;
+    }
+  }
 }
 
-template <int D>
+template <int HD>
 __device__ __forceinline__ const __half* kv_address(const Params& p, void* const* table, size_t offset, int64_t position,
-                                                    int64_t kv_head, int lane) {
-  constexpr int64_t kHeadDim = 32 * D;
+                                                    int64_t kv_head, int first_dim) {
   const char* base = static_cast<const char*>(table[position / p.tokens_per_block]) + offset;
-  return reinterpret_cast<const __half*>(base) +
-         ((position % p.tokens_per_block) * p.num_kv_heads + kv_head) * kHeadDim + lane * D;
+  return reinterpret_cast<const __half*>(base) + ((position % p.tokens_per_block) * p.num_kv_heads + kv_head) * HD +
+         first_dim;
 }
 
-template <int D, int G>
+// e^(m - best) in base 2, 0 for a state that saw no position (m = -inf).
+__device__ __forceinline__ float rescale(float m, float best) { return m == -INFINITY ? 0.0f : exp2f(m - best); }
+
+template <int HD, int G>
 __global__ void __launch_bounds__(kWarps * 32) flash_decode_kernel(Params p) {
-  constexpr int kHeadDim = 32 * D;
+  constexpr int L = lanes_per_position(HD, G);
+  constexpr int DL = HD / L;
+  constexpr int P = 32 / L;
+  constexpr int U = passes_in_flight(DL);
   allow_dependent_launch();  // the o projection may load its weights meanwhile
   wait_for_prerequisites();
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int slot = lane / L, first_dim = (lane % L) * DL;
   const int64_t kv_head = blockIdx.x, row = blockIdx.y;
   const int split = blockIdx.z;
   const int64_t length = p.lengths[row];
@@ -79,83 +106,122 @@ __global__ void __launch_bounds__(kWarps * 32) flash_decode_kernel(Params p) {
   const int64_t end = min(length, begin + p.positions_per_split);
   void* const* table = p.tables + row * p.table_stride;
 
-  float qv[G][D], acc[G][D], running_max[G], denominator[G];
+  // The G query rows, scaled, in shared memory (read back per pass: fewer
+  // registers, more blocks per multiprocessor).
+  __shared__ __align__(16) float q_shared[G][HD];
+  for (int index = threadIdx.x; index < G * HD; index += kWarps * 32) {
+    const int g = index / HD, d = index % HD;
+    const int64_t head = kv_head * p.group + (g < p.group ? g : 0);
+    q_shared[g][d] = p.q[(row * p.num_heads + head) * HD + d] * p.score_scale;
+  }
+  __syncthreads();
+
+  // Each lane group's online softmax over the positions it takes.
+  float acc[G][DL], running_max[G], denominator[G];
 #pragma unroll
   for (int g = 0; g < G; ++g) {
-    const int64_t head = kv_head * p.group + (g < p.group ? g : 0);
-    const float* q_row = p.q + (row * p.num_heads + head) * kHeadDim + lane * D;
 #pragma unroll
-    for (int d = 0; d < D; ++d) {
-      qv[g][d] = q_row[d] * p.scale;
-      acc[g][d] = 0.0f;
-    }
+    for (int d = 0; d < DL; ++d) acc[g][d] = 0.0f;
     running_max[g] = -INFINITY;
     denominator[g] = 0.0f;
   }
-
-  // Each warp takes kUnroll consecutive positions at a time, all their K/V
-  // loads issued before the first is used.
-  for (int64_t base = begin + warp * kUnroll; base < end; base += kWarps * kUnroll) {
-    float k[kUnroll][D], v[kUnroll][D];
+  constexpr int kPositionsPerWarpPass = P * U;
+  for (int64_t base = begin + warp * kPositionsPerWarpPass; base < end; base += kWarps * kPositionsPerWarpPass) {
+    float k[U][DL], v[U][DL];
+    bool valid[U];
 #pragma unroll
-    for (int u = 0; u < kUnroll; ++u) {
-      if (base + u < end) {
-        load_halves<D>(kv_address<D>(p, table, p.k_offset, base + u, kv_head, lane), k[u]);
-        load_halves<D>(kv_address<D>(p, table, p.v_offset, base + u, kv_head, lane), v[u]);
+    for (int u = 0; u < U; ++u) {
+      const int64_t position = base + u * P + slot;
+      valid[u] = position < end;
+      if (valid[u]) {
+        load_halves<DL>(kv_address<HD>(p, table, p.k_offset, position, kv_head, first_dim), k[u]);
+        load_halves<DL>(kv_address<HD>(p, table, p.v_offset, position, kv_head, first_dim), v[u]);
       } else {
 #pragma unroll
-        for (int d = 0; d < D; ++d) k[u][d] = v[u][d] = 0.0f;
+        for (int d = 0; d < DL; ++d) k[u][d] = v[u][d] = 0.0f;
       }
     }
-    float dot[kUnroll][G];
+    float score[U][G];
 #pragma unroll
-    for (int u = 0; u < kUnroll; ++u) {
+    for (int g = 0; g < G; ++g) {
 #pragma unroll
-      for (int g = 0; g < G; ++g) {
-        dot[u][g] = 0.0f;
+      for (int u = 0; u < U; ++u) score[u][g] = 0.0f;
 #pragma unroll
-        for (int d = 0; d < D; ++d) dot[u][g] = fmaf(qv[g][d], k[u][d], dot[u][g]);
+      for (int d = 0; d < DL; d += 4) {
+        const float4 q4 = *reinterpret_cast<const float4*>(&q_shared[g][first_dim + d]);
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+          score[u][g] = fmaf(q4.x, k[u][d], score[u][g]);
+          score[u][g] = fmaf(q4.y, k[u][d + 1], score[u][g]);
+          score[u][g] = fmaf(q4.z, k[u][d + 2], score[u][g]);
+          score[u][g] = fmaf(q4.w, k[u][d + 3], score[u][g]);
+        }
       }
     }
 #pragma unroll
-    for (int offset = 16; offset > 0; offset >>= 1) {
+    for (int offset = L / 2; offset > 0; offset >>= 1) {  // within the lane group
 #pragma unroll
-      for (int u = 0; u < kUnroll; ++u) {
+      for (int u = 0; u < U; ++u) {
 #pragma unroll
-        for (int g = 0; g < G; ++g) dot[u][g] += __shfl_xor_sync(0xffffffffu, dot[u][g], offset);
+        for (int g = 0; g < G; ++g) score[u][g] += __shfl_xor_sync(0xffffffffu, score[u][g], offset);
       }
     }
+    // One rescale of the sums per pass, then each position's weight.
 #pragma unroll
-    for (int u = 0; u < kUnroll; ++u) {
-      if (base + u >= end) break;
+    for (int g = 0; g < G; ++g) {
+      float pass_max = running_max[g];
 #pragma unroll
-      for (int g = 0; g < G; ++g) {
-        const float new_max = fmaxf(running_max[g], dot[u][g]);
-        const float correction = expf(running_max[g] - new_max);
-        const float weight = expf(dot[u][g] - new_max);
-        denominator[g] = denominator[g] * correction + weight;
+      for (int u = 0; u < U; ++u) pass_max = valid[u] ? fmaxf(pass_max, score[u][g]) : pass_max;
+      if (pass_max == -INFINITY) continue;  // no position of this pass for this lane group
+      const float correction = rescale(running_max[g], pass_max);
+      denominator[g] *= correction;
 #pragma unroll
-        for (int d = 0; d < D; ++d) acc[g][d] = acc[g][d] * correction + weight * v[u][d];
-        running_max[g] = new_max;
+      for (int d = 0; d < DL; ++d) acc[g][d] *= correction;
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        if (!valid[u]) continue;
+        const float weight = exp2f(score[u][g] - pass_max);
+        denominator[g] += weight;
+#pragma unroll
+        for (int d = 0; d < DL; ++d) acc[g][d] = fmaf(weight, v[u][d], acc[g][d]);
       }
+      running_max[g] = pass_max;
+    }
+  }
+
+  // The warp's lane groups combined: lanes 0..L-1 end with the warp's state.
+#pragma unroll
+  for (int offset = L; offset < 32; offset <<= 1) {
+#pragma unroll
+    for (int g = 0; g < G; ++g) {
+      const float other_max = __shfl_xor_sync(0xffffffffu, running_max[g], offset);
+      const float other_denominator = __shfl_xor_sync(0xffffffffu, denominator[g], offset);
+      const float best = fmaxf(running_max[g], other_max);
+      const float mine = rescale(running_max[g], best), theirs = rescale(other_max, best);
+      denominator[g] = denominator[g] * mine + other_denominator * theirs;
+#pragma unroll
+      for (int d = 0; d < DL; ++d) acc[g][d] = acc[g][d] * mine + __shfl_xor_sync(0xffffffffu, acc[g][d], offset) * theirs;
+      running_max[g] = best;
     }
   }
 
   // Combine the warps: shared [warp][g][head_dim] sums and [warp][g] max/denominator.
-  __shared__ float sums[kWarps][G][kHeadDim];
+  __shared__ float sums[kWarps][G][HD];
   __shared__ float maxes[kWarps][G], denominators[kWarps][G];
+  if (slot == 0) {
 #pragma unroll
-  for (int g = 0; g < G; ++g) {
+    for (int g = 0; g < G; ++g) {
 #pragma unroll
-    for (int d = 0; d < D; ++d) sums[warp][g][lane * D + d] = acc[g][d];
-    if (lane == 0) {
-      maxes[warp][g] = running_max[g];
-      denominators[warp][g] = denominator[g];
+      for (int d = 0; d < DL; ++d) sums[warp][g][first_dim + d] = acc[g][d];
+      if (lane == 0) {
+        maxes[warp][g] = running_max[g];
+        denominators[warp][g] = denominator[g];
+      }
     }
   }
   __syncthreads();
-  for (int index = threadIdx.x; index < G * kHeadDim; index += kWarps * 32) {
-    const int g = index / kHeadDim, d = index % kHeadDim;
+  for (int index = threadIdx.x; index < G * HD; index += kWarps * 32) {
+    const int g = index / HD, d = index % HD;
     if (g >= p.group) continue;
     float best = -INFINITY;
 #pragma unroll
@@ -164,26 +230,26 @@ __global__ void __launch_bounds__(kWarps * 32) flash_decode_kernel(Params p) {
     if (best != -INFINITY) {
 #pragma unroll
       for (int w = 0; w < kWarps; ++w) {
-        const float factor = expf(maxes[w][g] - best);
+        const float factor = rescale(maxes[w][g], best);
         total += denominators[w][g] * factor;
         sum += sums[w][g][d] * factor;
       }
     }
     const int64_t head = kv_head * p.group + g;
     if (p.splits == 1) {
-      p.out[(row * p.num_heads + head) * kHeadDim + d] = total > 0.0f ? sum / total : 0.0f;
+      p.out[(row * p.num_heads + head) * HD + d] = total > 0.0f ? sum / total : 0.0f;
     } else {
-      float* partial = p.scratch + ((row * p.num_heads + head) * p.splits + split) * (kHeadDim + 2);
+      float* partial = p.scratch + ((row * p.num_heads + head) * p.splits + split) * (HD + 2);
       partial[d] = sum;
       if (d == 0) {
-        partial[kHeadDim] = best;
-        partial[kHeadDim + 1] = total;
+        partial[HD] = best;
+        partial[HD + 1] = total;
       }
     }
   }
 }
 
-// One block per (row, head), one thread per dim: out = sum_s e^(m_s - M) o_s / sum_s e^(m_s - M) l_s.
+// One block per (row, head), one thread per dim: out = sum_s 2^(m_s - M) o_s / sum_s 2^(m_s - M) l_s.
 __global__ void combine_kernel(const float* __restrict__ scratch, int splits, int head_dim, float* __restrict__ out) {
   allow_dependent_launch();
   wait_for_prerequisites();
@@ -196,7 +262,7 @@ __global__ void combine_kernel(const float* __restrict__ scratch, int splits, in
     if (best != -INFINITY) {
       for (int s = 0; s < splits; ++s) {
         const float* partial = partials + s * (head_dim + 2);
-        const float factor = expf(partial[head_dim] - best);
+        const float factor = rescale(partial[head_dim], best);
         total += partial[head_dim + 1] * factor;
         sum += partial[d] * factor;
       }
@@ -215,19 +281,19 @@ int multiprocessor_count() {
   return count;
 }
 
-template <int D, int G>
+template <int HD, int G>
 void launch(const Params& p, int64_t rows, cudaStream_t stream) {
-  launch_dependent(flash_decode_kernel<D, G>,
+  launch_dependent(flash_decode_kernel<HD, G>,
                    dim3(static_cast<unsigned>(p.num_kv_heads), static_cast<unsigned>(rows), static_cast<unsigned>(p.splits)),
                    dim3(kWarps * 32), 0, stream, "cuda flash_decode", p);
 }
 
-template <int D>
+template <int HD>
 void launch_groups(const Params& p, int64_t rows, cudaStream_t stream) {
-  if (p.group <= 1) return launch<D, 1>(p, rows, stream);
-  if (p.group <= 2) return launch<D, 2>(p, rows, stream);
-  if (p.group <= 4) return launch<D, 4>(p, rows, stream);
-  return launch<D, 8>(p, rows, stream);
+  if (p.group <= 1) return launch<HD, 1>(p, rows, stream);
+  if (p.group <= 2) return launch<HD, 2>(p, rows, stream);
+  if (p.group <= 4) return launch<HD, 4>(p, rows, stream);
+  return launch<HD, 8>(p, rows, stream);
 }
 
 }  // namespace
@@ -277,13 +343,13 @@ void flash_decode(const float* q, int64_t rows, int64_t num_heads, const KvBlock
            (std::max<int64_t>(max_context, 1) + splits - 1) / splits,
            static_cast<int32_t>(splits),
            static_cast<int32_t>(num_heads / layout.num_kv_heads),
-           scale};
+           scale * kLog2e};
   const auto s = static_cast<cudaStream_t>(stream);
   switch (layout.head_dim) {
-    case 32: launch_groups<1>(p, rows, s); break;
-    case 64: launch_groups<2>(p, rows, s); break;
-    case 128: launch_groups<4>(p, rows, s); break;
-    default: launch_groups<8>(p, rows, s); break;
+    case 32: launch_groups<32>(p, rows, s); break;
+    case 64: launch_groups<64>(p, rows, s); break;
+    case 128: launch_groups<128>(p, rows, s); break;
+    default: launch_groups<256>(p, rows, s); break;
   }
   check_launch("cuda flash_decode");
   if (splits > 1) {

@@ -4,10 +4,12 @@
 // KV head. Each row (a query token with its own block table and length)
 // attends to positions 0..length-1. Work split: one block of 4 warps per
 // (KV head, row, split of the positions); the block handles all query heads
-// of its KV head, so each K/V vector is read once; lane l holds dims
-// [l*D, l*D+D) (D = head_dim / 32) and loads them as one vector; warps take
-// runs of 4 consecutive positions round robin, the 4 K/V pairs in flight
-// together. With more
+// of its KV head, so each K/V vector is read once. A position is shared by
+// a group of 8 lanes (16 or 32 for wide heads or groups), each holding an
+// equal run of its dimensions, so a warp scores 4 positions at once with 3
+// shuffles per score and keeps 2-4 such passes of K/V in flight; each lane
+// group keeps its own online softmax, rescaled once per pass, and the
+// groups, then the warps, are combined at the end. With more
 // than one split, the partial (max, sum, unnormalized output) of each split
 // goes to scratch and a second kernel combines them. Other layouts (f32
 // cache, odd head_dim, wider groups) fall back to paged_attention_decode.
