@@ -4,7 +4,8 @@
 // DeepSeek-OCR's released sizes (1280 wide, 12 layers, dense layer 0 of
 // 6848, 64 routed experts of 896, top-6, 2 shared, vocabulary 129,280), or
 // smaller via flags, over a context of random f16 KV entries (in device
-// memory with --cuda). Prints decode tokens/s per batch size, and with
+// memory with --cuda). Prints decode tokens/s per batch size (every logits
+// row copied back, then as greedy steps copy only each row's argmax), and with
 // --cuda the step's roofline: the bytes it must read (the weights of the
 // dense layer, attention, shared experts, lm_head and of the distinct
 // routed experts the batch's tokens chose, plus the KV context) over the
@@ -185,7 +186,8 @@ int main(int argc, char** argv) {
 #endif
 
   for (int batch : batches) {
-    const size_t blocks_per_sequence = (context + steps + deepseek_ocr::kTokensPerBlock) / deepseek_ocr::kTokensPerBlock;
+    const size_t blocks_per_sequence =
+        (context + 2 * steps + deepseek_ocr::kTokensPerBlock) / deepseek_ocr::kTokensPerBlock;
     std::vector<uint16_t> storage(batch * blocks_per_sequence * block_bytes / 2);
     for (size_t i = 0; i < storage.size(); ++i) storage[i] = runtime::float_to_half(static_cast<float>((i * 7919) % 2001) / 1000.0f - 1.0f);
     std::byte* base = reinterpret_cast<std::byte*>(storage.data());
@@ -200,23 +202,40 @@ int main(int argc, char** argv) {
     for (size_t b = 0; b < batch * blocks_per_sequence; ++b) addresses.push_back(base + b * block_bytes);
     std::vector<int32_t> tokens(batch);
     for (int s = 0; s < batch; ++s) tokens[s] = (s * 104729) % 128000;
-    double seconds = 0;
-    for (int step = 0; step < steps; ++step) {
+    // `steps` steps with every logits row returned (run), then `steps` as
+    // the model's greedy steps (run_step, argmax_only: on CUDA only each
+    // row's argmax is copied back).
+    double seconds = 0, greedy_seconds = 0;
+    for (int step = 0; step < 2 * steps; ++step) {
+      const bool greedy = step >= steps;
       std::vector<deepseek_ocr::DecoderChunk> chunks(batch);
       for (int s = 0; s < batch; ++s) {
         chunks[s].tokens = std::span<const int32_t>(&tokens[s], 1);
         chunks[s].first_position = static_cast<uint32_t>(context + step);
         chunks[s].blocks = std::span<void* const>(addresses).subspan(s * blocks_per_sequence, blocks_per_sequence);
         chunks[s].want_logits = true;
+        chunks[s].argmax_only = greedy;
       }
       const auto start = std::chrono::steady_clock::now();
+      if (greedy) {
+        const deepseek_ocr::DecoderBackend::StepLogits logits = backend->run_step(chunks);
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (step > steps) greedy_seconds += elapsed;
+        for (int s = 0; s < batch; ++s) {
+          const int32_t next = logits.argmax.empty() ? s : logits.argmax[static_cast<size_t>(s)];
+          tokens[s] = static_cast<int32_t>((tokens[s] + 31 + next % 7) % 128000);
+        }
+        continue;
+      }
       const std::vector<float> logits = backend->run(chunks);
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       if (step > 0) seconds += elapsed;  // the first step warms the caches
       for (int s = 0; s < batch; ++s) tokens[s] = static_cast<int32_t>((tokens[s] + 31 * (logits[s] > 0)) % 128000);
     }
     const double per_step = seconds / std::max(1, steps - 1);
-    std::printf("batch %3d: %8.2f ms/step, %9.1f decode tokens/s", batch, per_step * 1e3, batch / per_step);
+    const double greedy_per_step = greedy_seconds / std::max(1, steps - 1);
+    std::printf("batch %3d: %8.2f ms/step, %9.1f decode tokens/s; greedy (argmax copied) %8.2f ms/step, %9.1f tokens/s",
+                batch, per_step * 1e3, batch / per_step, greedy_per_step * 1e3, batch / greedy_per_step);
     if (use_cuda) {
       const uint64_t routed = std::min<uint64_t>(config.n_routed_experts, uint64_t{config.experts_per_token} * batch);
       const double kv_bytes = static_cast<double>(batch) * (context + steps / 2.0) * config.num_layers *

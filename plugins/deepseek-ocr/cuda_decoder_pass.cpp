@@ -26,6 +26,7 @@
 #include "runtime/cuda/flash_decode.h"
 #include "runtime/cuda/layer_kernels.h"
 #include "runtime/cuda/paged_attention.h"
+#include "runtime/cuda/pinned_buffer.h"
 #include "runtime/kernels/attention.h"
 #include "runtime/kernels/rope.h"
 
@@ -127,6 +128,7 @@ class CudaDecoder final : public DecoderBackend {
   }
 
   std::vector<float> run(std::span<const DecoderChunk> chunks) override;
+  StepLogits run_step(std::span<const DecoderChunk> chunks) override;
 
  private:
   float* scratch(cuda::DeviceBuffer& buffer, size_t floats) {
@@ -146,6 +148,9 @@ class CudaDecoder final : public DecoderBackend {
                 const float* x, int64_t rows, float* out);
   void attention(size_t layer, std::span<const DecoderChunk> chunks, int64_t rows);
   void feed_forward(size_t layer, int64_t rows);
+  // Queues the step: the logits of the rows that want them in down_, their
+  // argmax in argmax_; returns how many rows (0: none, the stream finished).
+  int64_t launch(std::span<const DecoderChunk> chunks);
 
   const DecoderConfig& config_;
   const DecoderWeights& weights_;
@@ -163,8 +168,9 @@ class CudaDecoder final : public DecoderBackend {
   std::vector<int64_t> chunk_first_row_;
   int64_t table_stride_ = 0, max_context_ = 0, attention_splits_ = 1;
   cuda::DeviceBuffer positions_, hidden_, normed_, q_, k_, v_, attn_, proj_, gathered_, gate_up_, activation_, down_,
-      router_, slots_, slot_weights_, pointers_;
+      router_, slots_, slot_weights_, pointers_, argmax_;
   std::vector<float> host_rows_;
+  cuda::PinnedHostBuffer host_logits_, host_argmax_;  // run_step's copies
 };
 
 void CudaDecoder::run_mlps(const std::vector<const DeviceMlp*>& mlps, const std::vector<MlpAssignment>& assignments,
@@ -314,6 +320,37 @@ void CudaDecoder::feed_forward(size_t layer_index, int64_t rows) {
 }
 
 std::vector<float> CudaDecoder::run(std::span<const DecoderChunk> chunks) {
+  const int64_t count = launch(chunks);
+  if (count == 0) return {};
+  std::vector<float> host(static_cast<size_t>(count) * config_.vocab_size);
+  down_.download(host.data(), host.size() * sizeof(float), 0, stream_);
+  return host;
+}
+
+CudaDecoder::StepLogits CudaDecoder::run_step(std::span<const DecoderChunk> chunks) {
+  const int64_t count = launch(chunks);
+  if (count == 0) return {};
+  const size_t wanted = static_cast<size_t>(count), row_bytes = config_.vocab_size * sizeof(float);
+  if (host_logits_.size() < wanted * row_bytes) {
+    host_logits_ = cuda::PinnedHostBuffer(wanted * row_bytes, "deepseek-ocr step logits");
+    host_argmax_ = cuda::PinnedHostBuffer(wanted * sizeof(int32_t), "deepseek-ocr step logits argmax");
+  }
+  host_argmax_.copy_from_device_async(argmax_.data(), wanted * sizeof(int32_t), 0, stream_);
+  size_t row = 0;
+  for (const DecoderChunk& chunk : chunks) {
+    if (!chunk.want_logits || chunk.tokens.empty()) continue;
+    if (!chunk.argmax_only) {
+      host_logits_.copy_from_device_async(static_cast<const std::byte*>(down_.data()) + row * row_bytes, row_bytes,
+                                          row * row_bytes, stream_);
+    }
+    ++row;
+  }
+  cuda::synchronize(stream_);
+  return StepLogits{std::span<float>(host_logits_.as<float>(), wanted * config_.vocab_size),
+                    std::span<const int32_t>(host_argmax_.as<int32_t>(), wanted)};
+}
+
+int64_t CudaDecoder::launch(std::span<const DecoderChunk> chunks) {
   const int64_t hidden = config_.hidden_size;
   std::vector<int32_t> positions;
   table_stride_ = 1;
@@ -326,7 +363,7 @@ std::vector<float> CudaDecoder::run(std::span<const DecoderChunk> chunks) {
     table_stride_ = std::max<int64_t>(table_stride_, static_cast<int64_t>(chunk.blocks.size()));
   }
   const int64_t rows = static_cast<int64_t>(positions.size());
-  if (rows == 0) return {};
+  if (rows == 0) return 0;
   positions_ = cuda::DeviceBuffer::from_vector(positions, "positions");
   std::vector<void*> tables(static_cast<size_t>(rows * table_stride_), nullptr);
   std::vector<int32_t> lengths(static_cast<size_t>(rows));
@@ -379,7 +416,7 @@ std::vector<float> CudaDecoder::run(std::span<const DecoderChunk> chunks) {
   }
   if (wanted.empty()) {
     cuda::synchronize(stream_);
-    return {};
+    return 0;
   }
   const int64_t count = static_cast<int64_t>(wanted.size());
   float* last = scratch(proj_, count * hidden);
@@ -390,9 +427,9 @@ std::vector<float> CudaDecoder::run(std::span<const DecoderChunk> chunks) {
   cuda::rms_norm(last, count, hidden, final_norm_.as<float>(), static_cast<float>(config_.rms_norm_eps), last, stream_);
   float* logits = scratch(down_, count * config_.vocab_size);
   linear(lm_head_, last, count, logits);
-  std::vector<float> host(static_cast<size_t>(count) * config_.vocab_size);
-  down_.download(host.data(), host.size() * sizeof(float), 0, stream_);
-  return host;
+  scratch_bytes(argmax_, static_cast<size_t>(count) * sizeof(int32_t));
+  cuda::argmax_rows(logits, count, static_cast<int64_t>(config_.vocab_size), argmax_.as<int32_t>(), stream_);
+  return count;
 }
 
 }  // namespace

@@ -8,10 +8,15 @@ class CpuDecoder final : public DecoderBackend {
  public:
   CpuDecoder(DecoderPass& pass, runtime::ThreadPool& pool) : pass_(pass), pool_(pool) {}
   std::vector<float> run(std::span<const DecoderChunk> chunks) override { return pass_.run(chunks, pool_); }
+  StepLogits run_step(std::span<const DecoderChunk> chunks) override {
+    logits_ = pass_.run(chunks, pool_);
+    return StepLogits{logits_, {}};
+  }
 
  private:
   DecoderPass& pass_;
   runtime::ThreadPool& pool_;
+  std::vector<float> logits_;  // the last step's
 };
 
 }  // namespace

@@ -4,7 +4,8 @@
 // CUDA decoder pass (cuda_decoder_pass.cpp: f16 weights through cuBLAS, the
 // SDK's CUDA layer and paged-attention kernels, routed experts grouped per
 // layer). Both take the same chunks and return the same logits (within the
-// [cuda] test's tolerance). Used by the model and the [cuda] test.
+// [cuda] test's tolerance); the CUDA pass also gives each row's argmax.
+// Used by the model and the [cuda] test.
 #pragma once
 
 #include "decoder_pass.h"
@@ -24,6 +25,18 @@ class DecoderBackend {
   // CUDA the chunks' blocks are device addresses and run() returns after the
   // stream has finished.
   virtual std::vector<float> run(std::span<const DecoderChunk> chunks) = 0;
+
+  // The model's step: rows as run() returns them, in memory the backend
+  // keeps until its next call, except that the rows of argmax_only chunks
+  // may be left unwritten; argmax holds each row's argmax (lowest index
+  // among equals, as runtime::argmax) where the backend computed it (CUDA:
+  // on the device, so a greedy row costs 4 bytes of copy instead of 129,280
+  // floats), else it is empty and the caller takes the argmax of the row.
+  struct StepLogits {
+    std::span<float> rows;
+    std::span<const int32_t> argmax;
+  };
+  virtual StepLogits run_step(std::span<const DecoderChunk> chunks) = 0;
 };
 
 // The CPU pass; `pass` and `pool` must outlive the backend.

@@ -45,6 +45,10 @@ struct DecoderChunk {
   std::span<void* const> blocks;  // block i holds positions [16 i, 16 i + 16)
   EmbeddingRun image;             // count 0: none
   bool want_logits = false;       // logits of the chunk's last token
+  // The caller takes the argmax of that row as the next token (greedy,
+  // nothing banned): a backend that can computes it where the logits are
+  // and need not return the row (DecoderBackend::run_step).
+  bool argmax_only = false;
 };
 
 class DecoderPass {

@@ -8,6 +8,7 @@
 
 #include "runtime/core/error.h"
 #include "runtime/kernels/attention.h"
+#include "runtime/kernels/sampling.h"
 
 #include <algorithm>
 #include <chrono>
@@ -174,21 +175,29 @@ void OcrModel::step(const citadel_step_batch& batch, citadel_step_output* output
     if (!request.image_rows().empty())
       chunk.image = EmbeddingRun{request.image_begin(), request.image_tokens(), request.image_rows().data()};
     chunk.want_logits = end == request.sequence().size();
+    chunk.argmax_only = chunk.want_logits && request.picks_argmax();
     chunks.push_back(chunk);
     chunk_item.push_back(i);
     processed_tokens += item.num_new_tokens;
   }
 
-  const std::vector<float> logits = decoder_->run(chunks);
+  // The rows to sample from, and each row's argmax where the backend
+  // computed it (on CUDA: the greedy rows' logits are not copied).
+  const DecoderBackend::StepLogits logits = decoder_->run_step(chunks);
   const size_t vocab = config_.vocab_size;
   size_t logits_row = 0;
   for (size_t c = 0; c < chunks.size(); ++c) {
-    if (!chunks[c].want_logits) continue;
+    if (!chunks[c].want_logits || chunks[c].tokens.empty()) continue;
     const size_t i = chunk_item[c];
     OcrRequest& request = *requests_.at(batch.items[i].request_id);
-    std::vector<float> row(logits.begin() + logits_row * vocab, logits.begin() + (logits_row + 1) * vocab);
+    const std::span<float> row = logits.rows.subspan(logits_row * vocab, vocab);
+    SampledToken sampled;
+    if (chunks[c].argmax_only) {
+      sampled = request.take_argmax(logits.argmax.empty() ? runtime::argmax(row) : logits.argmax[logits_row]);
+    } else {
+      sampled = request.sample_next(row);
+    }
     ++logits_row;
-    SampledToken sampled = request.sample_next(row);
     step_outputs_.append(i, sampled.token, std::move(sampled.text));
     if (sampled.finished) step_outputs_.finish(i, sampled.reason);
   }

@@ -44,15 +44,34 @@ void OcrRequest::encode(DeepEncoder& encoder) {
 }
 
 SampledToken OcrRequest::sample_next(std::span<float> logits) {
-  SampledToken sampled;
-  if (finished_) {
-    sampled.finished = true;
-    sampled.reason = reason_;
-    return sampled;
-  }
+  if (finished_) return finished_outcome();
   const std::span<const int32_t> generated = std::span(sequence_).subspan(prompt_tokens_);
   runtime::apply_no_repeat_ngram(logits, generated, ngram_);
-  sampled.token = sampler_.sample(logits, sequence_);
+  return append(sampler_.sample(logits, sequence_));
+}
+
+bool OcrRequest::picks_argmax() const {
+  if (!sampler_.picks_argmax()) return false;
+  return ngram_.ngram_size == 0 ||
+         runtime::banned_ngram_tokens(std::span(sequence_).subspan(prompt_tokens_), ngram_).empty();
+}
+
+SampledToken OcrRequest::take_argmax(int32_t token) {
+  if (finished_) return finished_outcome();
+  if (!picks_argmax()) runtime::throw_invalid("deepseek-ocr: take_argmax for a request that samples otherwise");
+  return append(token);
+}
+
+SampledToken OcrRequest::finished_outcome() const {
+  SampledToken sampled;
+  sampled.finished = true;
+  sampled.reason = reason_;
+  return sampled;
+}
+
+SampledToken OcrRequest::append(int32_t token) {
+  SampledToken sampled;
+  sampled.token = token;
   sequence_.push_back(sampled.token);
   if (sampled.token == eos_token_id_) {
     sampled.finished = true;

@@ -73,8 +73,20 @@ class OcrRequest {
   // Applies the n-gram guard, samples from `logits` (modified), appends the
   // token and returns its text and whether the request is done.
   SampledToken sample_next(std::span<float> logits);
+  // True when sample_next would pick the argmax of the logits as given:
+  // greedy sampling without repetition penalty, and the n-gram guard bans
+  // nothing now. The caller may then pass that argmax to take_argmax.
+  bool picks_argmax() const;
+  // As sample_next for a request where picks_argmax(): `token` is the
+  // argmax of the step's logits row.
+  SampledToken take_argmax(int32_t token);
 
  private:
+  // Appends the chosen token; its text and whether the request is done.
+  SampledToken append(int32_t token);
+  // What sampling a finished request gives: no token, its finish reason.
+  SampledToken finished_outcome() const;
+
   std::vector<int32_t> sequence_;
   uint32_t prompt_tokens_;
   uint32_t image_begin_;

@@ -59,8 +59,11 @@ TEST_CASE("the CUDA decoder matches the reference's logits and greedy tokens", "
     for (int32_t id : used_ids) used.push_back(logits[id]);
     CHECK(test::relative_error(used, ref_logits) < 1e-2);
 
+    // Every other step as the model's greedy steps run it: run_step with
+    // argmax_only, the token from the device's argmax.
+    int32_t device_token = -1;
     for (size_t step = 0; step < ref_greedy.size() && margins[step] >= 2e-2f; ++step) {
-      const int32_t token = runtime::argmax(logits);
+      const int32_t token = device_token >= 0 ? device_token : runtime::argmax(logits);
       REQUIRE(token == ref_greedy[step]);
       sequence.push_back(token);
       deepseek_ocr::DecoderChunk next;
@@ -68,7 +71,15 @@ TEST_CASE("the CUDA decoder matches the reference's logits and greedy tokens", "
       next.first_position = static_cast<uint32_t>(sequence.size() - 1);
       next.blocks = addresses;
       next.want_logits = true;
-      logits = decoder->run(std::span(&next, 1));
+      if (step % 2 == 0) {
+        next.argmax_only = true;
+        const deepseek_ocr::DecoderBackend::StepLogits result = decoder->run_step(std::span(&next, 1));
+        REQUIRE(result.argmax.size() == 1);
+        device_token = result.argmax[0];
+      } else {
+        logits = decoder->run(std::span(&next, 1));
+        device_token = -1;
+      }
     }
   }
 }
