@@ -189,7 +189,8 @@ void CudaForwardPass::reserve(size_t rows, size_t wanted, size_t table_stride) {
     last_rows_ = cuda::DeviceBuffer(wanted * hidden * sizeof(float), "last rows");
     logits_ = cuda::DeviceBuffer(wanted * lm_head_.out_features() * sizeof(float), "logits");
     argmax_ = cuda::DeviceBuffer(wanted * sizeof(int32_t), "logits argmax");
-    host_logits_ = cuda::PinnedHostBuffer(wanted * lm_head_.out_features() * sizeof(float), "step logits");
+    host_logits_ = cuda::PinnedHostBuffer(std::min(wanted, kPinnedLogitsRows) * lm_head_.out_features() * sizeof(float),
+                                          "step logits");
     host_argmax_ = cuda::PinnedHostBuffer(wanted * sizeof(int32_t), "step logits argmax");
     moved = true;
   }
@@ -230,13 +231,21 @@ CudaForwardPass::StepLogits CudaForwardPass::run_step(std::span<const SequenceCh
   }
   const size_t row_bytes = lm_head_.out_features() * sizeof(float);
   host_argmax_.copy_from_device_async(argmax_.data(), wanted * sizeof(int32_t), 0, stream_);
+  // Past kPinnedLogitsRows (prompt logprobs of long prompts) the rows go to
+  // pageable memory rather than pinning gigabytes for good.
+  const bool pinned = wanted <= kPinnedLogitsRows;
+  if (!pinned) overflow_logits_.resize(wanted * lm_head_.out_features());
+  auto* host = pinned ? host_logits_.as<float>() : overflow_logits_.data();
   // The rows of chunks that sample otherwise than greedily, or report
   // logprobs, in runs of adjacent rows.
   size_t row = 0, run_start = 0, run_rows = 0;
   auto flush = [&] {
-    if (run_rows > 0) {
+    if (run_rows > 0 && pinned) {
       host_logits_.copy_from_device_async(static_cast<const std::byte*>(logits_.data()) + run_start * row_bytes,
                                           run_rows * row_bytes, run_start * row_bytes, stream_);
+    } else if (run_rows > 0) {
+      logits_.download(overflow_logits_.data() + run_start * lm_head_.out_features(), run_rows * row_bytes,
+                       run_start * row_bytes, stream_);
     }
     run_rows = 0;
   };
@@ -252,7 +261,7 @@ CudaForwardPass::StepLogits CudaForwardPass::run_step(std::span<const SequenceCh
   }
   flush();
   cuda::synchronize(stream_);
-  return StepLogits{std::span<float>(host_logits_.as<float>(), wanted * lm_head_.out_features()),
+  return StepLogits{std::span<float>(host, wanted * lm_head_.out_features()),
                     std::span<const int32_t>(host_argmax_.as<int32_t>(), wanted)};
 }
 

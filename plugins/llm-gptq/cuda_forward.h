@@ -63,7 +63,7 @@ class CudaForwardPass {
   // want_logits, vocab] on the host; the stream is synchronized on return.
   std::vector<float> run(std::span<const SequenceChunk> chunks);
 
-  // One step's results in the pass's pinned host memory, valid until the
+  // One step's results in the pass's host memory (pinned), valid until the
   // next run: rows as run() returns them, except that the rows of
   // argmax_only chunks are not copied (left as they were); argmax holds
   // every row's argmax (lowest index among equals, as runtime::argmax),
@@ -75,6 +75,9 @@ class CudaForwardPass {
   };
   // llm-gptq's step: as run(), into StepLogits.
   StepLogits run_step(std::span<const SequenceChunk> chunks);
+  // Logits rows run_step copies into pinned memory; a step with more
+  // (prompt logprobs over a long prompt) copies into pageable memory.
+  static constexpr size_t kPinnedLogitsRows = 256;
 
   // Times the parts of every later step with `timer` (made with
   // step_stage_names(); null detaches). While attached, steps run eagerly,
@@ -139,6 +142,7 @@ class CudaForwardPass {
   size_t rows_capacity_ = 0, wanted_capacity_ = 0;
   runtime::cuda::DeviceBuffer hidden_, normed_, q_, k_, v_, attn_, proj_, gate_, up_, last_rows_, logits_, argmax_;
   runtime::cuda::PinnedHostBuffer host_logits_, host_argmax_;  // run_step's copies
+  std::vector<float> overflow_logits_;                         // past kPinnedLogitsRows
   runtime::cuda::DeviceBuffer attention_scratch_;
   int64_t attention_splits_ = 1;
   uint64_t generation_ = 0;

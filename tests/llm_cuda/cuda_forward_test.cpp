@@ -187,6 +187,34 @@ TEST_CASE("CUDA prefill in 5-token chunks gives the logits of a one-chunk prefil
   CHECK(relative_error(chunked, whole_as_double) < 1e-2);  // GEMV vs f16 cuBLAS rows
 }
 
+TEST_CASE("CUDA run_step gives run()'s rows and their argmax, pinned and past kPinnedLogitsRows", "[cuda]") {
+  REQUIRE(cuda::device_available());
+  const std::vector<fs::path> models = reference_models();
+  REQUIRE_FALSE(models.empty());
+  const HfModelConfig config = load_hf_config(models.front());
+  const ModelWeights weights = load_checkpoint_weights(config, models.front().string());
+  const KvGeometry kv{config.num_layers, config.num_kv_heads, config.head_dim, citadel::runtime::DType::f16};
+  CudaForwardPass gpu(config, weights, kv, nullptr);
+  for (const size_t length : {size_t{20}, CudaForwardPass::kPinnedLogitsRows + 44}) {
+    INFO("rows " << length);
+    std::vector<int32_t> ids(length);
+    for (size_t i = 0; i < length; ++i) ids[i] = static_cast<int32_t>((i * 37 + 5) % config.vocab_size);
+    DeviceBlocks blocks(kv, length);
+    SequenceChunk chunk{ids, 0, blocks.addresses, true};
+    chunk.all_logits = true;  // every position's row, as prompt logprobs ask
+    const std::vector<float> expected = gpu.run(std::vector<SequenceChunk>{chunk});
+    const CudaForwardPass::StepLogits step = gpu.run_step(std::vector<SequenceChunk>{chunk});
+    REQUIRE(step.rows.size() == expected.size());
+    REQUIRE(step.argmax.size() == length);
+    // The same step twice (the second replayed from its graph): the same rows.
+    const std::vector<float> copied(step.rows.begin(), step.rows.end());
+    CHECK(relative_error(copied, std::vector<double>(expected.begin(), expected.end())) < 1e-5);
+    for (size_t r = 0; r < length; ++r) {
+      CHECK(step.argmax[r] == citadel::runtime::argmax(step.rows.subspan(r * config.vocab_size, config.vocab_size)));
+    }
+  }
+}
+
 TEST_CASE("CUDA forward refuses a chunk whose positions exceed its cache blocks", "[cuda]") {
   REQUIRE(cuda::device_available());
   const std::vector<fs::path> models = reference_models();
