@@ -13,7 +13,8 @@
 //     same shape;
 //   - the fp16 lm_head through cuBLAS;
 //   - flash-decoding attention over an f16 paged KV cache (Llama-3-8B heads)
-//     at batch 16, contexts 512 / 8k / 32k, and at batch 64, context 512.
+//     at batch 16, contexts 512 / 8k / 32k, and at batch 64, context 512,
+//     the CUDA-core kernel and the tensor-core kernel side by side.
 // Roofline = bytes the call must move (weights once, x, y; KV once) / the
 // device-to-device copy bandwidth measured in this run (read + write).
 // Timing: CUDA events around runs of 10 calls, median of 21 runs after
@@ -205,18 +206,23 @@ void bench_attention(int64_t rows, int64_t context, double copy_bandwidth) {
   layout.dtype = citadel::runtime::DType::f16;
   layout.k_offset = 0;
   layout.v_offset = block_bytes / 2;
-  const double us = time_calls(
-      [&](int) {
-        flash_decode(q.as<float>(), rows, heads, layout, table_device.as<void*>(), blocks_per_row,
-                     length_device.as<int32_t>(), blocks_per_row * tokens, splits, 0.088f, scratch.as<float>(),
-                     out.as<float>(), nullptr);
-      },
-      1);
   const double bytes = static_cast<double>(rows * context) * static_cast<double>(block_bytes / tokens);
-  std::printf("Llama-3-8B attention  batch %-3lld context %-6lld splits %-3lld %9.2f us %7.0f GB/s of KV  roofline "
-              "%8.2f us (%5.1f%%)\n",
-              static_cast<long long>(rows), static_cast<long long>(context), static_cast<long long>(splits), us,
-              bytes / us * 1e-3, bytes / copy_bandwidth * 1e6, 100.0 * bytes / copy_bandwidth * 1e6 / us);
+  for (const bool tensor_cores : {false, true}) {
+    set_flash_decode_tensor_cores(tensor_cores);
+    const double us = time_calls(
+        [&](int) {
+          flash_decode(q.as<float>(), rows, heads, layout, table_device.as<void*>(), blocks_per_row,
+                       length_device.as<int32_t>(), blocks_per_row * tokens, splits, 0.088f, scratch.as<float>(),
+                       out.as<float>(), nullptr);
+        },
+        1);
+    std::printf("Llama-3-8B attention  batch %-3lld context %-6lld splits %-3lld %-12s %9.2f us %7.0f GB/s of KV  "
+                "roofline %8.2f us (%5.1f%%)\n",
+                static_cast<long long>(rows), static_cast<long long>(context), static_cast<long long>(splits),
+                tensor_cores ? "tensor cores" : "cuda cores", us, bytes / us * 1e-3, bytes / copy_bandwidth * 1e6,
+                100.0 * bytes / copy_bandwidth * 1e6 / us);
+  }
+  set_flash_decode_tensor_cores(true);
 }
 
 // Optional filters: --model NAME, --layer NAME, --batches 1,16, --no-attention

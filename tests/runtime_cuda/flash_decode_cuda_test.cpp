@@ -1,8 +1,12 @@
 // [cuda] flash decoding (flash_decode.h) vs the CPU paged attention, one
-// query per sequence over scattered f16 blocks: GQA groups 1/4/8, head_dim
-// 64/128/256 (and 80, which falls back), lengths from 1 to past 1,000 so that
-// the positions split (the second reduction pass runs), empty splits
-// included. Within 2e-4 of the output's scale, as paged_attention_decode.
+// query per sequence over scattered f16 blocks whose unwritten positions
+// hold NaN: GQA groups 1/4/8, head_dim 32/64/128/256 (and 80, which falls
+// back), blocks of 16 or 5 tokens, lengths from 1 to past 1,000 so that the
+// positions split (the second reduction pass runs), empty splits included.
+// Both kernels: the CUDA-core one within 2e-4 of the output's scale, as
+// paged_attention_decode; the tensor-core one (head_dim up to 128) within
+// 2e-5, which only its hi + lo split of q and P reaches (plain f16 q is
+// about 1e-3 off the scores).
 #ifdef CITADEL_HAVE_CUDA
 #include <catch2/catch.hpp>
 
@@ -30,15 +34,16 @@ struct Case {
   std::vector<int32_t> lengths;
   int64_t max_blocks;   // table stride; max_context = max_blocks * 16
   int64_t splits;       // 0: flash_decode_splits' choice
+  int64_t tokens = 16;  // per block
 };
 
 double run_case(const Case& c, std::mt19937& rng) {
   ThreadPool pool(2);
-  constexpr int64_t kTokens = 16;
+  const int64_t kTokens = c.tokens;
   const auto sequences = static_cast<int64_t>(c.lengths.size());
   const size_t block_bytes = kv_bytes_per_token_per_layer(c.kv_heads, c.head_dim, DType::f16) * kTokens;
   const int64_t num_blocks = sequences * c.max_blocks;
-  std::vector<uint8_t> host(static_cast<size_t>(num_blocks) * block_bytes, 0);
+  std::vector<uint8_t> host(static_cast<size_t>(num_blocks) * block_bytes, 0xff);  // f16 NaN past every length
   std::vector<int64_t> order(static_cast<size_t>(num_blocks));
   std::iota(order.begin(), order.end(), 0);
   std::shuffle(order.begin(), order.end(), rng);
@@ -92,10 +97,20 @@ TEST_CASE("cuda flash decoding matches the CPU paged attention for GQA groups, h
       {1, 4, 256, {129, 40}, 16, 3},             // head_dim 256
       {2, 6, 32, {90, 3}, 8, 2},                 // group 3 (a group of 4 with one head unused)
       {2, 14, 80, {45, 12}, 4, 0},               // head_dim 80: the fallback kernel
+      {8, 32, 128, {77, 3, 161}, 40, 3, 5},      // blocks of 5 tokens: a chunk of 16 spans 4 blocks
+      {2, 16, 32, {1, 31, 200}, 50, 0, 5},       // head_dim 32, GQA 8:1, blocks of 5
   };
-  for (const Case& c : cases) {
-    INFO("kv_heads " << c.kv_heads << ", heads " << c.heads << ", head_dim " << c.head_dim << ", splits " << c.splits);
-    CHECK(run_case(c, rng) < 2e-4);
+  for (const bool tensor_cores : {false, true}) {
+    cuda::set_flash_decode_tensor_cores(tensor_cores);
+    for (const Case& c : cases) {
+      INFO("tensor cores " << tensor_cores << ", kv_heads " << c.kv_heads << ", heads " << c.heads << ", head_dim "
+                           << c.head_dim << ", splits " << c.splits << ", tokens per block " << c.tokens);
+      const double error = run_case(c, rng);
+      INFO("scaled error " << error);
+      const bool mma_kernel = tensor_cores && (c.head_dim == 32 || c.head_dim == 64 || c.head_dim == 128);
+      CHECK(error < (mma_kernel ? 2e-5 : 2e-4));
+    }
   }
+  cuda::set_flash_decode_tensor_cores(true);
 }
 #endif  // CITADEL_HAVE_CUDA

@@ -1,42 +1,32 @@
 // Flash decoding over the paged f16 KV cache (flash_decode.h says the work
-// split). Softmax in f32, in base 2: scores as q·(scale·log2 e)·k and
-// exp2f, the same function as the CPU kernel's e^(q·scale·k) to f32
-// rounding.
+// split): the CUDA-core kernel (head_dim 256, GPUs before sm_80, or when the
+// tensor-core kernel of flash_decode_mma.cu is switched off), the combine
+// kernel of the splits and the dispatch. Softmax in f32, in base 2: scores
+// as q·(scale·log2 e)·k and exp2f, the same function as the CPU kernel's
+// e^(q·scale·k) to f32 rounding.
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/dependent_launch.cuh"
 #include "runtime/cuda/flash_decode.h"
+#include "runtime/cuda/flash_decode_block.cuh"
+#include "runtime/cuda/flash_decode_mma.cuh"
 #include "runtime/cuda/paged_attention.h"
 
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <atomic>
 #include <string>
 
 namespace citadel::runtime::cuda {
 namespace {
 
-constexpr int kWarps = 4;
-constexpr int kMaxGroup = 8;
+using namespace flash_decoding;
+
 constexpr int64_t kMinPositionsPerSplit = 64;
 constexpr float kLog2e = 1.4426950408889634f;
 
-struct Params {
-  const float* q;
-  void* const* tables;
-  const int32_t* lengths;
-  float* scratch;  // [rows, heads, splits, head_dim + 2]: output sum, max (base 2), denominator
-  float* out;
-  int64_t table_stride;
-  int64_t num_heads;
-  int64_t num_kv_heads;
-  int64_t tokens_per_block;
-  size_t k_offset, v_offset;
-  int64_t positions_per_split;
-  int32_t splits;
-  int32_t group;
-  float score_scale;  // scale * log2(e): scores, maxima and exponents in base 2
-};
+std::atomic<bool> tensor_cores_enabled{true};  // set_flash_decode_tensor_cores
 
 // The work of a warp for head size HD and G query heads per KV head: L lanes
 // share one position, each holding DL = HD / L of its dimensions (fewest
@@ -85,9 +75,6 @@ __device__ __forceinline__ const __half* kv_address(const Params& p, void* const
   return reinterpret_cast<const __half*>(base) + ((position % p.tokens_per_block) * p.num_kv_heads + kv_head) * HD +
          first_dim;
 }
-
-// e^(m - best) in base 2, 0 for a state that saw no position (m = -inf).
-__device__ __forceinline__ float rescale(float m, float best) { return m == -INFINITY ? 0.0f : exp2f(m - best); }
 
 template <int HD, int G>
 __global__ void __launch_bounds__(kWarps * 32) flash_decode_kernel(Params p) {
@@ -220,33 +207,7 @@ __global__ void __launch_bounds__(kWarps * 32) flash_decode_kernel(Params p) {
     }
   }
   __syncthreads();
-  for (int index = threadIdx.x; index < G * HD; index += kWarps * 32) {
-    const int g = index / HD, d = index % HD;
-    if (g >= p.group) continue;
-    float best = -INFINITY;
-#pragma unroll
-    for (int w = 0; w < kWarps; ++w) best = fmaxf(best, maxes[w][g]);
-    float total = 0.0f, sum = 0.0f;
-    if (best != -INFINITY) {
-#pragma unroll
-      for (int w = 0; w < kWarps; ++w) {
-        const float factor = rescale(maxes[w][g], best);
-        total += denominators[w][g] * factor;
-        sum += sums[w][g][d] * factor;
-      }
-    }
-    const int64_t head = kv_head * p.group + g;
-    if (p.splits == 1) {
-      p.out[(row * p.num_heads + head) * HD + d] = total > 0.0f ? sum / total : 0.0f;
-    } else {
-      float* partial = p.scratch + ((row * p.num_heads + head) * p.splits + split) * (HD + 2);
-      partial[d] = sum;
-      if (d == 0) {
-        partial[HD] = best;
-        partial[HD + 1] = total;
-      }
-    }
-  }
+  finish_block<HD, G>(p, sums, maxes, denominators, row, kv_head, split);
 }
 
 // One block per (row, head), one thread per dim: out = sum_s 2^(m_s - M) o_s / sum_s 2^(m_s - M) l_s.
@@ -298,6 +259,8 @@ void launch_groups(const Params& p, int64_t rows, cudaStream_t stream) {
 
 }  // namespace
 
+void set_flash_decode_tensor_cores(bool enabled) { tensor_cores_enabled.store(enabled, std::memory_order_relaxed); }
+
 int64_t flash_decode_splits(int64_t rows, int64_t num_kv_heads, int64_t max_context) {
   const int64_t blocks = std::max<int64_t>(1, rows * num_kv_heads);
   const int64_t wanted = (4 * multiprocessor_count() + blocks - 1) / blocks;
@@ -345,11 +308,15 @@ void flash_decode(const float* q, int64_t rows, int64_t num_heads, const KvBlock
            static_cast<int32_t>(num_heads / layout.num_kv_heads),
            scale * kLog2e};
   const auto s = static_cast<cudaStream_t>(stream);
-  switch (layout.head_dim) {
-    case 32: launch_groups<32>(p, rows, s); break;
-    case 64: launch_groups<64>(p, rows, s); break;
-    case 128: launch_groups<128>(p, rows, s); break;
-    default: launch_groups<256>(p, rows, s); break;
+  if (tensor_cores_enabled.load(std::memory_order_relaxed) && flash_decode_mma_takes(layout.head_dim)) {
+    launch_flash_decode_mma(p, rows, layout.head_dim, s);
+  } else {
+    switch (layout.head_dim) {
+      case 32: launch_groups<32>(p, rows, s); break;
+      case 64: launch_groups<64>(p, rows, s); break;
+      case 128: launch_groups<128>(p, rows, s); break;
+      default: launch_groups<256>(p, rows, s); break;
+    }
   }
   check_launch("cuda flash_decode");
   if (splits > 1) {
