@@ -28,7 +28,10 @@
 // alone ("int4 tc regs": int4_gemv_tc, "int4 tc ring": int4_gemv_ring).
 // --graph times the linear layers' calls captured as one CUDA graph (as
 // the decode step runs them) instead of separate launches, whose host cost
-// is a floor of 5-8 us per call on small layers.
+// is a floor of 5-8 us per call on small layers. --split-sweep times the
+// tensor-core attention at other split counts of the positions too (and
+// batch 1 at context 32k). The attention calls do not rotate copies: at
+// batch 16, context 512 (32 MB of KV) the cache stays in L2.
 #include "bench_shapes.h"
 
 #include "runtime/cuda/cuda_check.h"
@@ -184,8 +187,9 @@ void bench_lm_head(const char* model, int64_t in, int64_t vocab, const std::vect
 }
 
 // One layer of Llama-3-8B attention (8 KV heads, 32 query heads, head_dim
-// 128) over an f16 paged cache, every row at the full context.
-void bench_attention(int64_t rows, int64_t context, double copy_bandwidth) {
+// 128) over an f16 paged cache, every row at the full context; with
+// `split_sweep` the tensor-core kernel also at other split counts.
+void bench_attention(int64_t rows, int64_t context, double copy_bandwidth, bool split_sweep) {
   const int64_t kv_heads = 8, heads = 32, head_dim = 128, tokens = 16;
   const int64_t blocks_per_row = (context + tokens - 1) / tokens;
   const size_t block_bytes = static_cast<size_t>(2 * tokens * kv_heads * head_dim * 2);
@@ -197,8 +201,14 @@ void bench_attention(int64_t rows, int64_t context, double copy_bandwidth) {
   DeviceBuffer table_device = DeviceBuffer::from_vector(tables), length_device = DeviceBuffer::from_vector(lengths);
   DeviceBuffer q(static_cast<size_t>(rows * heads * head_dim) * 4), out(q.size());
   fill_uniform_f32(q.as<float>(), rows * heads * head_dim, -1.0f, 1.0f, 10, nullptr);
-  const int64_t splits = flash_decode_splits(rows, kv_heads, blocks_per_row * tokens);
-  DeviceBuffer scratch(std::max<size_t>(16, 4 * flash_decode_scratch_floats(rows, heads, head_dim, splits)));
+  // Each kernel at the split count flash_decode_splits gives it.
+  set_flash_decode_tensor_cores(false);
+  const int64_t lane_splits = flash_decode_splits(rows, kv_heads, head_dim, blocks_per_row * tokens);
+  set_flash_decode_tensor_cores(true);
+  const int64_t splits = flash_decode_splits(rows, kv_heads, head_dim, blocks_per_row * tokens);
+  const std::vector<int64_t> sweep = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32};
+  const int64_t most_splits = std::max({lane_splits, splits, split_sweep ? int64_t{32} : int64_t{1}});
+  DeviceBuffer scratch(std::max<size_t>(16, 4 * flash_decode_scratch_floats(rows, heads, head_dim, most_splits)));
   citadel::runtime::KvBlockView layout;
   layout.tokens_per_block = tokens;
   layout.num_kv_heads = kv_heads;
@@ -207,20 +217,27 @@ void bench_attention(int64_t rows, int64_t context, double copy_bandwidth) {
   layout.k_offset = 0;
   layout.v_offset = block_bytes / 2;
   const double bytes = static_cast<double>(rows * context) * static_cast<double>(block_bytes / tokens);
-  for (const bool tensor_cores : {false, true}) {
+  const auto run = [&](bool tensor_cores, int64_t split_count) {
     set_flash_decode_tensor_cores(tensor_cores);
     const double us = time_calls(
         [&](int) {
           flash_decode(q.as<float>(), rows, heads, layout, table_device.as<void*>(), blocks_per_row,
-                       length_device.as<int32_t>(), blocks_per_row * tokens, splits, 0.088f, scratch.as<float>(),
+                       length_device.as<int32_t>(), blocks_per_row * tokens, split_count, 0.088f, scratch.as<float>(),
                        out.as<float>(), nullptr);
         },
         1);
     std::printf("Llama-3-8B attention  batch %-3lld context %-6lld splits %-3lld %-12s %9.2f us %7.0f GB/s of KV  "
                 "roofline %8.2f us (%5.1f%%)\n",
-                static_cast<long long>(rows), static_cast<long long>(context), static_cast<long long>(splits),
+                static_cast<long long>(rows), static_cast<long long>(context), static_cast<long long>(split_count),
                 tensor_cores ? "tensor cores" : "cuda cores", us, bytes / us * 1e-3, bytes / copy_bandwidth * 1e6,
                 100.0 * bytes / copy_bandwidth * 1e6 / us);
+  };
+  run(false, lane_splits);
+  run(true, splits);
+  if (split_sweep) {
+    for (const int64_t split_count : sweep) {
+      if (split_count != splits && split_count * 64 <= context) run(true, split_count);
+    }
   }
   set_flash_decode_tensor_cores(true);
 }
@@ -231,6 +248,7 @@ struct Filters {
   std::string model, layer;
   std::vector<int64_t> batches = {1, 2, 4, 8, 16, 32, 64, 128};
   bool attention = true;
+  bool split_sweep = false;  // --split-sweep: attention at other split counts too
 };
 
 Filters parse(int argc, char** argv) {
@@ -266,9 +284,11 @@ Filters parse(int argc, char** argv) {
       set_graph_timing(true);
     } else if (arg == "--no-attention") {
       f.attention = false;
+    } else if (arg == "--split-sweep") {
+      f.split_sweep = true;
     } else {
       throw std::runtime_error("usage: bench_cuda_kernels [--model NAME] [--layer NAME] [--batches 1,16] "
-                               "[--tc-plan BLOCKS CLUSTER PDL PASS_ROWS] [--ring-plan DISPATCH CLUSTER BLOCKS SLOTS] [--mma-plan MIN_STAGES] [--mma-f16-rows N] [--graph] [--no-attention] (unknown argument '" + arg + "')");
+                               "[--tc-plan BLOCKS CLUSTER PDL PASS_ROWS] [--ring-plan DISPATCH CLUSTER BLOCKS SLOTS] [--mma-plan MIN_STAGES] [--mma-f16-rows N] [--graph] [--no-attention] [--split-sweep] (unknown argument '" + arg + "')");
     }
   }
   return f;
@@ -308,8 +328,13 @@ int main(int argc, char** argv) {
       std::printf("\n");
     }
     if (filters.attention) {
-      for (int64_t context_length : {512, 8192, 32768}) bench_attention(16, context_length, copy_bandwidth);
-      bench_attention(64, 512, copy_bandwidth);
+      if (filters.split_sweep) {
+        bench_attention(1, 32768, copy_bandwidth, true);
+      }
+      for (int64_t context_length : {512, 8192, 32768}) {
+        bench_attention(16, context_length, copy_bandwidth, filters.split_sweep);
+      }
+      bench_attention(64, 512, copy_bandwidth, filters.split_sweep);
     }
   } catch (const std::exception& error) {
     std::fprintf(stderr, "bench_cuda_kernels: %s\n", error.what());

@@ -9,10 +9,13 @@
 // --cuda the step's roofline: the bytes it must read (the weights of the
 // dense layer, attention, shared experts, lm_head and of the distinct
 // routed experts the batch's tokens chose, plus the KV context) over the
-// device copy bandwidth measured in the same run. Never asserts.
+// device copy bandwidth measured in the same run. --cuda-core-attention
+// switches the flash decoding off tensor cores (the kernel before them).
+// Never asserts.
 //
 //   bench_deepseek_ocr_decode [--experts 64] [--layers 12] [--batches 1,16,64]
 //                             [--context 512] [--steps 8] [--threads 0] [--cuda]
+//                             [--cuda-core-attention]
 #include "decoder_backend.h"
 #include "decoder_config.h"
 #include "decoder_pass.h"
@@ -35,6 +38,7 @@
 
 #ifdef CITADEL_HAVE_CUDA
 #include "runtime/cuda/device_buffer.h"
+#include "runtime/cuda/flash_decode.h"
 
 #include <cuda_runtime_api.h>
 #endif
@@ -99,7 +103,7 @@ int main(int argc, char** argv) {
   unsigned threads = 0;
   bool use_cuda = false;
   try {
-    const bench::BenchFlags flags(argc, argv, {"--cuda"});
+    const bench::BenchFlags flags(argc, argv, {"--cuda", "--cuda-core-attention"});
     config.n_routed_experts = static_cast<uint32_t>(flags.integer("--experts", config.n_routed_experts));
     config.num_layers = static_cast<uint32_t>(flags.integer("--layers", config.num_layers));
     batches = flags.integer_list("--batches", {1, 16, 64});
@@ -107,6 +111,9 @@ int main(int argc, char** argv) {
     steps = static_cast<int>(flags.integer("--steps", 8));
     threads = static_cast<unsigned>(flags.integer("--threads", 0));
     use_cuda = flags.has("--cuda");
+#ifdef CITADEL_HAVE_CUDA
+    if (flags.has("--cuda-core-attention")) runtime::cuda::set_flash_decode_tensor_cores(false);
+#endif
     flags.reject_unknown();
   } catch (const std::invalid_argument& error) {
     std::fprintf(stderr, "%s\n", error.what());

@@ -23,6 +23,7 @@
 #ifdef CITADEL_HAVE_CUDA
 #include "bench_cuda.h"
 #include "bench_offload.h"
+#include "runtime/cuda/flash_decode.h"
 #include "runtime/cuda/gptq_linear_cuda.h"
 #include "runtime/cuda/int4_gemv_ring.h"
 #include "runtime/cuda/int4_gemv_tc.h"
@@ -243,6 +244,15 @@ int main(int argc, char** argv) {
 #endif
       continue;
     }
+    if (arg == "--attention-waves") {  // waves of resident blocks the tensor-core attention's splits may fill
+      const int waves = value();
+#ifdef CITADEL_HAVE_CUDA
+      citadel::runtime::cuda::flash_decode_split_tuning(waves);
+#else
+      (void)waves;
+#endif
+      continue;
+    }
     if (arg == "--cuda") {
 #ifdef CITADEL_HAVE_CUDA
       cuda = true;
@@ -278,7 +288,7 @@ int main(int argc, char** argv) {
     else if (arg == "--prefill") options.prefill_tokens = std::max(1, value());
     else if (arg == "--context") options.context = std::max(0, value());
     else {
-      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda [--no-pdl] [--ring] [--mma-f16-rows N] [--mma-f16-from N] [--stages]] [--offload [--budget-gb G]] [--gguf FILE [--perplexity TEXT]]\n"
+      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda [--no-pdl] [--ring] [--mma-f16-rows N] [--mma-f16-from N] [--attention-waves W] [--stages]] [--offload [--budget-gb G]] [--gguf FILE [--perplexity TEXT]]\n"
                   "  --quick (default): TinyLlama-1.1B shape only; --full: also Llama-3-8B\n"
                   "  --cuda: the CUDA forward pass, TinyLlama-1.1B and Llama-3-8B (CUDA builds); with --full\n"
                   "          also Llama-3-8B at batch 16 and contexts 8k and 32k\n"

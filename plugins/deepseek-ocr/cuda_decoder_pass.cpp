@@ -382,7 +382,7 @@ int64_t CudaDecoder::launch(std::span<const DecoderChunk> chunks) {
   tables_.upload(tables.data(), tables.size() * sizeof(void*), 0, stream_);
   scratch_bytes(lengths_, lengths.size() * sizeof(int32_t));
   lengths_.upload(lengths.data(), lengths.size() * sizeof(int32_t), 0, stream_);
-  attention_splits_ = cuda::flash_decode_splits(rows, config_.num_kv_heads, max_context_);
+  attention_splits_ = cuda::flash_decode_splits(rows, config_.num_kv_heads, config_.head_dim, max_context_);
   scratch_bytes(attention_scratch_,
                 std::max<size_t>(16, sizeof(float) * cuda::flash_decode_scratch_floats(
                                          rows, config_.num_heads, config_.head_dim, attention_splits_)));

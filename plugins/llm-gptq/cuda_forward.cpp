@@ -194,7 +194,7 @@ void CudaForwardPass::reserve(size_t rows, size_t wanted, size_t table_stride) {
     host_argmax_ = cuda::PinnedHostBuffer(wanted * sizeof(int32_t), "step logits argmax");
     moved = true;
   }
-  attention_splits_ = cuda::flash_decode_splits(static_cast<int64_t>(rows), kv_heads,
+  attention_splits_ = cuda::flash_decode_splits(static_cast<int64_t>(rows), kv_heads, static_cast<int64_t>(head_dim),
                                                 static_cast<int64_t>(table_stride * kTokensPerBlock));
   moved |= grow(attention_scratch_,
                 std::max<size_t>(16, sizeof(float) * cuda::flash_decode_scratch_floats(

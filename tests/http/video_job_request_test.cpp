@@ -177,7 +177,7 @@ TEST_CASE("multipart/form-data bodies as OpenAI's clients send them", "[http][vi
     CHECK(error.param() == "input_reference");
     CHECK(error.code() == "unsupported");
   }
-  for (const std::string bad : {std::string("--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nno end"), std::string("nothing here")}) {
+  for (const std::string& bad : {std::string("--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nno end"), std::string("nothing here")}) {
     try {
       video_form_body(bad, "multipart/form-data; boundary=b", {});
       FAIL("accepted: " << bad);

@@ -70,7 +70,7 @@ double run_case(const Case& c, std::mt19937& rng) {
   std::vector<float> poison(q.size(), NAN);
   od.upload(poison.data(), poison.size() * sizeof(float));
   const int64_t max_context = c.max_blocks * kTokens;
-  const int64_t splits = c.splits > 0 ? c.splits : cuda::flash_decode_splits(sequences, c.kv_heads, max_context);
+  const int64_t splits = c.splits > 0 ? c.splits : cuda::flash_decode_splits(sequences, c.kv_heads, c.head_dim, max_context);
   DeviceBuffer scratch(std::max<size_t>(16, sizeof(float) * cuda::flash_decode_scratch_floats(
                                                  sequences, c.heads, c.head_dim, splits)));
   const KvBlockView layout = kv_block_view_for_layer(nullptr, 0, kTokens, 0, c.kv_heads, c.head_dim, DType::f16);

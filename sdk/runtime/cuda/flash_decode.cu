@@ -27,6 +27,7 @@ constexpr int64_t kMinPositionsPerSplit = 64;
 constexpr float kLog2e = 1.4426950408889634f;
 
 std::atomic<bool> tensor_cores_enabled{true};  // set_flash_decode_tensor_cores
+std::atomic<int> tensor_core_waves{2};         // flash_decode_split_tuning
 
 // The work of a warp for head size HD and G query heads per KV head: L lanes
 // share one position, each holding DL = HD / L of its dimensions (fewest
@@ -261,10 +262,25 @@ void launch_groups(const Params& p, int64_t rows, cudaStream_t stream) {
 
 void set_flash_decode_tensor_cores(bool enabled) { tensor_cores_enabled.store(enabled, std::memory_order_relaxed); }
 
-int64_t flash_decode_splits(int64_t rows, int64_t num_kv_heads, int64_t max_context) {
+void flash_decode_split_tuning(int waves) { tensor_core_waves.store(std::max(1, waves), std::memory_order_relaxed); }
+
+int64_t flash_decode_splits(int64_t rows, int64_t num_kv_heads, int64_t head_dim, int64_t max_context) {
   const int64_t blocks = std::max<int64_t>(1, rows * num_kv_heads);
-  const int64_t wanted = (4 * multiprocessor_count() + blocks - 1) / blocks;
   const int64_t most = std::max<int64_t>(1, max_context / kMinPositionsPerSplit);
+  int64_t wanted = 1;
+  if (tensor_cores_enabled.load(std::memory_order_relaxed) && flash_decode_mma_takes(head_dim)) {
+    // At most two waves of resident blocks (H200, Llama-3-8B decode steps,
+    // bench/README.md "Flash decoding on tensor cores"): a partial extra wave
+    // costs more than its splits gain (batch 64 at context 512: 43 us a layer
+    // with 1 split, 55 us with 2), but splits that fill exactly one wave,
+    // the fastest kernel alone at batch 16, made the whole step slower at
+    // long contexts (8k: 17.2 ms against 13.8 ms with two waves).
+    const int64_t wave =
+        static_cast<int64_t>(multiprocessor_count()) * flash_decode_mma_blocks_per_multiprocessor(head_dim);
+    wanted = tensor_core_waves.load(std::memory_order_relaxed) * wave / blocks;
+  } else {
+    wanted = (4 * multiprocessor_count() + blocks - 1) / blocks;
+  }
   return std::clamp<int64_t>(wanted, 1, std::min<int64_t>(most, 65535));
 }
 

@@ -26,16 +26,22 @@
 
 namespace citadel::runtime::cuda {
 
-// Splits of the positions for `rows` rows of `num_kv_heads` KV heads and
-// contexts up to `max_context` positions (depends on these numbers only, so
-// a captured graph stays valid while they do).
-int64_t flash_decode_splits(int64_t rows, int64_t num_kv_heads, int64_t max_context);
+// Splits of the positions for `rows` rows of `num_kv_heads` KV heads of
+// `head_dim` and contexts up to `max_context` positions: for the
+// tensor-core kernel as many as keep the blocks within two waves of resident
+// blocks, for the CUDA-core kernel about 4 blocks per multiprocessor
+// (depends on these numbers and the device only, so a captured graph stays
+// valid while they do).
+int64_t flash_decode_splits(int64_t rows, int64_t num_kv_heads, int64_t head_dim, int64_t max_context);
 // Floats of scratch flash_decode needs (0 when splits == 1).
 size_t flash_decode_scratch_floats(int64_t rows, int64_t num_heads, int64_t head_dim, int64_t splits);
 // Whether head_dim 32/64/128 take the tensor-core kernel where the GPU has
 // one (default true; process-wide). For the benchmarks and tests that set
 // the two kernels side by side.
 void set_flash_decode_tensor_cores(bool enabled);
+// Benchmarks only: the waves of resident blocks the tensor-core kernel's
+// splits may fill (default 2).
+void flash_decode_split_tuning(int waves);
 // True when flash_decode takes this layout (else it falls back).
 bool flash_decode_supported(const KvBlockView& layout, int64_t num_heads);
 

@@ -238,8 +238,9 @@ __global__ void __launch_bounds__(kWarps * 32) flash_decode_mma_kernel(Params p)
 #endif
 }
 
+// The kernel instance's shared-memory opt-in, once per process.
 template <int HD, int G>
-void launch(const Params& p, int64_t rows, cudaStream_t stream) {
+size_t prepared_shared_bytes() {
   constexpr size_t bytes = Ring<HD>::bytes;
   static_assert(bytes >= sizeof(float) * kWarps * G * HD, "the warps' sums reuse the rings");
   static_assert(bytes <= 227 * 1024, "flash_decode_mma: shared memory past Hopper's 227 KB");
@@ -250,10 +251,31 @@ void launch(const Params& p, int64_t rows, cudaStream_t stream) {
     return true;
   }();
   (void)opted_in;
+  return bytes;
+}
+
+template <int HD, int G>
+void launch(const Params& p, int64_t rows, cudaStream_t stream) {
+  const size_t bytes = prepared_shared_bytes<HD, G>();
   launch_dependent(flash_decode_mma_kernel<HD, G>,
                    dim3(static_cast<unsigned>(p.num_kv_heads), static_cast<unsigned>(rows),
                         static_cast<unsigned>(p.splits)),
                    dim3(kWarps * 32), bytes, stream, "cuda flash_decode (tensor cores)", p);
+}
+
+// Resident blocks per multiprocessor (the group does not change the shared
+// memory, which bounds it, nor the registers).
+template <int HD>
+int blocks_per_multiprocessor() {
+  static const int blocks = [] {
+    const size_t bytes = prepared_shared_bytes<HD, 4>();
+    int count = 0;
+    check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&count, flash_decode_mma_kernel<HD, 4>, kWarps * 32,
+                                                             bytes),
+               "cudaOccupancyMaxActiveBlocksPerMultiprocessor (flash_decode)");
+    return count > 0 ? count : 1;
+  }();
+  return blocks;
 }
 
 template <int HD>
@@ -272,6 +294,12 @@ bool flash_decode_mma_takes(int64_t head_dim) {
   check_cuda(cudaGetDevice(&device), "cudaGetDevice");
   check_cuda(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), "cudaDeviceGetAttribute");
   return major >= 8;
+}
+
+int flash_decode_mma_blocks_per_multiprocessor(int64_t head_dim) {
+  return head_dim == 32 ? blocks_per_multiprocessor<32>()
+         : head_dim == 64 ? blocks_per_multiprocessor<64>()
+                          : blocks_per_multiprocessor<128>();
 }
 
 void launch_flash_decode_mma(const Params& p, int64_t rows, int64_t head_dim, cudaStream_t stream) {

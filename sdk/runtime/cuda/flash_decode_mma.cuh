@@ -21,6 +21,10 @@ namespace citadel::runtime::cuda {
 // True when this device and head_dim take the tensor-core kernel.
 bool flash_decode_mma_takes(int64_t head_dim);
 
+// Blocks of the kernel for head_dim resident on one multiprocessor (its
+// shared memory bounds it: 2 for head_dim 128 on Hopper).
+int flash_decode_mma_blocks_per_multiprocessor(int64_t head_dim);
+
 // Launches it (flash_decode_mma_takes(head_dim) must hold), grid
 // (kv heads, rows, splits) as the CUDA-core kernel.
 void launch_flash_decode_mma(const flash_decoding::Params& p, int64_t rows, int64_t head_dim, cudaStream_t stream);
