@@ -7,8 +7,8 @@
 //     tensor-core GEMV up to 16 rows, the tensor-core GEMM up to 24, the
 //     GEMM with f16 activations up to --mma-f16-rows (default 64),
 //     dequantize + cuBLAS above), the f32 tiled GEMV alone up to 16 rows
-//     (and how far the tensor-core GEMV's result is from it), past 16 rows
-//     the GEMM both ways and dequantize + cuBLAS alone (each with its
+//     (and how far the tensor-core GEMV's result is from it), the GEMM
+//     both ways and dequantize + cuBLAS alone (each with its
 //     distance from the f32 GEMV), and cuBLAS f16 on an f16 weight of the
 //     same shape;
 //   - the fp16 lm_head through cuBLAS;
@@ -21,7 +21,9 @@
 // warm-up; weights rotate over copies (>= 256 MB) so each call reads HBM,
 // not L2. Prints; never asserts. Filters (--model, --layer, --batches,
 // --no-attention), --tc-plan (the tensor-core GEMV's grid, PDL and pass
-// size), --mma-plan (the int4 GEMM's least stages per split of the inputs)
+// size), --mma-plan (the int4 GEMM's least stages per split of the inputs,
+// the blocks per SM its splits aim at, 0 for the occupancy, its largest
+// split count, and 1 to hold it to 128 registers)
 // and --ring-plan (whether forward takes the ring GEMV at 1..4 rows,
 // its largest cluster, blocks per SM, ring slots per warp) select what runs, e.g.
 // for one kernel under ncu. At 1..4 rows both Hopper GEMVs are also timed
@@ -146,7 +148,7 @@ void bench_linear(const char* model, int64_t layers, const LinearShape& shape, c
                     error.what());
       }
     }
-    if (m > GptqLinearCuda::kTensorCoreGemvMaxRows) {  // the tensor-core GEMM both ways, and dequantize + cuBLAS
+    {  // the tensor-core GEMM both ways, and dequantize + cuBLAS (beside the GEMVs up to 16 rows)
       bench_gemm_paths(model, shape, linear, x.as<float>(), m, epilogue, bytes, copy_bandwidth, context);
     }
     const double f16_bytes = static_cast<double>(shape.in * shape.columns() * 2) +
@@ -276,8 +278,11 @@ Filters parse(int argc, char** argv) {
       const int cluster = std::atoi(argv[++i]);
       const int blocks = std::atoi(argv[++i]);
       int4_gemv_ring_tuning(cluster, blocks, std::atoi(argv[++i]));
-    } else if (arg == "--mma-plan" && i + 1 < argc) {  // the int4 GEMM's least stages (64 inputs) per split
-      int4_mma_tuning(std::atoi(argv[++i]));
+    } else if (arg == "--mma-plan" && i + 4 < argc) {  // int4 GEMM: least stages per split, blocks per SM,
+      const int stages = std::atoi(argv[++i]);           // largest split count, 128 registers (0/1)
+      const int blocks = std::atoi(argv[++i]);
+      const int cluster = std::atoi(argv[++i]);
+      int4_mma_tuning(stages, blocks, cluster, std::atoi(argv[++i]) != 0);
     } else if (arg == "--mma-f16-rows" && i + 1 < argc) {  // forward's int4 GEMM with f16 activations up to N rows
       GptqLinearCuda::set_int4_mma_f16_max_rows(std::atoll(argv[++i]));
     } else if (arg == "--graph") {  // the linear layers timed as CUDA graphs of their calls
@@ -288,7 +293,7 @@ Filters parse(int argc, char** argv) {
       f.split_sweep = true;
     } else {
       throw std::runtime_error("usage: bench_cuda_kernels [--model NAME] [--layer NAME] [--batches 1,16] "
-                               "[--tc-plan BLOCKS CLUSTER PDL PASS_ROWS] [--ring-plan DISPATCH CLUSTER BLOCKS SLOTS] [--mma-plan MIN_STAGES] [--mma-f16-rows N] [--graph] [--no-attention] [--split-sweep] (unknown argument '" + arg + "')");
+                               "[--tc-plan BLOCKS CLUSTER PDL PASS_ROWS] [--ring-plan DISPATCH CLUSTER BLOCKS SLOTS] [--mma-plan MIN_STAGES BLOCKS_PER_SM MAX_SPLITS REGS_128] [--mma-f16-rows N] [--graph] [--no-attention] [--split-sweep] (unknown argument '" + arg + "')");
     }
   }
   return f;

@@ -27,6 +27,7 @@
 #include "runtime/cuda/gptq_linear_cuda.h"
 #include "runtime/cuda/int4_gemv_ring.h"
 #include "runtime/cuda/int4_gemv_tc.h"
+#include "runtime/cuda/int4_mma.h"
 #endif
 
 #include "runtime/core/thread_pool.h"
@@ -244,6 +245,26 @@ int main(int argc, char** argv) {
 #endif
       continue;
     }
+    if (arg == "--mma-exact-from") {  // rows from which the f32-exact tensor-core GEMM replaces the GEMVs
+      const int rows = value();
+#ifdef CITADEL_HAVE_CUDA
+      citadel::runtime::cuda::GptqLinearCuda::set_int4_mma_exact_min_rows(rows);
+#else
+      (void)rows;
+#endif
+      continue;
+    }
+    if (arg == "--mma-plan") {  // int4 GEMM: blocks per SM its splits aim at (0: occupancy), largest split
+      const int blocks = value();  // count, 128 registers (0/1)
+      const int cluster = value();
+      const int tight = value();
+#ifdef CITADEL_HAVE_CUDA
+      citadel::runtime::cuda::int4_mma_tuning(4, blocks, cluster, tight != 0);
+#else
+      (void)blocks, (void)cluster, (void)tight;
+#endif
+      continue;
+    }
     if (arg == "--attention-waves") {  // waves of resident blocks the tensor-core attention's splits may fill
       const int waves = value();
 #ifdef CITADEL_HAVE_CUDA
@@ -288,7 +309,7 @@ int main(int argc, char** argv) {
     else if (arg == "--prefill") options.prefill_tokens = std::max(1, value());
     else if (arg == "--context") options.context = std::max(0, value());
     else {
-      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda [--no-pdl] [--ring] [--mma-f16-rows N] [--mma-f16-from N] [--attention-waves W] [--stages]] [--offload [--budget-gb G]] [--gguf FILE [--perplexity TEXT]]\n"
+      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda [--no-pdl] [--ring] [--mma-f16-rows N] [--mma-f16-from N] [--mma-exact-from N] [--attention-waves W] [--mma-plan BLOCKS_PER_SM MAX_SPLITS REGS_128] [--stages]] [--offload [--budget-gb G]] [--gguf FILE [--perplexity TEXT]]\n"
                   "  --quick (default): TinyLlama-1.1B shape only; --full: also Llama-3-8B\n"
                   "  --cuda: the CUDA forward pass, TinyLlama-1.1B and Llama-3-8B (CUDA builds); with --full\n"
                   "          also Llama-3-8B at batch 16 and contexts 8k and 32k\n"

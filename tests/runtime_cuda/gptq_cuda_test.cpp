@@ -186,21 +186,30 @@ TEST_CASE("cuda tensor-core int4 GEMV with the RMSNorm of its input fused matche
     CublasContext context;
     const auto weight = random_floats(static_cast<size_t>(t.in_features), rng, 1.0f);
     DeviceBuffer weight_device = to_device(weight);
-    for (int64_t m : {1, 3, 6, 16, 17}) {
-      INFO("act_order " << act_order << ", m " << m);
-      auto x = random_floats(static_cast<size_t>(m * t.in_features), rng, 4.0f);
-      std::vector<float> normed(x.size()), expected(static_cast<size_t>(m * t.out_features));
-      citadel::runtime::rms_norm(x.data(), m, t.in_features, weight.data(), 1e-5f, normed.data());
-      cpu.forward(pool, normed.data(), m, expected.data(), nullptr);
-      DeviceBuffer x_device = to_device(x), y_device(expected.size() * sizeof(float));
-      const bool fused = gpu.forward_normed(x_device.as<float>(), m, RmsNormInput{weight_device.as<float>(), 1e-5f},
-                                            LinearEpilogue::single(y_device.as<float>(), t.out_features), nullptr);
-      if (!int4_gemv_tc_supported(gpu.tiled_weights(), m) || m > GptqLinearCuda::kTensorCoreGemvMaxRows) {
-        CHECK_FALSE(fused);
-        continue;
+    // By default forward() gives 8..16 rows to the tensor-core GEMM and
+    // forward_normed declines them; with the GEMM from 17 rows the fused
+    // GEMV takes them.
+    for (const int64_t exact_from : {GptqLinearCuda::kDefaultInt4MmaExactMinRows, int64_t{17}}) {
+      for (int64_t m : {1, 3, 6, 8, 9, 16, 17}) {
+        INFO("act_order " << act_order << ", GEMM from " << exact_from << " rows, m " << m);
+        auto x = random_floats(static_cast<size_t>(m * t.in_features), rng, 4.0f);
+        std::vector<float> normed(x.size()), expected(static_cast<size_t>(m * t.out_features));
+        citadel::runtime::rms_norm(x.data(), m, t.in_features, weight.data(), 1e-5f, normed.data());
+        cpu.forward(pool, normed.data(), m, expected.data(), nullptr);
+        DeviceBuffer x_device = to_device(x), y_device(expected.size() * sizeof(float));
+        GptqLinearCuda::set_int4_mma_exact_min_rows(exact_from);
+        const bool fused = gpu.forward_normed(x_device.as<float>(), m, RmsNormInput{weight_device.as<float>(), 1e-5f},
+                                              LinearEpilogue::single(y_device.as<float>(), t.out_features), nullptr);
+        GptqLinearCuda::set_int4_mma_exact_min_rows(GptqLinearCuda::kDefaultInt4MmaExactMinRows);
+        const bool gemm_rows = int4_mma_supported(gpu.tiled_weights()) && m >= exact_from;
+        if (!int4_gemv_tc_supported(gpu.tiled_weights(), m) || m > GptqLinearCuda::kTensorCoreGemvMaxRows ||
+            gemm_rows) {
+          CHECK_FALSE(fused);
+          continue;
+        }
+        REQUIRE(fused);
+        CHECK(scaled_max_error(y_device.to_vector<float>(expected.size()), expected) < 1e-4);
       }
-      REQUIRE(fused);
-      CHECK(scaled_max_error(y_device.to_vector<float>(expected.size()), expected) < 1e-4);
     }
   }
 }

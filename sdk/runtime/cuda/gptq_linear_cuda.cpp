@@ -227,7 +227,14 @@ void GptqLinearCuda::build_packed(const GptqTensors& t, const float* bias) {
 namespace {
 std::atomic<int64_t> int4_mma_f16_rows{GptqLinearCuda::kDefaultInt4MmaF16MaxRows};
 std::atomic<int64_t> int4_mma_f16_from{GptqLinearCuda::kDefaultInt4MmaF16MinRows};
+std::atomic<int64_t> int4_mma_exact_from{GptqLinearCuda::kDefaultInt4MmaExactMinRows};
 }  // namespace
+
+void GptqLinearCuda::set_int4_mma_exact_min_rows(int64_t rows) {
+  int4_mma_exact_from.store(std::max<int64_t>(1, rows));
+}
+
+int64_t GptqLinearCuda::int4_mma_exact_min_rows() { return int4_mma_exact_from.load(); }
 
 void GptqLinearCuda::set_int4_mma_f16_max_rows(int64_t rows) { int4_mma_f16_rows.store(std::max<int64_t>(0, rows)); }
 
@@ -286,6 +293,8 @@ void GptqLinearCuda::forward(CublasContext& context, const float* x, int64_t m, 
 bool GptqLinearCuda::forward_normed(const float* x, int64_t m, const RmsNormInput& norm,
                                     const LinearEpilogue& epilogue, void* stream) const {
   if (!tiled() || m <= 0 || m > kTensorCoreGemvMaxRows) return false;
+  // Rows that forward() gives to the tensor-core GEMM, which has no fused norm.
+  if (int4_mma_supported(tiled_) && m >= std::min(int4_mma_exact_min_rows(), int4_mma_f16_min_rows())) return false;
   const float* bias = bias_.size() > 0 ? bias_.as<float>() : nullptr;
   if (m <= kInt4GemvRingMaxRows && int4_gemv_ring_dispatch() && int4_gemv_ring_supported(tiled_, m)) {
     int4_gemv_ring(tiled_, x, m, bias, epilogue, stream, norm);
@@ -307,6 +316,12 @@ void GptqLinearCuda::forward_tiled(CublasContext& context, const float* x, int64
     int4_mma(tiled_, x, m, bias, epilogue,
              context.activation_scratch(int4_mma_scratch_halves(tiled_, Int4MmaActivations::f16)), stream,
              Int4MmaActivations::f16);
+    return;
+  }
+  if (tensor_cores && m >= int4_mma_exact_min_rows() && m <= kTensorCoreMaxRows) {
+    int4_mma(tiled_, x, m, bias, epilogue,
+             context.activation_scratch(int4_mma_scratch_halves(tiled_, Int4MmaActivations::f32_exact)), stream,
+             Int4MmaActivations::f32_exact);
     return;
   }
   if (m <= kInt4GemvRingMaxRows && int4_gemv_ring_dispatch() && int4_gemv_ring_supported(tiled_, m)) {

@@ -28,18 +28,20 @@ class GptqLinearCuda {
   // How the parts of a fused layer share its columns.
   enum class Fusion { concat, gate_up };
 
-  // Tiled layers: up to kGemvMaxRows rows forward() runs the int4 GEMV, up
-  // to kTensorCoreMaxRows the tensor-core int4 GEMM (both f32-exact up to
-  // rounding; the GEMM needs in_features % 64 == 0, else the GEMV in passes
-  // of 8 up to kPackedGemvMaxRows); up to int4_mma_f16_max_rows() the same
+  // Tiled layers: below int4_mma_exact_min_rows() (8) forward() runs an
+  // int4 GEMV, from there up to kTensorCoreMaxRows the tensor-core int4 GEMM
+  // (both f32-exact up to rounding; the GEMM needs in_features % 64 == 0,
+  // else the GEMVs: up to kTensorCoreGemvMaxRows on Hopper, then the f32
+  // GEMV in passes of 8 up to kPackedGemvMaxRows); up to int4_mma_f16_max_rows() the same
   // GEMM with activations and scaled weights rounded to f16 in registers
   // (the precision of the cuBLAS path, the int4 weights read once per 64
   // rows); above, the layer is dequantized to f16 scratch and multiplied by
   // cuBLAS (activations rounded to f16).
   // GPTQ-packed layers: gptq_gemv up to kPackedGemvMaxRows, then cuBLAS.
   static constexpr int64_t kGemvMaxRows = 8;
-  // Up to this many rows, on Hopper, the register-direct tensor-core GEMV
-  // (int4_gemv_tc.h) runs instead (f32-exact to rounding too); up to
+  // Up to this many rows (and below the GEMM's rows), on Hopper, the
+  // register-direct tensor-core GEMV (int4_gemv_tc.h) runs instead of the
+  // f32 GEMV (f32-exact to rounding too); up to
   // kInt4GemvRingMaxRows (4), when int4_gemv_ring_dispatch() is on (off by
   // default, not yet timed), the same math fed through shared-memory rings
   // (int4_gemv_ring.h).
@@ -59,6 +61,14 @@ class GptqLinearCuda {
   static constexpr int64_t kDefaultInt4MmaF16MinRows = kTensorCoreMaxRows + 1;
   static void set_int4_mma_f16_min_rows(int64_t rows);
   static int64_t int4_mma_f16_min_rows();
+  // Rows from which the f32-exact tensor-core GEMM replaces the GEMVs (up
+  // to kTensorCoreMaxRows; from these rows on forward_normed declines, as the
+  // GEMM does not fuse the norm). H200, Llama-3-8B layers: the GEMM is
+  // faster from 8 rows (bench/README.md "Int4 GEMM: whole words per lane").
+  // Process-wide, as above; bench_llm_decode --mma-exact-from N.
+  static constexpr int64_t kDefaultInt4MmaExactMinRows = 8;
+  static void set_int4_mma_exact_min_rows(int64_t rows);
+  static int64_t int4_mma_exact_min_rows();
   // Rows up to which forward() is f32-exact (to rounding) for this layer.
   int64_t exact_max_rows() const;
 

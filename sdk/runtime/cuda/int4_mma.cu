@@ -14,16 +14,20 @@
 #include <algorithm>
 #include <atomic>
 #include <string>
+#include <type_traits>
 
 namespace citadel::runtime::cuda {
 namespace {
 
 using namespace int4_mma_detail;
 
-constexpr int kMaxClusterSplits = 8;  // the portable cluster size
+constexpr int kPortableClusterSplits = 8;
+constexpr int kMaxClusterSplits = 16;  // Hopper, with the non-portable cluster size allowed
 
-template <int NT, int kParts>
-__global__ void __launch_bounds__(kThreads) int4_mma_kernel(Params p) {
+// kMinBlocks: the resident blocks per multiprocessor the registers are
+// held to (1: as many registers as the compiler wants; 4: 128, with spills).
+template <int NT, int kParts, int kMinBlocks>
+__global__ void __launch_bounds__(kThreads, kMinBlocks) int4_mma_kernel(Params p) {
   extern __shared__ uint4 shared4[];
   char* shared = reinterpret_cast<char*>(shared4);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
@@ -50,19 +54,23 @@ __global__ void __launch_bounds__(kThreads) int4_mma_kernel(Params p) {
       for (int i = 0; i < 4; ++i) result[mt][nt][i] = 0.0f;
     }
   }
-  for (int s = 0; s < stages; ++s) {
-    __pipeline_wait_prior(kStages - 2);
-    __syncthreads();  // stage s visible to all; stage s - 1's buffer free
-    const int ahead = s + kStages - 1;
-    if (ahead < stages) {
-      issue_stage<NT, kParts>(p, shared + (ahead % kStages) * kStageBytes, tile, stage0 + ahead);
-    } else {
-      __pipeline_commit();
-    }
-    if constexpr (kParts == 1) {
-      compute_stage_f16<NT>(shared + (s % kStages) * kStageBytes, warp, lane, result);
-    } else {
-      compute_stage<NT, kParts>(shared + (s % kStages) * kStageBytes, warp, lane, result);
+  // Stage s sits in buffer s % kStages; kStages stages per iteration, so
+  // every buffer's offset is a constant in the shared-memory addresses.
+  for (int s0 = 0; s0 < stages; s0 += kStages) {
+#pragma unroll
+    for (int slot = 0; slot < kStages; ++slot) {
+      const int s = s0 + slot;
+      if (s < stages) {
+        __pipeline_wait_prior(kStages - 2);
+        __syncthreads();  // stage s visible to all; stage s - 1's buffer free
+        const int ahead = s + kStages - 1;
+        if (ahead < stages) {
+          issue_stage<NT, kParts>(p, shared + ((slot + kStages - 1) % kStages) * kStageBytes, tile, stage0 + ahead);
+        } else {
+          __pipeline_commit();
+        }
+        compute_stage<NT, kParts>(shared + slot * kStageBytes, warp, lane, result);
+      }
     }
   }
   __pipeline_wait_prior(0);
@@ -92,14 +100,34 @@ __global__ void __launch_bounds__(kThreads) int4_mma_kernel(Params p) {
     cluster.sync();  // every block's final_values written
     row_begin = split * p.rows / p.splits;
     row_end = (split + 1) * p.rows / p.splits;
-    // Only this block reads its own rows' values: each sum replaces its value in place.
-    for (int index = row_begin * kTile + threadIdx.x; index < row_end * kTile; index += kThreads) {
-      float sum = 0.0f;
+    // Only this block reads its own rows' values: each sum replaces its value
+    // in place. A remote load waits hundreds of cycles, so each thread keeps
+    // kReduceUnroll float4 loads of every split in flight.
+    constexpr int kReduceUnroll = 4;
+    float4* mine = reinterpret_cast<float4*>(final_values + row_begin * kTile);
+    const int count = (row_end - row_begin) * kTile / 4;
+    for (int first = threadIdx.x; first < count; first += kThreads * kReduceUnroll) {
+      float4 sum[kReduceUnroll];
+#pragma unroll
+      for (int u = 0; u < kReduceUnroll; ++u) sum[u] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
 #pragma unroll
       for (int r = 0; r < kMaxClusterSplits; ++r) {
-        if (r < p.splits) sum += cluster.map_shared_rank(final_values, r)[index];
+        if (r < p.splits) {
+          const float4* theirs = cluster.map_shared_rank(mine, r);
+#pragma unroll
+          for (int u = 0; u < kReduceUnroll; ++u) {
+            const int index = first + u * kThreads;
+            if (index < count) {
+              const float4 value = theirs[index];
+              sum[u].x += value.x, sum[u].y += value.y, sum[u].z += value.z, sum[u].w += value.w;
+            }
+          }
+        }
       }
-      final_values[index] = sum;
+#pragma unroll
+      for (int u = 0; u < kReduceUnroll; ++u) {
+        if (first + u * kThreads < count) mine[first + u * kThreads] = sum[u];
+      }
     }
     cluster.sync();  // no block reads another's final_values any more
     __syncthreads();
@@ -111,14 +139,17 @@ __global__ void __launch_bounds__(kThreads) int4_mma_kernel(Params p) {
   }
 }
 
-// x_hi[r, k] + x_lo[r, k] ~ x[r, perm[k]] for r < rows, 0 for rows <= r < padded_rows;
-// without lo, x_hi[r, k] is x[r, perm[k]] rounded to f16.
+// x_hi[r, k] + x_lo[r, k] ~ x[r, perm[i(k)]] for r < rows, 0 for rows <= r < padded_rows;
+// without lo, x_hi[r, k] is x[r, perm[i(k)]] rounded to f16. i(k) deals the
+// inputs of each group of 8 in the order the stage's fragments take them
+// (int4_mma_stage.cuh): 0, 4, 2, 6, 1, 5, 3, 7 (the 3-bit reversal of k % 8).
 __global__ void split_halves_kernel(const float* __restrict__ x, int64_t rows, int64_t padded_rows, int64_t in,
                                     const int32_t* __restrict__ perm, __half* __restrict__ hi, __half* __restrict__ lo) {
   const int64_t total = padded_rows * in;
   for (int64_t index = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; index < total;
        index += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t r = index / in, k = index % in;
+    const int64_t r = index / in, slot = index % in;
+    const int64_t k = (slot & ~int64_t{7}) | ((slot & 1) << 2) | (slot & 2) | ((slot >> 2) & 1);
     const float value = r < rows ? x[r * in + (perm != nullptr ? perm[k] : k)] : 0.0f;
     const __half high = __float2half_rn(value);
     hi[index] = high;
@@ -142,12 +173,12 @@ constexpr int shared_bytes() {
 }
 
 // Resident blocks per multiprocessor of one kernel instance (registers and shared memory).
-template <int NT, int kParts>
+template <int NT, int kParts, int kMinBlocks>
 int occupancy() {
   static const int blocks = [] {
     int count = 0;
-    check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&count, int4_mma_kernel<NT, kParts>, kThreads,
-                                                             shared_bytes<NT, kParts>()),
+    check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&count, int4_mma_kernel<NT, kParts, kMinBlocks>,
+                                                             kThreads, shared_bytes<NT, kParts>()),
                "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
     return std::max(1, count);
   }();
@@ -156,9 +187,31 @@ int occupancy() {
 
 int tiles_of_rows(int64_t pass) { return pass <= 8 ? 1 : pass <= 16 ? 2 : pass <= 32 ? 4 : 8; }
 
+std::atomic<bool> registers_for_four_blocks{false};  // int4_mma_tuning
+
+// Calls f(NT, kParts, kMinBlocks) (as integral constants) for the kernel
+// instance of nt 8-row tiles in this mode.
+template <typename F>
+decltype(auto) with_instance(int nt, bool exact, F&& f) {
+  const auto pick = [&](auto tiles, auto parts) -> decltype(auto) {
+    return registers_for_four_blocks.load() ? f(tiles, parts, std::integral_constant<int, 4>{})
+                                            : f(tiles, parts, std::integral_constant<int, 1>{});
+  };
+  using One = std::integral_constant<int, 1>;
+  using Two = std::integral_constant<int, 2>;
+  using Four = std::integral_constant<int, 4>;
+  using Eight = std::integral_constant<int, 8>;
+  if (exact) return nt == 1 ? pick(One{}, Two{}) : nt == 2 ? pick(Two{}, Two{}) : pick(Four{}, Two{});
+  return nt == 1   ? pick(One{}, One{})
+         : nt == 2 ? pick(Two{}, One{})
+         : nt == 4 ? pick(Four{}, One{})
+                   : pick(Eight{}, One{});
+}
+
 int occupancy_for(int nt, bool exact) {
-  if (exact) return nt == 1 ? occupancy<1, 2>() : nt == 2 ? occupancy<2, 2>() : occupancy<4, 2>();
-  return nt == 1 ? occupancy<1, 1>() : nt == 2 ? occupancy<2, 1>() : nt == 4 ? occupancy<4, 1>() : occupancy<8, 1>();
+  return with_instance(nt, exact, [](auto tiles, auto parts, auto min_blocks) {
+    return occupancy<decltype(tiles)::value, decltype(parts)::value, decltype(min_blocks)::value>();
+  });
 }
 
 struct Split {
@@ -167,6 +220,8 @@ struct Split {
 };
 
 std::atomic<int> min_stages_per_split{4};  // int4_mma_tuning
+std::atomic<int> split_blocks_per_sm{0};   // int4_mma_tuning (0: the occupancy)
+std::atomic<int> split_cluster_cap{kPortableClusterSplits};  // int4_mma_tuning
 
 // Thread-block clusters (Hopper on): the splits of a tile reduce through distributed shared memory.
 bool cluster_launch() {
@@ -179,20 +234,63 @@ bool cluster_launch() {
   return supported;
 }
 
+// The largest cluster of one kernel instance: 16 blocks where the device
+// allows non-portable cluster sizes and they fit, else 8 (1 without clusters).
+template <int NT, int kParts, int kMinBlocks>
+int largest_cluster() {
+  static const int largest = [] {
+    if (!cluster_launch()) return 1;
+    const auto kernel = int4_mma_kernel<NT, kParts, kMinBlocks>;
+    if (cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1) != cudaSuccess) {
+      (void)cudaGetLastError();
+      return kPortableClusterSplits;
+    }
+    cudaLaunchConfig_t config = {};
+    config.gridDim = dim3(1, kMaxClusterSplits);
+    config.blockDim = dim3(kThreads);
+    config.dynamicSmemBytes = shared_bytes<NT, kParts>();
+    cudaLaunchAttribute attribute[1];
+    attribute[0].id = cudaLaunchAttributeClusterDimension;
+    attribute[0].val.clusterDim.x = 1;
+    attribute[0].val.clusterDim.y = kMaxClusterSplits;
+    attribute[0].val.clusterDim.z = 1;
+    config.attrs = attribute;
+    config.numAttrs = 1;
+    int clusters = 0;
+    if (cudaOccupancyMaxActiveClusters(&clusters, kernel, &config) != cudaSuccess || clusters < 1) {
+      (void)cudaGetLastError();
+      return kPortableClusterSplits;
+    }
+    return kMaxClusterSplits;
+  }();
+  return largest;
+}
+
+int largest_cluster_for(int nt, bool exact) {
+  return with_instance(nt, exact, [](auto tiles, auto parts, auto min_blocks) {
+    return largest_cluster<decltype(tiles)::value, decltype(parts)::value, decltype(min_blocks)::value>();
+  });
+}
+
 // Splits of the inputs so that tiles x splits blocks fill one wave of
-// resident blocks (at least min_stages_per_split stages per split): more
-// splits only add a partial wave and partial sums to reduce.
+// resident blocks (at least min_stages_per_split stages per split, at most
+// 8, the portable cluster): more splits only add a partial wave and partial
+// sums to reduce (H200: bench/README.md "Int4 GEMM: whole words per lane").
 Split split_for(const Int4TiledWeights& w, int nt, bool exact) {
   const int64_t tiles = w.padded_columns / kTile;
   const int64_t stages = w.in_features / kStageInputs;
-  const int64_t wave = static_cast<int64_t>(multiprocessor_count()) * occupancy_for(nt, exact);
-  const int64_t most = cluster_launch() ? std::min<int64_t>(kMaxClusterSplits, stages / min_stages_per_split.load()) : 1;
+  const int blocks_per_sm = split_blocks_per_sm.load();
+  const int64_t wave =
+      static_cast<int64_t>(multiprocessor_count()) * (blocks_per_sm > 0 ? blocks_per_sm : occupancy_for(nt, exact));
+  const int64_t most = std::min<int64_t>({static_cast<int64_t>(largest_cluster_for(nt, exact)),
+                                          static_cast<int64_t>(split_cluster_cap.load()),
+                                          stages / min_stages_per_split.load()});
   const int64_t splits = std::clamp<int64_t>(wave / tiles, 1, std::max<int64_t>(1, most));
   const int64_t per_split = (stages + splits - 1) / splits;
   return {static_cast<int32_t>(per_split), static_cast<int32_t>((stages + per_split - 1) / per_split)};
 }
 
-template <int NT, int kParts>
+template <int NT, int kParts, int kMinBlocks>
 void launch(const Params& p, int64_t tiles, cudaStream_t stream) {
   constexpr int kBytes = shared_bytes<NT, kParts>();
   static_assert(kBytes <= 48 * 1024 - 64, "int4_mma: shared memory over the default limit");
@@ -208,7 +306,8 @@ void launch(const Params& p, int64_t tiles, cudaStream_t stream) {
   attribute[0].val.clusterDim.z = 1;
   config.attrs = attribute;
   config.numAttrs = p.splits > 1 ? 1 : 0;
-  check_cuda(cudaLaunchKernelEx(&config, int4_mma_kernel<NT, kParts>, p), "cudaLaunchKernelEx (int4_mma)");
+  check_cuda(cudaLaunchKernelEx(&config, int4_mma_kernel<NT, kParts, kMinBlocks>, p),
+             "cudaLaunchKernelEx (int4_mma)");
 }
 
 int64_t rows_per_pass(Int4MmaActivations activations) {
@@ -217,7 +316,13 @@ int64_t rows_per_pass(Int4MmaActivations activations) {
 
 }  // namespace
 
-void int4_mma_tuning(int stages_per_split) { min_stages_per_split.store(std::max(1, stages_per_split)); }
+void int4_mma_tuning(int stages_per_split, int blocks_per_multiprocessor, int largest_cluster,
+                     bool registers_for_four) {
+  registers_for_four_blocks.store(registers_for_four);
+  min_stages_per_split.store(std::max(1, stages_per_split));
+  split_blocks_per_sm.store(std::max(0, blocks_per_multiprocessor));
+  split_cluster_cap.store(std::clamp(largest_cluster, 1, kMaxClusterSplits));
+}
 
 bool int4_mma_supported(const Int4TiledWeights& w) {
   return w.qweight != nullptr && w.in_features > 0 && w.in_features % kStageInputs == 0;
@@ -251,20 +356,9 @@ void int4_mma(const Int4TiledWeights& w, const float* x, int64_t rows, const flo
     check_launch("int4_mma (x halves)");
     Params p{w, hi, lo, bias, epilogue, row0, static_cast<int32_t>(pass),
              static_cast<int32_t>(w.in_features / kStageInputs), split.stages_per_split, split.splits};
-    if (exact) {
-      switch (nt) {
-        case 1: launch<1, 2>(p, tiles, s); break;
-        case 2: launch<2, 2>(p, tiles, s); break;
-        default: launch<4, 2>(p, tiles, s); break;
-      }
-    } else {
-      switch (nt) {
-        case 1: launch<1, 1>(p, tiles, s); break;
-        case 2: launch<2, 1>(p, tiles, s); break;
-        case 4: launch<4, 1>(p, tiles, s); break;
-        default: launch<8, 1>(p, tiles, s); break;
-      }
-    }
+    with_instance(nt, exact, [&](auto tiles_c, auto parts, auto min_blocks) {
+      launch<decltype(tiles_c)::value, decltype(parts)::value, decltype(min_blocks)::value>(p, tiles, s);
+    });
     check_launch("int4_mma");
   }
 }

@@ -1,4 +1,4 @@
-// Int4 GEMM on tensor cores for batches past a handful of rows (17..24 rows
+// Int4 GEMM on tensor cores for batches past a handful of rows (8..24 rows
 // f32-exact, then with f16 activations up to
 // GptqLinearCuda::int4_mma_f16_max_rows()), on the tiled layout
 // (int4_tiled.h): mma.sync m16n8k16 with f16 operands and f32 accumulation,
@@ -11,11 +11,11 @@
 // (q - z) * scale rounded to f16 once, as the dequantize + cuBLAS path
 // rounds both: half the tensor-core work, and the tensor cores accumulate
 // with no per-chunk scaling; passes of 64 rows. The inputs are split so
-// that the blocks fill one wave (occupancy of the kernel instance), at most
-// 8 ways: the splits of a column tile form a thread-block cluster (Hopper;
-// no split before it) and add up their sums through distributed shared
-// memory, each block then finishing a share of the rows with the layer's
-// epilogue (int4_split_reduce.cuh). Deterministic.
+// that the blocks fill one wave (occupancy of the kernel instance), at
+// most 8 ways: the splits of a column tile form a thread-block cluster
+// (Hopper; no split before it) and add up their sums through distributed
+// shared memory, each block then finishing a share of the rows with the
+// layer's epilogue (int4_split_reduce.cuh). Deterministic.
 //
 // Work split: a block of 4 warps owns one 128-column tile and a split of
 // the inputs, walked in stages of 64 inputs (weights, scales, zeros and the
@@ -23,7 +23,8 @@
 // warp w computes columns 32w..32w+31 (two 16-row A tiles) for up to 32 rows
 // of x (four 8-column B tiles; 64 rows and eight with f16 activations). x is first
 // converted (and permuted by input_perm) into `x_halves` ([2][32][in] f16,
-// or [64][in]). Callers: GptqLinearCuda, the [cuda] tests, bench/cuda_kernels.
+// or [64][in]), each group of 8 inputs in the order the fragments take
+// them (int4_mma_stage.cuh). Callers: GptqLinearCuda, the [cuda] tests, bench/cuda_kernels.
 // No Boost.
 #pragma once
 
@@ -52,7 +53,12 @@ void int4_mma(const Int4TiledWeights& w, const float* x, int64_t rows, const flo
               Int4MmaActivations activations = Int4MmaActivations::f32_exact);
 
 // Benchmarks only: the least number of 64-input stages per split of the
-// inputs (default 4); more means fewer splits, less to reduce.
-void int4_mma_tuning(int min_stages_per_split);
+// inputs (default 4; more means fewer splits, less to reduce), the blocks
+// per multiprocessor the splits aim at (default 0: as many as are resident)
+// and the largest split count (default 8; up to 16 where the device allows
+// non-portable clusters); `registers_for_four` holds the kernels to 128
+// registers (4 resident blocks, some values spilled; default off).
+void int4_mma_tuning(int min_stages_per_split, int blocks_per_multiprocessor = 0, int largest_cluster = 8,
+                     bool registers_for_four = false);
 
 }  // namespace citadel::runtime::cuda
