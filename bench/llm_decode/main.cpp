@@ -8,7 +8,11 @@
 // launches without programmatic dependent launch; --mma-f16-rows N: the
 // int4 GEMM with f16 activations up to N rows, 0 for dequantize + cuBLAS
 // past 24; --mma-f16-from N: that GEMM from N rows on, in place of the
-// f32-exact kernels up to 24; --stages: where a decode step's time goes, per
+// f32-exact kernels up to 24; --mma-exact-from N: the f32-exact int4 GEMM
+// from N rows (default 8) in place of the GEMVs; --mma-plan B S R: the
+// GEMM's splits aim at B blocks per SM (0: its occupancy), at most S splits,
+// R = 1 holds it to 128 registers; --attention-waves W: the tensor-core
+// attention's splits fill up to W waves (default 2); --stages: where a decode step's time goes, per
 // part of the layers, from CUDA events around eager steps); --offload times a
 // 32B-shape int4 model under a 16 GB (--budget-gb) GPU weight budget with
 // the other layers streamed from host memory (bench_offload.cpp). --gguf FILE times a
