@@ -28,11 +28,7 @@
 #ifdef CITADEL_HAVE_CUDA
 #include "bench_cuda.h"
 #include "bench_offload.h"
-#include "runtime/cuda/flash_decode.h"
-#include "runtime/cuda/gptq_linear_cuda.h"
-#include "runtime/cuda/int4_gemv_ring.h"
-#include "runtime/cuda/int4_gemv_tc.h"
-#include "runtime/cuda/int4_mma.h"
+#include "cuda_tuning_flags.h"
 #endif
 
 #include "runtime/core/thread_pool.h"
@@ -220,66 +216,12 @@ int main(int argc, char** argv) {
       }
       return std::atoi(argv[++i]);
     };
-    if (arg == "--no-pdl") {  // int4 GEMV launches wait for the previous kernel to end
 #ifdef CITADEL_HAVE_CUDA
-      citadel::runtime::cuda::int4_gemv_tc_tuning(2, 8, false, 16);
-#endif
+    if (const int taken = apply_cuda_tuning_flag(argc, argv, i); taken > 0) {
+      i += taken - 1;
       continue;
     }
-    if (arg == "--ring") {  // 1..4 rows take the shared-memory-ring GEMV (int4_gemv_ring.h)
-#ifdef CITADEL_HAVE_CUDA
-      citadel::runtime::cuda::set_int4_gemv_ring_dispatch(true);
 #endif
-      continue;
-    }
-    if (arg == "--mma-f16-rows") {  // rows up to which the int4 GEMM with f16 activations replaces dequantize + cuBLAS
-      const int rows = value();
-#ifdef CITADEL_HAVE_CUDA
-      citadel::runtime::cuda::GptqLinearCuda::set_int4_mma_f16_max_rows(rows);
-#else
-      (void)rows;
-#endif
-      continue;
-    }
-    if (arg == "--mma-f16-from") {  // rows from which the f16-activation GEMM replaces the f32-exact kernels
-      const int rows = value();
-#ifdef CITADEL_HAVE_CUDA
-      citadel::runtime::cuda::GptqLinearCuda::set_int4_mma_f16_min_rows(rows);
-#else
-      (void)rows;
-#endif
-      continue;
-    }
-    if (arg == "--mma-exact-from") {  // rows from which the f32-exact tensor-core GEMM replaces the GEMVs
-      const int rows = value();
-#ifdef CITADEL_HAVE_CUDA
-      citadel::runtime::cuda::GptqLinearCuda::set_int4_mma_exact_min_rows(rows);
-#else
-      (void)rows;
-#endif
-      continue;
-    }
-    if (arg == "--mma-plan") {  // int4 GEMM: least stages per split, blocks per SM its splits aim at
-      const int stages = value();  // (0: occupancy), largest split count, 128 registers (0/1)
-      const int blocks = value();
-      const int cluster = value();
-      const int tight = value();
-#ifdef CITADEL_HAVE_CUDA
-      citadel::runtime::cuda::int4_mma_tuning(stages, blocks, cluster, tight != 0);
-#else
-      (void)stages, (void)blocks, (void)cluster, (void)tight;
-#endif
-      continue;
-    }
-    if (arg == "--attention-waves") {  // waves of resident blocks the tensor-core attention's splits may fill
-      const int waves = value();
-#ifdef CITADEL_HAVE_CUDA
-      citadel::runtime::cuda::flash_decode_split_tuning(waves);
-#else
-      (void)waves;
-#endif
-      continue;
-    }
     if (arg == "--cuda") {
 #ifdef CITADEL_HAVE_CUDA
       cuda = true;
