@@ -22,8 +22,8 @@
 // not L2. Prints; never asserts. Filters (--model, --layer, --batches,
 // --no-attention), --tc-plan (the tensor-core GEMV's grid, PDL and pass
 // size), --mma-plan (the int4 GEMM's least stages per split of the inputs,
-// the blocks per SM its splits aim at, 0 for the occupancy, its largest
-// split count, and 1 to hold it to 128 registers)
+// the blocks per SM its splits aim at, 0 for the occupancy, and its largest
+// split count, up to 8)
 // and --ring-plan (whether forward takes the ring GEMV at 1..4 rows,
 // its largest cluster, blocks per SM, ring slots per warp) select what runs, e.g.
 // for one kernel under ncu. At 1..4 rows both Hopper GEMVs are also timed
@@ -278,11 +278,10 @@ Filters parse(int argc, char** argv) {
       const int cluster = std::atoi(argv[++i]);
       const int blocks = std::atoi(argv[++i]);
       int4_gemv_ring_tuning(cluster, blocks, std::atoi(argv[++i]));
-    } else if (arg == "--mma-plan" && i + 4 < argc) {  // int4 GEMM: least stages per split, blocks per SM,
-      const int stages = std::atoi(argv[++i]);           // largest split count, 128 registers (0/1)
+    } else if (arg == "--mma-plan" && i + 3 < argc) {  // int4 GEMM: least stages per split, blocks per SM,
+      const int stages = std::atoi(argv[++i]);           // largest split count
       const int blocks = std::atoi(argv[++i]);
-      const int cluster = std::atoi(argv[++i]);
-      int4_mma_tuning(stages, blocks, cluster, std::atoi(argv[++i]) != 0);
+      int4_mma_tuning(stages, blocks, std::atoi(argv[++i]));
     } else if (arg == "--mma-f16-rows" && i + 1 < argc) {  // forward's int4 GEMM with f16 activations up to N rows
       GptqLinearCuda::set_int4_mma_f16_max_rows(std::atoll(argv[++i]));
     } else if (arg == "--graph") {  // the linear layers timed as CUDA graphs of their calls
@@ -293,7 +292,7 @@ Filters parse(int argc, char** argv) {
       f.split_sweep = true;
     } else {
       throw std::runtime_error("usage: bench_cuda_kernels [--model NAME] [--layer NAME] [--batches 1,16] "
-                               "[--tc-plan BLOCKS CLUSTER PDL PASS_ROWS] [--ring-plan DISPATCH CLUSTER BLOCKS SLOTS] [--mma-plan MIN_STAGES BLOCKS_PER_SM MAX_SPLITS REGS_128] [--mma-f16-rows N] [--graph] [--no-attention] [--split-sweep] (unknown argument '" + arg + "')");
+                               "[--tc-plan BLOCKS CLUSTER PDL PASS_ROWS] [--ring-plan DISPATCH CLUSTER BLOCKS SLOTS] [--mma-plan MIN_STAGES BLOCKS_PER_SM MAX_SPLITS] [--mma-f16-rows N] [--graph] [--no-attention] [--split-sweep] (unknown argument '" + arg + "')");
     }
   }
   return f;

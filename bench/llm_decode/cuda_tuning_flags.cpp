@@ -17,7 +17,7 @@ namespace {
 
 namespace cuda = runtime::cuda;
 
-constexpr int kMostValues = 4;
+constexpr int kMostValues = 3;
 
 struct TuningFlag {
   const char* name;
@@ -37,10 +37,9 @@ const TuningFlag kFlags[] = {
     {"--mma-f16-from", " N", 1, [](const int* v) { cuda::GptqLinearCuda::set_int4_mma_f16_min_rows(v[0]); }},
     // Rows from which the f32-exact tensor-core GEMM replaces the GEMVs.
     {"--mma-exact-from", " N", 1, [](const int* v) { cuda::GptqLinearCuda::set_int4_mma_exact_min_rows(v[0]); }},
-    // The GEMM's least stages per split, blocks per SM its splits aim at (0: occupancy), largest split count,
-    // 128 registers (0/1).
-    {"--mma-plan", " MIN_STAGES BLOCKS_PER_SM MAX_SPLITS REGS_128", 4,
-     [](const int* v) { cuda::int4_mma_tuning(v[0], v[1], v[2], v[3] != 0); }},
+    // The GEMM's least stages per split, blocks per SM its splits aim at (0: occupancy), largest split count.
+    {"--mma-plan", " MIN_STAGES BLOCKS_PER_SM MAX_SPLITS", 3,
+     [](const int* v) { cuda::int4_mma_tuning(v[0], v[1], v[2]); }},
     // Waves of resident blocks the tensor-core attention's splits may fill.
     {"--attention-waves", " W", 1, [](const int* v) { cuda::flash_decode_split_tuning(v[0]); }},
 };

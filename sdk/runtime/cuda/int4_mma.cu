@@ -21,13 +21,10 @@ namespace {
 
 using namespace int4_mma_detail;
 
-constexpr int kPortableClusterSplits = 8;
-constexpr int kMaxClusterSplits = 16;  // Hopper, with the non-portable cluster size allowed
+constexpr int kMaxClusterSplits = 8;  // the portable cluster size
 
-// kMinBlocks: the resident blocks per multiprocessor the registers are
-// held to (1: as many registers as the compiler wants; 4: 128, with spills).
-template <int NT, int kParts, int kMinBlocks>
-__global__ void __launch_bounds__(kThreads, kMinBlocks) int4_mma_kernel(Params p) {
+template <int NT, int kParts>
+__global__ void __launch_bounds__(kThreads) int4_mma_kernel(Params p) {
   extern __shared__ uint4 shared4[];
   char* shared = reinterpret_cast<char*>(shared4);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
@@ -173,12 +170,12 @@ constexpr int shared_bytes() {
 }
 
 // Resident blocks per multiprocessor of one kernel instance (registers and shared memory).
-template <int NT, int kParts, int kMinBlocks>
+template <int NT, int kParts>
 int occupancy() {
   static const int blocks = [] {
     int count = 0;
-    check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&count, int4_mma_kernel<NT, kParts, kMinBlocks>,
-                                                             kThreads, shared_bytes<NT, kParts>()),
+    check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&count, int4_mma_kernel<NT, kParts>, kThreads,
+                                                             shared_bytes<NT, kParts>()),
                "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
     return std::max(1, count);
   }();
@@ -187,30 +184,21 @@ int occupancy() {
 
 int tiles_of_rows(int64_t pass) { return pass <= 8 ? 1 : pass <= 16 ? 2 : pass <= 32 ? 4 : 8; }
 
-std::atomic<bool> registers_for_four_blocks{false};  // int4_mma_tuning
-
-// Calls f(NT, kParts, kMinBlocks) (as integral constants) for the kernel
-// instance of nt 8-row tiles in this mode.
+// Calls f(NT, kParts) (as integral constants) for the kernel instance of
+// nt 8-row tiles in this mode.
 template <typename F>
 decltype(auto) with_instance(int nt, bool exact, F&& f) {
-  const auto pick = [&](auto tiles, auto parts) -> decltype(auto) {
-    return registers_for_four_blocks.load() ? f(tiles, parts, std::integral_constant<int, 4>{})
-                                            : f(tiles, parts, std::integral_constant<int, 1>{});
-  };
   using One = std::integral_constant<int, 1>;
   using Two = std::integral_constant<int, 2>;
   using Four = std::integral_constant<int, 4>;
   using Eight = std::integral_constant<int, 8>;
-  if (exact) return nt == 1 ? pick(One{}, Two{}) : nt == 2 ? pick(Two{}, Two{}) : pick(Four{}, Two{});
-  return nt == 1   ? pick(One{}, One{})
-         : nt == 2 ? pick(Two{}, One{})
-         : nt == 4 ? pick(Four{}, One{})
-                   : pick(Eight{}, One{});
+  if (exact) return nt == 1 ? f(One{}, Two{}) : nt == 2 ? f(Two{}, Two{}) : f(Four{}, Two{});
+  return nt == 1 ? f(One{}, One{}) : nt == 2 ? f(Two{}, One{}) : nt == 4 ? f(Four{}, One{}) : f(Eight{}, One{});
 }
 
 int occupancy_for(int nt, bool exact) {
-  return with_instance(nt, exact, [](auto tiles, auto parts, auto min_blocks) {
-    return occupancy<decltype(tiles)::value, decltype(parts)::value, decltype(min_blocks)::value>();
+  return with_instance(nt, exact, [](auto tiles, auto parts) {
+    return occupancy<decltype(tiles)::value, decltype(parts)::value>();
   });
 }
 
@@ -221,7 +209,7 @@ struct Split {
 
 std::atomic<int> min_stages_per_split{4};  // int4_mma_tuning
 std::atomic<int> split_blocks_per_sm{0};   // int4_mma_tuning (0: the occupancy)
-std::atomic<int> split_cluster_cap{kPortableClusterSplits};  // int4_mma_tuning
+std::atomic<int> split_cap{kMaxClusterSplits};  // int4_mma_tuning
 
 // Thread-block clusters (Hopper on): the splits of a tile reduce through distributed shared memory.
 bool cluster_launch() {
@@ -234,44 +222,6 @@ bool cluster_launch() {
   return supported;
 }
 
-// The largest cluster of one kernel instance: 16 blocks where the device
-// allows non-portable cluster sizes and they fit, else 8 (1 without clusters).
-template <int NT, int kParts, int kMinBlocks>
-int largest_cluster() {
-  static const int largest = [] {
-    if (!cluster_launch()) return 1;
-    const auto kernel = int4_mma_kernel<NT, kParts, kMinBlocks>;
-    if (cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1) != cudaSuccess) {
-      (void)cudaGetLastError();
-      return kPortableClusterSplits;
-    }
-    cudaLaunchConfig_t config = {};
-    config.gridDim = dim3(1, kMaxClusterSplits);
-    config.blockDim = dim3(kThreads);
-    config.dynamicSmemBytes = shared_bytes<NT, kParts>();
-    cudaLaunchAttribute attribute[1];
-    attribute[0].id = cudaLaunchAttributeClusterDimension;
-    attribute[0].val.clusterDim.x = 1;
-    attribute[0].val.clusterDim.y = kMaxClusterSplits;
-    attribute[0].val.clusterDim.z = 1;
-    config.attrs = attribute;
-    config.numAttrs = 1;
-    int clusters = 0;
-    if (cudaOccupancyMaxActiveClusters(&clusters, kernel, &config) != cudaSuccess || clusters < 1) {
-      (void)cudaGetLastError();
-      return kPortableClusterSplits;
-    }
-    return kMaxClusterSplits;
-  }();
-  return largest;
-}
-
-int largest_cluster_for(int nt, bool exact) {
-  return with_instance(nt, exact, [](auto tiles, auto parts, auto min_blocks) {
-    return largest_cluster<decltype(tiles)::value, decltype(parts)::value, decltype(min_blocks)::value>();
-  });
-}
-
 // Splits of the inputs so that tiles x splits blocks fill one wave of
 // resident blocks (at least min_stages_per_split stages per split, at most
 // 8, the portable cluster): more splits only add a partial wave and partial
@@ -282,15 +232,14 @@ Split split_for(const Int4TiledWeights& w, int nt, bool exact) {
   const int blocks_per_sm = split_blocks_per_sm.load();
   const int64_t wave =
       static_cast<int64_t>(multiprocessor_count()) * (blocks_per_sm > 0 ? blocks_per_sm : occupancy_for(nt, exact));
-  const int64_t most = std::min<int64_t>({static_cast<int64_t>(largest_cluster_for(nt, exact)),
-                                          static_cast<int64_t>(split_cluster_cap.load()),
-                                          stages / min_stages_per_split.load()});
+  const int64_t most =
+      cluster_launch() ? std::min<int64_t>(split_cap.load(), stages / min_stages_per_split.load()) : 1;
   const int64_t splits = std::clamp<int64_t>(wave / tiles, 1, std::max<int64_t>(1, most));
   const int64_t per_split = (stages + splits - 1) / splits;
   return {static_cast<int32_t>(per_split), static_cast<int32_t>((stages + per_split - 1) / per_split)};
 }
 
-template <int NT, int kParts, int kMinBlocks>
+template <int NT, int kParts>
 void launch(const Params& p, int64_t tiles, cudaStream_t stream) {
   constexpr int kBytes = shared_bytes<NT, kParts>();
   static_assert(kBytes <= 48 * 1024 - 64, "int4_mma: shared memory over the default limit");
@@ -306,8 +255,7 @@ void launch(const Params& p, int64_t tiles, cudaStream_t stream) {
   attribute[0].val.clusterDim.z = 1;
   config.attrs = attribute;
   config.numAttrs = p.splits > 1 ? 1 : 0;
-  check_cuda(cudaLaunchKernelEx(&config, int4_mma_kernel<NT, kParts, kMinBlocks>, p),
-             "cudaLaunchKernelEx (int4_mma)");
+  check_cuda(cudaLaunchKernelEx(&config, int4_mma_kernel<NT, kParts>, p), "cudaLaunchKernelEx (int4_mma)");
 }
 
 int64_t rows_per_pass(Int4MmaActivations activations) {
@@ -316,12 +264,10 @@ int64_t rows_per_pass(Int4MmaActivations activations) {
 
 }  // namespace
 
-void int4_mma_tuning(int stages_per_split, int blocks_per_multiprocessor, int largest_cluster,
-                     bool registers_for_four) {
-  registers_for_four_blocks.store(registers_for_four);
+void int4_mma_tuning(int stages_per_split, int blocks_per_multiprocessor, int most_splits) {
   min_stages_per_split.store(std::max(1, stages_per_split));
   split_blocks_per_sm.store(std::max(0, blocks_per_multiprocessor));
-  split_cluster_cap.store(std::clamp(largest_cluster, 1, kMaxClusterSplits));
+  split_cap.store(std::clamp(most_splits, 1, kMaxClusterSplits));
 }
 
 bool int4_mma_supported(const Int4TiledWeights& w) {
@@ -356,8 +302,8 @@ void int4_mma(const Int4TiledWeights& w, const float* x, int64_t rows, const flo
     check_launch("int4_mma (x halves)");
     Params p{w, hi, lo, bias, epilogue, row0, static_cast<int32_t>(pass),
              static_cast<int32_t>(w.in_features / kStageInputs), split.stages_per_split, split.splits};
-    with_instance(nt, exact, [&](auto tiles_c, auto parts, auto min_blocks) {
-      launch<decltype(tiles_c)::value, decltype(parts)::value, decltype(min_blocks)::value>(p, tiles, s);
+    with_instance(nt, exact, [&](auto tiles_c, auto parts) {
+      launch<decltype(tiles_c)::value, decltype(parts)::value>(p, tiles, s);
     });
     check_launch("int4_mma");
   }

@@ -55,10 +55,7 @@ void int4_mma(const Int4TiledWeights& w, const float* x, int64_t rows, const flo
 // Benchmarks only: the least number of 64-input stages per split of the
 // inputs (default 4; more means fewer splits, less to reduce), the blocks
 // per multiprocessor the splits aim at (default 0: as many as are resident)
-// and the largest split count (default 8; up to 16 where the device allows
-// non-portable clusters); `registers_for_four` holds the kernels to 128
-// registers (4 resident blocks, some values spilled; default off).
-void int4_mma_tuning(int min_stages_per_split, int blocks_per_multiprocessor = 0, int largest_cluster = 8,
-                     bool registers_for_four = false);
+// and the largest split count (1..8, default 8).
+void int4_mma_tuning(int min_stages_per_split, int blocks_per_multiprocessor = 0, int most_splits = 8);
 
 }  // namespace citadel::runtime::cuda
