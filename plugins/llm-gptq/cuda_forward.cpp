@@ -1,7 +1,8 @@
 // The CUDA forward pass: the steps of forward.cpp on device buffers with the
 // kernels of sdk/runtime/cuda. Per step one packed upload carries the token
-// ids, positions, K/V write addresses and block tables (a power-of-two stride
-// per row, so steps of one shape share a graph); each layer then runs one KV
+// ids, positions and K/V write addresses, and the block tables (a
+// power-of-two stride per row, so steps of one shape share a graph) stay on
+// the device, with only their changed entries sent; each layer then runs one KV
 // write and one flash-decoding attention launch for all rows of the step
 // (every row is its own "sequence" with its chunk's block table and its own
 // length). Fused layers: q/k/v in one GEMV with a three-way store, gate/up in
@@ -204,11 +205,20 @@ void CudaForwardPass::reserve(size_t rows, size_t wanted, size_t table_stride) {
   positions_at_ = ids_at_ + align16(rows * sizeof(int32_t));
   wanted_at_ = positions_at_ + align16(rows * sizeof(int32_t));
   slots_at_ = wanted_at_ + align16(wanted * sizeof(int32_t));
-  tables_at_ = slots_at_ + align16(rows * sizeof(void*));
-  lengths_at_ = tables_at_ + align16(rows * table_stride * sizeof(void*));
-  const size_t total = lengths_at_ + align16(rows * sizeof(int32_t));
-  staging_.assign(total, std::byte{0});
-  moved |= grow(step_tables_, total, "step tables");
+  lengths_at_ = slots_at_ + align16(rows * sizeof(void*));
+  step_bytes_ = lengths_at_ + align16(rows * sizeof(int32_t));
+  if (staging_.size() < step_bytes_) staging_ = cuda::PinnedHostBuffer(step_bytes_, "step tables");
+  moved |= grow(step_tables_, step_bytes_, "step tables");
+  // Block tables: row r at entry r * table_stride, for as many rows as the
+  // other buffers hold. A new layout or a new device copy is sent whole.
+  const size_t table_bytes = rows_capacity_ * table_stride * sizeof(void*);
+  const bool tables_moved = grow(block_tables_, table_bytes, "block tables");
+  if (host_tables_.size() < table_bytes) host_tables_ = cuda::PinnedHostBuffer(table_bytes, "block tables");
+  if (tables_moved || table_mirror_.stride() != table_stride || table_mirror_.rows() != rows_capacity_ ||
+      table_mirror_.base() != host_tables_.as<void*>()) {
+    table_mirror_.reset(host_tables_.as<void*>(), rows_capacity_, table_stride);
+  }
+  moved |= tables_moved;
   if (moved) ++generation_;
 }
 
@@ -285,12 +295,12 @@ size_t CudaForwardPass::launch(std::span<const SequenceChunk> chunks) {
   reserve(rows, wanted, table_stride);
 
   // Fill the step tables on the host.
-  auto* ids = reinterpret_cast<int32_t*>(staging_.data() + ids_at_);
-  auto* positions = reinterpret_cast<int32_t*>(staging_.data() + positions_at_);
-  auto* wanted_rows = reinterpret_cast<int32_t*>(staging_.data() + wanted_at_);
-  auto* slots = reinterpret_cast<void**>(staging_.data() + slots_at_);
-  auto* tables = reinterpret_cast<void**>(staging_.data() + tables_at_);
-  auto* lengths = reinterpret_cast<int32_t*>(staging_.data() + lengths_at_);
+  auto* host = staging_.as<std::byte>();
+  auto* ids = reinterpret_cast<int32_t*>(host + ids_at_);
+  auto* positions = reinterpret_cast<int32_t*>(host + positions_at_);
+  auto* wanted_rows = reinterpret_cast<int32_t*>(host + wanted_at_);
+  auto* slots = reinterpret_cast<void**>(host + slots_at_);
+  auto* lengths = reinterpret_cast<int32_t*>(host + lengths_at_);
   const size_t row_bytes = size_t{kv_.num_kv_heads} * kv_.head_dim * runtime::dtype_size(kv_.dtype);
   size_t row = 0, wanted_index = 0;
   for (const SequenceChunk& chunk : chunks) {
@@ -301,11 +311,23 @@ size_t CudaForwardPass::launch(std::span<const SequenceChunk> chunks) {
       lengths[row] = static_cast<int32_t>(position + 1);
       // The token's K/V row in its block, for a view of one token per "block".
       slots[row] = static_cast<char*>(chunk.blocks[position / kTokensPerBlock]) + (position % kTokensPerBlock) * row_bytes;
-      std::copy(chunk.blocks.begin(), chunk.blocks.end(), tables + row * table_stride);
+      table_mirror_.set_row(row, chunk.blocks);
     }
     for (size_t r = row - logits_rows(chunk); r < row; ++r) wanted_rows[wanted_index++] = static_cast<int32_t>(r);
   }
-  step_tables_.upload(staging_.data(), staging_.size(), 0, stream_);
+  staging_.copy_to_device_async(step_tables_.data(), step_bytes_, 0, stream_);
+  // Only the block-table entries that changed (at decode, a row's new block
+  // every 16 tokens); ranges closer than 64 KB go as one copy.
+  try {
+    for (const runtime::BlockTableMirror::ByteRange& range : table_mirror_.take_changes(size_t{64} << 10)) {
+      host_tables_.copy_to_device_async(static_cast<std::byte*>(block_tables_.data()) + range.begin,
+                                        range.end - range.begin, range.begin, stream_);
+    }
+  } catch (...) {
+    // The device copy is no longer known: the next step sends every table.
+    table_mirror_.reset(host_tables_.as<void*>(), table_mirror_.rows(), table_mirror_.stride());
+    throw;
+  }
 
   const auto n = static_cast<int64_t>(rows), w = static_cast<int64_t>(wanted);
   const auto stride = static_cast<int64_t>(table_stride);
@@ -408,7 +430,7 @@ void CudaForwardPass::layer_forward(size_t layer_index, int64_t rows, int64_t ta
   const runtime::KvBlockView layout = runtime::kv_block_view_for_layer(
       nullptr, 0, kTokensPerBlock, static_cast<int64_t>(layer_index), kv_heads, head_dim, kv_.dtype);
   mark(StepStage::attention);
-  cuda::flash_decode(q_.as<float>(), rows, heads, layout, reinterpret_cast<void* const*>(tables_base + tables_at_),
+  cuda::flash_decode(q_.as<float>(), rows, heads, layout, block_tables_.as<void* const>(),
                      table_stride, reinterpret_cast<const int32_t*>(tables_base + lengths_at_),
                      table_stride * kTokensPerBlock, attention_splits_, 1.0f / std::sqrt(static_cast<float>(head_dim)),
                      attention_scratch_.as<float>(), attn_.as<float>(), stream_);

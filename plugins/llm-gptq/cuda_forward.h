@@ -22,6 +22,7 @@
 #include "cuda_embedding.h"
 #include "cuda_projection.h"
 
+#include "runtime/core/block_table_mirror.h"
 #include "runtime/cuda/cublas_matmul.h"
 #include "runtime/cuda/device_buffer.h"
 #include "runtime/cuda/pinned_buffer.h"
@@ -134,11 +135,18 @@ class CudaForwardPass {
   std::unique_ptr<LayerStreamer> streamer_;  // before layers_: streamed layers point into its slots
   std::vector<Layer> layers_;
 
-  // Per-step tables, packed into one upload: token ids, positions, rows of
-  // the logits, per-token K/V write addresses, per-row block tables, lengths.
-  std::vector<std::byte> staging_;
+  // Per-step tables, packed into one pinned upload: token ids, positions,
+  // rows of the logits, per-token K/V write addresses, lengths. Launches
+  // write the pinned buffers only after the previous step's copies are done
+  // (run and run_step synchronize the stream before they return).
+  runtime::cuda::PinnedHostBuffer staging_;
   runtime::cuda::DeviceBuffer step_tables_;
-  size_t ids_at_ = 0, positions_at_ = 0, wanted_at_ = 0, slots_at_ = 0, tables_at_ = 0, lengths_at_ = 0;
+  size_t ids_at_ = 0, positions_at_ = 0, wanted_at_ = 0, slots_at_ = 0, lengths_at_ = 0, step_bytes_ = 0;
+  // Per-row block tables (row r at entry r * stride) kept on the device
+  // across steps; the mirror sends only the entries that changed.
+  runtime::cuda::PinnedHostBuffer host_tables_;
+  runtime::cuda::DeviceBuffer block_tables_;
+  runtime::BlockTableMirror table_mirror_;
   size_t rows_capacity_ = 0, wanted_capacity_ = 0;
   runtime::cuda::DeviceBuffer hidden_, normed_, q_, k_, v_, attn_, proj_, gate_, up_, last_rows_, logits_, argmax_;
   runtime::cuda::PinnedHostBuffer host_logits_, host_argmax_;  // run_step's copies

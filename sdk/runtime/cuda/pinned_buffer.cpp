@@ -36,15 +36,27 @@ void PinnedHostBuffer::release() noexcept {
   bytes_ = 0;
 }
 
-void PinnedHostBuffer::copy_from_device_async(const void* device, size_t bytes, size_t offset, void* stream) {
+void PinnedHostBuffer::check_range(size_t offset, size_t bytes) const {
   if (offset > bytes_ || bytes > bytes_ - offset) {
     fail_invalid("PinnedHostBuffer: a copy of " + std::to_string(bytes) + " bytes at offset " +
                   std::to_string(offset) + " passes the end of " + std::to_string(bytes_) + " bytes");
   }
+}
+
+void PinnedHostBuffer::copy_from_device_async(const void* device, size_t bytes, size_t offset, void* stream) {
+  check_range(offset, bytes);
   if (bytes == 0) return;
   check_cuda(cudaMemcpyAsync(static_cast<char*>(data_) + offset, device, bytes, cudaMemcpyDeviceToHost,
                              static_cast<cudaStream_t>(stream)),
              "PinnedHostBuffer::copy_from_device_async");
+}
+
+void PinnedHostBuffer::copy_to_device_async(void* device, size_t bytes, size_t offset, void* stream) const {
+  check_range(offset, bytes);
+  if (bytes == 0) return;
+  check_cuda(cudaMemcpyAsync(device, static_cast<const char*>(data_) + offset, bytes, cudaMemcpyHostToDevice,
+                             static_cast<cudaStream_t>(stream)),
+             "PinnedHostBuffer::copy_to_device_async");
 }
 
 }  // namespace citadel::runtime::cuda

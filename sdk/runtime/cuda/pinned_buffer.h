@@ -1,7 +1,8 @@
 // PinnedHostBuffer: RAII ownership of page-locked host memory
-// (cudaHostAlloc), the destination that lets a device-to-host copy run at the
+// (cudaHostAlloc), the source or destination that lets a copy run at the
 // link's full speed and asynchronously. llm-gptq's CUDA step copies the
-// logits rows it samples from, and each row's argmax, into one of these.
+// logits rows it samples from, and each row's argmax, into one of these, and
+// its per-step tables out of two.
 // Errors throw RuntimeError with CUDA's error string. Plain C++, no Boost.
 #pragma once
 
@@ -31,9 +32,15 @@ class PinnedHostBuffer {
   // The bytes are there once the stream is synchronized. Throws when
   // offset + bytes exceeds size().
   void copy_from_device_async(const void* device, size_t bytes, size_t offset, void* stream);
+  // Queues a copy of `bytes` of this buffer from byte `offset` to device
+  // address `device`, ordered on `stream`; returns at once. The bytes must
+  // not change until the stream has passed the copy. Throws when offset +
+  // bytes exceeds size().
+  void copy_to_device_async(void* device, size_t bytes, size_t offset, void* stream) const;
 
  private:
   void release() noexcept;
+  void check_range(size_t offset, size_t bytes) const;
 
   void* data_ = nullptr;
   size_t bytes_ = 0;
