@@ -1,6 +1,6 @@
 // The CUDA decoder pass (CUDA builds only): weights uploaded once as f16,
 // every linear through cuBLAS (fp32 accumulation), RMSNorm / RoPE kernels
-// of sdk/runtime/cuda, K/V written into the host's device blocks per chunk,
+// of sdk/runtime/cuda, one K/V write per layer for all rows of the step,
 // then one attention launch for all rows of the step (each row a query with
 // its chunk's block table and its own length: flash decoding for the f16
 // cache, paged_attention_decode otherwise). Input rows (token embeddings with
@@ -27,6 +27,7 @@
 #include "runtime/cuda/layer_kernels.h"
 #include "runtime/cuda/paged_attention.h"
 #include "runtime/cuda/pinned_buffer.h"
+#include "runtime/cuda/step_uploads.h"
 #include "runtime/kernels/attention.h"
 #include "runtime/kernels/rope.h"
 
@@ -139,6 +140,14 @@ class CudaDecoder final : public DecoderBackend {
     if (buffer.size() < bytes) buffer = cuda::DeviceBuffer(bytes, "deepseek-ocr feed-forward scratch");
     return buffer.data();
   }
+  // `count` values into `buffer` (grown as needed), queued on the stream
+  // without waiting (StepUploads); returns the device copy.
+  template <typename T>
+  T* upload(cuda::DeviceBuffer& buffer, const T* values, size_t count) {
+    auto* device = static_cast<T*>(scratch_bytes(buffer, std::max<size_t>(1, count) * sizeof(T)));
+    uploads_.copy(device, values, count * sizeof(T), stream_);
+    return device;
+  }
   void linear(const DeviceLinear& w, const float* x, int64_t rows, float* y) {
     cuda::matmul_f16(cublas_, x, rows, w.in, w.weight.as<uint16_t>(), cuda::WeightLayout::out_in, w.out, y, nullptr, stream_);
   }
@@ -146,7 +155,7 @@ class CudaDecoder final : public DecoderBackend {
   // assignments[i] gives mlps[i] its rows (expert_batch_plan.h).
   void run_mlps(const std::vector<const DeviceMlp*>& mlps, const std::vector<MlpAssignment>& assignments,
                 const float* x, int64_t rows, float* out);
-  void attention(size_t layer, std::span<const DecoderChunk> chunks, int64_t rows);
+  void attention(size_t layer, int64_t rows);
   void feed_forward(size_t layer, int64_t rows);
   // Queues the step: the logits of the rows that want them in down_, their
   // argmax in argmax_; returns how many rows (0: none, the stream finished).
@@ -162,14 +171,15 @@ class CudaDecoder final : public DecoderBackend {
   std::vector<DeviceLayer> layers_;
   // Per step.
   // Every row's block table (its chunk's blocks, table_stride_ entries,
-  // null-padded) and context length, on the device; a chunk's K/V writes
-  // use the table of its first row.
-  cuda::DeviceBuffer tables_, lengths_, attention_scratch_;
-  std::vector<int64_t> chunk_first_row_;
+  // null-padded), context length and K/V slot (the address of its
+  // position's row in its block), on the device.
+  cuda::DeviceBuffer tables_, lengths_, write_slots_, attention_scratch_;
   int64_t table_stride_ = 0, max_context_ = 0, attention_splits_ = 1;
-  cuda::DeviceBuffer positions_, hidden_, normed_, q_, k_, v_, attn_, proj_, gathered_, gate_up_, activation_, down_,
+  cuda::DeviceBuffer positions_, hidden_, normed_, normed_half_, q_, k_, v_, attn_, proj_, gathered_, gate_up_, activation_, down_,
       router_, slots_, slot_weights_, pointers_, argmax_;
   std::vector<float> host_rows_;
+  cuda::StepUploads uploads_;                         // every host-to-device copy of a step
+  cuda::PinnedHostBuffer host_router_;                // the router logits routed on the host
   cuda::PinnedHostBuffer host_logits_, host_argmax_;  // run_step's copies
 };
 
@@ -182,10 +192,8 @@ void CudaDecoder::run_mlps(const std::vector<const DeviceMlp*>& mlps, const std:
   // One upload of the tables: slot rows, then each row's slots.
   std::vector<int32_t> tables(plan.slot_rows);
   tables.insert(tables.end(), plan.row_slots.begin(), plan.row_slots.end());
-  auto* table_device = static_cast<int32_t*>(scratch_bytes(slots_, tables.size() * sizeof(int32_t)));
-  slots_.upload(tables.data(), tables.size() * sizeof(int32_t), 0, stream_);
-  auto* weight_device = static_cast<float*>(scratch_bytes(slot_weights_, plan.row_weights.size() * sizeof(float)));
-  slot_weights_.upload(plan.row_weights.data(), plan.row_weights.size() * sizeof(float), 0, stream_);
+  const int32_t* table_device = upload(slots_, tables.data(), tables.size());
+  const float* weight_device = upload(slot_weights_, plan.row_weights.data(), plan.row_weights.size());
 
   auto* gathered = static_cast<uint16_t*>(scratch_bytes(gathered_, size_t(slots * hidden) * sizeof(uint16_t)));
   auto* gate_up = static_cast<float*>(scratch_bytes(gate_up_, size_t(plan.gate_up_floats) * sizeof(float)));
@@ -205,8 +213,7 @@ void CudaDecoder::run_mlps(const std::vector<const DeviceMlp*>& mlps, const std:
     for (int64_t k = 0; k < count; ++k) pointers.push_back(activation + run.activation + k * run.padded * run.width);
     for (int64_t k = 0; k < count; ++k) pointers.push_back(expert_out + (run.slot + k * run.padded) * hidden);
   }
-  auto* pointer_device = static_cast<void**>(scratch_bytes(pointers_, pointers.size() * sizeof(void*)));
-  pointers_.upload(pointers.data(), pointers.size() * sizeof(void*), 0, stream_);
+  void** pointer_device = upload(pointers_, pointers.data(), pointers.size());
 
   cuda::gather_rows_to_half(x, table_device, slots, hidden, gathered, stream_);
   size_t at = 0;
@@ -229,7 +236,7 @@ void CudaDecoder::run_mlps(const std::vector<const DeviceMlp*>& mlps, const std:
   cuda::add_weighted_rows(out, rows, hidden, expert_out, table_device + slots, weight_device, plan.per_row, stream_);
 }
 
-void CudaDecoder::attention(size_t layer_index, std::span<const DecoderChunk> chunks, int64_t rows) {
+void CudaDecoder::attention(size_t layer_index, int64_t rows) {
   const DeviceLayer& layer = layers_[layer_index];
   const int64_t hidden = config_.hidden_size, heads = config_.num_heads, kv_heads = config_.num_kv_heads,
                 head_dim = config_.head_dim;
@@ -240,25 +247,23 @@ void CudaDecoder::attention(size_t layer_index, std::span<const DecoderChunk> ch
   float* k = scratch(k_, rows * kv_heads * head_dim);
   float* v = scratch(v_, rows * kv_heads * head_dim);
   float* attn = scratch(attn_, rows * heads * head_dim);
-  linear(layer.q, normed, rows, q);
-  linear(layer.k, normed, rows, k);
-  linear(layer.v, normed, rows, v);
+  // q, k and v read the same normed rows: converted to f16 once.
+  auto* normed_half = static_cast<uint16_t*>(scratch_bytes(normed_half_, size_t(rows * hidden) * sizeof(uint16_t)));
+  cuda::float_to_half(normed, normed_half, rows * hidden, stream_);
+  for (auto [w, y] : {std::pair{&layer.q, q}, std::pair{&layer.k, k}, std::pair{&layer.v, v}}) {
+    cuda::matmul_f16_input(cublas_, normed_half, rows, w->in, w->weight.as<uint16_t>(), cuda::WeightLayout::out_in,
+                           w->out, y, nullptr, stream_);
+  }
   cuda::apply_rope(q, rows, heads, head_dim, positions_.as<int32_t>(), inv_freq_.as<float>(), head_dim / 2, stream_);
   cuda::apply_rope(k, rows, kv_heads, head_dim, positions_.as<int32_t>(), inv_freq_.as<float>(), head_dim / 2, stream_);
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  int64_t row = 0;
-  for (size_t c = 0; c < chunks.size(); ++c) {
-    const DecoderChunk& chunk = chunks[c];
-    const int64_t count = static_cast<int64_t>(chunk.tokens.size());
-    if (count == 0) continue;
-    runtime::KvBlockView view = runtime::kv_block_view_for_layer(
-        chunk.blocks.data(), static_cast<int64_t>(chunk.blocks.size()), kTokensPerBlock,
-        static_cast<int64_t>(layer_index), kv_heads, head_dim, kv_dtype_);
-    view.blocks = tables_.as<void*>() + chunk_first_row_[c] * table_stride_;  // the device copy of the table
-    cuda::kv_cache_write(view, chunk.first_position, count, k + row * kv_heads * head_dim, v + row * kv_heads * head_dim,
-                         stream_);
-    row += count;
-  }
+  // Every row's K/V into its slot, one launch: a view with one token per
+  // "block" whose addresses are the rows' slots, at this layer's offsets.
+  runtime::KvBlockView write_view =
+      runtime::kv_block_view_for_layer(write_slots_.as<void* const>(), rows, kTokensPerBlock,
+                                       static_cast<int64_t>(layer_index), kv_heads, head_dim, kv_dtype_);
+  write_view.tokens_per_block = 1;
+  cuda::kv_cache_write(write_view, 0, rows, k, v, stream_);
   const runtime::KvBlockView layout = runtime::kv_block_view_for_layer(
       nullptr, 0, kTokensPerBlock, static_cast<int64_t>(layer_index), kv_heads, head_dim, kv_dtype_);
   auto* const* tables = tables_.as<void*>();
@@ -293,9 +298,11 @@ void CudaDecoder::feed_forward(size_t layer_index, int64_t rows) {
   const int64_t experts = config_.n_routed_experts;
   float* logits = scratch(router_, rows * experts);
   linear(layer.router, normed, rows, logits);
-  std::vector<float> host_logits(static_cast<size_t>(rows) * experts);
-  router_.download(host_logits.data(), host_logits.size() * sizeof(float), 0, stream_);
-  const Routing routing = route_from_logits(config_, host_logits.data(), rows);
+  const size_t router_bytes = static_cast<size_t>(rows * experts) * sizeof(float);
+  if (host_router_.size() < router_bytes) host_router_ = cuda::PinnedHostBuffer(router_bytes, "deepseek-ocr router logits");
+  host_router_.copy_from_device_async(logits, router_bytes, 0, stream_);
+  cuda::synchronize(stream_);  // the step's one wait per MoE layer: routing is on the host
+  const Routing routing = route_from_logits(config_, host_router_.as<float>(), rows);
   std::vector<MlpAssignment> routed(static_cast<size_t>(experts));
   for (int64_t r = 0; r < rows; ++r) {
     for (uint32_t j = 0; j < routing.experts_per_row; ++j) {
@@ -364,24 +371,30 @@ int64_t CudaDecoder::launch(std::span<const DecoderChunk> chunks) {
   }
   const int64_t rows = static_cast<int64_t>(positions.size());
   if (rows == 0) return 0;
-  positions_ = cuda::DeviceBuffer::from_vector(positions, "positions");
+  // Steps end with the stream synchronized; this wait only matters after a
+  // step that threw half-way, whose copies may still read the arena.
+  cuda::synchronize(stream_);
+  uploads_.begin_step();
+  upload(positions_, positions.data(), positions.size());
   std::vector<void*> tables(static_cast<size_t>(rows * table_stride_), nullptr);
   std::vector<int32_t> lengths(static_cast<size_t>(rows));
-  chunk_first_row_.clear();
+  std::vector<void*> write_slots(static_cast<size_t>(rows));
+  const size_t row_bytes = static_cast<size_t>(config_.num_kv_heads * config_.head_dim) * runtime::dtype_size(kv_dtype_);
   max_context_ = 0;
   int64_t table_row = 0;
   for (const DecoderChunk& chunk : chunks) {
-    chunk_first_row_.push_back(table_row);
     for (size_t t = 0; t < chunk.tokens.size(); ++t, ++table_row) {
+      const uint32_t position = chunk.first_position + static_cast<uint32_t>(t);
       std::copy(chunk.blocks.begin(), chunk.blocks.end(), tables.begin() + table_row * table_stride_);
-      lengths[static_cast<size_t>(table_row)] = static_cast<int32_t>(chunk.first_position + t + 1);
+      lengths[static_cast<size_t>(table_row)] = static_cast<int32_t>(position + 1);
+      write_slots[static_cast<size_t>(table_row)] =
+          static_cast<std::byte*>(chunk.blocks[position / kTokensPerBlock]) + (position % kTokensPerBlock) * row_bytes;
       max_context_ = std::max<int64_t>(max_context_, lengths[static_cast<size_t>(table_row)]);
     }
   }
-  scratch_bytes(tables_, tables.size() * sizeof(void*));
-  tables_.upload(tables.data(), tables.size() * sizeof(void*), 0, stream_);
-  scratch_bytes(lengths_, lengths.size() * sizeof(int32_t));
-  lengths_.upload(lengths.data(), lengths.size() * sizeof(int32_t), 0, stream_);
+  upload(tables_, tables.data(), tables.size());
+  upload(lengths_, lengths.data(), lengths.size());
+  upload(write_slots_, write_slots.data(), write_slots.size());
   attention_splits_ = cuda::flash_decode_splits(rows, config_.num_kv_heads, config_.head_dim, max_context_);
   scratch_bytes(attention_scratch_,
                 std::max<size_t>(16, sizeof(float) * cuda::flash_decode_scratch_floats(
@@ -400,11 +413,10 @@ int64_t CudaDecoder::launch(std::span<const DecoderChunk> chunks) {
     }
     row += count;
   }
-  scratch(hidden_, rows * hidden);
   scratch(normed_, rows * hidden);
-  hidden_.upload(host_rows_.data(), host_rows_.size() * sizeof(float), 0, stream_);
+  upload(hidden_, host_rows_.data(), host_rows_.size());
   for (size_t layer = 0; layer < layers_.size(); ++layer) {
-    attention(layer, chunks, rows);
+    attention(layer, rows);
     feed_forward(layer, rows);
   }
   // Final norm and lm_head on the last row of each chunk that wants logits.
