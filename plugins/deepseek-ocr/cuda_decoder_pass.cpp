@@ -1,6 +1,6 @@
 // The CUDA decoder pass (CUDA builds only): weights uploaded once as f16,
 // every linear through cuBLAS (fp32 accumulation), RMSNorm / RoPE kernels
-// of sdk/runtime/cuda, one K/V write per layer for all rows of the step,
+// of sdk/runtime/cuda, RoPE and the K/V write of all rows in one launch,
 // then one attention launch for all rows of the step (each row a query with
 // its chunk's block table and its own length: flash decoding for the f16
 // cache, paged_attention_decode otherwise). Input rows (token embeddings with
@@ -27,6 +27,7 @@
 #include "runtime/cuda/layer_kernels.h"
 #include "runtime/cuda/paged_attention.h"
 #include "runtime/cuda/pinned_buffer.h"
+#include "runtime/cuda/rope_kv_write.h"
 #include "runtime/cuda/step_uploads.h"
 #include "runtime/kernels/attention.h"
 #include "runtime/kernels/rope.h"
@@ -254,16 +255,16 @@ void CudaDecoder::attention(size_t layer_index, int64_t rows) {
     cuda::matmul_f16_input(cublas_, normed_half, rows, w->in, w->weight.as<uint16_t>(), cuda::WeightLayout::out_in,
                            w->out, y, nullptr, stream_);
   }
-  cuda::apply_rope(q, rows, heads, head_dim, positions_.as<int32_t>(), inv_freq_.as<float>(), head_dim / 2, stream_);
-  cuda::apply_rope(k, rows, kv_heads, head_dim, positions_.as<int32_t>(), inv_freq_.as<float>(), head_dim / 2, stream_);
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  // Every row's K/V into its slot, one launch: a view with one token per
-  // "block" whose addresses are the rows' slots, at this layer's offsets.
+  // RoPE on q and k and every row's K/V into its slot, one launch: a view
+  // with one token per "block" whose addresses are the rows' slots, at this
+  // layer's offsets.
   runtime::KvBlockView write_view =
       runtime::kv_block_view_for_layer(write_slots_.as<void* const>(), rows, kTokensPerBlock,
                                        static_cast<int64_t>(layer_index), kv_heads, head_dim, kv_dtype_);
   write_view.tokens_per_block = 1;
-  cuda::kv_cache_write(write_view, 0, rows, k, v, stream_);
+  cuda::rope_kv_write(q, k, v, rows, heads, positions_.as<int32_t>(), inv_freq_.as<float>(), head_dim / 2, write_view,
+                      stream_);
   const runtime::KvBlockView layout = runtime::kv_block_view_for_layer(
       nullptr, 0, kTokensPerBlock, static_cast<int64_t>(layer_index), kv_heads, head_dim, kv_dtype_);
   auto* const* tables = tables_.as<void*>();
