@@ -183,7 +183,9 @@ void OcrModel::step(const citadel_step_batch& batch, citadel_step_output* output
 
   // The rows to sample from, and each row's argmax where the backend
   // computed it (on CUDA: the greedy rows' logits are not copied).
+  const auto forward_started = std::chrono::steady_clock::now();
   const DecoderBackend::StepLogits logits = decoder_->run_step(chunks);
+  const double forward_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - forward_started).count();
   const size_t vocab = config_.vocab_size;
   size_t logits_row = 0;
   for (size_t c = 0; c < chunks.size(); ++c) {
@@ -206,6 +208,7 @@ void OcrModel::step(const citadel_step_batch& batch, citadel_step_output* output
   if (logits_row > 0) host_.counter_add("generated_tokens", static_cast<double>(logits_row));
   if (processed_tokens > 0) host_.counter_add("processed_tokens", static_cast<double>(processed_tokens));
   if (encoder_seconds > 0) host_.counter_add("vision_encoder_seconds", encoder_seconds);
+  if (!chunks.empty()) host_.counter_add("forward_seconds", forward_seconds);  // the decoder pass, its copies included
 }
 
 void OcrModel::close_request(uint64_t request_id) { requests_.erase(request_id); }

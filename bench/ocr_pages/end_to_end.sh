@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# End to end through the host (issue 10): the real citadel serving
+# deepseek-ocr, driven over HTTP by ocr_load.py: CITADEL_OCR_PAGES (256)
+# different generated page images, CITADEL_OCR_CONCURRENCY (64) at once,
+# mode CITADEL_OCR_MODE (base), up to CITADEL_OCR_MAX_TOKENS (1000) output
+# tokens each, greedy, the n-gram guard as the shipped example sets it
+# (CITADEL_OCR_NGRAM, default 30; 0 turns it off).
+# Prints pages/s, output and total tokens/s, latencies and the host's step
+# statistics; never passes or fails on time.
+# Usage: bench/ocr_pages/end_to_end.sh BUILD_DIR [released|tiny] [DEVICE]
+#   released (default): random weights of the released sizes (3.3B
+#   parameters, bf16) made by tools/deepseek_ocr/make_random.py (needs torch
+#   and safetensors; on the GPU when there is one), with the test
+#   tokenizer (tests/data/deepseek-ocr/model: the special tokens at their
+#   real ids); tiny: the committed tiny test checkpoint.
+#   DEVICE: cuda:0 (default) or cpu.
+set -euo pipefail
+build=$(realpath "${1:?usage: bench/ocr_pages/end_to_end.sh BUILD_DIR [released|tiny] [DEVICE]}")
+shape=${2:-released}
+device=${3:-cuda:0}
+pages=${CITADEL_OCR_PAGES:-256}
+concurrency=${CITADEL_OCR_CONCURRENCY:-64}
+mode=${CITADEL_OCR_MODE:-base}
+max_tokens=${CITADEL_OCR_MAX_TOKENS:-1000}
+ngram=${CITADEL_OCR_NGRAM:-30}
+port=${CITADEL_OCR_PORT:-18096}
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+root=$(mktemp -d)
+# (pid is empty once the host has stopped: "kill 0" would signal this whole
+# process group, the caller's shell included.)
+trap '[ -n "${pid:-}" ] && kill -TERM "$pid" 2>/dev/null; rm -rf "$root"' EXIT
+mkdir -p "$root/models.d" "$root/run"
+tiny=$repo/tests/data/deepseek-ocr/model
+case $shape in
+  tiny) weights=$tiny ;;
+  released)
+    weights=$root/model
+    started=$(date +%s)
+    (cd "$repo/tools" && python3 -m deepseek_ocr.make_random --out "$weights")
+    cp "$tiny/tokenizer.json" "$tiny/tokenizer_config.json" "$weights/"
+    echo "checkpoint made in $(( $(date +%s) - started )) s" ;;
+  *) echo "unknown shape $shape" >&2; exit 2 ;;
+esac
+cat >"$root/citadel.yaml" <<YAML
+admin: {socket: run/admin.sock}
+plugins_dir: $build/plugins
+models_dir: models.d
+runtime_dir: run/runtime
+http: {listen: "127.0.0.1:$port"}
+devices: ["$device"]
+gpu_memory_utilization: 0.3
+cpu_cache_mb: 16384
+YAML
+# f16 KV: 60 KB a token; a Base page with 1,000 output tokens holds ~1,300.
+cache_mb=$([ "$shape" = tiny ] && echo 512 || echo 12288)
+cat >"$root/models.d/ocr.yaml" <<YAML
+name: ocr
+plugin: deepseek-ocr
+weights: $weights
+device: "$device"
+cache: {size_mb: $cache_mb, eviction: lru, gc_threshold: 0.7}
+scheduler: {max_queue: 4096, max_batch_requests: $concurrency, max_step_tokens: 8192}
+options: {kv_cache_dtype: f16, default_mode: $mode, max_batch_requests: $concurrency, max_step_tokens: 8192,
+          ngram_size: $ngram, ngram_window: 90}
+YAML
+start=$(date +%s.%N)
+"$build/host/citadel" --config "$root/citadel.yaml" >"$root/host.log" 2>&1 &
+pid=$!
+ctl() { "$build/host/citadelctl" --socket "$root/run/admin.sock" "$@"; }
+get() { python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' \
+          "http://127.0.0.1:$port$1"; }
+for _ in $(seq 1500); do
+  ctl status >/dev/null 2>&1 && get /v1/models 2>/dev/null | grep -q '"ocr"' && break
+  kill -0 "$pid" 2>/dev/null || { cat "$root/host.log"; exit 1; }
+  sleep 0.2
+done
+python3 -c "import sys,time; print(f'host ready {time.time() - float(sys.argv[1]):.1f} s after start')" "$start"
+steps() {
+  get /metrics | python3 -c '
+import re, sys
+text = sys.stdin.read()
+def total(name):
+    return sum(float(v) for v in re.findall(r"^" + name + r"(?:\{[^}]*\})? (\S+)$", text, re.M))
+print(total("citadel_step_duration_seconds_count"), total("citadel_step_duration_seconds_sum"),
+      total("citadel_plugin_vision_encoder_seconds_total"), total("citadel_plugin_forward_seconds_total"))'
+}
+read -r -a before < <(steps)
+status=0
+python3 "$repo/bench/ocr_pages/ocr_load.py" --port "$port" --model ocr --pages "$pages" \
+  --concurrency "$concurrency" --mode "$mode" --max-tokens "$max_tokens" || status=$?
+read -r -a after < <(steps)
+python3 -c "
+import sys
+b, a = [float(v) for v in sys.argv[1:5]], [float(v) for v in sys.argv[5:9]]
+count, seconds, encoder, forward = (a[i] - b[i] for i in range(4))
+print(f'host steps: {count:.0f}, mean {1000 * seconds / max(count, 1):.3f} ms/step, {seconds:.2f} s in steps: '
+      f'vision encoder {encoder:.2f} s, decoder pass with its copies {forward:.2f} s, the rest {seconds - encoder - forward:.2f} s')" \
+  "${before[@]}" "${after[@]}"
+grep -iE "error|warn" "$root/host.log" | head -5 || true
+kill -TERM "$pid"; wait "$pid" || true
+pid=
+exit $status
