@@ -25,11 +25,11 @@ max_tokens=${CITADEL_OCR_MAX_TOKENS:-1000}
 ngram=${CITADEL_OCR_NGRAM:-30}
 port=${CITADEL_OCR_PORT:-18096}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
+source "$repo/bench/common/serve_host.sh"
 root=$(mktemp -d)
 # (pid is empty once the host has stopped: "kill 0" would signal this whole
 # process group, the caller's shell included.)
 trap '[ -n "${pid:-}" ] && kill -TERM "$pid" 2>/dev/null; rm -rf "$root"' EXIT
-mkdir -p "$root/models.d" "$root/run"
 tiny=$repo/tests/data/deepseek-ocr/model
 case $shape in
   tiny) weights=$tiny ;;
@@ -41,16 +41,7 @@ case $shape in
     echo "checkpoint made in $(( $(date +%s) - started )) s" ;;
   *) echo "unknown shape $shape" >&2; exit 2 ;;
 esac
-cat >"$root/citadel.yaml" <<YAML
-admin: {socket: run/admin.sock}
-plugins_dir: $build/plugins
-models_dir: models.d
-runtime_dir: run/runtime
-http: {listen: "127.0.0.1:$port"}
-devices: ["$device"]
-gpu_memory_utilization: 0.3
-cpu_cache_mb: 16384
-YAML
+write_host_config
 # f16 KV: 60 KB a token; a Base page with 1,000 output tokens holds ~1,300.
 cache_mb=$([ "$shape" = tiny ] && echo 512 || echo 12288)
 cat >"$root/models.d/ocr.yaml" <<YAML
@@ -63,26 +54,10 @@ scheduler: {max_queue: 4096, max_batch_requests: $concurrency, max_step_tokens: 
 options: {kv_cache_dtype: f16, default_mode: $mode, max_batch_requests: $concurrency, max_step_tokens: 8192,
           ngram_size: $ngram, ngram_window: 90}
 YAML
-start=$(date +%s.%N)
-"$build/host/citadel" --config "$root/citadel.yaml" >"$root/host.log" 2>&1 &
-pid=$!
-ctl() { "$build/host/citadelctl" --socket "$root/run/admin.sock" "$@"; }
-get() { python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' \
-          "http://127.0.0.1:$port$1"; }
-for _ in $(seq 1500); do
-  ctl status >/dev/null 2>&1 && get /v1/models 2>/dev/null | grep -q '"ocr"' && break
-  kill -0 "$pid" 2>/dev/null || { cat "$root/host.log"; exit 1; }
-  sleep 0.2
-done
-python3 -c "import sys,time; print(f'host ready {time.time() - float(sys.argv[1]):.1f} s after start')" "$start"
+start_host ocr
 steps() {
-  get /metrics | python3 -c '
-import re, sys
-text = sys.stdin.read()
-def total(name):
-    return sum(float(v) for v in re.findall(r"^" + name + r"(?:\{[^}]*\})? (\S+)$", text, re.M))
-print(total("citadel_step_duration_seconds_count"), total("citadel_step_duration_seconds_sum"),
-      total("citadel_plugin_vision_encoder_seconds_total"), total("citadel_plugin_forward_seconds_total"))'
+  metric_totals citadel_step_duration_seconds_count citadel_step_duration_seconds_sum \
+    citadel_plugin_vision_encoder_seconds_total citadel_plugin_forward_seconds_total
 }
 read -r -a before < <(steps)
 status=0
@@ -97,6 +72,5 @@ print(f'host steps: {count:.0f}, mean {1000 * seconds / max(count, 1):.3f} ms/st
       f'vision encoder {encoder:.2f} s, decoder pass with its copies {forward:.2f} s, the rest {seconds - encoder - forward:.2f} s')" \
   "${before[@]}" "${after[@]}"
 grep -iE "error|warn" "$root/host.log" | head -5 || true
-kill -TERM "$pid"; wait "$pid" || true
-pid=
+stop_host
 exit $status

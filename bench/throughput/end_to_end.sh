@@ -21,11 +21,12 @@ prompts=${CITADEL_E2E_PROMPTS:-1000}
 batch=${CITADEL_E2E_BATCH:-64}
 port=${CITADEL_E2E_PORT:-18095}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
+source "$repo/bench/common/serve_host.sh"
 root=$(mktemp -d)
 # (pid is empty once the host has stopped: "kill 0" would signal this whole
 # process group, the caller's shell included.)
 trap '[ -n "${pid:-}" ] && kill -TERM "$pid" 2>/dev/null; rm -rf "$root"' EXIT
-mkdir -p "$root/model" "$root/models.d" "$root/run"
+mkdir -p "$root/model"
 tiny=$repo/tests/data/llm/llama3-gptq
 cp "$tiny/tokenizer.json" "$tiny/tokenizer_config.json" "$tiny/generation_config.json" "$root/model/"
 python3 - "$tiny/config.json" "$root/model/config.json" "$shape" <<'PY'
@@ -40,16 +41,7 @@ elif sys.argv[3] != "tiny":
     sys.exit("unknown shape " + sys.argv[3])
 json.dump(config, open(sys.argv[2], "w"), indent=1)
 PY
-cat >"$root/citadel.yaml" <<YAML
-admin: {socket: run/admin.sock}
-plugins_dir: $build/plugins
-models_dir: models.d
-runtime_dir: run/runtime
-http: {listen: "127.0.0.1:$port"}
-devices: ["$device"]
-gpu_memory_utilization: 0.3
-cpu_cache_mb: 16384
-YAML
+write_host_config
 cache_mb=$([ "$shape" = tiny ] && echo 256 || echo 12288)
 cat >"$root/models.d/bench.yaml" <<YAML
 name: bench
@@ -60,28 +52,14 @@ cache: {size_mb: $cache_mb}
 scheduler: {max_queue: 4096, max_batch_requests: $batch, max_step_tokens: 4096}
 options: {load_format: dummy, max_batch_requests: $batch, max_step_tokens: 4096}
 YAML
-start=$(date +%s.%N)
-"$build/host/citadel" --config "$root/citadel.yaml" >"$root/host.log" 2>&1 &
-pid=$!
-ctl() { "$build/host/citadelctl" --socket "$root/run/admin.sock" "$@"; }
-for _ in $(seq 900); do
-  ctl status >/dev/null 2>&1 && break
-  kill -0 "$pid" 2>/dev/null || { cat "$root/host.log"; exit 1; }
-  sleep 0.2
-done
-python3 -c "import sys,time; print(f'host ready {time.time() - float(sys.argv[1]):.1f} s after start')" "$start"
+start_host
 grep -E "llm-gptq: loaded" "$root/host.log" | sed 's/.*llm-gptq:/llm-gptq:/'
 # Step count and seconds from /metrics: the host's steps, and llm-gptq's
 # share of them (its forward pass with the copy of its results, then
 # sampling and detokenizing).
 steps() {
-  curl -s "localhost:$port/metrics" | python3 -c '
-import re, sys
-text = sys.stdin.read()
-def total(name):
-    return sum(float(v) for v in re.findall(r"^" + name + r"(?:\{[^}]*\})? (\S+)$", text, re.M))
-print(total("citadel_step_duration_seconds_count"), total("citadel_step_duration_seconds_sum"),
-      total("citadel_plugin_forward_seconds_total"), total("citadel_plugin_sampling_seconds_total"))'
+  metric_totals citadel_step_duration_seconds_count citadel_step_duration_seconds_sum \
+    citadel_plugin_forward_seconds_total citadel_plugin_sampling_seconds_total
 }
 run_load() {
   local label=$1; shift
@@ -103,5 +81,4 @@ run_load "offline: $prompts prompts of 128-512 tokens, 128-256 output tokens" --
   --mean-input-len 300 --max-input-len 512 --mean-output-len 192 --max-output-len 256 --min-len 128
 run_load "decode: $batch requests at once, 16-token prompts, 256 output tokens" --num-prompts "$batch" \
   --mean-input-len 16 --max-input-len 16 --mean-output-len 256 --max-output-len 256
-kill -TERM "$pid"; wait "$pid" || true
-pid=
+stop_host
