@@ -176,8 +176,8 @@ class CudaDecoder final : public DecoderBackend {
   // position's row in its block), on the device.
   cuda::DeviceBuffer tables_, lengths_, write_slots_, attention_scratch_;
   int64_t table_stride_ = 0, max_context_ = 0, attention_splits_ = 1;
-  cuda::DeviceBuffer positions_, hidden_, normed_, normed_half_, q_, k_, v_, attn_, proj_, gathered_, gate_up_, activation_, down_,
-      router_, slots_, slot_weights_, pointers_, argmax_;
+  cuda::DeviceBuffer positions_, hidden_, normed_, normed_half_, q_, k_, v_, attn_, proj_, gathered_, gate_up_,
+      activation_, down_, router_, slots_, slot_weights_, pointers_, argmax_;
   std::vector<float> host_rows_;
   cuda::StepUploads uploads_;                         // every host-to-device copy of a step
   cuda::PinnedHostBuffer host_router_;                // the router logits routed on the host
@@ -300,7 +300,8 @@ void CudaDecoder::feed_forward(size_t layer_index, int64_t rows) {
   float* logits = scratch(router_, rows * experts);
   linear(layer.router, normed, rows, logits);
   const size_t router_bytes = static_cast<size_t>(rows * experts) * sizeof(float);
-  if (host_router_.size() < router_bytes) host_router_ = cuda::PinnedHostBuffer(router_bytes, "deepseek-ocr router logits");
+  if (host_router_.size() < router_bytes)
+    host_router_ = cuda::PinnedHostBuffer(router_bytes, "deepseek-ocr router logits");
   host_router_.copy_from_device_async(logits, router_bytes, 0, stream_);
   cuda::synchronize(stream_);  // the step's one wait per MoE layer: routing is on the host
   const Routing routing = route_from_logits(config_, host_router_.as<float>(), rows);
@@ -380,7 +381,8 @@ int64_t CudaDecoder::launch(std::span<const DecoderChunk> chunks) {
   std::vector<void*> tables(static_cast<size_t>(rows * table_stride_), nullptr);
   std::vector<int32_t> lengths(static_cast<size_t>(rows));
   std::vector<void*> write_slots(static_cast<size_t>(rows));
-  const size_t row_bytes = static_cast<size_t>(config_.num_kv_heads * config_.head_dim) * runtime::dtype_size(kv_dtype_);
+  const size_t row_bytes =
+      static_cast<size_t>(config_.num_kv_heads * config_.head_dim) * runtime::dtype_size(kv_dtype_);
   max_context_ = 0;
   int64_t table_row = 0;
   for (const DecoderChunk& chunk : chunks) {

@@ -185,7 +185,8 @@ void OcrModel::step(const citadel_step_batch& batch, citadel_step_output* output
   // computed it (on CUDA: the greedy rows' logits are not copied).
   const auto forward_started = std::chrono::steady_clock::now();
   const DecoderBackend::StepLogits logits = decoder_->run_step(chunks);
-  const double forward_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - forward_started).count();
+  const double forward_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - forward_started).count();
   const size_t vocab = config_.vocab_size;
   size_t logits_row = 0;
   for (size_t c = 0; c < chunks.size(); ++c) {
