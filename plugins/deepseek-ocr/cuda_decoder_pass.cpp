@@ -259,10 +259,9 @@ void CudaDecoder::attention(size_t layer_index, int64_t rows) {
   // RoPE on q and k and every row's K/V into its slot, one launch: a view
   // with one token per "block" whose addresses are the rows' slots, at this
   // layer's offsets.
-  runtime::KvBlockView write_view =
-      runtime::kv_block_view_for_layer(write_slots_.as<void* const>(), rows, kTokensPerBlock,
-                                       static_cast<int64_t>(layer_index), kv_heads, head_dim, kv_dtype_);
-  write_view.tokens_per_block = 1;
+  const runtime::KvBlockView write_view =
+      runtime::kv_slot_view_for_layer(write_slots_.as<void* const>(), rows, kTokensPerBlock,
+                                      static_cast<int64_t>(layer_index), kv_heads, head_dim, kv_dtype_);
   cuda::rope_kv_write(q, k, v, rows, heads, positions_.as<int32_t>(), inv_freq_.as<float>(), head_dim / 2, write_view,
                       stream_);
   const runtime::KvBlockView layout = runtime::kv_block_view_for_layer(
@@ -381,8 +380,6 @@ int64_t CudaDecoder::launch(std::span<const DecoderChunk> chunks) {
   std::vector<void*> tables(static_cast<size_t>(rows * table_stride_), nullptr);
   std::vector<int32_t> lengths(static_cast<size_t>(rows));
   std::vector<void*> write_slots(static_cast<size_t>(rows));
-  const size_t row_bytes =
-      static_cast<size_t>(config_.num_kv_heads * config_.head_dim) * runtime::dtype_size(kv_dtype_);
   max_context_ = 0;
   int64_t table_row = 0;
   for (const DecoderChunk& chunk : chunks) {
@@ -390,8 +387,8 @@ int64_t CudaDecoder::launch(std::span<const DecoderChunk> chunks) {
       const uint32_t position = chunk.first_position + static_cast<uint32_t>(t);
       std::copy(chunk.blocks.begin(), chunk.blocks.end(), tables.begin() + table_row * table_stride_);
       lengths[static_cast<size_t>(table_row)] = static_cast<int32_t>(position + 1);
-      write_slots[static_cast<size_t>(table_row)] =
-          static_cast<std::byte*>(chunk.blocks[position / kTokensPerBlock]) + (position % kTokensPerBlock) * row_bytes;
+      write_slots[static_cast<size_t>(table_row)] = runtime::kv_token_slot(
+          chunk.blocks.data(), kTokensPerBlock, position, config_.num_kv_heads, config_.head_dim, kv_dtype_);
       max_context_ = std::max<int64_t>(max_context_, lengths[static_cast<size_t>(table_row)]);
     }
   }

@@ -301,7 +301,6 @@ size_t CudaForwardPass::launch(std::span<const SequenceChunk> chunks) {
   auto* wanted_rows = reinterpret_cast<int32_t*>(host + wanted_at_);
   auto* slots = reinterpret_cast<void**>(host + slots_at_);
   auto* lengths = reinterpret_cast<int32_t*>(host + lengths_at_);
-  const size_t row_bytes = size_t{kv_.num_kv_heads} * kv_.head_dim * runtime::dtype_size(kv_.dtype);
   size_t row = 0, wanted_index = 0;
   for (const SequenceChunk& chunk : chunks) {
     for (size_t t = 0; t < chunk.tokens.size(); ++t, ++row) {
@@ -309,8 +308,8 @@ size_t CudaForwardPass::launch(std::span<const SequenceChunk> chunks) {
       ids[row] = chunk.tokens[t];
       positions[row] = static_cast<int32_t>(position);
       lengths[row] = static_cast<int32_t>(position + 1);
-      // The token's K/V row in its block, for a view of one token per "block".
-      slots[row] = static_cast<char*>(chunk.blocks[position / kTokensPerBlock]) + (position % kTokensPerBlock) * row_bytes;
+      slots[row] = runtime::kv_token_slot(chunk.blocks.data(), kTokensPerBlock, position, kv_.num_kv_heads,
+                                          kv_.head_dim, kv_.dtype);
       table_mirror_.set_row(row, chunk.blocks);
     }
     for (size_t r = row - logits_rows(chunk); r < row; ++r) wanted_rows[wanted_index++] = static_cast<int32_t>(r);
@@ -418,10 +417,9 @@ void CudaForwardPass::layer_forward(size_t layer_index, int64_t rows, int64_t ta
   // RoPE on q and k and the K/V of every row into its slot, one kernel: a
   // view with one token per "block" whose addresses are the rows' slots, at
   // this layer's K/V offsets.
-  runtime::KvBlockView write_view = runtime::kv_block_view_for_layer(
+  const runtime::KvBlockView write_view = runtime::kv_slot_view_for_layer(
       reinterpret_cast<void* const*>(tables_base + slots_at_), rows, kTokensPerBlock,
       static_cast<int64_t>(layer_index), kv_heads, head_dim, kv_.dtype);
-  write_view.tokens_per_block = 1;
   mark(StepStage::rope_kv_write);
   cuda::rope_kv_write(q_.as<float>(), k_.as<float>(), v_.as<float>(), rows, heads, positions, inv_freq_.as<float>(),
                       rotary_half_, write_view, stream_);

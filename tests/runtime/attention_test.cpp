@@ -118,3 +118,40 @@ TEST_CASE("attention rejects too few blocks and head counts that GQA cannot map"
   CHECK_THROWS_WITH(paged_attention(pool, x.data(), 1, 3, 0, kv, 1.0f, out.data()), Catch::Contains("multiple"));
   CHECK(kv_bytes_per_token_per_layer(8, 128, DType::f16) == 4096);
 }
+
+TEST_CASE("K/V written through token slots lands where the block view reads it", "[runtime]") {
+  // Two sequences in blocks of 4 tokens, 3 layers; one step writes the
+  // token at position 5 of the first and 2 of the second through slots.
+  const int64_t tokens_per_block = 4, layers = 3, kv_heads = 2, head_dim = 8, layer = 1;
+  for (DType dtype : {DType::f32, DType::f16}) {
+    const size_t block_bytes =
+        static_cast<size_t>(tokens_per_block * layers) * kv_bytes_per_token_per_layer(kv_heads, head_dim, dtype);
+    std::vector<std::vector<std::byte>> storage(3, std::vector<std::byte>(block_bytes));
+    void* first[] = {storage[0].data(), storage[1].data()};
+    void* second[] = {storage[2].data()};
+    std::mt19937 rng(11);
+    const std::vector<float> k = random_floats(2 * kv_heads * head_dim, rng);
+    const std::vector<float> v = random_floats(2 * kv_heads * head_dim, rng);
+    auto stored = [&](float x) { return dtype == DType::f32 ? x : half_to_float(float_to_half(x)); };
+    void* slots[] = {kv_token_slot(first, tokens_per_block, 5, kv_heads, head_dim, dtype),
+                     kv_token_slot(second, tokens_per_block, 2, kv_heads, head_dim, dtype)};
+    const KvBlockView slot_view =
+        kv_slot_view_for_layer(slots, 2, tokens_per_block, layer, kv_heads, head_dim, dtype);
+    kv_cache_write(slot_view, 0, 2, k.data(), v.data());
+
+    const int64_t row = kv_heads * head_dim;
+    std::vector<float> k_read(row), v_read(row);
+    kv_cache_read(kv_block_view_for_layer(first, 2, tokens_per_block, layer, kv_heads, head_dim, dtype), 5, 1,
+                  k_read.data(), v_read.data());
+    for (int64_t i = 0; i < row; ++i) {
+      CHECK(k_read[i] == stored(k[i]));
+      CHECK(v_read[i] == stored(v[i]));
+    }
+    kv_cache_read(kv_block_view_for_layer(second, 1, tokens_per_block, layer, kv_heads, head_dim, dtype), 2, 1,
+                  k_read.data(), v_read.data());
+    for (int64_t i = 0; i < row; ++i) {
+      CHECK(k_read[i] == stored(k[row + i]));
+      CHECK(v_read[i] == stored(v[row + i]));
+    }
+  }
+}

@@ -6,6 +6,7 @@
 #include "runtime/kernels/vector_ops.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cmath>
 #include <vector>
 
@@ -66,6 +67,21 @@ KvBlockView kv_block_view_for_layer(void* const* blocks, int64_t num_blocks, int
   const size_t one_side = static_cast<size_t>(tokens_per_block * num_kv_heads * head_dim) * dtype_size(dtype);
   view.k_offset = static_cast<size_t>(layer) * 2 * one_side;
   view.v_offset = view.k_offset + one_side;
+  return view;
+}
+
+void* kv_token_slot(void* const* blocks, int64_t tokens_per_block, int64_t position, int64_t num_kv_heads,
+                    int64_t head_dim, DType dtype) {
+  const size_t row_bytes = static_cast<size_t>(num_kv_heads * head_dim) * dtype_size(dtype);
+  return static_cast<std::byte*>(blocks[position / tokens_per_block]) +
+         static_cast<size_t>(position % tokens_per_block) * row_bytes;
+}
+
+KvBlockView kv_slot_view_for_layer(void* const* slots, int64_t num_slots, int64_t tokens_per_block, int64_t layer,
+                                   int64_t num_kv_heads, int64_t head_dim, DType dtype) {
+  // The layer offsets of the real block size; then one token per "block".
+  KvBlockView view = kv_block_view_for_layer(slots, num_slots, tokens_per_block, layer, num_kv_heads, head_dim, dtype);
+  view.tokens_per_block = 1;
   return view;
 }
 

@@ -40,6 +40,18 @@ KvBlockView kv_block_view_for_layer(void* const* blocks, int64_t num_blocks,
                                     int64_t tokens_per_block, int64_t layer,
                                     int64_t num_kv_heads, int64_t head_dim, DType dtype);
 
+// Token slots: a step that writes the K/V of many rows, each at its own
+// sequence's position, does it in one launch through a view with one token
+// per "block" whose entries are the rows' slots. kv_token_slot is the slot
+// of `position` in `blocks` (the standard layout with `tokens_per_block`
+// tokens a block); kv_slot_view_for_layer is the view over `num_slots` such
+// slots at `layer`'s offsets. llm-gptq's and deepseek-ocr's CUDA passes use
+// them with rope_kv_write.
+void* kv_token_slot(void* const* blocks, int64_t tokens_per_block, int64_t position, int64_t num_kv_heads,
+                    int64_t head_dim, DType dtype);
+KvBlockView kv_slot_view_for_layer(void* const* slots, int64_t num_slots, int64_t tokens_per_block, int64_t layer,
+                                   int64_t num_kv_heads, int64_t head_dim, DType dtype);
+
 // Writes k and v [num_tokens, num_kv_heads, head_dim] (f32) for positions
 // first_position .. first_position+num_tokens-1, converting to kv.dtype.
 // Throws when the positions exceed the view's blocks.
