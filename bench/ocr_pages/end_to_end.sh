@@ -57,7 +57,8 @@ YAML
 start_host ocr
 steps() {
   metric_totals citadel_step_duration_seconds_count citadel_step_duration_seconds_sum \
-    citadel_plugin_vision_encoder_seconds_total citadel_plugin_forward_seconds_total
+    citadel_plugin_vision_encoder_seconds_total citadel_plugin_forward_seconds_total \
+    citadel_plugin_images_prepared_on_step_thread_total
 }
 read -r -a before < <(steps)
 status=0
@@ -66,10 +67,11 @@ python3 "$repo/bench/ocr_pages/ocr_load.py" --port "$port" --model ocr --pages "
 read -r -a after < <(steps)
 python3 -c "
 import sys
-b, a = [float(v) for v in sys.argv[1:5]], [float(v) for v in sys.argv[5:9]]
-count, seconds, encoder, forward = (a[i] - b[i] for i in range(4))
+b, a = [float(v) for v in sys.argv[1:6]], [float(v) for v in sys.argv[6:11]]
+count, seconds, encoder, forward, inline = (a[i] - b[i] for i in range(5))
 print(f'host steps: {count:.0f}, mean {1000 * seconds / max(count, 1):.3f} ms/step, {seconds:.2f} s in steps: '
-      f'vision encoder {encoder:.2f} s, decoder pass with its copies {forward:.2f} s, the rest {seconds - encoder - forward:.2f} s')" \
+      f'vision encoder {encoder:.2f} s, decoder pass with its copies {forward:.2f} s, the rest {seconds - encoder - forward:.2f} s; '
+      f'images prepared on the step thread: {inline:.0f}')" \
   "${before[@]}" "${after[@]}"
 grep -iE "error|warn" "$root/host.log" | head -5 || true
 stop_host

@@ -1,6 +1,7 @@
-// OcrModel: instance creation, request planning (image preparation, prompt
-// layout, prefix-cache extra key) and the step loop (encoder at prefill,
-// decoder, sampling).
+// OcrModel: instance creation, request planning (image decoding and content
+// hash, prompt layout, prefix-cache extra key, the image handed to the
+// preparation thread) and the step loop (encoder at prefill, decoder,
+// sampling).
 #include "ocr_model.h"
 
 #include "ocr_input.h"
@@ -38,6 +39,7 @@ OcrModel::OcrModel(const sdk::Host& host, const sdk::ModelConfig& config)
   max_context_ = config_.max_position_embeddings;
   if (options_.max_context_tokens > 0) max_context_ = std::min(max_context_, options_.max_context_tokens);
 
+  preparer_ = std::make_unique<ImagePreparer>(static_cast<size_t>(options_.prepared_images_mb) << 20);
   pool_ = std::make_unique<runtime::ThreadPool>(options_.threads > 0 ? options_.threads : device.cpu_threads);
   const bool on_cuda = device.kind == CITADEL_DEVICE_CUDA;
   if (on_cuda) {
@@ -84,7 +86,10 @@ sdk::RequestPlan OcrModel::open_request(uint64_t request_id, std::string_view in
   const OcrInput input = parse_ocr_input(input_json, options_);
   if (payload.empty())
     runtime::throw_invalid("request input: the request carries no image (send it as the request's image payload)");
-  PreparedImage image = prepare_image(payload, input.mode, options_.image_limits, options_.max_crops);
+  // Decoding and the content hash only: the resampling is the preparation
+  // thread's (request_open runs under the host's instance lock, which the
+  // step thread takes too).
+  const ImagePlan image = plan_image(decode_image(payload, options_.image_limits), input.mode, options_.max_crops);
   PromptLayout layout = layout_prompt(*tokenizer_, input.prompt, config_.bos_token_id, image_token_id_,
                                       static_cast<uint32_t>(image.num_image_tokens));
   if (layout.ids.size() >= max_context_)
@@ -98,10 +103,6 @@ sdk::RequestPlan OcrModel::open_request(uint64_t request_id, std::string_view in
   setup.prompt = std::move(layout.ids);
   setup.image_begin = layout.image_begin;
   setup.image_tokens = layout.image_tokens;
-  setup.image_bytes.assign(payload.begin(), payload.end());
-  setup.mode = input.mode;
-  setup.limits = options_.image_limits;
-  setup.max_crops = options_.max_crops;
   setup.content_hash = image.content_hash;
   setup.sampling = input.sampling;
   setup.ngram = runtime::NoRepeatNgramSettings{input.ngram_size, input.ngram_window, {}};
@@ -110,6 +111,13 @@ sdk::RequestPlan OcrModel::open_request(uint64_t request_id, std::string_view in
     if (auto id = tokenizer_->token_to_id(cell)) setup.ngram.whitelist.push_back(*id);
   }
   setup.eos_token_id = config_.eos_token_id;
+  ImageSource source;
+  source.bytes.assign(payload.begin(), payload.end());
+  source.mode = input.mode;
+  source.limits = options_.image_limits;
+  source.max_crops = options_.max_crops;
+  source.prepared_bytes = image.prepared_bytes();
+  setup.image = preparer_->submit(std::move(source));
   auto request = std::make_unique<OcrRequest>(std::move(setup), *tokenizer_);
 
   sdk::RequestPlan plan;
@@ -130,6 +138,7 @@ void OcrModel::step(const citadel_step_batch& batch, citadel_step_output* output
   std::vector<size_t> chunk_item;
   uint64_t processed_tokens = 0;
   double encoder_seconds = 0;
+  uint64_t prepared_here = 0;
 
   for (size_t i = 0; i < count; ++i) {
     const citadel_step_item& item = batch.items[i];
@@ -161,9 +170,9 @@ void OcrModel::step(const citadel_step_batch& batch, citadel_step_output* output
     if (request.needs_encoding(begin, end)) {
       const auto started = std::chrono::steady_clock::now();
       try {
-        request.encode(*encoder_);
+        if (request.encode(*encoder_)) ++prepared_here;
       } catch (const std::exception& error) {
-        step_outputs_.fail(i, std::string("deepseek-ocr: encoding the image failed: ") + error.what());
+        step_outputs_.fail(i, request_name + ": preparing or encoding the image failed: " + error.what());
         continue;
       }
       encoder_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -208,7 +217,9 @@ void OcrModel::step(const citadel_step_batch& batch, citadel_step_output* output
   host_.gauge_set("open_requests", static_cast<double>(requests_.size()));
   if (logits_row > 0) host_.counter_add("generated_tokens", static_cast<double>(logits_row));
   if (processed_tokens > 0) host_.counter_add("processed_tokens", static_cast<double>(processed_tokens));
-  if (encoder_seconds > 0) host_.counter_add("vision_encoder_seconds", encoder_seconds);
+  if (encoder_seconds > 0) host_.counter_add("vision_encoder_seconds", encoder_seconds);  // with any image prepared here
+  // Images the preparation thread had not started on by their prefill.
+  if (prepared_here > 0) host_.counter_add("images_prepared_on_step_thread", static_cast<double>(prepared_here));
   if (!chunks.empty()) host_.counter_add("forward_seconds", forward_seconds);  // the decoder pass, its copies included
 }
 

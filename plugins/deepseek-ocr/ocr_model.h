@@ -2,8 +2,9 @@
 // checkpoint folder (config.json, model.safetensors by mmap, tokenizer.json),
 // turns a request (JSON input + the image as payload) into a prompt whose
 // <image> placeholder run is keyed for prefix caching by the image's content
-// hash, and runs the host's step batches on the CPU or the host's CUDA
-// device (decoder_backend.h): the vision encoder at
+// hash (request_open decodes and hashes the image; the plugin's preparation
+// thread resamples it, image_preparer.h), and runs the host's step batches on
+// the CPU or the host's CUDA device (decoder_backend.h): the vision encoder at
 // the prefill of a request's placeholder run, then the DeepSeek-MoE decoder
 // with its KV cache in the host's blocks (decoder_pass.h).
 // plugin.cpp registers it; the tests drive it through the real host.
@@ -14,6 +15,7 @@
 #include "decoder_config.h"
 #include "decoder_pass.h"
 #include "decoder_weights.h"
+#include "image_preparer.h"
 #include "ocr_options.h"
 #include "ocr_request.h"
 #include "vision/deep_encoder.h"
@@ -60,6 +62,7 @@ class OcrModel final : public sdk::Model {
   std::unique_ptr<DeepEncoder> encoder_;
   std::unique_ptr<DecoderPass> cpu_pass_;        // on the CPU (decoder_ runs it)
   std::unique_ptr<DecoderBackend> decoder_;      // CPU or CUDA, chosen at load
+  std::unique_ptr<ImagePreparer> preparer_;       // before requests_: their tickets go first
   std::unordered_map<uint64_t, std::unique_ptr<OcrRequest>> requests_;
   citadel_prefix_extra_key plan_key_{};              // the last plan's extra key
   sdk::StepOutputs step_outputs_;                    // the last step's strings and block tables

@@ -58,6 +58,8 @@ OcrOptions OcrOptions::parse(const boost::json::object& options) {
   parsed.image_limits.max_side = option_integer(options, "max_image_side", parsed.image_limits.max_side, 16, 1 << 20);
   parsed.image_limits.max_pixels =
       option_integer(options, "max_image_pixels", parsed.image_limits.max_pixels, 256, int64_t{1} << 36);
+  parsed.prepared_images_mb = static_cast<uint64_t>(
+      option_integer(options, "prepared_images_mb", static_cast<int64_t>(parsed.prepared_images_mb), 0, 1 << 20));
   return parsed;
 }
 

@@ -7,6 +7,8 @@
 //   default_prompt ("<image>\n<|grounding|>Convert the document to markdown.")
 //   max_crops (Gundam tiles, 2..9)   ngram_size / ngram_window (0: no guard)
 //   max_image_bytes / max_image_side / max_image_pixels (refused before decoding)
+//   prepared_images_mb: prepared (f32) images of queued requests held at most
+//     (image_preparer.h; beyond it a queued request keeps its encoded bytes)
 // Used by the model (ocr_model.cpp) and the request parser (ocr_input.cpp).
 #pragma once
 
@@ -34,6 +36,7 @@ struct OcrOptions {
   uint32_t ngram_size = 30;
   uint32_t ngram_window = 90;
   ImageLimits image_limits;
+  uint64_t prepared_images_mb = 512;
 
   // Throws PluginError (INVALID_ARGUMENT) naming the option.
   static OcrOptions parse(const boost::json::object& options);

@@ -11,10 +11,7 @@ OcrRequest::OcrRequest(OcrRequestSetup setup, const runtime::Tokenizer& tokenize
       image_begin_(setup.image_begin),
       image_tokens_(setup.image_tokens),
       content_hash_(setup.content_hash),
-      image_bytes_(std::move(setup.image_bytes)),
-      mode_(setup.mode),
-      limits_(setup.limits),
-      max_crops_(setup.max_crops),
+      image_(std::move(setup.image)),
       sampler_(setup.sampling),
       ngram_(std::move(setup.ngram)),
       max_new_tokens_(setup.max_new_tokens),
@@ -27,20 +24,23 @@ bool OcrRequest::needs_encoding(uint64_t begin, uint64_t end) const {
          end > image_begin_;
 }
 
-void OcrRequest::encode(DeepEncoder& encoder) {
-  if (!image_rows_.empty()) return;
-  if (image_bytes_.empty()) runtime::throw_invalid("deepseek-ocr: the request's image was already released");
-  const PreparedImage image = prepare_image(image_bytes_, mode_, limits_, max_crops_);
+bool OcrRequest::encode(DeepEncoder& encoder) {
+  if (!image_rows_.empty()) return false;
+  if (!image_) runtime::throw_invalid("deepseek-ocr: the request's image was already released");
+  ImagePreparer::Taken taken = ImagePreparer::take(image_);
+  const PreparedImage& image = taken.image;
   if (!(image.content_hash == content_hash_) || image.num_image_tokens != image_tokens_)
-    runtime::throw_invalid("deepseek-ocr: the image prepared at prefill differs from the one planned");
+    runtime::throw_invalid("deepseek-ocr: the image prepared for the prefill (" +
+                           std::to_string(image.num_image_tokens) + " placeholders) differs from the one planned (" +
+                           std::to_string(image_tokens_) + " placeholders" +
+                           (image.content_hash == content_hash_ ? "" : ", another content hash") + ")");
   std::vector<float> rows = encoder.encode(image);
   if (rows.size() != static_cast<size_t>(image_tokens_) * encoder.lm_hidden())
     runtime::throw_invalid("deepseek-ocr: the encoder gave " + std::to_string(rows.size()) + " values for " +
                            std::to_string(image_tokens_) + " placeholders of width " +
                            std::to_string(encoder.lm_hidden()));
   image_rows_ = std::move(rows);
-  image_bytes_.clear();
-  image_bytes_.shrink_to_fit();
+  return taken.prepared_by_caller;
 }
 
 SampledToken OcrRequest::sample_next(std::span<float> logits) {

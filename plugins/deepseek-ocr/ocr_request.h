@@ -1,8 +1,8 @@
 // ocr_request.h — one image-to-text request between steps: its known sequence
 // (BOS, prompt text, the image's placeholder run, generated tokens), the
-// image's encoded bytes until the encoder has run (a queued request keeps the
-// compressed file, not tens of MB of pixels; they are prepared again at
-// prefill and checked against the content hash) and the encoder's rows after, the
+// ticket of its image at the plugin's preparation thread (image_preparer.h:
+// the compressed file while queued, the prepared views once ready, within the
+// preparer's budget) until the encoder has run, and the encoder's rows after, the
 // sampler with the no-repeat n-gram guard, the stop conditions (EOS, max new
 // tokens) and the streaming detokenizer. Generated text keeps special tokens
 // spelled out, so grounding spans (<|ref|>..<|/ref|><|det|>[[..]]<|/det|>)
@@ -10,6 +10,7 @@
 // (ocr_model.cpp), one per open request.
 #pragma once
 
+#include "image_preparer.h"
 #include "vision/deep_encoder.h"
 
 #include <citadel/plugin.h>
@@ -30,11 +31,8 @@ struct OcrRequestSetup {
   std::vector<int32_t> prompt;  // laid out (prompt_layout.h)
   uint32_t image_begin = 0;
   uint32_t image_tokens = 0;
-  std::vector<uint8_t> image_bytes;  // the payload as sent
-  ResolutionMode mode = ResolutionMode::gundam;
-  ImageLimits limits;
-  int max_crops = kDefaultMaxCrops;
-  ContentHash content_hash;           // of the image prepared at open
+  ImagePreparer::Ticket image;        // the payload, submitted to the preparer
+  ContentHash content_hash;           // of the image planned at open (plan_image)
   runtime::SamplingParams sampling;
   runtime::NoRepeatNgramSettings ngram;
   uint32_t max_new_tokens = 0;
@@ -65,8 +63,12 @@ class OcrRequest {
   // Whether positions [begin, end) hold placeholders whose rows the encoder
   // has not produced yet.
   bool needs_encoding(uint64_t begin, uint64_t end) const;
-  // Prepares the image again, runs the encoder (once) and frees the bytes.
-  void encode(DeepEncoder& encoder);
+  // Takes the prepared image from the preparer (preparing it here if the
+  // preparer has not started on it), checks it against the planned content
+  // hash and placeholder count, runs the encoder (once) and lets the image
+  // go. Returns whether the image was prepared on this (the caller's) thread.
+  // Throws (ImageInputError, RuntimeError) naming the cause.
+  bool encode(DeepEncoder& encoder);
   // The encoder's rows [image_tokens, hidden]; empty before encode().
   const std::vector<float>& image_rows() const { return image_rows_; }
 
@@ -92,10 +94,7 @@ class OcrRequest {
   uint32_t image_begin_;
   uint32_t image_tokens_;
   ContentHash content_hash_;
-  std::vector<uint8_t> image_bytes_;  // until encoded
-  ResolutionMode mode_;
-  ImageLimits limits_;
-  int max_crops_;
+  ImagePreparer::Ticket image_;  // until encoded
   std::vector<float> image_rows_;
   runtime::Sampler sampler_;
   runtime::NoRepeatNgramSettings ngram_;

@@ -4,15 +4,17 @@
 // deepencoder/, checked against tools/deepseek_ocr).
 //
 //   bytes --decode_image--> DecodedImage (RGB8, limits checked from the header
+//         --plan_image--> ImagePlan (tile grid, placeholder count, content hash)
 //         --prepare_image--> PreparedImage (global view + tiles, f32 [-1,1],
 //                            placeholder count, tile grid, content hash)
 //         --DeepEncoder::encode--> f32 [num_image_tokens, lm_hidden]
 //
-// Called by the plugin (plugins/deepseek-ocr: request_open prepares the image
-// and lays out the prompt; the prefill step encodes it). Errors are
+// Called by the plugin (plugins/deepseek-ocr: request_open plans the image
+// and lays out the prompt; its preparation thread prepares it; the prefill
+// step encodes it). Errors are
 // runtime::RuntimeError; bad input is ImageInputError (INVALID_ARGUMENT) with
-// a message naming the problem. decode_image / prepare_image are pure and
-// thread-safe; a DeepEncoder is used from one thread at a time.
+// a message naming the problem. decode_image / plan_image / prepare_image are
+// pure and thread-safe; a DeepEncoder is used from one thread at a time.
 #pragma once
 
 #include "runtime/core/error.h"
@@ -104,12 +106,14 @@ TileGrid tile_grid(ResolutionMode mode, int width, int height, int max_crops = k
 int64_t num_image_tokens(ResolutionMode mode, int width, int height,
                          int max_crops = kDefaultMaxCrops);
 
-// 128 bits of SHA-256 over a version tag, the mode, the grid and the uint8
-// views (global, then tiles): equal hashes <=> equal encoder input, so it is
-// the prefix-cache extra key of the image's placeholder run
-// (citadel_prefix_extra_key hash_low/hash_high: the digest's first 16 bytes as
-// two little-endian uint64). The same picture re-encoded (PNG vs lossless
-// WebP) hashes equal; the same picture in another mode does not.
+// 128 bits of SHA-256 over a version tag, the mode, the grid, the decoded
+// image's size and its RGB pixels: equal hashes => equal encoder input (the
+// views are a pure function of those), so it is the prefix-cache extra key of
+// the image's placeholder run (citadel_prefix_extra_key hash_low/hash_high:
+// the digest's first 16 bytes as two little-endian uint64). It is computed
+// from the decoded pixels, not the views, so that planning a request
+// (plan_image) needs no resampling. The same picture re-encoded (PNG vs
+// lossless WebP) hashes equal; the same picture in another mode does not.
 struct ContentHash {
   uint64_t low = 0;
   uint64_t high = 0;
@@ -130,6 +134,22 @@ struct PreparedImage {
   int64_t num_image_tokens = 0;      // placeholders in the prompt
   ContentHash content_hash;
 };
+
+// What a request's plan needs from its decoded image, without the views: the
+// tile grid, the placeholder count and the content hash (one SHA-256 pass over
+// the pixels, no resampling). prepare_image gives the same three.
+struct ImagePlan {
+  int source_width = 0;
+  int source_height = 0;
+  TileGrid grid;
+  int64_t num_image_tokens = 0;
+  int global_side = 0;
+  int tile_side = 0;
+  ContentHash content_hash;
+  // Bytes of the f32 pixels prepare_image will hold (global view + tiles).
+  size_t prepared_bytes() const;
+};
+ImagePlan plan_image(const DecodedImage& image, ResolutionMode mode, int max_crops = kDefaultMaxCrops);
 
 // Resizes/pads/tiles as process/image_process.py does with Pillow (BICUBIC,
 // uint8 rounding per pass, grey (127,127,127) padding, centred).

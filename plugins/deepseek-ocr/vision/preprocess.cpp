@@ -2,7 +2,7 @@
 // Pillow): Tiny/Small resize to S² (aspect not kept); Base/Large/Gundam-global
 // ImageOps.pad to S² (aspect kept, centred, grey 127); Gundam tiles from a
 // resize to (640*columns, 640*rows), cut row-major. Then the normalised CHW
-// pixels and the SHA-256 content hash of the uint8 views.
+// pixels. The SHA-256 content hash is over the decoded pixels (plan_image).
 #include "deep_encoder.h"
 
 #include "runtime/kernels/resample.h"
@@ -37,7 +37,7 @@ Rgb8 resized(const uint8_t* src, int src_w, int src_h, int w, int h) {
 int python_round(double v) { return static_cast<int>(std::nearbyint(v)); }
 
 // ImageOps.pad(image, (side, side), BICUBIC, color=127): contain() then paste centred.
-Rgb8 pad_to_square(const Rgb8& image, int side) {
+Rgb8 pad_to_square(const DecodedImage& image, int side) {
   const double ratio = static_cast<double>(image.width) / image.height;
   int w = side, h = side;
   if (ratio > 1.0) {
@@ -47,7 +47,7 @@ Rgb8 pad_to_square(const Rgb8& image, int side) {
   }
   Rgb8 out{side, side, std::vector<uint8_t>(static_cast<size_t>(side) * side * 3, kPadGrey)};
   if (w <= 0 || h <= 0) return out;  // contain() gives an empty image: all padding
-  const Rgb8 fitted = resized(image.pixels.data(), image.width, image.height, w, h);
+  const Rgb8 fitted = resized(image.rgb.data(), image.width, image.height, w, h);
   const int x0 = w != side ? python_round((side - w) * 0.5) : 0;
   const int y0 = w != side ? 0 : python_round((side - h) * 0.5);
   for (int y = 0; y < h; ++y) {
@@ -99,39 +99,60 @@ class Sha256 {
 
 }  // namespace
 
-PreparedImage prepare_image(const DecodedImage& image, ResolutionMode mode, int max_crops) {
+size_t ImagePlan::prepared_bytes() const {
+  const size_t global = size_t{3} * static_cast<size_t>(global_side) * static_cast<size_t>(global_side);
+  const size_t tiles = grid.tiled() ? size_t{3} * static_cast<size_t>(tile_side) * static_cast<size_t>(tile_side) *
+                                          static_cast<size_t>(grid.count())
+                                    : 0;
+  return (global + tiles) * sizeof(float);
+}
+
+ImagePlan plan_image(const DecodedImage& image, ResolutionMode mode, int max_crops) {
   if (image.width <= 0 || image.height <= 0 ||
       image.rgb.size() != static_cast<size_t>(image.width) * static_cast<size_t>(image.height) * 3) {
     throw ImageInputError("deepseek-ocr: decoded image has an inconsistent size");
   }
+  ImagePlan plan;
+  plan.source_width = image.width;
+  plan.source_height = image.height;
+  plan.grid = tile_grid(mode, image.width, image.height, max_crops);
+  plan.global_side = global_view_side(mode);
+  plan.tile_side = tile_side(mode);
+  plan.num_image_tokens = num_image_tokens(mode, image.width, image.height, max_crops);
+  Sha256 hash;
+  const std::string tag = "deepseek-ocr/pixels/v2/" + std::string(resolution_mode_name(mode));
+  hash.update(tag.data(), tag.size());
+  hash.update_int(plan.grid.columns);
+  hash.update_int(plan.grid.rows);
+  hash.update_int(image.width);
+  hash.update_int(image.height);
+  hash.update(image.rgb.data(), image.rgb.size());
+  plan.content_hash = hash.finish();
+  return plan;
+}
+
+PreparedImage prepare_image(const DecodedImage& image, ResolutionMode mode, int max_crops) {
+  const ImagePlan plan = plan_image(image, mode, max_crops);
   PreparedImage out;
   out.mode = mode;
-  out.source_width = image.width;
-  out.source_height = image.height;
-  out.grid = tile_grid(mode, image.width, image.height, max_crops);
-  out.global_side = global_view_side(mode);
-  out.tile_side = tile_side(mode);
-  out.num_image_tokens = num_image_tokens(mode, image.width, image.height, max_crops);
+  out.source_width = plan.source_width;
+  out.source_height = plan.source_height;
+  out.grid = plan.grid;
+  out.global_side = plan.global_side;
+  out.tile_side = plan.tile_side;
+  out.num_image_tokens = plan.num_image_tokens;
+  out.content_hash = plan.content_hash;
 
-  Sha256 hash;
-  const std::string tag = "deepseek-ocr/views/v1/" + std::string(resolution_mode_name(mode));
-  hash.update(tag.data(), tag.size());
-  hash.update_int(out.grid.columns);
-  hash.update_int(out.grid.rows);
-
-  const Rgb8 source{image.width, image.height, image.rgb};
+  const uint8_t* source = image.rgb.data();
   const bool plain_resize = mode == ResolutionMode::tiny || mode == ResolutionMode::small;
-  const Rgb8 global = plain_resize
-                          ? resized(source.pixels.data(), source.width, source.height, out.global_side, out.global_side)
-                          : pad_to_square(source, out.global_side);
+  const Rgb8 global = plain_resize ? resized(source, image.width, image.height, out.global_side, out.global_side)
+                                   : pad_to_square(image, out.global_side);
   out.global_pixels.resize(static_cast<size_t>(3) * out.global_side * out.global_side);
   normalise_into(global, out.global_pixels.data());
-  hash.update(global.pixels.data(), global.pixels.size());
 
   if (out.grid.tiled()) {
     const int s = out.tile_side;
-    const Rgb8 big = resized(source.pixels.data(), source.width, source.height, s * out.grid.columns,
-                             s * out.grid.rows);
+    const Rgb8 big = resized(source, image.width, image.height, s * out.grid.columns, s * out.grid.rows);
     const size_t tile_floats = static_cast<size_t>(3) * s * s;
     out.tile_pixels.resize(tile_floats * static_cast<size_t>(out.grid.count()));
     Rgb8 tile{s, s, std::vector<uint8_t>(static_cast<size_t>(s) * s * 3)};
@@ -142,10 +163,8 @@ PreparedImage prepare_image(const DecodedImage& image, ResolutionMode mode, int 
                     &big.pixels[(static_cast<size_t>(y0 + y) * big.width + x0) * 3], static_cast<size_t>(s) * 3);
       }
       normalise_into(tile, out.tile_pixels.data() + tile_floats * static_cast<size_t>(t));
-      hash.update(tile.pixels.data(), tile.pixels.size());
     }
   }
-  out.content_hash = hash.finish();
   return out;
 }
 
