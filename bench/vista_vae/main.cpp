@@ -1,17 +1,31 @@
 // bench_vista_vae: streams latent frames through the vista VAE decoder
-// (WanVaeStream, CPU, fp32) built with random weights at the Wan2.1 VAE's
-// shapes (base_dim 96, dim_mult [1,2,4,4], 2 residual blocks, temporal
-// upsampling in the last two up blocks) and prints the time per pushed
-// latent frame, the pixel frames out and the conv cache bytes.
+// built with random weights at the Wan2.1 VAE's shapes (base_dim 96,
+// dim_mult [1,2,4,4], 2 residual blocks, temporal upsampling in the last two
+// up blocks) and prints the time per pushed latent frame, the pixel frames
+// out and the conv cache bytes. CPU (WanVaeStream, fp32) by default; with
+// --cuda (CUDA builds) CudaWanVaeStream::push (RGB out, as the plugin runs
+// it), plus the conv FLOPs, the TFLOP/s achieved, and as references one
+// cuBLAS GEMM of the largest conv's slab shape alone and that conv's whole
+// conv3d_gemm (im2col + GEMM + scatter) on one frame.
 //
-//   bench_vista_vae [latent_height latent_width [latent_frames [threads [base_dim]]]]
+//   bench_vista_vae [--cuda] [latent_height latent_width [latent_frames [threads [base_dim]]]]
 //   defaults: 8 8 4 <all cores> 96   (64x64 pixels; 60 104 is 480x832)
+#include "random_wan_vae.h"
 #include "wan_vae_decoder.h"
+
+#ifdef CITADEL_HAVE_CUDA
+#include "wan_vae_cuda.h"
+
+#include "runtime/cuda/cublas_matmul.h"
+#include "runtime/cuda/vae_kernels.h"
+#endif
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
+#include <string>
 
 using namespace citadel;
 
@@ -26,70 +40,12 @@ std::vector<float> random_values(size_t n, float scale) {
   return values;
 }
 
-vista::VaeConv make_conv(int64_t in, int64_t out, int64_t kt, int64_t k) {
-  vista::VaeConv conv;
-  conv.name = "random";
-  conv.geometry = {in, out, kt, k, k, k / 2, k / 2};
-  conv.weight = random_values(static_cast<size_t>(out * in * kt * k * k), 1.0f / std::sqrt(float(in * kt * k * k)));
-  conv.bias = random_values(static_cast<size_t>(out), 0.01f);
-  return conv;
+double milliseconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
-vista::VaeResidualBlock make_residual(int64_t in, int64_t out) {
-  vista::VaeResidualBlock block;
-  block.norm1_gamma.assign(static_cast<size_t>(in), 1.0f);
-  block.norm2_gamma.assign(static_cast<size_t>(out), 1.0f);
-  block.conv1 = make_conv(in, out, 3, 3);
-  block.conv2 = make_conv(out, out, 3, 3);
-  if (in != out) block.shortcut = make_conv(in, out, 1, 1);
-  return block;
-}
-
-// diffusers' WanDecoder3d constructor, Wan2.1 (is_residual false).
-vista::WanVaeWeights wan21_decoder(int64_t base_dim) {
-  const int64_t z_dim = 16, num_res_blocks = 2;
-  const std::vector<int64_t> mult = {1, 2, 4, 4};
-  const std::vector<bool> temporal_up = {true, true, false};
-  std::vector<int64_t> dims = {base_dim * mult.back()};
-  for (auto it = mult.rbegin(); it != mult.rend(); ++it) dims.push_back(base_dim * *it);
-  vista::WanVaeWeights w;
-  w.z_dim = z_dim;
-  w.latents_mean.assign(z_dim, 0.0f);
-  w.latents_std.assign(z_dim, 1.0f);
-  w.post_quant_conv = make_conv(z_dim, z_dim, 1, 1);
-  w.conv_in = make_conv(z_dim, dims[0], 3, 3);
-  w.mid_first = make_residual(dims[0], dims[0]);
-  w.mid_attention.norm_gamma.assign(static_cast<size_t>(dims[0]), 1.0f);
-  w.mid_attention.to_qkv = make_conv(dims[0], 3 * dims[0], 1, 1);
-  w.mid_attention.proj = make_conv(dims[0], dims[0], 1, 1);
-  w.mid_second = make_residual(dims[0], dims[0]);
-  for (size_t i = 0; i + 1 < dims.size(); ++i) {
-    int64_t in = i > 0 ? dims[i] / 2 : dims[i];
-    const int64_t out = dims[i + 1];
-    vista::VaeUpBlock block;
-    for (int64_t r = 0; r <= num_res_blocks; ++r, in = out) block.resnets.push_back(make_residual(in, out));
-    if (i != mult.size() - 1) {
-      vista::VaeUpsampler up;
-      if (temporal_up[i]) up.time_conv = make_conv(out, 2 * out, 3, 1);
-      up.spatial_conv = make_conv(out, out / 2, 1, 3);
-      block.upsampler = std::move(up);
-    }
-    w.up_blocks.push_back(std::move(block));
-  }
-  w.norm_out_gamma.assign(static_cast<size_t>(dims.back()), 1.0f);
-  w.conv_out = make_conv(dims.back(), 3, 3, 3);
-  return w;
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
-  const int64_t height = argc > 2 ? std::atoll(argv[1]) : 8;
-  const int64_t width = argc > 2 ? std::atoll(argv[2]) : 8;
-  const int64_t frames = argc > 3 ? std::atoll(argv[3]) : 4;
-  const unsigned threads = argc > 4 ? static_cast<unsigned>(std::atoi(argv[4])) : 0;
-  const int64_t base_dim = argc > 5 ? std::atoll(argv[5]) : 96;
-  const vista::WanVaeDecoder decoder(wan21_decoder(base_dim));
+int run_cpu(const vista::WanVaeDecoder& decoder, int64_t height, int64_t width, int64_t frames, unsigned threads,
+            int64_t base_dim) {
   runtime::ThreadPool pool(threads);
   vista::WanVaeStream stream(decoder, pool);
   std::printf("vista VAE decoder, CPU fp32, base_dim %lld, latent %lldx%lld (pixels %lldx%lld), %u threads\n",
@@ -102,7 +58,7 @@ int main(int argc, char** argv) {
     latent.data = random_values(latent.data.size(), 1.0f);
     const auto start = std::chrono::steady_clock::now();
     const vista::VideoTensor pixels = stream.push_pixels(latent);
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    const double ms = milliseconds_since(start);
     total_ms += ms;
     pixel_frames += pixels.frames;
     std::printf("latent frame %lld: %.1f ms -> %lld pixel frames; conv cache %.2f MiB\n", static_cast<long long>(f),
@@ -111,4 +67,154 @@ int main(int argc, char** argv) {
   std::printf("total %.1f ms for %lld pixel frames: %.2f pixel frames/s\n", total_ms,
               static_cast<long long>(pixel_frames), pixel_frames / (total_ms / 1000.0));
   return 0;
+}
+
+#ifdef CITADEL_HAVE_CUDA
+// The conv with the most FLOPs per output frame, its input size (after the
+// 2x upsampling of an upsampler's spatial conv) at latent height x width.
+struct LargestConv {
+  const vista::CudaVaeConv* conv = nullptr;
+  int64_t height = 0, width = 0;
+  bool upsample = false;
+  double flops = 0;
+};
+
+LargestConv largest_conv(const vista::CudaWanVaeDecoder& device, int64_t height, int64_t width) {
+  LargestConv best;
+  auto visit = [&](const vista::CudaVaeConv& conv, int64_t h, int64_t w, bool upsample) {
+    const runtime::Conv3dGeometry& g = conv.geometry;
+    const int64_t scale = upsample ? 2 : 1;
+    const double flops =
+        2.0 * g.out_channels * g.in_channels * g.kernel_t * g.kernel_h * g.kernel_w * h * w * scale * scale;
+    if (flops > best.flops) best = {&conv, h, w, upsample, flops};
+  };
+  for (const vista::CudaVaeUpBlock& block : device.up_blocks) {
+    for (const vista::CudaVaeResidual& resnet : block.resnets) {
+      visit(resnet.conv1, height, width, false);
+      visit(resnet.conv2, height, width, false);
+    }
+    if (!block.spatial_conv) continue;
+    visit(*block.spatial_conv, height, width, true);
+    height *= 2;
+    width *= 2;
+  }
+  visit(device.conv_out, height, width, false);
+  return best;
+}
+
+// One cuBLAS GEMM of the conv's slab shape (f16 operands, f32 out), and its
+// whole conv3d_gemm on one frame, each averaged over `repeats`.
+void time_reference(const LargestConv& largest, int repeats) {
+  namespace cuda = runtime::cuda;
+  const runtime::Conv3dGeometry& g = largest.conv->geometry;
+  const int64_t scale = largest.upsample ? 2 : 1, out_h = largest.height * scale, out_w = largest.width * scale;
+  const int64_t taps = g.in_channels * g.kernel_t * g.kernel_h * g.kernel_w;
+  const int64_t band = std::clamp<int64_t>(cuda::kConv3dColumnCap / (taps * out_w), 1, out_h);
+  const int64_t positions = band * out_w;
+  cuda::CublasContext cublas;
+  cuda::DeviceBuffer columns(static_cast<size_t>(positions * taps) * 2);
+  cuda::DeviceBuffer result(static_cast<size_t>(positions * g.out_channels) * 4);
+  columns.zero();
+  auto start = std::chrono::steady_clock::now();
+  for (int r = 0; r <= repeats; ++r) {
+    if (r == 1) {
+      cuda::synchronize();
+      start = std::chrono::steady_clock::now();
+    }
+    cuda::matmul_f16_input(cublas, columns.as<uint16_t>(), positions, taps, largest.conv->weight.as<uint16_t>(),
+                           cuda::WeightLayout::out_in, g.out_channels, result.as<float>(), nullptr, nullptr);
+  }
+  cuda::synchronize();
+  const double gemm_ms = milliseconds_since(start) / repeats;
+  const double gemm_flops = 2.0 * positions * taps * g.out_channels;
+  std::printf("reference: %s as one GEMM m=%lld n=%lld k=%lld (%lld of %lld rows): %.3f ms, %.1f TFLOP/s\n",
+              largest.conv->name.c_str(), static_cast<long long>(positions), static_cast<long long>(g.out_channels),
+              static_cast<long long>(taps), static_cast<long long>(band), static_cast<long long>(out_h), gemm_ms,
+              gemm_flops / gemm_ms / 1e9);
+
+  const int64_t kept = g.kernel_t - 1, plane = largest.height * largest.width;
+  cuda::DeviceBuffer input(static_cast<size_t>(g.in_channels * (kept + 1) * plane) * 4);
+  cuda::DeviceBuffer maxima(static_cast<size_t>(kept + 1) * 4);
+  cuda::DeviceBuffer out(static_cast<size_t>(g.out_channels * out_h * out_w) * 4);
+  input.zero();
+  maxima.zero();
+  cuda::Conv3dGemmInput in;
+  in.frames = input.as<float>();
+  in.frames_total = in.count = kept + 1;
+  in.height = largest.height;
+  in.width = largest.width;
+  in.upsample_2x = largest.upsample;
+  in.frame_max = maxima.as<float>();
+  for (int r = 0; r <= repeats; ++r) {
+    if (r == 1) {
+      cuda::synchronize();
+      start = std::chrono::steady_clock::now();
+    }
+    cuda::conv3d_gemm(cublas, largest.conv->view(), in, out.as<float>(), false, nullptr);
+  }
+  cuda::synchronize();
+  const double conv_ms = milliseconds_since(start) / repeats;
+  std::printf("reference: %s conv3d_gemm on one %lldx%lld frame: %.3f ms, %.1f TFLOP/s (GEMMs alone: %.3f ms)\n",
+              largest.conv->name.c_str(), static_cast<long long>(out_h), static_cast<long long>(out_w), conv_ms,
+              largest.flops / conv_ms / 1e9, gemm_ms * static_cast<double>((out_h + band - 1) / band));
+}
+
+int run_cuda(const vista::WanVaeDecoder& decoder, int64_t height, int64_t width, int64_t frames, int64_t base_dim) {
+  const vista::CudaWanVaeDecoder device(decoder);
+  vista::CudaWanVaeStream stream(device, nullptr);
+  std::printf("vista VAE decoder, CUDA (%s) f16 GEMMs, base_dim %lld, latent %lldx%lld (pixels %lldx%lld)\n",
+              runtime::cuda::device_name().c_str(), static_cast<long long>(base_dim), static_cast<long long>(height),
+              static_cast<long long>(width), static_cast<long long>(8 * height), static_cast<long long>(8 * width));
+  double steady_ms = 0, steady_flops = 0;
+  int64_t steady_frames = 0, steady_pushes = 0;
+  for (int64_t f = 0; f < frames; ++f) {
+    vista::VideoTensor latent(16, 1, height, width);
+    latent.data = random_values(latent.data.size(), 1.0f);
+    const double flops = device.flops(1, height, width, f == 0);
+    const auto start = std::chrono::steady_clock::now();
+    const std::vector<vista::RgbFrame> rgb = stream.push(latent);
+    const double ms = milliseconds_since(start);
+    std::printf("latent frame %lld: %.1f ms -> %lld pixel frames; %.2f TFLOP conv+attention, %.1f TFLOP/s; "
+                "conv cache %.2f MiB\n",
+                static_cast<long long>(f), ms, static_cast<long long>(rgb.size()), flops / 1e12, flops / ms / 1e9,
+                stream.state_bytes() / 1048576.0);
+    if (f >= 2 || (f == 1 && frames == 2)) {  // frame 0 is special, frame 1 warms the workspace
+      steady_ms += ms;
+      steady_flops += flops;
+      steady_frames += static_cast<int64_t>(rgb.size());
+      ++steady_pushes;
+    }
+  }
+  if (steady_pushes > 0)
+    std::printf("steady: %.1f ms per latent frame, %.2f pixel frames/s, %.1f TFLOP/s (%.2f TFLOP per latent frame)\n",
+                steady_ms / steady_pushes, steady_frames / (steady_ms / 1000.0), steady_flops / steady_ms / 1e9,
+                steady_flops / steady_pushes / 1e12);
+  time_reference(largest_conv(device, height, width), 10);
+  return 0;
+}
+#endif
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool cuda = false;
+  std::vector<char*> args;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--cuda") == 0) cuda = true;
+    else args.push_back(argv[i]);
+  }
+  const size_t n = args.size();
+  const int64_t height = n > 1 ? std::atoll(args[0]) : 8;
+  const int64_t width = n > 1 ? std::atoll(args[1]) : 8;
+  const int64_t frames = n > 2 ? std::atoll(args[2]) : 4;
+  const unsigned threads = n > 3 ? static_cast<unsigned>(std::atoi(args[3])) : 0;
+  const int64_t base_dim = n > 4 ? std::atoll(args[4]) : 96;
+  const vista::WanVaeDecoder decoder(vista::random_wan21_vae_weights(base_dim, 1));
+  if (!cuda) return run_cpu(decoder, height, width, frames, threads, base_dim);
+#ifdef CITADEL_HAVE_CUDA
+  return run_cuda(decoder, height, width, frames, base_dim);
+#else
+  std::fprintf(stderr, "bench_vista_vae: --cuda needs a CUDA build\n");
+  return 2;
+#endif
 }

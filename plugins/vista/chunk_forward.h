@@ -41,6 +41,8 @@ class ChunkForward {
   // `cache`; with commit the chunk's K/V are written into it.
   virtual std::vector<float> forward(const float* latents, const ChunkPosition& chunk, const float* frame_timesteps,
                                      const PreparedText& text, const CacheBlocks& cache, bool commit) = 0;
+  // Device bytes its weights take (0 on the CPU).
+  virtual uint64_t device_weight_bytes() const { return 0; }
 };
 
 std::unique_ptr<ChunkForward> make_cpu_chunk_forward(const WanTransformer& model, runtime::ThreadPool& pool);

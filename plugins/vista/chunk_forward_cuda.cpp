@@ -30,6 +30,7 @@ class CudaChunkForward : public ChunkForward {
     return cuda_.forward(pool_, latents, chunk.shape, frame_timesteps, chunk.first_frame,
                          static_cast<const CudaText&>(text).text, kv, commit);
   }
+  uint64_t device_weight_bytes() const override { return cuda_.weight_bytes(); }
 
  private:
   const WanTransformer& model_;

@@ -121,4 +121,26 @@ std::vector<float> Umt5Encoder::encode(runtime::ThreadPool& pool, std::span<cons
   return output;
 }
 
+namespace {
+
+class CpuTextEncoder final : public TextEncoder {
+ public:
+  CpuTextEncoder(std::unique_ptr<Umt5Encoder> encoder, runtime::ThreadPool& pool)
+      : encoder_(std::move(encoder)), pool_(pool) {}
+  const Umt5Config& config() const override { return encoder_->config(); }
+  std::vector<float> encode(std::span<const int32_t> ids, int64_t valid) override {
+    return encoder_->encode(pool_, ids, valid);
+  }
+
+ private:
+  std::unique_ptr<Umt5Encoder> encoder_;
+  runtime::ThreadPool& pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<TextEncoder> make_cpu_text_encoder(std::unique_ptr<Umt5Encoder> encoder, runtime::ThreadPool& pool) {
+  return std::make_unique<CpuTextEncoder>(std::move(encoder), pool);
+}
+
 }  // namespace citadel::vista

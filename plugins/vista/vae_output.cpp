@@ -11,7 +11,7 @@ std::vector<OutputItem> DecodedFrameOutput::emit(const std::vector<float>& clean
   std::copy(clean.begin(), clean.end(), latents.data.begin());
   decoder_.denormalize(latents);
   std::vector<OutputItem> items;
-  for (RgbFrame& frame : stream_.push(latents)) {
+  for (RgbFrame& frame : stream_->push(latents)) {
     if (emitted_ == frames_) break;
     ++emitted_;
     OutputItem item;

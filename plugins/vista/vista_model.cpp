@@ -46,7 +46,7 @@ VistaModel::VistaModel(const sdk::Host& host, const sdk::ModelConfig& config)
   if (umt5.d_model != wan.text_dim)
     runtime::throw_invalid("vista: text_encoder d_model " + std::to_string(umt5.d_model) +
                            " differs from the transformer's text_dim " + std::to_string(wan.text_dim));
-  encoder_ = std::make_unique<Umt5Encoder>(umt5, WeightStore(text_folder));
+  auto umt5_encoder = std::make_unique<Umt5Encoder>(umt5, WeightStore(text_folder));
   tokenizer_ = std::make_unique<runtime::Tokenizer>(
       runtime::Tokenizer::from_file(required_folder(root, "tokenizer") / "tokenizer.json"));
   pad_id_ = tokenizer_->token_to_id("<pad>").value_or(0);
@@ -61,16 +61,30 @@ VistaModel::VistaModel(const sdk::Host& host, const sdk::ModelConfig& config)
   unsigned threads = options_.threads;
   if (threads == 0) threads = device.cpu_threads;
   pool_ = std::make_unique<runtime::ThreadPool>(threads);
+  // The VAE's streams on the plugin's stream on a CUDA device (weights uploaded once).
+#ifdef CITADEL_HAVE_CUDA
+  if (vae_ && device.kind == CITADEL_DEVICE_CUDA) vae_backend_ = make_cuda_vae_backend(*vae_, device.cuda_stream);
+#endif
+  if (vae_ && !vae_backend_) vae_backend_ = make_cpu_vae_backend(*vae_, *pool_);
 #ifdef CITADEL_HAVE_CUDA
   if (device.kind == CITADEL_DEVICE_CUDA) forward_ = make_cuda_chunk_forward(*transformer_, *pool_, device.cuda_stream);
 #endif
   if (!forward_) forward_ = make_cpu_chunk_forward(*transformer_, *pool_);
+  // UMT5 on the plugin's stream on a CUDA device (its weights uploaded; the
+  // CPU encoder, whose matrices are mapped views of the files, is dropped).
+#ifdef CITADEL_HAVE_CUDA
+  if (device.kind == CITADEL_DEVICE_CUDA) encoder_ = make_cuda_text_encoder(*umt5_encoder, device.cuda_stream);
+#endif
+  if (!encoder_) encoder_ = make_cpu_text_encoder(std::move(umt5_encoder), *pool_);
   version_ = "wan2.1-t2v " + std::to_string(wan.num_layers) + "x" + std::to_string(wan.dim()) + " (" +
              fs::path(root).filename().string() + ")";
   host_.info("vista " + name_ + ": " + version_ + ", " + std::to_string(timesteps_.size()) + " steps per chunk, " +
              (vae_ ? "RGB frames out, " : "latents out, ") +
-             std::to_string(pool_->size()) + " threads, chunk passes on " +
-             (device.kind == CITADEL_DEVICE_CUDA ? "cuda:" + std::to_string(device.ordinal) : std::string("the cpu")));
+             std::to_string(pool_->size()) + " threads, chunk passes" + (vae_ ? ", VAE" : "") + " and UMT5 on " +
+             (device.kind == CITADEL_DEVICE_CUDA
+                  ? "cuda:" + std::to_string(device.ordinal) + " (" +
+                        std::to_string((device_weight_bytes() + (1u << 19)) >> 20) + " MiB of weights)"
+                  : std::string("the cpu")));
 }
 
 citadel_model_info VistaModel::describe() {
@@ -86,11 +100,17 @@ citadel_model_info VistaModel::describe() {
                                 transformer_->tokens_per_frame(options_.video.height / 8, options_.video.width / 8);
   info.max_step_tokens = options_.max_step_tokens > 0 ? options_.max_step_tokens : static_cast<uint32_t>(default_chunk);
   info.model_version = version_.c_str();
+  info.device_weight_bytes = device_weight_bytes();
   return info;
 }
 
+uint64_t VistaModel::device_weight_bytes() const {
+  return forward_->device_weight_bytes() + encoder_->device_weight_bytes() +
+         (vae_backend_ ? vae_backend_->device_weight_bytes() : 0);
+}
+
 std::unique_ptr<ChunkOutput> VistaModel::make_output(int64_t frames) const {
-  if (vae_) return std::make_unique<DecodedFrameOutput>(*vae_, *pool_, frames);
+  if (vae_) return std::make_unique<DecodedFrameOutput>(*vae_, vae_backend_->open_stream(), frames);
   return std::make_unique<LatentOutput>();
 }
 
@@ -118,7 +138,7 @@ sdk::RequestPlan VistaModel::open_request(uint64_t request_id, std::string_view 
 
 void VistaModel::encode_prompt(VideoRequest& video) {
   const PromptTokens tokens = tokenize_prompt(*tokenizer_, video.prompt(), options_.text_len, pad_id_);
-  const std::vector<float> embeds = encoder_->encode(*pool_, tokens.ids, tokens.valid);
+  const std::vector<float> embeds = encoder_->encode(tokens.ids, tokens.valid);
   video.set_text(forward_->prepare_text(embeds.data(), options_.text_len));
 }
 

@@ -6,8 +6,10 @@
 // plans each request's cache tokens (video_layout.h) and advances requests
 // chunk by chunk (video_request.h). The prompt is encoded by UMT5 at the
 // request's first step. The chunk passes run on the instance's device
-// (ChunkForward: CPU, or CUDA in CUDA builds); UMT5, the VAE and the host-side
-// conditioning on the CPU. Called by the SDK trampolines, one thread at a time.
+// (ChunkForward: CPU, or CUDA in CUDA builds), and so do UMT5 (TextEncoder)
+// and the VAE (VaeBackend); the host-side conditioning runs on the CPU.
+// describe() reports the device bytes of all their weights. Called by the
+// SDK trampolines, one thread at a time.
 #pragma once
 
 #include "chunk_forward.h"
@@ -46,6 +48,8 @@ class VistaModel : public sdk::Model {
   void encode_prompt(VideoRequest& video);
   void step_one(const citadel_step_item& item, Entry& entry, citadel_step_output& out);
   std::unique_ptr<ChunkOutput> make_output(int64_t frames) const;
+  // Device bytes of the transformer's, UMT5's and the VAE's weights (0 on the CPU).
+  uint64_t device_weight_bytes() const;
 
   sdk::Host host_;
   std::string name_;
@@ -53,9 +57,10 @@ class VistaModel : public sdk::Model {
   std::unique_ptr<runtime::ThreadPool> pool_;
   std::unique_ptr<WanTransformer> transformer_;
   std::unique_ptr<ChunkForward> forward_;  // CPU, or CUDA on a CUDA device
-  std::unique_ptr<Umt5Encoder> encoder_;
+  std::unique_ptr<TextEncoder> encoder_;  // UMT5: CPU, or CUDA on a CUDA device
   std::unique_ptr<runtime::Tokenizer> tokenizer_;
   std::unique_ptr<WanVaeDecoder> vae_;  // null: latents out
+  std::unique_ptr<VaeBackend> vae_backend_;  // vae_'s streams: CPU, or CUDA on a CUDA device
   int32_t pad_id_ = 0;
   std::vector<float> timesteps_;
   std::string version_;

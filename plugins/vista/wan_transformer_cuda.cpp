@@ -98,6 +98,22 @@ CudaWanTransformer::CudaWanTransformer(const WanTransformer& model, void* stream
   rope_sin_ = DeviceBuffer::from_vector(rope_.sin, "vista rope");
 }
 
+uint64_t CudaWanTransformer::weight_bytes() const {
+  uint64_t bytes = rope_cos_.size() + rope_sin_.size();
+  auto linear = [&](const DeviceLinear& layer) { bytes += layer.weight.size() + layer.bias.size(); };
+  for (const DeviceLinear* layer : {&patch_embedding_, &text_1_, &text_2_, &proj_out_}) linear(*layer);
+  for (const DeviceBlock& block : blocks_) {
+    for (const DeviceAttention* attention : {&block.self_attention, &block.cross_attention}) {
+      for (const DeviceLinear* layer : {&attention->q, &attention->k, &attention->v, &attention->o}) linear(*layer);
+      bytes += attention->norm_q.size() + attention->norm_k.size();
+    }
+    bytes += block.cross_norm_weight.size() + block.cross_norm_bias.size();
+    linear(block.ffn_in);
+    linear(block.ffn_out);
+  }
+  return bytes;
+}
+
 void CudaWanTransformer::linear(const DeviceLinear& layer, const float* x, int64_t rows, float* y) {
   runtime::cuda::matmul_f16(cublas_, x, rows, layer.in, layer.weight.as<uint16_t>(), runtime::cuda::WeightLayout::out_in,
                             layer.out, y, layer.bias.data() != nullptr ? layer.bias.as<float>() : nullptr, stream_);

@@ -71,6 +71,10 @@ class CudaWanTransformer {
                              const float* frame_timesteps, int64_t first_frame, const Text& text,
                              const DeviceChunkKv& kv, bool commit);
 
+  // Device bytes of the uploaded weights and RoPE tables (not the pass's
+  // scratch).
+  uint64_t weight_bytes() const;
+
  private:
   struct DeviceLinear {
     runtime::cuda::DeviceBuffer weight, bias;  // f16 [out, in], f32 [out]

@@ -10,9 +10,12 @@
 // AutoencoderKLWan.decode (which clamps to [-1, 1]).
 //
 // Created by the vista plugin: one WanVaeDecoder per model (immutable,
-// shared), one WanVaeStream per request (not thread-safe; its state is
-// state_bytes() of memory at the video's size). Errors are
-// runtime::RuntimeError naming the tensor or the shape at fault.
+// shared), one VaeStream per request (not thread-safe; its state is
+// state_bytes() of memory at the video's size), made by the model's
+// VaeBackend: WanVaeStream on the CPU, or CudaWanVaeStream (wan_vae_cuda.h,
+// CUDA builds) on a CUDA device, with the same results within f16-GEMM
+// tolerance. Errors are runtime::RuntimeError naming the tensor or the shape
+// at fault.
 #pragma once
 
 #include "wan_vae_weights.h"
@@ -21,6 +24,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <vector>
 
 namespace citadel::vista {
@@ -56,26 +60,55 @@ class WanVaeDecoder {
   // step from the generator's normalised latents [z_dim, frames, h, w] to
   // the decoder's input.
   void denormalize(VideoTensor& latents) const;
+  // Throws (naming the shapes) unless `latents` are [z_dim, n >= 1, h, w]
+  // and, once a stream has decoded frames, of its latent height x width.
+  void check_latents(const VideoTensor& latents, int64_t frames_decoded, int64_t height, int64_t width) const;
 
  private:
   WanVaeWeights weights_;
 };
 
-class WanVaeStream {
+// One request's streaming decode state, on the CPU or a device.
+class VaeStream {
  public:
-  WanVaeStream(const WanVaeDecoder& decoder, runtime::ThreadPool& pool) : decoder_(decoder), pool_(pool) {}
-
+  virtual ~VaeStream() = default;
   // Decodes the next latent frames (the decoder's input [z_dim, n, h, w],
   // n >= 1, the same h and w every call) into pixels [3, m, s*h, s*w] in
   // [-1, 1]: m = 1 + t*(n-1) for the first call, t*n afterwards (t the
   // temporal factor, s the spatial one).
-  VideoTensor push_pixels(const VideoTensor& latents);
+  virtual VideoTensor push_pixels(const VideoTensor& latents) = 0;
   // The same, as RGB frames ((x + 1) / 2 * 255 rounded).
-  std::vector<RgbFrame> push(const VideoTensor& latents);
-
-  int64_t latent_frames_decoded() const { return latent_frames_; }
+  virtual std::vector<RgbFrame> push(const VideoTensor& latents) = 0;
+  virtual int64_t latent_frames_decoded() const = 0;
   // Bytes held by the convolution caches.
-  uint64_t state_bytes() const;
+  virtual uint64_t state_bytes() const = 0;
+};
+
+// Makes a model's per-request streams on its device (one per model; its
+// streams are used one at a time, as the plugin's steps are).
+class VaeBackend {
+ public:
+  virtual ~VaeBackend() = default;
+  virtual std::unique_ptr<VaeStream> open_stream() = 0;
+  // Device bytes its weights take (0 on the CPU).
+  virtual uint64_t device_weight_bytes() const { return 0; }
+};
+
+// WanVaeStreams over `pool`; the decoder and the pool outlive the backend.
+std::unique_ptr<VaeBackend> make_cpu_vae_backend(const WanVaeDecoder& decoder, runtime::ThreadPool& pool);
+// CUDA builds only (wan_vae_cuda.cpp): the weights uploaded once, streams
+// queued on `stream` (a cudaStream_t) sharing one device workspace.
+std::unique_ptr<VaeBackend> make_cuda_vae_backend(const WanVaeDecoder& decoder, void* stream);
+
+// The decoder on the CPU in fp32.
+class WanVaeStream final : public VaeStream {
+ public:
+  WanVaeStream(const WanVaeDecoder& decoder, runtime::ThreadPool& pool) : decoder_(decoder), pool_(pool) {}
+
+  VideoTensor push_pixels(const VideoTensor& latents) override;
+  std::vector<RgbFrame> push(const VideoTensor& latents) override;
+  int64_t latent_frames_decoded() const override { return latent_frames_; }
+  uint64_t state_bytes() const override;
 
  private:
   VideoTensor causal_conv(const VaeConv& conv, const VideoTensor& x);

@@ -178,17 +178,22 @@ VideoTensor WanVaeStream::upsample(const VaeUpsampler& upsampler, const VideoTen
   return conv(upsampler.spatial_conv, larger);
 }
 
-VideoTensor WanVaeStream::push_pixels(const VideoTensor& latents) {
-  const WanVaeWeights& w = decoder_.weights();
-  if (latents.channels != w.z_dim || latents.frames < 1 || latents.height < 1 || latents.width < 1)
+void WanVaeDecoder::check_latents(const VideoTensor& latents, int64_t frames_decoded, int64_t height,
+                                  int64_t width) const {
+  if (latents.channels != weights_.z_dim || latents.frames < 1 || latents.height < 1 || latents.width < 1)
     throw RuntimeError(CITADEL_ERR_INVALID_ARGUMENT,
-                       "vae: latents must be [" + std::to_string(w.z_dim) + ", frames >= 1, h, w], got [" +
+                       "vae: latents must be [" + std::to_string(weights_.z_dim) + ", frames >= 1, h, w], got [" +
                            std::to_string(latents.channels) + ", " + std::to_string(latents.frames) + ", " +
                            std::to_string(latents.height) + ", " + std::to_string(latents.width) + "]");
-  if (latent_frames_ > 0 && (latents.height != latent_height_ || latents.width != latent_width_))
+  if (frames_decoded > 0 && (latents.height != height || latents.width != width))
     throw RuntimeError(CITADEL_ERR_INVALID_ARGUMENT,
                        "vae: latent frames of " + std::to_string(latents.height) + "x" + std::to_string(latents.width) +
-                           " after frames of " + std::to_string(latent_height_) + "x" + std::to_string(latent_width_));
+                           " after frames of " + std::to_string(height) + "x" + std::to_string(width));
+}
+
+VideoTensor WanVaeStream::push_pixels(const VideoTensor& latents) {
+  const WanVaeWeights& w = decoder_.weights();
+  decoder_.check_latents(latents, latent_frames_, latent_height_, latent_width_);
   next_slot_ = 0;
   VideoTensor x = conv(w.post_quant_conv, latents);
   x = causal_conv(w.conv_in, x);
@@ -213,6 +218,24 @@ uint64_t WanVaeStream::state_bytes() const {
   uint64_t bytes = 0;
   for (const std::vector<float>& history : histories_) bytes += history.size() * sizeof(float);
   return bytes;
+}
+
+namespace {
+
+class CpuVaeBackend final : public VaeBackend {
+ public:
+  CpuVaeBackend(const WanVaeDecoder& decoder, runtime::ThreadPool& pool) : decoder_(decoder), pool_(pool) {}
+  std::unique_ptr<VaeStream> open_stream() override { return std::make_unique<WanVaeStream>(decoder_, pool_); }
+
+ private:
+  const WanVaeDecoder& decoder_;
+  runtime::ThreadPool& pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<VaeBackend> make_cpu_vae_backend(const WanVaeDecoder& decoder, runtime::ThreadPool& pool) {
+  return std::make_unique<CpuVaeBackend>(decoder, pool);
 }
 
 std::vector<RgbFrame> to_rgb_frames(const VideoTensor& pixels) {

@@ -70,23 +70,48 @@ int32_t* CublasContext::gemv_counters(size_t elements) {
   return counters_.as<int32_t>();
 }
 
-void matmul_f16_input(CublasContext& context, const uint16_t* x, int64_t m, int64_t in, const uint16_t* weight,
-                      WeightLayout layout, int64_t out, float* y, const float* bias, void* stream) {
+namespace {
+
+// The GEMM of matmul_f16_input / matmul_bf16_input: 16-bit operands of
+// `type` (CUDA_R_16F or CUDA_R_16BF), f32 result, beta 1 when accumulating.
+void gemm_16bit(CublasContext& context, const uint16_t* x, int64_t m, int64_t in, const uint16_t* weight,
+                WeightLayout layout, int64_t out, float* y, const float* bias, void* stream, cudaDataType_t type,
+                bool accumulate, const char* what) {
   if (m <= 0 || out <= 0) return;
   if (in <= 0 || m > 2147483647 || in > 2147483647 || out > 2147483647) {
-    fail_invalid("cuda matmul_f16: shape out of range (m " + std::to_string(m) + ", in " + std::to_string(in) +
+    fail_invalid(std::string(what) + ": shape out of range (m " + std::to_string(m) + ", in " + std::to_string(in) +
                  ", out " + std::to_string(out) + ")");
   }
   auto handle = static_cast<cublasHandle_t>(context.handle());
   check_cublas(cublasSetStream(handle, static_cast<cudaStream_t>(stream)), "cublasSetStream");
-  const float alpha = 1.0f, beta = 0.0f;
+  const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
   const bool out_in = layout == WeightLayout::out_in;
   check_cublas(cublasGemmEx(handle, out_in ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N, static_cast<int>(out),
-                            static_cast<int>(m), static_cast<int>(in), &alpha, weight, CUDA_R_16F,
-                            static_cast<int>(out_in ? in : out), x, CUDA_R_16F, static_cast<int>(in), &beta, y,
-                            CUDA_R_32F, static_cast<int>(out), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
-               "cublasGemmEx (f16 weights)");
+                            static_cast<int>(m), static_cast<int>(in), &alpha, weight, type,
+                            static_cast<int>(out_in ? in : out), x, type, static_cast<int>(in), &beta, y, CUDA_R_32F,
+                            static_cast<int>(out), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+               type == CUDA_R_16BF ? "cublasGemmEx (bf16 weights)" : "cublasGemmEx (f16 weights)");
   if (bias != nullptr) add_bias(y, bias, m, out, stream);
+}
+
+}  // namespace
+
+void matmul_f16_input(CublasContext& context, const uint16_t* x, int64_t m, int64_t in, const uint16_t* weight,
+                      WeightLayout layout, int64_t out, float* y, const float* bias, void* stream) {
+  gemm_16bit(context, x, m, in, weight, layout, out, y, bias, stream, CUDA_R_16F, false, "cuda matmul_f16");
+}
+
+void matmul_bf16_input(CublasContext& context, const uint16_t* x, int64_t m, int64_t in, const uint16_t* weight,
+                       WeightLayout layout, int64_t out, float* y, const float* bias, void* stream, bool accumulate) {
+  gemm_16bit(context, x, m, in, weight, layout, out, y, bias, stream, CUDA_R_16BF, accumulate, "cuda matmul_bf16");
+}
+
+void matmul_bf16(CublasContext& context, const float* x, int64_t m, int64_t in, const uint16_t* weight,
+                 WeightLayout layout, int64_t out, float* y, const float* bias, void* stream, bool accumulate) {
+  if (m <= 0 || out <= 0) return;
+  uint16_t* x_bf16 = context.activation_scratch(static_cast<size_t>(m * in));
+  float_to_bf16(x, x_bf16, m * in, stream);
+  matmul_bf16_input(context, x_bf16, m, in, weight, layout, out, y, bias, stream, accumulate);
 }
 
 void matmul_f16_input_batched(CublasContext& context, const uint16_t* const* x, int64_t m, int64_t in,

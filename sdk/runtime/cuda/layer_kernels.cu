@@ -106,6 +106,22 @@ __global__ void to_half_kernel(const float* in, __half* out, int64_t n) {
   }
 }
 
+__global__ void to_bf16_kernel(const float* in, __nv_bfloat16* out, int64_t n) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    out[i] = __float2bfloat16_rn(in[i]);
+  }
+}
+
+__global__ void to_bf16_split_kernel(const float* in, __nv_bfloat16* high, __nv_bfloat16* low, int64_t n) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const __nv_bfloat16 h = __float2bfloat16_rn(in[i]);
+    high[i] = h;
+    low[i] = __float2bfloat16_rn(in[i] - __bfloat162float(h));
+  }
+}
+
 __global__ void to_float_kernel(const __half* in, float* out, int64_t n) {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -202,6 +218,19 @@ void float_to_half(const float* in, uint16_t* out, int64_t n, void* stream) {
   if (n <= 0) return;
   to_half_kernel<<<grid_for(n), kBlock, 0, as_stream(stream)>>>(in, reinterpret_cast<__half*>(out), n);
   check_launch("float_to_half");
+}
+
+void float_to_bf16(const float* in, uint16_t* out, int64_t n, void* stream) {
+  if (n <= 0) return;
+  to_bf16_kernel<<<grid_for(n), kBlock, 0, as_stream(stream)>>>(in, reinterpret_cast<__nv_bfloat16*>(out), n);
+  check_launch("float_to_bf16");
+}
+
+void float_to_bf16_split(const float* in, uint16_t* high, uint16_t* low, int64_t n, void* stream) {
+  if (n <= 0) return;
+  to_bf16_split_kernel<<<grid_for(n), kBlock, 0, as_stream(stream)>>>(
+      in, reinterpret_cast<__nv_bfloat16*>(high), reinterpret_cast<__nv_bfloat16*>(low), n);
+  check_launch("float_to_bf16_split");
 }
 
 void half_to_float(const uint16_t* in, float* out, int64_t n, void* stream) {

@@ -1,8 +1,9 @@
 // CUDA versions of the small layer kernels of runtime/kernels/ on f32 device
 // activations: embedding, RMSNorm, RoPE, SiLU·mul, residual/bias add, f16
-// conversion, greedy argmax. Each takes device pointers and a cudaStream_t as
-// void* (null: default stream), queues its kernel and returns; launch errors
-// throw RuntimeError. Called by llm-gptq's CUDA path and the [cuda] tests.
+// and bf16 conversion, greedy argmax. Each takes device pointers and a
+// cudaStream_t as void* (null: default stream), queues its kernel and
+// returns; launch errors throw RuntimeError. Called by llm-gptq's CUDA path, the vista plugin's CUDA
+// passes and the [cuda] tests.
 #pragma once
 
 #include "runtime/core/dtype.h"
@@ -37,6 +38,12 @@ void add_bias(float* y, const float* bias, int64_t rows, int64_t cols, void* str
 // f32 <-> f16 (bits), round to nearest even.
 void float_to_half(const float* in, uint16_t* out, int64_t n, void* stream);
 void half_to_float(const uint16_t* in, float* out, int64_t n, void* stream);
+// f32 -> bf16 (bits), round to nearest even: the operand of matmul_bf16 for
+// activations outside f16's range (T5's).
+void float_to_bf16(const float* in, uint16_t* out, int64_t n, void* stream);
+// in = high + low to ~2^-17: high = bf16(in), low = bf16(in - high); two
+// bf16 GEMMs (high, then low accumulated) give a near-f32 activation.
+void float_to_bf16_split(const float* in, uint16_t* high, uint16_t* low, int64_t n, void* stream);
 
 // out[r] = index of the largest of logits[r, 0..vocab) (lowest index among
 // equals, as runtime::argmax). For temperature/top-k/top-p sampling, copy the

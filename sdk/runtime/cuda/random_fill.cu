@@ -2,6 +2,7 @@
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/random_fill.h"
 
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
@@ -33,6 +34,13 @@ __global__ void f16_kernel(__half* data, int64_t count, float low, float high, u
   }
 }
 
+__global__ void bf16_kernel(__nv_bfloat16* data, int64_t count, float low, float high, uint64_t seed) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    data[i] = __float2bfloat16_rn(low + (high - low) * unit(seed, i));
+  }
+}
+
 __global__ void f32_kernel(float* data, int64_t count, float low, float high, uint64_t seed) {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -56,6 +64,13 @@ void fill_uniform_f16(uint16_t* data, int64_t count, float low, float high, uint
   f16_kernel<<<kGrid, kBlock, 0, static_cast<cudaStream_t>(stream)>>>(reinterpret_cast<__half*>(data), count, low,
                                                                       high, seed);
   check_launch("fill_uniform_f16");
+}
+
+void fill_uniform_bf16(uint16_t* data, int64_t count, float low, float high, uint64_t seed, void* stream) {
+  if (count <= 0) return;
+  bf16_kernel<<<kGrid, kBlock, 0, static_cast<cudaStream_t>(stream)>>>(reinterpret_cast<__nv_bfloat16*>(data), count,
+                                                                       low, high, seed);
+  check_launch("fill_uniform_bf16");
 }
 
 void fill_uniform_f32(float* data, int64_t count, float low, float high, uint64_t seed, void* stream) {
