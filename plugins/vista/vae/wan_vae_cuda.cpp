@@ -76,10 +76,18 @@ CudaVaeConv CudaWanVaeDecoder::upload(const VaeConv& conv) {
   return device;
 }
 
+// Checks the bound of an RMS norm's output (see norm_outputs_fit_f16).
+DeviceBuffer CudaWanVaeDecoder::upload_gamma(const std::vector<float>& gamma) {
+  float largest = 0.0f;
+  for (float g : gamma) largest = std::max(largest, std::abs(g));
+  if (!(std::sqrt(static_cast<float>(gamma.size())) * largest < 32768.0f)) norm_outputs_fit_f16_ = false;
+  return DeviceBuffer::from_vector(gamma, "vista vae gamma");
+}
+
 CudaVaeResidual CudaWanVaeDecoder::upload(const VaeResidualBlock& block) {
   CudaVaeResidual device;
-  device.norm1_gamma = DeviceBuffer::from_vector(block.norm1_gamma, "vista vae gamma");
-  device.norm2_gamma = DeviceBuffer::from_vector(block.norm2_gamma, "vista vae gamma");
+  device.norm1_gamma = upload_gamma(block.norm1_gamma);
+  device.norm2_gamma = upload_gamma(block.norm2_gamma);
   device.conv1 = upload(block.conv1);
   device.conv2 = upload(block.conv2);
   if (block.shortcut) device.shortcut = upload(*block.shortcut);
@@ -91,7 +99,7 @@ CudaWanVaeDecoder::CudaWanVaeDecoder(const WanVaeDecoder& decoder) : host_(decod
   post_quant_conv = upload(w.post_quant_conv);
   conv_in = upload(w.conv_in);
   mid_first = upload(w.mid_first);
-  attention_gamma = DeviceBuffer::from_vector(w.mid_attention.norm_gamma, "vista vae gamma");
+  attention_gamma = upload_gamma(w.mid_attention.norm_gamma);
   attention_qkv = upload(w.mid_attention.to_qkv);
   attention_proj = upload(w.mid_attention.proj);
   mid_second = upload(w.mid_second);
@@ -106,7 +114,7 @@ CudaWanVaeDecoder::CudaWanVaeDecoder(const WanVaeDecoder& decoder) : host_(decod
     }
     up_blocks.push_back(std::move(device));
   }
-  norm_out_gamma = DeviceBuffer::from_vector(w.norm_out_gamma, "vista vae gamma");
+  norm_out_gamma = upload_gamma(w.norm_out_gamma);
   conv_out = upload(w.conv_out);
   runtime::cuda::synchronize(nullptr);
 }

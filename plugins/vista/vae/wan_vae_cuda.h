@@ -64,6 +64,10 @@ class CudaWanVaeDecoder {
   double flops(int64_t latent_frames, int64_t height, int64_t width, bool first) const;
   // Device bytes of the uploaded weights.
   uint64_t weight_bytes() const;
+  // Whether every RMS norm's output fits f16 as it is: |y| <= sqrt(C) *
+  // max |gamma| < 32768 (true for any trained VAE); then the convs that take
+  // a norm's output skip the per-frame max and the column scaling.
+  bool norm_outputs_fit_f16() const { return norm_outputs_fit_f16_; }
 
   CudaVaeConv post_quant_conv, conv_in, conv_out;
   CudaVaeResidual mid_first, mid_second;
@@ -75,9 +79,11 @@ class CudaWanVaeDecoder {
  private:
   CudaVaeConv upload(const VaeConv& conv);
   CudaVaeResidual upload(const VaeResidualBlock& block);
+  runtime::cuda::DeviceBuffer upload_gamma(const std::vector<float>& gamma);
 
   const WanVaeDecoder& host_;
   int64_t cache_slots_ = 0;
+  bool norm_outputs_fit_f16_ = true;
 };
 
 // The cuBLAS handle and reusable device buffers of the streams of one model.

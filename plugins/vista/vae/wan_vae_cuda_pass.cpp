@@ -36,7 +36,7 @@ DeviceVideo CudaVaePass::norm(const DeviceVideo& x, const DeviceBuffer& gamma, b
 }
 
 void CudaVaePass::convolve(const CudaVaeConv& conv, const DeviceVideo& x, int64_t first, int64_t count, bool upsample,
-                           DeviceVideo& out, bool accumulate) {
+                           DeviceVideo& out, bool accumulate, bool normed) {
   const runtime::Conv3dGeometry& g = conv.geometry;
   if (x.channels != g.in_channels)
     throw RuntimeError(CITADEL_ERR_INTERNAL, "vae cuda: " + conv.name + " takes " + std::to_string(g.in_channels) +
@@ -55,10 +55,16 @@ void CudaVaePass::convolve(const CudaVaeConv& conv, const DeviceVideo& x, int64_
       stream_.history_bytes_[static_cast<size_t>(conv.cache_slot)] = history_bytes;
     }
   }
-  DeviceBuffer maxima = workspace_.take(static_cast<size_t>(kept + count) * sizeof(float), "vista vae frame maxima");
-  if (kept > 0)
-    cuda::frame_max_abs(history->as<float>(), g.in_channels, kept, 0, kept, plane, maxima.as<float>(), cuda_stream_);
-  cuda::frame_max_abs(x.data(), g.in_channels, x.frames, first, count, plane, maxima.as<float>() + kept, cuda_stream_);
+  // The history holds earlier frames of the same input, normed alike.
+  const bool scaled = !(normed && decoder_.norm_outputs_fit_f16());
+  DeviceBuffer maxima;
+  if (scaled) {
+    maxima = workspace_.take(static_cast<size_t>(kept + count) * sizeof(float), "vista vae frame maxima");
+    if (kept > 0)
+      cuda::frame_max_abs(history->as<float>(), g.in_channels, kept, 0, kept, plane, maxima.as<float>(), cuda_stream_);
+    cuda::frame_max_abs(x.data(), g.in_channels, x.frames, first, count, plane, maxima.as<float>() + kept,
+                        cuda_stream_);
+  }
   cuda::Conv3dGemmInput input;
   input.history = history != nullptr ? history->as<float>() : nullptr;
   input.history_frames = kept;
@@ -69,9 +75,9 @@ void CudaVaePass::convolve(const CudaVaeConv& conv, const DeviceVideo& x, int64_
   input.height = x.height;
   input.width = x.width;
   input.upsample_2x = upsample;
-  input.frame_max = maxima.as<float>();
+  input.frame_max = scaled ? maxima.as<float>() : nullptr;
   cuda::conv3d_gemm(workspace_.cublas, conv.view(), input, out.data(), accumulate, cuda_stream_);
-  workspace_.give(std::move(maxima));  // later users queue after this conv on the same stream
+  if (scaled) workspace_.give(std::move(maxima));  // later users queue after this conv on the same stream
   if (kept == 0) return;
   // The history becomes the last `kept` frames of [history, new frames].
   DeviceBuffer next = workspace_.take(history_bytes, "vista vae conv cache");
@@ -85,10 +91,10 @@ void CudaVaePass::convolve(const CudaVaeConv& conv, const DeviceVideo& x, int64_
 }
 
 DeviceVideo CudaVaePass::convolve(const CudaVaeConv& conv, const DeviceVideo& x, int64_t first, int64_t count,
-                                  bool upsample) {
+                                  bool upsample, bool normed) {
   const int64_t scale = upsample ? 2 : 1;
   DeviceVideo y = make(conv.geometry.out_channels, count, scale * x.height, scale * x.width);
-  convolve(conv, x, first, count, upsample, y, false);
+  convolve(conv, x, first, count, upsample, y, false, normed);
   return y;
 }
 
@@ -97,11 +103,11 @@ DeviceVideo CudaVaePass::residual(const CudaVaeResidual& block, const DeviceVide
   DeviceVideo hidden;
   {
     const DeviceVideo normed = norm(x, block.norm1_gamma, true);
-    hidden = convolve(block.conv1, normed, 0, normed.frames);
+    hidden = convolve(block.conv1, normed, 0, normed.frames, false, true);
   }
   cuda::channel_rms_norm(hidden.data(), hidden.channels, hidden.frames * hidden.plane(), block.norm2_gamma.as<float>(),
                          true, hidden.data(), cuda_stream_);
-  convolve(block.conv2, hidden, 0, hidden.frames, false, out, true);  // out = shortcut + conv2
+  convolve(block.conv2, hidden, 0, hidden.frames, false, out, true, true);  // out = shortcut + conv2
   return out;
 }
 
@@ -112,7 +118,7 @@ DeviceVideo CudaVaePass::attention(const DeviceVideo& x) {
   DeviceVideo tokens = make(3 * channels, frames, x.height, x.width);  // [frames * pixels, 3 channels]
   {
     const DeviceVideo normed = norm(x, decoder_.attention_gamma, false);
-    const DeviceVideo qkv = convolve(decoder_.attention_qkv, normed, 0, frames);
+    const DeviceVideo qkv = convolve(decoder_.attention_qkv, normed, 0, frames, false, true);
     cuda::transpose(qkv.data(), 3 * channels, frames * pixels, tokens.data(), cuda_stream_);
   }
   DeviceVideo attended = make(channels, frames, x.height, x.width);
@@ -168,7 +174,7 @@ DeviceVideo CudaVaePass::run(const float* latents, int64_t frames, int64_t heigh
   }
   cuda::channel_rms_norm(x.data(), x.channels, x.frames * x.plane(), decoder_.norm_out_gamma.as<float>(), true,
                          x.data(), cuda_stream_);
-  x = convolve(decoder_.conv_out, x, 0, x.frames);
+  x = convolve(decoder_.conv_out, x, 0, x.frames, false, true);
   cuda::clamp_values(x.data(), x.channels * x.frames * x.plane(), -1.0f, 1.0f, cuda_stream_);
   return x;
 }

@@ -70,10 +70,12 @@ class CudaVaePass {
   DeviceVideo norm(const DeviceVideo& x, const runtime::cuda::DeviceBuffer& gamma, bool silu);
   // conv over frames [first, first + count) of x, after the conv's history
   // when kernel_t > 1 (then updated), into out (accumulating) or a new tensor.
+  // normed: x is an RMS norm's output (decoder_.norm_outputs_fit_f16()), so
+  // its columns need no scaling and its frames no max.
   void convolve(const CudaVaeConv& conv, const DeviceVideo& x, int64_t first, int64_t count, bool upsample,
-                DeviceVideo& out, bool accumulate);
+                DeviceVideo& out, bool accumulate, bool normed = false);
   DeviceVideo convolve(const CudaVaeConv& conv, const DeviceVideo& x, int64_t first, int64_t count,
-                       bool upsample = false);
+                       bool upsample = false, bool normed = false);
   DeviceVideo residual(const CudaVaeResidual& block, const DeviceVideo& x);
   DeviceVideo attention(const DeviceVideo& x);
   DeviceVideo upsample(const CudaVaeUpBlock& block, const DeviceVideo& x);
