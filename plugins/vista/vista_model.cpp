@@ -76,6 +76,8 @@ VistaModel::VistaModel(const sdk::Host& host, const sdk::ModelConfig& config)
   if (device.kind == CITADEL_DEVICE_CUDA) encoder_ = make_cuda_text_encoder(*umt5_encoder, device.cuda_stream);
 #endif
   if (!encoder_) encoder_ = make_cpu_text_encoder(std::move(umt5_encoder), *pool_);
+  double warm_up_ms = 0;
+  if (device.kind == CITADEL_DEVICE_CUDA) warm_up_ms = warm_up();
   version_ = "wan2.1-t2v " + std::to_string(wan.num_layers) + "x" + std::to_string(wan.dim()) + " (" +
              fs::path(root).filename().string() + ")";
   host_.info("vista " + name_ + ": " + version_ + ", " + std::to_string(timesteps_.size()) + " steps per chunk, " +
@@ -83,7 +85,8 @@ VistaModel::VistaModel(const sdk::Host& host, const sdk::ModelConfig& config)
              std::to_string(pool_->size()) + " threads, chunk passes" + (vae_ ? ", VAE" : "") + " and UMT5 on " +
              (device.kind == CITADEL_DEVICE_CUDA
                   ? "cuda:" + std::to_string(device.ordinal) + " (" +
-                        std::to_string((device_weight_bytes() + (1u << 19)) >> 20) + " MiB of weights)"
+                        std::to_string((device_weight_bytes() + (1u << 19)) >> 20) + " MiB of weights, warmed up in " +
+                        std::to_string(static_cast<int64_t>(warm_up_ms)) + " ms)"
                   : std::string("the cpu")));
 }
 
@@ -102,6 +105,20 @@ citadel_model_info VistaModel::describe() {
   info.model_version = version_.c_str();
   info.device_weight_bytes = device_weight_bytes();
   return info;
+}
+
+double VistaModel::warm_up() {
+  const auto started = std::chrono::steady_clock::now();
+  // UMT5 at its longest prompt: its workspace is sized by the prompt's rows.
+  const std::vector<int32_t> ids(static_cast<size_t>(options_.text_len), pad_id_);
+  encoder_->encode(ids, options_.text_len);
+  if (vae_backend_) {
+    // One latent frame at the default size; the stream's buffers and conv
+    // caches go back to the backend's workspace when it closes.
+    std::unique_ptr<VaeStream> stream = vae_backend_->open_stream();
+    stream->push(VideoTensor(vae_->z_dim(), 1, options_.video.height / 8, options_.video.width / 8));
+  }
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
 }
 
 uint64_t VistaModel::device_weight_bytes() const {

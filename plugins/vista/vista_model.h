@@ -50,6 +50,11 @@ class VistaModel : public sdk::Model {
   std::unique_ptr<ChunkOutput> make_output(int64_t frames) const;
   // Device bytes of the transformer's, UMT5's and the VAE's weights (0 on the CPU).
   uint64_t device_weight_bytes() const;
+  // On a CUDA device, at create: one UMT5 encode of a text_len prompt and
+  // one VAE latent frame at the default size, so that their device
+  // workspaces (kept for reuse) exist before the first request, whose first
+  // frame would otherwise wait for them. Returns the milliseconds taken.
+  double warm_up();
 
   sdk::Host host_;
   std::string name_;
