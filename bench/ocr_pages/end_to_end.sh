@@ -4,7 +4,10 @@
 # different generated page images, CITADEL_OCR_CONCURRENCY (64) at once,
 # mode CITADEL_OCR_MODE (base), up to CITADEL_OCR_MAX_TOKENS (1000) output
 # tokens each, greedy, the n-gram guard as the shipped example sets it
-# (CITADEL_OCR_NGRAM, default 30; 0 turns it off).
+# (CITADEL_OCR_NGRAM, default 30; 0 turns it off), the vision encoder on
+# the plugin's own thread or the step thread as CITADEL_OCR_ENCODER_THREAD
+# (auto: its own on CUDA; true; false) sets option vision_encoder_thread;
+# CITADEL_OCR_BATCH (default: the concurrency) the requests a step batches.
 # Prints pages/s, output and total tokens/s, latencies and the host's step
 # statistics; never passes or fails on time.
 # Usage: bench/ocr_pages/end_to_end.sh BUILD_DIR [released|tiny] [DEVICE]
@@ -20,6 +23,7 @@ shape=${2:-released}
 device=${3:-cuda:0}
 pages=${CITADEL_OCR_PAGES:-256}
 concurrency=${CITADEL_OCR_CONCURRENCY:-64}
+batch=${CITADEL_OCR_BATCH:-$concurrency}  # max_batch_requests; below the concurrency, pages queue (opened, encoded ahead)
 mode=${CITADEL_OCR_MODE:-base}
 max_tokens=${CITADEL_OCR_MAX_TOKENS:-1000}
 ngram=${CITADEL_OCR_NGRAM:-30}
@@ -50,28 +54,34 @@ plugin: deepseek-ocr
 weights: $weights
 device: "$device"
 cache: {size_mb: $cache_mb, eviction: lru, gc_threshold: 0.7}
-scheduler: {max_queue: 4096, max_batch_requests: $concurrency, max_step_tokens: 8192}
-options: {kv_cache_dtype: f16, default_mode: $mode, max_batch_requests: $concurrency, max_step_tokens: 8192,
-          ngram_size: $ngram, ngram_window: 90}
+scheduler: {max_queue: 4096, max_batch_requests: $batch, max_step_tokens: 8192}
+options: {kv_cache_dtype: f16, default_mode: $mode, max_batch_requests: $batch, max_step_tokens: 8192,
+          ngram_size: $ngram, ngram_window: 90, vision_encoder_thread: ${CITADEL_OCR_ENCODER_THREAD:-auto}}
 YAML
 start_host ocr
 steps() {
   metric_totals citadel_step_duration_seconds_count citadel_step_duration_seconds_sum \
-    citadel_plugin_vision_encoder_seconds_total citadel_plugin_forward_seconds_total \
-    citadel_plugin_images_prepared_on_step_thread_total
+    citadel_plugin_vision_encoder_wait_seconds_total citadel_plugin_vision_encoder_seconds_total \
+    citadel_plugin_forward_seconds_total citadel_plugin_images_prepared_on_step_thread_total \
+    citadel_plugin_images_encoded_on_step_thread_total
 }
 read -r -a before < <(steps)
 status=0
 python3 "$repo/bench/ocr_pages/ocr_load.py" --port "$port" --model ocr --pages "$pages" \
   --concurrency "$concurrency" --mode "$mode" --max-tokens "$max_tokens" || status=$?
 read -r -a after < <(steps)
+# In steps: the step thread's wait for image rows (the encoder on its own
+# thread: only what it had not finished; else the encoding itself), the
+# decoder pass, the rest. The encoder's own time, wherever it ran, apart.
 python3 -c "
 import sys
-b, a = [float(v) for v in sys.argv[1:6]], [float(v) for v in sys.argv[6:11]]
-count, seconds, encoder, forward, inline = (a[i] - b[i] for i in range(5))
+n = (len(sys.argv) - 1) // 2
+b, a = [float(v) for v in sys.argv[1:1 + n]], [float(v) for v in sys.argv[1 + n:]]
+count, seconds, wait, encoder, forward, prepared, encoded = (a[i] - b[i] for i in range(n))
 print(f'host steps: {count:.0f}, mean {1000 * seconds / max(count, 1):.3f} ms/step, {seconds:.2f} s in steps: '
-      f'vision encoder {encoder:.2f} s, decoder pass with its copies {forward:.2f} s, the rest {seconds - encoder - forward:.2f} s; '
-      f'images prepared on the step thread: {inline:.0f}')" \
+      f'waiting for image rows {wait:.2f} s, decoder pass with its copies {forward:.2f} s, the rest {seconds - wait - forward:.2f} s; '
+      f'vision encoder ran {encoder:.2f} s (its thread or the step thread); '
+      f'images prepared / encoded on the step thread: {prepared:.0f} / {encoded:.0f}')" \
   "${before[@]}" "${after[@]}"
 grep -iE "error|warn" "$root/host.log" | head -5 || true
 stop_host

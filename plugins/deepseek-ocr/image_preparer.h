@@ -1,23 +1,38 @@
-// image_preparer.h — prepares requests' images (vision/deep_encoder.h
-// prepare_image: decode, resize / pad / tiles, f32 views) on one background
-// thread of the plugin's own, so that neither the host's step thread nor
+// image_preparer.h — gets requests' images ready for their prefill off the
+// host's step thread: one background thread of the plugin's own prepares
+// them (vision/deep_encoder.h prepare_image: decode, resize / pad / tiles,
+// f32 views), and, when the model gives an encode function (the CUDA
+// DeepEncoder on a stream of its own, or the CPU one on a pool of its own;
+// ocr_model.cpp, option vision_encoder_thread), a second thread runs the
+// vision encoder on each prepared image, so that neither the step thread nor
 // request_open (which the host runs under the instance's lock, so it too
-// holds steps back) does the resampling.
+// holds steps back) does the resampling or waits for the encoder.
 //
 // The model submits a request's encoded image from request_open (after
 // planning it with plan_image) and gets a ticket; the request's prefill step
-// takes the prepared image from the ticket; closing the request drops the
-// ticket. The thread prepares tickets in submission order while the prepared,
-// not yet taken images fit `budget_bytes` (the first one always may): a
-// queued request holds only its encoded bytes, so memory stays bounded
-// however long the queue. take() on a ticket the thread has not started
-// prepares it on the caller's thread (the old behaviour, and the fallback
-// when the queue is behind); on one being prepared it waits.
+// takes the rows (or, with no encode function, the prepared image) from the
+// ticket; closing the request drops the ticket. The preparation thread takes
+// tickets in submission order while the held bytes fit `budget_bytes` (the
+// first one always may): prepared pixels not yet encoded or taken, plus
+// encoded rows not yet taken (a Base page: 12.6 MB of pixels, 1.4 MB of
+// rows). A queued request holds only its encoded bytes, so memory stays
+// bounded however long the queue. The encoder thread encodes prepared images
+// in the order they were prepared.
+//
+// take() never waits for work nobody has started: on a ticket still queued it
+// prepares (and encodes) on the caller's thread; on one prepared but not yet
+// picked by the encoder thread it encodes on the caller's thread. On one
+// being prepared or encoded it waits. The encode function is called by one
+// thread at a time (the encoder thread or a take(); a mutex of the
+// preparer's orders them), so the encoder's scratch and cuBLAS handle need no
+// second copy.
 //
 // Thread-safety: submit / take / a ticket's destruction may come from any
 // thread (the host calls the model from one at a time). Tickets share the
-// preparer's state, so one may outlive it: the destructor drops the queue and
-// joins the thread, and take() then prepares on the caller's thread.
+// preparer's state, so one may outlive it: the destructor drops the queues,
+// joins both threads and forgets the encode function (its encoder may go
+// next); take() then prepares on the caller's thread and returns the image
+// unencoded.
 #pragma once
 
 #include "vision/deep_encoder.h"
@@ -46,14 +61,18 @@ struct ImageSource {
 // How an image is prepared: prepare_image(bytes, ...) unless a test injects
 // another. Called on the preparer's thread or the caller of take().
 using PrepareImageFn = std::function<PreparedImage(const ImageSource&)>;
+// How a prepared image becomes its placeholder rows (DeepEncoder::encode:
+// f32 [num_image_tokens, lm_hidden]). Called on the encoder thread or the
+// caller of take(), one call at a time.
+using EncodeImageFn = std::function<std::vector<float>(const PreparedImage&)>;
 
 class ImagePreparer {
   struct Shared;
   struct Job;
 
  public:
-  // A submitted image. Move-only; destroying it cancels the preparation
-  // (or frees the prepared pixels) and gives its budget back.
+  // A submitted image. Move-only; destroying it cancels the preparation or
+  // the encoding (or frees the pixels / rows) and gives its budget back.
   class Ticket {
    public:
     Ticket() = default;
@@ -71,34 +90,47 @@ class ImagePreparer {
     std::shared_ptr<Job> job_;
   };
 
-  // What take() gives: the image, and whether the caller's thread had to
-  // prepare it (the background thread had not started on it).
+  // What take() gives. `image` always carries the prepared image's mode,
+  // grid, placeholder count and content hash; its pixels only when not
+  // `encoded` (no encode function). `rows` are the encoder's when `encoded`.
   struct Taken {
     PreparedImage image;
-    bool prepared_by_caller = false;
+    std::vector<float> rows;
+    bool encoded = false;
+    bool prepared_by_caller = false;  // the thread had not started on it
+    bool encoded_by_caller = false;   // the encoder thread had not started on it
   };
 
-  explicit ImagePreparer(size_t budget_bytes, PrepareImageFn prepare = {});
+  // `encode` empty: images are only prepared (the caller encodes them).
+  explicit ImagePreparer(size_t budget_bytes, PrepareImageFn prepare = {}, EncodeImageFn encode = {});
   ~ImagePreparer();
   ImagePreparer(const ImagePreparer&) = delete;
   ImagePreparer& operator=(const ImagePreparer&) = delete;
 
-  // Queues `source` for the background thread.
+  // Queues `source` for the background thread(s).
   Ticket submit(ImageSource source);
-  // The prepared image of `ticket` (then empty): prepared by the thread,
-  // waited for, or prepared here when still queued. Rethrows what preparing
-  // threw (ImageInputError for a bad image). Throws RuntimeError for an
-  // empty ticket.
+  // The rows (or prepared image) of `ticket` (then empty): made by the
+  // threads, waited for, or made here (see above). Rethrows what preparing or
+  // encoding threw (ImageInputError for a bad image). Throws RuntimeError for
+  // an empty ticket.
   static Taken take(Ticket& ticket);
 
-  // Bytes of prepared images not yet taken (for tests and metrics).
+  // Whether images are encoded here (an encode function was given).
+  bool encodes() const { return encodes_; }
+  // Bytes of prepared pixels and encoded rows not yet taken (tests, metrics).
   size_t held_bytes() const;
+  // Seconds the encode function has run so far, on whichever thread (the
+  // model reports the growth as vision_encoder_seconds).
+  double encoder_seconds() const;
 
  private:
-  void run();
+  void prepare_loop();
+  void encode_loop();
 
   std::shared_ptr<Shared> shared_;
-  std::thread thread_;
+  bool encodes_ = false;
+  std::thread thread_;          // prepares
+  std::thread encoder_thread_;  // encodes (only with an encode function)
 };
 
 }  // namespace citadel::deepseek_ocr

@@ -1,7 +1,7 @@
 // OcrModel: instance creation, request planning (image decoding and content
 // hash, prompt layout, prefix-cache extra key, the image handed to the
-// preparation thread) and the step loop (encoder at prefill, decoder,
-// sampling).
+// preparation thread, which may also encode it) and the step loop (the
+// image's rows at prefill, decoder, sampling).
 #include "ocr_model.h"
 
 #include "ocr_input.h"
@@ -39,27 +39,41 @@ OcrModel::OcrModel(const sdk::Host& host, const sdk::ModelConfig& config)
   max_context_ = config_.max_position_embeddings;
   if (options_.max_context_tokens > 0) max_context_ = std::min(max_context_, options_.max_context_tokens);
 
-  preparer_ = std::make_unique<ImagePreparer>(static_cast<size_t>(options_.prepared_images_mb) << 20);
   pool_ = std::make_unique<runtime::ThreadPool>(options_.threads > 0 ? options_.threads : device.cpu_threads);
   const bool on_cuda = device.kind == CITADEL_DEVICE_CUDA;
+  const bool encoder_thread =
+      options_.vision_encoder_thread == OcrOptions::EncoderThread::on ||
+      (options_.vision_encoder_thread == OcrOptions::EncoderThread::automatic && on_cuda);
   if (on_cuda) {
+    // make_cuda_decoder makes the device current; the encoder takes it (and
+    // makes it current on whichever thread encodes) and its own stream.
     decoder_ = make_cuda_decoder(config_, weights_, options_.kv_dtype, device.ordinal, device.cuda_stream);
     encoder_ = DeepEncoder::load_cuda(folder, *pool_);
   } else {
     cpu_pass_ = std::make_unique<DecoderPass>(config_, weights_, options_.kv_dtype);
     decoder_ = make_cpu_decoder(*cpu_pass_, *pool_);
-    encoder_ = DeepEncoder::load_cpu(folder, *pool_);
+    // A pool runs one parallel_for at a time: an encoder off the step thread
+    // needs its own.
+    if (encoder_thread) encoder_pool_ = std::make_unique<runtime::ThreadPool>(pool_->size());
+    encoder_ = DeepEncoder::load_cpu(folder, encoder_thread ? *encoder_pool_ : *pool_);
   }
   if (encoder_->lm_hidden() != config_.hidden_size)
     runtime::throw_invalid("deepseek-ocr: " + folder_ + ": the projector gives width " +
                            std::to_string(encoder_->lm_hidden()) + ", the decoder's hidden_size is " +
                            std::to_string(config_.hidden_size));
+  EncodeImageFn encode;
+  if (encoder_thread) {
+    encode = [encoder = encoder_.get()](const PreparedImage& image) { return encoder->encode(image); };
+  }
+  preparer_ = std::make_unique<ImagePreparer>(static_cast<size_t>(options_.prepared_images_mb) << 20,
+                                              PrepareImageFn{}, std::move(encode));
   version_ = "deepseek-ocr-" + std::to_string(config_.num_layers) + "l-" + std::to_string(config_.hidden_size) + "w-" +
              std::to_string(config_.n_routed_experts) + "e";
   const std::string where = on_cuda ? "CUDA device " + std::to_string(device.ordinal)
                                    : std::to_string(pool_->size()) + " threads";
   host_.info("deepseek-ocr: loaded " + folder_ + " (" + version_ + ", " + where + ", KV " +
-             std::string(runtime::dtype_name(options_.kv_dtype)) + ")");
+             std::string(runtime::dtype_name(options_.kv_dtype)) + ", vision encoder on " +
+             (encoder_thread ? "its own thread" : "the step thread") + ")");
 }
 
 OcrModel::~OcrModel() = default;
@@ -137,8 +151,9 @@ void OcrModel::step(const citadel_step_batch& batch, citadel_step_output* output
   std::vector<DecoderChunk> chunks;
   std::vector<size_t> chunk_item;
   uint64_t processed_tokens = 0;
-  double encoder_seconds = 0;
-  uint64_t prepared_here = 0;
+  double encoder_seconds = 0;  // encodes run on this thread outside the preparer
+  double encoder_wait_seconds = 0;
+  uint64_t prepared_here = 0, encoded_here = 0;
 
   for (size_t i = 0; i < count; ++i) {
     const citadel_step_item& item = batch.items[i];
@@ -168,14 +183,23 @@ void OcrModel::step(const citadel_step_batch& batch, citadel_step_output* output
     }
     if (item.num_new_tokens == 0) continue;
     if (request.needs_encoding(begin, end)) {
+      // The rows: ready, waited for, or made here (ocr_request.h).
       const auto started = std::chrono::steady_clock::now();
+      std::string failure;
       try {
-        if (request.encode(*encoder_)) ++prepared_here;
+        const EncodeReport report = request.encode(*encoder_);
+        prepared_here += report.prepared_here ? 1 : 0;
+        encoded_here += report.encoded_here ? 1 : 0;
+        encoder_seconds += report.encoder_seconds;
       } catch (const std::exception& error) {
-        step_outputs_.fail(i, request_name + ": preparing or encoding the image failed: " + error.what());
+        failure = error.what();
+      }
+      encoder_wait_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      if (!failure.empty() || request.image_rows().empty()) {
+        step_outputs_.fail(i, request_name + ": preparing or encoding the image failed: " +
+                                  (failure.empty() ? std::string("no rows") : failure));
         continue;
       }
-      encoder_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     }
     DecoderChunk chunk;
     chunk.tokens = std::span<const int32_t>(request.sequence().data() + begin, item.num_new_tokens);
@@ -217,9 +241,18 @@ void OcrModel::step(const citadel_step_batch& batch, citadel_step_output* output
   host_.gauge_set("open_requests", static_cast<double>(requests_.size()));
   if (logits_row > 0) host_.counter_add("generated_tokens", static_cast<double>(logits_row));
   if (processed_tokens > 0) host_.counter_add("processed_tokens", static_cast<double>(processed_tokens));
-  if (encoder_seconds > 0) host_.counter_add("vision_encoder_seconds", encoder_seconds);  // with any image prepared here
+  // The encoder's own time, wherever it ran (its thread's as it finishes).
+  const double encoder_total = preparer_->encoder_seconds();
+  encoder_seconds += encoder_total - reported_encoder_seconds_;
+  reported_encoder_seconds_ = encoder_total;
+  if (encoder_seconds > 0) host_.counter_add("vision_encoder_seconds", encoder_seconds);
+  // What the step thread spent getting rows: waiting for the encoder thread,
+  // or preparing / encoding here.
+  if (encoder_wait_seconds > 0) host_.counter_add("vision_encoder_wait_seconds", encoder_wait_seconds);
   // Images the preparation thread had not started on by their prefill.
   if (prepared_here > 0) host_.counter_add("images_prepared_on_step_thread", static_cast<double>(prepared_here));
+  // Images whose rows the step thread computed (all of them without an encoder thread).
+  if (encoded_here > 0) host_.counter_add("images_encoded_on_step_thread", static_cast<double>(encoded_here));
   if (!chunks.empty()) host_.counter_add("forward_seconds", forward_seconds);  // the decoder pass, its copies included
 }
 

@@ -3,10 +3,14 @@
 // turns a request (JSON input + the image as payload) into a prompt whose
 // <image> placeholder run is keyed for prefix caching by the image's content
 // hash (request_open decodes and hashes the image; the plugin's preparation
-// thread resamples it, image_preparer.h), and runs the host's step batches on
-// the CPU or the host's CUDA device (decoder_backend.h): the vision encoder at
-// the prefill of a request's placeholder run, then the DeepSeek-MoE decoder
-// with its KV cache in the host's blocks (decoder_pass.h).
+// thread resamples it and, on CUDA, its encoder thread runs the vision
+// encoder on a stream of its own, image_preparer.h), and runs the host's step
+// batches on the CPU or the host's CUDA device (decoder_backend.h): at the
+// prefill of a request's placeholder run it takes the image's rows (or
+// encodes the image there, on the CPU by default), then the DeepSeek-MoE
+// decoder with its KV cache in the host's blocks (decoder_pass.h).
+// The host calls it from one thread at a time; the preparer's threads use
+// only the encoder (through the preparer), never the decoder.
 // plugin.cpp registers it; the tests drive it through the real host.
 // Options: ocr_options.h. Input: ocr_input.h.
 #pragma once
@@ -58,11 +62,15 @@ class OcrModel final : public sdk::Model {
   std::optional<runtime::Tokenizer> tokenizer_;
   int32_t image_token_id_ = -1;
   uint32_t max_context_ = 0;
+  // Destroyed bottom up: requests (their tickets), then the preparer (joins
+  // its threads, which use encoder_), then the decoder, the encoder, the pools.
   std::unique_ptr<runtime::ThreadPool> pool_;
+  std::unique_ptr<runtime::ThreadPool> encoder_pool_;  // CPU encoder on the encoder thread
   std::unique_ptr<DeepEncoder> encoder_;
   std::unique_ptr<DecoderPass> cpu_pass_;        // on the CPU (decoder_ runs it)
   std::unique_ptr<DecoderBackend> decoder_;      // CPU or CUDA, chosen at load
-  std::unique_ptr<ImagePreparer> preparer_;       // before requests_: their tickets go first
+  std::unique_ptr<ImagePreparer> preparer_;       // after encoder_, before requests_
+  double reported_encoder_seconds_ = 0;           // preparer_->encoder_seconds() at the last step
   std::unordered_map<uint64_t, std::unique_ptr<OcrRequest>> requests_;
   citadel_prefix_extra_key plan_key_{};              // the last plan's extra key
   sdk::StepOutputs step_outputs_;                    // the last step's strings and block tables

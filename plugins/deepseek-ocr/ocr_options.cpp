@@ -60,6 +60,16 @@ OcrOptions OcrOptions::parse(const boost::json::object& options) {
       option_integer(options, "max_image_pixels", parsed.image_limits.max_pixels, 256, int64_t{1} << 36);
   parsed.prepared_images_mb = static_cast<uint64_t>(
       option_integer(options, "prepared_images_mb", static_cast<int64_t>(parsed.prepared_images_mb), 0, 1 << 20));
+  if (const boost::json::value* value = options.if_contains("vision_encoder_thread");
+      value != nullptr && !value->is_null()) {
+    if (value->is_bool()) {
+      parsed.vision_encoder_thread = value->as_bool() ? OcrOptions::EncoderThread::on : OcrOptions::EncoderThread::off;
+    } else if (value->is_string() && value->as_string() == "auto") {
+      parsed.vision_encoder_thread = OcrOptions::EncoderThread::automatic;
+    } else {
+      runtime::throw_invalid("deepseek-ocr option 'vision_encoder_thread' must be auto, true or false");
+    }
+  }
   return parsed;
 }
 

@@ -8,7 +8,12 @@
 //   max_crops (Gundam tiles, 2..9)   ngram_size / ngram_window (0: no guard)
 //   max_image_bytes / max_image_side / max_image_pixels (refused before decoding)
 //   prepared_images_mb: prepared (f32) images of queued requests held at most
-//     (image_preparer.h; beyond it a queued request keeps its encoded bytes)
+//     (image_preparer.h; beyond it a queued request keeps its encoded bytes),
+//     their encoded rows (f32 [tokens, 1280]) counted too
+//   vision_encoder_thread: auto | true | false — run the vision encoder on a
+//     thread of the plugin's own ahead of the prefill (image_preparer.h);
+//     auto: on CUDA yes (a stream of its own), on the CPU no (the encoder
+//     then gets a thread pool of its own, as large as the decoder's)
 // Used by the model (ocr_model.cpp) and the request parser (ocr_input.cpp).
 #pragma once
 
@@ -37,6 +42,8 @@ struct OcrOptions {
   uint32_t ngram_window = 90;
   ImageLimits image_limits;
   uint64_t prepared_images_mb = 512;
+  enum class EncoderThread { automatic, on, off };
+  EncoderThread vision_encoder_thread = EncoderThread::automatic;
 
   // Throws PluginError (INVALID_ARGUMENT) naming the option.
   static OcrOptions parse(const boost::json::object& options);

@@ -3,6 +3,8 @@
 
 #include "runtime/core/error.h"
 
+#include <chrono>
+
 namespace citadel::deepseek_ocr {
 
 OcrRequest::OcrRequest(OcrRequestSetup setup, const runtime::Tokenizer& tokenizer)
@@ -24,23 +26,33 @@ bool OcrRequest::needs_encoding(uint64_t begin, uint64_t end) const {
          end > image_begin_;
 }
 
-bool OcrRequest::encode(DeepEncoder& encoder) {
-  if (!image_rows_.empty()) return false;
+EncodeReport OcrRequest::encode(DeepEncoder& encoder) {
+  EncodeReport report;
+  if (!image_rows_.empty()) return report;
   if (!image_) runtime::throw_invalid("deepseek-ocr: the request's image was already released");
   ImagePreparer::Taken taken = ImagePreparer::take(image_);
+  report.prepared_here = taken.prepared_by_caller;
+  report.encoded_here = taken.encoded_by_caller || !taken.encoded;
   const PreparedImage& image = taken.image;
   if (!(image.content_hash == content_hash_) || image.num_image_tokens != image_tokens_)
     runtime::throw_invalid("deepseek-ocr: the image prepared for the prefill (" +
                            std::to_string(image.num_image_tokens) + " placeholders) differs from the one planned (" +
                            std::to_string(image_tokens_) + " placeholders" +
                            (image.content_hash == content_hash_ ? "" : ", another content hash") + ")");
-  std::vector<float> rows = encoder.encode(image);
+  std::vector<float> rows;
+  if (taken.encoded) {
+    rows = std::move(taken.rows);
+  } else {
+    const auto started = std::chrono::steady_clock::now();
+    rows = encoder.encode(image);
+    report.encoder_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  }
   if (rows.size() != static_cast<size_t>(image_tokens_) * encoder.lm_hidden())
     runtime::throw_invalid("deepseek-ocr: the encoder gave " + std::to_string(rows.size()) + " values for " +
                            std::to_string(image_tokens_) + " placeholders of width " +
                            std::to_string(encoder.lm_hidden()));
   image_rows_ = std::move(rows);
-  return taken.prepared_by_caller;
+  return report;
 }
 
 SampledToken OcrRequest::sample_next(std::span<float> logits) {

@@ -1,13 +1,14 @@
 // ocr_request.h — one image-to-text request between steps: its known sequence
 // (BOS, prompt text, the image's placeholder run, generated tokens), the
 // ticket of its image at the plugin's preparation thread (image_preparer.h:
-// the compressed file while queued, the prepared views once ready, within the
-// preparer's budget) until the encoder has run, and the encoder's rows after, the
+// the compressed file while queued, the prepared views once ready, the rows
+// once its encoder thread has run, within the preparer's budget) until the
+// prefill takes it, and the encoder's rows after, the
 // sampler with the no-repeat n-gram guard, the stop conditions (EOS, max new
 // tokens) and the streaming detokenizer. Generated text keeps special tokens
 // spelled out, so grounding spans (<|ref|>..<|/ref|><|det|>[[..]]<|/det|>)
 // reach the client as the model wrote them. Owned by the model
-// (ocr_model.cpp), one per open request.
+// (ocr_model.cpp), one per open request; used from one thread at a time.
 #pragma once
 
 #include "image_preparer.h"
@@ -39,6 +40,14 @@ struct OcrRequestSetup {
   int32_t eos_token_id = 1;
 };
 
+// What OcrRequest::encode did on the caller's thread.
+struct EncodeReport {
+  bool prepared_here = false;   // the preparation thread had not started on the image
+  bool encoded_here = false;    // the rows were computed on this thread
+  double encoder_seconds = 0;   // the encoder's time here outside the preparer
+                                // (with no encoder thread); else ImagePreparer::encoder_seconds counts it
+};
+
 // What one sampled token produced.
 struct SampledToken {
   int32_t token = -1;
@@ -63,12 +72,14 @@ class OcrRequest {
   // Whether positions [begin, end) hold placeholders whose rows the encoder
   // has not produced yet.
   bool needs_encoding(uint64_t begin, uint64_t end) const;
-  // Takes the prepared image from the preparer (preparing it here if the
-  // preparer has not started on it), checks it against the planned content
-  // hash and placeholder count, runs the encoder (once) and lets the image
-  // go. Returns whether the image was prepared on this (the caller's) thread.
-  // Throws (ImageInputError, RuntimeError) naming the cause.
-  bool encode(DeepEncoder& encoder);
+  // Takes the image from the preparer (ImagePreparer::take: its rows when
+  // the preparer encodes, waiting for them or computing them here if its
+  // threads had not started on them; else the prepared image, which
+  // `encoder` then encodes here), checks it against the planned content hash
+  // and placeholder count and keeps the rows (once). Throws
+  // (ImageInputError, RuntimeError) naming the cause. Called by the step
+  // thread at the request's prefill.
+  EncodeReport encode(DeepEncoder& encoder);
   // The encoder's rows [image_tokens, hidden]; empty before encode().
   const std::vector<float>& image_rows() const { return image_rows_; }
 

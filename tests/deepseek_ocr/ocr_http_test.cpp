@@ -4,7 +4,8 @@
 // image asked twice is served from the prefix cache (usage reports the
 // cached prompt tokens), a different image behind the same placeholder ids
 // never is, and its text is what the plugin's pipeline computes for it
-// in-process; pages sent at once each get their own text; the shipped
+// in-process; pages sent at once each get their own text (the vision encoder
+// on the step thread or on the plugin's encoder thread); the shipped
 // models.d example serves; bad images and prompts are 400s naming the problem.
 #include "deepseek_ocr/ocr_reference.hpp"
 #include "integration/host_tree.hpp"
@@ -149,7 +150,12 @@ TEST_CASE("POST /v1/ocr gives the reference's greedy text and caches an image's 
 }
 
 TEST_CASE("pages sent at once (batched as the scheduler sees fit) each get their own reference text", "[deepseek-ocr][integration]") {
-  OcrServing serving;
+  // The encoder on the step thread (the CPU's default), and on its own thread.
+  const std::string encoder_thread = GENERATE(as<std::string>{}, "auto", "true");
+  INFO("vision_encoder_thread: " << encoder_thread);
+  OcrServing serving("name: ocr\nplugin: deepseek-ocr\ndevice: cpu\nweights: " + test::ocr_model_dir().string() +
+                     "\ncache:\n  size_mb: 16\noptions: {threads: 2, default_mode: tiny, vision_encoder_thread: " +
+                     encoder_thread + "}\n");
   const json::object index = test::ocr_index();
   const std::vector<std::string> pages{"small-tiny", "tall-tiny", "wide-tiny"};
   std::vector<test::HttpResponse> responses(pages.size());

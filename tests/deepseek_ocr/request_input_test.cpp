@@ -56,6 +56,11 @@ TEST_CASE("deepseek-ocr options are checked with the option named", "[deepseek-o
   CHECK_THROWS_WITH(parse(R"({"kv_cache_dtype": "bf16"})"), Catch::Contains("kv_cache_dtype"));
   CHECK_THROWS_WITH(parse(R"({"max_crops": 12})"), Catch::Contains("max_crops"));
   CHECK_THROWS_WITH(parse(R"({"threads": "many"})"), Catch::Contains("threads"));
+  CHECK(defaults.vision_encoder_thread == OcrOptions::EncoderThread::automatic);
+  CHECK(parse(R"({"vision_encoder_thread": true})").vision_encoder_thread == OcrOptions::EncoderThread::on);
+  CHECK(parse(R"({"vision_encoder_thread": false})").vision_encoder_thread == OcrOptions::EncoderThread::off);
+  CHECK(parse(R"({"vision_encoder_thread": "auto"})").vision_encoder_thread == OcrOptions::EncoderThread::automatic);
+  CHECK_THROWS_WITH(parse(R"({"vision_encoder_thread": "sometimes"})"), Catch::Contains("vision_encoder_thread"));
 }
 
 TEST_CASE("the prompt is BOS, the text before <image>, the placeholder run, the text after", "[deepseek-ocr]") {

@@ -11,7 +11,7 @@
 //
 // Called by the plugin (plugins/deepseek-ocr: request_open plans the image
 // and lays out the prompt; its preparation thread prepares it; the prefill
-// step encodes it). Errors are
+// encoder thread, or the prefill step, encodes it). Errors are
 // runtime::RuntimeError; bad input is ImageInputError (INVALID_ARGUMENT) with
 // a message naming the problem. decode_image / plan_image / prepare_image are
 // pure and thread-safe; a DeepEncoder is used from one thread at a time.
@@ -179,8 +179,10 @@ class DeepEncoder {
   static std::unique_ptr<DeepEncoder> load_cpu(const std::filesystem::path& checkpoint,
                                                runtime::ThreadPool& pool);
   // The same on the current CUDA device: matrices as f16 (cuBLAS, fp32
-  // accumulation), norms/biases/tables f32, activations f32 between kernels;
-  // encode() returns host memory. Throws RuntimeError (UNSUPPORTED) in a build
+  // accumulation), norms/biases/tables f32, activations f32 between kernels,
+  // on a non-blocking stream of the encoder's own; encode() makes that device
+  // current on the calling thread (any thread, one call at a time) and
+  // returns host memory. Throws RuntimeError (UNSUPPORTED) in a build
   // without CUDA. `pool` (host-side table resizes) must outlive the encoder.
   static std::unique_ptr<DeepEncoder> load_cuda(const std::filesystem::path& checkpoint,
                                                 runtime::ThreadPool& pool);

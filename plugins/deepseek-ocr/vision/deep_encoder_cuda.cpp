@@ -5,7 +5,11 @@
 // and global blocks, CLIP) is runtime/cuda/gemm_attention.h, cuBLAS TF32
 // GEMMs around a bias + softmax kernel, up to 256 MB of scores at a time.
 // Position tables are resized on the host once per grid size and kept on
-// the device.
+// the device. The encoder's kernels run on a non-blocking stream of its own,
+// created on the device current at construction (so that the plugin's
+// encoder thread overlaps them with the decoder's steps on the host's
+// stream); encode() makes that device current on the calling thread, so it
+// may be called from any thread, one call at a time.
 #include "deep_encoder.h"
 
 #include "embedding_layout.h"
@@ -78,6 +82,7 @@ struct DeviceClipLayer {
 class DeepEncoderCuda final : public DeepEncoder {
  public:
   explicit DeepEncoderCuda(EncoderWeights weights) : w_(std::move(weights)) {
+    cuda::check_cuda(cudaGetDevice(&device_), "cudaGetDevice");
     const SamWeights& s = w_.sam;
     patch_ = {upload_f16(s.patch_weight, "SAM patch embedding"), upload_floats(s.patch_bias, "SAM patch bias"),
               s.width, 3 * s.patch * s.patch};
@@ -103,6 +108,11 @@ class DeepEncoderCuda final : public DeepEncoder {
                               upload_linear(l.out), upload_linear(l.fc1), upload_linear(l.fc2)});
     }
     projector_ = upload_linear(w_.projector);
+    cudaStream_t stream = nullptr;
+    cuda::check_cuda(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking),
+                     "cudaStreamCreateWithFlags (deepseek-ocr vision encoder)");
+    stream_ = stream;
+    owned_stream_.stream = stream;
   }
 
   int64_t lm_hidden() const override { return w_.lm_hidden; }
@@ -112,6 +122,7 @@ class DeepEncoderCuda final : public DeepEncoder {
   }
 
   ViewFeatures encode_views(const float* pixels, int64_t views, int side) override {
+    cuda::check_cuda(cudaSetDevice(device_), "cudaSetDevice (deepseek-ocr vision encoder)");
     ViewFeatures f;
     f.views = views;
     const int64_t plane = int64_t{3} * side * side;
@@ -239,8 +250,10 @@ class DeepEncoderCuda final : public DeepEncoder {
     }
     float* px = slot(kPixels, n * plane * 3);
     cuda::synchronize(stream_);  // the previous group's kernels may still read the slot
-    cuda::check_cuda(cudaMemcpy(px, hwc.data(), hwc.size() * sizeof(float), cudaMemcpyHostToDevice),
-                     "cudaMemcpy (pixels to device)");
+    // Pageable source: the copy has read `hwc` when this returns.
+    cuda::check_cuda(cudaMemcpyAsync(px, hwc.data(), hwc.size() * sizeof(float), cudaMemcpyHostToDevice,
+                                     static_cast<cudaStream_t>(stream_)),
+                     "cudaMemcpyAsync (pixels to device)");
     float* x = slot(kX, rows * width);
     const float* positions = device_table({0, 0, grid});
     for (int64_t v = 0; v < n; ++v) {
@@ -350,8 +363,24 @@ class DeepEncoderCuda final : public DeepEncoder {
     return x;
   }
 
+  // Synchronizes and destroys the encoder's stream; declared last, so it goes
+  // before the buffers its kernels may still use.
+  struct OwnedStream {
+    cudaStream_t stream = nullptr;
+    OwnedStream() = default;
+    OwnedStream(const OwnedStream&) = delete;
+    OwnedStream& operator=(const OwnedStream&) = delete;
+    ~OwnedStream() {
+      if (stream != nullptr) {
+        cudaStreamSynchronize(stream);
+        cudaStreamDestroy(stream);
+      }
+    }
+  };
+
   EncoderWeights w_;
-  void* stream_ = nullptr;  // the default stream
+  int device_ = 0;          // the device current at construction
+  void* stream_ = nullptr;  // the encoder's own non-blocking stream (owned_stream_)
   cuda::CublasContext cublas_;
   DeviceLinear patch_;
   std::vector<DeviceSamBlock> sam_blocks_;
@@ -362,6 +391,7 @@ class DeepEncoderCuda final : public DeepEncoder {
   // (kind, block, grid): 0 SAM positions, 1/2 a global block's rel_pos_h/w, 3 CLIP positions.
   std::map<std::tuple<int, int64_t, int64_t>, DeviceBuffer> tables_;
   DeviceBuffer slots_[kSlots];
+  OwnedStream owned_stream_;
 };
 
 }  // namespace
