@@ -44,14 +44,6 @@ VideoTensor random_latents(int64_t frames, int64_t height, int64_t width, float 
   return latents;
 }
 
-VideoTensor frames_of(const VideoTensor& x, int64_t first, int64_t count) {
-  VideoTensor y(x.channels, count, x.height, x.width);
-  for (int64_t c = 0; c < x.channels; ++c)
-    std::copy_n(x.data.begin() + (c * x.frames + first) * x.plane(), count * x.plane(),
-                y.data.begin() + c * count * y.plane());
-  return y;
-}
-
 }  // namespace
 
 TEST_CASE("the CUDA VAE stream matches the CPU stream and streams frame by frame identically", "[vista][cuda]") {
@@ -79,9 +71,9 @@ TEST_CASE("the CUDA VAE stream matches the CPU stream and streams frame by frame
     vista::CudaWanVaeStream stream(device, nullptr);
     int64_t frame = 0;
     for (int64_t f = 0; f < 3; ++f) {
-      const VideoTensor part = stream.push_pixels(frames_of(latents, f, 1));
+      const VideoTensor part = stream.push_pixels(vista::frame_range(latents, f, 1));
       REQUIRE(part.frames == (f == 0 ? 1 : 4));
-      REQUIRE(part.data == frames_of(got, frame, part.frames).data);
+      REQUIRE(part.data == vista::frame_range(got, frame, part.frames).data);
       frame += part.frames;
     }
   }
@@ -98,8 +90,8 @@ TEST_CASE("the CUDA VAE stream matches the CPU stream and streams frame by frame
   }
   SECTION("RGB frames are the device pixels converted as to_rgb_frames does") {
     vista::CudaWanVaeStream stream(device, nullptr);
-    const std::vector<vista::RgbFrame> rgb = stream.push(frames_of(latents, 0, 2));
-    const std::vector<vista::RgbFrame> reference = vista::to_rgb_frames(frames_of(got, 0, 5));
+    const std::vector<vista::RgbFrame> rgb = stream.push(vista::frame_range(latents, 0, 2));
+    const std::vector<vista::RgbFrame> reference = vista::to_rgb_frames(vista::frame_range(got, 0, 5));
     REQUIRE(rgb.size() == 5);
     for (size_t i = 0; i < rgb.size(); ++i) {
       REQUIRE(rgb[i].width == 64);
@@ -110,7 +102,7 @@ TEST_CASE("the CUDA VAE stream matches the CPU stream and streams frame by frame
   SECTION("bad latents are refused naming the shape") {
     vista::CudaWanVaeStream stream(device, nullptr);
     REQUIRE_THROWS_WITH(stream.push_pixels(VideoTensor(8, 1, 6, 8)), Catch::Contains("must be [16, frames >= 1"));
-    stream.push_pixels(frames_of(latents, 0, 1));
+    stream.push_pixels(vista::frame_range(latents, 0, 1));
     REQUIRE_THROWS_WITH(stream.push_pixels(VideoTensor(16, 1, 4, 4)), Catch::Contains("after frames of 6x8"));
   }
 }

@@ -31,14 +31,6 @@ VideoTensor reference_tensor(const std::string& name) {
   return out;
 }
 
-VideoTensor frames_of(const VideoTensor& x, int64_t first, int64_t count) {
-  VideoTensor y(x.channels, count, x.height, x.width);
-  for (int64_t c = 0; c < x.channels; ++c)
-    std::copy_n(x.data.begin() + (c * x.frames + first) * x.plane(), count * x.plane(),
-                y.data.begin() + c * count * y.plane());
-  return y;
-}
-
 // Max |a - b| / max |b| over the whole tensor.
 double relative_error(const VideoTensor& got, const VideoTensor& expected) {
   REQUIRE(got.data.size() == expected.data.size());
@@ -75,29 +67,29 @@ TEST_CASE("the VAE decoder matches diffusers' AutoencoderKLWan.decode on the tin
     vista::WanVaeStream stream(decoder, pool);
     std::vector<VideoTensor> parts;
     for (int64_t f = 0; f < latents.frames; ++f) {
-      parts.push_back(stream.push_pixels(frames_of(latents, f, 1)));
+      parts.push_back(stream.push_pixels(vista::frame_range(latents, f, 1)));
       REQUIRE(parts.back().frames == (f == 0 ? 1 : 4));
       REQUIRE(stream.state_bytes() > 0);
     }
     REQUIRE(stream.latent_frames_decoded() == 3);
     int64_t frame = 0;
     for (const VideoTensor& part : parts) {
-      REQUIRE(part.data == frames_of(all, frame, part.frames).data);
+      REQUIRE(part.data == vista::frame_range(all, frame, part.frames).data);
       frame += part.frames;
     }
     REQUIRE(frame == 9);
   }
   SECTION("one frame, then two at once") {
     vista::WanVaeStream stream(decoder, pool);
-    const VideoTensor first = stream.push_pixels(frames_of(latents, 0, 1));
-    const VideoTensor rest = stream.push_pixels(frames_of(latents, 1, 2));
+    const VideoTensor first = stream.push_pixels(vista::frame_range(latents, 0, 1));
+    const VideoTensor rest = stream.push_pixels(vista::frame_range(latents, 1, 2));
     REQUIRE(rest.frames == 8);
-    REQUIRE(first.data == frames_of(all, 0, 1).data);
-    REQUIRE(rest.data == frames_of(all, 1, 8).data);
+    REQUIRE(first.data == vista::frame_range(all, 0, 1).data);
+    REQUIRE(rest.data == vista::frame_range(all, 1, 8).data);
   }
   SECTION("RGB frames are the clamped pixels scaled to 0..255, HWC") {
     vista::WanVaeStream stream(decoder, pool);
-    const std::vector<vista::RgbFrame> rgb = stream.push(frames_of(latents, 0, 1));
+    const std::vector<vista::RgbFrame> rgb = stream.push(vista::frame_range(latents, 0, 1));
     REQUIRE(rgb.size() == 1);
     REQUIRE(rgb[0].width == 32);
     REQUIRE(rgb[0].rgb.size() == 32 * 32 * 3);
@@ -110,7 +102,7 @@ TEST_CASE("the VAE decoder matches diffusers' AutoencoderKLWan.decode on the tin
   SECTION("bad latents are refused naming the shape") {
     vista::WanVaeStream stream(decoder, pool);
     REQUIRE_THROWS_WITH(stream.push_pixels(VideoTensor(8, 1, 4, 4)), Catch::Contains("must be [16, frames >= 1"));
-    stream.push_pixels(frames_of(latents, 0, 1));
+    stream.push_pixels(vista::frame_range(latents, 0, 1));
     REQUIRE_THROWS_WITH(stream.push_pixels(VideoTensor(16, 1, 2, 2)), Catch::Contains("after frames of 4x4"));
   }
 }

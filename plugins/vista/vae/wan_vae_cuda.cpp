@@ -198,15 +198,11 @@ uint64_t CudaWanVaeStream::state_bytes() const {
 template <typename Visit>
 void CudaWanVaeStream::decode(const VideoTensor& latents, Visit&& visit) {
   decoder_.host().check_latents(latents, latent_frames_, latent_height_, latent_width_);
-  const int64_t plane = latents.plane();
   for (int64_t first = 0; first < latents.frames; first += frames_per_pass_) {
     const int64_t count = std::min(frames_per_pass_, latents.frames - first);
-    std::vector<float> part(static_cast<size_t>(latents.channels * count * plane));
-    for (int64_t c = 0; c < latents.channels; ++c)
-      std::copy_n(latents.data.begin() + (c * latents.frames + first) * plane, count * plane,
-                  part.begin() + c * count * plane);
+    const VideoTensor part = frame_range(latents, first, count);
     CudaVaePass pass(*this);
-    const DeviceVideo pixels = pass.run(part.data(), count, latents.height, latents.width);
+    const DeviceVideo pixels = pass.run(part.data.data(), count, latents.height, latents.width);
     latent_frames_ += count;
     latent_height_ = latents.height;
     latent_width_ = latents.width;
@@ -219,18 +215,7 @@ VideoTensor CudaWanVaeStream::push_pixels(const VideoTensor& latents) {
   decode(latents, [&](const DeviceVideo& pixels) {
     VideoTensor part(pixels.channels, pixels.frames, pixels.height, pixels.width);
     pixels.buffer.download(part.data.data(), part.data.size() * sizeof(float), 0, stream_);
-    if (all.frames == 0) {
-      all = std::move(part);
-      return;
-    }
-    VideoTensor joined(all.channels, all.frames + part.frames, all.height, all.width);
-    const int64_t plane = all.plane();
-    for (int64_t c = 0; c < all.channels; ++c) {
-      auto out = joined.data.begin() + c * joined.frames * plane;
-      out = std::copy_n(all.data.begin() + c * all.frames * plane, all.frames * plane, out);
-      std::copy_n(part.data.begin() + c * part.frames * plane, part.frames * plane, out);
-    }
-    all = std::move(joined);
+    all = concat_frames(all, part);
   });
   return all;
 }

@@ -40,6 +40,11 @@ struct VideoTensor {
   int64_t plane() const { return height * width; }
 };
 
+// Frames [first, first + count) of x, and a then b along time (same
+// channels and size).
+VideoTensor frame_range(const VideoTensor& x, int64_t first, int64_t count);
+VideoTensor concat_frames(const VideoTensor& a, const VideoTensor& b);
+
 // One decoded frame, RGB bytes in row-major HWC order.
 struct RgbFrame {
   int64_t width = 0, height = 0;

@@ -27,6 +27,8 @@ VideoTensor norm_silu(const VideoTensor& x, const std::vector<float>& gamma) {
   return y;
 }
 
+}  // namespace
+
 // Frames [first, first + count) of x.
 VideoTensor frame_range(const VideoTensor& x, int64_t first, int64_t count) {
   VideoTensor y(x.channels, count, x.height, x.width);
@@ -50,8 +52,6 @@ VideoTensor concat_frames(const VideoTensor& a, const VideoTensor& b) {
   }
   return y;
 }
-
-}  // namespace
 
 void WanVaeDecoder::denormalize(VideoTensor& latents) const {
   if (latents.channels != weights_.z_dim)

@@ -39,38 +39,60 @@ struct SlabGeometry {
   int32_t positions = 0, kernel_size = 0;  // slab positions, in * kt * kh * kw
 };
 
+// What an im2col thread works out once for its output position(s): the
+// position's row and column, the slab's scale, the conv's input plane.
+struct TapOrigin {
+  int32_t y = 0, x = 0, shift = 0, in_w = 0, conv_h = 0, conv_w = 0, kh = 0, kt = 0, pairs = 0;
+  int64_t plane = 0;
+  float scale = 1.0f;
+
+  __device__ TapOrigin(const SlabGeometry& g, int32_t p) {
+    const Conv3dGemmInput& in = g.input;
+    scale = column_scale(in.frame_max, g.out_frame, g.conv.kernel_t);
+    shift = in.upsample_2x ? 1 : 0;
+    in_w = static_cast<int32_t>(in.width);
+    conv_h = static_cast<int32_t>(in.height) << shift;
+    conv_w = in_w << shift;
+    y = static_cast<int32_t>(g.first_row) + p / static_cast<int32_t>(g.out_width);
+    x = p % static_cast<int32_t>(g.out_width);
+    kh = static_cast<int32_t>(g.conv.kernel_h);
+    kt = static_cast<int32_t>(g.conv.kernel_t);
+    pairs = static_cast<int32_t>(g.conv.in_channels) * kt;
+    plane = in.height * in.width;
+  }
+  // The input frame of (channel, time tap) `pair`: from the history, then the new frames.
+  __device__ const float* frame(const Conv3dGemmInput& in, int64_t out_frame, int32_t pair) const {
+    const int32_t dt = pair % kt, channel = pair / kt;
+    const int64_t s = out_frame + dt;
+    return s < in.history_frames ? in.history + (channel * in.history_frames + s) * plane
+                                 : in.frames + (channel * in.frames_total + in.first + s - in.history_frames) * plane;
+  }
+  // Row dy of the kernel in that frame (any address when outside; then
+  // `inside` is false and nothing is read).
+  __device__ const float* row(const float* frame, int32_t dy, bool& inside) const {
+    const int32_t yy = y + dy - kh / 2;
+    inside = yy >= 0 && yy < conv_h;
+    return frame + (inside ? static_cast<int64_t>(yy >> shift) * in_w : 0);
+  }
+};
+
 // columns[k, p] (k in torch's weight order, p the slab's output positions)
 // = the scaled input tap in f16; zero outside the (upsampled) frame. One
-// thread per position and (channel, time tap): the source frame, the scale
-// and the position's coordinates are worked out once for its kh * kw taps.
+// thread per position and (channel, time tap), its kh * kw taps.
 __global__ void im2col_kernel(SlabGeometry g, __half* columns) {
   const int32_t p = static_cast<int32_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (p >= g.positions) return;
-  const Conv3dGemmInput& in = g.input;
-  const float scale = column_scale(in.frame_max, g.out_frame, g.conv.kernel_t);
-  const int32_t shift = in.upsample_2x ? 1 : 0;
-  const int32_t in_h = static_cast<int32_t>(in.height), in_w = static_cast<int32_t>(in.width);
-  const int32_t conv_h = in_h << shift, conv_w = in_w << shift;
-  const int32_t y = static_cast<int32_t>(g.first_row) + p / static_cast<int32_t>(g.out_width);
-  const int32_t x = p % static_cast<int32_t>(g.out_width);
-  const int32_t kh = static_cast<int32_t>(g.conv.kernel_h), kw = static_cast<int32_t>(g.conv.kernel_w);
-  const int32_t kt = static_cast<int32_t>(g.conv.kernel_t), taps = kh * kw;
-  const int32_t pairs = static_cast<int32_t>(g.conv.in_channels) * kt;
-  const int64_t plane = in.height * in.width;
-  for (int32_t pair = blockIdx.y; pair < pairs; pair += gridDim.y) {
-    const int32_t dt = pair % kt, channel = pair / kt;
-    const int64_t s = g.out_frame + dt;
-    const float* frame = s < in.history_frames
-                             ? in.history + (channel * in.history_frames + s) * plane
-                             : in.frames + (channel * in.frames_total + in.first + s - in.history_frames) * plane;
+  const TapOrigin o(g, p);
+  const int32_t kw = static_cast<int32_t>(g.conv.kernel_w), taps = o.kh * kw;
+  for (int32_t pair = blockIdx.y; pair < o.pairs; pair += gridDim.y) {
+    const float* frame = o.frame(g.input, g.out_frame, pair);
     __half* out = columns + static_cast<int64_t>(pair) * taps * g.positions + p;
-    for (int32_t dy = 0; dy < kh; ++dy) {
-      const int32_t yy = y + dy - kh / 2;
-      const bool row_inside = yy >= 0 && yy < conv_h;
-      const float* row = frame + (row_inside ? static_cast<int64_t>(yy >> shift) * in_w : 0);
+    for (int32_t dy = 0; dy < o.kh; ++dy) {
+      bool inside = false;
+      const float* row = o.row(frame, dy, inside);
       for (int32_t dx = 0; dx < kw; ++dx) {
-        const int32_t xx = x + dx - kw / 2;
-        const float value = row_inside && xx >= 0 && xx < conv_w ? row[xx >> shift] * scale : 0.0f;
+        const int32_t xx = o.x + dx - kw / 2;
+        const float value = inside && xx >= 0 && xx < o.conv_w ? row[xx >> o.shift] * o.scale : 0.0f;
         out[static_cast<int64_t>(dy * kw + dx) * g.positions] = __float2half_rn(value);
       }
     }
@@ -85,32 +107,18 @@ template <int KW>
 __global__ void im2col_vec8_kernel(SlabGeometry g, __half* columns) {
   const int32_t p = (static_cast<int32_t>(blockIdx.x) * blockDim.x + threadIdx.x) * kVector;
   if (p >= g.positions) return;
-  const Conv3dGemmInput& in = g.input;
-  const float scale = column_scale(in.frame_max, g.out_frame, g.conv.kernel_t);
-  const int32_t shift = in.upsample_2x ? 1 : 0;
-  const int32_t in_h = static_cast<int32_t>(in.height), in_w = static_cast<int32_t>(in.width);
-  const int32_t conv_h = in_h << shift, conv_w = in_w << shift;
-  const int32_t y = static_cast<int32_t>(g.first_row) + p / static_cast<int32_t>(g.out_width);
-  const int32_t x0 = p % static_cast<int32_t>(g.out_width);
-  const int32_t kh = static_cast<int32_t>(g.conv.kernel_h), kt = static_cast<int32_t>(g.conv.kernel_t);
-  const int32_t pairs = static_cast<int32_t>(g.conv.in_channels) * kt;
-  const int64_t plane = in.height * in.width;
-  for (int32_t pair = blockIdx.y; pair < pairs; pair += gridDim.y) {
-    const int32_t dt = pair % kt, channel = pair / kt;
-    const int64_t s = g.out_frame + dt;
-    const float* frame = s < in.history_frames
-                             ? in.history + (channel * in.history_frames + s) * plane
-                             : in.frames + (channel * in.frames_total + in.first + s - in.history_frames) * plane;
-    __half* out = columns + static_cast<int64_t>(pair) * kh * KW * g.positions + p;
-    for (int32_t dy = 0; dy < kh; ++dy) {
-      const int32_t yy = y + dy - kh / 2;
-      const bool row_inside = yy >= 0 && yy < conv_h;
-      const float* row = frame + (row_inside ? static_cast<int64_t>(yy >> shift) * in_w : 0);
+  const TapOrigin o(g, p);
+  for (int32_t pair = blockIdx.y; pair < o.pairs; pair += gridDim.y) {
+    const float* frame = o.frame(g.input, g.out_frame, pair);
+    __half* out = columns + static_cast<int64_t>(pair) * o.kh * KW * g.positions + p;
+    for (int32_t dy = 0; dy < o.kh; ++dy) {
+      bool inside = false;
+      const float* row = o.row(frame, dy, inside);
       float span[kVector + KW - 1];
 #pragma unroll
       for (int j = 0; j < kVector + KW - 1; ++j) {
-        const int32_t xx = x0 + j - KW / 2;
-        span[j] = row_inside && xx >= 0 && xx < conv_w ? row[xx >> shift] * scale : 0.0f;
+        const int32_t xx = o.x + j - KW / 2;
+        span[j] = inside && xx >= 0 && xx < o.conv_w ? row[xx >> o.shift] * o.scale : 0.0f;
       }
 #pragma unroll
       for (int dx = 0; dx < KW; ++dx) {
