@@ -13,7 +13,6 @@ namespace citadel::runtime::cuda {
 namespace {
 
 using launch::as_stream;
-using launch::block_reduce;
 
 constexpr int kSoftmaxThreads = 256;
 
@@ -53,15 +52,7 @@ __global__ void bias_softmax_kernel(float* scores, int64_t tokens, const float* 
     row[j] = value;
     top = fmaxf(top, value);
   }
-  top = block_reduce<true>(top, scratch);
-  float total = 0.0f;
-  for (int64_t j = threadIdx.x; j < tokens; j += blockDim.x) {
-    const float e = expf(row[j] - top);
-    row[j] = e;
-    total += e;
-  }
-  const float inverse = 1.0f / block_reduce<false>(total, scratch);
-  for (int64_t j = threadIdx.x; j < tokens; j += blockDim.x) row[j] *= inverse;
+  launch::block_softmax_tail(row, tokens, top, scratch);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // Launch geometry and reductions shared by the elementwise and row kernels
 // (layer_kernels.cu, video_kernels.cu, vision_kernels.cu, gemm_attention.cu,
-// expert_rows.cu): 256-thread blocks, grids for grid-stride loops capped at
-// 65535 blocks, the stream cast, warp and block sums and maxima.
+// t5_kernels.cu, expert_rows.cu): 256-thread blocks, grids for grid-stride
+// loops capped at 65535 blocks, the stream cast, warp and block sums and
+// maxima, and the tail of a block's row softmax.
 // CUDA sources only.
 #pragma once
 
@@ -46,6 +47,22 @@ __device__ float block_reduce(float v, float* scratch) {
   }
   __syncthreads();
   return scratch[0];
+}
+
+// The rest of a row softmax by one block, once the row holds its final
+// logits and each thread the largest of the values it wrote (`top`, or
+// -inf): row[j] = exp(row[j] - max) / sum, accurate expf. `scratch` as
+// block_reduce's.
+__device__ inline void block_softmax_tail(float* row, int64_t n, float top, float* scratch) {
+  top = block_reduce<true>(top, scratch);
+  float total = 0.0f;
+  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
+    const float e = expf(row[j] - top);
+    row[j] = e;
+    total += e;
+  }
+  const float inverse = 1.0f / block_reduce<false>(total, scratch);
+  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) row[j] *= inverse;
 }
 
 }  // namespace citadel::runtime::cuda::launch

@@ -17,7 +17,6 @@ namespace citadel::runtime::cuda {
 namespace {
 
 using launch::as_stream;
-using launch::block_reduce;
 using launch::grid_for;
 using launch::kBlock;
 
@@ -37,16 +36,7 @@ __global__ void relative_softmax_kernel(float* scores, int64_t tokens, int64_t h
     row[j] = value;
     top = fmaxf(top, value);
   }
-  top = block_reduce<true>(top, scratch);
-  float total = 0.0f;
-  for (int64_t j = threadIdx.x; j < tokens; j += blockDim.x) {
-    const float e = expf(row[j] - top);
-    row[j] = e;
-    total += e;
-  }
-  total = block_reduce<false>(total, scratch);
-  const float inverse = 1.0f / total;
-  for (int64_t j = threadIdx.x; j < tokens; j += blockDim.x) row[j] *= inverse;
+  launch::block_softmax_tail(row, tokens, top, scratch);
 }
 
 __global__ void gated_gelu_kernel(const float* hidden, int64_t rows, int64_t ff, __nv_bfloat16* high,
