@@ -5,7 +5,8 @@
 // several at once gives identical pixels) and the same results within
 // f16-GEMM tolerance. Activations are f32 [C, T, H, W] on the device; every
 // convolution is im2col (f16, scaled by a power of two where a frame's values
-// pass f16's range) + one cuBLAS GEMM per output frame with f32 accumulation
+// pass f16's range, except for convs that take an RMS norm's output) + one
+// cuBLAS GEMM per output frame with f32 accumulation
 // (runtime/cuda/vae_kernels.h); the middle attention block runs through
 // runtime/cuda/gemm_attention.h (TF32).
 //

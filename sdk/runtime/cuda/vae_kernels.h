@@ -4,11 +4,14 @@
 // on f32 channel-first activations [channels, frames, height, width]:
 //  - conv3d_gemm (runtime::conv3d over a causal conv's history followed by
 //    new frames): im2col in f16 one output frame (or band of rows) at a
-//    time, one cuBLAS GEMM per slab (f16 operands, f32 accumulation), bias
-//    added, optionally accumulated into the output (a residual add);
+//    time (8 positions a thread with 16-byte stores when rows are a
+//    multiple of 8 and kernels 1 or 3 wide, else one), one cuBLAS GEMM per
+//    slab (f16 operands, f32 accumulation), bias added, optionally
+//    accumulated into the output (a residual add);
 //  - frame_max_abs: per-frame max |x|, from which conv3d_gemm scales each
 //    slab's columns by a power of two to stay inside f16's range (exact;
-//    undone on the f32 result);
+//    undone on the f32 result); a null frame_max means the inputs are known
+//    to fit (an RMS norm's output) and nothing is scaled;
 //  - channel_rms_norm (runtime::channel_rms_norm), optionally fused with
 //    SiLU (WanVaeStream's norm_silu);
 //  - copy_frames (frame_range / concat_frames), interleave_time_halves (the
