@@ -26,6 +26,28 @@ DeviceBuffer scratch(int64_t floats, const char* what) {
   return DeviceBuffer(static_cast<size_t>(std::max<int64_t>(floats, 1)) * sizeof(float), what);
 }
 
+// `buffer` with room for `bytes`, reallocated only to grow.
+DeviceBuffer& grown(DeviceBuffer& buffer, size_t bytes, const char* what) {
+  bytes = std::max<size_t>(bytes, 32);
+  if (buffer.size() < bytes) {
+    buffer = DeviceBuffer();  // free first
+    buffer = DeviceBuffer(bytes, what);
+  }
+  return buffer;
+}
+
+DeviceBuffer& grown_floats(DeviceBuffer& buffer, int64_t floats, const char* what) {
+  return grown(buffer, static_cast<size_t>(floats) * sizeof(float), what);
+}
+
+// `values` copied into `buffer` (grown), in order on `stream`.
+template <typename T>
+DeviceBuffer& uploaded(DeviceBuffer& buffer, const std::vector<T>& values, const char* what, void* stream) {
+  grown(buffer, values.size() * sizeof(T), what);
+  if (!values.empty()) buffer.upload(values.data(), values.size() * sizeof(T), 0, stream);
+  return buffer;
+}
+
 // The f32-input paths: the WMMA kernel where the head size allows, else the
 // f32 kernel (the tiny test models' head sizes).
 void attention_f32(const float* q, int64_t queries, const float* k, const float* v, int64_t keys, int64_t heads,
@@ -185,22 +207,32 @@ std::vector<float> CudaWanTransformer::forward(runtime::ThreadPool& pool, const 
         columns > rope_.max_positions)
       cu::fail_invalid("vista cuda: chunk positions exceed the RoPE table");
   }
-  DeviceBuffer frames_d = DeviceBuffer::from_vector(frame_of), rows_d = DeviceBuffer::from_vector(row_of);
-  DeviceBuffer columns_d = DeviceBuffer::from_vector(column_of);
-  DeviceBuffer history_d = history > 0 ? DeviceBuffer::from_vector(kv.history_positions) : DeviceBuffer();
-  DeviceBuffer chunk_d = DeviceBuffer::from_vector(kv.chunk_positions);
-  DeviceBuffer input = DeviceBuffer::from_vector(tokens, "vista patches");
-  DeviceBuffer x = scratch(n * dim, "vista x"), normed = scratch(n * dim, "vista normed");
-  DeviceBuffer delta = scratch(n * dim, "vista delta"), q = scratch(n * dim, "vista q"), mixed = scratch(n * dim, "vista mixed");
-  DeviceBuffer keys = scratch((history + n) * dim, "vista keys"), values = scratch((history + n) * dim, "vista values");
-  DeviceBuffer hidden = scratch(n * config.ffn_dim, "vista ffn"), modulation = scratch(frames * 6 * dim, "vista mod");
+  // The pass's buffers are kept between passes (pass_), so that a pass
+  // allocates nothing (cudaFree would wait for the whole device) once the
+  // largest chunk has run.
+  PassBuffers& b = pass_;
+  const DeviceBuffer& frames_d = uploaded(b.frames, frame_of, "vista frames", stream_);
+  const DeviceBuffer& rows_d = uploaded(b.rows, row_of, "vista rows", stream_);
+  const DeviceBuffer& columns_d = uploaded(b.columns, column_of, "vista columns", stream_);
+  const DeviceBuffer& history_d = uploaded(b.history, kv.history_positions, "vista history", stream_);
+  const DeviceBuffer& chunk_d = uploaded(b.chunk, kv.chunk_positions, "vista chunk positions", stream_);
+  const DeviceBuffer& input = uploaded(b.input, tokens, "vista patches", stream_);
+  DeviceBuffer& x = grown_floats(b.x, n * dim, "vista x");
+  DeviceBuffer& normed = grown_floats(b.normed, n * dim, "vista normed");
+  DeviceBuffer& delta = grown_floats(b.delta, n * dim, "vista delta");
+  DeviceBuffer& q = grown_floats(b.q, n * dim, "vista q");
+  DeviceBuffer& mixed = grown_floats(b.mixed, n * dim, "vista mixed");
+  DeviceBuffer& keys = grown_floats(b.keys, (history + n) * dim, "vista keys");
+  DeviceBuffer& values = grown_floats(b.values, (history + n) * dim, "vista values");
+  DeviceBuffer& hidden = grown_floats(b.hidden, n * config.ffn_dim, "vista ffn");
+  DeviceBuffer& modulation = grown_floats(b.modulation, frames * 6 * dim, "vista mod");
   float* own_k = keys.as<float>() + history * dim;
   float* own_v = values.as<float>() + history * dim;
   // f16 operands of the attention (empty on the f32 path).
   const int64_t half_q = f16_attention ? n * dim : 0, half_kv = f16_attention ? (history + n) * dim : 0;
-  DeviceBuffer q16(static_cast<size_t>(std::max<int64_t>(half_q, 8)) * 2, "vista q f16");
-  DeviceBuffer k16(static_cast<size_t>(std::max<int64_t>(half_kv, 8)) * 2, "vista k f16");
-  DeviceBuffer v16(static_cast<size_t>(std::max<int64_t>(half_kv, 8)) * 2, "vista v f16");
+  DeviceBuffer& q16 = grown(b.q16, static_cast<size_t>(half_q) * 2, "vista q f16");
+  DeviceBuffer& k16 = grown(b.k16, static_cast<size_t>(half_kv) * 2, "vista k f16");
+  DeviceBuffer& v16 = grown(b.v16, static_cast<size_t>(half_kv) * 2, "vista v f16");
   const auto attend = [&](const float* q_rows, const float* k_rows, const float* v_rows, const uint16_t* k_half,
                           const uint16_t* v_half, int64_t count, PassStage stage) {
     if (f16_attention) {
@@ -304,7 +336,7 @@ std::vector<float> CudaWanTransformer::forward(runtime::ThreadPool& pool, const 
   modulation.upload(head.data(), head.size() * sizeof(float), 0, stream_);
   cu::layer_norm_modulate(x.as<float>(), n, dim, nullptr, nullptr, modulation.as<float>(),
                           modulation.as<float>() + dim, 2 * dim, per_frame, eps, normed.as<float>(), stream_);
-  DeviceBuffer rows_out = scratch(n * proj_out_.out, "vista out");
+  DeviceBuffer& rows_out = grown_floats(b.out, n * proj_out_.out, "vista out");
   mark(PassStage::linears);
   linear(proj_out_, normed.as<float>(), n, rows_out.as<float>());
   mark(PassStage::host);

@@ -89,6 +89,12 @@ class CudaWanTransformer {
     runtime::cuda::DeviceBuffer cross_norm_weight, cross_norm_bias;
     DeviceLinear ffn_in, ffn_out;
   };
+  // A pass's device buffers, kept and grown between passes.
+  struct PassBuffers {
+    runtime::cuda::DeviceBuffer frames, rows, columns, history, chunk, input;
+    runtime::cuda::DeviceBuffer x, normed, delta, q, mixed, keys, values, hidden, modulation;
+    runtime::cuda::DeviceBuffer q16, k16, v16, out;
+  };
   DeviceLinear upload(const Linear& linear);
   void linear(const DeviceLinear& layer, const float* x, int64_t rows, float* y);
   void mark(PassStage stage);
@@ -103,6 +109,7 @@ class CudaWanTransformer {
   std::vector<DeviceBlock> blocks_;
   runtime::cuda::DeviceBuffer rope_cos_, rope_sin_;
   runtime::Rope3dTable rope_;
+  PassBuffers pass_;
 };
 
 // make_cuda_chunk_forward (chunk_forward.h) with pass options: the kernel
