@@ -19,13 +19,12 @@
 # Usage: bench/video_jobs/end_to_end.sh BUILD_DIR [released|tiny] [DEVICE]
 #   released (default): random weights of the Wan2.1-T2V-1.3B sizes (the
 #   1.3B transformer, the UMT5-XXL encoder, the Wan VAE: 7.2B parameters,
-#   bf16, 14.5 GB) made by tools/vista/make_random.py (with torch on the GPU
-#   when there is one; without torch in plain Python); tiny: the sizes of
-#   tests/data/vista/tiny made by make_random.py --size tiny.
+#   bf16, 14.5 GB) made by tools/vista/make_random.py (torch, on the GPU
+#   when there is one); tiny: the committed tests/data/vista/tiny.
 #   CITADEL_VIDEO_MAKE_ARGS: more make_random.py arguments (e.g.
 #   "--layers 1 --text-layers 1 --vocab 1002": the released widths, small
 #   enough for a CPU); CITADEL_VIDEO_WEIGHTS: serve this checkpoint folder
-#   instead of making one (e.g. tests/data/vista/tiny).
+#   instead.
 #   DEVICE: cuda:0 (default) or cpu.
 #   CITADEL_VIDEO_API: videos (/v1/videos jobs, MP4 content) or inference
 #   (/inference streamed frames); by default videos, except for a citadel
@@ -51,17 +50,17 @@ root=$(mktemp -d)
 # process group, the caller's shell included.)
 trap '[ -n "${pid:-}" ] && kill -TERM "$pid" 2>/dev/null; rm -rf "$root"' EXIT
 case $shape in
-  tiny) make_args=(--size tiny) ;;
-  released) make_args=(--size released) ;;
+  tiny|released) ;;
   *) echo "unknown shape $shape" >&2; exit 2 ;;
 esac
 if [ -n "${CITADEL_VIDEO_WEIGHTS:-}" ]; then
   weights=$(realpath "$CITADEL_VIDEO_WEIGHTS")
+elif [ "$shape" = tiny ]; then
+  weights=$repo/tests/data/vista/tiny
 else
   weights=$root/model
   # shellcheck disable=SC2206
-  make_args+=(${CITADEL_VIDEO_MAKE_ARGS:-})
-  python3 "$repo/tools/vista/make_random.py" --out "$weights" "${make_args[@]}"
+  python3 "$repo/tools/vista/make_random.py" --out "$weights" ${CITADEL_VIDEO_MAKE_ARGS:-}
 fi
 api=${CITADEL_VIDEO_API:-}
 if [ -z "$api" ]; then

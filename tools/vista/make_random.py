@@ -2,11 +2,10 @@
 """Writes a random-weight Wan2.1 text-to-video checkpoint for benchmarks of
 the vista plugin, in the diffusers layout it loads (plugins/vista/README.md,
 "Checkpoint"): the Wan2.1-T2V-1.3B sizes (transformer 1.42B parameters, the
-UMT5-XXL encoder 5.68B, the AutoencoderKLWan 0.13B; bf16, about 14.5 GB) or,
-with --size tiny, the sizes of the committed test checkpoint
-(tests/data/vista/tiny).
+UMT5-XXL encoder 5.68B, the AutoencoderKLWan 0.13B; bf16, about 14.5 GB).
+The tiny sizes need no maker: tests/data/vista/tiny is committed.
 
-  python3 tools/vista/make_random.py --out DIR [--size released|tiny] [--device cuda]
+  python3 tools/vista/make_random.py --out DIR [--device cuda]
       [--dtype bf16|f16|f32] [--seed 0] [--layers N] [--text-layers N] [--vocab N]
 
 --layers / --text-layers / --vocab shrink the depth of the transformer and
@@ -29,24 +28,17 @@ N(0, 1/fan_in) (UMT5's q N(0, 1/(fan_in * d_kv)) since T5 attention has no
 1/sqrt(d) scaling), biases and modulation tables N(0, 0.02^2), the relative
 position bias N(0, 0.05^2), the UMT5 embedding N(0, 1), norms exactly 1.
 
-With torch (the GPU machine) every tensor is drawn on --device (default
-cuda when there is one) and written as it comes, one tensor at a time, so
-the 2 GB embedding is never held twice (compare tools/deepseek_ocr/
-make_random.py). Without torch (this CPU machine, CI) the same tensors are
-drawn from Python's seeded random bytes: the sign and mantissa random, the
-exponent the one whose rms is nearest the std (within a factor 1.5), so
-`--size tiny` and the reduced released layout need only the standard
-library (about 16 s a billion parameters on one core). Either way the
-safetensors files are written by the same writer (the format of the
-safetensors library: an 8-byte little-endian header length, the JSON header
-padded with spaces to 8 bytes, the data with no gaps), so the layout
-checked here is the one made on the GPU.
+Every tensor is drawn with torch on --device (default cuda when there is
+one) and written as it comes, one tensor at a time: the safetensors format
+(an 8-byte little-endian header length, the JSON header padded with spaces
+to 8 bytes, the data with no gaps) is written here because the safetensors
+library saves a whole dict at once, which would hold the 14.5 GB in host
+memory (compare tools/deepseek_ocr/make_random.py, 6.7 GB, which does).
 """
 import argparse
 import json
 import math
 import pathlib
-import random
 import shutil
 import struct
 import sys
@@ -63,8 +55,6 @@ RELEASED_TRANSFORMER = {
     "cross_attn_norm": True, "qk_norm": "rms_norm_across_heads", "eps": 1e-6, "image_dim": None,
     "added_kv_proj_dim": None, "rope_max_seq_len": 1024, "pos_embed_seq_len": None,
 }
-TINY_TRANSFORMER = dict(RELEASED_TRANSFORMER, num_attention_heads=2, attention_head_dim=12, text_dim=32,
-                        ffn_dim=32, num_layers=2, rope_max_seq_len=32)
 # UMT5-XXL encoder (google/umt5-xxl, the text encoder of every Wan2.1 model).
 RELEASED_UMT5 = {
     "vocab_size": 256384, "d_model": 4096, "d_kv": 64, "d_ff": 10240, "num_layers": 24, "num_heads": 64,
@@ -72,7 +62,6 @@ RELEASED_UMT5 = {
     "feed_forward_proj": "gated-gelu", "dense_act_fn": "gelu_new", "is_gated_act": True,
     "layer_norm_epsilon": 1e-6, "tie_word_embeddings": False,
 }
-TINY_UMT5 = dict(RELEASED_UMT5, vocab_size=TOKENIZER_IDS, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4)
 # AutoencoderKLWan defaults (diffusers 0.42.1), the Wan2.1 VAE.
 LATENTS_MEAN = [-0.7571, -0.7089, -0.9113, 0.1075, -0.1745, 0.9653, -0.1517, 1.5508,
                 0.4134, -0.0715, 0.5517, -0.3632, -0.1922, -0.9497, 0.2503, -0.2921]
@@ -84,7 +73,6 @@ RELEASED_VAE = {
     "out_channels": 3, "is_residual": False, "patch_size": None, "scale_factor_spatial": 8,
     "scale_factor_temporal": 4, "latents_mean": LATENTS_MEAN, "latents_std": LATENTS_STD,
 }
-TINY_VAE = dict(RELEASED_VAE, base_dim=3, dim_mult=[1, 1, 1, 1], num_res_blocks=1)
 
 BIAS_STD = 0.02
 
@@ -230,43 +218,6 @@ def vae_tensors(c):
 DTYPES = {"bf16": ("BF16", 2), "f16": ("F16", 2), "f32": ("F32", 4)}
 
 
-class StdlibFill:
-    """Seeded bit patterns: random sign and mantissa, the exponent of the std (see the module doc)."""
-
-    def __init__(self, seed, dtype):
-        self.rng = random.Random(seed)
-        self.dtype = dtype
-
-    def __call__(self, shape, mean, std):
-        n = math.prod(shape)
-        if std == 0.0:  # bf16: the upper half of the f32
-            return {"bf16": struct.pack("<f", mean)[2:], "f16": struct.pack("<e", mean),
-                    "f32": struct.pack("<f", mean)}[self.dtype] * n
-        if mean != 0.0:
-            raise ValueError("a random tensor with a non-zero mean")
-        # A magnitude uniform in [2^e, 2^(e+1)) has an rms of 1.53 * 2^e: e nearest to std / 1.53.
-        exponent = round(math.log2(std / 1.53))
-        if self.dtype == "f16":
-            biased = exponent + 15
-            assert 1 <= biased <= 30, std
-            data = bytearray(self.rng.randbytes(2 * n))
-            high = bytes((b & 0x83) | (biased << 2) for b in range(256))
-            data[1::2] = data[1::2].translate(high)
-            return bytes(data)
-        biased = exponent + 127
-        data = bytearray(self.rng.randbytes(2 * n))  # bf16: byte 0 = exponent bit 0 + 7 mantissa bits
-        low = bytes(((biased & 1) << 7) | (b & 0x7F) for b in range(256))
-        high = bytes((b & 0x80) | (biased >> 1) for b in range(256))
-        data[0::2] = data[0::2].translate(low)
-        data[1::2] = data[1::2].translate(high)
-        if self.dtype == "bf16":
-            return bytes(data)
-        wide = bytearray(4 * n)  # f32: the bf16 bits on top, zeros below
-        wide[2::4] = data[0::2]
-        wide[3::4] = data[1::2]
-        return bytes(wide)
-
-
 class TorchFill:
     """N(mean, std^2) drawn on the device in the output dtype, copied back as bytes."""
 
@@ -315,20 +266,17 @@ def write_json(path, value):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, type=pathlib.Path)
-    parser.add_argument("--size", choices=["released", "tiny"], default="released")
     parser.add_argument("--dtype", choices=sorted(DTYPES), default="bf16")
     parser.add_argument("--device", default=None, help="torch device (default: cuda when there is one, else cpu)")
-    parser.add_argument("--no-torch", action="store_true", help="the standard-library fill even when torch is there")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--layers", type=int, help="transformer blocks (default: the size's)")
-    parser.add_argument("--text-layers", type=int, help="UMT5 layers (default: the size's)")
-    parser.add_argument("--vocab", type=int, help=f"UMT5 vocabulary (default: the size's; at least {TOKENIZER_IDS})")
+    parser.add_argument("--layers", type=int, help="transformer blocks (default: 30)")
+    parser.add_argument("--text-layers", type=int, help="UMT5 layers (default: 24)")
+    parser.add_argument("--vocab", type=int, help=f"UMT5 vocabulary (default: 256,384; at least {TOKENIZER_IDS})")
     args = parser.parse_args()
 
-    tiny = args.size == "tiny"
-    transformer = dict(TINY_TRANSFORMER if tiny else RELEASED_TRANSFORMER)
-    umt5 = dict(TINY_UMT5 if tiny else RELEASED_UMT5)
-    vae = dict(TINY_VAE if tiny else RELEASED_VAE)
+    transformer = dict(RELEASED_TRANSFORMER)
+    umt5 = dict(RELEASED_UMT5)
+    vae = dict(RELEASED_VAE)
     if args.layers is not None:
         transformer["num_layers"] = args.layers
     if args.text_layers is not None:
@@ -340,15 +288,9 @@ def main():
     if transformer["text_dim"] != umt5["d_model"]:
         raise SystemExit("make_random: text_dim must equal the UMT5 d_model")
 
-    fill, how = StdlibFill(args.seed, args.dtype), "standard library"
-    if not args.no_torch:
-        try:
-            import torch  # noqa: F401
-        except ImportError:
-            torch = None
-        if torch is not None:
-            device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-            fill, how = TorchFill(args.seed, args.dtype, device), f"torch on {device}"
+    import torch
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    fill, how = TorchFill(args.seed, args.dtype, device), f"torch on {device}"
     torch_dtype = {"bf16": "bfloat16", "f16": "float16", "f32": "float32"}[args.dtype]
 
     started = time.time()
