@@ -11,11 +11,16 @@
 // routed experts the batch's tokens chose, plus the KV context) over the
 // device copy bandwidth measured in the same run. --cuda-core-attention
 // switches the flash decoding off tensor cores (the kernel before them).
-// Never asserts.
+// --variants lists the CUDA decoders timed side by side in the same run:
+// `graphs` (the default: experts routed on the device with the grouped
+// expert GEMM, greedy steps replayed as CUDA graphs), `device` (the same
+// without graphs), `host` (routing on the host, experts through cuBLAS's
+// batched GEMMs, as prefills run). The CUDA decoders work on a stream of
+// their own. Never asserts.
 //
 //   bench_deepseek_ocr_decode [--experts 64] [--layers 12] [--batches 1,16,64]
 //                             [--context 512] [--steps 8] [--threads 0] [--cuda]
-//                             [--cuda-core-attention]
+//                             [--cuda-core-attention] [--variants graphs,device,host]
 #include "decoder_backend.h"
 #include "decoder_config.h"
 #include "decoder_pass.h"
@@ -34,6 +39,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #ifdef CITADEL_HAVE_CUDA
@@ -102,6 +108,7 @@ int main(int argc, char** argv) {
   int context = 0, steps = 0;
   unsigned threads = 0;
   bool use_cuda = false;
+  std::vector<std::string> variants;
   try {
     const bench::BenchFlags flags(argc, argv, {"--cuda", "--cuda-core-attention"});
     config.n_routed_experts = static_cast<uint32_t>(flags.integer("--experts", config.n_routed_experts));
@@ -111,6 +118,12 @@ int main(int argc, char** argv) {
     steps = static_cast<int>(flags.integer("--steps", 8));
     threads = static_cast<unsigned>(flags.integer("--threads", 0));
     use_cuda = flags.has("--cuda");
+    std::stringstream list(flags.text("--variants", "graphs"));
+    for (std::string variant; std::getline(list, variant, ',');) {
+      if (variant != "graphs" && variant != "device" && variant != "host")
+        throw std::invalid_argument("--variants: graphs, device or host, not " + variant);
+      variants.push_back(variant);
+    }
 #ifdef CITADEL_HAVE_CUDA
     if (flags.has("--cuda-core-attention")) runtime::cuda::set_flash_decode_tensor_cores(false);
 #endif
@@ -166,9 +179,27 @@ int main(int argc, char** argv) {
   runtime::ThreadPool pool(threads);
   deepseek_ocr::DecoderPass pass(config, weights, runtime::DType::f16);
   const size_t block_bytes = size_t{deepseek_ocr::kTokensPerBlock} * config.num_layers * pass.bytes_per_token_per_layer();
-  std::unique_ptr<deepseek_ocr::DecoderBackend> backend =
-      use_cuda ? deepseek_ocr::make_cuda_decoder(config, weights, runtime::DType::f16, 0, nullptr)
-               : deepseek_ocr::make_cpu_decoder(pass, pool);
+  // The decoders timed side by side, with their labels.
+  std::vector<std::pair<std::string, std::unique_ptr<deepseek_ocr::DecoderBackend>>> backends;
+  void* stream = nullptr;
+#ifdef CITADEL_HAVE_CUDA
+  cudaStream_t cuda_stream = nullptr;
+  if (use_cuda) cudaStreamCreateWithFlags(&cuda_stream, cudaStreamNonBlocking);
+  stream = cuda_stream;
+#endif
+  if (!use_cuda) {
+    backends.emplace_back("", deepseek_ocr::make_cpu_decoder(pass, pool));
+  } else {
+    for (const std::string& variant : variants) {
+      deepseek_ocr::CudaDecoderOptions options;
+      options.step_graphs = variant == "graphs";
+      if (variant == "host") options.device_routing_max_rows = 0;
+      std::string label = variant + ":";
+      label.resize(8, ' ');
+      backends.emplace_back(variants.size() > 1 ? label : "",
+                            deepseek_ocr::make_cuda_decoder(config, weights, runtime::DType::f16, 0, stream, options));
+    }
+  }
   std::printf("deepseek-ocr decoder, %s: %u layers, %u experts (top-%u) of %u, hidden %u; %.2f GB bf16 weights; "
               "%u threads; context %d\n",
               use_cuda ? "CUDA (f16 weights)" : "CPU", config.num_layers, config.n_routed_experts,
@@ -209,50 +240,58 @@ int main(int argc, char** argv) {
     for (size_t b = 0; b < batch * blocks_per_sequence; ++b) addresses.push_back(base + b * block_bytes);
     std::vector<int32_t> tokens(batch);
     for (int s = 0; s < batch; ++s) tokens[s] = (s * 104729) % 128000;
-    // `steps` steps with every logits row returned (run), then `steps` as
-    // the model's greedy steps (run_step, argmax_only: on CUDA only each
-    // row's argmax is copied back).
-    double seconds = 0, greedy_seconds = 0;
-    for (int step = 0; step < 2 * steps; ++step) {
-      const bool greedy = step >= steps;
-      std::vector<deepseek_ocr::DecoderChunk> chunks(batch);
-      for (int s = 0; s < batch; ++s) {
-        chunks[s].tokens = std::span<const int32_t>(&tokens[s], 1);
-        chunks[s].first_position = static_cast<uint32_t>(context + step);
-        chunks[s].blocks = std::span<void* const>(addresses).subspan(s * blocks_per_sequence, blocks_per_sequence);
-        chunks[s].want_logits = true;
-        chunks[s].argmax_only = greedy;
-      }
-      const auto start = std::chrono::steady_clock::now();
-      if (greedy) {
-        const deepseek_ocr::DecoderBackend::StepLogits logits = backend->run_step(chunks);
-        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        if (step > steps) greedy_seconds += elapsed;
+    for (auto& [label, backend] : backends) {
+      for (int s = 0; s < batch; ++s) tokens[s] = (s * 104729) % 128000;
+      // `steps` steps with every logits row returned (run), then `steps` as
+      // the model's greedy steps (run_step, argmax_only: on CUDA only each
+      // row's argmax is copied back).
+      double seconds = 0, greedy_seconds = 0;
+      for (int step = 0; step < 2 * steps; ++step) {
+        const bool greedy = step >= steps;
+        std::vector<deepseek_ocr::DecoderChunk> chunks(batch);
         for (int s = 0; s < batch; ++s) {
-          const int32_t next = logits.argmax.empty() ? s : logits.argmax[static_cast<size_t>(s)];
-          tokens[s] = static_cast<int32_t>((tokens[s] + 31 + next % 7) % 128000);
+          chunks[s].tokens = std::span<const int32_t>(&tokens[s], 1);
+          chunks[s].first_position = static_cast<uint32_t>(context + step);
+          chunks[s].blocks = std::span<void* const>(addresses).subspan(s * blocks_per_sequence, blocks_per_sequence);
+          chunks[s].want_logits = true;
+          chunks[s].argmax_only = greedy;
         }
-        continue;
+        const auto start = std::chrono::steady_clock::now();
+        if (greedy) {
+          const deepseek_ocr::DecoderBackend::StepLogits logits = backend->run_step(chunks);
+          const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          if (step > steps) greedy_seconds += elapsed;
+          for (int s = 0; s < batch; ++s) {
+            const int32_t next = logits.argmax.empty() ? s : logits.argmax[static_cast<size_t>(s)];
+            tokens[s] = static_cast<int32_t>((tokens[s] + 31 + next % 7) % 128000);
+          }
+          continue;
+        }
+        const std::vector<float> logits = backend->run(chunks);
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (step > 0) seconds += elapsed;  // the first step warms the caches
+        for (int s = 0; s < batch; ++s) tokens[s] = static_cast<int32_t>((tokens[s] + 31 * (logits[s] > 0)) % 128000);
       }
-      const std::vector<float> logits = backend->run(chunks);
-      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if (step > 0) seconds += elapsed;  // the first step warms the caches
-      for (int s = 0; s < batch; ++s) tokens[s] = static_cast<int32_t>((tokens[s] + 31 * (logits[s] > 0)) % 128000);
+      const double per_step = seconds / std::max(1, steps - 1);
+      const double greedy_per_step = greedy_seconds / std::max(1, steps - 1);
+      std::printf("%sbatch %3d: %8.2f ms/step, %9.1f decode tokens/s; "
+                  "greedy (argmax copied) %8.2f ms/step, %9.1f tokens/s",
+                  label.c_str(), batch, per_step * 1e3, batch / per_step, greedy_per_step * 1e3, batch / greedy_per_step);
+      if (use_cuda) {
+        const uint64_t routed = std::min<uint64_t>(config.n_routed_experts, uint64_t{config.experts_per_token} * batch);
+        const double kv_bytes = static_cast<double>(batch) * (context + steps / 2.0) * config.num_layers *
+                                static_cast<double>(pass.bytes_per_token_per_layer());
+        const double bytes = static_cast<double>(fixed_bytes + moe_layers * routed * expert_bytes) + kv_bytes;
+        const double limit = bytes / copy_bandwidth;
+        std::printf("; roofline %.3f ms (%.2f GB: weights of %llu routed experts a layer, KV), %.1f%% of it",
+                    limit * 1e3, bytes / 1e9, static_cast<unsigned long long>(routed), 100.0 * limit / per_step);
+      }
+      std::printf("\n");
     }
-    const double per_step = seconds / std::max(1, steps - 1);
-    const double greedy_per_step = greedy_seconds / std::max(1, steps - 1);
-    std::printf("batch %3d: %8.2f ms/step, %9.1f decode tokens/s; greedy (argmax copied) %8.2f ms/step, %9.1f tokens/s",
-                batch, per_step * 1e3, batch / per_step, greedy_per_step * 1e3, batch / greedy_per_step);
-    if (use_cuda) {
-      const uint64_t routed = std::min<uint64_t>(config.n_routed_experts, uint64_t{config.experts_per_token} * batch);
-      const double kv_bytes = static_cast<double>(batch) * (context + steps / 2.0) * config.num_layers *
-                              static_cast<double>(pass.bytes_per_token_per_layer());
-      const double bytes = static_cast<double>(fixed_bytes + moe_layers * routed * expert_bytes) + kv_bytes;
-      const double limit = bytes / copy_bandwidth;
-      std::printf("; roofline %.3f ms (%.2f GB: weights of %llu routed experts a layer, KV), %.1f%% of it",
-                  limit * 1e3, bytes / 1e9, static_cast<unsigned long long>(routed), 100.0 * limit / per_step);
-    }
-    std::printf("\n");
   }
+  backends.clear();
+#ifdef CITADEL_HAVE_CUDA
+  if (cuda_stream != nullptr) cudaStreamDestroy(cuda_stream);
+#endif
   return 0;
 }

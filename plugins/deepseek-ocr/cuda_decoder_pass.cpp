@@ -5,14 +5,23 @@
 // its chunk's block table and its own length: flash decoding for the f16
 // cache, paged_attention_decode otherwise). Input rows (token embeddings with
 // the encoder's rows in place of the placeholders) are made on the host as
-// the CPU pass makes them and uploaded. Feed-forward: the router logits come
-// back to the host for routing (the CPU pass's route_from_logits); the rows
-// of every expert a layer uses (and of the shared experts, or of the dense
-// MLP) are gathered as f16 into one expert-ordered matrix in one launch
-// (each expert's rows padded to the layer's largest count), all experts
-// run as one batched GEMM for gate and up (stacked into one weight) and one
-// for down, and one launch adds every row's expert outputs back, weighted
-// (runtime/cuda/expert_rows.h).
+// the CPU pass makes them and uploaded. q, k and v are one strided-batched
+// GEMM when they have one width. Feed-forward of a routed layer in
+// steps of up to device_routing_max_rows rows (decode steps): routing, the
+// slot layout and both expert GEMMs stay on the device
+// (runtime/cuda/moe_routing.h, expert_gemm.h: every expert and the shared
+// experts, split into expert-wide parts, in one launch per projection), so
+// the step never waits for the host. The dense layer's MLP is two cuBLAS
+// GEMMs over all rows. Larger steps (prefills) route on the host: the
+// router logits come back for routing (the
+// CPU pass's route_from_logits); the rows of every MLP are gathered as f16
+// into one expert-ordered matrix in one launch (each expert's rows padded
+// to the layer's largest count), all experts run as one cuBLAS batched
+// GEMM for gate and up (stacked into one weight) and one for down. Either
+// way one launch adds every row's expert outputs back, weighted
+// (runtime/cuda/expert_rows.h). Decode steps routed on the device read
+// everything that changes from device tables, so they are replayed as CUDA
+// graphs (runtime/cuda/step_graphs.h), one per row count and table stride.
 #include "decoder_backend.h"
 
 #include "expert_batch_plan.h"
@@ -22,12 +31,15 @@
 #include "runtime/cuda/cublas_matmul.h"
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/device_buffer.h"
+#include "runtime/cuda/expert_gemm.h"
 #include "runtime/cuda/expert_rows.h"
 #include "runtime/cuda/flash_decode.h"
 #include "runtime/cuda/layer_kernels.h"
+#include "runtime/cuda/moe_routing.h"
 #include "runtime/cuda/paged_attention.h"
 #include "runtime/cuda/pinned_buffer.h"
 #include "runtime/cuda/rope_kv_write.h"
+#include "runtime/cuda/step_graphs.h"
 #include "runtime/cuda/step_uploads.h"
 #include "runtime/kernels/attention.h"
 #include "runtime/kernels/rope.h"
@@ -36,9 +48,11 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstring>
+#include <initializer_list>
 #include <vector>
 
 namespace citadel::deepseek_ocr {
@@ -56,6 +70,17 @@ DeviceLinear upload_linear(const Linear& linear) {
   const runtime::Tensor f16 = linear.weight.to_f32().converted(runtime::DType::f16);
   return DeviceLinear{cuda::DeviceBuffer::from_host(f16.data(), f16.nbytes(), "deepseek-ocr weight"),
                       linear.in_features(), linear.out_features()};
+}
+
+// Linears of one shape stacked [count x out, in] as f16.
+cuda::DeviceBuffer upload_stacked(std::initializer_list<const Linear*> linears) {
+  std::vector<std::byte> stacked;
+  for (const Linear* linear : linears) {
+    const runtime::Tensor f16 = linear->weight.to_f32().converted(runtime::DType::f16);
+    const auto* bytes = static_cast<const std::byte*>(f16.data());
+    stacked.insert(stacked.end(), bytes, bytes + f16.nbytes());
+  }
+  return cuda::DeviceBuffer::from_host(stacked.data(), stacked.size(), "deepseek-ocr q|k|v weight");
 }
 
 // A gated MLP on the device: gate and up stacked into one [2 x width, in]
@@ -81,6 +106,22 @@ DeviceMlp upload_mlp(const GatedMlp& mlp) {
   return device;
 }
 
+// The MLP's hidden units [begin, begin + width) as an MLP of their own: its
+// gate and up rows and down columns. The parts' outputs sum to the MLP's.
+GatedMlp mlp_part(const GatedMlp& mlp, int64_t begin, int64_t width) {
+  const runtime::Tensor gate = mlp.gate.weight.to_f32(), up = mlp.up.weight.to_f32(), down = mlp.down.weight.to_f32();
+  const int64_t in = mlp.gate.in_features(), out = mlp.down.out_features(), full = mlp.width();
+  runtime::Tensor part_gate = runtime::Tensor::zeros(runtime::DType::f32, {width, in});
+  runtime::Tensor part_up = runtime::Tensor::zeros(runtime::DType::f32, {width, in});
+  runtime::Tensor part_down = runtime::Tensor::zeros(runtime::DType::f32, {out, width});
+  std::memcpy(part_gate.data(), gate.data_as<float>() + begin * in, size_t(width * in) * sizeof(float));
+  std::memcpy(part_up.data(), up.data_as<float>() + begin * in, size_t(width * in) * sizeof(float));
+  for (int64_t o = 0; o < out; ++o)
+    std::memcpy(part_down.data_as<float>() + o * width, down.data_as<float>() + o * full + begin,
+                size_t(width) * sizeof(float));
+  return GatedMlp{Linear{std::move(part_gate)}, Linear{std::move(part_up)}, Linear{std::move(part_down)}};
+}
+
 cuda::DeviceBuffer upload_f32(const runtime::Tensor& tensor) {
   const runtime::Tensor f32 = tensor.to_f32();
   return cuda::DeviceBuffer::from_host(f32.data(), f32.nbytes(), "deepseek-ocr vector");
@@ -89,17 +130,29 @@ cuda::DeviceBuffer upload_f32(const runtime::Tensor& tensor) {
 struct DeviceLayer {
   cuda::DeviceBuffer input_norm, post_attention_norm;
   DeviceLinear q, k, v, o;
+  // q, k and v of one width (multi-head attention) stacked [3 x width, in]
+  // for one strided-batched GEMM; q, k and v are then left empty.
+  cuda::DeviceBuffer qkv;
   bool moe = false;
-  DeviceMlp dense, shared;
-  bool has_shared = false;
+  DeviceMlp dense;
   DeviceLinear router;
   std::vector<DeviceMlp> experts;
+  // The shared experts: one MLP, or (when their width is a multiple of the
+  // routed experts') parts as wide as a routed expert, so they join the
+  // routed experts' launches.
+  std::vector<DeviceMlp> shared;
+  // Routing on the device: the gate_up then the down weights of every
+  // routed expert and shared part, as device pointer arrays.
+  bool device_routing = false;
+  cuda::DeviceBuffer gate_up_pointers, down_pointers;
 };
 
 class CudaDecoder final : public DecoderBackend {
  public:
-  CudaDecoder(const DecoderConfig& config, const DecoderWeights& weights, runtime::DType kv_dtype, void* stream)
-      : config_(config), weights_(weights), kv_dtype_(kv_dtype), stream_(stream) {
+  CudaDecoder(const DecoderConfig& config, const DecoderWeights& weights, runtime::DType kv_dtype, void* stream,
+              const CudaDecoderOptions& options)
+      : config_(config), weights_(weights), kv_dtype_(kv_dtype), stream_(stream),
+        device_routing_max_rows_(options.device_routing_max_rows), graphs_(options.step_graphs) {
     if (config.head_dim > 256)
       runtime::throw_invalid("deepseek-ocr CUDA: head_dim " + std::to_string(config.head_dim) + " exceeds 256");
     final_norm_ = upload_f32(weights.final_norm);
@@ -108,9 +161,13 @@ class CudaDecoder final : public DecoderBackend {
       DeviceLayer device;
       device.input_norm = upload_f32(layer.input_norm);
       device.post_attention_norm = upload_f32(layer.post_attention_norm);
-      device.q = upload_linear(layer.q);
-      device.k = upload_linear(layer.k);
-      device.v = upload_linear(layer.v);
+      if (layer.q.out_features() == layer.k.out_features() && layer.k.out_features() == layer.v.out_features()) {
+        device.qkv = upload_stacked({&layer.q, &layer.k, &layer.v});
+      } else {
+        device.q = upload_linear(layer.q);
+        device.k = upload_linear(layer.k);
+        device.v = upload_linear(layer.v);
+      }
       device.o = upload_linear(layer.o);
       device.moe = layer.moe;
       if (!layer.moe) {
@@ -118,8 +175,26 @@ class CudaDecoder final : public DecoderBackend {
       } else {
         device.router = upload_linear(Linear{layer.router});
         for (const GatedMlp& expert : layer.experts) device.experts.push_back(upload_mlp(expert));
-        device.has_shared = layer.has_shared;
-        if (layer.has_shared) device.shared = upload_mlp(layer.shared);
+        const int64_t width = config.moe_intermediate_size;
+        const bool parts = layer.has_shared && width > 0 && layer.shared.width() % width == 0;
+        if (parts) {
+          for (int64_t begin = 0; begin < layer.shared.width(); begin += width)
+            device.shared.push_back(upload_mlp(mlp_part(layer.shared, begin, width)));
+        } else if (layer.has_shared) {
+          device.shared.push_back(upload_mlp(layer.shared));
+        }
+        device.device_routing = can_route_on_device(config, device, parts || !layer.has_shared);
+        if (device.device_routing) {
+          std::vector<const void*> gate_up, down;
+          for (const auto* list : {&device.experts, &device.shared}) {
+            for (const DeviceMlp& mlp : *list) {
+              gate_up.push_back(mlp.gate_up.data());
+              down.push_back(mlp.down.data());
+            }
+          }
+          device.gate_up_pointers = cuda::DeviceBuffer::from_vector(gate_up, "deepseek-ocr expert pointers");
+          device.down_pointers = cuda::DeviceBuffer::from_vector(down, "deepseek-ocr expert pointers");
+        }
       }
       layers_.push_back(std::move(device));
     }
@@ -133,12 +208,16 @@ class CudaDecoder final : public DecoderBackend {
   StepLogits run_step(std::span<const DecoderChunk> chunks) override;
 
  private:
+  // Device scratch grown as needed; growing moves a buffer, which ends the
+  // captured step graphs' generation.
   float* scratch(cuda::DeviceBuffer& buffer, size_t floats) {
-    if (buffer.size() < floats * sizeof(float)) buffer = cuda::DeviceBuffer(floats * sizeof(float), "deepseek-ocr activations");
-    return buffer.as<float>();
+    return static_cast<float*>(scratch_bytes(buffer, floats * sizeof(float)));
   }
   void* scratch_bytes(cuda::DeviceBuffer& buffer, size_t bytes) {
-    if (buffer.size() < bytes) buffer = cuda::DeviceBuffer(bytes, "deepseek-ocr feed-forward scratch");
+    if (buffer.size() < bytes) {
+      buffer = cuda::DeviceBuffer(bytes, "deepseek-ocr step scratch");
+      ++generation_;
+    }
     return buffer.data();
   }
   // `count` values into `buffer` (grown as needed), queued on the stream
@@ -156,8 +235,19 @@ class CudaDecoder final : public DecoderBackend {
   // assignments[i] gives mlps[i] its rows (expert_batch_plan.h).
   void run_mlps(const std::vector<const DeviceMlp*>& mlps, const std::vector<MlpAssignment>& assignments,
                 const float* x, int64_t rows, float* out);
+  // Whether the layer's experts (routed, and shared parts when
+  // `shared_as_parts`) fit the device routing kernels' limits.
+  static bool can_route_on_device(const DecoderConfig& config, const DeviceLayer& layer, bool shared_as_parts);
   void attention(size_t layer, int64_t rows);
   void feed_forward(size_t layer, int64_t rows);
+  // A dense layer's MLP over all rows, added into the hidden rows.
+  void dense_mlp(const DeviceMlp& mlp, const float* normed, int64_t rows);
+  // The layers and the logits of a step whose tables are on the device:
+  // the final norm and lm_head on `wanted` rows (all rows when
+  // `wanted_rows` is empty), their argmax.
+  void enqueue_step(int64_t rows, std::span<const int64_t> wanted_rows, int64_t wanted);
+  // A routed layer's experts with routing on the device (no host wait).
+  void routed_on_device(const DeviceLayer& layer, const float* normed, int64_t rows, float* out);
   // Queues the step: the logits of the rows that want them in down_, their
   // argmax in argmax_; returns how many rows (0: none, the stream finished).
   int64_t launch(std::span<const DecoderChunk> chunks);
@@ -166,7 +256,13 @@ class CudaDecoder final : public DecoderBackend {
   const DecoderWeights& weights_;
   runtime::DType kv_dtype_;
   void* stream_;
+  int64_t device_routing_max_rows_;
   cuda::CublasContext cublas_;
+  // Decode steps (one token a chunk, every layer routed on the device) as
+  // CUDA graphs keyed by rows and table stride; generation_ counts moved
+  // scratch buffers.
+  cuda::StepGraphs graphs_;
+  uint64_t generation_ = 0;
   cuda::DeviceBuffer final_norm_, inv_freq_;
   DeviceLinear lm_head_;
   std::vector<DeviceLayer> layers_;
@@ -177,7 +273,7 @@ class CudaDecoder final : public DecoderBackend {
   cuda::DeviceBuffer tables_, lengths_, write_slots_, attention_scratch_;
   int64_t table_stride_ = 0, max_context_ = 0, attention_splits_ = 1;
   cuda::DeviceBuffer positions_, hidden_, normed_, normed_half_, q_, k_, v_, attn_, proj_, gathered_, gate_up_,
-      activation_, down_, router_, slots_, slot_weights_, pointers_, argmax_;
+      activation_, down_, router_, slots_, slot_weights_, pointers_, argmax_, routed_experts_, routed_weights_;
   std::vector<float> host_rows_;
   cuda::StepUploads uploads_;                         // every host-to-device copy of a step
   cuda::PinnedHostBuffer host_router_;                // the router logits routed on the host
@@ -223,11 +319,24 @@ void CudaDecoder::run_mlps(const std::vector<const DeviceMlp*>& mlps, const std:
     const int64_t run_slots = count * run.padded;
     // One projection of every MLP of the run: its weights, inputs and
     // outputs are the next three arrays of `count` pointers.
+    // A run of one MLP (shared experts wider than the routed ones) takes the
+    // plain GEMM: cuBLAS's batched call with one matrix picked a split-K
+    // kernel 17x slower for the dense layer's down projection.
+    const size_t host = at;
     auto batched = [&](int64_t in, int64_t out_width) {
       void* const* base = pointer_device + at;
-      cuda::matmul_f16_input_batched(cublas_, reinterpret_cast<const uint16_t* const*>(base + count), run.padded, in,
-                                     reinterpret_cast<const uint16_t* const*>(base), out_width,
-                                     reinterpret_cast<float* const*>(base + 2 * count), count, stream_);
+      if (count == 1) {
+        const bool first = at == host;
+        const DeviceMlp& mlp = *mlps[run.begin];
+        cuda::matmul_f16_input(cublas_, first ? gathered + run.slot * hidden : activation + run.activation,
+                               run.padded, in, first ? mlp.gate_up.as<uint16_t>() : mlp.down.as<uint16_t>(),
+                               cuda::WeightLayout::out_in, out_width,
+                               first ? gate_up + run.gate_up : expert_out + run.slot * hidden, nullptr, stream_);
+      } else {
+        cuda::matmul_f16_input_batched(cublas_, reinterpret_cast<const uint16_t* const*>(base + count), run.padded,
+                                       in, reinterpret_cast<const uint16_t* const*>(base), out_width,
+                                       reinterpret_cast<float* const*>(base + 2 * count), count, stream_);
+      }
       at += static_cast<size_t>(3 * count);
     };
     batched(hidden, 2 * run.width);
@@ -244,16 +353,25 @@ void CudaDecoder::attention(size_t layer_index, int64_t rows) {
   float* normed = normed_.as<float>();
   cuda::rms_norm(hidden_.as<float>(), rows, hidden, layer.input_norm.as<float>(), static_cast<float>(config_.rms_norm_eps),
                  normed, stream_);
-  float* q = scratch(q_, rows * heads * head_dim);
-  float* k = scratch(k_, rows * kv_heads * head_dim);
-  float* v = scratch(v_, rows * kv_heads * head_dim);
   float* attn = scratch(attn_, rows * heads * head_dim);
   // q, k and v read the same normed rows: converted to f16 once.
   auto* normed_half = static_cast<uint16_t*>(scratch_bytes(normed_half_, size_t(rows * hidden) * sizeof(uint16_t)));
   cuda::float_to_half(normed, normed_half, rows * hidden, stream_);
-  for (auto [w, y] : {std::pair{&layer.q, q}, std::pair{&layer.k, k}, std::pair{&layer.v, v}}) {
-    cuda::matmul_f16_input(cublas_, normed_half, rows, w->in, w->weight.as<uint16_t>(), cuda::WeightLayout::out_in,
-                           w->out, y, nullptr, stream_);
+  float *q = nullptr, *k = nullptr, *v = nullptr;
+  if (layer.qkv.size() > 0) {
+    const int64_t width = heads * head_dim;
+    q = scratch(q_, 3 * rows * width);
+    k = q + rows * width;
+    v = k + rows * width;
+    cuda::matmul_f16_input_stacked(cublas_, normed_half, rows, hidden, layer.qkv.as<uint16_t>(), width, q, 3, stream_);
+  } else {
+    q = scratch(q_, rows * heads * head_dim);
+    k = scratch(k_, rows * kv_heads * head_dim);
+    v = scratch(v_, rows * kv_heads * head_dim);
+    for (auto [w, y] : {std::pair{&layer.q, q}, std::pair{&layer.k, k}, std::pair{&layer.v, v}}) {
+      cuda::matmul_f16_input(cublas_, normed_half, rows, w->in, w->weight.as<uint16_t>(), cuda::WeightLayout::out_in,
+                             w->out, y, nullptr, stream_);
+    }
   }
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   // RoPE on q and k and every row's K/V into its slot, one launch: a view
@@ -285,16 +403,20 @@ void CudaDecoder::feed_forward(size_t layer_index, int64_t rows) {
   float* normed = normed_.as<float>();
   cuda::rms_norm(hidden_.as<float>(), rows, hidden, layer.post_attention_norm.as<float>(),
                  static_cast<float>(config_.rms_norm_eps), normed, stream_);
+  float* out = hidden_.as<float>();  // residual: the MLPs add into the hidden rows
+  if (!layer.moe) {
+    dense_mlp(layer.dense, normed, rows);
+    return;
+  }
+  if (layer.device_routing && rows <= device_routing_max_rows_) {
+    routed_on_device(layer, normed, rows, out);
+    return;
+  }
   std::vector<int32_t> all_rows(static_cast<size_t>(rows));
   for (int64_t r = 0; r < rows; ++r) all_rows[static_cast<size_t>(r)] = static_cast<int32_t>(r);
   const std::vector<float> ones(static_cast<size_t>(rows), 1.0f);
-  float* out = hidden_.as<float>();  // residual: the MLPs add into the hidden rows
   std::vector<const DeviceMlp*> mlps;
   std::vector<MlpAssignment> assignments;
-  if (!layer.moe) {
-    run_mlps({&layer.dense}, {MlpAssignment{layer.dense.width, all_rows, ones}}, normed, rows, out);
-    return;
-  }
   const int64_t experts = config_.n_routed_experts;
   float* logits = scratch(router_, rows * experts);
   linear(layer.router, normed, rows, logits);
@@ -320,11 +442,70 @@ void CudaDecoder::feed_forward(size_t layer_index, int64_t rows) {
     mlps.push_back(&layer.experts[static_cast<size_t>(e)]);
     assignments.push_back(std::move(expert));
   }
-  if (layer.has_shared) {
-    mlps.push_back(&layer.shared);
-    assignments.push_back(MlpAssignment{layer.shared.width, all_rows, ones});
+  for (const DeviceMlp& shared : layer.shared) {
+    mlps.push_back(&shared);
+    assignments.push_back(MlpAssignment{shared.width, all_rows, ones});
   }
   run_mlps(mlps, assignments, normed, rows, out);
+}
+
+void CudaDecoder::dense_mlp(const DeviceMlp& mlp, const float* normed, int64_t rows) {
+  const int64_t hidden = config_.hidden_size;
+  auto* x = static_cast<uint16_t*>(scratch_bytes(normed_half_, size_t(rows * hidden) * sizeof(uint16_t)));
+  cuda::float_to_half(normed, x, rows * hidden, stream_);
+  float* gate_up = scratch(gate_up_, rows * 2 * mlp.width);
+  cuda::matmul_f16_input(cublas_, x, rows, hidden, mlp.gate_up.as<uint16_t>(), cuda::WeightLayout::out_in,
+                         2 * mlp.width, gate_up, nullptr, stream_);
+  auto* activation = static_cast<uint16_t*>(scratch_bytes(activation_, size_t(rows * mlp.width) * sizeof(uint16_t)));
+  cuda::silu_mul_halves_to_half(gate_up, rows, mlp.width, activation, stream_);
+  float* proj = scratch(proj_, rows * hidden);
+  cuda::matmul_f16_input(cublas_, activation, rows, mlp.width, mlp.down.as<uint16_t>(), cuda::WeightLayout::out_in,
+                         hidden, proj, nullptr, stream_);
+  cuda::add_in_place(hidden_.as<float>(), proj, rows * hidden, stream_);
+}
+
+bool CudaDecoder::can_route_on_device(const DecoderConfig& config, const DeviceLayer& layer, bool shared_as_parts) {
+  const int64_t experts = static_cast<int64_t>(layer.experts.size());
+  const int64_t per_row = int64_t{config.experts_per_token} + static_cast<int64_t>(layer.shared.size());
+  if (!shared_as_parts || experts == 0 || experts > cuda::kMaxRoutedExperts || config.experts_per_token == 0 ||
+      config.experts_per_token > experts || per_row > cuda::kMaxExpertsPerRow)
+    return false;
+  const int64_t width = config.moe_intermediate_size;
+  if (width % 8 != 0 || config.hidden_size % 8 != 0) return false;  // expert_gemm's 16-byte rows
+  for (const auto* list : {&layer.experts, &layer.shared})
+    for (const DeviceMlp& mlp : *list)
+      if (mlp.width != width) return false;
+  return true;
+}
+
+void CudaDecoder::routed_on_device(const DeviceLayer& layer, const float* normed, int64_t rows, float* out) {
+  const int64_t hidden = config_.hidden_size, width = config_.moe_intermediate_size;
+  const int experts = static_cast<int>(layer.experts.size()), k = static_cast<int>(config_.experts_per_token);
+  const int shared = static_cast<int>(layer.shared.size());
+  const int64_t groups = experts + shared, per_row = k + shared, slots = rows * per_row;
+  float* logits = scratch(router_, rows * experts);
+  linear(layer.router, normed, rows, logits);
+  auto* chosen = static_cast<int32_t*>(scratch_bytes(routed_experts_, size_t(rows * k) * sizeof(int32_t)));
+  float* chosen_weights = scratch(routed_weights_, rows * k);
+  cuda::route_top_k(logits, rows, experts, k, config_.norm_topk_prob, static_cast<float>(config_.routed_scaling_factor),
+                    chosen, chosen_weights, stream_);
+  // slots_: the group offsets (groups + 1), then each slot's row, then each
+  // row's slots.
+  auto* offsets = static_cast<int32_t*>(scratch_bytes(slots_, size_t(groups + 1 + 2 * slots) * sizeof(int32_t)));
+  int32_t* slot_rows = offsets + groups + 1;
+  int32_t* row_slots = slot_rows + slots;
+  float* row_weights = scratch(slot_weights_, slots);
+  cuda::plan_expert_slots(chosen, chosen_weights, rows, k, experts, shared, offsets, slot_rows, row_slots, row_weights,
+                          stream_);
+  auto* gathered = static_cast<uint16_t*>(scratch_bytes(gathered_, size_t(slots * hidden) * sizeof(uint16_t)));
+  cuda::gather_rows_to_half(normed, slot_rows, slots, hidden, gathered, stream_);
+  auto* activation = static_cast<uint16_t*>(scratch_bytes(activation_, size_t(slots * width) * sizeof(uint16_t)));
+  cuda::expert_gemm_f16(gathered, hidden, layer.gate_up_pointers.as<const uint16_t* const>(), width, offsets, groups,
+                        rows, cuda::ExpertGemmOutput::silu_mul_f16, activation, stream_);
+  float* expert_out = scratch(down_, slots * hidden);
+  cuda::expert_gemm_f16(activation, width, layer.down_pointers.as<const uint16_t* const>(), hidden, offsets, groups,
+                        rows, cuda::ExpertGemmOutput::f32, expert_out, stream_);
+  cuda::add_weighted_rows(out, rows, hidden, expert_out, row_slots, row_weights, per_row, stream_);
 }
 
 std::vector<float> CudaDecoder::run(std::span<const DecoderChunk> chunks) {
@@ -361,17 +542,23 @@ CudaDecoder::StepLogits CudaDecoder::run_step(std::span<const DecoderChunk> chun
 int64_t CudaDecoder::launch(std::span<const DecoderChunk> chunks) {
   const int64_t hidden = config_.hidden_size;
   std::vector<int32_t> positions;
-  table_stride_ = 1;
+  size_t max_blocks = 1;
+  bool decode_only = true;  // one token a chunk, each wanting logits
   for (const DecoderChunk& chunk : chunks) {
     const uint64_t end = uint64_t{chunk.first_position} + chunk.tokens.size();
     if (end > config_.max_position_embeddings || end > chunk.blocks.size() * uint64_t{kTokensPerBlock})
       runtime::throw_invalid("deepseek-ocr CUDA: positions up to " + std::to_string(end) +
                              " exceed the context or the step's cache blocks");
     for (size_t t = 0; t < chunk.tokens.size(); ++t) positions.push_back(static_cast<int32_t>(chunk.first_position + t));
-    table_stride_ = std::max<int64_t>(table_stride_, static_cast<int64_t>(chunk.blocks.size()));
+    max_blocks = std::max(max_blocks, chunk.blocks.size());
+    decode_only &= chunk.tokens.size() == 1 && chunk.want_logits;
   }
   const int64_t rows = static_cast<int64_t>(positions.size());
   if (rows == 0) return 0;
+  // The table stride and the attention's context bound in powers of two,
+  // so that decode steps share a graph for 16 x stride positions.
+  table_stride_ = static_cast<int64_t>(std::bit_ceil(max_blocks));
+  max_context_ = table_stride_ * kTokensPerBlock;
   // Steps end with the stream synchronized; this wait only matters after a
   // step that threw half-way, whose copies may still read the arena.
   cuda::synchronize(stream_);
@@ -380,7 +567,6 @@ int64_t CudaDecoder::launch(std::span<const DecoderChunk> chunks) {
   std::vector<void*> tables(static_cast<size_t>(rows * table_stride_), nullptr);
   std::vector<int32_t> lengths(static_cast<size_t>(rows));
   std::vector<void*> write_slots(static_cast<size_t>(rows));
-  max_context_ = 0;
   int64_t table_row = 0;
   for (const DecoderChunk& chunk : chunks) {
     for (size_t t = 0; t < chunk.tokens.size(); ++t, ++table_row) {
@@ -389,7 +575,6 @@ int64_t CudaDecoder::launch(std::span<const DecoderChunk> chunks) {
       lengths[static_cast<size_t>(table_row)] = static_cast<int32_t>(position + 1);
       write_slots[static_cast<size_t>(table_row)] = runtime::kv_token_slot(
           chunk.blocks.data(), kTokensPerBlock, position, config_.num_kv_heads, config_.head_dim, kv_dtype_);
-      max_context_ = std::max<int64_t>(max_context_, lengths[static_cast<size_t>(table_row)]);
     }
   }
   upload(tables_, tables.data(), tables.size());
@@ -413,43 +598,63 @@ int64_t CudaDecoder::launch(std::span<const DecoderChunk> chunks) {
     }
     row += count;
   }
-  scratch(normed_, rows * hidden);
   upload(hidden_, host_rows_.data(), host_rows_.size());
-  for (size_t layer = 0; layer < layers_.size(); ++layer) {
-    attention(layer, rows);
-    feed_forward(layer, rows);
-  }
-  // Final norm and lm_head on the last row of each chunk that wants logits.
+  // The last row of each chunk that wants logits.
   std::vector<int64_t> wanted;
   row = 0;
   for (const DecoderChunk& chunk : chunks) {
     row += static_cast<int64_t>(chunk.tokens.size());
     if (chunk.want_logits && !chunk.tokens.empty()) wanted.push_back(row - 1);
   }
-  if (wanted.empty()) {
-    cuda::synchronize(stream_);
-    return 0;
-  }
   const int64_t count = static_cast<int64_t>(wanted.size());
-  float* last = scratch(proj_, count * hidden);
-  for (int64_t i = 0; i < count; ++i)
-    cuda::check_cuda(cudaMemcpyAsync(last + i * hidden, hidden_.as<float>() + wanted[i] * hidden, hidden * sizeof(float),
-                                     cudaMemcpyDeviceToDevice, static_cast<cudaStream_t>(stream_)),
-                     "gather last rows");
-  cuda::rms_norm(last, count, hidden, final_norm_.as<float>(), static_cast<float>(config_.rms_norm_eps), last, stream_);
-  float* logits = scratch(down_, count * config_.vocab_size);
-  linear(lm_head_, last, count, logits);
-  scratch_bytes(argmax_, static_cast<size_t>(count) * sizeof(int32_t));
-  cuda::argmax_rows(logits, count, static_cast<int64_t>(config_.vocab_size), argmax_.as<int32_t>(), stream_);
+  bool routed_on_device = rows <= device_routing_max_rows_;
+  for (const DeviceLayer& layer : layers_) routed_on_device &= !layer.moe || layer.device_routing;
+  if (decode_only && routed_on_device) {
+    // Everything the step reads that changes is in the device tables above:
+    // replayed as a graph (runtime/cuda/step_graphs.h).
+    graphs_.run({rows, table_stride_, attention_splits_, 0}, generation_ + (cublas_.generation() << 32), stream_,
+                [&] { enqueue_step(rows, {}, count); });
+  } else {
+    enqueue_step(rows, wanted, count);
+  }
+  if (count == 0) cuda::synchronize(stream_);
   return count;
+}
+
+void CudaDecoder::enqueue_step(int64_t rows, std::span<const int64_t> wanted_rows, int64_t wanted) {
+  const int64_t hidden = config_.hidden_size;
+  scratch(normed_, rows * hidden);
+  for (size_t layer = 0; layer < layers_.size(); ++layer) {
+    attention(layer, rows);
+    feed_forward(layer, rows);
+  }
+  if (wanted == 0) return;
+  float* last = scratch(proj_, wanted * hidden);
+  if (wanted_rows.empty()) {
+    cuda::rms_norm(hidden_.as<float>(), wanted, hidden, final_norm_.as<float>(), static_cast<float>(config_.rms_norm_eps),
+                   last, stream_);
+  } else {
+    for (int64_t i = 0; i < wanted; ++i)
+      cuda::check_cuda(cudaMemcpyAsync(last + i * hidden, hidden_.as<float>() + wanted_rows[size_t(i)] * hidden,
+                                       hidden * sizeof(float), cudaMemcpyDeviceToDevice,
+                                       static_cast<cudaStream_t>(stream_)),
+                       "gather last rows");
+    cuda::rms_norm(last, wanted, hidden, final_norm_.as<float>(), static_cast<float>(config_.rms_norm_eps), last,
+                   stream_);
+  }
+  float* logits = scratch(down_, wanted * config_.vocab_size);
+  linear(lm_head_, last, wanted, logits);
+  scratch_bytes(argmax_, static_cast<size_t>(wanted) * sizeof(int32_t));
+  cuda::argmax_rows(logits, wanted, static_cast<int64_t>(config_.vocab_size), argmax_.as<int32_t>(), stream_);
 }
 
 }  // namespace
 
 std::unique_ptr<DecoderBackend> make_cuda_decoder(const DecoderConfig& config, const DecoderWeights& weights,
-                                                  runtime::DType kv_dtype, int ordinal, void* stream) {
+                                                  runtime::DType kv_dtype, int ordinal, void* stream,
+                                                  const CudaDecoderOptions& options) {
   if (ordinal >= 0) cuda::check_cuda(cudaSetDevice(ordinal), "cudaSetDevice");
-  return std::make_unique<CudaDecoder>(config, weights, kv_dtype, stream);
+  return std::make_unique<CudaDecoder>(config, weights, kv_dtype, stream, options);
 }
 
 }  // namespace citadel::deepseek_ocr

@@ -6,7 +6,8 @@
 namespace citadel::deepseek_ocr {
 
 std::unique_ptr<DecoderBackend> make_cuda_decoder(const DecoderConfig&, const DecoderWeights&, runtime::DType, int,
-                                                  void*) {
+                                                  void*,
+                                                  const CudaDecoderOptions&) {
   runtime::throw_unsupported("deepseek-ocr: this build has no CUDA decoder (configure with CITADEL_CUDA=ON on a "
                              "machine with the CUDA toolkit), set device: cpu");
 }

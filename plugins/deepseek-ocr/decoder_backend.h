@@ -42,10 +42,21 @@ class DecoderBackend {
 // The CPU pass; `pass` and `pool` must outlive the backend.
 std::unique_ptr<DecoderBackend> make_cpu_decoder(DecoderPass& pass, runtime::ThreadPool& pool);
 
+struct CudaDecoderOptions {
+  // Steps of up to this many rows route their experts on the device (no
+  // wait for the host in the step); larger steps (prefills) route on the
+  // host and run the experts through cuBLAS. 0: every step on the host.
+  int64_t device_routing_max_rows = 256;
+  // Decode steps routed on the device replayed as CUDA graphs (only on a
+  // stream other than the legacy default one).
+  bool step_graphs = true;
+};
+
 // The CUDA pass on device `ordinal`, issuing work on `stream` (a
 // cudaStream_t). Throws RuntimeError (UNSUPPORTED) in a build without CUDA.
 // `config` and `weights` (host copies; uploaded here) must outlive it.
 std::unique_ptr<DecoderBackend> make_cuda_decoder(const DecoderConfig& config, const DecoderWeights& weights,
-                                                  runtime::DType kv_dtype, int ordinal, void* stream);
+                                                  runtime::DType kv_dtype, int ordinal, void* stream,
+                                                  const CudaDecoderOptions& options = {});
 
 }  // namespace citadel::deepseek_ocr

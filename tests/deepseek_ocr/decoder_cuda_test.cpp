@@ -5,7 +5,11 @@
 // to the reference up to the first step whose reference margin is below
 // 2e-2 (fragile at f16, see tools/deepseek_ocr/README.md). A step that
 // decodes two sequences at once (their rows routed to experts together)
-// gives each the logits of its step alone.
+// gives each the logits of its step alone. Both cases run with the experts
+// routed on the host for every step and on the device for every step
+// (prompts included: the grouped expert GEMM over more rows than one pass),
+// on a stream of their own, so that the second case's greedy steps are
+// captured and replayed as CUDA graphs.
 #ifdef CITADEL_HAVE_CUDA
 #include "deepseek_ocr/ocr_reference.hpp"
 
@@ -18,14 +22,36 @@
 #include "runtime/kernels/sampling.h"
 
 #include <catch2/catch.hpp>
+#include <cuda_runtime_api.h>
 
 using namespace citadel;
+
+namespace {
+
+// A stream of the test's own (graphs are not captured on the legacy default stream).
+class Stream {
+ public:
+  Stream() { REQUIRE(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking) == cudaSuccess); }
+  ~Stream() { cudaStreamDestroy(stream_); }
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  void* get() const { return stream_; }
+
+ private:
+  cudaStream_t stream_ = nullptr;
+};
+
+}  // namespace
 
 TEST_CASE("the CUDA decoder matches the reference's logits and greedy tokens", "[deepseek-ocr][cuda]") {
   const deepseek_ocr::DecoderConfig config = deepseek_ocr::load_decoder_config(test::ocr_model_dir());
   const runtime::SafetensorsCheckpoint checkpoint(test::ocr_model_dir());
   const deepseek_ocr::DecoderWeights weights = deepseek_ocr::load_decoder_weights(config, checkpoint);
-  const auto decoder = deepseek_ocr::make_cuda_decoder(config, weights, runtime::DType::f16, 0, nullptr);
+  deepseek_ocr::CudaDecoderOptions options;
+  options.device_routing_max_rows = GENERATE(int64_t{0}, int64_t{1} << 20);
+  INFO((options.device_routing_max_rows == 0 ? "routing on the host" : "routing on the device, decode steps as graphs"));
+  const Stream stream;
+  const auto decoder = deepseek_ocr::make_cuda_decoder(config, weights, runtime::DType::f16, 0, stream.get(), options);
   const boost::json::object index = test::ocr_index();
   std::vector<int32_t> used_ids;
   for (const auto& id : index.at("used_vocab_ids").as_array()) used_ids.push_back(static_cast<int32_t>(id.to_number<int64_t>()));
@@ -88,7 +114,11 @@ TEST_CASE("the CUDA decoder gives each sequence of a batched step its own logits
   const deepseek_ocr::DecoderConfig config = deepseek_ocr::load_decoder_config(test::ocr_model_dir());
   const runtime::SafetensorsCheckpoint checkpoint(test::ocr_model_dir());
   const deepseek_ocr::DecoderWeights weights = deepseek_ocr::load_decoder_weights(config, checkpoint);
-  const auto decoder = deepseek_ocr::make_cuda_decoder(config, weights, runtime::DType::f16, 0, nullptr);
+  deepseek_ocr::CudaDecoderOptions options;
+  options.device_routing_max_rows = GENERATE(int64_t{0}, int64_t{1} << 20);
+  INFO((options.device_routing_max_rows == 0 ? "routing on the host" : "routing on the device, decode steps as graphs"));
+  const Stream stream;
+  const auto decoder = deepseek_ocr::make_cuda_decoder(config, weights, runtime::DType::f16, 0, stream.get(), options);
   const size_t block_bytes = size_t{deepseek_ocr::kTokensPerBlock} * config.num_layers *
                              runtime::kv_bytes_per_token_per_layer(config.num_kv_heads, config.head_dim, runtime::DType::f16);
   const std::vector<std::string> names = test::ocr_case_names();

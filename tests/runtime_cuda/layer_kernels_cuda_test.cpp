@@ -121,20 +121,27 @@ TEST_CASE("cuda f16 conversions round like the CPU ones", "[cuda]") {
 
 TEST_CASE("cuda argmax picks the CPU argmax per row, lowest index among ties", "[cuda]") {
   std::mt19937 rng(26);
-  const int64_t rows = 4, vocab = 32000;
-  auto logits = random_floats(static_cast<size_t>(rows * vocab), rng);
-  logits[static_cast<size_t>(1 * vocab + 100)] = 50.0f;
-  logits[static_cast<size_t>(1 * vocab + 31999)] = 50.0f;  // tie: 100 wins
-  logits[static_cast<size_t>(2 * vocab + 31999)] = 60.0f;
-  DeviceBuffer ld = to_device(logits), out(rows * sizeof(int32_t));
-  cuda::argmax_rows(ld.as<float>(), rows, vocab, out.as<int32_t>(), nullptr);
-  const auto got = out.to_vector<int32_t>(rows);
-  for (int64_t r = 0; r < rows; ++r) {
-    CHECK(got[static_cast<size_t>(r)] ==
-          argmax(std::span<const float>(logits.data() + r * vocab, static_cast<size_t>(vocab))));
+  // 32000: 16-byte loads (a multiple of 4); 32001: rows unaligned, one float at a time.
+  for (const int64_t vocab : {int64_t{32000}, int64_t{32001}}) {
+    INFO("vocabulary " << vocab);
+    const int64_t rows = 4;
+    auto logits = random_floats(static_cast<size_t>(rows * vocab), rng);
+    logits[static_cast<size_t>(1 * vocab + 100)] = 50.0f;
+    logits[static_cast<size_t>(1 * vocab + 31999)] = 50.0f;  // tie: 100 wins
+    logits[static_cast<size_t>(2 * vocab + 31999)] = 60.0f;
+    logits[static_cast<size_t>(3 * vocab + 4097)] = 55.0f;  // in the vector loop's tail
+    logits[static_cast<size_t>(3 * vocab + 16390)] = 55.0f;
+    DeviceBuffer ld = to_device(logits), out(rows * sizeof(int32_t));
+    cuda::argmax_rows(ld.as<float>(), rows, vocab, out.as<int32_t>(), nullptr);
+    const auto got = out.to_vector<int32_t>(rows);
+    for (int64_t r = 0; r < rows; ++r) {
+      CHECK(got[static_cast<size_t>(r)] ==
+            argmax(std::span<const float>(logits.data() + r * vocab, static_cast<size_t>(vocab))));
+    }
+    CHECK(got[1] == 100);
+    CHECK(got[2] == 31999);
+    CHECK(got[3] == 4097);
   }
-  CHECK(got[1] == 100);
-  CHECK(got[2] == 31999);
 }
 
 TEST_CASE("cuda f16 GEMM through cuBLAS matches runtime::matmul for both weight layouts", "[cuda]") {

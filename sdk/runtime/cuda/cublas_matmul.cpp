@@ -134,6 +134,24 @@ void matmul_f16_input_batched(CublasContext& context, const uint16_t* const* x, 
                "cublasGemmBatchedEx (f16 weights)");
 }
 
+void matmul_f16_input_stacked(CublasContext& context, const uint16_t* x, int64_t m, int64_t in,
+                              const uint16_t* weights, int64_t out, float* y, int64_t count, void* stream) {
+  if (m <= 0 || out <= 0 || count <= 0) return;
+  if (in <= 0 || m > 2147483647 || in > 2147483647 || out > 2147483647 || count > 2147483647) {
+    fail_invalid("cuda matmul_f16_input_stacked: shape out of range (m " + std::to_string(m) + ", in " +
+                 std::to_string(in) + ", out " + std::to_string(out) + ", count " + std::to_string(count) + ")");
+  }
+  auto handle = static_cast<cublasHandle_t>(context.handle());
+  check_cublas(cublasSetStream(handle, static_cast<cudaStream_t>(stream)), "cublasSetStream");
+  const float alpha = 1.0f, beta = 0.0f;
+  check_cublas(cublasGemmStridedBatchedEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(out), static_cast<int>(m),
+                                          static_cast<int>(in), &alpha, weights, CUDA_R_16F, static_cast<int>(in),
+                                          static_cast<long long>(out * in), x, CUDA_R_16F, static_cast<int>(in), 0,
+                                          &beta, y, CUDA_R_32F, static_cast<int>(out), static_cast<long long>(m * out),
+                                          static_cast<int>(count), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+               "cublasGemmStridedBatchedEx (stacked f16 weights)");
+}
+
 void matmul_f16(CublasContext& context, const float* x, int64_t m, int64_t in, const uint16_t* weight,
                 WeightLayout layout, int64_t out, float* y, const float* bias, void* stream) {
   if (m <= 0 || out <= 0) return;

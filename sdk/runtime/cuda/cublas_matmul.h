@@ -79,4 +79,11 @@ void matmul_f16_input_batched(CublasContext& context, const uint16_t* const* x, 
                               const uint16_t* const* weights, int64_t out, float* const* y, int64_t count,
                               void* stream);
 
+// y_i[m, out] = x[m, in] · W_iᵀ for i < count, in one strided-batched
+// cuBLAS call: the projections that read the same rows (q, k and v), their
+// f16 weights stacked [count * out, in] and their f32 results one after
+// the other in y [count, m, out]. f16 operands, f32 accumulation.
+void matmul_f16_input_stacked(CublasContext& context, const uint16_t* x, int64_t m, int64_t in,
+                              const uint16_t* weights, int64_t out, float* y, int64_t count, void* stream);
+
 }  // namespace citadel::runtime::cuda

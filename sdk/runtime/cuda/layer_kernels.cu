@@ -141,7 +141,36 @@ __global__ void argmax_kernel(const float* logits, int64_t vocab, int32_t* out) 
   const float* row = logits + static_cast<int64_t>(blockIdx.x) * vocab;
   float value = -INFINITY;
   int index = 0x7fffffff;
-  for (int64_t i = threadIdx.x; i < vocab; i += blockDim.x) better(value, index, row[i], static_cast<int>(i));
+  if (vocab % 4 == 0 && reinterpret_cast<uintptr_t>(row) % 16 == 0) {
+    // 16-byte loads, four in flight per thread: one block reads a whole
+    // row of a 129k vocabulary, so the row's latency is the kernel's.
+    const auto* row4 = reinterpret_cast<const float4*>(row);
+    const int64_t quads = vocab / 4;
+    int64_t q = threadIdx.x;
+    for (; q + 3 * static_cast<int64_t>(blockDim.x) < quads; q += 4 * static_cast<int64_t>(blockDim.x)) {
+      float4 v[4];
+#pragma unroll
+      for (int u = 0; u < 4; ++u) v[u] = row4[q + u * static_cast<int64_t>(blockDim.x)];
+#pragma unroll
+      for (int u = 0; u < 4; ++u) {
+        const int base = static_cast<int>(4 * (q + u * static_cast<int64_t>(blockDim.x)));
+        better(value, index, v[u].x, base);
+        better(value, index, v[u].y, base + 1);
+        better(value, index, v[u].z, base + 2);
+        better(value, index, v[u].w, base + 3);
+      }
+    }
+    for (; q < quads; q += blockDim.x) {
+      const float4 v = row4[q];
+      const int base = static_cast<int>(4 * q);
+      better(value, index, v.x, base);
+      better(value, index, v.y, base + 1);
+      better(value, index, v.z, base + 2);
+      better(value, index, v.w, base + 3);
+    }
+  } else {
+    for (int64_t i = threadIdx.x; i < vocab; i += blockDim.x) better(value, index, row[i], static_cast<int>(i));
+  }
   for (int offset = 16; offset > 0; offset >>= 1) {
     better(value, index, __shfl_xor_sync(0xffffffffu, value, offset), __shfl_xor_sync(0xffffffffu, index, offset));
   }
