@@ -80,6 +80,15 @@ TEST_CASE("cuda SiLU-mul, residual add and bias add match the CPU kernels", "[cu
   for (int64_t r = 0; r < rows; ++r) add_in_place(expected.data() + r * cols, bias.data(), cols);
   cuda::add_bias(od.as<float>(), bd.as<float>(), rows, cols, nullptr);
   CHECK(scaled_max_error(od.to_vector<float>(n), expected) < 1e-6);
+
+  // Columns a multiple of 4 (16-byte loads), more rows than one block row of the grid takes.
+  const int64_t wide_rows = 37, wide_cols = 768;
+  auto wide = random_floats(static_cast<size_t>(wide_rows * wide_cols), rng);
+  const auto wide_bias = random_floats(static_cast<size_t>(wide_cols), rng);
+  DeviceBuffer wd = to_device(wide), wbd = to_device(wide_bias);
+  cuda::add_bias(wd.as<float>(), wbd.as<float>(), wide_rows, wide_cols, nullptr);
+  for (int64_t r = 0; r < wide_rows; ++r) add_in_place(wide.data() + r * wide_cols, wide_bias.data(), wide_cols);
+  CHECK(wd.to_vector<float>(wide.size()) == wide);
 }
 
 TEST_CASE("cuda embedding lookup equals the CPU lookup for f32, f16 and bf16 tables", "[cuda]") {

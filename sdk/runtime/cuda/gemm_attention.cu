@@ -16,43 +16,81 @@ using launch::as_stream;
 
 constexpr int kSoftmaxThreads = 256;
 
+constexpr int kRowValuesPerThread = 16;  // rows of up to 16 x threads keys stay in registers
+constexpr int64_t kRegisterRowsFrom = 1024;  // from this many keys
+
 // One block per (query t, batch entry): adds the relative-position bias
 // (when tables are given) to the row of scaled scores and replaces it by its
 // softmax. scores [entries][tokens queries][tokens keys]; entry e's query
-// rows at q + e * q_batch_stride + t * row_stride.
+// rows at q + e * q_batch_stride + t * row_stride. The bias terms (q · the
+// table entry of each row and column offset) are one warp each, its lanes
+// across the head dimension. kInRegisters: the row is read once and written
+// once (each thread keeps its kRowValuesPerThread values); otherwise it is
+// written with the bias, then read back twice.
+template <bool kInRegisters>
 __global__ void bias_softmax_kernel(float* scores, int64_t tokens, const float* q, int64_t q_batch_stride,
                                     int64_t row_stride, int64_t hd, const float* table_h, const float* table_w,
                                     int64_t grid_h, int64_t grid_w) {
   extern __shared__ float shared[];
-  float* scratch = shared;            // [32]
-  float* rel_h = scratch + 32;        // [grid_h]
-  float* rel_w = rel_h + grid_h;      // [grid_w]
-  float* qs = rel_w + grid_w;         // [hd]
+  float* scratch = shared;        // [32]
+  float* rel_h = scratch + 32;    // [grid_h]
+  float* rel_w = rel_h + grid_h;  // [grid_w]
   const int64_t t = blockIdx.x, entry = blockIdx.y;
   float* row = scores + (entry * tokens + t) * tokens;
   const bool rel = table_h != nullptr;
   if (rel) {
     const float* q_row = q + entry * q_batch_stride + t * row_stride;
-    for (int64_t d = threadIdx.x; d < hd; d += blockDim.x) qs[d] = q_row[d];
-    __syncthreads();
     const int64_t qy = t / grid_w, qx = t % grid_w;
-    for (int64_t i = threadIdx.x; i < grid_h + grid_w; i += blockDim.x) {
+    const int lane = threadIdx.x & 31;
+    for (int64_t i = threadIdx.x >> 5; i < grid_h + grid_w; i += blockDim.x >> 5) {
       const bool is_row = i < grid_h;
-      const float* entry =
+      const float* table_entry =
           is_row ? table_h + (qy - i + grid_h - 1) * hd : table_w + (qx - (i - grid_h) + grid_w - 1) * hd;
       float acc = 0.0f;
-      for (int64_t d = 0; d < hd; ++d) acc += qs[d] * entry[d];
-      (is_row ? rel_h[i] : rel_w[i - grid_h]) = acc;
+      for (int64_t d = lane; d < hd; d += 32) acc += q_row[d] * table_entry[d];
+      acc = launch::warp_sum(acc);
+      if (lane == 0) (is_row ? rel_h[i] : rel_w[i - grid_h]) = acc;
     }
     __syncthreads();
   }
-  float top = -INFINITY;
-  for (int64_t j = threadIdx.x; j < tokens; j += blockDim.x) {
-    const float value = row[j] + (rel ? rel_h[j / grid_w] + rel_w[j % grid_w] : 0.0f);
-    row[j] = value;
-    top = fmaxf(top, value);
+  if constexpr (kInRegisters) {
+    const int n = static_cast<int>(tokens), columns = static_cast<int>(grid_w);
+    float values[kRowValuesPerThread];
+    float top = -INFINITY;
+#pragma unroll
+    for (int u = 0; u < kRowValuesPerThread; ++u) {
+      const int j = static_cast<int>(threadIdx.x) + u * static_cast<int>(blockDim.x);
+      values[u] = -INFINITY;
+      if (j < n) {
+        values[u] = row[j] + (rel ? rel_h[j / columns] + rel_w[j % columns] : 0.0f);
+        top = fmaxf(top, values[u]);
+      }
+    }
+    top = launch::block_reduce<true>(top, scratch);
+    float total = 0.0f;
+#pragma unroll
+    for (int u = 0; u < kRowValuesPerThread; ++u) {
+      const int j = static_cast<int>(threadIdx.x) + u * static_cast<int>(blockDim.x);
+      if (j < n) {
+        values[u] = expf(values[u] - top);
+        total += values[u];
+      }
+    }
+    const float inverse = 1.0f / launch::block_reduce<false>(total, scratch);
+#pragma unroll
+    for (int u = 0; u < kRowValuesPerThread; ++u) {
+      const int j = static_cast<int>(threadIdx.x) + u * static_cast<int>(blockDim.x);
+      if (j < n) row[j] = values[u] * inverse;
+    }
+  } else {
+    float top = -INFINITY;
+    for (int64_t j = threadIdx.x; j < tokens; j += blockDim.x) {
+      const float value = row[j] + (rel ? rel_h[j / grid_w] + rel_w[j % grid_w] : 0.0f);
+      row[j] = value;
+      top = fmaxf(top, value);
+    }
+    launch::block_softmax_tail(row, tokens, top, scratch);
   }
-  launch::block_softmax_tail(row, tokens, top, scratch);
 }
 
 }  // namespace
@@ -74,7 +112,17 @@ void gemm_attention(CublasContext& context, const float* q, const float* k, cons
   check_cublas(cublasSetStream(handle, as_stream(stream)), "cublasSetStream");
   const int n = static_cast<int>(tokens), d = static_cast<int>(head_dim), ld = static_cast<int>(row_stride);
   const int out_ld = static_cast<int>(heads * head_dim);
-  const size_t shared = (32 + (table_h ? grid_h + grid_w + head_dim : 0)) * sizeof(float);
+  const size_t shared = (32 + (table_h ? grid_h + grid_w : 0)) * sizeof(float);
+  // Threads a row: 256, or more for rows past 4,096 keys, so that rows of
+  // up to 16 x 1,024 keys stay in registers. Short rows (ViTDet windows,
+  // CLIP) take the loop: its kernel needs half the registers, and at 196
+  // or 257 keys a row the blocks resident per SM count more than the extra
+  // passes over the row (H200: CLIP's 257-key rows took 23 us a launch in
+  // registers against 11 us in the loop; SAM's global 4,096-key rows 525
+  // against 700).
+  const int softmax_threads = static_cast<int>(
+      std::clamp<int64_t>((tokens + kRowValuesPerThread - 1) / kRowValuesPerThread + 31, kSoftmaxThreads, 1024) / 32 * 32);
+  const bool in_registers = tokens >= kRegisterRowsFrom && tokens <= int64_t{softmax_threads} * kRowValuesPerThread;
   const float one = 1.0f, zero = 0.0f;
   // `count` (sequence, head) pairs whose q/k/v start `io_stride` floats
   // apart and whose outputs start `out_stride` apart, one batched GEMM each.
@@ -86,9 +134,14 @@ void gemm_attention(CublasContext& context, const float* q, const float* k, cons
                                             io_stride, q0, CUDA_R_32F, ld, io_stride, &zero, scores, CUDA_R_32F, n,
                                             per_head, count, CUBLAS_COMPUTE_32F_FAST_TF32, CUBLAS_GEMM_DEFAULT),
                  "cublasGemmStridedBatchedEx (attention scores)");
-    bias_softmax_kernel<<<dim3(static_cast<unsigned>(tokens), static_cast<unsigned>(count)), kSoftmaxThreads, shared,
-                          as_stream(stream)>>>(scores, tokens, q0, io_stride, row_stride, head_dim, table_h, table_w,
-                                               grid_h, grid_w);
+    const dim3 grid(static_cast<unsigned>(tokens), static_cast<unsigned>(count));
+    if (in_registers) {
+      bias_softmax_kernel<true><<<grid, softmax_threads, shared, as_stream(stream)>>>(
+          scores, tokens, q0, io_stride, row_stride, head_dim, table_h, table_w, grid_h, grid_w);
+    } else {
+      bias_softmax_kernel<false><<<grid, softmax_threads, shared, as_stream(stream)>>>(
+          scores, tokens, q0, io_stride, row_stride, head_dim, table_h, table_w, grid_h, grid_w);
+    }
     check_launch("gemm_attention softmax");
     // Column-major: out_eᵀ (head_dim x queries, ld heads * head_dim) = V_eᵀ · P_eᵀ.
     check_cublas(cublasGemmStridedBatchedEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, d, n, n, &one, v0, CUDA_R_32F, ld,
