@@ -7,7 +7,10 @@
 # (CITADEL_OCR_NGRAM, default 30; 0 turns it off), the vision encoder on
 # the plugin's own thread or the step thread as CITADEL_OCR_ENCODER_THREAD
 # (auto: its own on CUDA; true; false) sets option vision_encoder_thread;
-# CITADEL_OCR_BATCH (default: the concurrency) the requests a step batches.
+# CITADEL_OCR_BATCH (default: the concurrency) the requests a step batches,
+# CITADEL_OCR_STEP_TOKENS (8192) the tokens a step takes (a Base page's
+# prompt is 283: fewer means fewer new pages a step, joining as they are
+# encoded).
 # Prints pages/s, output and total tokens/s, latencies and the host's step
 # statistics; never passes or fails on time.
 # Usage: bench/ocr_pages/end_to_end.sh BUILD_DIR [released|tiny] [DEVICE]
@@ -24,6 +27,7 @@ device=${3:-cuda:0}
 pages=${CITADEL_OCR_PAGES:-256}
 concurrency=${CITADEL_OCR_CONCURRENCY:-64}
 batch=${CITADEL_OCR_BATCH:-$concurrency}  # max_batch_requests; below the concurrency, pages queue (opened, encoded ahead)
+step_tokens=${CITADEL_OCR_STEP_TOKENS:-8192}
 mode=${CITADEL_OCR_MODE:-base}
 max_tokens=${CITADEL_OCR_MAX_TOKENS:-1000}
 ngram=${CITADEL_OCR_NGRAM:-30}
@@ -54,8 +58,8 @@ plugin: deepseek-ocr
 weights: $weights
 device: "$device"
 cache: {size_mb: $cache_mb, eviction: lru, gc_threshold: 0.7}
-scheduler: {max_queue: 4096, max_batch_requests: $batch, max_step_tokens: 8192}
-options: {kv_cache_dtype: f16, default_mode: $mode, max_batch_requests: $batch, max_step_tokens: 8192,
+scheduler: {max_queue: 4096, max_batch_requests: $batch, max_step_tokens: $step_tokens}
+options: {kv_cache_dtype: f16, default_mode: $mode, max_batch_requests: $batch, max_step_tokens: $step_tokens,
           ngram_size: $ngram, ngram_window: 90, vision_encoder_thread: ${CITADEL_OCR_ENCODER_THREAD:-auto}}
 YAML
 start_host ocr

@@ -117,9 +117,9 @@ void gemm_attention(CublasContext& context, const float* q, const float* k, cons
   // up to 16 x 1,024 keys stay in registers. Short rows (ViTDet windows,
   // CLIP) take the loop: its kernel needs half the registers, and at 196
   // or 257 keys a row the blocks resident per SM count more than the extra
-  // passes over the row (H200: CLIP's 257-key rows took 23 us a launch in
-  // registers against 11 us in the loop; SAM's global 4,096-key rows 525
-  // against 700).
+  // passes over the row (H200, a launch: CLIP's 257-key rows 23 us in
+  // registers, 11 in the loop; the windows' 196-key rows 48 and 29; SAM's
+  // global 4,096-key rows 525-535 in registers, 700 before).
   const int softmax_threads = static_cast<int>(
       std::clamp<int64_t>((tokens + kRowValuesPerThread - 1) / kRowValuesPerThread + 31, kSoftmaxThreads, 1024) / 32 * 32);
   const bool in_registers = tokens >= kRegisterRowsFrom && tokens <= int64_t{softmax_threads} * kRowValuesPerThread;
