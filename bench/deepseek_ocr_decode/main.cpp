@@ -16,7 +16,9 @@
 // expert GEMM, greedy steps replayed as CUDA graphs), `device` (the same
 // without graphs), `host` (routing on the host, experts through cuBLAS's
 // batched GEMMs, as prefills run). The CUDA decoders work on a stream of
-// their own. Never asserts.
+// their own; with graphs, the all-logits column's timed steps include the
+// one that captures the graph, so the greedy column is the steady state.
+// Never asserts.
 //
 //   bench_deepseek_ocr_decode [--experts 64] [--layers 12] [--batches 1,16,64]
 //                             [--context 512] [--steps 8] [--threads 0] [--cuda]
