@@ -6,7 +6,8 @@
 # tokens each, greedy, the n-gram guard as the shipped example sets it
 # (CITADEL_OCR_NGRAM, default 30; 0 turns it off), the vision encoder on
 # the plugin's own thread or the step thread as CITADEL_OCR_ENCODER_THREAD
-# (auto: its own on CUDA; true; false) sets option vision_encoder_thread;
+# (auto: its own on CUDA; true; false) sets option vision_encoder_thread,
+# CITADEL_OCR_DEFER (false) option defer_unready_images;
 # CITADEL_OCR_BATCH (default: the concurrency) the requests a step batches,
 # CITADEL_OCR_STEP_TOKENS (8192) the tokens a step takes (a Base page's
 # prompt is 283: fewer means fewer new pages a step, joining as they are
@@ -60,14 +61,15 @@ device: "$device"
 cache: {size_mb: $cache_mb, eviction: lru, gc_threshold: 0.7}
 scheduler: {max_queue: 4096, max_batch_requests: $batch, max_step_tokens: $step_tokens}
 options: {kv_cache_dtype: f16, default_mode: $mode, max_batch_requests: $batch, max_step_tokens: $step_tokens,
-          ngram_size: $ngram, ngram_window: 90, vision_encoder_thread: ${CITADEL_OCR_ENCODER_THREAD:-auto}}
+          ngram_size: $ngram, ngram_window: 90, vision_encoder_thread: ${CITADEL_OCR_ENCODER_THREAD:-auto},
+          defer_unready_images: ${CITADEL_OCR_DEFER:-false}}
 YAML
 start_host ocr
 steps() {
   metric_totals citadel_step_duration_seconds_count citadel_step_duration_seconds_sum \
     citadel_plugin_vision_encoder_wait_seconds_total citadel_plugin_vision_encoder_seconds_total \
     citadel_plugin_forward_seconds_total citadel_plugin_images_prepared_on_step_thread_total \
-    citadel_plugin_images_encoded_on_step_thread_total
+    citadel_plugin_images_encoded_on_step_thread_total citadel_step_deferred_items_total
 }
 read -r -a before < <(steps)
 status=0
@@ -81,11 +83,12 @@ python3 -c "
 import sys
 n = (len(sys.argv) - 1) // 2
 b, a = [float(v) for v in sys.argv[1:1 + n]], [float(v) for v in sys.argv[1 + n:]]
-count, seconds, wait, encoder, forward, prepared, encoded = (a[i] - b[i] for i in range(n))
+count, seconds, wait, encoder, forward, prepared, encoded, deferred = (a[i] - b[i] for i in range(n))
 print(f'host steps: {count:.0f}, mean {1000 * seconds / max(count, 1):.3f} ms/step, {seconds:.2f} s in steps: '
       f'waiting for image rows {wait:.2f} s, decoder pass with its copies {forward:.2f} s, the rest {seconds - wait - forward:.2f} s; '
       f'vision encoder ran {encoder:.2f} s (its thread or the step thread); '
-      f'images prepared / encoded on the step thread: {prepared:.0f} / {encoded:.0f}')" \
+      f'images prepared / encoded on the step thread: {prepared:.0f} / {encoded:.0f}; '
+      f'prefills deferred for their image: {deferred:.0f}')" \
   "${before[@]}" "${after[@]}"
 grep -iE "error|warn" "$root/host.log" | head -5 || true
 stop_host

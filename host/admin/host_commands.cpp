@@ -46,6 +46,7 @@ object scheduler_stats_json(const sched::ModelSchedulerStats& stats) {
                 {"swapped", stats.swapped},
                 {"in_flight", stats.in_flight},
                 {"steps", stats.steps},
+                {"deferred_items", stats.deferred_items},
                 {"finished", stats.finished},
                 {"preemptions_swap", stats.preemptions_swap},
                 {"preemptions_recompute", stats.preemptions_recompute}};

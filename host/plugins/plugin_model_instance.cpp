@@ -55,6 +55,7 @@ citadel_step_batch make_step_batch(std::span<const citadel_step_item> items) {
   batch.item_size = sizeof(citadel_step_item);
   batch.output_size = sizeof(citadel_step_output);
   batch.items = items.data();
+  batch.flags = CITADEL_STEP_MAY_DEFER;  // model_scheduler_step.cpp reschedules deferred items
   return batch;
 }
 

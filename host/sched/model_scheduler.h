@@ -40,6 +40,7 @@ struct ModelSchedulerStats {
   uint32_t swapped = 0;  // preempted, blocks in the host tier
   uint64_t in_flight = 0;  // accepted and not yet finished
   uint64_t steps = 0;
+  uint64_t deferred_items = 0;  // step items the plugin deferred (plugin.h)
   uint64_t preemptions_swap = 0;
   uint64_t preemptions_recompute = 0;
   uint64_t finished = 0;
@@ -133,6 +134,7 @@ class ModelScheduler {
   std::atomic<uint32_t> running_count_{0};
   std::atomic<uint32_t> swapped_count_{0};
   std::atomic<uint64_t> steps_{0};
+  std::atomic<uint64_t> deferred_items_{0};
   std::atomic<uint64_t> preemptions_swap_{0};
   std::atomic<uint64_t> preemptions_recompute_{0};
   std::atomic<uint64_t> finished_{0};

@@ -34,6 +34,7 @@ ModelSchedulerStats ModelScheduler::stats() const {
   stats.swapped = swapped_count_.load();
   stats.in_flight = in_flight_.load();
   stats.steps = steps_.load();
+  stats.deferred_items = deferred_items_.load();
   stats.preemptions_swap = preemptions_swap_.load();
   stats.preemptions_recompute = preemptions_recompute_.load();
   stats.finished = finished_.load();

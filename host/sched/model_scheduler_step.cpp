@@ -4,7 +4,9 @@
 // model_scheduler.cpp for size.
 #include "host/sched/model_scheduler.h"
 
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -75,8 +77,13 @@ std::string ModelScheduler::output_violation(const PlannedItem& item, const Step
            std::to_string(sequence.id);
   }
   if (result.state != CITADEL_REQUEST_RUNNING && result.state != CITADEL_REQUEST_FINISHED &&
-      result.state != CITADEL_REQUEST_FAILED) {
+      result.state != CITADEL_REQUEST_FAILED && result.state != CITADEL_REQUEST_DEFERRED) {
     return "unknown request state " + std::to_string(result.state) + " for " + request;
+  }
+  if (result.state == CITADEL_REQUEST_DEFERRED) {
+    if (result.appended_tokens != 0 || !result.text.empty() || !result.data.empty() || !result.logprobs.empty())
+      return "the plugin deferred " + request + " but gave it a token, text, data or logprobs";
+    return "";
   }
   if (result.state == CITADEL_REQUEST_FAILED) {
     return result.error.empty() ? "the plugin failed " + request + " without an error message" : "";
@@ -194,7 +201,16 @@ void ModelScheduler::execute(const StepPlan& plan) {
     spdlog::error("model {}: the plugin's step output is invalid: {}", model(), first_violation);
     record_step_fault("bad_output", first_violation, false, false);
   }
-  for (size_t i = 0; i < count; ++i) apply_result(plan.items[i], results[i], violations[i]);
+  size_t deferred = 0;
+  for (size_t i = 0; i < count; ++i) {
+    if (violations[i].empty() && results[i].state == CITADEL_REQUEST_DEFERRED) ++deferred;
+    apply_result(plan.items[i], results[i], violations[i]);
+  }
+  deferred_items_ += deferred;
+  if (deferred > 0) metrics_.count_deferred_items(deferred);
+  // Nothing moved: give the inputs the plugin waits for a moment rather
+  // than stepping again at once.
+  if (deferred == count && count > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 void ModelScheduler::apply_result(const PlannedItem& item, const StepResult& result,
@@ -205,6 +221,8 @@ void ModelScheduler::apply_result(const PlannedItem& item, const StepResult& res
            "model " + model() + ": invalid step output: " + violation);
     return;
   }
+  // Not processed (plugin.h): the same tokens go in a later step.
+  if (result.state == CITADEL_REQUEST_DEFERRED) return;
   sequence->computed_tokens += item.new_tokens;
   publish_computed_prompt_blocks(*space_, *sequence);
 

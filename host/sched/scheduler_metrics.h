@@ -1,8 +1,8 @@
 // SchedulerMetrics: the series one model's scheduler writes into the metrics
 // registry (requests by outcome, tokens, latencies, queue depth, running
-// requests, preemptions). Gauges are shared by the old and new scheduler of a
-// model during a reload, so each scheduler adds its own contribution
-// (report_levels) instead of overwriting the value.
+// requests, preemptions, deferred step items). Gauges are shared by the old
+// and new scheduler of a model during a reload, so each scheduler adds its
+// own contribution (report_levels) instead of overwriting the value.
 //
 // Used by ModelScheduler only.
 #pragma once
@@ -21,6 +21,7 @@ class SchedulerMetrics {
   void count_outcome(const std::string& outcome);  // "stop", "length", "cancelled", "timeout", "error", "rejected"
   void count_prompt_tokens(uint32_t tokens) { prompt_tokens_.add(tokens); }
   void count_generation_tokens(uint32_t tokens) { generation_tokens_.add(tokens); }
+  void count_deferred_items(uint64_t items) { deferred_items_.add(static_cast<double>(items)); }
   void count_preemption(PreemptionKind kind);
   void observe_time_to_first_token(double seconds) { time_to_first_token_.observe(seconds); }
   void observe_inter_token_latency(double seconds) { inter_token_latency_.observe(seconds); }
@@ -43,6 +44,7 @@ class SchedulerMetrics {
   std::string model_;
   metrics::Counter& prompt_tokens_;
   metrics::Counter& generation_tokens_;
+  metrics::Counter& deferred_items_;
   metrics::Counter& preemptions_swap_;
   metrics::Counter& preemptions_recompute_;
   metrics::Histogram& time_to_first_token_;

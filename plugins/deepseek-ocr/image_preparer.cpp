@@ -211,6 +211,21 @@ void ImagePreparer::encode_loop() {
   }
 }
 
+bool ImagePreparer::ready(const Ticket& ticket) {
+  if (!ticket) return true;
+  std::lock_guard lock(ticket.shared_->mutex);
+  switch (ticket.job_->state) {
+    case Job::State::encoded:
+    case Job::State::failed:
+    case Job::State::done:
+      return true;
+    case Job::State::prepared:
+      return !ticket.shared_->encode;  // nothing more happens to it on the threads
+    default:
+      return false;
+  }
+}
+
 ImagePreparer::Taken ImagePreparer::take(Ticket& ticket) {
   if (!ticket) throw runtime::RuntimeError(CITADEL_ERR_INTERNAL, "deepseek-ocr: the request's image was already taken");
   const std::shared_ptr<Shared> shared = std::move(ticket.shared_);

@@ -114,6 +114,11 @@ class ImagePreparer {
   // encoding threw (ImageInputError for a bad image). Throws RuntimeError for
   // an empty ticket.
   static Taken take(Ticket& ticket);
+  // Whether take() would return without waiting for the threads: the rows
+  // are encoded (or preparing or encoding failed), or, with no encode
+  // function, the image is prepared. An empty ticket is ready. Never blocks
+  // beyond the preparer's lock.
+  static bool ready(const Ticket& ticket);
 
   // Whether images are encoded here (an encode function was given).
   bool encodes() const { return encodes_; }

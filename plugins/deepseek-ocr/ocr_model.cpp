@@ -145,6 +145,30 @@ sdk::RequestPlan OcrModel::open_request(uint64_t request_id, std::string_view in
   return plan;
 }
 
+std::vector<char> OcrModel::items_to_defer(const citadel_step_batch& batch) const {
+  std::vector<char> waiting(batch.num_items, 0);
+  if (!options_.defer_unready_images || !sdk::step_may_defer(batch)) return waiting;
+  bool other_work = false;
+  for (size_t i = 0; i < batch.num_items; ++i) {
+    const citadel_step_item& item = batch.items[i];
+    const auto found = requests_.find(item.request_id);
+    if (found == requests_.end() || found->second->finished() || item.num_new_tokens == 0) continue;
+    const OcrRequest& request = *found->second;
+    const uint64_t begin = item.num_computed_tokens, end = begin + item.num_new_tokens;
+    if (request.needs_encoding(begin, end) && !request.image_ready()) {
+      waiting[i] = 1;
+    } else {
+      other_work = true;
+    }
+  }
+  // Nothing else to compute: wait for the first image rather than defer all.
+  if (!other_work) {
+    const auto first = std::find(waiting.begin(), waiting.end(), 1);
+    if (first != waiting.end()) *first = 0;
+  }
+  return waiting;
+}
+
 void OcrModel::step(const citadel_step_batch& batch, citadel_step_output* outputs) {
   const size_t count = batch.num_items;
   step_outputs_.begin(batch, outputs);
@@ -155,6 +179,7 @@ void OcrModel::step(const citadel_step_batch& batch, citadel_step_output* output
   double encoder_wait_seconds = 0;
   uint64_t prepared_here = 0, encoded_here = 0;
 
+  const std::vector<char> deferred = items_to_defer(batch);
   for (size_t i = 0; i < count; ++i) {
     const citadel_step_item& item = batch.items[i];
     const std::string request_name = "deepseek-ocr: request " + std::to_string(item.request_id);
@@ -182,6 +207,10 @@ void OcrModel::step(const citadel_step_batch& batch, citadel_step_output* output
       continue;
     }
     if (item.num_new_tokens == 0) continue;
+    if (deferred[i]) {
+      step_outputs_.defer(i);
+      continue;
+    }
     if (request.needs_encoding(begin, end)) {
       // The rows: ready, waited for, or made here (ocr_request.h).
       const auto started = std::chrono::steady_clock::now();

@@ -8,7 +8,10 @@
 // batches on the CPU or the host's CUDA device (decoder_backend.h): at the
 // prefill of a request's placeholder run it takes the image's rows (or
 // encodes the image there, on the CPU by default), then the DeepSeek-MoE
-// decoder with its KV cache in the host's blocks (decoder_pass.h).
+// decoder with its KV cache in the host's blocks (decoder_pass.h). With
+// option defer_unready_images, where the host allows it (ABI 2.2), a
+// prefill whose image is still being prepared or encoded on the preparer's
+// threads is deferred, so that the step's other requests do not wait.
 // The host calls it from one thread at a time; the preparer's threads use
 // only the encoder (through the preparer), never the decoder.
 // plugin.cpp registers it; the tests drive it through the real host.
@@ -52,6 +55,11 @@ class OcrModel final : public sdk::Model {
   std::string detokenize(std::span<const int32_t> ids) override;
 
  private:
+  // 1 for each item whose image the preparer's threads have not finished,
+  // to be deferred (none when the host does not take deferred items; when
+  // nothing else in the step is to compute, the first of them waits).
+  std::vector<char> items_to_defer(const citadel_step_batch& batch) const;
+
   sdk::Host host_;
   OcrOptions options_;
   std::string folder_;

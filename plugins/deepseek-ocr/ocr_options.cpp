@@ -70,6 +70,11 @@ OcrOptions OcrOptions::parse(const boost::json::object& options) {
       runtime::throw_invalid("deepseek-ocr option 'vision_encoder_thread' must be auto, true or false");
     }
   }
+  if (const boost::json::value* value = options.if_contains("defer_unready_images");
+      value != nullptr && !value->is_null()) {
+    if (!value->is_bool()) runtime::throw_invalid("deepseek-ocr option 'defer_unready_images' must be true or false");
+    parsed.defer_unready_images = value->as_bool();
+  }
   return parsed;
 }
 

@@ -14,6 +14,12 @@
 //     thread of the plugin's own ahead of the prefill (image_preparer.h);
 //     auto: on CUDA yes (a stream of its own), on the CPU no (the encoder
 //     then gets a thread pool of its own, as large as the decoder's)
+//   defer_unready_images: false | true — a prefill whose image the
+//     preparer's threads have not finished is deferred (where the host
+//     takes that, ABI 2.2) rather than waited for, so that the step's other
+//     requests go on; the first waits when nothing else is to compute. Off
+//     by default: it makes many more, smaller steps, and its throughput on a
+//     GPU is not yet measured (bench/README.md, "deferred prefills")
 // Used by the model (ocr_model.cpp) and the request parser (ocr_input.cpp).
 #pragma once
 
@@ -44,6 +50,7 @@ struct OcrOptions {
   uint64_t prepared_images_mb = 512;
   enum class EncoderThread { automatic, on, off };
   EncoderThread vision_encoder_thread = EncoderThread::automatic;
+  bool defer_unready_images = false;
 
   // Throws PluginError (INVALID_ARGUMENT) naming the option.
   static OcrOptions parse(const boost::json::object& options);

@@ -80,6 +80,9 @@ class OcrRequest {
   // (ImageInputError, RuntimeError) naming the cause. Called by the step
   // thread at the request's prefill.
   EncodeReport encode(DeepEncoder& encoder);
+  // Whether encode() would not wait for the preparer's threads (its rows
+  // made, or the image prepared where the caller encodes it).
+  bool image_ready() const { return !image_rows_.empty() || ImagePreparer::ready(image_); }
   // The encoder's rows [image_tokens, hidden]; empty before encode().
   const std::vector<float>& image_rows() const { return image_rows_; }
 

@@ -231,8 +231,9 @@ citadel_status step(citadel_instance* instance, const citadel_step_batch* batch,
       self.outputs[i].request_id = self.items[i].request_id;
       self.outputs[i].token_id = -1;
     }
+    const uint32_t flags = CITADEL_HAS_MEMBER(batch, citadel_step_batch, flags) ? batch->flags : 0u;
     const citadel_step_batch own{sizeof(citadel_step_batch), count, sizeof(citadel_step_item),
-                                 sizeof(citadel_step_output), self.items.data()};
+                                 sizeof(citadel_step_output), self.items.data(), flags};
     self.model->step(own, self.outputs.data());
     // Back into the host's array: as much of each output as both know.
     auto* host_outputs = reinterpret_cast<unsigned char*>(outputs);

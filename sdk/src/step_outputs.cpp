@@ -6,6 +6,7 @@ namespace citadel::sdk {
 void StepOutputs::begin(const citadel_step_batch& batch, citadel_step_output* outputs) {
   items_ = batch.items;
   outputs_ = outputs;
+  may_defer_ = step_may_defer(batch);
   const size_t count = batch.num_items;
   text_.assign(count, std::string());
   error_.assign(count, std::string());
@@ -34,6 +35,14 @@ void StepOutputs::append(size_t i, int32_t token, std::string text) {
 void StepOutputs::finish(size_t i, citadel_finish_reason reason) {
   outputs_[i].state = CITADEL_REQUEST_FINISHED;
   outputs_[i].finish_reason = reason;
+}
+
+void StepOutputs::defer(size_t i) {
+  if (!may_defer_) throw PluginError(CITADEL_ERR_INTERNAL, "a step item was deferred in a batch that does not allow it");
+  outputs_[i].state = CITADEL_REQUEST_DEFERRED;
+  outputs_[i].appended_tokens = 0;
+  outputs_[i].token_id = -1;
+  text_[i].clear();
 }
 
 std::span<void* const> StepOutputs::blocks(size_t i, const Host& host) {

@@ -8,7 +8,8 @@
 // preparer's encoder thread encodes the image off the caller's thread and the
 // prefill gets the direct rows; take() encodes on the caller's thread what the
 // encoder thread had not picked, one encode at a time; an encoding error
-// reaches take; a preparer gone leaves its tickets' images unencoded.
+// reaches take; a preparer gone leaves its tickets' images unencoded; ready()
+// turns true only once take would not wait for the threads.
 #include "deepseek_ocr/ocr_fixtures.hpp"
 
 #include "image_preparer.h"
@@ -20,6 +21,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <thread>
 
@@ -301,4 +303,69 @@ TEST_CASE("deepseek-ocr's preparer prepares and encodes a queued image on take",
   CHECK(taken.image.global_pixels == std::vector<float>(kFloats, 4.0f));
   taken = ImagePreparer::take(keeper);  // encoded before the preparer went
   CHECK(taken.rows == std::vector<float>(3, 2.0f));
+}
+
+TEST_CASE("deepseek-ocr's preparer says an image is ready once take would not wait for its threads",
+          "[deepseek-ocr]") {
+  std::mutex gate_mutex;
+  std::condition_variable gate_changed;
+  bool gate_open = false;
+  auto wait_gate = [&] {
+    std::unique_lock lock(gate_mutex);
+    gate_changed.wait(lock, [&] { return gate_open; });
+  };
+  auto open_gate = [&] {
+    std::lock_guard lock(gate_mutex);
+    gate_open = true;
+    gate_changed.notify_all();
+  };
+  auto prepare = [](const ImageSource& source) {
+    PreparedImage image;
+    image.global_pixels.assign(16, static_cast<float>(source.bytes.at(0)));
+    image.num_image_tokens = 1;
+    return image;
+  };
+  auto source = [](uint8_t value) { return ImageSource{{value}, ResolutionMode::tiny, {}, 2, 64}; };
+  // Opens the gate when a section ends, before its preparer joins its threads.
+  struct OpenOnExit {
+    std::function<void()> open;
+    ~OpenOnExit() { open(); }
+  };
+  CHECK(ImagePreparer::ready(ImagePreparer::Ticket()));
+
+  SECTION("with an encoder thread: ready once encoded") {
+    std::atomic<int> encodes{0};
+    ImagePreparer preparer(size_t{1} << 20, prepare, [&](const PreparedImage& image) {
+      ++encodes;
+      wait_gate();
+      return std::vector<float>(4, image.global_pixels.at(0));
+    });
+    const OpenOnExit guard{open_gate};
+    ImagePreparer::Ticket first = preparer.submit(source(1));
+    REQUIRE(eventually([&] { return encodes == 1; }));  // being encoded, held at the gate
+    ImagePreparer::Ticket second = preparer.submit(source(2));
+    REQUIRE(eventually([&] { return preparer.held_bytes() >= 2 * 16 * sizeof(float); }));  // prepared, not encoded
+    CHECK_FALSE(ImagePreparer::ready(first));
+    CHECK_FALSE(ImagePreparer::ready(second));
+    open_gate();
+    REQUIRE(eventually([&] { return ImagePreparer::ready(first) && ImagePreparer::ready(second); }));
+    CHECK(ImagePreparer::take(first).rows == std::vector<float>(4, 1.0f));
+    CHECK(ImagePreparer::take(second).rows == std::vector<float>(4, 2.0f));
+    CHECK(ImagePreparer::ready(first));  // taken: an empty ticket
+  }
+  SECTION("without one: ready once prepared (the caller encodes)") {
+    ImagePreparer preparer(size_t{1} << 20, [&](const ImageSource& s) {
+      wait_gate();
+      return prepare(s);
+    });
+    const OpenOnExit guard{open_gate};
+    ImagePreparer::Ticket ticket = preparer.submit(source(3));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK_FALSE(ImagePreparer::ready(ticket));
+    open_gate();
+    REQUIRE(eventually([&] { return ImagePreparer::ready(ticket); }));
+    const ImagePreparer::Taken taken = ImagePreparer::take(ticket);
+    CHECK_FALSE(taken.encoded);
+    CHECK_FALSE(taken.prepared_by_caller);
+  }
 }

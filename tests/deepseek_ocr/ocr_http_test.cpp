@@ -150,8 +150,11 @@ TEST_CASE("POST /v1/ocr gives the reference's greedy text and caches an image's 
 }
 
 TEST_CASE("pages sent at once (batched as the scheduler sees fit) each get their own reference text", "[deepseek-ocr][integration]") {
-  // The encoder on the step thread (the CPU's default), and on its own thread.
-  const std::string encoder_thread = GENERATE(as<std::string>{}, "auto", "true");
+  // The encoder on the step thread (the CPU's default), on its own thread,
+  // and on its own thread with prefills deferred while their images are
+  // encoded (the other pages' steps go on).
+  const std::string encoder_thread =
+      GENERATE(as<std::string>{}, "auto", "true", "true, defer_unready_images: true");
   INFO("vision_encoder_thread: " << encoder_thread);
   OcrServing serving("name: ocr\nplugin: deepseek-ocr\ndevice: cpu\nweights: " + test::ocr_model_dir().string() +
                      "\ncache:\n  size_mb: 16\noptions: {threads: 2, default_mode: tiny, vision_encoder_thread: " +

@@ -61,6 +61,9 @@ TEST_CASE("deepseek-ocr options are checked with the option named", "[deepseek-o
   CHECK(parse(R"({"vision_encoder_thread": false})").vision_encoder_thread == OcrOptions::EncoderThread::off);
   CHECK(parse(R"({"vision_encoder_thread": "auto"})").vision_encoder_thread == OcrOptions::EncoderThread::automatic);
   CHECK_THROWS_WITH(parse(R"({"vision_encoder_thread": "sometimes"})"), Catch::Contains("vision_encoder_thread"));
+  CHECK_FALSE(defaults.defer_unready_images);
+  CHECK(parse(R"({"defer_unready_images": true})").defer_unready_images);
+  CHECK_THROWS_WITH(parse(R"({"defer_unready_images": "yes"})"), Catch::Contains("defer_unready_images"));
 }
 
 TEST_CASE("the prompt is BOS, the text before <image>, the placeholder run, the text after", "[deepseek-ocr]") {

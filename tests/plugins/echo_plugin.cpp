@@ -7,7 +7,9 @@
 // content run stand for that content (as vision tokens stand for an image):
 // the plugin declares each run's content hash as a prefix-cache extra key and
 // writes the hash into those positions' entries, so two runs of equal bytes
-// but different content sharing a block is caught as corruption.
+// but different content sharing a block is caught as corruption. Option
+// defer_first_steps defers each request's first steps (ABI 2.2), as a
+// plugin waiting for an input would.
 //
 // Built several times (tests/plugins/CMakeLists.txt) with compile-time knobs:
 // ECHO_PLUGIN_NAME (the name its entry table reports; "echo"), ECHO_VERSION,
@@ -17,6 +19,7 @@
 #include "echo_input.hpp"
 
 #include <citadel/sdk.hpp>
+#include <citadel/step_outputs.hpp>
 
 #include <chrono>
 #include <map>
@@ -41,6 +44,7 @@ struct EchoOptions {
   uint32_t max_batch_requests = 64;
   uint32_t max_step_tokens = 2048;
   bool fail_create = false;
+  uint32_t defer_first_steps = 0;  // each request's first steps deferred, where the host takes that
   BlockLayout layout;
 };
 
@@ -76,6 +80,8 @@ EchoOptions parse_options(const boost::json::object& options) {
       result.max_batch_requests = option_uint(value, key, 1, 4096);
     } else if (key == "max_step_tokens") {
       result.max_step_tokens = option_uint(value, key, 1, 1 << 24);
+    } else if (key == "defer_first_steps") {
+      result.defer_first_steps = option_uint(value, key, 0, 1000);
     } else if (key == "fail_create") {
       if (!value.is_bool()) {
         throw sdk::PluginError(CITADEL_ERR_INVALID_ARGUMENT, "option fail_create: must be a boolean");
@@ -99,6 +105,7 @@ struct EchoRequest {
   std::vector<std::string> stop;
   std::string generated;  // bytes generated so far
   size_t emitted = 0;     // bytes of `generated` already returned as text
+  uint32_t deferred = 0;  // steps deferred so far
   bool finished = false;
   std::string text;       // this step's text (pointed to by the output)
   std::string error;      // this step's error (pointed to by the output)
@@ -186,7 +193,8 @@ class EchoModel : public sdk::Model {
     if (options_.step_delay_ms > 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(options_.step_delay_ms));
     }
-    for (uint32_t i = 0; i < batch.num_items; ++i) step_one(batch.items[i], outputs[i]);
+    const bool may_defer = sdk::step_may_defer(batch);
+    for (uint32_t i = 0; i < batch.num_items; ++i) step_one(batch.items[i], outputs[i], may_defer);
     host_.counter_add("echo_steps_total", 1.0);
     // Named without _total: the host must append it (Prometheus conventions).
     host_.counter_add("echo_batch_items", static_cast<double>(batch.num_items));
@@ -221,7 +229,7 @@ class EchoModel : public sdk::Model {
     output.error = request.error.c_str();
   }
 
-  void step_one(const citadel_step_item& item, citadel_step_output& output) {
+  void step_one(const citadel_step_item& item, citadel_step_output& output, bool may_defer) {
     auto found = requests_.find(item.request_id);
     if (found == requests_.end()) {
       unknown_request_error_ = "echo: unknown request " + std::to_string(item.request_id);
@@ -232,6 +240,11 @@ class EchoModel : public sdk::Model {
     }
     EchoRequest& request = found->second;
     request.text.clear();
+    if (may_defer && request.deferred < options_.defer_first_steps && !request.finished) {
+      ++request.deferred;
+      output.state = CITADEL_REQUEST_DEFERRED;  // nothing written, nothing appended
+      return;
+    }
     const uint64_t entry_bytes = options_.layout.bytes_per_token_per_layer;
     const uint32_t known = static_cast<uint32_t>(request.tokens.size());
     const uint32_t end = item.num_computed_tokens + item.num_new_tokens;

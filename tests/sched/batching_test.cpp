@@ -198,3 +198,44 @@ TEST_CASE("scheduler metrics count requests, tokens and latencies", "[sched]") {
   CHECK(text.find("citadel_queue_depth{model=\"echo\"} 0\n") != std::string::npos);
   CHECK(text.find("citadel_running_requests{model=\"echo\"} 0\n") != std::string::npos);
 }
+
+TEST_CASE("an item the plugin defers is stepped again and the others do not wait for it", "[sched]") {
+  SchedulerFixture fixture;
+  SECTION("one request: each deferred step is a step more, the output unchanged") {
+    EchoModelSetup setup{.name = "echo", .options_json = R"({"defer_first_steps": 2})"};
+    setup.scheduler.max_step_tokens = 8;
+    auto scheduler = fixture.make_scheduler(setup);
+    const std::string prompt = std::string(40, 'x') + "yz";
+    EventCollector collector;
+    REQUIRE(scheduler->submit(test::echo_request("echo", prompt, 3), collector.sink()));
+    REQUIRE(collector.wait_final());
+    CHECK(collector.text() == echo_output(prompt, 3));
+    CHECK(collector.final_event().finish_reason == sched::FinishReason::length);
+    // 42 prompt tokens in chunks of 8 (6 steps) and 2 decodes, after 2 deferred steps.
+    CHECK(scheduler->stats().steps == 10);
+    CHECK(scheduler->stats().deferred_items == 2);
+    CHECK(fixture.metrics.render().find("citadel_step_deferred_items_total{model=\"echo\"} 2") != std::string::npos);
+  }
+  SECTION("a decoding request keeps decoding beside a deferred prefill") {
+    auto arbiter = std::make_shared<sched::DeviceArbiter>("cpu");
+    EchoModelSetup setup{.name = "echo", .options_json = R"({"step_delay_ms": 1, "defer_first_steps": 3})"};
+    setup.scheduler.max_step_tokens = 6;
+    auto scheduler = fixture.make_scheduler(setup, arbiter);
+    EventCollector short_request, long_request;
+    test::DeviceGate gate(*arbiter);
+    REQUIRE(scheduler->submit(test::echo_request("echo", "ab", 200), short_request.sink()));
+    REQUIRE(short_request.wait_text(1));
+    gate.close();
+    REQUIRE(scheduler->submit(test::echo_request("echo", std::string(60, 'q'), 2), long_request.sink()));
+    gate.open();
+    REQUIRE(long_request.wait_final());
+    CHECK_FALSE(short_request.finished());
+    REQUIRE(short_request.wait_final());
+    CHECK(long_request.text() == "qq");
+    CHECK(short_request.text() == echo_output("ab", 200));
+    // The short request's 200 steps, after its own 3 deferred ones (alone);
+    // the long prompt's 3 deferrals fall in steps the short one decodes in.
+    CHECK(scheduler->stats().steps == 203);
+    CHECK(scheduler->stats().deferred_items == 6);
+  }
+}

@@ -3,8 +3,10 @@
 // checked by the table's struct_size (a plugin on an older host fails create
 // cleanly, naming the service), and step items and outputs are walked with
 // the batch's strides, whatever size the host's structs have; describe()
-// fills only as much of the model info as the host's struct_size covers.
+// fills only as much of the model info as the host's struct_size covers;
+// a step item is deferred only in a batch whose flags (ABI 2.2) allow it.
 #include <citadel/sdk.hpp>
+#include <citadel/step_outputs.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -167,5 +169,80 @@ TEST_CASE("describe writes only the fields the host's model info covers", "[sdk]
   CHECK(seen.vocab_size == 7);
   CHECK(seen.struct_size == older_size);
   for (size_t b = older_size; b < older.size(); ++b) CHECK(older[b] == 0xAB);
+  api->destroy(instance);
+}
+
+namespace {
+
+// Defers every item where the batch allows it (sdk::StepOutputs), else
+// appends token 1; with `force`, defers regardless (which the SDK refuses).
+class DeferModel : public sdk::Model {
+ public:
+  DeferModel(const sdk::Host&, const sdk::ModelConfig& config) : force_(config.options.contains("force")) {}
+  citadel_model_info describe() override { return citadel_model_info{}; }
+  sdk::RequestPlan open_request(uint64_t, std::string_view, std::span<const uint8_t>) override { return {}; }
+  void step(const citadel_step_batch& batch, citadel_step_output* outputs) override {
+    outputs_.begin(batch, outputs);
+    for (size_t i = 0; i < batch.num_items; ++i) {
+      if (outputs_.may_defer() || force_) {
+        outputs_.defer(i);
+      } else {
+        outputs_.append(i, 1, "x");
+      }
+    }
+    outputs_.publish();
+  }
+  void close_request(uint64_t) override {}
+
+ private:
+  bool force_;
+  sdk::StepOutputs outputs_;
+};
+
+}  // namespace
+
+TEST_CASE("a plugin defers step items only where the host's batch allows it", "[sdk]") {
+  const citadel_host_api host = full_host();
+  const citadel_plugin_api* api = sdk::detail::make_plugin_api(
+      &host, "defer", "1.0.0",
+      [](const sdk::Host& h, const sdk::ModelConfig& c) -> sdk::Model* { return new DeferModel(h, c); });
+  citadel_instance* instance = nullptr;
+  citadel_error error{};
+  REQUIRE(api->create(nullptr, R"({"options": {}})", &instance, &error) == CITADEL_OK);
+  citadel_step_item item{};
+  item.struct_size = sizeof(item);
+  item.request_id = 7;
+  item.num_new_tokens = 1;
+  auto run = [&](citadel_step_batch batch) {
+    citadel_step_output output{};
+    output.struct_size = sizeof(output);
+    REQUIRE(api->step(instance, &batch, &output, &error) == CITADEL_OK);
+    return output;
+  };
+  citadel_step_batch batch{sizeof(citadel_step_batch), 1, sizeof(item), sizeof(citadel_step_output), &item,
+                           CITADEL_STEP_MAY_DEFER};
+  const citadel_step_output deferred = run(batch);
+  CHECK(deferred.state == CITADEL_REQUEST_DEFERRED);
+  CHECK(deferred.appended_tokens == 0);
+  CHECK(deferred.text_len == 0);
+
+  batch.flags = 0;  // a host that reschedules nothing
+  CHECK(run(batch).state == CITADEL_REQUEST_RUNNING);
+  CHECK(run(batch).appended_tokens == 1);
+
+  // An ABI 2.1 host: its batch ends before flags, whatever lies after it.
+  batch.flags = CITADEL_STEP_MAY_DEFER;
+  batch.struct_size = static_cast<uint32_t>(offsetof(citadel_step_batch, flags));
+  CHECK(run(batch).state == CITADEL_REQUEST_RUNNING);
+  api->destroy(instance);
+
+  // Deferring where the batch does not allow it fails the step, not the host.
+  REQUIRE(api->create(nullptr, R"({"options": {"force": true}})", &instance, &error) == CITADEL_OK);
+  citadel_step_output output{};
+  output.struct_size = sizeof(output);
+  batch.struct_size = sizeof(citadel_step_batch);
+  batch.flags = 0;
+  CHECK(api->step(instance, &batch, &output, &error) == CITADEL_ERR_INTERNAL);
+  CHECK_THAT(std::string(error.message), Catch::Contains("does not allow"));
   api->destroy(instance);
 }

@@ -57,7 +57,7 @@ extern "C" {
 #endif
 
 #define CITADEL_ABI_VERSION_MAJOR 2
-#define CITADEL_ABI_VERSION_MINOR 1
+#define CITADEL_ABI_VERSION_MINOR 2
 
 /* True when a struct that starts with struct_size, written by the other side,
  * covers `member` (a table's function or a struct's field). */
@@ -252,12 +252,25 @@ typedef struct citadel_step_batch {
   uint32_t item_size;
   uint32_t output_size;
   const citadel_step_item* items;
+  /* ABI 2.2: CITADEL_STEP_* flags (absent from older hosts: none). */
+  uint32_t flags;
 } citadel_step_batch;
+
+/* The host takes CITADEL_REQUEST_DEFERRED outputs in this step. */
+#define CITADEL_STEP_MAY_DEFER 0x1u
 
 typedef enum citadel_request_state {
   CITADEL_REQUEST_RUNNING = 0,
   CITADEL_REQUEST_FINISHED = 1,
-  CITADEL_REQUEST_FAILED = 2
+  CITADEL_REQUEST_FAILED = 2,
+  /* ABI 2.2, only in a batch with CITADEL_STEP_MAY_DEFER: the plugin did not
+   * process the item this step because an input of the request is not ready
+   * (an image still being encoded on another thread), so the rest of the
+   * batch need not wait for it. Nothing was written to its cache blocks;
+   * appended_tokens 0, no text or data. The host keeps its computed tokens
+   * and schedules the same tokens again; when every item of a step is
+   * deferred it waits a moment before the next step. */
+  CITADEL_REQUEST_DEFERRED = 3
 } citadel_request_state;
 
 typedef enum citadel_finish_reason {

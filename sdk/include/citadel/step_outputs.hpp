@@ -1,8 +1,9 @@
 // citadel/step_outputs.hpp — what a plugin's step() keeps behind its
 // outputs: each output reset for its item (request id, RUNNING, no token),
 // the text and error strings the outputs point at (valid until the next
-// step, as plugin.h requires), and each item's cache block addresses (the
-// item's own, or else the host's answer per block id).
+// step, as plugin.h requires), each item's cache block addresses (the
+// item's own, or else the host's answer per block id), and items deferred
+// where the host takes that.
 //
 // Used by the model plugins' step loops (llm-gptq, deepseek-ocr); one per
 // model instance, called from the instance's thread only.
@@ -11,12 +12,20 @@
 #include <citadel/plugin.h>
 #include <citadel/sdk.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
 
 namespace citadel::sdk {
+
+// Whether the host takes CITADEL_REQUEST_DEFERRED outputs in this batch
+// (ABI 2.2: its flags, when its struct_size covers them).
+inline bool step_may_defer(const citadel_step_batch& batch) {
+  return batch.struct_size >= offsetof(citadel_step_batch, flags) + sizeof(batch.flags) &&
+         (batch.flags & CITADEL_STEP_MAY_DEFER) != 0;
+}
 
 class StepOutputs {
  public:
@@ -31,6 +40,12 @@ class StepOutputs {
   void append(size_t i, int32_t token, std::string text);
   // Item i is done (STOP, LENGTH, ...).
   void finish(size_t i, citadel_finish_reason reason);
+  // Whether the host takes deferred items in this step (ABI 2.2).
+  bool may_defer() const { return may_defer_; }
+  // Item i was not processed: an input is not ready (plugin.h,
+  // CITADEL_REQUEST_DEFERRED). Only when may_defer(); throws PluginError
+  // (INTERNAL) otherwise.
+  void defer(size_t i);
 
   // Item i's block addresses: the item's own, else the host's for each block
   // id, stopping at the first id the host does not know (so a result shorter
@@ -43,6 +58,7 @@ class StepOutputs {
  private:
   const citadel_step_item* items_ = nullptr;
   citadel_step_output* outputs_ = nullptr;
+  bool may_defer_ = false;
   std::vector<std::string> text_, error_;
   std::vector<std::vector<void*>> blocks_;
 };
