@@ -24,6 +24,7 @@
 // graphs (runtime/cuda/step_graphs.h), one per row count and table stride.
 #include "decoder_backend.h"
 
+#include "cuda_decoder_weights.h"
 #include "expert_batch_plan.h"
 #include "moe_mlp.h"
 
@@ -52,100 +53,12 @@
 #include <cmath>
 #include <cstddef>
 #include <cstring>
-#include <initializer_list>
 #include <vector>
 
 namespace citadel::deepseek_ocr {
 namespace {
 
 namespace cuda = runtime::cuda;
-
-// A weight [out, in] on the device as f16.
-struct DeviceLinear {
-  cuda::DeviceBuffer weight;
-  int64_t in = 0, out = 0;
-};
-
-DeviceLinear upload_linear(const Linear& linear) {
-  const runtime::Tensor f16 = linear.weight.to_f32().converted(runtime::DType::f16);
-  return DeviceLinear{cuda::DeviceBuffer::from_host(f16.data(), f16.nbytes(), "deepseek-ocr weight"),
-                      linear.in_features(), linear.out_features()};
-}
-
-// Linears of one shape stacked [count x out, in] as f16.
-cuda::DeviceBuffer upload_stacked(std::initializer_list<const Linear*> linears) {
-  std::vector<std::byte> stacked;
-  for (const Linear* linear : linears) {
-    const runtime::Tensor f16 = linear->weight.to_f32().converted(runtime::DType::f16);
-    const auto* bytes = static_cast<const std::byte*>(f16.data());
-    stacked.insert(stacked.end(), bytes, bytes + f16.nbytes());
-  }
-  return cuda::DeviceBuffer::from_host(stacked.data(), stacked.size(), "deepseek-ocr q|k|v weight");
-}
-
-// A gated MLP on the device: gate and up stacked into one [2 x width, in]
-// f16 weight (one GEMM gives both halves), down [out, width].
-struct DeviceMlp {
-  cuda::DeviceBuffer gate_up, down;
-  int64_t in = 0, width = 0, out = 0;
-};
-
-DeviceMlp upload_mlp(const GatedMlp& mlp) {
-  const runtime::Tensor gate = mlp.gate.weight.to_f32().converted(runtime::DType::f16);
-  const runtime::Tensor up = mlp.up.weight.to_f32().converted(runtime::DType::f16);
-  const runtime::Tensor down = mlp.down.weight.to_f32().converted(runtime::DType::f16);
-  std::vector<std::byte> stacked(gate.nbytes() + up.nbytes());
-  std::memcpy(stacked.data(), gate.data(), gate.nbytes());
-  std::memcpy(stacked.data() + gate.nbytes(), up.data(), up.nbytes());
-  DeviceMlp device;
-  device.gate_up = cuda::DeviceBuffer::from_host(stacked.data(), stacked.size(), "deepseek-ocr gate_up weight");
-  device.down = cuda::DeviceBuffer::from_host(down.data(), down.nbytes(), "deepseek-ocr down weight");
-  device.in = mlp.gate.in_features();
-  device.width = mlp.width();
-  device.out = mlp.down.out_features();
-  return device;
-}
-
-// The MLP's hidden units [begin, begin + width) as an MLP of their own: its
-// gate and up rows and down columns. The parts' outputs sum to the MLP's.
-GatedMlp mlp_part(const GatedMlp& mlp, int64_t begin, int64_t width) {
-  const runtime::Tensor gate = mlp.gate.weight.to_f32(), up = mlp.up.weight.to_f32(), down = mlp.down.weight.to_f32();
-  const int64_t in = mlp.gate.in_features(), out = mlp.down.out_features(), full = mlp.width();
-  runtime::Tensor part_gate = runtime::Tensor::zeros(runtime::DType::f32, {width, in});
-  runtime::Tensor part_up = runtime::Tensor::zeros(runtime::DType::f32, {width, in});
-  runtime::Tensor part_down = runtime::Tensor::zeros(runtime::DType::f32, {out, width});
-  std::memcpy(part_gate.data(), gate.data_as<float>() + begin * in, size_t(width * in) * sizeof(float));
-  std::memcpy(part_up.data(), up.data_as<float>() + begin * in, size_t(width * in) * sizeof(float));
-  for (int64_t o = 0; o < out; ++o)
-    std::memcpy(part_down.data_as<float>() + o * width, down.data_as<float>() + o * full + begin,
-                size_t(width) * sizeof(float));
-  return GatedMlp{Linear{std::move(part_gate)}, Linear{std::move(part_up)}, Linear{std::move(part_down)}};
-}
-
-cuda::DeviceBuffer upload_f32(const runtime::Tensor& tensor) {
-  const runtime::Tensor f32 = tensor.to_f32();
-  return cuda::DeviceBuffer::from_host(f32.data(), f32.nbytes(), "deepseek-ocr vector");
-}
-
-struct DeviceLayer {
-  cuda::DeviceBuffer input_norm, post_attention_norm;
-  DeviceLinear q, k, v, o;
-  // q, k and v of one width (multi-head attention) stacked [3 x width, in]
-  // for one strided-batched GEMM; q, k and v are then left empty.
-  cuda::DeviceBuffer qkv;
-  bool moe = false;
-  DeviceMlp dense;
-  DeviceLinear router;
-  std::vector<DeviceMlp> experts;
-  // The shared experts: one MLP, or (when their width is a multiple of the
-  // routed experts') parts as wide as a routed expert, so they join the
-  // routed experts' launches.
-  std::vector<DeviceMlp> shared;
-  // Routing on the device: the gate_up then the down weights of every
-  // routed expert and shared part, as device pointer arrays.
-  bool device_routing = false;
-  cuda::DeviceBuffer gate_up_pointers, down_pointers;
-};
 
 class CudaDecoder final : public DecoderBackend {
  public:
@@ -157,47 +70,7 @@ class CudaDecoder final : public DecoderBackend {
       runtime::throw_invalid("deepseek-ocr CUDA: head_dim " + std::to_string(config.head_dim) + " exceeds 256");
     final_norm_ = upload_f32(weights.final_norm);
     lm_head_ = upload_linear(weights.lm_head);
-    for (const DecoderLayerWeights& layer : weights.layers) {
-      DeviceLayer device;
-      device.input_norm = upload_f32(layer.input_norm);
-      device.post_attention_norm = upload_f32(layer.post_attention_norm);
-      if (layer.q.out_features() == layer.k.out_features() && layer.k.out_features() == layer.v.out_features()) {
-        device.qkv = upload_stacked({&layer.q, &layer.k, &layer.v});
-      } else {
-        device.q = upload_linear(layer.q);
-        device.k = upload_linear(layer.k);
-        device.v = upload_linear(layer.v);
-      }
-      device.o = upload_linear(layer.o);
-      device.moe = layer.moe;
-      if (!layer.moe) {
-        device.dense = upload_mlp(layer.dense);
-      } else {
-        device.router = upload_linear(Linear{layer.router});
-        for (const GatedMlp& expert : layer.experts) device.experts.push_back(upload_mlp(expert));
-        const int64_t width = config.moe_intermediate_size;
-        const bool parts = layer.has_shared && width > 0 && layer.shared.width() % width == 0;
-        if (parts) {
-          for (int64_t begin = 0; begin < layer.shared.width(); begin += width)
-            device.shared.push_back(upload_mlp(mlp_part(layer.shared, begin, width)));
-        } else if (layer.has_shared) {
-          device.shared.push_back(upload_mlp(layer.shared));
-        }
-        device.device_routing = can_route_on_device(config, device, parts || !layer.has_shared);
-        if (device.device_routing) {
-          std::vector<const void*> gate_up, down;
-          for (const auto* list : {&device.experts, &device.shared}) {
-            for (const DeviceMlp& mlp : *list) {
-              gate_up.push_back(mlp.gate_up.data());
-              down.push_back(mlp.down.data());
-            }
-          }
-          device.gate_up_pointers = cuda::DeviceBuffer::from_vector(gate_up, "deepseek-ocr expert pointers");
-          device.down_pointers = cuda::DeviceBuffer::from_vector(down, "deepseek-ocr expert pointers");
-        }
-      }
-      layers_.push_back(std::move(device));
-    }
+    for (const DecoderLayerWeights& layer : weights.layers) layers_.push_back(upload_layer(config, layer));
     const std::vector<float> inv_freq = runtime::rope_inv_freq(config.head_dim, config.rope_theta, runtime::RopeScaling{});
     inv_freq_ = cuda::DeviceBuffer::from_vector(inv_freq, "deepseek-ocr rope table");
     cuda::check_cublas(cublasSetStream(static_cast<cublasHandle_t>(cublas_.handle()), static_cast<cudaStream_t>(stream)),
@@ -235,9 +108,6 @@ class CudaDecoder final : public DecoderBackend {
   // assignments[i] gives mlps[i] its rows (expert_batch_plan.h).
   void run_mlps(const std::vector<const DeviceMlp*>& mlps, const std::vector<MlpAssignment>& assignments,
                 const float* x, int64_t rows, float* out);
-  // Whether the layer's experts (routed, and shared parts when
-  // `shared_as_parts`) fit the device routing kernels' limits.
-  static bool can_route_on_device(const DecoderConfig& config, const DeviceLayer& layer, bool shared_as_parts);
   void attention(size_t layer, int64_t rows);
   void feed_forward(size_t layer, int64_t rows);
   // A dense layer's MLP over all rows, added into the hidden rows.
@@ -462,20 +332,6 @@ void CudaDecoder::dense_mlp(const DeviceMlp& mlp, const float* normed, int64_t r
   cuda::matmul_f16_input(cublas_, activation, rows, mlp.width, mlp.down.as<uint16_t>(), cuda::WeightLayout::out_in,
                          hidden, proj, nullptr, stream_);
   cuda::add_in_place(hidden_.as<float>(), proj, rows * hidden, stream_);
-}
-
-bool CudaDecoder::can_route_on_device(const DecoderConfig& config, const DeviceLayer& layer, bool shared_as_parts) {
-  const int64_t experts = static_cast<int64_t>(layer.experts.size());
-  const int64_t per_row = int64_t{config.experts_per_token} + static_cast<int64_t>(layer.shared.size());
-  if (!shared_as_parts || experts == 0 || experts > cuda::kMaxRoutedExperts || config.experts_per_token == 0 ||
-      config.experts_per_token > experts || per_row > cuda::kMaxExpertsPerRow)
-    return false;
-  const int64_t width = config.moe_intermediate_size;
-  if (width % 8 != 0 || config.hidden_size % 8 != 0) return false;  // expert_gemm's 16-byte rows
-  for (const auto* list : {&layer.experts, &layer.shared})
-    for (const DeviceMlp& mlp : *list)
-      if (mlp.width != width) return false;
-  return true;
 }
 
 void CudaDecoder::routed_on_device(const DeviceLayer& layer, const float* normed, int64_t rows, float* out) {

@@ -35,6 +35,30 @@ void run_and_check(sched::ModelScheduler& scheduler, const std::vector<std::stri
   }
 }
 
+// A short request ("ab", 200 tokens) decoding when a 60-token prompt joins
+// it, a step taking 6 tokens, with the echo plugin's `options_json`. Checks
+// that the long request finished first and both outputs; returns the
+// scheduler's stats once both are done.
+sched::ModelSchedulerStats decode_beside_long_prefill(SchedulerFixture& fixture, const std::string& options_json) {
+  auto arbiter = std::make_shared<sched::DeviceArbiter>("cpu");
+  EchoModelSetup setup{.name = "echo", .options_json = options_json};
+  setup.scheduler.max_step_tokens = 6;
+  auto scheduler = fixture.make_scheduler(setup, arbiter);
+  EventCollector short_request, long_request;
+  test::DeviceGate gate(*arbiter);
+  REQUIRE(scheduler->submit(test::echo_request("echo", "ab", 200), short_request.sink()));
+  REQUIRE(short_request.wait_text(1));
+  gate.close();  // the short request is decoding; the long one joins it
+  REQUIRE(scheduler->submit(test::echo_request("echo", std::string(60, 'q'), 2), long_request.sink()));
+  gate.open();
+  REQUIRE(long_request.wait_final());
+  CHECK_FALSE(short_request.finished());  // the long prompt did not wait for it
+  REQUIRE(short_request.wait_final());
+  CHECK(long_request.text() == "qq");
+  CHECK(short_request.text() == echo_output("ab", 200));
+  return scheduler->stats();
+}
+
 }  // namespace
 
 TEST_CASE("several requests interleave in shared steps and each gets its own output", "[sched]") {
@@ -80,25 +104,10 @@ TEST_CASE("a long prompt is prefilled in chunks under max_step_tokens", "[sched]
 
 TEST_CASE("decodes keep running while a long prefill is chunked beside them", "[sched]") {
   SchedulerFixture fixture;
-  auto arbiter = std::make_shared<sched::DeviceArbiter>("cpu");
-  EchoModelSetup setup{.name = "echo", .options_json = R"({"step_delay_ms": 1})"};
-  setup.scheduler.max_step_tokens = 6;
-  auto scheduler = fixture.make_scheduler(setup, arbiter);
-  EventCollector short_request, long_request;
-  test::DeviceGate gate(*arbiter);
-  REQUIRE(scheduler->submit(test::echo_request("echo", "ab", 200), short_request.sink()));
-  REQUIRE(short_request.wait_text(1));
-  gate.close();  // the short request is decoding; the long one joins it
-  REQUIRE(scheduler->submit(test::echo_request("echo", std::string(60, 'q'), 2), long_request.sink()));
-  gate.open();
-  REQUIRE(long_request.wait_final());
-  CHECK_FALSE(short_request.finished());  // the long prompt did not wait for it
-  REQUIRE(short_request.wait_final());
-  CHECK(long_request.text() == "qq");
-  CHECK(short_request.text() == echo_output("ab", 200));
+  const sched::ModelSchedulerStats stats = decode_beside_long_prefill(fixture, R"({"step_delay_ms": 1})");
   // The short request decodes in every step (200 steps in all) while the
   // long prompt takes the other 5 tokens of each step's budget of 6.
-  CHECK(scheduler->stats().steps == 200);
+  CHECK(stats.steps == 200);
 }
 
 TEST_CASE("a repeated prompt is served from the prefix cache and reported in usage", "[sched]") {
@@ -217,25 +226,11 @@ TEST_CASE("an item the plugin defers is stepped again and the others do not wait
     CHECK(fixture.metrics.render().find("citadel_step_deferred_items_total{model=\"echo\"} 2") != std::string::npos);
   }
   SECTION("a decoding request keeps decoding beside a deferred prefill") {
-    auto arbiter = std::make_shared<sched::DeviceArbiter>("cpu");
-    EchoModelSetup setup{.name = "echo", .options_json = R"({"step_delay_ms": 1, "defer_first_steps": 3})"};
-    setup.scheduler.max_step_tokens = 6;
-    auto scheduler = fixture.make_scheduler(setup, arbiter);
-    EventCollector short_request, long_request;
-    test::DeviceGate gate(*arbiter);
-    REQUIRE(scheduler->submit(test::echo_request("echo", "ab", 200), short_request.sink()));
-    REQUIRE(short_request.wait_text(1));
-    gate.close();
-    REQUIRE(scheduler->submit(test::echo_request("echo", std::string(60, 'q'), 2), long_request.sink()));
-    gate.open();
-    REQUIRE(long_request.wait_final());
-    CHECK_FALSE(short_request.finished());
-    REQUIRE(short_request.wait_final());
-    CHECK(long_request.text() == "qq");
-    CHECK(short_request.text() == echo_output("ab", 200));
+    const sched::ModelSchedulerStats stats =
+        decode_beside_long_prefill(fixture, R"({"step_delay_ms": 1, "defer_first_steps": 3})");
     // The short request's 200 steps, after its own 3 deferred ones (alone);
     // the long prompt's 3 deferrals fall in steps the short one decodes in.
-    CHECK(scheduler->stats().steps == 203);
-    CHECK(scheduler->stats().deferred_items == 6);
+    CHECK(stats.steps == 203);
+    CHECK(stats.deferred_items == 6);
   }
 }
