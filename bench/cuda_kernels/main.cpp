@@ -42,6 +42,7 @@
 #include "runtime/cuda/int4_gemv_ring.h"
 #include "runtime/cuda/int4_gemv_tc.h"
 #include "runtime/cuda/int4_mma.h"
+#include "runtime/cuda/int4_wgmma.h"
 #include "runtime/cuda/random_fill.h"
 
 #include <cuda_runtime_api.h>
@@ -71,7 +72,8 @@ struct StepTotals {
 };
 
 // Past the GEMV's rows: int4_mma f32-exact (x = hi + lo, passes of 32) and
-// with f16 activations (passes of 64), and past the exact rows forward's
+// with f16 activations (passes of 64) on mma.sync and, on sm_90a, on wgmma
+// (int4_wgmma.h), and past the exact rows forward's
 // dequantize + cuBLAS path, each with its distance from the f32 GEMV.
 void bench_gemm_paths(const char* model, const LinearShape& shape, const RandomInt4Linear& linear, const float* x,
                       int64_t m, const LinearEpilogue& epilogue, double bytes, double copy_bandwidth,
@@ -79,8 +81,15 @@ void bench_gemm_paths(const char* model, const LinearShape& shape, const RandomI
   struct Path {
     const char* label;
     Int4MmaActivations activations;
+    bool wgmma;
   };
-  for (const Path path : {Path{"int4 mma exact", Int4MmaActivations::f32_exact}, Path{"int4 mma f16", Int4MmaActivations::f16}}) {
+  const bool chosen_wgmma = int4_mma_wgmma();
+  for (const Path path : {Path{"int4 mma exact", Int4MmaActivations::f32_exact, false},
+                          Path{"int4 wgmma exact", Int4MmaActivations::f32_exact, true},
+                          Path{"int4 mma f16", Int4MmaActivations::f16, false},
+                          Path{"int4 wgmma f16", Int4MmaActivations::f16, true}}) {
+    if (path.wgmma && !int4_wgmma_available()) continue;
+    int4_mma_set_wgmma(path.wgmma);
     const double us = time_calls_on(
         [&](int c, void* s) { linear.mma(c, context, x, m, epilogue, path.activations, s); }, linear.copies());
     print_row(model, shape.name, shape.in, shape.columns(), m, path.label, us, bytes, copy_bandwidth);
@@ -92,6 +101,7 @@ void bench_gemm_paths(const char* model, const LinearShape& shape, const RandomI
                            nullptr, path.activations);
                 }));
   }
+  int4_mma_set_wgmma(chosen_wgmma);
   if (m <= GptqLinearCuda::kTensorCoreMaxRows) return;  // forward() takes the f32-exact GEMM there
   const int64_t chosen = GptqLinearCuda::int4_mma_f16_max_rows();
   GptqLinearCuda::set_int4_mma_f16_max_rows(0);  // forward() now dequantizes and calls cuBLAS past 24 rows
@@ -284,6 +294,8 @@ Filters parse(int argc, char** argv) {
       int4_mma_tuning(stages, blocks, std::atoi(argv[++i]));
     } else if (arg == "--mma-f16-rows" && i + 1 < argc) {  // forward's int4 GEMM with f16 activations up to N rows
       GptqLinearCuda::set_int4_mma_f16_max_rows(std::atoll(argv[++i]));
+    } else if (arg == "--wgmma") {  // forward's int4 GEMM on wgmma on sm_90a (default: mma.sync)
+      int4_mma_set_wgmma(true);
     } else if (arg == "--graph") {  // the linear layers timed as CUDA graphs of their calls
       set_graph_timing(true);
     } else if (arg == "--no-attention") {
@@ -292,7 +304,7 @@ Filters parse(int argc, char** argv) {
       f.split_sweep = true;
     } else {
       throw std::runtime_error("usage: bench_cuda_kernels [--model NAME] [--layer NAME] [--batches 1,16] "
-                               "[--tc-plan BLOCKS CLUSTER PDL PASS_ROWS] [--ring-plan DISPATCH CLUSTER BLOCKS SLOTS] [--mma-plan MIN_STAGES BLOCKS_PER_SM MAX_SPLITS] [--mma-f16-rows N] [--graph] [--no-attention] [--split-sweep] (unknown argument '" + arg + "')");
+                               "[--tc-plan BLOCKS CLUSTER PDL PASS_ROWS] [--ring-plan DISPATCH CLUSTER BLOCKS SLOTS] [--mma-plan MIN_STAGES BLOCKS_PER_SM MAX_SPLITS] [--mma-f16-rows N] [--wgmma] [--graph] [--no-attention] [--split-sweep] (unknown argument '" + arg + "')");
     }
   }
   return f;

@@ -33,6 +33,8 @@ const TuningFlag kFlags[] = {
     {"--ring", "", 0, [](const int*) { cuda::set_int4_gemv_ring_dispatch(true); }},
     // Rows up to which the int4 GEMM with f16 activations replaces dequantize + cuBLAS.
     {"--mma-f16-rows", " N", 1, [](const int* v) { cuda::GptqLinearCuda::set_int4_mma_f16_max_rows(v[0]); }},
+    // The int4 GEMM on wgmma where it is available (sm_90a; default: mma.sync).
+    {"--wgmma", "", 0, [](const int*) { cuda::int4_mma_set_wgmma(true); }},
     // Rows from which the f16-activation GEMM replaces the f32-exact kernels.
     {"--mma-f16-from", " N", 1, [](const int* v) { cuda::GptqLinearCuda::set_int4_mma_f16_min_rows(v[0]); }},
     // Rows from which the f32-exact tensor-core GEMM replaces the GEMVs.

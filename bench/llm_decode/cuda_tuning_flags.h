@@ -1,6 +1,6 @@
 // cuda_tuning_flags.h — the flags of bench_llm_decode --cuda that pick or
 // tune kernels process-wide before the run (--no-pdl, --ring,
-// --mma-f16-rows N, --mma-f16-from N, --mma-exact-from N, --mma-plan M B S,
+// --mma-f16-rows N, --mma-f16-from N, --mma-exact-from N, --wgmma, --mma-plan M B S,
 // --attention-waves W). Called by main.cpp's argument loop; CUDA builds only
 // (a CPU build rejects these flags as unknown).
 #pragma once

@@ -9,7 +9,8 @@
 // int4 GEMM with f16 activations up to N rows, 0 for dequantize + cuBLAS
 // past 24; --mma-f16-from N: that GEMM from N rows on, in place of the
 // f32-exact kernels up to 24; --mma-exact-from N: the f32-exact int4 GEMM
-// from N rows (default 8) in place of the GEMVs; --mma-plan M B S: the
+// from N rows (default 8) in place of the GEMVs; --wgmma: the int4 GEMM on
+// wgmma on sm_90a (default: mma.sync); --mma-plan M B S: the
 // GEMM's splits hold at least M stages of 64 inputs (default 4), aim at B
 // blocks per SM (0: its occupancy), at most S splits (up to 8); --attention-waves W: the tensor-core
 // attention's splits fill up to W waves (default 2); --stages: where a decode step's time goes, per
@@ -256,7 +257,7 @@ int main(int argc, char** argv) {
     else if (arg == "--prefill") options.prefill_tokens = std::max(1, value());
     else if (arg == "--context") options.context = std::max(0, value());
     else {
-      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda [--no-pdl] [--ring] [--mma-f16-rows N] [--mma-f16-from N] [--mma-exact-from N] [--attention-waves W] [--mma-plan MIN_STAGES BLOCKS_PER_SM MAX_SPLITS] [--stages]] [--offload [--budget-gb G]] [--gguf FILE [--perplexity TEXT]]\n"
+      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda [--no-pdl] [--ring] [--mma-f16-rows N] [--mma-f16-from N] [--mma-exact-from N] [--wgmma] [--attention-waves W] [--mma-plan MIN_STAGES BLOCKS_PER_SM MAX_SPLITS] [--stages]] [--offload [--budget-gb G]] [--gguf FILE [--perplexity TEXT]]\n"
                   "  --quick (default): TinyLlama-1.1B shape only; --full: also Llama-3-8B\n"
                   "  --cuda: the CUDA forward pass, TinyLlama-1.1B and Llama-3-8B (CUDA builds); with --full\n"
                   "          also Llama-3-8B at batch 16 and contexts 8k and 32k\n"

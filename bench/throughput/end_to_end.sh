@@ -22,25 +22,12 @@ batch=${CITADEL_E2E_BATCH:-64}
 port=${CITADEL_E2E_PORT:-18095}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 source "$repo/bench/common/serve_host.sh"
+source "$repo/bench/common/dummy_llama.sh"
 root=$(mktemp -d)
 # (pid is empty once the host has stopped: "kill 0" would signal this whole
 # process group, the caller's shell included.)
 trap '[ -n "${pid:-}" ] && kill -TERM "$pid" 2>/dev/null; rm -rf "$root"' EXIT
-mkdir -p "$root/model"
-tiny=$repo/tests/data/llm/llama3-gptq
-cp "$tiny/tokenizer.json" "$tiny/tokenizer_config.json" "$tiny/generation_config.json" "$root/model/"
-python3 - "$tiny/config.json" "$root/model/config.json" "$shape" <<'PY'
-import json, sys
-config = json.load(open(sys.argv[1]))
-if sys.argv[3] == "llama3-8b":
-    config.update(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32,
-                  num_key_value_heads=8, head_dim=128, vocab_size=128256, max_position_embeddings=8192,
-                  rope_theta=500000.0, tie_word_embeddings=False)
-    config["quantization_config"].update(bits=4, group_size=128, desc_act=False, sym=True)
-elif sys.argv[3] != "tiny":
-    sys.exit("unknown shape " + sys.argv[3])
-json.dump(config, open(sys.argv[2], "w"), indent=1)
-PY
+write_dummy_llama "$root/model" "$shape"
 write_host_config
 cache_mb=$([ "$shape" = tiny ] && echo 256 || echo 12288)
 cat >"$root/models.d/bench.yaml" <<YAML

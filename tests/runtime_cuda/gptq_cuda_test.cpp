@@ -16,8 +16,11 @@
 #include "runtime/cuda/int4_gemv.h"
 #include "runtime/cuda/int4_gemv_tc.h"
 #include "runtime/cuda/int4_mma.h"
+#include "runtime/cuda/int4_wgmma.h"
 #include "runtime/kernels/elementwise.h"
 #include "runtime/kernels/gptq.h"
+
+#include <cuda_runtime.h>
 
 #include <numeric>
 #include <random>
@@ -116,16 +119,21 @@ TEST_CASE("cuda tiled int4 GEMV splits K over many blocks on a wide input and st
 
 TEST_CASE("cuda tensor-core int4 GEMM matches the CPU layer to f32 rounding for 1..70 rows", "[cuda]") {
   std::mt19937 rng(18);
+  const bool chosen_wgmma = int4_mma_wgmma();
   for (int64_t group_size : {32, 64, 128, -1}) {
     for (bool act_order : {false, true}) {
       const auto layer = make_layer(4, 640, 264, group_size, act_order, GptqZeroFormat::v1, rng, group_size == 64);
       REQUIRE(int4_mma_supported(GptqLinearCuda(layer.tensors, "probe").tiled_weights()));
       for (int64_t m : {1, 9, 24, 32, 40, 70}) {
-        INFO("group_size " << group_size << ", act_order " << act_order << ", m " << m);
-        CHECK(compare(layer, m, m % 2 == 0, rng, Path::mma) < 1e-4);
+        for (bool wgmma : {false, true}) {  // mma.sync, and wgmma where the device has it
+          INFO("group_size " << group_size << ", act_order " << act_order << ", m " << m << ", wgmma " << wgmma);
+          int4_mma_set_wgmma(wgmma);
+          CHECK(compare(layer, m, m % 2 == 0, rng, Path::mma) < 1e-4);
+        }
       }
     }
   }
+  int4_mma_set_wgmma(chosen_wgmma);
 }
 
 // With f16 activations the kernel rounds x and each scaled weight (q - z) * s
@@ -135,18 +143,109 @@ TEST_CASE("cuda tensor-core int4 GEMM with f16 activations matches the CPU layer
           "every group size and act-order",
           "[cuda]") {
   std::mt19937 rng(21);
+  const bool chosen_wgmma = int4_mma_wgmma();
   for (int64_t group_size : {32, 64, 128, -1}) {
     for (bool act_order : {false, true}) {
       const auto layer = make_layer(4, 640, 264, group_size, act_order, GptqZeroFormat::v2, rng, group_size == 32);
       for (int64_t m : {1, 9, 17, 33, 64, 65, 130}) {
-        INFO("group_size " << group_size << ", act_order " << act_order << ", m " << m);
-        CHECK(compare(layer, m, m % 2 == 1, rng, Path::mma_f16) < 2e-3);
+        // Both kernels of the f16 mode: mma.sync, and wgmma where the device has it.
+        for (bool wgmma : {false, true}) {
+          INFO("group_size " << group_size << ", act_order " << act_order << ", m " << m << ", wgmma " << wgmma);
+          int4_mma_set_wgmma(wgmma);
+          CHECK(compare(layer, m, m % 2 == 1, rng, Path::mma_f16) < 2e-3);
+        }
       }
     }
   }
   // A wide input split over several blocks per column tile.
   const auto wide = make_layer(4, 8192, 384, 128, true, GptqZeroFormat::v1, rng);
-  CHECK(compare(wide, 64, true, rng, Path::mma_f16) < 2e-3);
+  for (bool wgmma : {false, true}) {
+    int4_mma_set_wgmma(wgmma);
+    CHECK(compare(wide, 64, true, rng, Path::mma_f16) < 2e-3);
+  }
+  int4_mma_set_wgmma(chosen_wgmma);
+}
+
+// The wgmma kernel rounds what the mma.sync kernel rounds in either mode;
+// only the order of the f32 sums differs, so both agree far inside the
+// modes' tolerances, for every row tile (8, 16, 32, 64 rows), several passes
+// and inputs split over a cluster.
+TEST_CASE("cuda int4 GEMM: the wgmma kernel (sm_90a) agrees with the mma.sync kernel in both modes", "[cuda]") {
+  std::mt19937 rng(23);
+  const bool chosen_wgmma = int4_mma_wgmma();
+  const auto narrow = make_layer(4, 640, 264, 32, true, GptqZeroFormat::v2, rng);
+  const auto wide = make_layer(4, 8192, 384, 128, false, GptqZeroFormat::v1, rng);
+  if (!int4_wgmma_available()) {
+    WARN("int4_wgmma: not an sm_90a device, not checked");
+    return;
+  }
+  CublasContext context;
+  for (const RandomGptq* layer : {&narrow, &wide}) {
+    GptqLinearCuda gpu(layer->tensors, "test.gpu");
+    const int64_t in = layer->tensors.in_features, out = layer->tensors.out_features;
+    for (int64_t m : {1, 8, 13, 16, 31, 32, 50, 64, 100}) {
+      INFO("in " << in << ", m " << m);
+      DeviceBuffer x = to_device(random_floats(static_cast<size_t>(m * in), rng));
+      const size_t outputs = static_cast<size_t>(m * out);
+      DeviceBuffer y(outputs * sizeof(float));
+      for (const auto activations : {Int4MmaActivations::f16, Int4MmaActivations::f32_exact}) {
+        auto run = [&](bool wgmma) {
+          int4_mma_set_wgmma(wgmma);
+          int4_mma(gpu.tiled_weights(), x.as<float>(), m, nullptr, LinearEpilogue::single(y.as<float>(), out),
+                   context.activation_scratch(int4_mma_scratch_halves(gpu.tiled_weights(), activations)), nullptr,
+                   activations);
+          return y.to_vector<float>(outputs);
+        };
+        const std::vector<float> sync = run(false);
+        const std::vector<float> warpgroup = run(true);
+        INFO("f32-exact " << (activations == Int4MmaActivations::f32_exact));
+        CHECK(scaled_max_error(warpgroup, sync) < 1e-5);
+      }
+    }
+  }
+  int4_mma_set_wgmma(chosen_wgmma);
+}
+
+// A kernel's opt-in to more than 48 KB of shared memory holds for one device
+// only (shared_memory_opt_in.h): a layer on a second GPU after one on the
+// first (replicas, several models) must run and give the same result. Before
+// the opt-in was per device, the second GPU's launches failed with "invalid
+// argument" (nvidia-h200-x2, bench/README.md "Replicas on two GPUs"). The
+// wgmma GEMM (52 KB at 64 rows) and, on Hopper, the tensor-core GEMV.
+TEST_CASE("cuda int4 kernels past 48 KB of shared memory run on a second device after the first", "[cuda]") {
+  int devices = 0;
+  REQUIRE(cudaGetDeviceCount(&devices) == cudaSuccess);
+  if (devices < 2) {
+    WARN("one CUDA device: not checked");
+    return;
+  }
+  std::mt19937 rng(29);
+  const int64_t in = 4096, out = 512;
+  const auto layer = make_layer(4, in, out, 128, false, GptqZeroFormat::v1, rng);
+  const auto x = random_floats(static_cast<size_t>(40 * in), rng);
+  const bool chosen_wgmma = int4_mma_wgmma();
+  int4_mma_set_wgmma(true);
+  auto run_on = [&](int device, int64_t m) {
+    REQUIRE(cudaSetDevice(device) == cudaSuccess);
+    std::vector<float> y;
+    {  // every device object is made and freed while its device is current
+      GptqLinearCuda gpu(layer.tensors, "test.gpu");
+      CublasContext context;
+      DeviceBuffer x_device = to_device(x);
+      DeviceBuffer y_device(static_cast<size_t>(m * out) * sizeof(float));
+      gpu.forward(context, x_device.as<float>(), m, y_device.as<float>(), nullptr, nullptr);
+      y = y_device.to_vector<float>(static_cast<size_t>(m * out));
+    }
+    return y;
+  };
+  for (int64_t m : {1, 40}) {
+    INFO("m " << m);
+    const std::vector<float> first = run_on(0, m);
+    const std::vector<float> second = run_on(1, m);
+    CHECK(first == second);
+  }
+  REQUIRE(cudaSetDevice(0) == cudaSuccess);
+  int4_mma_set_wgmma(chosen_wgmma);
 }
 
 TEST_CASE("cuda tensor-core int4 GEMV (Hopper) matches the CPU layer to f32 rounding for 1..40 rows, every group "

@@ -1,6 +1,7 @@
 #include "runtime/cuda/expert_gemm.h"
 
 #include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/shared_memory_opt_in.h"
 #include "runtime/cuda/launch_helpers.cuh"
 #include "runtime/cuda/mma_primitives.cuh"
 
@@ -153,13 +154,8 @@ template <int kMTiles, bool kSilu>
 void launch_tiles(const __half* x, int k, const __half* const* weights, int n, const int32_t* offsets, int groups,
                   void* y, cudaStream_t stream) {
   constexpr int bytes = shared_bytes<kMTiles>();
-  static const bool configured = [] {
-    check_cuda(cudaFuncSetAttribute(expert_gemm_kernel<kMTiles, kSilu>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    bytes),
-               "expert_gemm shared memory");
-    return true;
-  }();
-  (void)configured;
+  opt_in_shared_memory(reinterpret_cast<const void*>(expert_gemm_kernel<kMTiles, kSilu>), bytes,
+                       "expert_gemm shared memory");
   const int columns_per_block = kSilu ? kTileN / 2 : kTileN;
   const dim3 grid(static_cast<unsigned>((n + columns_per_block - 1) / columns_per_block), static_cast<unsigned>(groups));
   expert_gemm_kernel<kMTiles, kSilu><<<grid, kThreads, bytes, stream>>>(x, k, weights, n, offsets, y);

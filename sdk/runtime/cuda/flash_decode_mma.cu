@@ -6,6 +6,7 @@
 #include "runtime/cuda/flash_decode_mma.cuh"
 
 #include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/shared_memory_opt_in.h"
 #include "runtime/cuda/dependent_launch.cuh"
 #include "runtime/cuda/mma_primitives.cuh"
 
@@ -238,19 +239,14 @@ __global__ void __launch_bounds__(kWarps * 32) flash_decode_mma_kernel(Params p)
 #endif
 }
 
-// The kernel instance's shared-memory opt-in, once per process.
+// The kernel instance's shared-memory opt-in on the current device.
 template <int HD, int G>
 size_t prepared_shared_bytes() {
   constexpr size_t bytes = Ring<HD>::bytes;
   static_assert(bytes >= sizeof(float) * kWarps * G * HD, "the warps' sums reuse the rings");
   static_assert(bytes <= 227 * 1024, "flash_decode_mma: shared memory past Hopper's 227 KB");
-  static const bool opted_in = [] {
-    check_cuda(cudaFuncSetAttribute(flash_decode_mma_kernel<HD, G>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    static_cast<int>(bytes)),
-               "cuda flash_decode (tensor cores): shared memory opt-in");
-    return true;
-  }();
-  (void)opted_in;
+  opt_in_shared_memory(reinterpret_cast<const void*>(flash_decode_mma_kernel<HD, G>), static_cast<int>(bytes),
+                       "cuda flash_decode (tensor cores): shared memory opt-in");
   return bytes;
 }
 

@@ -3,6 +3,7 @@
 // mma.sync math of int4_gemv_tc_warp.cuh, the block and cluster
 // reductions, the grid plan.
 #include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/shared_memory_opt_in.h"
 #include "runtime/cuda/dependent_launch.cuh"
 #include "runtime/cuda/int4_gemv_ring.h"
 #include "runtime/cuda/int4_gemv_stage.cuh"
@@ -269,13 +270,8 @@ bool fits(const Int4TiledWeights& w, int64_t rows) {
 
 template <int kMinBlocks>
 void launch(const Params& p, int64_t tiles, const Plan& plan, cudaStream_t stream) {
-  static const bool configured = [] {
-    check_cuda(cudaFuncSetAttribute(int4_gemv_ring_kernel<kMinBlocks>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    static_cast<int>(kMaxSharedBytes)),
-               "cudaFuncSetAttribute (int4_gemv_ring)");
-    return true;
-  }();
-  (void)configured;
+  opt_in_shared_memory(reinterpret_cast<const void*>(int4_gemv_ring_kernel<kMinBlocks>),
+                       static_cast<int>(kMaxSharedBytes), "cudaFuncSetAttribute (int4_gemv_ring)");
   cudaLaunchConfig_t config = {};
   config.gridDim = dim3(static_cast<unsigned>(plan.cluster), static_cast<unsigned>(tiles));
   config.blockDim = dim3(kThreads);

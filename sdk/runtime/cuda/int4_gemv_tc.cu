@@ -2,6 +2,7 @@
 // fragment math is in int4_gemv_tc_warp.cuh): staging of x, the chunk loop,
 // the block and cluster reductions, the grid plan and the launch.
 #include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/shared_memory_opt_in.h"
 #include "runtime/cuda/dependent_launch.cuh"
 #include "runtime/cuda/int4_gemv_stage.cuh"
 #include "runtime/cuda/int4_gemv_tc.h"
@@ -234,13 +235,8 @@ int tiles_for(int rows) { return rows <= 4 ? 1 : rows <= 8 ? 2 : 4; }
 
 template <int NT>
 void launch(const Params& p, int64_t tiles, const Plan& plan, cudaStream_t stream) {
-  static const bool configured = [] {
-    check_cuda(cudaFuncSetAttribute(int4_gemv_tc_kernel<NT>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    static_cast<int>(kMaxSharedBytes)),
-               "cudaFuncSetAttribute (int4_gemv_tc)");
-    return true;
-  }();
-  (void)configured;
+  opt_in_shared_memory(reinterpret_cast<const void*>(int4_gemv_tc_kernel<NT>), static_cast<int>(kMaxSharedBytes),
+                       "cudaFuncSetAttribute (int4_gemv_tc)");
   cudaLaunchConfig_t config = {};
   config.gridDim = dim3(static_cast<unsigned>(plan.cluster), static_cast<unsigned>(tiles));
   config.blockDim = dim3(kThreads);

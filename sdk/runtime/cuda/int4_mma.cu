@@ -5,8 +5,8 @@
 #include "runtime/cuda/int4_mma.h"
 #include "runtime/cuda/int4_mma_stage.cuh"
 #include "runtime/cuda/int4_split_reduce.cuh"
+#include "runtime/cuda/int4_wgmma.h"
 
-#include <cooperative_groups.h>
 #include <cuda_fp16.h>
 #include <cuda_pipeline.h>
 #include <cuda_runtime.h>
@@ -92,42 +92,9 @@ __global__ void __launch_bounds__(kThreads) int4_mma_kernel(Params p) {
     // The splits of this tile are one cluster: block `split` adds up rows
     // [row_begin, row_end) of every block's final_values (distributed shared
     // memory, in split order: deterministic) and finishes those rows.
-    namespace cg = cooperative_groups;
-    cg::cluster_group cluster = cg::this_cluster();
-    cluster.sync();  // every block's final_values written
     row_begin = split * p.rows / p.splits;
     row_end = (split + 1) * p.rows / p.splits;
-    // Only this block reads its own rows' values: each sum replaces its value
-    // in place. A remote load waits hundreds of cycles, so each thread keeps
-    // kReduceUnroll float4 loads of every split in flight.
-    constexpr int kReduceUnroll = 4;
-    float4* mine = reinterpret_cast<float4*>(final_values + row_begin * kTile);
-    const int count = (row_end - row_begin) * kTile / 4;
-    for (int first = threadIdx.x; first < count; first += kThreads * kReduceUnroll) {
-      float4 sum[kReduceUnroll];
-#pragma unroll
-      for (int u = 0; u < kReduceUnroll; ++u) sum[u] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-#pragma unroll
-      for (int r = 0; r < kMaxClusterSplits; ++r) {
-        if (r < p.splits) {
-          const float4* theirs = cluster.map_shared_rank(mine, r);
-#pragma unroll
-          for (int u = 0; u < kReduceUnroll; ++u) {
-            const int index = first + u * kThreads;
-            if (index < count) {
-              const float4 value = theirs[index];
-              sum[u].x += value.x, sum[u].y += value.y, sum[u].z += value.z, sum[u].w += value.w;
-            }
-          }
-        }
-      }
-#pragma unroll
-      for (int u = 0; u < kReduceUnroll; ++u) {
-        if (first + u * kThreads < count) mine[first + u * kThreads] = sum[u];
-      }
-    }
-    cluster.sync();  // no block reads another's final_values any more
-    __syncthreads();
+    cluster_reduce_rows<kThreads, kMaxClusterSplits>(final_values, row_begin, row_end, p.splits);
   }
 #endif
   if (row_end > row_begin) {
@@ -210,6 +177,7 @@ struct Split {
 std::atomic<int> min_stages_per_split{4};  // int4_mma_tuning
 std::atomic<int> split_blocks_per_sm{0};   // int4_mma_tuning (0: the occupancy)
 std::atomic<int> split_cap{kMaxClusterSplits};  // int4_mma_tuning
+std::atomic<bool> on_wgmma{false};              // int4_mma_set_wgmma
 
 // Thread-block clusters (Hopper on): the splits of a tile reduce through distributed shared memory.
 bool cluster_launch() {
@@ -226,12 +194,12 @@ bool cluster_launch() {
 // resident blocks (at least min_stages_per_split stages per split, at most
 // 8, the portable cluster): more splits only add a partial wave and partial
 // sums to reduce (H200: bench/README.md "Int4 GEMM: whole words per lane").
-Split split_for(const Int4TiledWeights& w, int nt, bool exact) {
+// `occupancy`: resident blocks per multiprocessor of the kernel instance.
+Split split_for(const Int4TiledWeights& w, int occupancy) {
   const int64_t tiles = w.padded_columns / kTile;
   const int64_t stages = w.in_features / kStageInputs;
   const int blocks_per_sm = split_blocks_per_sm.load();
-  const int64_t wave =
-      static_cast<int64_t>(multiprocessor_count()) * (blocks_per_sm > 0 ? blocks_per_sm : occupancy_for(nt, exact));
+  const int64_t wave = static_cast<int64_t>(multiprocessor_count()) * (blocks_per_sm > 0 ? blocks_per_sm : occupancy);
   const int64_t most =
       cluster_launch() ? std::min<int64_t>(split_cap.load(), stages / min_stages_per_split.load()) : 1;
   const int64_t splits = std::clamp<int64_t>(wave / tiles, 1, std::max<int64_t>(1, most));
@@ -264,6 +232,10 @@ int64_t rows_per_pass(Int4MmaActivations activations) {
 
 }  // namespace
 
+void int4_mma_set_wgmma(bool on) { on_wgmma.store(on); }
+
+bool int4_mma_wgmma() { return on_wgmma.load(); }
+
 void int4_mma_tuning(int stages_per_split, int blocks_per_multiprocessor, int most_splits) {
   min_stages_per_split.store(std::max(1, stages_per_split));
   split_blocks_per_sm.store(std::max(0, blocks_per_multiprocessor));
@@ -289,10 +261,17 @@ void int4_mma(const Int4TiledWeights& w, const float* x, int64_t rows, const flo
   const int64_t tiles = w.padded_columns / kTile;
   const bool exact = activations == Int4MmaActivations::f32_exact;
   const int64_t per_pass = rows_per_pass(activations);
+  const bool wgmma = int4_mma_wgmma() && int4_wgmma_available();
   for (int64_t row0 = 0; row0 < rows; row0 += per_pass) {
     const int64_t pass = std::min(per_pass, rows - row0);
+    if (wgmma) {
+      const Split split = split_for(w, int4_wgmma_blocks_per_multiprocessor(int4_wgmma_rows_tile(pass), activations));
+      int4_wgmma(w, x, {row0, static_cast<int32_t>(pass), split.stages_per_split, split.splits}, bias, epilogue,
+                 x_halves, stream, activations);
+      continue;
+    }
     const int nt = tiles_of_rows(pass);
-    const Split split = split_for(w, nt, exact);
+    const Split split = split_for(w, occupancy_for(nt, exact));
     const int64_t padded = nt * 8;
     auto* hi = reinterpret_cast<__half*>(x_halves);
     __half* lo = exact ? hi + padded * w.in_features : nullptr;

@@ -15,7 +15,9 @@
 // most 8 ways: the splits of a column tile form a thread-block cluster
 // (Hopper; no split before it) and add up their sums through distributed
 // shared memory, each block then finishing a share of the rows with the
-// layer's epilogue (int4_split_reduce.cuh). Deterministic.
+// layer's epilogue (int4_split_reduce.cuh). Deterministic. On sm_90a
+// devices both modes can run on warpgroup MMA instead (int4_wgmma.h,
+// int4_mma_set_wgmma), with the same splits, reduction and rounding.
 //
 // Work split: a block of 4 warps owns one 128-column tile and a split of
 // the inputs, walked in stages of 64 inputs (weights, scales, zeros and the
@@ -51,6 +53,14 @@ size_t int4_mma_scratch_halves(const Int4TiledWeights& w, Int4MmaActivations act
 void int4_mma(const Int4TiledWeights& w, const float* x, int64_t rows, const float* bias,
               const LinearEpilogue& epilogue, uint16_t* x_halves, void* stream,
               Int4MmaActivations activations = Int4MmaActivations::f32_exact);
+
+// Both modes run on the wgmma kernel (int4_wgmma.h) where it is available
+// (sm_90a devices) while this is on; off (the default), on the mma.sync
+// kernel everywhere. H200, Llama-3-8B layers at 8-64 rows: the wgmma kernel
+// is 3-35% slower (bench/README.md "Int4 GEMM on wgmma"). Process-wide; the
+// [cuda] tests and benchmarks compare both.
+void int4_mma_set_wgmma(bool on);
+bool int4_mma_wgmma();
 
 // Benchmarks only: the least number of 64-input stages per split of the
 // inputs (default 4; more means fewer splits, less to reduce), the blocks

@@ -3,7 +3,8 @@
 // weights, scales, zeros, x rows), its cp.async copy, and the warp's
 // tensor-core work on it in both modes (f32-exact x = hi + lo with per-chunk
 // f32 scales; f16 activations with scaled f16 weights). Included by
-// int4_mma.cu only; int4_mma.h says what the GEMM computes.
+// int4_mma.cu and sm90a/int4_wgmma.cu (which shares the weights' part of a
+// stage and the dequantization); int4_mma.h says what the GEMM computes.
 //
 // Fragment layouts of mma.sync.m16n8k16 (PTX ISA): with g = lane / 4 and
 // t = lane % 4, A (16x16, rows = output columns, k = inputs) registers hold
@@ -78,14 +79,16 @@ __device__ __forceinline__ int x_slot(int row, int piece) {
   return row * kXRowBytes + ((piece ^ ((row & 1) << 2)) << 4);
 }
 
-// The cp.async copies of one stage. Every count is a compile-time constant,
-// so each thread's copies unroll with no loop tests.
-template <int NT, int kParts>
-__device__ __forceinline__ void issue_stage(const Params& p, char* buffer, int64_t tile, int64_t stage) {
-  const int64_t in = p.w.in_features;
+// The cp.async copies of one stage's weights, scales and zeros (the part of
+// a stage that int4_mma and int4_wgmma share; the caller adds its x copies
+// and commits). Every count is a compile-time constant, so each thread's
+// copies unroll with no loop tests.
+__device__ __forceinline__ void issue_stage_weights(const Int4TiledWeights& w, char* buffer, int64_t tile,
+                                                    int64_t stage) {
+  const int64_t in = w.in_features;
   const int64_t input0 = stage * kStageInputs;
   // Weights: 8 packed rows x 128 words, contiguous in the tile, as 256 copies of 16 bytes (4 columns).
-  const uint32_t* weights = p.w.qweight + (tile * (in / 8) + input0 / 8) * kTile;
+  const uint32_t* weights = w.qweight + (tile * (in / 8) + input0 / 8) * kTile;
 #pragma unroll
   for (int i = 0; i < kStageWeightBytes / 16 / kThreads; ++i) {
     const int c = static_cast<int>(threadIdx.x) + i * kThreads;
@@ -98,15 +101,23 @@ __device__ __forceinline__ void issue_stage(const Params& p, char* buffer, int64
   const int c = static_cast<int>(threadIdx.x);
   if (c < kScaleCopies) {
     const int chunk = c / (kTile * 2 / 16), piece = c % (kTile * 2 / 16);
-    const int64_t group = group_of(p.w, stage * 2 + chunk);
+    const int64_t group = group_of(w, stage * 2 + chunk);
     __pipeline_memcpy_async(buffer + kStageWeightBytes + c * 16,
-                            p.w.scales + group * p.w.padded_columns + tile * kTile + piece * 8, 16);
+                            w.scales + group * w.padded_columns + tile * kTile + piece * 8, 16);
   } else if (c < kScaleCopies + kZeroCopies) {
     const int z = c - kScaleCopies, chunk = z / (kTile / 16), piece = z % (kTile / 16);
-    const int64_t group = group_of(p.w, stage * 2 + chunk);
+    const int64_t group = group_of(w, stage * 2 + chunk);
     __pipeline_memcpy_async(buffer + kStageWeightBytes + kStageScaleBytes + z * 16,
-                            p.w.zeros + group * p.w.padded_columns + tile * kTile + piece * 16, 16);
+                            w.zeros + group * w.padded_columns + tile * kTile + piece * 16, 16);
   }
+}
+
+// The cp.async copies of one stage, committed as one group.
+template <int NT, int kParts>
+__device__ __forceinline__ void issue_stage(const Params& p, char* buffer, int64_t tile, int64_t stage) {
+  issue_stage_weights(p.w, buffer, tile, stage);
+  const int64_t in = p.w.in_features;
+  const int64_t input0 = stage * kStageInputs;
   // x parts: NT * 8 rows x 8 pieces of 16 bytes each.
   constexpr int kXCopies = kParts * NT * 8 * 8;
   char* x_parts = buffer + kStageWeightBytes + kStageScaleBytes + kStageZeroBytes;

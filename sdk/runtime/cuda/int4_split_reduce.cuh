@@ -5,13 +5,63 @@
 // `partials` [splits, rows, padded_columns] and the last block of the tile (a
 // per-tile counter that this block resets) adds them in split order; then
 // bias and the layer's epilogue (linear_epilogue.cuh). Deterministic. The
-// cluster kernels reduce their splits themselves and call this with one.
+// cluster kernels (int4_mma.cu, sm90a/int4_wgmma.cu) reduce their splits
+// through distributed shared memory (cluster_reduce_rows) and call this
+// with one.
 #pragma once
 
 #include "runtime/cuda/int4_tiled.h"
 #include "runtime/cuda/linear_epilogue.cuh"
 
+#include <cooperative_groups.h>
+
 namespace citadel::runtime::cuda {
+
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+// The splits of a column tile are one thread-block cluster: block `split`
+// adds up rows [row_begin, row_end) of every block's final_values (row
+// stride 128, in split order: deterministic) into its own. Every block of
+// the cluster calls this after the barrier that made its final_values
+// visible to itself.
+template <int kThreads, int kMaxSplits>
+__device__ void cluster_reduce_rows(float* final_values, int row_begin, int row_end, int splits) {
+  constexpr int kTile = static_cast<int>(kInt4TileColumns);
+  namespace cg = cooperative_groups;
+  cg::cluster_group cluster = cg::this_cluster();
+  cluster.sync();  // every block's final_values written
+  // Only this block reads its own rows' values: each sum replaces its value
+  // in place. A remote load waits hundreds of cycles, so each thread keeps
+  // kReduceUnroll float4 loads of every split in flight.
+  constexpr int kReduceUnroll = 4;
+  float4* mine = reinterpret_cast<float4*>(final_values + row_begin * kTile);
+  const int count = (row_end - row_begin) * kTile / 4;
+  for (int first = threadIdx.x; first < count; first += kThreads * kReduceUnroll) {
+    float4 sum[kReduceUnroll];
+#pragma unroll
+    for (int u = 0; u < kReduceUnroll; ++u) sum[u] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+#pragma unroll
+    for (int r = 0; r < kMaxSplits; ++r) {
+      if (r < splits) {
+        const float4* theirs = cluster.map_shared_rank(mine, r);
+#pragma unroll
+        for (int u = 0; u < kReduceUnroll; ++u) {
+          const int index = first + u * kThreads;
+          if (index < count) {
+            const float4 value = theirs[index];
+            sum[u].x += value.x, sum[u].y += value.y, sum[u].z += value.z, sum[u].w += value.w;
+          }
+        }
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < kReduceUnroll; ++u) {
+      if (first + u * kThreads < count) mine[first + u * kThreads] = sum[u];
+    }
+  }
+  cluster.sync();  // no block reads another's final_values any more
+  __syncthreads();
+}
+#endif
 
 // Bias and epilogue for rows [0, rows) of final_values (row stride 128).
 template <int kThreads>
