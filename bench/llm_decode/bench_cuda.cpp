@@ -13,6 +13,7 @@
 
 #include "bench_shapes.h"
 #include "cuda_forward.h"
+#include "device_kv_arena.h"
 #include "forward.h"
 #include "random_model.h"
 
@@ -40,30 +41,6 @@ double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   return values[values.size() / 2];
 }
-
-// Device cache blocks for `sequences` sequences of up to `positions` tokens,
-// random f16 values in [-1, 1) (a valid cache that is not all zeros).
-class DeviceArena {
- public:
-  DeviceArena(const KvGeometry& kv, size_t sequences, size_t positions)
-      : blocks_per_sequence_((positions + kTokensPerBlock - 1) / kTokensPerBlock),
-        storage_(sequences * blocks_per_sequence_ * kv.block_bytes(), "bench KV blocks") {
-    cuda::fill_uniform_f16(storage_.as<uint16_t>(), static_cast<int64_t>(storage_.size() / 2), -1.0f, 1.0f, 77,
-                           nullptr);
-    cuda::synchronize();
-    for (size_t b = 0; b < sequences * blocks_per_sequence_; ++b) {
-      addresses_.push_back(storage_.as<std::byte>() + b * kv.block_bytes());
-    }
-  }
-  std::span<void* const> sequence(size_t i) const {
-    return std::span<void* const>(addresses_).subspan(i * blocks_per_sequence_, blocks_per_sequence_);
-  }
-
- private:
-  size_t blocks_per_sequence_;
-  cuda::DeviceBuffer storage_;
-  std::vector<void*> addresses_;
-};
 
 // Microseconds of the model's linear layers and lm_head as f16 cuBLAS GEMMs at `rows`.
 double cublas_f16_step_us(const HfModelConfig& c, int64_t rows, cuda::CublasContext& context) {
@@ -98,7 +75,7 @@ struct StepFigures {
 // Median step time of `steps` decode steps of `batch` sequences at `context`.
 StepFigures time_decode(CudaForwardPass& forward, const HfModelConfig& config, const KvGeometry& kv, int batch,
                         int context, int steps) {
-  DeviceArena arena(kv, batch, context + 2 * steps + 3);
+  DeviceKvArena arena(kv, batch, context + 2 * steps + 3);
   std::vector<int32_t> tokens(batch);
   std::vector<SequenceChunk> chunks(batch);
   auto make_step = [&](int step) {
@@ -135,7 +112,7 @@ StepFigures time_decode(CudaForwardPass& forward, const HfModelConfig& config, c
 // each launch's host gap is in the stage it precedes) with a StageTimer.
 void print_stages(CudaForwardPass& forward, const HfModelConfig& config, const KvGeometry& kv, int batch, int context,
                   int steps) {
-  DeviceArena arena(kv, batch, context + steps + 3);
+  DeviceKvArena arena(kv, batch, context + steps + 3);
   std::vector<int32_t> tokens(batch);
   std::vector<SequenceChunk> chunks(batch);
   runtime::cuda::StageTimer timer(step_stage_names(), forward.stream());
@@ -203,7 +180,7 @@ void run_cuda_shape(const char* name, const HfModelConfig& config, const CudaBen
     report(16, context, time_decode(*forward, config, kv, 16, context, std::max(3, options.decode_steps / 4)));
   }
 
-  DeviceArena arena(kv, 1, options.prefill_tokens);
+  DeviceKvArena arena(kv, 1, options.prefill_tokens);
   std::vector<int32_t> prompt(options.prefill_tokens);
   for (int i = 0; i < options.prefill_tokens; ++i) prompt[i] = (i * 13 + 5) % static_cast<int32_t>(config.vocab_size);
   const std::vector<SequenceChunk> chunk{{prompt, 0, arena.sequence(0), true}};

@@ -16,7 +16,9 @@
 // attention's splits fill up to W waves (default 2); --stages: where a decode step's time goes, per
 // part of the layers, from CUDA events around eager steps); --offload times a
 // 32B-shape int4 model under a 16 GB (--budget-gb) GPU weight budget with
-// the other layers streamed from host memory (bench_offload.cpp). --gguf FILE times a
+// the other layers streamed from host memory (bench_offload.cpp).
+// --tensor-parallel N [--tp-devices A,B] times greedy decode on one GPU and
+// over N tensor-parallel ranks (bench_tensor_parallel.cpp). --gguf FILE times a
 // GGUF model file instead (weights in their stored block types; the load
 // time is printed too); with --perplexity TEXT it instead prints the file's
 // perplexity on that text (its own tokenizer, no special tokens, windows of
@@ -28,6 +30,7 @@
 #ifdef CITADEL_HAVE_CUDA
 #include "bench_cuda.h"
 #include "bench_offload.h"
+#include "bench_tensor_parallel.h"
 #include "cuda_tuning_flags.h"
 #endif
 
@@ -205,6 +208,10 @@ int main(int argc, char** argv) {
   [[maybe_unused]] bool offload = false;  // --offload (CUDA builds)
   [[maybe_unused]] bool stages = false;  // --stages (with --cuda)
   [[maybe_unused]] double budget_gb = 16.0;  // --budget-gb G
+#ifdef CITADEL_HAVE_CUDA
+  TensorParallelBenchOptions tensor_parallel;  // --tensor-parallel N [--tp-devices A,B,..]
+  bool tensor_parallel_wanted = false;
+#endif
   std::string gguf;  // --gguf FILE
   std::string perplexity_text;  // --perplexity TEXT
   for (int i = 1; i < argc; ++i) {
@@ -244,6 +251,26 @@ int main(int argc, char** argv) {
       return 2;
 #endif
     }
+    if (arg == "--tensor-parallel" || arg == "--tp-devices") {
+#ifdef CITADEL_HAVE_CUDA
+      tensor_parallel_wanted = true;
+      if (i + 1 >= argc) return 2;
+      const std::string list = argv[++i];
+      if (arg == "--tensor-parallel") {
+        tensor_parallel.ranks = std::max(1, std::atoi(list.c_str()));
+      } else {
+        for (size_t at = 0; at < list.size();) {
+          const size_t comma = std::min(list.find(',', at), list.size());
+          tensor_parallel.devices.push_back(std::atoi(list.substr(at, comma - at).c_str()));
+          at = comma + 1;
+        }
+      }
+      continue;
+#else
+      std::fprintf(stderr, "%s: this build has no CUDA support\n", arg.c_str());
+      return 2;
+#endif
+    }
     if (arg == "--stages") {  // with --cuda: a per-part table of each decode batch (eager steps, CUDA events)
       stages = true;
       continue;
@@ -257,16 +284,26 @@ int main(int argc, char** argv) {
     else if (arg == "--prefill") options.prefill_tokens = std::max(1, value());
     else if (arg == "--context") options.context = std::max(0, value());
     else {
-      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda [--no-pdl] [--ring] [--mma-f16-rows N] [--mma-f16-from N] [--mma-exact-from N] [--wgmma] [--attention-waves W] [--mma-plan MIN_STAGES BLOCKS_PER_SM MAX_SPLITS] [--stages]] [--offload [--budget-gb G]] [--gguf FILE [--perplexity TEXT]]\n"
+      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda [--no-pdl] [--ring] [--mma-f16-rows N] [--mma-f16-from N] [--mma-exact-from N] [--wgmma] [--attention-waves W] [--mma-plan MIN_STAGES BLOCKS_PER_SM MAX_SPLITS] [--stages]] [--offload [--budget-gb G]] [--tensor-parallel N [--tp-devices A,B]] [--gguf FILE [--perplexity TEXT]]\n"
                   "  --quick (default): TinyLlama-1.1B shape only; --full: also Llama-3-8B\n"
                   "  --cuda: the CUDA forward pass, TinyLlama-1.1B and Llama-3-8B (CUDA builds); with --full\n"
                   "          also Llama-3-8B at batch 16 and contexts 8k and 32k\n"
                   "  --offload: a Qwen2.5-32B-shape int4 model under a G GB (16) GPU weight budget, the other\n"
-                  "          layers streamed from pinned host memory, beside the pinned H2D limit and fully resident\n");
+                  "          layers streamed from pinned host memory, beside the pinned H2D limit and fully resident\n"
+                  "  --tensor-parallel N: greedy decode on one GPU and over N ranks (devices 0..N-1 or --tp-devices),\n"
+                  "          TinyLlama-1.1B, with --full also Llama-3-8B\n");
       return arg == "--help" ? 0 : 2;
     }
   }
 #ifdef CITADEL_HAVE_CUDA
+  if (tensor_parallel_wanted) {
+    tensor_parallel.decode_steps = cuda_steps;
+    tensor_parallel.context = options.context;
+    std::printf("llm-gptq tensor-parallel decode benchmark (random weights; figures only)\n");
+    run_tensor_parallel_shape("TinyLlama-1.1B", tinyllama_1b_shape(), tensor_parallel);
+    if (options.full) run_tensor_parallel_shape("Llama-3-8B", llama3_8b_shape(), tensor_parallel);
+    return 0;
+  }
   if (offload) {
     run_offload_bench(OffloadBenchOptions{budget_gb, std::min(cuda_steps, 10), options.context});
     return 0;

@@ -141,6 +141,9 @@ object model_json(core::Host& host, const std::string& name) {
                              {"max_batch_requests", info.max_batch_requests},
                              {"max_step_tokens", info.max_step_tokens},
                              {"device_weight_bytes", info.device_weight_bytes},
+                             // false: CITADEL_CACHE_NO_SWAP, preemption recomputes
+                             {"cache_swappable", !CITADEL_HAS_MEMBER(&info, citadel_model_info, cache_flags) ||
+                                                     (info.cache_flags & CITADEL_CACHE_NO_SWAP) == 0},
                              {"model_version", info.model_version ? info.model_version : ""}};
   model["cache_settings"] = object{{"size_mb", config.cache.size_mb},
                                    {"reserved_mb", config.cache.reserved_mb},

@@ -28,6 +28,8 @@ StepLimits limits_for(const plugins::ModelInstance& instance) {
   uint32_t tokens = settings.max_step_tokens > 0 ? settings.max_step_tokens : info.max_step_tokens;
   if (info.max_step_tokens > 0) tokens = std::min(tokens, info.max_step_tokens);
   limits.max_step_tokens = tokens > 0 ? tokens : 2048;
+  limits.swap = !CITADEL_HAS_MEMBER(&info, citadel_model_info, cache_flags) ||
+                (info.cache_flags & CITADEL_CACHE_NO_SWAP) == 0;
   return limits;
 }
 

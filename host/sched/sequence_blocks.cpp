@@ -50,10 +50,10 @@ void trim_to_computed(cache::CacheSpace& space, Sequence& sequence) {
 }
 }  // namespace
 
-PreemptionKind preempt_sequence(cache::CacheSpace& space, Sequence& sequence) {
+PreemptionKind preempt_sequence(cache::CacheSpace& space, Sequence& sequence, bool swap) {
   trim_to_computed(space, sequence);
   if (!sequence.blocks.empty()) {
-    if (auto ticket = space.swap_out(sequence.blocks)) {
+    if (auto ticket = swap ? space.swap_out(sequence.blocks) : std::nullopt) {
       sequence.swapped = *ticket;
       sequence.blocks.clear();
       sequence.state = SequenceState::swapped;

@@ -39,9 +39,10 @@ void release_all_blocks(cache::CacheSpace& space, Sequence& sequence);
 
 // Preempts a running sequence: blocks beyond its computed tokens are
 // released, the rest swapped to the host tier (state swapped) or, when the
-// tier is full, released for recomputation (computed_tokens = 0, state
-// waiting; the plugin re-prefills the tokens it knows).
-PreemptionKind preempt_sequence(cache::CacheSpace& space, Sequence& sequence);
+// tier is full or `swap` is false (CITADEL_CACHE_NO_SWAP), released for
+// recomputation (computed_tokens = 0, state waiting; the plugin re-prefills
+// the tokens it knows).
+PreemptionKind preempt_sequence(cache::CacheSpace& space, Sequence& sequence, bool swap = true);
 
 // Brings a swapped sequence's blocks back; false (still swapped) when there
 // is no room yet.

@@ -57,7 +57,7 @@ void StepPlanner::preempt(SchedulerQueues& queues, StepPlan& plan, const Sequenc
     plan.items.erase(planned);
   }
   queues.running.erase(std::find(queues.running.begin(), queues.running.end(), victim));
-  const PreemptionKind kind = preempt_sequence(space_, *victim);
+  const PreemptionKind kind = preempt_sequence(space_, *victim, limits_.swap);
   if (kind == PreemptionKind::swap) {
     insert_in_priority_order(queues.swapped, victim);
   } else {

@@ -32,6 +32,7 @@ struct SchedulerQueues {
 struct StepLimits {
   uint32_t max_batch_requests = 64;  // sequences one step may carry (and may run)
   uint32_t max_step_tokens = 2048;   // tokens one step may process
+  bool swap = true;                  // preemption may swap to the host tier (else recomputes)
 };
 
 struct PlannedItem {

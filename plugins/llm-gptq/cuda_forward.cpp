@@ -63,9 +63,16 @@ void use_cuda_device(int ordinal) {
   if (ordinal >= 0) cuda::check_cuda(cudaSetDevice(ordinal), "cudaSetDevice");
 }
 
+int cuda_device_count() {
+  int count = 0;
+  cuda::check_cuda(cudaGetDeviceCount(&count), "cudaGetDeviceCount");
+  return count;
+}
+
 CudaForwardPass::CudaForwardPass(const HfModelConfig& config, const ModelWeights& weights, KvGeometry kv,
-                                 void* stream, uint32_t resident_layers)
-    : config_(config), kv_(kv), stream_(stream), graphs_(graphs_wanted()) {
+                                 void* stream, uint32_t resident_layers, TensorParallelRank tensor_parallel)
+    : config_(config), kv_(kv), tensor_parallel_(tensor_parallel), stream_(stream),
+      graphs_(graphs_wanted() && (tensor_parallel.group == nullptr || tensor_parallel.group->capturable())) {
   if (kv_.head_dim > 256) {
     runtime::throw_invalid("llm-gptq CUDA: head_dim " + std::to_string(kv_.head_dim) + " exceeds 256");
   }
@@ -433,8 +440,8 @@ void CudaForwardPass::layer_forward(size_t layer_index, int64_t rows, int64_t ta
                      table_stride * kTokensPerBlock, attention_splits_, 1.0f / std::sqrt(static_cast<float>(head_dim)),
                      attention_scratch_.as<float>(), attn_.as<float>(), stream_);
   mark(StepStage::o);
-  layer.o.forward(cublas_, attn_.as<float>(), rows, Epilogue::single(hidden_.as<float>(), hidden, Epilogue::Kind::add),
-                  stream_);
+  layer.o.forward(cublas_, attn_.as<float>(), rows, row_split_epilogue(), stream_);
+  finish_row_split(rows);
 
   // MLP block.
   mark(StepStage::gate_up);
@@ -450,8 +457,23 @@ void CudaForwardPass::layer_forward(size_t layer_index, int64_t rows, int64_t ta
     cuda::silu_mul(gate_.as<float>(), up_.as<float>(), rows * ffn, gate_.as<float>(), stream_);
   }
   mark(StepStage::down);
-  layer.down.forward(cublas_, gate_.as<float>(), rows,
-                     Epilogue::single(hidden_.as<float>(), hidden, Epilogue::Kind::add), stream_);
+  layer.down.forward(cublas_, gate_.as<float>(), rows, row_split_epilogue(), stream_);
+  finish_row_split(rows);
+}
+
+cuda::LinearEpilogue CudaForwardPass::row_split_epilogue() const {
+  // Rank 0 adds its partial sum to the residual stream, the other ranks
+  // store theirs in their copy of it: the group's sum is then the residual
+  // plus every rank's share, on every rank.
+  const bool adds = tensor_parallel_.group == nullptr || tensor_parallel_.rank == 0;
+  return cuda::LinearEpilogue::single(hidden_.as<float>(), config_.hidden_size,
+                                      adds ? cuda::LinearEpilogue::Kind::add : cuda::LinearEpilogue::Kind::store);
+}
+
+void CudaForwardPass::finish_row_split(int64_t rows) const {
+  if (tensor_parallel_.group == nullptr) return;
+  tensor_parallel_.group->sum(tensor_parallel_.rank, hidden_.as<float>(),
+                              static_cast<size_t>(rows * config_.hidden_size), stream_);
 }
 
 }  // namespace citadel::llm

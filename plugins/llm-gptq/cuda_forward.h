@@ -25,6 +25,7 @@
 #include "runtime/core/block_table_mirror.h"
 #include "runtime/cuda/cublas_matmul.h"
 #include "runtime/cuda/device_buffer.h"
+#include "runtime/cuda/linear_epilogue.h"
 #include "runtime/cuda/pinned_buffer.h"
 #include "runtime/cuda/stage_timer.h"
 #include "runtime/cuda/step_graphs.h"
@@ -39,12 +40,24 @@ namespace citadel::llm {
 
 // Makes `ordinal` the calling thread's current CUDA device (cudaSetDevice).
 void use_cuda_device(int ordinal);
+// CUDA devices the process sees (cudaGetDeviceCount).
+int cuda_device_count();
 
 // The parts of a step a StageTimer attached to the pass reports, in order
 // (bench_llm_decode --cuda --stages): the RMSNorm before a projection counts
 // with the projection, the final norm and the argmax with the lm_head.
 enum class StepStage { embedding, qkv, rope_kv_write, attention, o, gate_up, down, logits, count };
 std::vector<std::string> step_stage_names();
+
+// A pass that is rank `rank` of a tensor-parallel group
+// (tensor_parallel_forward.h): its weights are that rank's shard, and the
+// o and down projections' partial sums go through `group` before they join
+// the residual stream. Steps are captured as graphs only when the group's
+// sum is capturable (NCCL).
+struct TensorParallelRank {
+  runtime::AllReduce* group = nullptr;
+  int rank = 0;
+};
 
 class CudaForwardPass {
  public:
@@ -55,7 +68,7 @@ class CudaForwardPass {
   // num_layers) stay in pinned host memory and are streamed to the GPU in
   // each step (steps are captured as graphs all the same, copies included).
   CudaForwardPass(const HfModelConfig& config, const ModelWeights& weights, KvGeometry kv, void* stream,
-                  uint32_t resident_layers = UINT32_MAX);
+                  uint32_t resident_layers = UINT32_MAX, TensorParallelRank tensor_parallel = {});
   ~CudaForwardPass();
   CudaForwardPass(const CudaForwardPass&) = delete;
   CudaForwardPass& operator=(const CudaForwardPass&) = delete;
@@ -122,9 +135,15 @@ class CudaForwardPass {
   void layer_forward(size_t layer, int64_t rows, int64_t table_stride);
   // Marks the start of `stage` on the attached StageTimer, if any.
   void mark(StepStage stage) const;
+  // A row-split projection's epilogue: the residual add, or, for a rank of
+  // a tensor-parallel group, rank 0's residual add and the other ranks'
+  // partial sums stored, to be summed by finish_row_split().
+  runtime::cuda::LinearEpilogue row_split_epilogue() const;
+  void finish_row_split(int64_t rows) const;
 
   const HfModelConfig& config_;
   KvGeometry kv_;
+  TensorParallelRank tensor_parallel_;
   void* stream_ = nullptr;
   void* own_stream_ = nullptr;  // created when the caller passed none
   runtime::cuda::CublasContext cublas_;

@@ -124,6 +124,7 @@ void ForwardPass::attention_layer(size_t layer_index, std::span<const SequenceCh
     row += count;
   }
   layer.o.forward(pool, attn_.data(), rows, proj_.data());
+  if (all_reduce_ != nullptr) all_reduce_->sum(rank_, proj_.data(), static_cast<size_t>(rows * hidden), nullptr);
   runtime::add_in_place(hidden_.data(), proj_.data(), rows * hidden);
 }
 
@@ -140,6 +141,7 @@ void ForwardPass::mlp_layer(size_t layer_index, runtime::ThreadPool& pool) {
   layer.up.forward(pool, normed_.data(), rows, up_.data());
   runtime::silu_mul(gate_.data(), up_.data(), rows * ffn, gate_.data());
   layer.down.forward(pool, gate_.data(), rows, proj_.data());
+  if (all_reduce_ != nullptr) all_reduce_->sum(rank_, proj_.data(), static_cast<size_t>(rows * hidden), nullptr);
   runtime::add_in_place(hidden_.data(), proj_.data(), rows * hidden);
 }
 

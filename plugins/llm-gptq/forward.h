@@ -10,6 +10,7 @@
 #include "kv_layout.h"
 #include "weights.h"
 
+#include "runtime/core/all_reduce.h"
 #include "runtime/core/thread_pool.h"
 #include "runtime/kernels/rope.h"
 
@@ -35,6 +36,9 @@ struct SequenceChunk {
   // (greedy, nothing applied to the row first): the CUDA pass copies the
   // row's argmax to the host instead of the row (CudaForwardPass::run_step).
   bool argmax_only = false;
+  // The host's ids of `blocks` (empty where the caller has none, e.g. the
+  // tests' own blocks): tensor parallelism keys the other ranks' K/V by them.
+  std::span<const uint32_t> block_ids;
 };
 
 // Rows of logits the forward passes return for the chunk: every token's with
@@ -60,6 +64,14 @@ class ForwardPass {
 
   const KvGeometry& kv_geometry() const { return kv_; }
 
+  // Rank `rank` of a tensor-parallel group (tensor_parallel_forward.h): the
+  // weights are that rank's shard, and the row-split projections' partial
+  // outputs (o, down) are summed over the group before the residual add.
+  void set_tensor_parallel(runtime::AllReduce* group, int rank) {
+    all_reduce_ = group;
+    rank_ = rank;
+  }
+
  private:
   void attention_layer(size_t layer, std::span<const SequenceChunk> chunks, runtime::ThreadPool& pool);
   void mlp_layer(size_t layer, runtime::ThreadPool& pool);
@@ -67,6 +79,8 @@ class ForwardPass {
   const HfModelConfig& config_;
   const ModelWeights& weights_;
   KvGeometry kv_;
+  runtime::AllReduce* all_reduce_ = nullptr;
+  int rank_ = 0;
   std::vector<float> inv_freq_;
   // Scratch buffers, sized per step (rows = tokens of the step).
   std::vector<int32_t> positions_;

@@ -52,6 +52,35 @@ LlmOptions LlmOptions::parse(const boost::json::object& options) {
   parsed.default_max_tokens = std::max(1u, option_count(options, "default_max_tokens", parsed.default_max_tokens));
   parsed.tools = option_string(options, "tools", parsed.tools);
   parsed.offload = WeightOffload::parse(options);
+  parsed.tensor_parallel_size = option_count(options, "tensor_parallel_size", 1);
+  if (parsed.tensor_parallel_size < 1 || parsed.tensor_parallel_size > 16) {
+    runtime::throw_invalid("llm-gptq option 'tensor_parallel_size' is " + std::to_string(parsed.tensor_parallel_size) +
+                           "; expected 1 to 16");
+  }
+  if (const boost::json::value* devices = options.if_contains("tensor_parallel_devices");
+      devices != nullptr && !devices->is_null()) {
+    if (!devices->is_array()) {
+      runtime::throw_invalid("llm-gptq option 'tensor_parallel_devices' must be a list of CUDA device ordinals");
+    }
+    for (const boost::json::value& device : devices->as_array()) {
+      if (!device.is_int64() || device.as_int64() < 0 || device.as_int64() > 1023) {
+        runtime::throw_invalid("llm-gptq option 'tensor_parallel_devices' holds " + boost::json::serialize(device) +
+                               "; expected CUDA device ordinals (0, 1, ...)");
+      }
+      parsed.tensor_parallel_devices.push_back(static_cast<int>(device.as_int64()));
+    }
+    if (parsed.tensor_parallel_devices.size() + 1 != parsed.tensor_parallel_size) {
+      runtime::throw_invalid("llm-gptq option 'tensor_parallel_devices' names " +
+                             std::to_string(parsed.tensor_parallel_devices.size()) + " devices; tensor_parallel_size " +
+                             std::to_string(parsed.tensor_parallel_size) + " needs " +
+                             std::to_string(parsed.tensor_parallel_size - 1) +
+                             " (ranks 1.., rank 0 being the model's device)");
+    }
+  }
+  if (parsed.tensor_parallel_size > 1 && parsed.offload.requested()) {
+    runtime::throw_invalid("llm-gptq options 'tensor_parallel_size' and 'gpu_layers'/'cpu_offload_gb' cannot be "
+                           "combined");
+  }
   const std::string load_format = option_string(options, "load_format", "auto");
   if (load_format != "auto" && load_format != "dummy") {
     runtime::throw_invalid("llm-gptq option 'load_format' is '" + load_format + "'; expected auto or dummy");
@@ -77,6 +106,13 @@ LlmModel::LlmModel(const sdk::Host& host, const sdk::ModelConfig& config)
     runtime::throw_invalid("llm-gptq: model '" + config.name + "': load_format dummy needs a Hugging Face folder "
                            "(config.json and the tokenizer), not a GGUF file: " + folder_);
   }
+  const uint32_t tensor_parallel = options_.tensor_parallel_size;
+  if (is_gguf_path(folder_) && tensor_parallel > 1) {
+    runtime::throw_invalid("llm-gptq: model '" + config.name + "': tensor_parallel_size needs a Hugging Face "
+                           "checkpoint folder, not a GGUF file: " + folder_);
+  }
+  TensorFinder tensor_parallel_tensors;  // the whole checkpoint, cut per rank below
+  std::string source = folder_;
   if (is_gguf_path(folder_)) {
     GgufModel gguf = load_gguf_model(folder_, options_.chat_template, options_.default_system_prompt);
     config_ = std::move(gguf.config);
@@ -91,9 +127,14 @@ LlmModel::LlmModel(const sdk::Host& host, const sdk::ModelConfig& config)
     }
     if (options_.dummy_weights) {
       dummy_checkpoint_.emplace(make_random_checkpoint(config_, /*seed=*/1));
-      weights_ = load_model_weights(config_, dummy_checkpoint_->finder(), folder_ + " (load_format dummy)");
+      source += " (load_format dummy)";
+    }
+    const TensorFinder tensors =
+        options_.dummy_weights ? dummy_checkpoint_->finder() : checkpoint_tensor_finder(folder_);
+    if (tensor_parallel > 1) {
+      tensor_parallel_tensors = tensors;
     } else {
-      weights_ = load_checkpoint_weights(config_, folder_);
+      weights_ = load_model_weights(config_, tensors, source);
     }
     text_.emplace(std::filesystem::path(folder_), config_, options_.chat_template, options_.default_system_prompt);
     version_ = config_.model_type + "-" + std::to_string(config_.num_layers) + "l-" +
@@ -110,8 +151,11 @@ LlmModel::LlmModel(const sdk::Host& host, const sdk::ModelConfig& config)
   unsigned threads = options_.threads;
   if (threads == 0) threads = device.cpu_threads;
   pool_ = std::make_unique<runtime::ThreadPool>(threads);
+  if (tensor_parallel > 1) {
+    start_tensor_parallel(config.name, device, tensor_parallel_tensors, source);
+  }
 #ifdef CITADEL_HAVE_CUDA
-  if (device.kind == CITADEL_DEVICE_CUDA) {
+  if (device.kind == CITADEL_DEVICE_CUDA && !tensor_parallel_) {
     use_cuda_device(device.ordinal);
     std::vector<uint64_t> layer_bytes;
     for (const LayerWeights& layer : weights_.layers) {
@@ -126,16 +170,58 @@ LlmModel::LlmModel(const sdk::Host& host, const sdk::ModelConfig& config)
     cuda_forward_ = std::make_unique<CudaForwardPass>(config_, weights_, kv_, device.cuda_stream, resident);
   }
 #endif
-  if (device.kind == CITADEL_DEVICE_CPU) forward_ = std::make_unique<ForwardPass>(config_, weights_, kv_);
+  if (device.kind == CITADEL_DEVICE_CPU && !tensor_parallel_) {
+    forward_ = std::make_unique<ForwardPass>(config_, weights_, kv_);
+  }
 
   std::string where = forward_ ? std::to_string(pool_->size()) + " threads"
                                : "CUDA device " + std::to_string(device.ordinal);
+  if (tensor_parallel_) {
+    where = "tensor parallel: " + tensor_parallel_->description();
+    const std::vector<uint64_t> bytes = tensor_parallel_->device_weight_bytes();
+    if (tensor_parallel_->on_cuda()) {
+      where += ", " + std::to_string((bytes.front() + (1u << 19)) >> 20) + " MiB of weights on rank 0";
+    }
+  }
 #ifdef CITADEL_HAVE_CUDA
   if (cuda_forward_) {  // GGUF block formats stay quantized: about the file's size
     where += ", " + std::to_string((cuda_forward_->device_weight_bytes() + (1u << 19)) >> 20) + " MiB of weights";
   }
 #endif
   host_.info("llm-gptq: loaded " + folder_ + " (" + version_ + ", " + where + ", KV " + std::string(runtime::dtype_name(kv_.dtype)) + ")");
+}
+
+void LlmModel::start_tensor_parallel(const std::string& name, const citadel_device_info& device,
+                                     const TensorFinder& tensors, const std::string& source) {
+  const auto ranks = static_cast<int>(options_.tensor_parallel_size);
+  TensorParallelPlacement placement;
+  placement.ranks = ranks;
+  placement.cpu_threads_per_rank = std::max(1u, static_cast<unsigned>(pool_->size()) / static_cast<unsigned>(ranks));
+#ifdef CITADEL_HAVE_CUDA
+  if (device.kind == CITADEL_DEVICE_CUDA) {
+    placement.cuda_devices.push_back(device.ordinal);
+    if (!options_.tensor_parallel_devices.empty()) {
+      placement.cuda_devices.insert(placement.cuda_devices.end(), options_.tensor_parallel_devices.begin(),
+                                    options_.tensor_parallel_devices.end());
+    } else {
+      const int count = cuda_device_count();
+      for (int r = 1; r < ranks; ++r) placement.cuda_devices.push_back((device.ordinal + r) % count);
+    }
+    placement.rank0_stream = device.cuda_stream;
+  }
+#else
+  (void)device;
+#endif
+  try {
+    tensor_parallel_ = std::make_unique<TensorParallelForward>(config_, tensors, source, options_.kv_dtype, placement);
+  } catch (const sdk::PluginError& error) {  // the same status (a split that does not fit, out of memory, ...)
+    throw runtime::RuntimeError(error.status(), "llm-gptq: model '" + name + "': option 'tensor_parallel_size' " +
+                                                    std::to_string(ranks) + ": " + error.what());
+  }
+  kv_ = tensor_parallel_->rank_kv();  // the host's blocks hold rank 0's share
+#ifdef CITADEL_HAVE_CUDA
+  if (tensor_parallel_->on_cuda()) use_cuda_device(device.ordinal);
+#endif
 }
 
 LlmModel::~LlmModel() = default;
@@ -154,6 +240,10 @@ citadel_model_info LlmModel::describe() {
 #ifdef CITADEL_HAVE_CUDA
   if (cuda_forward_) info.device_weight_bytes = cuda_forward_->device_weight_bytes();
 #endif
+  if (tensor_parallel_) {
+    info.device_weight_bytes = tensor_parallel_->device_weight_bytes().front();  // rank 0's device
+    info.cache_flags = CITADEL_CACHE_NO_SWAP;  // ranks 1.. keep their K/V by block id (rank_kv_blocks.h)
+  }
   return info;
 }
 
@@ -236,6 +326,7 @@ void LlmModel::step(const citadel_step_batch& batch, citadel_step_output* output
                                             item.num_new_tokens);
     chunk.first_position = item.num_computed_tokens;
     chunk.blocks = blocks;
+    chunk.block_ids = std::span<const uint32_t>(item.block_ids, item.num_blocks);
     chunk.want_logits = end == generation.sequence().size();
     if (auto scored = request_logprobs_.find(item.request_id); scored != request_logprobs_.end()) {
       chunk.all_logits = scored->second.wants_all_rows(chunk.first_position, generation.prompt_tokens());
@@ -262,6 +353,16 @@ void LlmModel::step(const citadel_step_batch& batch, citadel_step_output* output
 #endif
   if (forward_) {
     step_logits_ = forward_->run(chunks, *pool_);
+    logits = step_logits_;
+  }
+  if (tensor_parallel_ && tensor_parallel_->on_cuda()) {
+#ifdef CITADEL_HAVE_CUDA
+    const CudaForwardPass::StepLogits step = tensor_parallel_->run_step(chunks);  // every rank synchronized
+    logits = step.rows;
+    device_argmax = step.argmax;
+#endif
+  } else if (tensor_parallel_) {
+    step_logits_ = tensor_parallel_->run(chunks);
     logits = step_logits_;
   }
   const auto sampling_started = std::chrono::steady_clock::now();

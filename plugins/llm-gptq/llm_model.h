@@ -13,6 +13,9 @@
 //   tools: auto (tools when the chat template handles them) | on | off
 //   gpu_layers: -1 (all) | N, or cpu_offload_gb: GB (cuda only; the other
 //   layers streamed from pinned host memory each step, weight_offload.h)
+//   tensor_parallel_size: 1 | N (tensor_parallel_forward.h; Hugging Face
+//   checkpoints); tensor_parallel_devices: [CUDA ordinals of ranks 1..N-1]
+//   (default: the ordinals after the model's device, wrapping around)
 #pragma once
 
 #include "forward.h"
@@ -22,6 +25,7 @@
 #include "random_model.h"
 #include "request_input.h"
 #include "structured_output.h"
+#include "tensor_parallel_forward.h"
 #include "text_front_end.h"
 #include "token_logprobs.h"
 #include "weight_offload.h"
@@ -57,6 +61,8 @@ struct LlmOptions {
   // quantization config.json gives, no safetensors read; for benchmarks.
   bool dummy_weights = false;
   WeightOffload offload;
+  uint32_t tensor_parallel_size = 1;
+  std::vector<int> tensor_parallel_devices;  // ranks 1..; empty: the default
 
   // Throws PluginError (INVALID_ARGUMENT) naming the option.
   static LlmOptions parse(const boost::json::object& options);
@@ -78,6 +84,11 @@ class LlmModel final : public sdk::Model {
   const HfModelConfig& config() const { return config_; }
 
  private:
+  // tensor_parallel_size > 1: the ranks' shards from `tensors` (the whole
+  // checkpoint's), placed on the model's device and the devices after it.
+  void start_tensor_parallel(const std::string& name, const citadel_device_info& device, const TensorFinder& tensors,
+                             const std::string& source);
+
   sdk::Host host_;
   LlmOptions options_;
   std::string folder_;
@@ -91,6 +102,7 @@ class LlmModel final : public sdk::Model {
   std::optional<StructuredOutput> structured_;
   std::unique_ptr<runtime::ThreadPool> pool_;
   std::unique_ptr<ForwardPass> forward_;
+  std::unique_ptr<TensorParallelForward> tensor_parallel_;  // tensor_parallel_size > 1 (forward_ null)
 #ifdef CITADEL_HAVE_CUDA
   std::unique_ptr<CudaForwardPass> cuda_forward_;  // set on CUDA devices (forward_ is then null)
 #endif

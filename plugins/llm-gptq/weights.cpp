@@ -166,12 +166,13 @@ ModelWeights load_model_weights(const HfModelConfig& config, const TensorFinder&
   return weights;
 }
 
-ModelWeights load_checkpoint_weights(const HfModelConfig& config, const std::string& folder) {
+TensorFinder checkpoint_tensor_finder(const std::string& folder) {
   auto checkpoint = std::make_shared<runtime::SafetensorsCheckpoint>(folder);
-  const TensorFinder find = [checkpoint](const std::string& name) {
-    return checkpoint->has(name) ? checkpoint->tensor(name) : Tensor{};
-  };
-  return load_model_weights(config, find, folder);
+  return [checkpoint](const std::string& name) { return checkpoint->has(name) ? checkpoint->tensor(name) : Tensor{}; };
+}
+
+ModelWeights load_checkpoint_weights(const HfModelConfig& config, const std::string& folder) {
+  return load_model_weights(config, checkpoint_tensor_finder(folder), folder);
 }
 
 }  // namespace citadel::llm

@@ -50,6 +50,10 @@ using TensorFinder = std::function<runtime::Tensor(const std::string& name)>;
 ModelWeights load_model_weights(const HfModelConfig& config, const TensorFinder& find,
                                 const std::string& source);
 
+// The tensors of <folder>/model.safetensors (or its sharded index), mapped;
+// the finder keeps the checkpoint open.
+TensorFinder checkpoint_tensor_finder(const std::string& folder);
+
 // Loads <folder>/model.safetensors (or its sharded index).
 ModelWeights load_checkpoint_weights(const HfModelConfig& config, const std::string& folder);
 

@@ -3,8 +3,9 @@
 // fault, out-of-memory and shutdown tests share (OpenAI error checks,
 // /metrics lookups).
 //
-// Used by tests/integration/host_faults_test.cpp, host_shutdown_test.cpp and
-// host_memory_test.cpp (header-only).
+// Used by tests/integration/host_faults_test.cpp, host_shutdown_test.cpp,
+// host_memory_test.cpp, and (with install_built_plugin) vista_serving_test.cpp
+// and tensor_parallel_serving_test.cpp (header-only).
 #pragma once
 
 #include "integration/host_tree.hpp"
@@ -14,6 +15,7 @@
 
 #include <boost/json.hpp>
 
+#include <filesystem>
 #include <string>
 
 namespace citadel::test {
@@ -43,6 +45,15 @@ struct ServingTree {
     if (!options.empty()) text += "options: {" + options + "}\n";
     if (!scheduler.empty()) text += "scheduler: {" + scheduler + "}\n";
     tree.write_raw("models.d/" + name + ".yaml", text);
+  }
+
+  // plugins/<name>/ with the real plugin this build made (<name>.so and its
+  // plugin.yaml), as an operator installs it.
+  void install_built_plugin(const std::string& name) {
+    const std::filesystem::path target = tree.root() / "plugins" / name;
+    std::filesystem::create_directories(target);
+    for (const std::string file : {name + ".so", std::string("plugin.yaml")})
+      std::filesystem::copy_file(binary_dir() / "plugins" / name / file, target / file);
   }
 
   void start() {

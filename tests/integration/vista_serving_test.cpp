@@ -27,12 +27,7 @@ namespace {
 
 std::filesystem::path vista_checkpoint_vae() { return source_dir() / "tests/data/vista/tiny/vae"; }
 
-void install_vista(ServingTree& serving) {
-  const std::filesystem::path target = serving.tree.root() / "plugins" / "vista";
-  std::filesystem::create_directories(target);
-  for (const char* file : {"vista.so", "plugin.yaml"})
-    std::filesystem::copy_file(binary_dir() / "plugins" / "vista" / file, target / file);
-}
+void install_vista(ServingTree& serving) { serving.install_built_plugin("vista"); }
 
 // A model entry on the tiny checkpoint with a 2 MB cache (one 2 MiB page;
 // at bf16 3,072 B blocks of 16 tokens x 2 layers x 96 B: 10,912 tokens).

@@ -3,6 +3,7 @@
 // the same logits as one-shot prefill, for GPTQ and dense, Llama and Qwen3.
 #include "forward.h"
 #include "random_model.h"
+#include "relative_difference.hpp"
 #include "small_config.hpp"
 
 #include "runtime/core/thread_pool.h"
@@ -13,6 +14,8 @@
 #include <numeric>
 
 using namespace citadel::llm;
+
+using citadel::test::max_relative_difference;
 
 namespace {
 
@@ -42,15 +45,6 @@ std::vector<int32_t> token_run(size_t count, int32_t start) {
   return tokens;
 }
 
-double max_relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
-  REQUIRE(a.size() == b.size());
-  double diff = 0.0, norm = 0.0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff = std::max(diff, std::abs(double{a[i]} - b[i]));
-    norm = std::max(norm, std::abs(double{b[i]}));
-  }
-  return diff / std::max(norm, 1e-6);
-}
 
 struct TestModel {
   explicit TestModel(const HfModelConfig& config)

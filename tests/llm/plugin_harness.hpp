@@ -56,6 +56,7 @@ class PluginHarness {
     create_status_ = api_->create(nullptr, config.c_str(), &instance_, &error);
     create_error_ = create_status_ == CITADEL_OK ? "" : error.message;
     if (create_status_ == CITADEL_OK) {
+      info_.struct_size = sizeof(info_);
       REQUIRE(api_->describe(instance_, &info_, &error) == CITADEL_OK);
       block_bytes_ = size_t{info_.tokens_per_block} * info_.num_layers * info_.bytes_per_token_per_layer;
     }
@@ -136,6 +137,7 @@ class PluginHarness {
         item.num_new_tokens = count;
         item.num_blocks = static_cast<uint32_t>(sequence.addresses.size());
         item.block_addresses = sequence.addresses.data();
+        item.block_ids = sequence.ids.data();
         items.push_back(item);
         ids.push_back(id);
         if (!batched) break;
@@ -175,11 +177,13 @@ class PluginHarness {
     std::vector<int32_t> prompt;
     std::vector<std::vector<std::byte>> blocks;
     std::vector<void*> addresses;
+    std::vector<uint32_t> ids;  // unique across the harness's sequences, as the host's
   };
   void ensure_blocks(Sequence& sequence, uint32_t positions) {
     while (sequence.addresses.size() * info_.tokens_per_block < positions) {
       sequence.blocks.emplace_back(block_bytes_, std::byte{0});
       sequence.addresses.push_back(sequence.blocks.back().data());
+      sequence.ids.push_back(next_block_id_++);
     }
   }
 
@@ -191,6 +195,7 @@ class PluginHarness {
   std::string create_error_;
   citadel_model_info info_{};
   size_t block_bytes_ = 0;
+  uint32_t next_block_id_ = 0;
   std::map<uint64_t, Sequence> sequences_;
 };
 

@@ -44,6 +44,7 @@ struct EchoOptions {
   uint32_t max_batch_requests = 64;
   uint32_t max_step_tokens = 2048;
   bool fail_create = false;
+  bool no_swap = false;  // describe() sets CITADEL_CACHE_NO_SWAP
   uint32_t defer_first_steps = 0;  // each request's first steps deferred, where the host takes that
   BlockLayout layout;
 };
@@ -82,6 +83,9 @@ EchoOptions parse_options(const boost::json::object& options) {
       result.max_step_tokens = option_uint(value, key, 1, 1 << 24);
     } else if (key == "defer_first_steps") {
       result.defer_first_steps = option_uint(value, key, 0, 1000);
+    } else if (key == "no_swap") {
+      if (!value.is_bool()) throw sdk::PluginError(CITADEL_ERR_INVALID_ARGUMENT, "option no_swap: must be a boolean");
+      result.no_swap = value.as_bool();
     } else if (key == "fail_create") {
       if (!value.is_bool()) {
         throw sdk::PluginError(CITADEL_ERR_INVALID_ARGUMENT, "option fail_create: must be a boolean");
@@ -152,6 +156,7 @@ class EchoModel : public sdk::Model {
     info.max_batch_requests = options_.max_batch_requests;
     info.max_step_tokens = options_.max_step_tokens;
     info.model_version = version_.c_str();
+    if (options_.no_swap) info.cache_flags = CITADEL_CACHE_NO_SWAP;
     return info;
   }
 

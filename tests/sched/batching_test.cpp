@@ -142,9 +142,10 @@ struct TinyCacheRun {
   cache::CacheSpaceStats space;  // after the requests, before the space goes
 };
 
-TinyCacheRun run_on_tiny_cache(SchedulerFixture& fixture) {
+TinyCacheRun run_on_tiny_cache(SchedulerFixture& fixture, bool no_swap = false) {
   EchoModelSetup setup{.name = "echo",
-                       .options_json = R"({"tokens_per_block": 4, "bytes_per_token_per_layer": 32768})",
+                       .options_json = no_swap ? R"({"tokens_per_block": 4, "bytes_per_token_per_layer": 32768, "no_swap": true})"
+                                               : R"({"tokens_per_block": 4, "bytes_per_token_per_layer": 32768})",
                        .cache_size_mb = 2};
   auto scheduler = fixture.make_scheduler(setup);
   run_and_check(*scheduler, {"abcdefgh", "ijklmnop", "qrstuvwx", "yz012345"}, 16);
@@ -170,6 +171,16 @@ TEST_CASE("a tiny cache with swap space preempts by swapping and outputs stay co
   CHECK(run.space.swaps_out > 0);
   CHECK(run.space.swaps_in == run.space.swaps_out);
   CHECK(run.space.swapped_bytes == 0);
+  CHECK(run.space.live_blocks == 0);
+}
+
+TEST_CASE("a model whose cache may not be swapped (CITADEL_CACHE_NO_SWAP) is recomputed despite swap space",
+          "[sched]") {
+  SchedulerFixture fixture(/*swap_space_gb=*/0.05);
+  const auto run = run_on_tiny_cache(fixture, /*no_swap=*/true);
+  CHECK(run.scheduler.preemptions_recompute > 0);
+  CHECK(run.scheduler.preemptions_swap == 0);
+  CHECK(run.space.swaps_out == 0);
   CHECK(run.space.live_blocks == 0);
 }
 

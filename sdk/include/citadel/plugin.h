@@ -57,7 +57,7 @@ extern "C" {
 #endif
 
 #define CITADEL_ABI_VERSION_MAJOR 2
-#define CITADEL_ABI_VERSION_MINOR 2
+#define CITADEL_ABI_VERSION_MINOR 3
 
 /* True when a struct that starts with struct_size, written by the other side,
  * covers `member` (a table's function or a struct's field). */
@@ -185,7 +185,16 @@ typedef struct citadel_model_info {
    * cache pool and `device: auto` consider free on that device and shows
    * them in `citadelctl models` / `pool` and /metrics. */
   uint64_t device_weight_bytes;
+  /* ABI 2.3: CITADEL_CACHE_* flags (0 from older plugins). */
+  uint32_t cache_flags;
 } citadel_model_info;
+
+/* citadel_model_info.cache_flags: the host must not move the contents of
+ * the instance's blocks to its host swap tier, because part of each block's
+ * cache lives outside it, keyed by the block id (llm-gptq's tensor-parallel
+ * ranks past the first). A preempted request of such an instance is
+ * recomputed instead. Compaction (same id, data moved) stays allowed. */
+#define CITADEL_CACHE_NO_SWAP 1u
 
 /* Content that placeholder tokens stand for, for prefix caching: the prompt
  * positions [begin, end) hold a run of placeholder ids (an image's vision
