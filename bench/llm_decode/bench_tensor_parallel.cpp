@@ -71,6 +71,7 @@ void run_tensor_parallel_shape(const char* name, const HfModelConfig& config,
   TensorParallelPlacement placement;
   placement.ranks = options.ranks;
   placement.cuda_devices = devices;
+  placement.peer_sums = options.peer_sums;
   TensorParallelForward parallel(checkpoint.config, checkpoint.finder(), name, runtime::DType::f16, placement);
   std::printf("%s: tensor parallel, %s\n", name, parallel.description().c_str());
   use_cuda_device(devices.front());

@@ -17,6 +17,7 @@ struct TensorParallelBenchOptions {
   std::vector<int> devices;  // empty: 0..ranks-1
   int decode_steps = 20;
   int context = 512;
+  bool peer_sums = false;  // --tp-peer: small sums by the peer-memory kernel
 };
 
 void run_tensor_parallel_shape(const char* name, const HfModelConfig& config,

@@ -251,6 +251,12 @@ int main(int argc, char** argv) {
       return 2;
 #endif
     }
+    if (arg == "--tp-peer") {  // with --tensor-parallel: small sums by the peer-memory kernel, not NCCL
+#ifdef CITADEL_HAVE_CUDA
+      tensor_parallel.peer_sums = true;
+#endif
+      continue;
+    }
     if (arg == "--tensor-parallel" || arg == "--tp-devices") {
 #ifdef CITADEL_HAVE_CUDA
       tensor_parallel_wanted = true;
@@ -284,13 +290,14 @@ int main(int argc, char** argv) {
     else if (arg == "--prefill") options.prefill_tokens = std::max(1, value());
     else if (arg == "--context") options.context = std::max(0, value());
     else {
-      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda [--no-pdl] [--ring] [--mma-f16-rows N] [--mma-f16-from N] [--mma-exact-from N] [--wgmma] [--attention-waves W] [--mma-plan MIN_STAGES BLOCKS_PER_SM MAX_SPLITS] [--stages]] [--offload [--budget-gb G]] [--tensor-parallel N [--tp-devices A,B]] [--gguf FILE [--perplexity TEXT]]\n"
+      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda [--no-pdl] [--ring] [--mma-f16-rows N] [--mma-f16-from N] [--mma-exact-from N] [--wgmma] [--attention-waves W] [--mma-plan MIN_STAGES BLOCKS_PER_SM MAX_SPLITS] [--stages]] [--offload [--budget-gb G]] [--tensor-parallel N [--tp-devices A,B] [--tp-peer]] [--gguf FILE [--perplexity TEXT]]\n"
                   "  --quick (default): TinyLlama-1.1B shape only; --full: also Llama-3-8B\n"
                   "  --cuda: the CUDA forward pass, TinyLlama-1.1B and Llama-3-8B (CUDA builds); with --full\n"
                   "          also Llama-3-8B at batch 16 and contexts 8k and 32k\n"
                   "  --offload: a Qwen2.5-32B-shape int4 model under a G GB (16) GPU weight budget, the other\n"
                   "          layers streamed from pinned host memory, beside the pinned H2D limit and fully resident\n"
-                  "  --tensor-parallel N: greedy decode on one GPU and over N ranks (devices 0..N-1 or --tp-devices),\n"
+                  "  --tensor-parallel N: greedy decode on one GPU and over N ranks (devices 0..N-1 or --tp-devices;\n"
+                  "          --tp-peer: a decode step's sums by the peer-memory kernel, not NCCL),\n"
                   "          TinyLlama-1.1B, with --full also Llama-3-8B\n");
       return arg == "--help" ? 0 : 2;
     }

@@ -8,6 +8,7 @@
 #include "runtime/core/thread_all_reduce.h"
 #ifdef CITADEL_HAVE_CUDA
 #include "runtime/cuda/nccl_all_reduce.h"
+#include "runtime/cuda/peer_all_reduce.h"
 #include "runtime/cuda/staged_all_reduce.h"
 #endif
 
@@ -112,9 +113,16 @@ TensorParallelForward::TensorParallelForward(const HfModelConfig& config, const 
     std::string devices;
     for (int device : placement_.cuda_devices) devices += (devices.empty() ? "" : ", ") + std::to_string(device);
     description_ += " on CUDA devices " + devices;
+    const bool peer = placement_.peer_sums && runtime::cuda::PeerAllReduce::supported(placement_.cuda_devices);
     if (distinct.size() == placement_.cuda_devices.size() && runtime::cuda::nccl_available()) {
       group_ = std::make_unique<runtime::cuda::NcclAllReduce>(placement_.cuda_devices);
-      description_ += ", NCCL " + runtime::cuda::nccl_version();
+      description_ += peer ? ", sums over peer memory up to 2 MB, NCCL " + runtime::cuda::nccl_version() + " past"
+                           : ", NCCL " + runtime::cuda::nccl_version();
+      if (peer) group_ = std::make_unique<runtime::cuda::PeerAllReduce>(placement_.cuda_devices, std::move(group_));
+    } else if (peer) {
+      group_ = std::make_unique<runtime::cuda::PeerAllReduce>(
+          placement_.cuda_devices, std::make_unique<runtime::cuda::StagedAllReduce>(placement_.cuda_devices));
+      description_ += ", sums over peer memory up to 2 MB, through host memory past (no NCCL), no CUDA graphs";
     } else {
       group_ = std::make_unique<runtime::cuda::StagedAllReduce>(placement_.cuda_devices);
       description_ += distinct.size() == placement_.cuda_devices.size()

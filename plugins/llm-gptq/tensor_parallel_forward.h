@@ -4,7 +4,8 @@
 // embeddings, norms and lm_head whole), runs the same step on the same
 // tokens, and the ranks sum the row-split projections' outputs (o, down)
 // through a runtime::AllReduce: NCCL between GPUs (steps still replayed as
-// CUDA graphs), host memory between CPU ranks or ranks sharing one GPU
+// CUDA graphs; optionally a one-shot kernel over peer memory for a decode
+// step's few rows), host memory between CPU ranks or ranks sharing one GPU
 // (what the tests use; no graphs). Rank 0 keeps its K/V in the host's cache
 // blocks (describe() declares rank_kv()), the other ranks in RankKvBlocks
 // keyed by the same block ids. Rank 0 runs on the calling thread, every
@@ -39,6 +40,11 @@ struct TensorParallelPlacement {
   std::vector<int> cuda_devices;
   void* rank0_stream = nullptr;  // the host's stream for rank 0 (CUDA)
   unsigned cpu_threads_per_rank = 1;
+  // Distinct GPUs with peer access: small sums by the one-shot kernel over
+  // peer memory (runtime/cuda/peer_all_reduce.h), large ones by NCCL. Off
+  // (NCCL for all) until it has been measured on two GPUs:
+  // bench_llm_decode --tp-peer turns it on.
+  bool peer_sums = false;
 };
 
 class TensorParallelForward {

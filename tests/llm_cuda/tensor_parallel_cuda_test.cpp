@@ -3,7 +3,8 @@
 // same greedy tokens, on random GPTQ and dense Llama / Qwen2 shapes, over
 // a batch of prefills and decodes: both ranks on device 0 (sums through
 // host memory, eager steps), and, with two GPUs and NCCL, on devices 0 and 1
-// (NCCL, steps replayed as CUDA graphs). GPU only: tagged [cuda].
+// (the peer-memory kernel or NCCL, steps replayed as CUDA graphs). GPU only:
+// tagged [cuda].
 #ifdef CITADEL_HAVE_CUDA
 
 #include "cuda_forward.h"
@@ -53,7 +54,8 @@ int32_t argmax(std::span<const float> row) {
 
 // Prefills of two prompts in one step, then greedy steps of both: the
 // one-GPU pass and the ranks on `devices` compared at every step.
-void check_against_one_gpu(const HfModelConfig& config, const std::vector<int>& devices, bool expect_graphs) {
+void check_against_one_gpu(const HfModelConfig& config, const std::vector<int>& devices, bool expect_graphs,
+                           bool peer_sums = false) {
   const InMemoryCheckpoint checkpoint = make_random_checkpoint(config, 5);
   use_cuda_device(devices.front());
   const ModelWeights weights = load_model_weights(checkpoint.config, checkpoint.finder(), "random");
@@ -62,6 +64,7 @@ void check_against_one_gpu(const HfModelConfig& config, const std::vector<int>& 
   TensorParallelPlacement placement;
   placement.ranks = static_cast<int>(devices.size());
   placement.cuda_devices = devices;
+  placement.peer_sums = peer_sums;
   TensorParallelForward parallel(checkpoint.config, checkpoint.finder(), "random", citadel::runtime::DType::f32,
                                  placement);
   use_cuda_device(devices.front());
@@ -108,15 +111,18 @@ TEST_CASE("tensor-parallel ranks sharing one GPU give the one-GPU logits and gre
   check_against_one_gpu(citadel::test::small_llm_config(type, kVocab, quantized), {0, 0}, /*expect_graphs=*/false);
 }
 
-TEST_CASE("tensor-parallel ranks on two GPUs (NCCL) give the one-GPU logits and greedy tokens", "[cuda]") {
+TEST_CASE("tensor-parallel ranks on two GPUs (peer memory, NCCL) give the one-GPU logits and greedy tokens",
+          "[cuda]") {
   REQUIRE(cuda::device_available());
   if (cuda_device_count() < 2 || !cuda::nccl_available()) {
     WARN("needs two CUDA devices and libnccl.so.2; skipped");
     return;
   }
   const bool quantized = GENERATE(true, false);
-  CAPTURE(quantized);
-  check_against_one_gpu(citadel::test::small_llm_config("llama", kVocab, quantized), {0, 1}, /*expect_graphs=*/true);
+  const bool peer_sums = GENERATE(true, false);  // the one-shot kernel for a step's rows, or NCCL for all
+  CAPTURE(quantized, peer_sums);
+  check_against_one_gpu(citadel::test::small_llm_config("llama", kVocab, quantized), {0, 1}, /*expect_graphs=*/true,
+                        peer_sums);
 }
 
 #endif  // CITADEL_HAVE_CUDA

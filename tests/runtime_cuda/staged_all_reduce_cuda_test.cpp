@@ -1,8 +1,10 @@
 // [cuda] The device all-reduces: StagedAllReduce with two ranks on device 0
 // (two threads, each with its own stream and buffer) leaves the serial sum
-// in both buffers; NcclAllReduce does the same over devices 0 and 1 where the
-// machine has two GPUs and libnccl.so.2 (one rank, and abort, on one GPU),
-// and refuses a device listed twice.
+// in both buffers, and so does PeerAllReduce's kernel with its two ranks on
+// device 0; NcclAllReduce and PeerAllReduce (NCCL past its size) do the same
+// over devices 0 and 1 where the machine has two GPUs and libnccl.so.2
+// (NCCL: one rank, and abort, on one GPU), and NCCL refuses a device listed
+// twice.
 #ifdef CITADEL_HAVE_CUDA
 #include <catch2/catch.hpp>
 
@@ -10,13 +12,17 @@
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/device_buffer.h"
 #include "runtime/cuda/nccl_all_reduce.h"
+#include "runtime/cuda/peer_all_reduce.h"
 #include "runtime/cuda/staged_all_reduce.h"
 #include "runtime_cuda/cuda_test_support.h"
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
+#include <barrier>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <random>
 #include <thread>
 #include <vector>
@@ -28,6 +34,7 @@ using citadel::runtime::cuda::device_available;
 using citadel::runtime::cuda::nccl_available;
 using citadel::runtime::cuda::nccl_version;
 using citadel::runtime::cuda::NcclAllReduce;
+using citadel::runtime::cuda::PeerAllReduce;
 using citadel::runtime::cuda::StagedAllReduce;
 using citadel::runtime::cuda::test::random_floats;
 using Catch::Matchers::Contains;
@@ -35,13 +42,17 @@ using Catch::Matchers::Contains;
 namespace {
 
 // Two ranks on `devices`, each on its own thread with its own stream, run
-// consecutive sums of several sizes; every buffer must end with the serial
-// sum (the rank-ordered float sum: two terms, so any order gives the same
-// bits). The result is read on the rank's stream, after the sum (the
-// capturable kinds only enqueue it). No Catch2 assertion runs on the rank
-// threads (Catch2 is not thread-safe): they throw, and the test rethrows.
-void check_two_rank_sums(AllReduce& group, const std::vector<int>& devices) {
-  const std::vector<size_t> counts = {4096, 1, 0, 100003, 33};
+// consecutive sums of several sizes, a buffer each; every buffer must end
+// with the serial sum (the rank-ordered float sum: two terms, so any order
+// gives the same bits). The inputs are copied in before the first sum and
+// the results out after the last, both ranks meeting at a host barrier in
+// between: a copy from pageable memory, a cudaFree or a kernel's first
+// launch may wait for the whole device, where the other rank's
+// PeerAllReduce kernel may be waiting for this rank (two ranks on one GPU).
+// No Catch2 assertion runs on the rank threads (Catch2 is not thread-safe):
+// they throw, and the test rethrows.
+void check_two_rank_sums(AllReduce& group, const std::vector<int>& devices,
+                         const std::vector<size_t>& counts = {4096, 1, 0, 100003, 33}) {
   std::mt19937 rng(99);
   std::vector<std::vector<std::vector<float>>> inputs(counts.size());
   for (size_t step = 0; step < counts.size(); ++step) {
@@ -49,6 +60,7 @@ void check_two_rank_sums(AllReduce& group, const std::vector<int>& devices) {
   }
   std::vector<std::vector<std::vector<float>>> results(counts.size(), std::vector<std::vector<float>>(2));
   std::vector<std::exception_ptr> errors(2);
+  std::barrier phases(2);
   std::vector<std::thread> threads;
   for (int rank = 0; rank < 2; ++rank) {
     threads.emplace_back([&, rank] {
@@ -56,17 +68,27 @@ void check_two_rank_sums(AllReduce& group, const std::vector<int>& devices) {
         check_cuda(cudaSetDevice(devices[static_cast<size_t>(rank)]), "test: cudaSetDevice");
         cudaStream_t stream = nullptr;
         check_cuda(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "test: cudaStreamCreate");
+        std::vector<DeviceBuffer> buffers;
         for (size_t step = 0; step < counts.size(); ++step) {
           const std::vector<float>& input = inputs[step][static_cast<size_t>(rank)];
-          DeviceBuffer buffer(input.size() * sizeof(float), "all-reduce test buffer");
-          buffer.upload(input.data(), input.size() * sizeof(float), 0, stream);
-          group.sum(rank, buffer.as<float>(), input.size(), stream);
-          results[step][static_cast<size_t>(rank)] = buffer.to_vector<float>(input.size(), stream);
+          buffers.emplace_back(std::max<size_t>(1, input.size()) * sizeof(float), "all-reduce test buffer");
+          buffers.back().upload(input.data(), input.size() * sizeof(float), 0, stream);
+        }
+        check_cuda(cudaStreamSynchronize(stream), "test: cudaStreamSynchronize");
+        phases.arrive_and_wait();  // both ranks' inputs are in
+        for (size_t step = 0; step < counts.size(); ++step) {
+          group.sum(rank, buffers[step].as<float>(), counts[step], stream);
+        }
+        check_cuda(cudaStreamSynchronize(stream), "test: cudaStreamSynchronize");
+        phases.arrive_and_wait();  // every sum of both ranks is done
+        for (size_t step = 0; step < counts.size(); ++step) {
+          results[step][static_cast<size_t>(rank)] = buffers[step].to_vector<float>(counts[step], stream);
         }
         cudaStreamDestroy(stream);
       } catch (...) {
         errors[static_cast<size_t>(rank)] = std::current_exception();
-        group.abort();  // the other rank must not wait for this one forever
+        group.abort();              // the other rank must not wait for this one forever
+        phases.arrive_and_drop();  // nor at the barrier
       }
     });
   }
@@ -110,6 +132,35 @@ TEST_CASE("cuda NcclAllReduce sums two ranks on two devices", "[cuda][all_reduce
   CHECK(group.ranks() == 2);
   CHECK(group.capturable());
   check_two_rank_sums(group, {0, 1});
+}
+
+TEST_CASE("cuda PeerAllReduce's kernel sums two ranks sharing one device, its halves and flags reused",
+          "[cuda][all_reduce]") {
+  REQUIRE(device_available());
+  CHECK_THROWS_WITH(PeerAllReduce({0, 0}, std::make_unique<StagedAllReduce>(std::vector<int>{0, 0})),
+                    Contains("peer access"));
+  PeerAllReduce group({0, 0}, std::make_unique<StagedAllReduce>(std::vector<int>{0, 0}), /*shared_device=*/true);
+  CHECK_FALSE(group.capturable());  // its large sums go through host memory here
+  const size_t largest = citadel::runtime::cuda::kPeerAllReduceMaxFloats;
+  check_two_rank_sums(group, {0, 0}, {4096, 8, 4096, 262144, largest, 4096, 1024, largest + 4, 33, 0, 16384, 16384});
+}
+
+TEST_CASE("cuda PeerAllReduce sums two ranks on two devices, NCCL past its size", "[cuda][all_reduce]") {
+  REQUIRE(device_available());
+  int devices = 0;
+  REQUIRE(cudaGetDeviceCount(&devices) == cudaSuccess);
+  if (devices < 2 || !nccl_available() || !PeerAllReduce::supported({0, 1})) {
+    WARN("PeerAllReduce not checked: " << devices << " device(s), NCCL " << nccl_version());
+    return;
+  }
+  CHECK_FALSE(PeerAllReduce::supported({0, 0}));
+  PeerAllReduce group({0, 1}, std::make_unique<NcclAllReduce>(std::vector<int>{0, 1}));
+  CHECK(group.capturable());
+  // The kernel's sizes (one block, many blocks, its largest), calls in a row
+  // (both staging halves, twice), then NCCL's (past the largest, odd counts).
+  const size_t largest = citadel::runtime::cuda::kPeerAllReduceMaxFloats;
+  check_two_rank_sums(group, {0, 1},
+                      {4096, 8, 4096, 262144, largest, 4096, 1024, largest + 4, 33, 0, 16384, 16384, 16384});
 }
 
 TEST_CASE("cuda NcclAllReduce of one rank keeps the buffer; after abort it throws and cannot reset",
