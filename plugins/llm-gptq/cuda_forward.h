@@ -7,8 +7,9 @@
 // tables, lengths) into fixed device buffers, queues the step (replayed as a
 // CUDA graph per shape after its first run, see StepGraphs) and returns the
 // logits on the host (run_step: only the rows the caller samples from, and
-// every row's argmax). Used by LlmModel on CUDA devices, tests/llm_cuda and
-// bench/llm_decode --cuda. Only compiled when CITADEL_HAVE_CUDA. Layers from
+// every row's argmax). Used by LlmModel on CUDA devices, by
+// TensorParallelForward (one pass a rank, TensorParallelRank below),
+// tests/llm_cuda and bench/llm_decode --cuda. Only compiled when CITADEL_HAVE_CUDA. Layers from
 // `resident_layers` on are streamed from pinned host memory each step
 // (layer_streamer.h; options gpu_layers / cpu_offload_gb).
 #pragma once
