@@ -30,7 +30,7 @@ struct TensorParallelForward::Rank {
   std::unique_ptr<CudaForwardPass> cuda;
 #endif
   std::unique_ptr<RankKvBlocks> kv_blocks;  // ranks 1..
-  // The step's chunks as this rank runs them, and their block addresses.
+  // Ranks past the first: the step's chunks as the rank runs them, and their block addresses.
   std::vector<SequenceChunk> chunks;
   std::vector<void*> addresses;
   std::vector<float> logits;  // CPU rank 0's result
@@ -204,8 +204,8 @@ void TensorParallelForward::on_every_rank(const std::function<void(Rank&)>& work
 }
 
 std::span<const SequenceChunk> TensorParallelForward::rank_chunks(Rank& rank, std::span<const SequenceChunk> chunks) {
+  if (rank.index == 0) return chunks;  // the host's blocks, its logits
   rank.chunks.assign(chunks.begin(), chunks.end());
-  if (rank.index == 0) return rank.chunks;
   rank.addresses.clear();
   size_t total = 0;
   for (const SequenceChunk& chunk : chunks) total += chunk.blocks.size();

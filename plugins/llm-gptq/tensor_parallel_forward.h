@@ -84,7 +84,8 @@ class TensorParallelForward {
   // Runs `work(rank)` for every rank at once; on a failure the group is
   // aborted so the other ranks return, and the first error is rethrown.
   void on_every_rank(const std::function<void(Rank&)>& work);
-  // The chunks rank r > 0 runs: its own blocks, no logits.
+  // The chunks rank `rank` runs: `chunks` themselves for rank 0, else a
+  // copy with the rank's own blocks and no logits.
   std::span<const SequenceChunk> rank_chunks(Rank& rank, std::span<const SequenceChunk> chunks);
 
   TensorParallelPlacement placement_;
