@@ -45,6 +45,17 @@ run_limit() {
   echo $((left > reserve ? left : reserve))
 }
 
+# The test cases (and sections) with a failed assertion in a Catch2 console
+# log, with the place of their first failure, one per line (at most 12): the
+# summary comes last in CI's output, so it names what failed.
+failed_cases() {
+  awk -v rule="$(printf -- '-%.0s' {1..79})" '
+    $0 == rule { if (in_header) in_header = 0; else { in_header = 1; name = "" } next }
+    in_header { sub(/^ +/, ""); name = name == "" ? $0 : name " / " $0; next }
+    /: FAILED:$/ && !(name in seen) { seen[name] = 1; sub(/: FAILED:$/, ""); print "  failed: " name " (" $0 ")" }
+  ' "$1" | head -n 12
+}
+
 # ":suppressions=FILE" when tests/sanitizers/<tool>.supp exists.
 suppressions() {
   if [[ -f "tests/sanitizers/$1.supp" ]]; then echo ":suppressions=$PWD/tests/sanitizers/$1.supp"; fi
@@ -102,6 +113,8 @@ run_stage() {
     local first_report
     first_report=$(grep -m1 -E "runtime error:|ERROR: (Address|Leak|Thread)Sanitizer" "$build/tests-output.log" || true)
     summary+=("$stage: FAILED: citadel-tests exited $status${first_report:+: $first_report}")
+    local failed_case
+    while IFS= read -r failed_case; do summary+=("$failed_case"); done < <(failed_cases "$build/tests-output.log")
   else
     summary+=("$stage: ok, citadel-tests \"$tests\" clean under -fsanitize=$sanitizers (build ${build_seconds}s, tests $((SECONDS - started))s)")
   fi

@@ -79,7 +79,8 @@ TEST_CASE("a replaced .so serves its new version while requests on the old one c
   auto reload = host->request({{"cmd", "reload"}});
   REQUIRE(reload.at("ok").as_bool());
   CHECK(reload.at("report").at("changed") == boost::json::array{"chat"});
-  CHECK(reload.at("report").at("duration_ms").to_number<double>() < 1000.0);
+  // How long it took is reported (speed is bench/'s business, not a test's).
+  CHECK(reload.at("report").at("duration_ms").to_number<double>() > 0.0);
 
   auto fresh = citadel::test::infer(*host, "chat", "new", 3);
   REQUIRE(fresh.at("ok").as_bool());

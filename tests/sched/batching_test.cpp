@@ -17,12 +17,27 @@ using citadel::test::echo_output;
 
 namespace {
 
-// Submits every prompt, waits for all finals and checks each output.
-void run_and_check(sched::ModelScheduler& scheduler, const std::vector<std::string>& prompts, uint32_t max_tokens) {
+// Submits every prompt, waits for all finals and checks each output. With
+// `arbiter` (the scheduler's), the test holds the device while it submits,
+// so every request is admitted before the first step runs: without that, a
+// fast step on a busy machine may finish one request before the next one
+// arrives, and requests meant to compete for blocks never meet.
+void run_and_check(sched::ModelScheduler& scheduler, const std::vector<std::string>& prompts, uint32_t max_tokens,
+                   sched::DeviceArbiter* arbiter = nullptr) {
   std::vector<EventCollector> collectors(prompts.size());
+  sched::DeviceArbiter::ParticipantId gate = 0;
+  if (arbiter != nullptr) {
+    gate = arbiter->join("submitting test", 1.0);
+    arbiter->acquire(gate);
+  }
   for (size_t i = 0; i < prompts.size(); ++i) {
     auto submission = scheduler.submit(test::echo_request(scheduler.model(), prompts[i], max_tokens), collectors[i].sink());
     REQUIRE(submission);
+  }
+  if (arbiter != nullptr) {
+    arbiter->release(gate, std::chrono::nanoseconds(0));
+    arbiter->idle(gate);
+    arbiter->leave(gate);
   }
   for (size_t i = 0; i < prompts.size(); ++i) {
     REQUIRE(collectors[i].wait_final());
@@ -147,8 +162,9 @@ TinyCacheRun run_on_tiny_cache(SchedulerFixture& fixture, bool no_swap = false) 
                        .options_json = no_swap ? R"({"tokens_per_block": 4, "bytes_per_token_per_layer": 32768, "no_swap": true})"
                                                : R"({"tokens_per_block": 4, "bytes_per_token_per_layer": 32768})",
                        .cache_size_mb = 2};
-  auto scheduler = fixture.make_scheduler(setup);
-  run_and_check(*scheduler, {"abcdefgh", "ijklmnop", "qrstuvwx", "yz012345"}, 16);
+  auto arbiter = std::make_shared<sched::DeviceArbiter>("cpu");
+  auto scheduler = fixture.make_scheduler(setup, arbiter);
+  run_and_check(*scheduler, {"abcdefgh", "ijklmnop", "qrstuvwx", "yz012345"}, 16, arbiter.get());
   return {scheduler->stats(), scheduler->instance()->cache_space()->stats()};
 }
 
