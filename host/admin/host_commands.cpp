@@ -149,6 +149,18 @@ object model_json(core::Host& host, const std::string& name) {
                                    {"reserved_mb", config.cache.reserved_mb},
                                    {"eviction", config::to_string(config.cache.eviction)},
                                    {"gc_threshold", config.cache.gc_threshold}};
+  array claims;  // ABI 2.4: memory the model keeps on other devices (tensor-parallel ranks)
+  if (CITADEL_HAS_MEMBER(&info, citadel_model_info, device_claims)) {
+    for (uint32_t i = 0; i < info.num_device_claims; ++i) {
+      const citadel_device_claim& claim = info.device_claims[i];
+      claims.push_back(object{
+          {"device", claim.kind == CITADEL_DEVICE_CUDA ? "cuda:" + std::to_string(claim.ordinal) : std::string("cpu")},
+          {"fixed_bytes", claim.fixed_bytes},
+          {"bytes_per_block", claim.bytes_per_block},
+          {"blocks_per_chunk", claim.blocks_per_chunk}});
+    }
+  }
+  model["describe"].as_object()["device_claims"] = std::move(claims);
   if (auto space = instance->cache_space()) model["cache"] = cache::to_json(space->stats());
   model["scheduler"] = scheduler_stats_json(scheduler->stats());
   array replicas;

@@ -109,6 +109,27 @@ std::shared_ptr<CacheSpace> CacheManager::create_space(const std::string& device
   return pools_.at(resolve_device(device))->create_space(settings);
 }
 
+std::shared_ptr<DeviceClaim> CacheManager::claim(const std::string& physical, const std::string& near,
+                                                  const std::string& model, uint64_t bytes) {
+  std::string chosen;
+  if (physical_.count(near) != 0 && physical_.at(near) == physical) {
+    chosen = near;
+  } else if (pools_.count(physical) != 0) {
+    chosen = physical;
+  } else {
+    for (const std::string& device : order_) {
+      if (physical_.at(device) == physical) {
+        chosen = device;
+        break;
+      }
+    }
+  }
+  if (chosen.empty()) {
+    throw std::runtime_error("no cache pool lies on " + physical + " (citadel.yaml devices)");
+  }
+  return pools_.at(chosen)->claim(model, bytes);
+}
+
 std::vector<std::string> CacheManager::devices() const { return order_; }
 
 std::string CacheManager::physical_device(const std::string& device) const {

@@ -65,6 +65,14 @@ class CacheManager {
   // budget cannot be met, std::runtime_error for an unknown device.
   std::shared_ptr<CacheSpace> create_space(const std::string& device, const CacheSpaceSettings& settings);
 
+  // Takes `bytes` off the budget of a pool on the physical device
+  // `physical` ("cpu", "cuda:N") for `model` (DevicePool::claim): `near`'s
+  // pool when it lies on that device, else the pool named `physical`, else
+  // the first one backed by it. Throws std::runtime_error when no pool lies
+  // on that device.
+  std::shared_ptr<DeviceClaim> claim(const std::string& physical, const std::string& near,
+                                     const std::string& model, uint64_t bytes);
+
   std::vector<std::string> devices() const;  // GPU-backed first, the plain "cpu" last
   // The physical device ("cpu", "cuda:N") behind a device name (resolved as
   // above): what the model's plugin runs on.

@@ -40,6 +40,16 @@ void CacheMetricsExporter::collect(metrics::Registry& registry) {
     gauge("citadel_cache_reserved_bytes", "Sum of the models' reserved floors", double(pool.reserved_bytes));
     gauge("citadel_device_weight_bytes", "Bytes of the models' weights on the device (off the cache budget)",
           double(pool.weight_bytes));
+    gauge("citadel_device_claimed_bytes",
+          "Bytes models keep on the device outside cache blocks (tensor-parallel ranks), off the cache budget",
+          double(pool.claimed_bytes));
+    for (const ClaimStatsEntry& claim : pool.claims) {
+      registry
+          .gauge("citadel_model_device_claimed_bytes",
+                 "Bytes the model keeps on the device outside its cache blocks (tensor-parallel ranks)",
+                 {{"device", pool.device}, {"model", claim.model}})
+          .set(double(claim.bytes));
+    }
     gauge("citadel_cache_free_in_mapped_bytes", "Mapped bytes holding no block", double(pool.free_in_mapped_bytes));
     gauge("citadel_cache_fragmentation_ratio", "Free share of mapped bytes", pool.fragmentation_pct / 100.0);
     count(registry, "citadel_cache_page_maps_total", "Pages mapped by the cache pool", device, pool.page_maps);

@@ -128,9 +128,21 @@ uint64_t DevicePool::unclaimed_bytes() const {
   std::lock_guard lock(mutex_);
   uint64_t claimed = 0;
   for (const auto& [id, space] : spaces_) claimed += std::max(space.mapped_bytes, space.floor_bytes);
-  claimed += weight_bytes_locked();
+  claimed += off_budget_bytes_locked();
   uint64_t budget = backend_->budget_bytes();
   return budget > claimed ? budget - claimed : 0;
+}
+
+std::shared_ptr<DeviceClaim> DevicePool::claim(const std::string& model, uint64_t bytes) {
+  std::lock_guard lock(mutex_);
+  const uint64_t id = next_claim_id_++;
+  claims_.emplace(id, Claim{model, bytes});
+  return std::make_shared<DeviceClaim>(shared_from_this(), id, model, bytes);
+}
+
+void DevicePool::release_claim(uint64_t claim) {
+  std::lock_guard lock(mutex_);
+  claims_.erase(claim);
 }
 
 void DevicePool::set_budget(const std::string& model, uint64_t size_mb, uint64_t reserved_mb) {

@@ -17,6 +17,7 @@
 #pragma once
 
 #include "host/cache/cache_space.h"
+#include "host/cache/device_claim.h"
 #include "host/cache/eviction_policy.h"
 #include "host/cache/host_swap_tier.h"
 #include "host/cache/page_backend.h"
@@ -60,8 +61,14 @@ class DevicePool : public std::enable_shared_from_this<DevicePool> {
   // size_mb 0 means "up to the whole device budget".
   std::shared_ptr<CacheSpace> create_space(const CacheSpaceSettings& settings);
   // Device budget not yet mapped nor promised to a space's floor nor taken
-  // by the models' weights (CacheSpaceSettings::weight_bytes).
+  // by the models' weights (CacheSpaceSettings::weight_bytes) or claims.
   uint64_t unclaimed_bytes() const;
+
+  // Takes `bytes` off the budget for `model` (its memory on this device
+  // outside cache blocks) until the returned claim is destroyed. Never
+  // refused, like weight_bytes: the memory is the plugin's already, and a
+  // budget it overdraws only stops the spaces here from growing.
+  std::shared_ptr<DeviceClaim> claim(const std::string& model, uint64_t bytes);
 
   // Changes a space's ceiling and floor (same checks as create_space). Above
   // the new ceiling, cached blocks are evicted and empty pages unmapped.
@@ -89,6 +96,7 @@ class DevicePool : public std::enable_shared_from_this<DevicePool> {
   void discard_swapped(uint64_t space, const SwappedBlocks& swapped);
   CacheSpaceStats space_stats(uint64_t space) const;
   void destroy_space(uint64_t space);
+  void release_claim(uint64_t claim);  // DeviceClaim's destructor
 
  private:
   static constexpr uint32_t kNone = UINT32_MAX;
@@ -156,7 +164,7 @@ class DevicePool : public std::enable_shared_from_this<DevicePool> {
   // pool_pages.cpp: slabs, device budget, reclaim
   uint64_t slab_bytes(const Space& space) const;
   uint64_t available_for(const Space& space) const;
-  uint64_t weight_bytes_locked() const;  // all spaces' weight_bytes
+  uint64_t off_budget_bytes_locked() const;  // all spaces' weight_bytes and all claims
   bool map_slab(Space& space);
   void unmap_slab(Space& space, uint32_t slab);
   uint32_t unmap_empty_slabs(Space& space, uint32_t keep, bool respect_floor);
@@ -176,6 +184,12 @@ class DevicePool : public std::enable_shared_from_this<DevicePool> {
 
   mutable std::mutex mutex_;
   std::map<uint64_t, Space> spaces_;
+  struct Claim {
+    std::string model;
+    uint64_t bytes = 0;
+  };
+  std::map<uint64_t, Claim> claims_;
+  uint64_t next_claim_id_ = 1;
   uint64_t next_space_id_ = 1;
   std::vector<Slab> slabs_;
   std::vector<uint32_t> free_slab_indices_;

@@ -51,6 +51,10 @@ PoolStats DevicePool::stats() const {
       entry.blocks_per_slab = space.blocks_per_slab;
       pool.spaces.push_back(std::move(entry));
     }
+    for (const auto& [id, claim] : claims_) {
+      pool.claimed_bytes += claim.bytes;
+      pool.claims.push_back({claim.model, claim.bytes});
+    }
   }
   for (size_t i = 0; i < ids.size(); ++i) {
     try {

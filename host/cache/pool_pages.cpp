@@ -38,9 +38,10 @@ void DevicePool::give_back_virtual_pages(size_t first, size_t count) {
 
 uint64_t DevicePool::slab_bytes(const Space& space) const { return uint64_t{space.slab_pages} * backend_->page_bytes(); }
 
-uint64_t DevicePool::weight_bytes_locked() const {
+uint64_t DevicePool::off_budget_bytes_locked() const {
   uint64_t bytes = 0;
   for (const auto& [id, space] : spaces_) bytes += space.weight_bytes;
+  for (const auto& [id, claim] : claims_) bytes += claim.bytes;
   return bytes;
 }
 
@@ -49,7 +50,7 @@ uint64_t DevicePool::available_for(const Space& space) const {
   for (const auto& [id, other] : spaces_) {
     if (id != space.id && other.floor_bytes > other.mapped_bytes) promised += other.floor_bytes - other.mapped_bytes;
   }
-  uint64_t claimed = mapped_bytes_ + promised + weight_bytes_locked();
+  uint64_t claimed = mapped_bytes_ + promised + off_budget_bytes_locked();
   uint64_t budget = backend_->budget_bytes();
   return budget > claimed ? budget - claimed : 0;
 }

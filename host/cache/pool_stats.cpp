@@ -34,6 +34,8 @@ boost::json::object to_json(const SpaceStatsEntry& space) {
 boost::json::object to_json(const PoolStats& pool) {
   boost::json::array spaces;
   for (const SpaceStatsEntry& space : pool.spaces) spaces.push_back(to_json(space));
+  boost::json::array claims;
+  for (const ClaimStatsEntry& claim : pool.claims) claims.push_back({{"model", claim.model}, {"bytes", claim.bytes}});
   return {
       {"device", pool.device},
       {"physical_device", pool.physical_device},
@@ -45,6 +47,7 @@ boost::json::object to_json(const PoolStats& pool) {
       {"cached_bytes", pool.cached_bytes},
       {"reserved_bytes", pool.reserved_bytes},
       {"weight_bytes", pool.weight_bytes},
+      {"claimed_bytes", pool.claimed_bytes},
       {"free_in_mapped_bytes", pool.free_in_mapped_bytes},
       {"fragmentation_pct", pool.fragmentation_pct},
       {"page_maps", pool.page_maps},
@@ -52,6 +55,7 @@ boost::json::object to_json(const PoolStats& pool) {
       {"compactions", pool.compactions},
       {"gc_runs", pool.gc_runs},
       {"spaces", std::move(spaces)},
+      {"claims", std::move(claims)},
   };
 }
 

@@ -29,6 +29,12 @@ struct SpaceStatsEntry {
   }
 };
 
+// Memory a model keeps on the device outside its cache blocks (DeviceClaim).
+struct ClaimStatsEntry {
+  std::string model;  // the claiming model's cache space name (model@gN[.rK])
+  uint64_t bytes = 0;
+};
+
 struct PoolStats {
   std::string device;           // the pool's device name ("cuda:0", or a logical "cuda:0/a")
   std::string physical_device;  // what it lies on ("cpu", "cuda:0")
@@ -40,6 +46,7 @@ struct PoolStats {
   uint64_t cached_bytes = 0;        // cached (evictable) blocks
   uint64_t reserved_bytes = 0;      // sum of the spaces' floors
   uint64_t weight_bytes = 0;        // the models' weights on the device, off the budget
+  uint64_t claimed_bytes = 0;       // the claims' bytes (tensor-parallel ranks), off the budget
   uint64_t free_in_mapped_bytes = 0;  // mapped - used - cached
   double fragmentation_pct = 0;     // free_in_mapped / mapped * 100
   uint64_t page_maps = 0;           // pages mapped since start
@@ -47,6 +54,7 @@ struct PoolStats {
   uint64_t compactions = 0;
   uint64_t gc_runs = 0;
   std::vector<SpaceStatsEntry> spaces;
+  std::vector<ClaimStatsEntry> claims;
 };
 
 boost::json::object to_json(const CacheSpaceStats& stats);

@@ -33,6 +33,31 @@ std::vector<std::string> removed_devices(const cache::CacheManager& cache, const
   return removed;
 }
 
+std::vector<std::shared_ptr<cache::DeviceClaim>> ReplicaDeployer::claim_devices(
+    const plugins::PluginModelInstance& instance, const std::string& device, const std::string& space_name) {
+  std::vector<std::shared_ptr<cache::DeviceClaim>> claims;
+  if (instance.device_claims().empty()) return claims;
+  // Every block id the space can hold may have a share on each claim's device.
+  const cache::CacheSpaceStats space = instance.cache_space()->stats();
+  const uint64_t blocks = space.budget_bytes / instance.cache_space()->geometry().block_bytes;
+  for (const citadel_device_claim& wanted : instance.device_claims()) {
+    const std::string physical =
+        wanted.kind == CITADEL_DEVICE_CUDA ? "cuda:" + std::to_string(wanted.ordinal) : std::string("cpu");
+    const uint64_t chunked = (blocks + wanted.blocks_per_chunk - 1) / wanted.blocks_per_chunk * wanted.blocks_per_chunk;
+    const uint64_t bytes = wanted.fixed_bytes + chunked * wanted.bytes_per_block;
+    try {
+      claims.push_back(cache_.claim(physical, device, space_name, bytes));
+    } catch (const std::exception& e) {
+      throw std::runtime_error(instance.config().source_file + ": the model keeps memory on " + physical + ": " +
+                               e.what());
+    }
+    spdlog::info("model {}: {} MiB claimed on {} ({} MiB fixed, {} bytes for each of {} cache block ids)",
+                 instance.config().name, (bytes + (1u << 19)) >> 20, claims.back()->device(),
+                 (wanted.fixed_bytes + (1u << 19)) >> 20, wanted.bytes_per_block, chunked);
+  }
+  return claims;
+}
+
 sched::Replica ReplicaDeployer::create_replica(const config::ModelConfig& model,
                                                const config::Configuration& next, uint64_t generation,
                                                uint32_t index, const std::vector<sched::Replica>& placed) {
@@ -73,6 +98,7 @@ sched::Replica ReplicaDeployer::create_replica(const config::ModelConfig& model,
     throw std::runtime_error(model.source_file + ": cache" + (which.empty() ? "" : " (" + which.substr(1) + ")") +
                              ": " + e.what());
   }
+  instance->attach_device_claims(claim_devices(*instance, device, settings.model));
   sched::Replica replica;
   replica.scheduler = std::make_shared<sched::ModelScheduler>(instance, metrics_, arbiters_.for_device(device));
   replica.device = device;

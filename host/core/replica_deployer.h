@@ -53,6 +53,11 @@ class ReplicaDeployer {
   // `placed`: the model's replicas created or kept so far (auto spreads over devices).
   sched::Replica create_replica(const config::ModelConfig& model, const config::Configuration& next,
                                 uint64_t generation, uint32_t index, const std::vector<sched::Replica>& placed);
+  // The pool claims for describe()'s device claims (tensor-parallel ranks'
+  // memory), taken after the instance's cache space exists on `device`.
+  std::vector<std::shared_ptr<cache::DeviceClaim>> claim_devices(const plugins::PluginModelInstance& instance,
+                                                                 const std::string& device,
+                                                                 const std::string& space_name);
 
   plugins::PluginRegistry& registry_;
   cache::CacheManager& cache_;

@@ -23,6 +23,25 @@ citadel_error fresh_error() {
   return error;
 }
 
+// What is wrong with describe()'s device claims (num_device_claims > 0), or "".
+std::string device_claims_problem(const citadel_model_info& info) {
+  if (info.device_claims == nullptr) {
+    return "num_device_claims is " + std::to_string(info.num_device_claims) + " but device_claims is NULL";
+  }
+  for (uint32_t i = 0; i < info.num_device_claims; ++i) {
+    const citadel_device_claim& claim = info.device_claims[i];
+    const std::string which = "device_claims[" + std::to_string(i) + "]";
+    const bool cpu = claim.kind == CITADEL_DEVICE_CPU && claim.ordinal == -1;
+    const bool cuda = claim.kind == CITADEL_DEVICE_CUDA && claim.ordinal >= 0;
+    if (!cpu && !cuda) {
+      return which + " names no device (kind " + std::to_string(static_cast<int>(claim.kind)) + ", ordinal " +
+             std::to_string(claim.ordinal) + ")";
+    }
+    if (claim.blocks_per_chunk == 0) return which + ".blocks_per_chunk is 0";
+  }
+  return "";
+}
+
 }  // namespace
 
 std::vector<int32_t> ModelInstance::tokenize(const std::string&) {
@@ -121,6 +140,11 @@ PluginModelInstance::PluginModelInstance(std::shared_ptr<LoadedPlugin> plugin,
   } else if (info.max_batch_requests == 0) {
     problem = "max_batch_requests is 0";
   }
+  if (problem.empty() && CITADEL_HAS_MEMBER(&info, citadel_model_info, device_claims) &&
+      info.num_device_claims > 0) {
+    problem = device_claims_problem(info);
+    if (problem.empty()) device_claims_.assign(info.device_claims, info.device_claims + info.num_device_claims);
+  }
   if (!problem.empty()) {
     api.destroy(instance_);
     instance_ = nullptr;
@@ -129,6 +153,10 @@ PluginModelInstance::PluginModelInstance(std::shared_ptr<LoadedPlugin> plugin,
   model_version_ = info.model_version != nullptr ? info.model_version : "";
   info_ = info;
   info_.model_version = model_version_.c_str();
+  if (CITADEL_HAS_MEMBER(&info, citadel_model_info, device_claims)) {
+    info_.num_device_claims = static_cast<uint32_t>(device_claims_.size());
+    info_.device_claims = device_claims_.empty() ? nullptr : device_claims_.data();
+  }
   spdlog::info("model {} created with plugin {} {} on {} (generation {})", config_.name,
                plugin_->name(), plugin_version_, context_->device.to_string(), generation_);
 }
@@ -148,6 +176,10 @@ std::shared_ptr<cache::CacheSpace> PluginModelInstance::cache_space() const {
 
 void PluginModelInstance::attach_cache_space(std::shared_ptr<cache::CacheSpace> space) {
   context_->attach_cache_space(std::move(space));
+}
+
+void PluginModelInstance::attach_device_claims(std::vector<std::shared_ptr<cache::DeviceClaim>> claims) {
+  claims_ = std::move(claims);
 }
 
 void PluginModelInstance::throw_call_error(const char* operation, const citadel_error& error) const {

@@ -7,12 +7,14 @@
 // calls the plugin's destroy(), then releases the library.
 #pragma once
 
+#include "host/cache/device_claim.h"
 #include "host/plugins/host_context.h"
 #include "host/plugins/loaded_plugin.h"
 #include "host/plugins/model_instance.h"
 
 #include <memory>
 #include <mutex>
+#include <vector>
 
 namespace citadel::plugins {
 
@@ -40,6 +42,11 @@ class PluginModelInstance : public ModelInstance {
 
   // Set once, after describe() and before the first request.
   void attach_cache_space(std::shared_ptr<cache::CacheSpace> space);
+  // describe()'s device claims (ABI 2.4; checked, host-owned copies), and the
+  // pool claims the host took for them, held until the plugin has destroyed
+  // the instance.
+  const std::vector<citadel_device_claim>& device_claims() const { return device_claims_; }
+  void attach_device_claims(std::vector<std::shared_ptr<cache::DeviceClaim>> claims);
   const common::DeviceName& device() const { return context_->device; }
   const std::shared_ptr<LoadedPlugin>& plugin() const { return plugin_; }
   const std::string& model_version() const { return model_version_; }
@@ -54,6 +61,8 @@ class PluginModelInstance : public ModelInstance {
   std::string plugin_version_;
   std::string model_version_;
   citadel_model_info info_{};
+  std::vector<citadel_device_claim> device_claims_;
+  std::vector<std::shared_ptr<cache::DeviceClaim>> claims_;  // released after destroy()
   citadel_instance* instance_ = nullptr;
   std::mutex call_mutex_;  // one plugin call at a time (plugin.h threading rule)
 };

@@ -243,6 +243,18 @@ citadel_model_info LlmModel::describe() {
   if (tensor_parallel_) {
     info.device_weight_bytes = tensor_parallel_->device_weight_bytes().front();  // rank 0's device
     info.cache_flags = CITADEL_CACHE_NO_SWAP;  // ranks 1.. keep their K/V by block id (rank_kv_blocks.h)
+    device_claims_.clear();
+    for (const TensorParallelForward::RankMemory& rank : tensor_parallel_->other_ranks_memory()) {
+      citadel_device_claim claim{};
+      claim.kind = rank.cuda_device >= 0 ? CITADEL_DEVICE_CUDA : CITADEL_DEVICE_CPU;
+      claim.ordinal = rank.cuda_device >= 0 ? rank.cuda_device : -1;
+      claim.fixed_bytes = rank.weight_bytes;
+      claim.bytes_per_block = rank.bytes_per_block;
+      claim.blocks_per_chunk = rank.blocks_per_chunk;
+      device_claims_.push_back(claim);
+    }
+    info.num_device_claims = static_cast<uint32_t>(device_claims_.size());
+    info.device_claims = device_claims_.data();
   }
   return info;
 }

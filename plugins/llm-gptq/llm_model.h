@@ -103,6 +103,7 @@ class LlmModel final : public sdk::Model {
   std::unique_ptr<runtime::ThreadPool> pool_;
   std::unique_ptr<ForwardPass> forward_;
   std::unique_ptr<TensorParallelForward> tensor_parallel_;  // tensor_parallel_size > 1 (forward_ null)
+  std::vector<citadel_device_claim> device_claims_;        // describe(): ranks 1..'s memory
 #ifdef CITADEL_HAVE_CUDA
   std::unique_ptr<CudaForwardPass> cuda_forward_;  // set on CUDA devices (forward_ is then null)
 #endif

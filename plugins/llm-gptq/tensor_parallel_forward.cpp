@@ -261,6 +261,15 @@ std::vector<uint64_t> TensorParallelForward::device_weight_bytes() const {
   return bytes;
 }
 
+std::vector<TensorParallelForward::RankMemory> TensorParallelForward::other_ranks_memory() const {
+  const std::vector<uint64_t> weights = device_weight_bytes();
+  std::vector<RankMemory> memory;
+  for (size_t r = 1; r < ranks_.size(); ++r) {
+    memory.push_back({ranks_[r].cuda_device, weights[r], rank_kv_.block_bytes(), RankKvBlocks::kBlocksPerSlab});
+  }
+  return memory;
+}
+
 uint64_t TensorParallelForward::rank_kv_bytes() const {
   uint64_t bytes = 0;
   for (const Rank& rank : ranks_) bytes += rank.kv_blocks ? rank.kv_blocks->bytes() : 0;

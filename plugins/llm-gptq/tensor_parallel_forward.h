@@ -78,6 +78,18 @@ class TensorParallelForward {
   // Bytes of the K/V blocks of ranks 1.. (not in the host's pool).
   uint64_t rank_kv_bytes() const;
 
+  // What a rank past the first keeps outside the host's pool, for describe()'s
+  // device claims: its weights on its GPU (0 for CPU ranks, whose weights,
+  // like a CPU model's, are not counted), and its share of each block id,
+  // allocated blocks_per_chunk ids at a time.
+  struct RankMemory {
+    int cuda_device = -1;  // -1: host memory
+    uint64_t weight_bytes = 0;
+    uint64_t bytes_per_block = 0;
+    uint32_t blocks_per_chunk = 1;
+  };
+  std::vector<RankMemory> other_ranks_memory() const;
+
  private:
   struct Rank;
   class Threads;

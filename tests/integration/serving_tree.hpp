@@ -52,7 +52,7 @@ struct ServingTree {
   void install_built_plugin(const std::string& name) {
     const std::filesystem::path target = tree.root() / "plugins" / name;
     std::filesystem::create_directories(target);
-    for (const std::string file : {name + ".so", std::string("plugin.yaml")})
+    for (const std::string& file : {name + ".so", std::string("plugin.yaml")})
       std::filesystem::copy_file(binary_dir() / "plugins" / name / file, target / file);
   }
 

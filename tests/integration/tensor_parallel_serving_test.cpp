@@ -2,7 +2,8 @@
 // GPTQ model (tests/data/llm/qwen2-gptq) twice: once whole and once with
 // tensor_parallel_size 2 (two CPU ranks). Greedy completions of both are the
 // same text; `citadelctl model` shows the split model's cache blocks holding
-// rank 0's half of the KV heads and its cache as not swappable; a split that
+// rank 0's half of the KV heads and its cache as not swappable, and `pool`
+// shows rank 1's share of the blocks claimed from the CPU pool; a split that
 // the model cannot take fails that model alone, named in the reload reply,
 // while the others keep serving.
 #include "integration/serving_tree.hpp"
@@ -61,6 +62,29 @@ TEST_CASE("llm-gptq split over two tensor-parallel ranks serves the whole model'
   CHECK(bytes(split) * 2 == bytes(whole));
   CHECK(whole.at("model").at("describe").at("cache_swappable").as_bool());
   CHECK_FALSE(split.at("model").at("describe").at("cache_swappable").as_bool());
+
+  // Rank 1 keeps its share of every block id in host memory: claimed from
+  // the CPU pool for all the ids the 8 MiB space can hold, in slabs of 64.
+  const boost::json::value& describe = split.at("model").at("describe");
+  const uint64_t block_bytes = describe.at("tokens_per_block").to_number<uint64_t>() *
+                               describe.at("num_layers").to_number<uint64_t>() * bytes(split);
+  REQUIRE(describe.at("device_claims").as_array().size() == 1);
+  CHECK(describe.at("device_claims").at(0).at("device").as_string() == "cpu");
+  CHECK(describe.at("device_claims").at(0).at("bytes_per_block").to_number<uint64_t>() == block_bytes);
+  CHECK(describe.at("device_claims").at(0).at("fixed_bytes").to_number<uint64_t>() == 0);
+  CHECK(whole.at("model").at("describe").at("device_claims").as_array().empty());
+  const uint64_t ids = (8ull << 20) / block_bytes;
+  const uint64_t claimed = (ids + 63) / 64 * 64 * block_bytes;
+  const boost::json::value pool = serving.process->request({{"cmd", "pool"}}).at("pool");
+  bool found = false;
+  for (const auto& device : pool.at("devices").as_array()) {
+    if (device.at("device").as_string() != "cpu") continue;
+    CHECK(device.at("claimed_bytes").to_number<uint64_t>() == claimed);
+    for (const auto& claim : device.at("claims").as_array()) {
+      found = found || (claim.at("model").as_string() == "split@g1" && claim.at("bytes").to_number<uint64_t>() == claimed);
+    }
+  }
+  CHECK(found);
 
   // 3 ranks do not divide the 8 heads: that model fails
   // to load, named, and the others keep serving.

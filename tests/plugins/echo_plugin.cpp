@@ -9,7 +9,8 @@
 // writes the hash into those positions' entries, so two runs of equal bytes
 // but different content sharing a block is caught as corruption. Option
 // defer_first_steps defers each request's first steps (ABI 2.2), as a
-// plugin waiting for an input would.
+// plugin waiting for an input would; device_claims declares memory on other
+// devices (ABI 2.4), as llm-gptq's tensor-parallel ranks do.
 //
 // Built several times (tests/plugins/CMakeLists.txt) with compile-time knobs:
 // ECHO_PLUGIN_NAME (the name its entry table reports; "echo"), ECHO_VERSION,
@@ -23,7 +24,9 @@
 
 #include <chrono>
 #include <map>
+#include <string>
 #include <thread>
+#include <vector>
 
 #ifndef ECHO_PLUGIN_NAME
 #define ECHO_PLUGIN_NAME "echo"
@@ -47,6 +50,10 @@ struct EchoOptions {
   bool no_swap = false;  // describe() sets CITADEL_CACHE_NO_SWAP
   uint32_t defer_first_steps = 0;  // each request's first steps deferred, where the host takes that
   BlockLayout layout;
+  // describe()'s device claims (ABI 2.4), as a tensor-parallel model's ranks
+  // on other devices would declare them: [{device: cpu | cuda:N,
+  // fixed_bytes, bytes_per_block, blocks_per_chunk}].
+  std::vector<citadel_device_claim> device_claims;
 };
 
 uint32_t option_uint(const boost::json::value& value, const std::string& key, uint32_t minimum,
@@ -61,6 +68,38 @@ uint32_t option_uint(const boost::json::value& value, const std::string& key, ui
                                std::to_string(minimum) + ", " + std::to_string(maximum) + "]");
   }
   return static_cast<uint32_t>(number);
+}
+
+uint64_t option_bytes(const boost::json::object& object, const char* key) {
+  const boost::json::value* value = object.if_contains(key);
+  if (value == nullptr) return 0;
+  if (!value->is_int64() && !value->is_uint64()) {
+    throw sdk::PluginError(CITADEL_ERR_INVALID_ARGUMENT, std::string("option device_claims: ") + key +
+                                                             ": must be an integer");
+  }
+  return value->to_number<uint64_t>();
+}
+
+std::vector<citadel_device_claim> parse_device_claims(const boost::json::value& value) {
+  if (!value.is_array()) throw sdk::PluginError(CITADEL_ERR_INVALID_ARGUMENT, "option device_claims: must be a list");
+  std::vector<citadel_device_claim> claims;
+  for (const boost::json::value& entry : value.as_array()) {
+    if (!entry.is_object() || !entry.as_object().contains("device") ||
+        !entry.as_object().at("device").is_string()) {
+      throw sdk::PluginError(CITADEL_ERR_INVALID_ARGUMENT, "option device_claims: each entry needs a device");
+    }
+    const boost::json::object& object = entry.as_object();
+    const std::string device(object.at("device").as_string());
+    citadel_device_claim claim{};
+    // Passed as given ("cuda:-1" too): the host's checks are what the tests look at.
+    claim.kind = device.rfind("cuda:", 0) == 0 ? CITADEL_DEVICE_CUDA : CITADEL_DEVICE_CPU;
+    claim.ordinal = claim.kind == CITADEL_DEVICE_CUDA ? std::stoi(device.substr(5)) : -1;
+    claim.fixed_bytes = option_bytes(object, "fixed_bytes");
+    claim.bytes_per_block = option_bytes(object, "bytes_per_block");
+    claim.blocks_per_chunk = static_cast<uint32_t>(option_bytes(object, "blocks_per_chunk"));
+    claims.push_back(claim);
+  }
+  return claims;
 }
 
 EchoOptions parse_options(const boost::json::object& options) {
@@ -86,6 +125,8 @@ EchoOptions parse_options(const boost::json::object& options) {
     } else if (key == "no_swap") {
       if (!value.is_bool()) throw sdk::PluginError(CITADEL_ERR_INVALID_ARGUMENT, "option no_swap: must be a boolean");
       result.no_swap = value.as_bool();
+    } else if (key == "device_claims") {
+      result.device_claims = parse_device_claims(value);
     } else if (key == "fail_create") {
       if (!value.is_bool()) {
         throw sdk::PluginError(CITADEL_ERR_INVALID_ARGUMENT, "option fail_create: must be a boolean");
@@ -157,6 +198,8 @@ class EchoModel : public sdk::Model {
     info.max_step_tokens = options_.max_step_tokens;
     info.model_version = version_.c_str();
     if (options_.no_swap) info.cache_flags = CITADEL_CACHE_NO_SWAP;
+    info.num_device_claims = static_cast<uint32_t>(options_.device_claims.size());
+    info.device_claims = options_.device_claims.empty() ? nullptr : options_.device_claims.data();
     return info;
   }
 

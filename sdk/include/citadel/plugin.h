@@ -57,7 +57,7 @@ extern "C" {
 #endif
 
 #define CITADEL_ABI_VERSION_MAJOR 2
-#define CITADEL_ABI_VERSION_MINOR 3
+#define CITADEL_ABI_VERSION_MINOR 4
 
 /* True when a struct that starts with struct_size, written by the other side,
  * covers `member` (a table's function or a struct's field). */
@@ -163,6 +163,21 @@ typedef struct citadel_host_api {
   citadel_status (*device_info)(citadel_host_context* context, citadel_device_info* out);
 } citadel_host_api;
 
+/* Memory an instance keeps on a device outside its cache blocks and, on a
+ * GPU, beyond device_weight_bytes: tensor-parallel ranks past the first, on
+ * other GPUs or in host memory, each with its shard of the weights and its
+ * share of every cache block, found by the host's block id. The instance
+ * allocates that share `blocks_per_chunk` block ids at a time. A leaf
+ * record: it never grows. */
+typedef struct citadel_device_claim {
+  citadel_device_kind kind; /* CITADEL_DEVICE_CUDA or CITADEL_DEVICE_CPU */
+  int32_t ordinal;          /* CUDA device ordinal; -1 for CPU */
+  uint64_t fixed_bytes;     /* weights and workspaces there */
+  uint64_t bytes_per_block; /* kept there per host cache block id */
+  uint32_t blocks_per_chunk; /* >= 1 */
+  uint32_t reserved;        /* 0 */
+} citadel_device_claim;
+
 /* What an instance needs from the host's cache pool and scheduler. One cache
  * block holds `tokens_per_block` cache tokens for every layer:
  *   block_bytes = tokens_per_block * num_layers * bytes_per_token_per_layer
@@ -187,6 +202,14 @@ typedef struct citadel_model_info {
   uint64_t device_weight_bytes;
   /* ABI 2.3: CITADEL_CACHE_* flags (0 from older plugins). */
   uint32_t cache_flags;
+  /* ABI 2.4: memory on other devices (NULL when none); plugin-owned, lives
+   * with the instance. While the instance lives the host takes, from the
+   * budget of the cache pool on each claim's device, fixed_bytes plus
+   * bytes_per_block for every block id its cache space can hold (rounded
+   * up to blocks_per_chunk), and shows the claim in `citadelctl pool` and
+   * /metrics. A claim on a device without a pool fails the model. */
+  uint32_t num_device_claims;
+  const citadel_device_claim* device_claims;
 } citadel_model_info;
 
 /* citadel_model_info.cache_flags: the host must not move the contents of
