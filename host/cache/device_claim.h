@@ -5,7 +5,8 @@
 // gives them back.
 //
 // Created by DevicePool::claim (through CacheManager::claim); held by the
-// model instance (plugins::HostContext) next to its cache space.
+// model instance (plugins::PluginModelInstance), released after the plugin
+// has destroyed it.
 #pragma once
 
 #include <cstdint>
