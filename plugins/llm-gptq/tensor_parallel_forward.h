@@ -42,8 +42,8 @@ struct TensorParallelPlacement {
   unsigned cpu_threads_per_rank = 1;
   // Distinct GPUs with peer access: small sums by the one-shot kernel over
   // peer memory (runtime/cuda/peer_all_reduce.h), large ones by NCCL. Off
-  // (NCCL for all) until it has been measured on two GPUs:
-  // bench_llm_decode --tp-peer turns it on.
+  // (NCCL for all): on two H200s it was no faster than NCCL (bench/README.md,
+  // "Peer-memory sums against NCCL"); bench_llm_decode --tp-peer turns it on.
   bool peer_sums = false;
 };
 
