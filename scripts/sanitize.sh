@@ -5,8 +5,9 @@
 #   asan: AddressSanitizer + UndefinedBehaviorSanitizer + LeakSanitizer, the
 #         whole suite (but [cuda]), in build-asan/;
 #   tsan: ThreadSanitizer, the threaded parts (scheduler, cache pool, admin,
-#         HTTP, plugin registry, reload and lifecycle integration), in
-#         build-tsan/, which compiles only those test folders
+#         HTTP, plugin registry, reload and lifecycle integration, the
+#         tensor-parallel ranks' threads and their all-reduce), in
+#         build-tsan/, which compiles only those test folders and files
 #         (CITADEL_TEST_DIRS).
 # Every process the tests start (citadel, citadelctl) runs sanitized too and
 # writes its reports to <build>/sanitizer-logs/; any report, or a failing
@@ -24,13 +25,13 @@ stages=("$@")
 ((${#stages[@]})) || stages=(asan tsan)
 
 # The Catch2 tags of the threaded parts run under TSan, and the test folders
-# that hold them (the only ones the TSan build compiles). The vista test that
+# and files that hold them (the only ones the TSan build compiles). The vista test that
 # rolls a window over a 109-frame video is left out ([long-video]): its CPU
 # compute takes 100-175 s under TSan on two cores, too long for the CI
 # budget; it runs in the normal and ASan builds, and the other vista serving
 # tests run here.
-tsan_tests="[sched],[cache],[admin],[http],[plugins],[integration]~[long-video]"
-tsan_dirs="sched;cache;admin;http;plugins_registry;integration"
+tsan_tests="[sched],[cache],[admin],[http],[plugins],[integration],[tensor_parallel],[all_reduce]~[long-video]"
+tsan_dirs="sched;cache;admin;http;plugins_registry;integration;llm/tensor_parallel_test.cpp;llm/tensor_shards_test.cpp;runtime/thread_all_reduce_test.cpp"
 # Seconds each stage keeps for its test run when the CI budget is short.
 declare -A run_reserve=([asan]=420 [tsan]=480)
 
