@@ -17,19 +17,10 @@
 
 namespace {
 
-using citadel::test::CitadelProcess;
 using citadel::test::HostTree;
+using citadel::test::pool_rows;
 
 constexpr uint64_t kMiB = uint64_t{1} << 20;
-
-std::map<std::string, boost::json::object> pools(CitadelProcess& host) {
-  std::map<std::string, boost::json::object> rows;
-  const boost::json::object reply = host.request({{"cmd", "pool"}});
-  for (const auto& device : reply.at("pool").at("devices").as_array()) {
-    rows[std::string(device.at("device").as_string())] = device.as_object();
-  }
-  return rows;
-}
 
 // A model on `device` with 32 KiB blocks (16 tokens x 2 layers x 1 KiB) in
 // a 4 MiB cache: 128 block ids; and the echo plugin's device_claims option.
@@ -57,7 +48,7 @@ TEST_CASE("a model's memory on other devices is claimed from their pools while i
   auto host = tree.start();
   const uint64_t claimed = 40 * kMiB + 192 * 8192;
 
-  auto rows = pools(*host);
+  auto rows = pool_rows(*host);
   // The claim lies on the model's own pool (cpu/a is on the claim's device).
   CHECK(rows.at("cpu/a").at("claimed_bytes").to_number<uint64_t>() == claimed);
   REQUIRE(rows.at("cpu/a").at("claims").as_array().size() == 1);
@@ -93,7 +84,7 @@ TEST_CASE("a model's memory on other devices is claimed from their pools while i
   CHECK(refusal.find("far.yaml") != std::string::npos);
   CHECK(refusal.find("no cache pool lies on cuda:3") != std::string::npos);
   CHECK(citadel::test::infer(*host, "second", "xyz", 5).at("text").as_string() == "xyzxy");
-  CHECK(pools(*host).at("cpu/b").at("claimed_bytes").to_number<uint64_t>() == 0);
+  CHECK(pool_rows(*host).at("cpu/b").at("claimed_bytes").to_number<uint64_t>() == 0);
 
   // A claim that names no device is refused as an unusable describe().
   tree.write_raw("models.d/far.yaml", claiming_model("far", "cpu/b", "{device: \"cuda:-1\", blocks_per_chunk: 1}"));
@@ -107,11 +98,11 @@ TEST_CASE("a model's memory on other devices is claimed from their pools while i
   tree.remove_model("split");
   REQUIRE(host->request({{"cmd", "reload"}}).at("ok").as_bool());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (pools(*host).at("cpu/a").at("claimed_bytes").to_number<uint64_t>() != 0 &&
+  while (pool_rows(*host).at("cpu/a").at("claimed_bytes").to_number<uint64_t>() != 0 &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  rows = pools(*host);
+  rows = pool_rows(*host);
   CHECK(rows.at("cpu/a").at("claimed_bytes").to_number<uint64_t>() == 0);
   CHECK(rows.at("cpu/a").at("claims").as_array().empty());
 }

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -86,6 +87,16 @@ class HostTree {
 // The HTTP port the host listens on (from `status`; 0: none).
 inline uint16_t http_port(CitadelProcess& process) {
   return process.request({{"cmd", "status"}}).at("status").at("http_port").to_number<uint16_t>();
+}
+
+// The rows of `pool` (one per device), by device name.
+inline std::map<std::string, boost::json::object> pool_rows(CitadelProcess& process) {
+  std::map<std::string, boost::json::object> rows;
+  const boost::json::object reply = process.request({{"cmd", "pool"}});
+  for (const auto& device : reply.at("pool").at("devices").as_array()) {
+    rows[std::string(device.at("device").as_string())] = device.as_object();
+  }
+  return rows;
 }
 
 // The generation in `status`.

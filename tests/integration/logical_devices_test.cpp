@@ -23,6 +23,7 @@ namespace {
 using citadel::test::AdminConnection;
 using citadel::test::CitadelProcess;
 using citadel::test::HostTree;
+using citadel::test::pool_rows;
 
 constexpr uint64_t kMiB = uint64_t{1} << 20;
 
@@ -40,19 +41,9 @@ void write_host(HostTree& tree, const std::string& devices) {
 const std::string kTwoDevices = "  - {name: cpu/a, device: cpu, pool_mb: 64}\n"
                                 "  - {name: cpu/b, device: cpu, pool_mb: 64}\n";
 
-// The pool rows of `pool`, by device name.
-std::map<std::string, boost::json::object> pools(CitadelProcess& host) {
-  std::map<std::string, boost::json::object> rows;
-  const boost::json::object reply = host.request({{"cmd", "pool"}});
-  for (const auto& device : reply.at("pool").at("devices").as_array()) {
-    rows[std::string(device.at("device").as_string())] = device.as_object();
-  }
-  return rows;
-}
-
 // The device whose pool holds a cache space of `model` (generation any).
 std::string device_of(CitadelProcess& host, const std::string& space_prefix) {
-  for (const auto& [device, row] : pools(host)) {
+  for (const auto& [device, row] : pool_rows(host)) {
     for (const auto& space : row.at("spaces").as_array()) {
       if (std::string(space.at("model").as_string()).starts_with(space_prefix)) return device;
     }
@@ -109,7 +100,7 @@ TEST_CASE("device auto places a second model on the logical device with more fre
   // `big` holds a 40 MiB floor of cpu/a's 64 MiB: cpu/b is the freer device.
   tree.write_raw("models.d/big.yaml", "name: big\nplugin: echo\ndevice: cpu/a\ncache: {size_mb: 48, reserved_mb: 40}\n");
   auto host = tree.start();
-  auto rows = pools(*host);
+  auto rows = pool_rows(*host);
   REQUIRE(rows.size() == 3);
   for (const std::string device : {"cpu/a", "cpu/b"}) {
     CHECK(rows.at(device).at("physical_device").as_string() == "cpu");
@@ -144,7 +135,7 @@ TEST_CASE("two replicas go one to each logical device and a burst uses both pool
   std::vector<Running> burst;
   for (int i = 0; i < 8; ++i) burst.push_back(start(tree, "chat", "burst" + std::to_string(i), 60));
   // Every request has produced a token: both pools hold live blocks now.
-  auto during = pools(*host);
+  auto during = pool_rows(*host);
   CHECK(during.at("cpu/a").at("used_bytes").to_number<uint64_t>() > 0);
   CHECK(during.at("cpu/b").at("used_bytes").to_number<uint64_t>() > 0);
   CHECK(during.at("cpu").at("used_bytes").to_number<uint64_t>() == 0);
@@ -220,7 +211,7 @@ TEST_CASE("a reload that drops a logical device with models on it loses nothing"
   const auto restarted = replica_rows(*host, "chat");
   CHECK(restarted.at(0).first == "cpu/a");
   CHECK(restarted.at(1).first == "cpu/a");
-  CHECK(pools(*host).count("cpu/b") == 0);
+  CHECK(pool_rows(*host).count("cpu/b") == 0);
   CHECK(device_of(*host, "solo@") == "cpu/a");
   CHECK(citadel::test::infer(*host, "chat", "again", 5).at("text").as_string() == "again");
 }
