@@ -153,10 +153,10 @@ PluginModelInstance::PluginModelInstance(std::shared_ptr<LoadedPlugin> plugin,
   model_version_ = info.model_version != nullptr ? info.model_version : "";
   info_ = info;
   info_.model_version = model_version_.c_str();
-  if (CITADEL_HAS_MEMBER(&info, citadel_model_info, device_claims)) {
-    info_.num_device_claims = static_cast<uint32_t>(device_claims_.size());
-    info_.device_claims = device_claims_.empty() ? nullptr : device_claims_.data();
-  }
+  // The host's copies; zero for an older plugin (whose struct may end inside
+  // num_device_claims' bytes, padding it did not write).
+  info_.num_device_claims = static_cast<uint32_t>(device_claims_.size());
+  info_.device_claims = device_claims_.empty() ? nullptr : device_claims_.data();
   spdlog::info("model {} created with plugin {} {} on {} (generation {})", config_.name,
                plugin_->name(), plugin_version_, context_->device.to_string(), generation_);
 }
