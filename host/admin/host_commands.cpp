@@ -90,14 +90,17 @@ void reply_with_report(AdminReply& reply, const core::ReloadReport& report) {
 
 object status_json(core::Host& host) {
   core::ReloadCoordinator& coordinator = host.coordinator();
+  // One snapshot: a reload finishing between two reads could otherwise pair
+  // its report with the generation before it.
+  const core::ReloadState reloads = coordinator.state();
   object status{{"version", CITADEL_VERSION},
                 {"uptime_s", host.uptime_seconds()},
-                {"generation", coordinator.generation()},
+                {"generation", reloads.generation},
                 {"config", host.config_path()},
                 {"models", host.router().model_names().size()},
                 {"ready", host.router().ready()},
                 {"draining", string_array(coordinator.draining_models())},
-                {"config_errors", string_array(coordinator.config_errors())},
+                {"config_errors", string_array(reloads.config_errors)},
                 {"device_fault", host.router().device_fault()}};
   array failed;
   for (const sched::ModelListing& listing : host.router().list_models()) {
@@ -108,7 +111,7 @@ object status_json(core::Host& host) {
   const std::chrono::seconds stall_bound(configuration ? configuration->host.step_stall_s : 120);
   status["stalled_models"] =
       string_array(host.router().stalled_models(std::chrono::steady_clock::now(), stall_bound));
-  if (auto report = coordinator.last_report()) status["last_reload"] = report->to_json();
+  if (reloads.last_report) status["last_reload"] = reloads.last_report->to_json();
   array pools;
   for (const cache::PoolStats& pool : host.cache().stats()) {
     pools.push_back(object{{"device", pool.device},

@@ -77,9 +77,9 @@ std::optional<ReloadReport> ReloadCoordinator::last_report() const {
   return last_report_;
 }
 
-std::vector<std::string> ReloadCoordinator::config_errors() const {
+ReloadState ReloadCoordinator::state() const {
   std::lock_guard lock(state_mutex_);
-  return config_errors_;
+  return ReloadState{generation_, last_report_, config_errors_};
 }
 
 ReloadReport ReloadCoordinator::reload(const std::string& trigger) {

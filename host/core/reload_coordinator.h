@@ -35,6 +35,14 @@
 namespace citadel::core {
 
 // The running parts a reload changes. All outlive the coordinator.
+// What `status` shows of the reloads, read under one lock so that the
+// generation, the last report and its errors belong to the same reload.
+struct ReloadState {
+  uint64_t generation = 0;
+  std::optional<ReloadReport> last_report;
+  std::vector<std::string> config_errors;
+};
+
 struct ReloadTargets {
   plugins::PluginRegistry& registry;
   cache::CacheManager& cache;
@@ -68,8 +76,9 @@ class ReloadCoordinator {
   uint64_t generation() const;
   std::shared_ptr<const config::Configuration> configuration() const;
   std::optional<ReloadReport> last_report() const;
-  // Problems of the latest reload when it failed; empty after a success.
-  std::vector<std::string> config_errors() const;
+  // The generation, the last report and, when that reload failed, its
+  // problems, in one consistent snapshot (`status`).
+  ReloadState state() const;
   std::vector<std::string> draining_models() const { return retirement_.draining(); }
   // Blocks until every replaced scheduler has drained and been released.
   void wait_for_retired() { retirement_.wait(); }

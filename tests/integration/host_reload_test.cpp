@@ -7,6 +7,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 using citadel::test::HostTree;
 
 namespace {
@@ -61,6 +65,45 @@ TEST_CASE("a YAML edit and SIGHUP add, remove and change models", "[integration]
   CHECK(citadel::test::infer(*host, "fresh", "new", 3).at("text").as_string() == "new");
   CHECK(citadel::test::infer(*host, "drop", "x", 1).at("error").at("code").as_string() ==
         "unknown_model");
+}
+
+// Regression: `status` read the generation and the last reload's report
+// separately, so a reload finishing between the two reads paired its report
+// with the generation before it (CI, stop 26, under ASan: a waiter saw the
+// SIGHUP reload finished and generation 1).
+TEST_CASE("status never pairs a reload's report with an older generation", "[integration]") {
+  HostTree tree;
+  tree.write_model("chat", "echo");
+  auto host = tree.start();
+
+  std::atomic<bool> reloading{true};
+  std::atomic<int> snapshots{0};
+  std::vector<std::string> mismatches;
+  std::thread reader([&] {
+    while (reloading) {
+      const auto status = host->request({{"cmd", "status"}}).at("status").as_object();
+      ++snapshots;
+      const auto* last = status.if_contains("last_reload");
+      if (last == nullptr) continue;
+      const auto shown = status.at("generation").to_number<uint64_t>();
+      const auto reported = last->at("generation").to_number<uint64_t>();
+      if (reported > shown) {
+        mismatches.push_back("generation " + std::to_string(shown) + " with the report of " +
+                             std::to_string(reported));
+      }
+    }
+  });
+  constexpr int kReloads = 40;
+  for (int index = 0; index < kReloads; ++index) {
+    tree.write_model("chat", "echo", "tokens_per_block: " + std::to_string(index % 2 == 0 ? 4 : 8));
+    REQUIRE(host->request({{"cmd", "reload"}}).at("ok").as_bool());
+  }
+  reloading = false;
+  reader.join();
+  INFO((mismatches.empty() ? std::string() : mismatches.front()));
+  CHECK(mismatches.empty());
+  CHECK(snapshots > 0);
+  CHECK(citadel::test::generation_of(*host) == 1 + kReloads);
 }
 
 TEST_CASE("a replaced .so serves its new version while requests on the old one complete",
