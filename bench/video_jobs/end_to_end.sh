@@ -25,6 +25,8 @@
 #   "--layers 1 --text-layers 1 --vocab 1002": the released widths, small
 #   enough for a CPU); CITADEL_VIDEO_WEIGHTS: serve this checkpoint folder
 #   instead.
+#   CITADEL_VIDEO_OPTIONS: more plugin options, YAML flow-map entries (e.g.
+#   "cuda_attention: wgmma, vae_convolutions: cudnn").
 #   DEVICE: cuda:0 (default) or cpu.
 #   CITADEL_VIDEO_API: videos (/v1/videos jobs, MP4 content) or inference
 #   (/inference streamed frames); by default videos, except for a citadel
@@ -97,7 +99,7 @@ device: "$device"
 cache: {size_mb: $cache_mb, eviction: size_aware_lru, gc_threshold: 0.8}
 scheduler: {max_queue: 256}
 options: {threads: $threads, default_width: $width, default_height: $height, default_frames: $frames,
-          max_latent_frames: $(( latent_frames > 21 ? latent_frames : 21 ))}
+          max_latent_frames: $(( latent_frames > 21 ? latent_frames : 21 ))${CITADEL_VIDEO_OPTIONS:+, $CITADEL_VIDEO_OPTIONS}}
 YAML
 start_host vista
 host_figures() {

@@ -12,9 +12,12 @@
 // TFLOP/s of a pass, to set beside bench/vista/diffusers_forward.py and the
 // chip's dense bf16 peak, and a per-stage table of the pass from CUDA events:
 // host, linears, self- and cross-attention, norms/modulation/RoPE, K/V
-// gather/scatter and f16 conversion). --attention f16|wmma|both (both): the
-// f16-operand mma.sync kernel (flash_attention_f16.h), the older WMMA kernel
-// on f32 operands (flash_attention.h), or both in the same run.
+// gather/scatter and f16 conversion). --attention LIST (wgmma,f16): a comma
+// list of the kernels to measure in turn, in the same run: wgmma (the
+// f16-operand kernel on warpgroup tensor cores, flash_attention_wgmma.h;
+// mma.sync where the device has no sm_90a), f16 (the f16-operand mma.sync
+// kernel, flash_attention_f16.h), wmma (the older WMMA kernel on f32
+// operands, flash_attention.h); `all` is all three.
 #include "chunk_denoiser.h"
 #include "chunk_forward.h"
 #include "flow_schedule.h"
@@ -26,16 +29,19 @@
 
 #ifdef CITADEL_HAVE_CUDA
 #include "runtime/cuda/device_buffer.h"
+#include "runtime/cuda/flash_attention_wgmma.h"
 #include "runtime/cuda/stage_timer.h"
 #include "wan_transformer_cuda.h"
 #endif
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
 #include <utility>
+#include <vector>
 
 using namespace citadel;
 
@@ -200,10 +206,20 @@ int main(int argc, char** argv) {
   };
   if (!use_cuda) measure(vista::make_cpu_chunk_forward(model, pool), "", [] {});
 #ifdef CITADEL_HAVE_CUDA
-  const std::string which = text_option(argc, argv, "--attention", "both");
-  if (which != "both" && which != "f16" && which != "wmma") {
-    std::fprintf(stderr, "bench_vista: --attention %s (f16, wmma or both)\n", which.c_str());
-    return 2;
+  std::string which = text_option(argc, argv, "--attention", "wgmma,f16");
+  if (which == "all") which = "wmma,f16,wgmma";
+  std::vector<std::string> kernels;
+  for (size_t from = 0; from <= which.size();) {
+    const size_t comma = std::min(which.find(',', from), which.size());
+    kernels.push_back(which.substr(from, comma - from));
+    from = comma + 1;
+  }
+  for (const std::string& kernel : kernels) {
+    if (kernel != "wgmma" && kernel != "f16" && kernel != "wmma") {
+      std::fprintf(stderr, "bench_vista: --attention: unknown kernel '%s' (wgmma, f16, wmma, a comma list, or all)\n",
+                   kernel.c_str());
+      return 2;
+    }
   }
   const auto measure_cuda = [&](vista::CudaAttentionKernel kernel, const char* label) {
     runtime::cuda::StageTimer timer(vista::pass_stage_names(), nullptr);
@@ -228,10 +244,16 @@ int main(int argc, char** argv) {
         std::printf("  | %s | %.2f | %.1f%% | |\n", timer.names()[i].c_str(), ms, 100.0 * ms / (total / passes));
     }
   };
-  if (use_cuda && (which == "both" || which == "wmma"))
-    measure_cuda(vista::CudaAttentionKernel::f32_wmma, " (attention: WMMA kernel on f32 Q/K/V, before)");
-  if (use_cuda && (which == "both" || which == "f16"))
-    measure_cuda(vista::CudaAttentionKernel::f16_mma, " (attention: mma.sync kernel on f16 Q/K/V)");
+  for (const std::string& kernel : kernels) {
+    if (!use_cuda) break;
+    if (kernel == "wmma") measure_cuda(vista::CudaAttentionKernel::f32_wmma, " (attention: WMMA kernel on f32 Q/K/V)");
+    if (kernel == "f16") measure_cuda(vista::CudaAttentionKernel::f16_mma, " (attention: mma.sync kernel on f16 Q/K/V)");
+    if (kernel == "wgmma")
+      measure_cuda(vista::CudaAttentionKernel::f16_wgmma,
+                   runtime::cuda::flash_attention_wgmma_available()
+                       ? " (attention: wgmma kernel on f16 Q/K/V)"
+                       : " (attention: wgmma unavailable on this device: mma.sync kernel on f16 Q/K/V)");
+  }
 #endif
   return 0;
 }

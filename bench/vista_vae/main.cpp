@@ -6,9 +6,11 @@
 // --cuda (CUDA builds) CudaWanVaeStream::push (RGB out, as the plugin runs
 // it), plus the conv FLOPs, the TFLOP/s achieved, and as references one
 // cuBLAS GEMM of the largest conv's slab shape alone and that conv's whole
-// conv3d_gemm (im2col + GEMM + scatter) on one frame.
+// conv3d_gemm (im2col + GEMM + scatter) on one frame. --cudnn (with --cuda)
+// then streams the same frames through a decoder whose convolutions are
+// cuDNN's (TF32, runtime/cuda/cudnn_conv3d.h), in the same run.
 //
-//   bench_vista_vae [--cuda] [latent_height latent_width [latent_frames [threads [base_dim]]]]
+//   bench_vista_vae [--cuda [--cudnn]] [latent_height latent_width [latent_frames [threads [base_dim]]]]
 //   defaults: 8 8 4 <all cores> 96   (64x64 pixels; 60 104 is 480x832)
 #include "random_wan_vae.h"
 #include "wan_vae_decoder.h"
@@ -17,6 +19,7 @@
 #include "wan_vae_cuda.h"
 
 #include "runtime/cuda/cublas_matmul.h"
+#include "runtime/cuda/cudnn_conv3d.h"
 #include "runtime/cuda/vae_kernels.h"
 #endif
 
@@ -159,11 +162,18 @@ void time_reference(const LargestConv& largest, int repeats) {
               largest.flops / conv_ms / 1e9, gemm_ms * static_cast<double>((out_h + band - 1) / band));
 }
 
-int run_cuda(const vista::WanVaeDecoder& decoder, int64_t height, int64_t width, int64_t frames, int64_t base_dim) {
-  const vista::CudaWanVaeDecoder device(decoder);
+int run_cuda(const vista::WanVaeDecoder& decoder, int64_t height, int64_t width, int64_t frames, int64_t base_dim,
+             vista::VaeConvolutions convolutions) {
+  const bool cudnn = convolutions == vista::VaeConvolutions::cudnn;
+  if (cudnn && !runtime::cuda::cudnn_available()) {
+    std::printf("cudnn convolutions: libcudnn.so.9 not usable (%s)\n", runtime::cuda::cudnn_missing().c_str());
+    return 1;
+  }
+  const vista::CudaWanVaeDecoder device(decoder, convolutions);
   vista::CudaWanVaeStream stream(device, nullptr);
-  std::printf("vista VAE decoder, CUDA (%s) f16 GEMMs, base_dim %lld, latent %lldx%lld (pixels %lldx%lld)\n",
-              runtime::cuda::device_name().c_str(), static_cast<long long>(base_dim), static_cast<long long>(height),
+  std::printf("vista VAE decoder, CUDA (%s) %s, base_dim %lld, latent %lldx%lld (pixels %lldx%lld)\n",
+              runtime::cuda::device_name().c_str(), cudnn ? "cuDNN convolutions (TF32)" : "im2col + f16 GEMMs",
+              static_cast<long long>(base_dim), static_cast<long long>(height),
               static_cast<long long>(width), static_cast<long long>(8 * height), static_cast<long long>(8 * width));
   double steady_ms = 0, steady_flops = 0;
   int64_t steady_frames = 0, steady_pushes = 0;
@@ -189,7 +199,7 @@ int run_cuda(const vista::WanVaeDecoder& decoder, int64_t height, int64_t width,
     std::printf("steady: %.1f ms per latent frame, %.2f pixel frames/s, %.1f TFLOP/s (%.2f TFLOP per latent frame)\n",
                 steady_ms / steady_pushes, steady_frames / (steady_ms / 1000.0), steady_flops / steady_ms / 1e9,
                 steady_flops / steady_pushes / 1e12);
-  time_reference(largest_conv(device, height, width), 10);
+  if (!cudnn) time_reference(largest_conv(device, height, width), 10);
   return 0;
 }
 #endif
@@ -197,10 +207,11 @@ int run_cuda(const vista::WanVaeDecoder& decoder, int64_t height, int64_t width,
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool cuda = false;
+  bool cuda = false, cudnn = false;
   std::vector<char*> args;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--cuda") == 0) cuda = true;
+    else if (std::strcmp(argv[i], "--cudnn") == 0) cudnn = true;
     else args.push_back(argv[i]);
   }
   const size_t n = args.size();
@@ -212,8 +223,11 @@ int main(int argc, char** argv) {
   const vista::WanVaeDecoder decoder(vista::random_wan21_vae_weights(base_dim, 1));
   if (!cuda) return run_cpu(decoder, height, width, frames, threads, base_dim);
 #ifdef CITADEL_HAVE_CUDA
-  return run_cuda(decoder, height, width, frames, base_dim);
+  const int status = run_cuda(decoder, height, width, frames, base_dim, vista::VaeConvolutions::im2col_gemm);
+  if (status != 0 || !cudnn) return status;
+  return run_cuda(decoder, height, width, frames, base_dim, vista::VaeConvolutions::cudnn);
 #else
+  (void)cudnn;
   std::fprintf(stderr, "bench_vista_vae: --cuda needs a CUDA build\n");
   return 2;
 #endif

@@ -8,6 +8,10 @@
 
 #include "runtime/core/error.h"
 
+#ifdef CITADEL_HAVE_CUDA
+#include "wan_transformer_cuda.h"
+#endif
+
 #include <chrono>
 #include <filesystem>
 #include <random>
@@ -63,11 +67,18 @@ VistaModel::VistaModel(const sdk::Host& host, const sdk::ModelConfig& config)
   pool_ = std::make_unique<runtime::ThreadPool>(threads);
   // The VAE's streams on the plugin's stream on a CUDA device (weights uploaded once).
 #ifdef CITADEL_HAVE_CUDA
-  if (vae_ && device.kind == CITADEL_DEVICE_CUDA) vae_backend_ = make_cuda_vae_backend(*vae_, device.cuda_stream);
+  if (vae_ && device.kind == CITADEL_DEVICE_CUDA)
+    vae_backend_ = make_cuda_vae_backend(*vae_, device.cuda_stream,
+                                         options_.vae_convolutions == "cudnn" ? VaeConvolutions::cudnn
+                                                                              : VaeConvolutions::im2col_gemm);
 #endif
   if (vae_ && !vae_backend_) vae_backend_ = make_cpu_vae_backend(*vae_, *pool_);
 #ifdef CITADEL_HAVE_CUDA
-  if (device.kind == CITADEL_DEVICE_CUDA) forward_ = make_cuda_chunk_forward(*transformer_, *pool_, device.cuda_stream);
+  if (device.kind == CITADEL_DEVICE_CUDA) {
+    CudaPassOptions pass;
+    pass.attention = options_.cuda_attention == "wgmma" ? CudaAttentionKernel::f16_wgmma : CudaAttentionKernel::f16_mma;
+    forward_ = make_cuda_chunk_forward(*transformer_, *pool_, device.cuda_stream, pass);
+  }
 #endif
   if (!forward_) forward_ = make_cpu_chunk_forward(*transformer_, *pool_);
   // UMT5 on the plugin's stream on a CUDA device (its weights uploaded; the

@@ -43,7 +43,8 @@ VistaOptions VistaOptions::parse(const json::object& options) {
   static const std::set<std::string> known = {
       "denoising_steps", "shift", "frames_per_chunk", "kv_cache_dtype", "tokens_per_block", "window_frames",
       "sink_frames", "max_latent_frames", "default_width", "default_height", "default_frames", "max_width",
-      "max_height", "text_len", "output", "threads", "max_batch_requests", "max_step_tokens"};
+      "max_height", "text_len", "output", "threads", "max_batch_requests", "max_step_tokens", "cuda_attention",
+      "vae_convolutions"};
   for (const auto& entry : options) {
     if (known.count(std::string(entry.key())) == 0) bad(std::string(entry.key()), "unknown option");
   }
@@ -84,6 +85,12 @@ VistaOptions VistaOptions::parse(const json::object& options) {
   parsed.threads = static_cast<unsigned>(count(options, "threads", 0, 0));
   parsed.max_batch_requests = static_cast<uint32_t>(count(options, "max_batch_requests", 4, 1));
   parsed.max_step_tokens = static_cast<uint32_t>(count(options, "max_step_tokens", 0, 0));
+  parsed.cuda_attention = text(options, "cuda_attention", "mma_sync");
+  if (parsed.cuda_attention != "mma_sync" && parsed.cuda_attention != "wgmma")
+    bad("cuda_attention", "'" + parsed.cuda_attention + "' is not mma_sync or wgmma");
+  parsed.vae_convolutions = text(options, "vae_convolutions", "im2col");
+  if (parsed.vae_convolutions != "im2col" && parsed.vae_convolutions != "cudnn")
+    bad("vae_convolutions", "'" + parsed.vae_convolutions + "' is not im2col or cudnn");
   return parsed;
 }
 

@@ -13,6 +13,10 @@
 //   output: auto                  auto (RGB frames when the checkpoint has vae/) | latents | frames
 //   threads: 0                    0: the host's cpu_threads
 //   max_batch_requests: 4, max_step_tokens: 0 (0: one chunk at the default size)
+//   cuda_attention: mma_sync      on a CUDA device: mma_sync | wgmma (Hopper's
+//                                 warpgroup kernel, mma.sync elsewhere)
+//   vae_convolutions: im2col      on a CUDA device: im2col (f16 + cuBLAS) | cudnn
+//                                 (TF32; needs libcudnn.so.9)
 // Unknown keys and bad values throw RuntimeError (INVALID_ARGUMENT) naming
 // the option. Used by VistaModel.
 #pragma once
@@ -43,6 +47,8 @@ struct VistaOptions {
   unsigned threads = 0;
   uint32_t max_batch_requests = 4;
   uint32_t max_step_tokens = 0;
+  std::string cuda_attention = "mma_sync";
+  std::string vae_convolutions = "im2col";
 
   static VistaOptions parse(const boost::json::object& options);
 };

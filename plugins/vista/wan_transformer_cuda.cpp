@@ -146,7 +146,7 @@ void CudaWanTransformer::mark(PassStage stage) {
 }
 
 bool CudaWanTransformer::use_f16_attention(int64_t head_dim) const {
-  return options_.attention == CudaAttentionKernel::f16_mma && runtime::cuda::flash_attention_f16_supports(head_dim);
+  return options_.attention != CudaAttentionKernel::f32_wmma && runtime::cuda::flash_attention_f16_supports(head_dim);
 }
 
 CudaWanTransformer::Text CudaWanTransformer::prepare_text(runtime::ThreadPool&, const float* text_embeds,
@@ -240,7 +240,9 @@ std::vector<float> CudaWanTransformer::forward(runtime::ThreadPool& pool, const 
       cu::float_to_half(q_rows, q16.as<uint16_t>(), n * dim, stream_);
       mark(stage);
       cu::flash_attention_f16(q16.as<uint16_t>(), n, k_half, v_half, count, heads, head_dim, scale, mixed.as<float>(),
-                              stream_);
+                              stream_,
+                              options_.attention == CudaAttentionKernel::f16_mma ? cu::FlashF16Path::mma_sync
+                                                                                 : cu::FlashF16Path::automatic);
     } else {
       mark(stage);
       attention_f32(q_rows, n, k_rows, v_rows, count, heads, head_dim, scale, mixed.as<float>(), stream_);

@@ -43,8 +43,12 @@ DeviceChunkKv device_chunk_kv(const KvGeometry& geometry, void* const* block_tab
                               const FrameWindow& window, int64_t first_frame, int64_t frames);
 
 // Which attention kernel a pass uses at head size 32/64/128 (others: the
-// f32 dense kernel), and where its stage times go (null: not timed).
-enum class CudaAttentionKernel { f16_mma, f32_wmma };
+// f32 dense kernel), and where its stage times go (null: not timed):
+// f16 operands on warpgroup tensor cores where the device has them (sm_90a,
+// head size 64/128; else mma.sync), f16 on mma.sync, or the f32 WMMA kernel.
+// mma.sync stays the default until the wgmma kernel has run on an H200
+// (bench/README.md, "Flash attention on wgmma").
+enum class CudaAttentionKernel { f16_wgmma, f16_mma, f32_wmma };
 struct CudaPassOptions {
   CudaAttentionKernel attention = CudaAttentionKernel::f16_mma;
   runtime::cuda::StageTimer* stages = nullptr;  // made by make_stage_timer

@@ -14,7 +14,10 @@
 // (those give errors of order 1).
 // Streaming: one latent frame at a time and all at once give identical
 // pixels (each pass decodes one latent frame by default, every GEMM has one
-// shape per conv); values past f16's range are scaled, not overflowed.
+// shape per conv); values past f16's range are scaled, not overflowed. The
+// same checks for the decoder whose convolutions are cuDNN's (TF32: the
+// same unit roundoff as f16 on inputs and weights, f32's range), where
+// libcudnn.so.9 loads (a warning names it where it does not).
 #ifdef CITADEL_HAVE_CUDA
 #include <catch2/catch.hpp>
 
@@ -23,6 +26,7 @@
 #include "random_wan_vae.h"
 #include "wan_vae_cuda.h"
 
+#include "runtime/cuda/cudnn_conv3d.h"
 #include "runtime/cuda/layer_kernels.h"
 #include "runtime/cuda/vae_kernels.h"
 #include "runtime/kernels/conv3d.h"
@@ -197,5 +201,34 @@ TEST_CASE("CUDA VAE inputs past f16's range are scaled, not overflowed", "[vista
   const double error = scaled_max_error(got.data, expected.data);
   INFO("CUDA vs CPU scaled error " << error);
   CHECK(error < 1e-2);
+}
+TEST_CASE("the CUDA VAE with cuDNN convolutions matches the CPU stream and streams identically", "[vista][cuda]") {
+  if (!runtime::cuda::cudnn_available()) {
+    WARN("cuDNN convolutions not checked: " << runtime::cuda::cudnn_missing());
+    return;
+  }
+  const vista::WanVaeDecoder decoder = random_decoder();
+  const vista::CudaWanVaeDecoder device(decoder, vista::VaeConvolutions::cudnn);
+  REQUIRE(device.convolutions() == vista::VaeConvolutions::cudnn);
+  runtime::ThreadPool pool(2);
+  for (const float scale : {2.0f, 1e5f}) {  // 1e5: past f16's range, which TF32 keeps
+    const VideoTensor latents = random_latents(3, 6, 8, scale);
+    vista::WanVaeStream cpu(decoder, pool);
+    const VideoTensor expected = cpu.push_pixels(latents);
+    vista::CudaWanVaeStream all_at_once(device, nullptr);
+    const VideoTensor got = all_at_once.push_pixels(latents);
+    REQUIRE(got.frames == 9);
+    const double error = scaled_max_error(got.data, expected.data);
+    INFO("latents of scale " << scale << ": cuDNN vs CPU scaled error " << error);
+    CHECK(error < 1e-2);
+    // One latent frame at a time: the same passes, identical pixels.
+    vista::CudaWanVaeStream stream(device, nullptr);
+    int64_t frame = 0;
+    for (int64_t f = 0; f < 3; ++f) {
+      const VideoTensor part = stream.push_pixels(vista::frame_range(latents, f, 1));
+      REQUIRE(part.data == vista::frame_range(got, frame, part.frames).data);
+      frame += part.frames;
+    }
+  }
 }
 #endif

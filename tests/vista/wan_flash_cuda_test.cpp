@@ -1,11 +1,12 @@
-// [cuda] The vista CUDA pass at a head size the tensor-core kernels take (32;
-// the committed tiny checkpoint's 12 falls back to the f32 kernel): random
+// [cuda] The vista CUDA pass at head sizes the tensor-core kernels take (32,
+// and 64, which the wgmma kernel also takes on sm_90a; the committed tiny
+// checkpoint's 12 falls back to the f32 kernel): random
 // weights, 2 layers, 16x16 latents (64 tokens a frame), a committing pass of
 // chunk 0 and then chunk 1 over its 3 cached frames (384 keys: several K/V
 // tiles, two query blocks), on the CPU backend, the CUDA backend with the
-// f16-operand mma.sync attention and with the older f32-input WMMA kernel.
-// Both CUDA paths equal the CPU within 1e-2 of the output's scale (f16 GEMMs
-// and f16 attention operands).
+// f16-operand attention on wgmma (where the device has it), on mma.sync and
+// with the older f32-input WMMA kernel. Every CUDA path equals the CPU within
+// 1e-2 of the output's scale (f16 GEMMs and f16 attention operands).
 #ifdef CITADEL_HAVE_CUDA
 #include "chunk_forward.h"
 #include "wan_transformer_cuda.h"
@@ -95,10 +96,12 @@ std::vector<float> second_chunk(vista::ChunkForward& forward, const vista::KvGeo
 
 }  // namespace
 
-TEST_CASE("vista CUDA pass with tensor-core attention at head size 32 matches the CPU", "[cuda][vista]") {
+TEST_CASE("vista CUDA pass with tensor-core attention matches the CPU", "[cuda][vista]") {
+  const int64_t head_dim = GENERATE(32, 64);
+  INFO("head_dim " << head_dim);
   vista::WanConfig config;
   config.num_heads = 2;
-  config.head_dim = 32;
+  config.head_dim = head_dim;
   config.ffn_dim = 128;
   config.num_layers = 2;
   config.rope_max_seq_len = 64;
@@ -117,7 +120,8 @@ TEST_CASE("vista CUDA pass with tensor-core attention at head size 32 matches th
   const auto cpu = vista::make_cpu_chunk_forward(model, pool);
   const std::vector<float> expected = second_chunk(*cpu, geometry, host_blocks, text, latents0, latents1);
 
-  for (vista::CudaAttentionKernel kernel : {vista::CudaAttentionKernel::f16_mma, vista::CudaAttentionKernel::f32_wmma}) {
+  for (vista::CudaAttentionKernel kernel : {vista::CudaAttentionKernel::f16_wgmma, vista::CudaAttentionKernel::f16_mma,
+                                            vista::CudaAttentionKernel::f32_wmma}) {
     DeviceBuffer storage(num_blocks * block_bytes);
     storage.zero();
     std::vector<void*> device_blocks;
@@ -125,7 +129,10 @@ TEST_CASE("vista CUDA pass with tensor-core attention at head size 32 matches th
     const auto cuda = vista::make_cuda_chunk_forward(model, pool, nullptr, vista::CudaPassOptions{kernel, nullptr});
     const std::vector<float> got = second_chunk(*cuda, geometry, device_blocks, text, latents0, latents1);
     const double error = scaled_error(got, expected);
-    INFO((kernel == vista::CudaAttentionKernel::f16_mma ? "f16 mma.sync" : "f32 WMMA") << " error " << error);
+    INFO((kernel == vista::CudaAttentionKernel::f16_wgmma  ? "f16 wgmma (or mma.sync)"
+          : kernel == vista::CudaAttentionKernel::f16_mma ? "f16 mma.sync"
+                                                          : "f32 WMMA")
+         << " error " << error);
     CHECK(error < 1e-2);
   }
 }

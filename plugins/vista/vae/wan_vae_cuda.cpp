@@ -4,6 +4,7 @@
 #include "wan_vae_cuda_pass.h"
 
 #include "runtime/core/error.h"
+#include "runtime/cuda/cudnn_conv3d.h"
 #include "runtime/cuda/layer_kernels.h"
 
 #include <algorithm>
@@ -59,18 +60,22 @@ CudaVaeConv CudaWanVaeDecoder::upload(const VaeConv& conv) {
                                                          std::to_string(conv.bias.size()) + " biases for its shape");
   if (g.pad_h != g.kernel_h / 2 || g.pad_w != g.kernel_w / 2 || g.kernel_h % 2 == 0 || g.kernel_w % 2 == 0)
     throw RuntimeError(CITADEL_ERR_UNSUPPORTED, "vae cuda: " + conv.name + ": only odd kernels with \"same\" padding");
-  float largest = 0.0f;
-  for (float w : conv.weight) largest = std::max(largest, std::abs(w));
-  if (!(largest <= 65504.0f))
-    throw RuntimeError(CITADEL_ERR_UNSUPPORTED, "vae cuda: " + conv.name + ".weight holds |w| = " +
-                                                    std::to_string(largest) + ", beyond f16's range");
   CudaVaeConv device;
   device.name = conv.name;
   device.geometry = g;
-  const DeviceBuffer single = DeviceBuffer::from_vector(conv.weight, "vista vae conv weight");
-  device.weight = DeviceBuffer(static_cast<size_t>(count) * sizeof(uint16_t), "vista vae f16 conv weight");
-  runtime::cuda::float_to_half(single.as<float>(), device.weight.as<uint16_t>(), count, nullptr);
-  runtime::cuda::synchronize(nullptr);
+  if (convolutions_ == VaeConvolutions::cudnn) {
+    device.weight_f32 = DeviceBuffer::from_vector(conv.weight, "vista vae conv weight");
+  } else {
+    float largest = 0.0f;
+    for (float w : conv.weight) largest = std::max(largest, std::abs(w));
+    if (!(largest <= 65504.0f))
+      throw RuntimeError(CITADEL_ERR_UNSUPPORTED, "vae cuda: " + conv.name + ".weight holds |w| = " +
+                                                      std::to_string(largest) + ", beyond f16's range");
+    const DeviceBuffer single = DeviceBuffer::from_vector(conv.weight, "vista vae conv weight");
+    device.weight = DeviceBuffer(static_cast<size_t>(count) * sizeof(uint16_t), "vista vae f16 conv weight");
+    runtime::cuda::float_to_half(single.as<float>(), device.weight.as<uint16_t>(), count, nullptr);
+    runtime::cuda::synchronize(nullptr);
+  }
   device.bias = DeviceBuffer::from_vector(conv.bias, "vista vae conv bias");
   if (g.kernel_t > 1) device.cache_slot = cache_slots_++;
   return device;
@@ -94,7 +99,11 @@ CudaVaeResidual CudaWanVaeDecoder::upload(const VaeResidualBlock& block) {
   return device;
 }
 
-CudaWanVaeDecoder::CudaWanVaeDecoder(const WanVaeDecoder& decoder) : host_(decoder) {
+CudaWanVaeDecoder::CudaWanVaeDecoder(const WanVaeDecoder& decoder, VaeConvolutions convolutions)
+    : host_(decoder), convolutions_(convolutions) {
+  if (convolutions == VaeConvolutions::cudnn && !runtime::cuda::cudnn_available())
+    throw RuntimeError(CITADEL_ERR_UNSUPPORTED,
+                       "vae cuda: cudnn convolutions need libcudnn.so.9: " + runtime::cuda::cudnn_missing());
   const WanVaeWeights& w = decoder.weights();
   post_quant_conv = upload(w.post_quant_conv);
   conv_in = upload(w.conv_in);
@@ -121,7 +130,7 @@ CudaWanVaeDecoder::CudaWanVaeDecoder(const WanVaeDecoder& decoder) : host_(decod
 
 uint64_t CudaWanVaeDecoder::weight_bytes() const {
   uint64_t bytes = attention_gamma.size() + norm_out_gamma.size();
-  auto conv = [&](const CudaVaeConv& c) { bytes += c.weight.size() + c.bias.size(); };
+  auto conv = [&](const CudaVaeConv& c) { bytes += c.weight.size() + c.weight_f32.size() + c.bias.size(); };
   auto residual = [&](const CudaVaeResidual& block) {
     bytes += block.norm1_gamma.size() + block.norm2_gamma.size();
     conv(block.conv1);
@@ -247,8 +256,8 @@ namespace {
 
 class CudaVaeBackend final : public VaeBackend {
  public:
-  CudaVaeBackend(const WanVaeDecoder& decoder, void* stream)
-      : device_(decoder), stream_(stream), workspace_(make_cuda_vae_workspace()) {}
+  CudaVaeBackend(const WanVaeDecoder& decoder, void* stream, VaeConvolutions convolutions)
+      : device_(decoder, convolutions), stream_(stream), workspace_(make_cuda_vae_workspace()) {}
   std::unique_ptr<VaeStream> open_stream() override {
     return std::make_unique<CudaWanVaeStream>(device_, stream_, workspace_);
   }
@@ -262,8 +271,9 @@ class CudaVaeBackend final : public VaeBackend {
 
 }  // namespace
 
-std::unique_ptr<VaeBackend> make_cuda_vae_backend(const WanVaeDecoder& decoder, void* stream) {
-  return std::make_unique<CudaVaeBackend>(decoder, stream);
+std::unique_ptr<VaeBackend> make_cuda_vae_backend(const WanVaeDecoder& decoder, void* stream,
+                                                  VaeConvolutions convolutions) {
+  return std::make_unique<CudaVaeBackend>(decoder, stream, convolutions);
 }
 
 }  // namespace citadel::vista

@@ -4,11 +4,15 @@
 // frame and later ones temporal_factor(); pushing frames one at a time or
 // several at once gives identical pixels) and the same results within
 // f16-GEMM tolerance. Activations are f32 [C, T, H, W] on the device; every
-// convolution is im2col (f16, scaled by a power of two where a frame's values
-// pass f16's range, except for convs that take an RMS norm's output) + one
-// cuBLAS GEMM per output frame with f32 accumulation
-// (runtime/cuda/vae_kernels.h); the middle attention block runs through
-// runtime/cuda/gemm_attention.h (TF32).
+// convolution is either (VaeConvolutions::im2col_gemm, the default) im2col
+// (f16, scaled by a power of two where a frame's values pass f16's range,
+// except for convs that take an RMS norm's output) + one cuBLAS GEMM per
+// output frame with f32 accumulation (runtime/cuda/vae_kernels.h), or
+// (VaeConvolutions::cudnn) one cuDNN convolution over the gathered input
+// sequence in TF32 (runtime/cuda/cudnn_conv3d.h; f32 weights); the middle
+// attention block runs through runtime/cuda/gemm_attention.h (TF32). With
+// cuDNN the pixels are identical for pushes of any size at the same
+// frames_per_pass (one shape per conv and pass, one algorithm per shape).
 //
 // CudaWanVaeDecoder: the device weights (f16 conv weights in im2col order,
 // f32 biases and gammas), uploaded once per model; immutable, shareable.
@@ -36,7 +40,8 @@ namespace citadel::vista {
 struct CudaVaeConv {
   std::string name;  // the tensor prefix, for errors
   runtime::Conv3dGeometry geometry;
-  runtime::cuda::DeviceBuffer weight;  // f16 [out, in * kt * kh * kw]
+  runtime::cuda::DeviceBuffer weight;      // im2col_gemm: f16 [out, in * kt * kh * kw]
+  runtime::cuda::DeviceBuffer weight_f32;  // cudnn: f32, the same order
   runtime::cuda::DeviceBuffer bias;    // f32 [out]
   int64_t cache_slot = -1;             // the stream's history of this conv (kernel_t > 1)
   runtime::cuda::Conv3dGemmWeights view() const;
@@ -56,9 +61,12 @@ struct CudaVaeUpBlock {
 class CudaWanVaeDecoder {
  public:
   // Uploads `decoder`'s weights; it stays alive (denormalize, shapes).
-  explicit CudaWanVaeDecoder(const WanVaeDecoder& decoder);
+  // cudnn: RuntimeError (UNSUPPORTED) when libcudnn.so.9 is missing.
+  explicit CudaWanVaeDecoder(const WanVaeDecoder& decoder,
+                             VaeConvolutions convolutions = VaeConvolutions::im2col_gemm);
 
   const WanVaeDecoder& host() const { return host_; }
+  VaeConvolutions convolutions() const { return convolutions_; }
   int64_t cache_slots() const { return cache_slots_; }
   // 2 * MACs of every conv (and the attention's GEMMs) for a push of
   // `latent_frames` frames of h x w, `first` when the stream is new.
@@ -83,6 +91,7 @@ class CudaWanVaeDecoder {
   runtime::cuda::DeviceBuffer upload_gamma(const std::vector<float>& gamma);
 
   const WanVaeDecoder& host_;
+  VaeConvolutions convolutions_;
   int64_t cache_slots_ = 0;
   bool norm_outputs_fit_f16_ = true;
 };

@@ -55,16 +55,6 @@ void CudaVaePass::convolve(const CudaVaeConv& conv, const DeviceVideo& x, int64_
       stream_.history_bytes_[static_cast<size_t>(conv.cache_slot)] = history_bytes;
     }
   }
-  // The history holds earlier frames of the same input, normed alike.
-  const bool scaled = !(normed && decoder_.norm_outputs_fit_f16());
-  DeviceBuffer maxima;
-  if (scaled) {
-    maxima = workspace_.take(static_cast<size_t>(kept + count) * sizeof(float), "vista vae frame maxima");
-    if (kept > 0)
-      cuda::frame_max_abs(history->as<float>(), g.in_channels, kept, 0, kept, plane, maxima.as<float>(), cuda_stream_);
-    cuda::frame_max_abs(x.data(), g.in_channels, x.frames, first, count, plane, maxima.as<float>() + kept,
-                        cuda_stream_);
-  }
   cuda::Conv3dGemmInput input;
   input.history = history != nullptr ? history->as<float>() : nullptr;
   input.history_frames = kept;
@@ -75,9 +65,24 @@ void CudaVaePass::convolve(const CudaVaeConv& conv, const DeviceVideo& x, int64_
   input.height = x.height;
   input.width = x.width;
   input.upsample_2x = upsample;
-  input.frame_max = scaled ? maxima.as<float>() : nullptr;
-  cuda::conv3d_gemm(workspace_.cublas, conv.view(), input, out.data(), accumulate, cuda_stream_);
-  if (scaled) workspace_.give(std::move(maxima));  // later users queue after this conv on the same stream
+  if (decoder_.convolutions() == VaeConvolutions::cudnn) {
+    convolve_cudnn(conv, input, out, accumulate);
+  } else {
+    // The history holds earlier frames of the same input, normed alike.
+    const bool scaled = !(normed && decoder_.norm_outputs_fit_f16());
+    DeviceBuffer maxima;
+    if (scaled) {
+      maxima = workspace_.take(static_cast<size_t>(kept + count) * sizeof(float), "vista vae frame maxima");
+      if (kept > 0)
+        cuda::frame_max_abs(history->as<float>(), g.in_channels, kept, 0, kept, plane, maxima.as<float>(),
+                            cuda_stream_);
+      cuda::frame_max_abs(x.data(), g.in_channels, x.frames, first, count, plane, maxima.as<float>() + kept,
+                          cuda_stream_);
+    }
+    input.frame_max = scaled ? maxima.as<float>() : nullptr;
+    cuda::conv3d_gemm(workspace_.cublas, conv.view(), input, out.data(), accumulate, cuda_stream_);
+    if (scaled) workspace_.give(std::move(maxima));  // later users queue after this conv on the same stream
+  }
   if (kept == 0) return;
   // The history becomes the last `kept` frames of [history, new frames].
   DeviceBuffer next = workspace_.take(history_bytes, "vista vae conv cache");
@@ -88,6 +93,27 @@ void CudaVaePass::convolve(const CudaVaeConv& conv, const DeviceVideo& x, int64_
                     g.in_channels, from_frames, plane, cuda_stream_);
   workspace_.give(std::move(*history));
   *history = std::move(next);
+}
+
+void CudaVaePass::convolve_cudnn(const CudaVaeConv& conv, const cuda::Conv3dGemmInput& input, DeviceVideo& out,
+                                 bool accumulate) {
+  const runtime::Conv3dGeometry& g = conv.geometry;
+  const int64_t scale = input.upsample_2x ? 2 : 1, frames = input.history_frames + input.count;
+  const int64_t height = scale * input.height, width = scale * input.width;
+  // The new frames are the conv's whole input as they are: no copy.
+  const bool direct = input.history_frames == 0 && !input.upsample_2x && input.first == 0 &&
+                      input.count == input.frames_total;
+  DeviceBuffer gathered;
+  if (!direct) {
+    gathered = workspace_.take(static_cast<size_t>(g.in_channels * frames * height * width) * sizeof(float),
+                               "vista vae conv input");
+    cuda::gather_conv_input(input, g.in_channels, gathered.as<float>(), cuda_stream_);
+  }
+  const cuda::Conv3dCudnnShape shape{g.in_channels, g.out_channels, g.kernel_t, g.kernel_h,
+                                     g.kernel_w,    frames,         height,     width};
+  workspace_.cudnn().forward(direct ? input.frames : gathered.as<float>(), shape, conv.weight_f32.as<float>(),
+                             conv.bias.as<float>(), out.data(), accumulate, cuda_stream_);
+  if (!direct) workspace_.give(std::move(gathered));  // later users queue after this conv on the same stream
 }
 
 DeviceVideo CudaVaePass::convolve(const CudaVaeConv& conv, const DeviceVideo& x, int64_t first, int64_t count,

@@ -1,5 +1,6 @@
 // Internals of the CUDA VAE decoder (wan_vae_cuda.h), shared by its two
-// sources only: the workspace (cuBLAS handle, a free list of device buffers
+// sources only: the workspace (cuBLAS handle, the cuDNN convolutions when
+// the decoder uses them, a free list of device buffers
 // reused across passes and streams, all on one CUDA stream so reuse is
 // stream-ordered), DeviceVideo (an f32 [C, T, H, W] activation borrowed from
 // the workspace) and CudaVaePass (one decode pass of a few latent frames
@@ -10,6 +11,9 @@
 #include "wan_vae_cuda.h"
 
 #include "runtime/cuda/cublas_matmul.h"
+#include "runtime/cuda/cudnn_conv3d.h"
+
+#include <memory>
 
 #include <vector>
 
@@ -18,6 +22,11 @@ namespace citadel::vista {
 class CudaVaeWorkspace {
  public:
   runtime::cuda::CublasContext cublas;
+  // Made on first use (a decoder with cudnn convolutions).
+  runtime::cuda::CudnnConv3d& cudnn() {
+    if (!cudnn_) cudnn_ = std::make_unique<runtime::cuda::CudnnConv3d>();
+    return *cudnn_;
+  }
 
   // A free buffer of at least `bytes` (and not much more), else a new one.
   runtime::cuda::DeviceBuffer take(size_t bytes, const char* what);
@@ -25,6 +34,7 @@ class CudaVaeWorkspace {
 
  private:
   std::vector<runtime::cuda::DeviceBuffer> free_;
+  std::unique_ptr<runtime::cuda::CudnnConv3d> cudnn_;
 };
 
 struct DeviceVideo {
@@ -76,6 +86,10 @@ class CudaVaePass {
                 DeviceVideo& out, bool accumulate, bool normed = false);
   DeviceVideo convolve(const CudaVaeConv& conv, const DeviceVideo& x, int64_t first, int64_t count,
                        bool upsample = false, bool normed = false);
+  // The conv through cuDNN (VaeConvolutions::cudnn): its input sequence
+  // gathered into one contiguous tensor (unless it already is one).
+  void convolve_cudnn(const CudaVaeConv& conv, const runtime::cuda::Conv3dGemmInput& input, DeviceVideo& out,
+                      bool accumulate);
   DeviceVideo residual(const CudaVaeResidual& block, const DeviceVideo& x);
   DeviceVideo attention(const DeviceVideo& x);
   DeviceVideo upsample(const CudaVaeUpBlock& block, const DeviceVideo& x);

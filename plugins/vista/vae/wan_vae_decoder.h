@@ -101,9 +101,13 @@ class VaeBackend {
 
 // WanVaeStreams over `pool`; the decoder and the pool outlive the backend.
 std::unique_ptr<VaeBackend> make_cpu_vae_backend(const WanVaeDecoder& decoder, runtime::ThreadPool& pool);
+// How the CUDA decoder's convolutions run: im2col + cuBLAS f16 GEMMs, or
+// cuDNN in TF32 (wan_vae_cuda.h).
+enum class VaeConvolutions { im2col_gemm, cudnn };
 // CUDA builds only (wan_vae_cuda.cpp): the weights uploaded once, streams
 // queued on `stream` (a cudaStream_t) sharing one device workspace.
-std::unique_ptr<VaeBackend> make_cuda_vae_backend(const WanVaeDecoder& decoder, void* stream);
+std::unique_ptr<VaeBackend> make_cuda_vae_backend(const WanVaeDecoder& decoder, void* stream,
+                                                  VaeConvolutions convolutions = VaeConvolutions::im2col_gemm);
 
 // The decoder on the CPU in fp32.
 class WanVaeStream final : public VaeStream {

@@ -7,6 +7,7 @@
 #include "runtime/cuda/flash_attention_f16.h"
 
 #include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/flash_attention_wgmma.h"
 #include "runtime/cuda/launch_helpers.cuh"
 #include "runtime/cuda/mma_primitives.cuh"
 
@@ -204,7 +205,8 @@ void launch_f16(const uint16_t* q, int64_t num_queries, const uint16_t* k, const
 bool flash_attention_f16_supports(int64_t head_dim) { return head_dim == 32 || head_dim == 64 || head_dim == 128; }
 
 void flash_attention_f16(const uint16_t* q, int64_t num_queries, const uint16_t* k, const uint16_t* v,
-                         int64_t num_keys, int64_t heads, int64_t head_dim, float scale, float* out, void* stream) {
+                         int64_t num_keys, int64_t heads, int64_t head_dim, float scale, float* out, void* stream,
+                         FlashF16Path path) {
   if (!flash_attention_f16_supports(head_dim))
     fail_unsupported("flash_attention_f16: head_dim " + std::to_string(head_dim) + " (32, 64 or 128)");
   if (num_keys <= 0) fail_invalid("flash_attention_f16: no keys to attend to");
@@ -212,6 +214,13 @@ void flash_attention_f16(const uint16_t* q, int64_t num_queries, const uint16_t*
   if (num_queries <= 0) return;
   for (const void* pointer : {static_cast<const void*>(q), static_cast<const void*>(k), static_cast<const void*>(v)})
     if (reinterpret_cast<uintptr_t>(pointer) % 16 != 0) fail_invalid("flash_attention_f16: operands not 16-byte aligned");
+  if (path != FlashF16Path::mma_sync) {
+    const bool wgmma = flash_attention_wgmma_supports(head_dim) && flash_attention_wgmma_available();
+    if (wgmma) return flash_attention_wgmma(q, num_queries, k, v, num_keys, heads, head_dim, scale, out, stream);
+    if (path == FlashF16Path::wgmma)
+      fail_unsupported("flash_attention_f16: no wgmma kernel for head_dim " + std::to_string(head_dim) +
+                       " on this device (sm_90a, head_dim 64 or 128)");
+  }
   switch (head_dim) {
     case 32: return launch_f16<32>(q, num_queries, k, v, num_keys, heads, scale, out, stream);
     case 64: return launch_f16<64>(q, num_queries, k, v, num_keys, heads, scale, out, stream);

@@ -8,8 +8,11 @@
 // accumulation) with the scores, probabilities and output kept in registers;
 // online softmax in f32 (exp2). Results equal the f32 kernel within f16
 // rounding of the inputs and of P. head_dim 32, 64 or 128; pointers 16-byte
-// aligned (cudaMalloc'd buffers at token offsets are). Used by vista's
-// CudaWanTransformer; tested in tests/runtime_cuda/flash_attention_f16_cuda_test.cpp.
+// aligned (cudaMalloc'd buffers at token offsets are). On an sm_90a device
+// at head_dim 64 and 128 the same work goes to flash_attention_wgmma
+// (warpgroup tensor cores) unless the caller asks for mma.sync. Used by
+// vista's CudaWanTransformer; tested in
+// tests/runtime_cuda/flash_attention_f16_cuda_test.cpp.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +21,13 @@ namespace citadel::runtime::cuda {
 
 bool flash_attention_f16_supports(int64_t head_dim);
 
+// Which kernel runs: automatic picks wgmma where flash_attention_wgmma is
+// available and supports the head size, else mma.sync; wgmma where it is
+// not available is refused.
+enum class FlashF16Path { automatic, mma_sync, wgmma };
+
 void flash_attention_f16(const uint16_t* q, int64_t num_queries, const uint16_t* k, const uint16_t* v,
-                         int64_t num_keys, int64_t heads, int64_t head_dim, float scale, float* out, void* stream);
+                         int64_t num_keys, int64_t heads, int64_t head_dim, float scale, float* out, void* stream,
+                         FlashF16Path path = FlashF16Path::automatic);
 
 }  // namespace citadel::runtime::cuda

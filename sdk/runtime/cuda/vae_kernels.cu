@@ -213,6 +213,24 @@ __global__ void rgb_kernel(const float* pixels, int64_t frames, int64_t plane, u
     }
 }
 
+// dst[c, s, y, x] = frame s of the conv's input sequence (history, then
+// the new frames) at (y >> shift, x >> shift); one thread per output value,
+// grid-stride over a frame plane, y of the grid = (channel, frame) pairs.
+__global__ void gather_input_kernel(Conv3dGemmInput in, int64_t frames, int32_t shift, float* dst) {
+  const int64_t pair = blockIdx.y, channel = pair / frames, s = pair % frames;
+  const int64_t in_plane = in.height * in.width, out_width = in.width << shift;
+  const int64_t out_plane = in_plane << (2 * shift);
+  const float* source = s < in.history_frames
+                            ? in.history + (channel * in.history_frames + s) * in_plane
+                            : in.frames + (channel * in.frames_total + in.first + s - in.history_frames) * in_plane;
+  float* target = dst + pair * out_plane;
+  for (int64_t p = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; p < out_plane;
+       p += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t y = p / out_width, x = p % out_width;
+    target[p] = source[(y >> shift) * in.width + (x >> shift)];
+  }
+}
+
 unsigned y_grid(int64_t n) { return static_cast<unsigned>(std::clamp<int64_t>(n, 1, 65535)); }
 
 }  // namespace
@@ -274,6 +292,18 @@ void conv3d_gemm(CublasContext& context, const Conv3dGemmWeights& conv, const Co
                                                                                                    accumulate);
       check_launch("conv3d_gemm scatter");
     }
+}
+
+void gather_conv_input(const Conv3dGemmInput& input, int64_t channels, float* dst, void* stream) {
+  const int64_t frames = input.history_frames + input.count;
+  if (frames <= 0 || channels <= 0) return;
+  if (channels * frames > 65535) fail_invalid("gather_conv_input: more than 65535 (channel, frame) planes");
+  const int32_t shift = input.upsample_2x ? 1 : 0;
+  const int64_t out_plane = (input.height * input.width) << (2 * shift);
+  const unsigned blocks = static_cast<unsigned>(std::clamp<int64_t>((out_plane + kBlock - 1) / kBlock, 1, 1024));
+  gather_input_kernel<<<dim3(blocks, static_cast<unsigned>(channels * frames)), kBlock, 0, as_stream(stream)>>>(
+      input, frames, shift, dst);
+  check_launch("gather_conv_input");
 }
 
 void frame_max_abs(const float* x, int64_t channels, int64_t frames_total, int64_t first, int64_t count,

@@ -14,6 +14,7 @@
 //    to fit (an RMS norm's output) and nothing is scaled;
 //  - channel_rms_norm (runtime::channel_rms_norm), optionally fused with
 //    SiLU (WanVaeStream's norm_silu);
+//  - gather_conv_input: a conv's input sequence, contiguous, for cuDNN;
 //  - copy_frames (frame_range / concat_frames), interleave_time_halves (the
 //    3-D upsampler's time conv output to two frames each), transpose (token-
 //    major q/k/v for gemm_attention and back), clamp_values, and
@@ -66,6 +67,12 @@ constexpr int64_t kConv3dColumnCap = int64_t{128} << 20;
 // column_cap: f16 values per slab (smaller in tests, to split frames into bands).
 void conv3d_gemm(CublasContext& context, const Conv3dGemmWeights& conv, const Conv3dGemmInput& input, float* out,
                  bool accumulate, void* stream, int64_t column_cap = kConv3dColumnCap);
+
+// dst [channels, history_frames + count, H', W'] = the conv's input sequence
+// as conv3d_gemm sees it (history, then the new frames, upsampled 2x
+// nearest when upsample_2x), contiguous: the input of CudnnConv3d
+// (cudnn_conv3d.h). frame_max is not used. channels * frames <= 65535.
+void gather_conv_input(const Conv3dGemmInput& input, int64_t channels, float* dst, void* stream);
 
 // out[f] = max |x[c, first + f, :, :]| over channels c < channels, for f < count.
 void frame_max_abs(const float* x, int64_t channels, int64_t frames_total, int64_t first, int64_t count,

@@ -11,9 +11,13 @@
 //     the byte distance between the two core matrices of a k-step (the
 //     leading byte offset) and between neighbouring groups of 8 n (the
 //     stride byte offset), no swizzle;
+//   B "N-major" (mma_f16_b_n_major_64): core matrices of 8 k by 8 columns n
+//     (16 bytes of n per k, 128 contiguous bytes); the leading byte offset
+//     is again the distance between neighbouring groups of 8 k, the stride
+//     byte offset between neighbouring groups of 8 n;
 //   D (64 x N, registers): per 8 columns j, d[4j], d[4j+1] at row 16w + g,
 //     columns 8j + 2t, 8j + 2t + 1, and d[4j+2], d[4j+3] at row 16w + g + 8.
-// Callers: sm90a/int4_wgmma.cu.
+// Callers: sm90a/int4_wgmma.cu, sm90a/flash_attention_wgmma.cu.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -95,6 +99,22 @@ __device__ __forceinline__ void mma_f16<64>(float (&d)[32], const uint32_t (&a)[
       "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 "
       "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,"
       "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, %36, p, 1, 1, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]),
+        "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]),
+        "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]),
+        "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(accumulate));
+}
+
+// d (64 x 64) = a (64 x 16, registers) . b (16 x 64, shared memory, N-major:
+// the wgmma's B transposed) + (accumulate ? d : 0).
+__device__ __forceinline__ void mma_f16_b_n_major_64(float (&d)[32], const uint32_t (&a)[4], uint64_t b,
+                                                     int accumulate) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 "
+      "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,"
+      "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, %36, p, 1, 1, 1;\n}\n"
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]),
         "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]),
         "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]),

@@ -1,0 +1,250 @@
+// CudnnConv3d over libcudnn.so.9 opened with dlopen (see cudnn_conv3d.h).
+// cuDNN 9 marks its classic convolution API deprecated (it remains, and is
+// what is used here); the warnings are silenced for this file alone.
+#include "runtime/cuda/cudnn_conv3d.h"
+
+#include "runtime/cuda/cuda_check.h"
+
+#ifdef CITADEL_HAVE_CUDNN_HEADER
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#include <cudnn.h>
+#include <dlfcn.h>
+#endif
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace citadel::runtime::cuda {
+
+#ifdef CITADEL_HAVE_CUDNN_HEADER
+namespace {
+
+constexpr const char* kLibrary = "libcudnn.so.9";
+
+// The entry points used here, resolved once; `missing` says why they are not
+// (empty when all were found). The library stays loaded for the process's life.
+struct CudnnLibrary {
+  std::string missing;
+  decltype(&cudnnCreate) create = nullptr;
+  decltype(&cudnnDestroy) destroy = nullptr;
+  decltype(&cudnnSetStream) set_stream = nullptr;
+  decltype(&cudnnGetErrorString) error_string = nullptr;
+  decltype(&cudnnCreateTensorDescriptor) create_tensor = nullptr;
+  decltype(&cudnnDestroyTensorDescriptor) destroy_tensor = nullptr;
+  decltype(&cudnnSetTensorNdDescriptor) set_tensor = nullptr;
+  decltype(&cudnnCreateFilterDescriptor) create_filter = nullptr;
+  decltype(&cudnnDestroyFilterDescriptor) destroy_filter = nullptr;
+  decltype(&cudnnSetFilterNdDescriptor) set_filter = nullptr;
+  decltype(&cudnnCreateConvolutionDescriptor) create_convolution = nullptr;
+  decltype(&cudnnDestroyConvolutionDescriptor) destroy_convolution = nullptr;
+  decltype(&cudnnSetConvolutionNdDescriptor) set_convolution = nullptr;
+  decltype(&cudnnSetConvolutionMathType) set_math = nullptr;
+  decltype(&cudnnFindConvolutionForwardAlgorithm) find_algorithm = nullptr;
+  decltype(&cudnnGetConvolutionForwardWorkspaceSize) workspace_size = nullptr;
+  decltype(&cudnnConvolutionForward) forward = nullptr;
+  decltype(&cudnnAddTensor) add_tensor = nullptr;
+};
+
+CudnnLibrary load_library() {
+  CudnnLibrary cudnn;
+  void* handle = dlopen(kLibrary, RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* why = dlerror();
+    cudnn.missing = why != nullptr ? why : std::string("dlopen(") + kLibrary + ") failed";
+    return cudnn;
+  }
+  auto resolve = [&](auto& entry, const char* name) {
+    entry = reinterpret_cast<std::remove_reference_t<decltype(entry)>>(dlsym(handle, name));
+    if (entry == nullptr && cudnn.missing.empty()) cudnn.missing = std::string(kLibrary) + " has no " + name;
+  };
+  resolve(cudnn.create, "cudnnCreate");
+  resolve(cudnn.destroy, "cudnnDestroy");
+  resolve(cudnn.set_stream, "cudnnSetStream");
+  resolve(cudnn.error_string, "cudnnGetErrorString");
+  resolve(cudnn.create_tensor, "cudnnCreateTensorDescriptor");
+  resolve(cudnn.destroy_tensor, "cudnnDestroyTensorDescriptor");
+  resolve(cudnn.set_tensor, "cudnnSetTensorNdDescriptor");
+  resolve(cudnn.create_filter, "cudnnCreateFilterDescriptor");
+  resolve(cudnn.destroy_filter, "cudnnDestroyFilterDescriptor");
+  resolve(cudnn.set_filter, "cudnnSetFilterNdDescriptor");
+  resolve(cudnn.create_convolution, "cudnnCreateConvolutionDescriptor");
+  resolve(cudnn.destroy_convolution, "cudnnDestroyConvolutionDescriptor");
+  resolve(cudnn.set_convolution, "cudnnSetConvolutionNdDescriptor");
+  resolve(cudnn.set_math, "cudnnSetConvolutionMathType");
+  resolve(cudnn.find_algorithm, "cudnnFindConvolutionForwardAlgorithm");
+  resolve(cudnn.workspace_size, "cudnnGetConvolutionForwardWorkspaceSize");
+  resolve(cudnn.forward, "cudnnConvolutionForward");
+  resolve(cudnn.add_tensor, "cudnnAddTensor");
+  if (!cudnn.missing.empty()) {
+    dlclose(handle);
+    CudnnLibrary unusable;
+    unusable.missing = std::move(cudnn.missing);
+    return unusable;
+  }
+  return cudnn;
+}
+
+const CudnnLibrary& library() {
+  static const CudnnLibrary cudnn = load_library();
+  return cudnn;
+}
+
+void check_cudnn(cudnnStatus_t status, const char* what) {
+  if (status == CUDNN_STATUS_SUCCESS) return;
+  fail_invalid(std::string("cuDNN ") + what + ": " + library().error_string(status));
+}
+
+// 5-D sizes and packed strides of an [n=1, c, t, h, w] tensor as cuDNN takes them.
+struct Dims5 {
+  int sizes[5];
+  int strides[5];
+  Dims5(int64_t c, int64_t t, int64_t h, int64_t w) {
+    const int64_t values[5] = {1, c, t, h, w};
+    int64_t stride = 1;
+    for (int i = 4; i >= 0; --i) {
+      if (values[i] > INT32_MAX || stride > INT32_MAX) fail_invalid("CudnnConv3d: a dimension past 2^31");
+      sizes[i] = static_cast<int>(values[i]);
+      strides[i] = static_cast<int>(stride);
+      stride *= values[i];
+    }
+  }
+};
+
+using ShapeKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>;
+
+}  // namespace
+
+struct CudnnConv3d::State {
+  const CudnnLibrary& cudnn = library();
+  cudnnHandle_t handle = nullptr;
+  cudnnTensorDescriptor_t x = nullptr, y = nullptr, bias = nullptr;
+  cudnnFilterDescriptor_t w = nullptr;
+  cudnnConvolutionDescriptor_t convolution = nullptr;
+  std::map<ShapeKey, cudnnConvolutionFwdAlgo_t> algorithms;
+  void* workspace = nullptr;
+  size_t workspace_bytes = 0;
+
+  ~State() {
+    if (workspace != nullptr) cudaFree(workspace);
+    if (convolution != nullptr) cudnn.destroy_convolution(convolution);
+    if (w != nullptr) cudnn.destroy_filter(w);
+    for (cudnnTensorDescriptor_t d : {x, y, bias})
+      if (d != nullptr) cudnn.destroy_tensor(d);
+    if (handle != nullptr) cudnn.destroy(handle);
+  }
+};
+
+bool cudnn_available() { return library().missing.empty(); }
+std::string cudnn_missing() { return library().missing; }
+
+CudnnConv3d::CudnnConv3d() {
+  if (!cudnn_available())
+    fail_unsupported("cuDNN (" + std::string(kLibrary) + ") was not found (" + cudnn_missing() +
+                     "); it is needed for the cudnn convolutions: install cuDNN 9 for CUDA 13 or put it on "
+                     "LD_LIBRARY_PATH");
+  state_ = std::make_unique<State>();
+  State& s = *state_;
+  check_cudnn(s.cudnn.create(&s.handle), "create");
+  check_cudnn(s.cudnn.create_tensor(&s.x), "tensor descriptor");
+  check_cudnn(s.cudnn.create_tensor(&s.y), "tensor descriptor");
+  check_cudnn(s.cudnn.create_tensor(&s.bias), "tensor descriptor");
+  check_cudnn(s.cudnn.create_filter(&s.w), "filter descriptor");
+  check_cudnn(s.cudnn.create_convolution(&s.convolution), "convolution descriptor");
+}
+
+CudnnConv3d::~CudnnConv3d() = default;
+
+void CudnnConv3d::forward(const float* x, const Conv3dCudnnShape& shape, const float* weight, const float* bias,
+                          float* out, bool accumulate, void* stream) {
+  State& s = *state_;
+  const int64_t out_frames = shape.frames - shape.kernel_t + 1;
+  if (out_frames < 1 || shape.kernel_h % 2 == 0 || shape.kernel_w % 2 == 0 || shape.in_channels < 1 ||
+      shape.out_channels < 1 || shape.height < 1 || shape.width < 1)
+    fail_invalid("CudnnConv3d: " + std::to_string(shape.frames) + " frames of " + std::to_string(shape.height) + "x" +
+                 std::to_string(shape.width) + " for a kernel of " + std::to_string(shape.kernel_t) + "x" +
+                 std::to_string(shape.kernel_h) + "x" + std::to_string(shape.kernel_w) + " (odd in space)");
+  const Dims5 in(shape.in_channels, shape.frames, shape.height, shape.width);
+  const Dims5 result(shape.out_channels, out_frames, shape.height, shape.width);
+  const Dims5 channel_bias(shape.out_channels, 1, 1, 1);
+  const int filter[5] = {static_cast<int>(shape.out_channels), static_cast<int>(shape.in_channels),
+                         static_cast<int>(shape.kernel_t), static_cast<int>(shape.kernel_h),
+                         static_cast<int>(shape.kernel_w)};
+  const int padding[3] = {0, static_cast<int>(shape.kernel_h / 2), static_cast<int>(shape.kernel_w / 2)};
+  const int ones[3] = {1, 1, 1};
+  check_cudnn(s.cudnn.set_tensor(s.x, CUDNN_DATA_FLOAT, 5, in.sizes, in.strides), "input descriptor");
+  check_cudnn(s.cudnn.set_tensor(s.y, CUDNN_DATA_FLOAT, 5, result.sizes, result.strides), "output descriptor");
+  check_cudnn(s.cudnn.set_tensor(s.bias, CUDNN_DATA_FLOAT, 5, channel_bias.sizes, channel_bias.strides),
+              "bias descriptor");
+  check_cudnn(s.cudnn.set_filter(s.w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, 5, filter), "filter descriptor");
+  check_cudnn(s.cudnn.set_convolution(s.convolution, 3, padding, ones, ones, CUDNN_CROSS_CORRELATION,
+                                      CUDNN_DATA_FLOAT),
+              "convolution descriptor");
+  check_cudnn(s.cudnn.set_math(s.convolution, CUDNN_TENSOR_OP_MATH), "math type");
+  check_cudnn(s.cudnn.set_stream(s.handle, static_cast<cudaStream_t>(stream)), "set stream");
+
+  const ShapeKey key{shape.in_channels, shape.out_channels, shape.kernel_t, shape.kernel_h,
+                     shape.kernel_w,    shape.frames,       shape.height,   shape.width};
+  auto found = s.algorithms.find(key);
+  if (found == s.algorithms.end()) {
+    // cuDNN times every algorithm on buffers of its own (once per shape).
+    constexpr int kRequested = 8;
+    cudnnConvolutionFwdAlgoPerf_t results[kRequested];
+    int returned = 0;
+    check_cudnn(s.cudnn.find_algorithm(s.handle, s.x, s.w, s.convolution, s.y, kRequested, &returned, results),
+                "algorithm search");
+    int chosen = -1;
+    for (int i = 0; i < returned && chosen < 0; ++i)
+      if (results[i].status == CUDNN_STATUS_SUCCESS) chosen = i;
+    if (chosen < 0)
+      fail_unsupported("CudnnConv3d: cuDNN has no algorithm for a " + std::to_string(shape.in_channels) + "->" +
+                       std::to_string(shape.out_channels) + " conv over " + std::to_string(shape.frames) +
+                       " frames of " + std::to_string(shape.height) + "x" + std::to_string(shape.width));
+    found = s.algorithms.emplace(key, results[chosen].algo).first;
+  }
+  size_t bytes = 0;
+  check_cudnn(s.cudnn.workspace_size(s.handle, s.x, s.w, s.convolution, s.y, found->second, &bytes),
+              "workspace size");
+  if (bytes > s.workspace_bytes) {
+    if (s.workspace != nullptr) {
+      check_cuda(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)), "CudnnConv3d workspace");
+      check_cuda(cudaFree(s.workspace), "CudnnConv3d workspace");
+      s.workspace = nullptr;
+      s.workspace_bytes = 0;
+    }
+    check_cuda(cudaMalloc(&s.workspace, bytes), "CudnnConv3d workspace");
+    s.workspace_bytes = bytes;
+  }
+  const float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+  check_cudnn(s.cudnn.forward(s.handle, &one, s.x, x, s.w, weight, s.convolution, found->second, s.workspace,
+                              s.workspace_bytes, &beta, s.y, out),
+              "convolution forward");
+  if (bias != nullptr) check_cudnn(s.cudnn.add_tensor(s.handle, &one, s.bias, bias, &one, s.y, out), "bias add");
+}
+
+#else  // no cudnn.h at build time: never available
+
+bool cudnn_available() { return false; }
+std::string cudnn_missing() { return "this build found no cudnn.h"; }
+
+struct CudnnConv3d::State {};
+
+CudnnConv3d::CudnnConv3d() {
+  fail_unsupported("cuDNN convolutions: this build found no cudnn.h (install cuDNN 9 for CUDA 13 and rebuild)");
+}
+CudnnConv3d::~CudnnConv3d() = default;
+void CudnnConv3d::forward(const float*, const Conv3dCudnnShape&, const float*, const float*, float*, bool, void*) {
+  fail_unsupported("cuDNN convolutions: this build found no cudnn.h");
+}
+
+#endif  // CITADEL_HAVE_CUDNN_HEADER
+
+}  // namespace citadel::runtime::cuda
+
+#ifdef CITADEL_HAVE_CUDNN_HEADER
+#pragma GCC diagnostic pop
+#endif
