@@ -117,6 +117,12 @@ struct Dims5 {
 
 using ShapeKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>;
 
+// The algorithm chosen for a shape and the math type it was timed with.
+struct Choice {
+  cudnnConvolutionFwdAlgo_t algorithm;
+  cudnnMathType_t math;
+};
+
 }  // namespace
 
 struct CudnnConv3d::State {
@@ -125,7 +131,7 @@ struct CudnnConv3d::State {
   cudnnTensorDescriptor_t x = nullptr, y = nullptr, bias = nullptr;
   cudnnFilterDescriptor_t w = nullptr;
   cudnnConvolutionDescriptor_t convolution = nullptr;
-  std::map<ShapeKey, cudnnConvolutionFwdAlgo_t> algorithms;
+  std::map<ShapeKey, Choice> algorithms;
   void* workspace = nullptr;
   size_t workspace_bytes = 0;
 
@@ -197,17 +203,22 @@ void CudnnConv3d::forward(const float* x, const Conv3dCudnnShape& shape, const f
     int returned = 0;
     check_cudnn(s.cudnn.find_algorithm(s.handle, s.x, s.w, s.convolution, s.y, kRequested, &returned, results),
                 "algorithm search");
+    // The fastest deterministic one (results come fastest first): the same
+    // inputs give the same values, as the streaming contract needs.
     int chosen = -1;
     for (int i = 0; i < returned && chosen < 0; ++i)
-      if (results[i].status == CUDNN_STATUS_SUCCESS) chosen = i;
+      if (results[i].status == CUDNN_STATUS_SUCCESS && results[i].determinism == CUDNN_DETERMINISTIC) chosen = i;
     if (chosen < 0)
-      fail_unsupported("CudnnConv3d: cuDNN has no algorithm for a " + std::to_string(shape.in_channels) + "->" +
-                       std::to_string(shape.out_channels) + " conv over " + std::to_string(shape.frames) +
-                       " frames of " + std::to_string(shape.height) + "x" + std::to_string(shape.width));
-    found = s.algorithms.emplace(key, results[chosen].algo).first;
+      fail_unsupported("CudnnConv3d: cuDNN has no deterministic algorithm for a " +
+                       std::to_string(shape.in_channels) + "->" + std::to_string(shape.out_channels) + " conv over " +
+                       std::to_string(shape.frames) + " frames of " + std::to_string(shape.height) + "x" +
+                       std::to_string(shape.width));
+    found = s.algorithms.emplace(key, Choice{results[chosen].algo, results[chosen].mathType}).first;
   }
+  const Choice& choice = found->second;
+  check_cudnn(s.cudnn.set_math(s.convolution, choice.math), "math type");
   size_t bytes = 0;
-  check_cudnn(s.cudnn.workspace_size(s.handle, s.x, s.w, s.convolution, s.y, found->second, &bytes),
+  check_cudnn(s.cudnn.workspace_size(s.handle, s.x, s.w, s.convolution, s.y, choice.algorithm, &bytes),
               "workspace size");
   if (bytes > s.workspace_bytes) {
     if (s.workspace != nullptr) {
@@ -220,7 +231,7 @@ void CudnnConv3d::forward(const float* x, const Conv3dCudnnShape& shape, const f
     s.workspace_bytes = bytes;
   }
   const float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
-  check_cudnn(s.cudnn.forward(s.handle, &one, s.x, x, s.w, weight, s.convolution, found->second, s.workspace,
+  check_cudnn(s.cudnn.forward(s.handle, &one, s.x, x, s.w, weight, s.convolution, choice.algorithm, s.workspace,
                               s.workspace_bytes, &beta, s.y, out),
               "convolution forward");
   if (bias != nullptr) check_cudnn(s.cudnn.add_tensor(s.handle, &one, s.bias, bias, &one, s.y, out), "bias add");
