@@ -17,7 +17,9 @@
 // f16-operand kernel on warpgroup tensor cores, flash_attention_wgmma.h;
 // mma.sync where the device has no sm_90a), f16 (the f16-operand mma.sync
 // kernel, flash_attention_f16.h), wmma (the older WMMA kernel on f32
-// operands, flash_attention.h); `all` is all three.
+// operands, flash_attention.h); `all` is all three. A "+fused" suffix
+// (wgmma+fused) also fuses the linear layers' epilogues
+// (CudaPassOptions::fused_epilogues, video_epilogues.h).
 #include "chunk_denoiser.h"
 #include "chunk_forward.h"
 #include "flow_schedule.h"
@@ -214,17 +216,28 @@ int main(int argc, char** argv) {
     kernels.push_back(which.substr(from, comma - from));
     from = comma + 1;
   }
-  for (const std::string& kernel : kernels) {
-    if (kernel != "wgmma" && kernel != "f16" && kernel != "wmma") {
-      std::fprintf(stderr, "bench_vista: --attention: unknown kernel '%s' (wgmma, f16, wmma, a comma list, or all)\n",
-                   kernel.c_str());
+  const auto base_of = [](const std::string& kernel) { return kernel.substr(0, kernel.find('+')); };
+  const auto fused_of = [](const std::string& kernel) {
+    const size_t plus = kernel.find('+');
+    return plus != std::string::npos && kernel.substr(plus) == "+fused";
+  };
+  for (const std::string& entry : kernels) {
+    const std::string kernel = base_of(entry);
+    const bool suffix_ok = entry.find('+') == std::string::npos || fused_of(entry);
+    if ((kernel != "wgmma" && kernel != "f16" && kernel != "wmma") || !suffix_ok) {
+      std::fprintf(stderr,
+                   "bench_vista: --attention: unknown kernel '%s' (wgmma, f16, wmma, each optionally +fused; a comma "
+                   "list, or all)\n",
+                   entry.c_str());
       return 2;
     }
   }
-  const auto measure_cuda = [&](vista::CudaAttentionKernel kernel, const char* label) {
+  bool fused = false;
+  const auto measure_cuda = [&](vista::CudaAttentionKernel kernel, std::string label) {
     runtime::cuda::StageTimer timer(vista::pass_stage_names(), nullptr);
-    measure(vista::make_cuda_chunk_forward(model, pool, nullptr, vista::CudaPassOptions{kernel, &timer}), label,
-            [&] { timer.reset(); });
+    if (fused) label.insert(label.size() - 1, "; fused epilogues");
+    measure(vista::make_cuda_chunk_forward(model, pool, nullptr, vista::CudaPassOptions{kernel, &timer, fused}),
+            label.c_str(), [&] { timer.reset(); });
     const double passes = static_cast<double>(timer.passes());
     double total = 0.0;
     for (double ms : timer.total_ms()) total += ms;
@@ -244,8 +257,10 @@ int main(int argc, char** argv) {
         std::printf("  | %s | %.2f | %.1f%% | |\n", timer.names()[i].c_str(), ms, 100.0 * ms / (total / passes));
     }
   };
-  for (const std::string& kernel : kernels) {
+  for (const std::string& entry : kernels) {
     if (!use_cuda) break;
+    const std::string kernel = base_of(entry);
+    fused = fused_of(entry);
     if (kernel == "wmma") measure_cuda(vista::CudaAttentionKernel::f32_wmma, " (attention: WMMA kernel on f32 Q/K/V)");
     if (kernel == "f16") measure_cuda(vista::CudaAttentionKernel::f16_mma, " (attention: mma.sync kernel on f16 Q/K/V)");
     if (kernel == "wgmma")

@@ -77,6 +77,7 @@ VistaModel::VistaModel(const sdk::Host& host, const sdk::ModelConfig& config)
   if (device.kind == CITADEL_DEVICE_CUDA) {
     CudaPassOptions pass;
     pass.attention = options_.cuda_attention == "wgmma" ? CudaAttentionKernel::f16_wgmma : CudaAttentionKernel::f16_mma;
+    pass.fused_epilogues = options_.cuda_fused_epilogues;
     forward_ = make_cuda_chunk_forward(*transformer_, *pool_, device.cuda_stream, pass);
   }
 #endif

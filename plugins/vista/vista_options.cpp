@@ -37,6 +37,13 @@ std::string text(const json::object& options, const std::string& key, const std:
   return std::string(value->as_string());
 }
 
+bool flag(const json::object& options, const std::string& key, bool fallback) {
+  const json::value* value = options.if_contains(key);
+  if (value == nullptr || value->is_null()) return fallback;
+  if (!value->is_bool()) bad(key, "must be true or false");
+  return value->as_bool();
+}
+
 }  // namespace
 
 VistaOptions VistaOptions::parse(const json::object& options) {
@@ -44,7 +51,7 @@ VistaOptions VistaOptions::parse(const json::object& options) {
       "denoising_steps", "shift", "frames_per_chunk", "kv_cache_dtype", "tokens_per_block", "window_frames",
       "sink_frames", "max_latent_frames", "default_width", "default_height", "default_frames", "max_width",
       "max_height", "text_len", "output", "threads", "max_batch_requests", "max_step_tokens", "cuda_attention",
-      "vae_convolutions"};
+      "cuda_fused_epilogues", "vae_convolutions"};
   for (const auto& entry : options) {
     if (known.count(std::string(entry.key())) == 0) bad(std::string(entry.key()), "unknown option");
   }
@@ -88,6 +95,7 @@ VistaOptions VistaOptions::parse(const json::object& options) {
   parsed.cuda_attention = text(options, "cuda_attention", "mma_sync");
   if (parsed.cuda_attention != "mma_sync" && parsed.cuda_attention != "wgmma")
     bad("cuda_attention", "'" + parsed.cuda_attention + "' is not mma_sync or wgmma");
+  parsed.cuda_fused_epilogues = flag(options, "cuda_fused_epilogues", false);
   parsed.vae_convolutions = text(options, "vae_convolutions", "im2col");
   if (parsed.vae_convolutions != "im2col" && parsed.vae_convolutions != "cudnn")
     bad("vae_convolutions", "'" + parsed.vae_convolutions + "' is not im2col or cudnn");

@@ -15,6 +15,8 @@
 //   max_batch_requests: 4, max_step_tokens: 0 (0: one chunk at the default size)
 //   cuda_attention: mma_sync      on a CUDA device: mma_sync | wgmma (Hopper's
 //                                 warpgroup kernel, mma.sync elsewhere)
+//   cuda_fused_epilogues: false   on a CUDA device: the linear layers' biases,
+//                                 f16 inputs and GELU fused (video_epilogues.h)
 //   vae_convolutions: im2col      on a CUDA device: im2col (f16 + cuBLAS) | cudnn
 //                                 (TF32; needs libcudnn.so.9)
 // Unknown keys and bad values throw RuntimeError (INVALID_ARGUMENT) naming
@@ -48,6 +50,7 @@ struct VistaOptions {
   uint32_t max_batch_requests = 4;
   uint32_t max_step_tokens = 0;
   std::string cuda_attention = "mma_sync";
+  bool cuda_fused_epilogues = false;
   std::string vae_convolutions = "im2col";
 
   static VistaOptions parse(const boost::json::object& options);

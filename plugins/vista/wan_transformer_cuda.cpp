@@ -8,6 +8,7 @@
 #include "runtime/cuda/flash_attention_f16.h"
 #include "runtime/cuda/kv_gather_half.h"
 #include "runtime/cuda/layer_kernels.h"
+#include "runtime/cuda/video_epilogues.h"
 #include "runtime/cuda/video_kernels.h"
 #include "runtime/kernels/attention.h"
 
@@ -141,6 +142,15 @@ void CudaWanTransformer::linear(const DeviceLinear& layer, const float* x, int64
                             layer.out, y, layer.bias.data() != nullptr ? layer.bias.as<float>() : nullptr, stream_);
 }
 
+void CudaWanTransformer::linear_no_bias(const DeviceLinear& layer, const uint16_t* x, int64_t rows, float* y) {
+  runtime::cuda::matmul_f16_input(cublas_, x, rows, layer.in, layer.weight.as<uint16_t>(),
+                                  runtime::cuda::WeightLayout::out_in, layer.out, y, nullptr, stream_);
+}
+
+const float* CudaWanTransformer::bias_of(const DeviceLinear& layer) {
+  return layer.bias.data() != nullptr ? layer.bias.as<float>() : nullptr;
+}
+
 void CudaWanTransformer::mark(PassStage stage) {
   if (options_.stages != nullptr) options_.stages->stage(static_cast<int>(stage));
 }
@@ -226,6 +236,9 @@ std::vector<float> CudaWanTransformer::forward(runtime::ThreadPool& pool, const 
   DeviceBuffer& values = grown_floats(b.values, (history + n) * dim, "vista values");
   DeviceBuffer& hidden = grown_floats(b.hidden, n * config.ffn_dim, "vista ffn");
   DeviceBuffer& modulation = grown_floats(b.modulation, frames * 6 * dim, "vista mod");
+  const bool fused = options_.fused_epilogues;
+  DeviceBuffer& normed16 = grown(b.normed16, static_cast<size_t>(fused ? n * dim : 0) * 2, "vista normed f16");
+  DeviceBuffer& hidden16 = grown(b.hidden16, static_cast<size_t>(fused ? n * config.ffn_dim : 0) * 2, "vista ffn f16");
   float* own_k = keys.as<float>() + history * dim;
   float* own_v = values.as<float>() + history * dim;
   // f16 operands of the attention (empty on the f32 path).
@@ -263,18 +276,31 @@ std::vector<float> CudaWanTransformer::forward(runtime::ThreadPool& pool, const 
     modulation.upload(host_modulation.data(), host_modulation.size() * sizeof(float), 0, stream_);
     const float* m = modulation.as<float>();
     const int64_t stride = 6 * dim;
-    mark(PassStage::norms);
-    cu::layer_norm_modulate(x.as<float>(), n, dim, nullptr, nullptr, m, m + dim, stride, per_frame, eps,
-                            normed.as<float>(), stream_);
     // Self-attention over the history and the chunk.
-    const DeviceAttention& self = block.self_attention;
-    mark(PassStage::linears);
-    linear(self.q, normed.as<float>(), n, q.as<float>());
-    linear(self.k, normed.as<float>(), n, own_k);
-    linear(self.v, normed.as<float>(), n, own_v);
     mark(PassStage::norms);
-    cu::rms_norm(q.as<float>(), n, dim, self.norm_q.as<float>(), eps, q.as<float>(), stream_);
-    cu::rms_norm(own_k, n, dim, self.norm_k.as<float>(), eps, own_k, stream_);
+    const DeviceAttention& self = block.self_attention;
+    if (fused) {  // the norm writes the GEMMs' f16 input; q and k's biases go into their RMS norms
+      cu::layer_norm_modulate_half(x.as<float>(), n, dim, nullptr, nullptr, m, m + dim, stride, per_frame, eps,
+                                   normed16.as<uint16_t>(), stream_);
+      mark(PassStage::linears);
+      linear_no_bias(self.q, normed16.as<uint16_t>(), n, q.as<float>());
+      linear_no_bias(self.k, normed16.as<uint16_t>(), n, own_k);
+      cu::matmul_f16_input(cublas_, normed16.as<uint16_t>(), n, self.v.in, self.v.weight.as<uint16_t>(),
+                           cu::WeightLayout::out_in, self.v.out, own_v, bias_of(self.v), stream_);
+      mark(PassStage::norms);
+      cu::bias_rms_norm(q.as<float>(), bias_of(self.q), n, dim, self.norm_q.as<float>(), eps, q.as<float>(), stream_);
+      cu::bias_rms_norm(own_k, bias_of(self.k), n, dim, self.norm_k.as<float>(), eps, own_k, stream_);
+    } else {
+      cu::layer_norm_modulate(x.as<float>(), n, dim, nullptr, nullptr, m, m + dim, stride, per_frame, eps,
+                              normed.as<float>(), stream_);
+      mark(PassStage::linears);
+      linear(self.q, normed.as<float>(), n, q.as<float>());
+      linear(self.k, normed.as<float>(), n, own_k);
+      linear(self.v, normed.as<float>(), n, own_v);
+      mark(PassStage::norms);
+      cu::rms_norm(q.as<float>(), n, dim, self.norm_q.as<float>(), eps, q.as<float>(), stream_);
+      cu::rms_norm(own_k, n, dim, self.norm_k.as<float>(), eps, own_k, stream_);
+    }
     for (float* target : {q.as<float>(), own_k})
       cu::apply_rope_3d(target, n, heads, head_dim, rope_cos_.as<float>(), rope_sin_.as<float>(), rope_.max_positions,
                         rope_.part[0], rope_.part[1], frames_d.as<int32_t>(), rows_d.as<int32_t>(),
@@ -295,37 +321,78 @@ std::vector<float> CudaWanTransformer::forward(runtime::ThreadPool& pool, const 
     attend(q.as<float>(), keys.as<float>(), values.as<float>(), k16.as<uint16_t>(), v16.as<uint16_t>(), history + n,
            PassStage::self_attention);
     mark(PassStage::linears);
-    linear(self.o, mixed.as<float>(), n, delta.as<float>());
-    mark(PassStage::norms);
-    cu::gated_add(x.as<float>(), delta.as<float>(), n, dim, m + 2 * dim, stride, per_frame, stream_);
+    if (fused) {
+      cu::matmul_f16(cublas_, mixed.as<float>(), n, self.o.in, self.o.weight.as<uint16_t>(), cu::WeightLayout::out_in,
+                     self.o.out, delta.as<float>(), nullptr, stream_);
+      mark(PassStage::norms);
+      cu::gated_add_bias(x.as<float>(), delta.as<float>(), bias_of(self.o), n, dim, m + 2 * dim, stride, per_frame,
+                         stream_);
+    } else {
+      linear(self.o, mixed.as<float>(), n, delta.as<float>());
+      mark(PassStage::norms);
+      cu::gated_add(x.as<float>(), delta.as<float>(), n, dim, m + 2 * dim, stride, per_frame, stream_);
+    }
     // Cross-attention to the prompt.
     const DeviceAttention& cross = block.cross_attention;
-    cu::layer_norm_modulate(x.as<float>(), n, dim, block.cross_norm_weight.as<float>(),
-                            block.cross_norm_bias.as<float>(), nullptr, nullptr, 0, per_frame, eps, normed.as<float>(),
-                            stream_);
-    mark(PassStage::linears);
-    linear(cross.q, normed.as<float>(), n, q.as<float>());
-    mark(PassStage::norms);
-    cu::rms_norm(q.as<float>(), n, dim, cross.norm_q.as<float>(), eps, q.as<float>(), stream_);
+    if (fused) {
+      cu::layer_norm_modulate_half(x.as<float>(), n, dim, block.cross_norm_weight.as<float>(),
+                                   block.cross_norm_bias.as<float>(), nullptr, nullptr, 0, per_frame, eps,
+                                   normed16.as<uint16_t>(), stream_);
+      mark(PassStage::linears);
+      linear_no_bias(cross.q, normed16.as<uint16_t>(), n, q.as<float>());
+      mark(PassStage::norms);
+      cu::bias_rms_norm(q.as<float>(), bias_of(cross.q), n, dim, cross.norm_q.as<float>(), eps, q.as<float>(),
+                        stream_);
+    } else {
+      cu::layer_norm_modulate(x.as<float>(), n, dim, block.cross_norm_weight.as<float>(),
+                              block.cross_norm_bias.as<float>(), nullptr, nullptr, 0, per_frame, eps,
+                              normed.as<float>(), stream_);
+      mark(PassStage::linears);
+      linear(cross.q, normed.as<float>(), n, q.as<float>());
+      mark(PassStage::norms);
+      cu::rms_norm(q.as<float>(), n, dim, cross.norm_q.as<float>(), eps, q.as<float>(), stream_);
+    }
     const size_t l = static_cast<size_t>(layer);
     attend(q.as<float>(), text.keys[l].as<float>(), text.values[l].as<float>(),
            f16_attention ? text.keys_f16[l].as<uint16_t>() : nullptr,
            f16_attention ? text.values_f16[l].as<uint16_t>() : nullptr, text.tokens, PassStage::cross_attention);
     mark(PassStage::linears);
-    linear(cross.o, mixed.as<float>(), n, delta.as<float>());
-    mark(PassStage::norms);
-    cu::add_in_place(x.as<float>(), delta.as<float>(), n * dim, stream_);
+    if (fused) {
+      cu::matmul_f16(cublas_, mixed.as<float>(), n, cross.o.in, cross.o.weight.as<uint16_t>(),
+                     cu::WeightLayout::out_in, cross.o.out, delta.as<float>(), nullptr, stream_);
+      mark(PassStage::norms);
+      cu::add_bias_residual(x.as<float>(), delta.as<float>(), bias_of(cross.o), n, dim, stream_);
+    } else {
+      linear(cross.o, mixed.as<float>(), n, delta.as<float>());
+      mark(PassStage::norms);
+      cu::add_in_place(x.as<float>(), delta.as<float>(), n * dim, stream_);
+    }
     // Feed-forward.
-    cu::layer_norm_modulate(x.as<float>(), n, dim, nullptr, nullptr, m + 3 * dim, m + 4 * dim, stride, per_frame, eps,
-                            normed.as<float>(), stream_);
-    mark(PassStage::linears);
-    linear(block.ffn_in, normed.as<float>(), n, hidden.as<float>());
-    mark(PassStage::norms);
-    cu::gelu_tanh(hidden.as<float>(), n * config.ffn_dim, hidden.as<float>(), stream_);
-    mark(PassStage::linears);
-    linear(block.ffn_out, hidden.as<float>(), n, delta.as<float>());
-    mark(PassStage::norms);
-    cu::gated_add(x.as<float>(), delta.as<float>(), n, dim, m + 5 * dim, stride, per_frame, stream_);
+    if (fused) {  // GELU with ffn_in's bias writes ffn_out's f16 input; ffn_out's bias goes into the gated add
+      cu::layer_norm_modulate_half(x.as<float>(), n, dim, nullptr, nullptr, m + 3 * dim, m + 4 * dim, stride,
+                                   per_frame, eps, normed16.as<uint16_t>(), stream_);
+      mark(PassStage::linears);
+      linear_no_bias(block.ffn_in, normed16.as<uint16_t>(), n, hidden.as<float>());
+      mark(PassStage::norms);
+      cu::bias_gelu_to_half(hidden.as<float>(), bias_of(block.ffn_in), n, config.ffn_dim, hidden16.as<uint16_t>(),
+                            stream_);
+      mark(PassStage::linears);
+      linear_no_bias(block.ffn_out, hidden16.as<uint16_t>(), n, delta.as<float>());
+      mark(PassStage::norms);
+      cu::gated_add_bias(x.as<float>(), delta.as<float>(), bias_of(block.ffn_out), n, dim, m + 5 * dim, stride,
+                         per_frame, stream_);
+    } else {
+      cu::layer_norm_modulate(x.as<float>(), n, dim, nullptr, nullptr, m + 3 * dim, m + 4 * dim, stride, per_frame,
+                              eps, normed.as<float>(), stream_);
+      mark(PassStage::linears);
+      linear(block.ffn_in, normed.as<float>(), n, hidden.as<float>());
+      mark(PassStage::norms);
+      cu::gelu_tanh(hidden.as<float>(), n * config.ffn_dim, hidden.as<float>(), stream_);
+      mark(PassStage::linears);
+      linear(block.ffn_out, hidden.as<float>(), n, delta.as<float>());
+      mark(PassStage::norms);
+      cu::gated_add(x.as<float>(), delta.as<float>(), n, dim, m + 5 * dim, stride, per_frame, stream_);
+    }
   }
   mark(PassStage::host);
   std::vector<float> head(static_cast<size_t>(frames * 2 * dim));

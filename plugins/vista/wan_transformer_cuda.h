@@ -49,9 +49,14 @@ DeviceChunkKv device_chunk_kv(const KvGeometry& geometry, void* const* block_tab
 // mma.sync stays the default until the wgmma kernel has run on an H200
 // (bench/README.md, "Flash attention on wgmma").
 enum class CudaAttentionKernel { f16_wgmma, f16_mma, f32_wmma };
+// fused_epilogues: the GEMMs read f16 inputs written by the pass before them
+// (the modulated norms, the FFN's GELU) and leave their biases to the pass
+// after them (runtime/cuda/video_epilogues.h), the same values as the
+// separate conversions and bias passes; off until measured on an H200.
 struct CudaPassOptions {
   CudaAttentionKernel attention = CudaAttentionKernel::f16_mma;
   runtime::cuda::StageTimer* stages = nullptr;  // made by make_stage_timer
+  bool fused_epilogues = false;
 };
 // The stages a pass reports: their order is the StageTimer's indices.
 enum class PassStage { host, linears, self_attention, cross_attention, norms, kv_and_convert, count };
@@ -98,9 +103,13 @@ class CudaWanTransformer {
     runtime::cuda::DeviceBuffer frames, rows, columns, history, chunk, input;
     runtime::cuda::DeviceBuffer x, normed, delta, q, mixed, keys, values, hidden, modulation;
     runtime::cuda::DeviceBuffer q16, k16, v16, out;
+    runtime::cuda::DeviceBuffer normed16, hidden16;  // fused_epilogues: the GEMMs' f16 inputs
   };
   DeviceLinear upload(const Linear& linear);
   void linear(const DeviceLinear& layer, const float* x, int64_t rows, float* y);
+  // y = x (f16) . W, without the bias (left to the pass after it).
+  void linear_no_bias(const DeviceLinear& layer, const uint16_t* x, int64_t rows, float* y);
+  static const float* bias_of(const DeviceLinear& layer);
   void mark(PassStage stage);
   bool use_f16_attention(int64_t head_dim) const;
 

@@ -5,8 +5,10 @@
 // chunk 0 and then chunk 1 over its 3 cached frames (384 keys: several K/V
 // tiles, two query blocks), on the CPU backend, the CUDA backend with the
 // f16-operand attention on wgmma (where the device has it), on mma.sync and
-// with the older f32-input WMMA kernel. Every CUDA path equals the CPU within
-// 1e-2 of the output's scale (f16 GEMMs and f16 attention operands).
+// with the older f32-input WMMA kernel, each with the linear layers'
+// epilogues separate and fused (video_epilogues.h). Every CUDA path equals
+// the CPU within 1e-2 of the output's scale (f16 GEMMs and f16 attention
+// operands).
 #ifdef CITADEL_HAVE_CUDA
 #include "chunk_forward.h"
 #include "wan_transformer_cuda.h"
@@ -122,18 +124,22 @@ TEST_CASE("vista CUDA pass with tensor-core attention matches the CPU", "[cuda][
 
   for (vista::CudaAttentionKernel kernel : {vista::CudaAttentionKernel::f16_wgmma, vista::CudaAttentionKernel::f16_mma,
                                             vista::CudaAttentionKernel::f32_wmma}) {
-    DeviceBuffer storage(num_blocks * block_bytes);
-    storage.zero();
-    std::vector<void*> device_blocks;
-    for (size_t b = 0; b < num_blocks; ++b) device_blocks.push_back(static_cast<uint8_t*>(storage.data()) + b * block_bytes);
-    const auto cuda = vista::make_cuda_chunk_forward(model, pool, nullptr, vista::CudaPassOptions{kernel, nullptr});
-    const std::vector<float> got = second_chunk(*cuda, geometry, device_blocks, text, latents0, latents1);
-    const double error = scaled_error(got, expected);
-    INFO((kernel == vista::CudaAttentionKernel::f16_wgmma  ? "f16 wgmma (or mma.sync)"
-          : kernel == vista::CudaAttentionKernel::f16_mma ? "f16 mma.sync"
-                                                          : "f32 WMMA")
-         << " error " << error);
-    CHECK(error < 1e-2);
+    for (const bool fused : {false, true}) {
+      DeviceBuffer storage(num_blocks * block_bytes);
+      storage.zero();
+      std::vector<void*> device_blocks;
+      for (size_t b = 0; b < num_blocks; ++b)
+        device_blocks.push_back(static_cast<uint8_t*>(storage.data()) + b * block_bytes);
+      const auto cuda =
+          vista::make_cuda_chunk_forward(model, pool, nullptr, vista::CudaPassOptions{kernel, nullptr, fused});
+      const std::vector<float> got = second_chunk(*cuda, geometry, device_blocks, text, latents0, latents1);
+      const double error = scaled_error(got, expected);
+      INFO((kernel == vista::CudaAttentionKernel::f16_wgmma  ? "f16 wgmma (or mma.sync)"
+            : kernel == vista::CudaAttentionKernel::f16_mma ? "f16 mma.sync"
+                                                            : "f32 WMMA")
+           << (fused ? ", fused epilogues" : "") << " error " << error);
+      CHECK(error < 1e-2);
+    }
   }
 }
 #endif  // CITADEL_HAVE_CUDA

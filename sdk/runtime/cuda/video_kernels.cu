@@ -38,13 +38,17 @@ __device__ float block_sum(float v, float* scratch) {
   return total;
 }
 
+__device__ __forceinline__ void store(float* out, int64_t i, float value) { out[i] = value; }
+__device__ __forceinline__ void store(__half* out, int64_t i, float value) { out[i] = __float2half_rn(value); }
+
+template <typename Out>
 __global__ void layer_norm_modulate_kernel(const float* x, int64_t dim, const float* weight, const float* bias,
                                            const float* shift, const float* scale, int64_t stride,
-                                           int64_t rows_per_group, float eps, float* y) {
+                                           int64_t rows_per_group, float eps, Out* y) {
   __shared__ float scratch[33];
   const int64_t row = blockIdx.x;
   const float* in = x + row * dim;
-  float* out = y + row * dim;
+  Out* out = y + row * dim;
   float sum = 0.0f;
   for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) sum += in[i];
   const float mean = block_sum(sum, scratch) / static_cast<float>(dim);
@@ -57,7 +61,7 @@ __global__ void layer_norm_modulate_kernel(const float* x, int64_t dim, const fl
     if (weight != nullptr) value *= weight[i];
     if (bias != nullptr) value += bias[i];
     if (scale != nullptr) value = value * (1.0f + scale[group * stride + i]) + shift[group * stride + i];
-    out[i] = value;
+    store(out, i, value);
   }
 }
 
@@ -190,6 +194,17 @@ void layer_norm_modulate(const float* x, int64_t rows, int64_t dim, const float*
   layer_norm_modulate_kernel<<<static_cast<unsigned>(rows), kBlock, 0, as_stream(stream)>>>(
       x, dim, weight, bias, shift, scale, modulation_stride, rows_per_group, eps, y);
   check_launch("layer_norm_modulate");
+}
+
+void layer_norm_modulate_half(const float* x, int64_t rows, int64_t dim, const float* weight, const float* bias,
+                              const float* shift, const float* scale, int64_t modulation_stride,
+                              int64_t rows_per_group, float eps, uint16_t* y, void* stream) {
+  if (rows <= 0) return;
+  if ((scale == nullptr) != (shift == nullptr) || rows_per_group <= 0)
+    fail_invalid("layer_norm_modulate_half: shift and scale go together, rows_per_group must be positive");
+  layer_norm_modulate_kernel<<<static_cast<unsigned>(rows), kBlock, 0, as_stream(stream)>>>(
+      x, dim, weight, bias, shift, scale, modulation_stride, rows_per_group, eps, reinterpret_cast<__half*>(y));
+  check_launch("layer_norm_modulate_half");
 }
 
 void gated_add(float* x, const float* delta, int64_t rows, int64_t dim, const float* gate, int64_t gate_stride,

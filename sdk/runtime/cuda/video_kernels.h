@@ -2,7 +2,8 @@
 // each the device counterpart of a CPU kernel with the same arguments:
 //  - layer_norm_modulate: LayerNorm (optional affine) then per-group
 //    y * (1 + scale) + shift, a group being rows_per_group consecutive rows
-//    (one latent frame's tokens), as WanTransformer's modulated norms;
+//    (one latent frame's tokens), as WanTransformer's modulated norms
+//    (layer_norm_modulate_half: the result in f16);
 //  - gated_add: x += gate[group] * delta;
 //  - gelu_tanh (runtime::gelu_tanh);
 //  - apply_rope_3d (runtime::apply_rope_3d) over a device copy of a
@@ -29,6 +30,11 @@ void layer_norm_modulate(const float* x, int64_t rows, int64_t dim, const float*
                          const float* shift, const float* scale, int64_t modulation_stride, int64_t rows_per_group,
                          float eps, float* y, void* stream);
 
+// The same written as f16 bits (the input of a cuBLAS f16 GEMM, which
+// would round it to f16 anyway).
+void layer_norm_modulate_half(const float* x, int64_t rows, int64_t dim, const float* weight, const float* bias,
+                              const float* shift, const float* scale, int64_t modulation_stride,
+                              int64_t rows_per_group, float eps, uint16_t* y, void* stream);
 void gated_add(float* x, const float* delta, int64_t rows, int64_t dim, const float* gate, int64_t gate_stride,
                int64_t rows_per_group, void* stream);
 
