@@ -34,7 +34,6 @@
 
 namespace citadel::core {
 
-// The running parts a reload changes. All outlive the coordinator.
 // What `status` shows of the reloads, read under one lock so that the
 // generation, the last report and its errors belong to the same reload.
 struct ReloadState {
@@ -43,6 +42,7 @@ struct ReloadState {
   std::vector<std::string> config_errors;
 };
 
+// The running parts a reload changes. All outlive the coordinator.
 struct ReloadTargets {
   plugins::PluginRegistry& registry;
   cache::CacheManager& cache;

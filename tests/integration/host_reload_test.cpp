@@ -80,26 +80,33 @@ TEST_CASE("status never pairs a reload's report with an older generation", "[int
   std::atomic<int> snapshots{0};
   std::vector<std::string> mismatches;
   std::thread reader([&] {
-    while (reloading) {
-      const auto status = host->request({{"cmd", "status"}}).at("status").as_object();
-      ++snapshots;
-      const auto* last = status.if_contains("last_reload");
-      if (last == nullptr) continue;
-      const auto shown = status.at("generation").to_number<uint64_t>();
-      const auto reported = last->at("generation").to_number<uint64_t>();
-      if (reported > shown) {
-        mismatches.push_back("generation " + std::to_string(shown) + " with the report of " +
-                             std::to_string(reported));
+    try {
+      while (reloading) {
+        const auto status = host->request({{"cmd", "status"}}).at("status").as_object();
+        ++snapshots;
+        const auto* last = status.if_contains("last_reload");
+        if (last == nullptr) continue;
+        const auto shown = status.at("generation").to_number<uint64_t>();
+        const auto reported = last->at("generation").to_number<uint64_t>();
+        if (reported > shown) {
+          mismatches.push_back("generation " + std::to_string(shown) + " with the report of " +
+                               std::to_string(reported));
+        }
       }
+    } catch (const std::exception& error) {
+      mismatches.push_back(std::string("status failed: ") + error.what());
     }
   });
   constexpr int kReloads = 40;
+  int reloaded = 0;
   for (int index = 0; index < kReloads; ++index) {
     tree.write_model("chat", "echo", "tokens_per_block: " + std::to_string(index % 2 == 0 ? 4 : 8));
-    REQUIRE(host->request({{"cmd", "reload"}}).at("ok").as_bool());
+    if (!host->request({{"cmd", "reload"}}).at("ok").as_bool()) break;
+    ++reloaded;
   }
   reloading = false;
   reader.join();
+  CHECK(reloaded == kReloads);
   INFO((mismatches.empty() ? std::string() : mismatches.front()));
   CHECK(mismatches.empty());
   CHECK(snapshots > 0);
