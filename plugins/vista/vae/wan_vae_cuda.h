@@ -14,8 +14,9 @@
 // cuDNN the pixels are identical for pushes of any size at the same
 // frames_per_pass (one shape per conv and pass, one algorithm per shape).
 //
-// CudaWanVaeDecoder: the device weights (f16 conv weights in im2col order,
-// f32 biases and gammas), uploaded once per model; immutable, shareable.
+// CudaWanVaeDecoder: the device weights (conv weights in im2col order, f16
+// or, for cuDNN, f32; f32 biases and gammas), uploaded once per model;
+// immutable, shareable.
 // CudaWanVaeStream: one request's state (the causal convs' last frames, f32
 // on the device); latents in and frames out on the host; work queued on the
 // plugin's cudaStream_t. Streams sharing a CudaVaeWorkspace (the cuBLAS
@@ -42,8 +43,8 @@ struct CudaVaeConv {
   runtime::Conv3dGeometry geometry;
   runtime::cuda::DeviceBuffer weight;      // im2col_gemm: f16 [out, in * kt * kh * kw]
   runtime::cuda::DeviceBuffer weight_f32;  // cudnn: f32, the same order
-  runtime::cuda::DeviceBuffer bias;    // f32 [out]
-  int64_t cache_slot = -1;             // the stream's history of this conv (kernel_t > 1)
+  runtime::cuda::DeviceBuffer bias;        // f32 [out]
+  int64_t cache_slot = -1;                 // the stream's history of this conv (kernel_t > 1)
   runtime::cuda::Conv3dGemmWeights view() const;
 };
 

@@ -14,7 +14,6 @@
 #include "runtime/cuda/cudnn_conv3d.h"
 
 #include <memory>
-
 #include <vector>
 
 namespace citadel::vista {
