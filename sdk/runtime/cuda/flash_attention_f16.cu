@@ -8,6 +8,7 @@
 
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/flash_attention_wgmma.h"
+#include "runtime/cuda/flash_common.cuh"
 #include "runtime/cuda/launch_helpers.cuh"
 #include "runtime/cuda/mma_primitives.cuh"
 
@@ -20,14 +21,12 @@
 namespace citadel::runtime::cuda {
 namespace {
 
-using launch::as_stream;
 using mma::copy_16;
 using mma::copy_commit;
 using mma::copy_wait;
 using mma::ldmatrix_x4;
 using mma::ldmatrix_x4_trans;
 using mma::mma_16816;
-using mma::pack_half2;
 
 constexpr int kWarps = 8;
 constexpr int kQueries = 16 * kWarps;  // per block
@@ -82,7 +81,7 @@ __global__ void __launch_bounds__(kThreads)
   uint32_t q_frag[D / 16][4];
   float o[D / 8][4];
   for (int i = 0; i < D / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.0f;
-  float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.0f, 0.0f};  // rows g and g+8 (sum: this lane's part)
+  flash::RowState rows;
 
   for (int tile = 0; tile < tiles; ++tile) {
     const int buffer = tile & 1;
@@ -116,43 +115,10 @@ __global__ void __launch_bounds__(kThreads)
       }
 
     // Online softmax in the log2 domain.
-    const int64_t valid_keys = num_keys - int64_t{tile} * kKeys;
-    float tile_max[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-    for (int j = 0; j < kKeys / 8; ++j)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int key = j * 8 + 2 * t + (e % 2);
-        s[j][e] = key < valid_keys ? s[j][e] * scale_log2 : -INFINITY;
-        tile_max[e / 2] = fmaxf(tile_max[e / 2], s[j][e]);
-      }
-    float correction[2];
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
-      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
-      const float new_max = fmaxf(row_max[r], tile_max[r]);  // finite: every tile has a valid key
-      correction[r] = exp2f(row_max[r] - new_max);            // 0 on the first tile
-      row_max[r] = new_max;
-      row_sum[r] *= correction[r];
-    }
     uint32_t p[kKeys / 16][4];
-#pragma unroll
-    for (int j = 0; j < kKeys / 8; ++j) {
-      const float p0 = exp2f(s[j][0] - row_max[0]), p1 = exp2f(s[j][1] - row_max[0]);
-      const float p2 = exp2f(s[j][2] - row_max[1]), p3 = exp2f(s[j][3] - row_max[1]);
-      row_sum[0] += p0 + p1;
-      row_sum[1] += p2 + p3;
-      p[j / 2][(j % 2) * 2] = pack_half2(p0, p1);
-      p[j / 2][(j % 2) * 2 + 1] = pack_half2(p2, p3);
-    }
-#pragma unroll
-    for (int i = 0; i < D / 8; ++i) {
-      o[i][0] *= correction[0];
-      o[i][1] *= correction[0];
-      o[i][2] *= correction[1];
-      o[i][3] *= correction[1];
-    }
+    float correction[2];
+    flash::softmax_tile<kKeys>(s, t, num_keys - int64_t{tile} * kKeys, scale_log2, rows, p, correction);
+    flash::rescale(o, correction);
 
     // O += P V: 16 keys a step, two 8-column tiles of V a load.
 #pragma unroll
@@ -168,36 +134,16 @@ __global__ void __launch_bounds__(kThreads)
     __syncthreads();  // every warp is done with this buffer before it is refilled
   }
 
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    row_sum[r] += __shfl_xor_sync(0xffffffffu, row_sum[r], 1);
-    row_sum[r] += __shfl_xor_sync(0xffffffffu, row_sum[r], 2);
-  }
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    const int64_t query = first_query + warp * 16 + g + r * 8;
-    if (query >= num_queries) continue;
-    float* row = out + query * stride + head * D;
-    const float inverse = 1.0f / row_sum[r];
-#pragma unroll
-    for (int i = 0; i < D / 8; ++i)
-      *reinterpret_cast<float2*>(row + i * 8 + 2 * t) = make_float2(o[i][2 * r] * inverse, o[i][2 * r + 1] * inverse);
-  }
+  flash::store_rows(o, rows, first_query + warp * 16 + g, num_queries, t, out, stride, head * D);
 }
 
 template <int D>
 void launch_f16(const uint16_t* q, int64_t num_queries, const uint16_t* k, const uint16_t* v, int64_t num_keys,
-                int64_t heads, float scale, float* out, void* stream) {
+           int64_t heads, float scale, float* out, void* stream) {
   constexpr size_t bytes = Tiles<D>::bytes;
   static_assert(bytes <= 227 * 1024, "flash_attention_f16: shared memory past Hopper's 227 KB");
-  check_cuda(cudaFuncSetAttribute(flash_f16_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                  static_cast<int>(bytes)),
-             "flash_attention_f16: shared memory opt-in");
-  const dim3 grid(static_cast<unsigned>((num_queries + kQueries - 1) / kQueries), static_cast<unsigned>(heads));
-  flash_f16_kernel<D><<<grid, kThreads, bytes, as_stream(stream)>>>(
-      reinterpret_cast<const __half*>(q), num_queries, reinterpret_cast<const __half*>(k),
-      reinterpret_cast<const __half*>(v), num_keys, heads, scale * 1.4426950408889634f, out);
-  check_launch("flash_attention_f16");
+  flash::launch(flash_f16_kernel<D>, kThreads, kQueries, bytes, q, num_queries, k, v, num_keys, heads, scale, out, stream,
+                "flash_attention_f16");
 }
 
 }  // namespace

@@ -14,7 +14,7 @@ namespace {
 using launch::as_stream;
 using launch::grid_for;
 using launch::kBlock;
-using launch::warp_sum;
+using launch::block_reduce;
 
 __device__ __forceinline__ float biased(const float* x, const float* bias, int64_t i, int64_t column) {
   return bias != nullptr ? x[i] + bias[column] : x[i];
@@ -28,17 +28,8 @@ __global__ void bias_rms_norm_kernel(const float* x, const float* bias, int64_t 
     const float v = biased(x, bias, offset + i, i);
     sum += v * v;
   }
-  __shared__ float warp_sums[32];
-  sum = warp_sum(sum);
-  if ((threadIdx.x & 31) == 0) warp_sums[threadIdx.x >> 5] = sum;
-  __syncthreads();
-  if (threadIdx.x < 32) {
-    float v = threadIdx.x < blockDim.x / 32 ? warp_sums[threadIdx.x] : 0.0f;
-    v = warp_sum(v);
-    if (threadIdx.x == 0) warp_sums[0] = v;
-  }
-  __syncthreads();
-  const float inverse = 1.0f / sqrtf(warp_sums[0] / static_cast<float>(dim) + eps);
+  __shared__ float scratch[32];
+  const float inverse = 1.0f / sqrtf(block_reduce<false>(sum, scratch) / static_cast<float>(dim) + eps);
   for (int64_t i = threadIdx.x; i < dim; i += blockDim.x)
     y[offset + i] = biased(x, bias, offset + i, i) * inverse * weight[i];
 }

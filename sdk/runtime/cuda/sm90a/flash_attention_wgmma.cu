@@ -16,13 +16,15 @@
 // contiguous bytes: no bank conflicts), as the A fragments of warp w: rows
 // 16 w .. 16 w + 15 of the block, which are rows 16 (w % 4) .. of warpgroup
 // w / 4. S, P and O use the accumulator layout that mma.sync m16n8k16 uses
-// per warp, so the softmax is flash_attention_f16's. Each thread's staging
+// per warp (a wgmma's 64 columns are 8 of its 8-column tiles), so the softmax
+// and the stores are flash_attention_f16's (flash_common.cuh). Each thread's staging
 // copies walk the 8 rows of a core matrix first: 8 consecutive threads fill
 // 128 contiguous bytes of shared memory, and a warp reads 64 contiguous
 // bytes of each of 8 rows.
 #include "runtime/cuda/flash_attention_wgmma.h"
 
 #include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/flash_common.cuh"
 #include "runtime/cuda/launch_helpers.cuh"
 #include "runtime/cuda/mma_primitives.cuh"
 #include "runtime/cuda/sm90a/wgmma_primitives.cuh"
@@ -36,12 +38,10 @@
 namespace citadel::runtime::cuda {
 namespace {
 
-using launch::as_stream;
 using mma::copy_16;
 using mma::copy_commit;
 using mma::copy_wait;
 using mma::ldmatrix_x4;
-using mma::pack_half2;
 
 constexpr int kWarpgroups = 2;
 constexpr int kThreads = 128 * kWarpgroups;
@@ -98,12 +98,11 @@ __global__ void __launch_bounds__(kThreads, 1)
   copy_commit();
 
   uint32_t q_frag[D / 16][4];
-  float o[kHalves][32];
+  float o[D / 8][4];  // 8-column tiles; tiles 8 h .. 8 h + 7 are the accumulators of half h's wgmma
 #pragma unroll
-  for (int h = 0; h < kHalves; ++h)
-#pragma unroll
-    for (int i = 0; i < 32; ++i) o[h][i] = 0.0f;
-  float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.0f, 0.0f};  // rows g and g+8 (sum: this lane's part)
+  for (int i = 0; i < D / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.0f;
+  const auto half_of = [&](int h) -> float(&)[32] { return *reinterpret_cast<float(*)[32]>(&o[8 * h][0]); };
+  flash::RowState rows;
 
   for (int tile = 0; tile < tiles; ++tile) {
     const int buffer = tile & 1;
@@ -126,50 +125,21 @@ __global__ void __launch_bounds__(kThreads, 1)
     const unsigned char* values = v_tile(buffer);
 
     // S = Q K^T: one 64-key wgmma per 16 dims.
-    float s[32];
+    float s[kKeys / 8][4];
+    float(&scores)[32] = *reinterpret_cast<float(*)[32]>(&s[0][0]);
     wgmma::fence();
 #pragma unroll
     for (int kk = 0; kk < D / 16; ++kk)
-      wgmma::mma_f16<64>(s, q_frag[kk], wgmma::descriptor(keys + 2 * kk * 128, 128, T::kRowGroupBytes), kk > 0);
+      wgmma::mma_f16<64>(scores, q_frag[kk], wgmma::descriptor(keys + 2 * kk * 128, 128, T::kRowGroupBytes), kk > 0);
     wgmma::commit();
     wgmma::wait<0>();
-    wgmma::fence_operands(s);
+    wgmma::fence_operands(scores);
 
-    // Online softmax in the log2 domain; s[4j + e] is key 8j + 2t + e % 2 of row g + 8 (e / 2).
-    const int64_t valid_keys = num_keys - int64_t{tile} * kKeys;
-    float tile_max[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-    for (int j = 0; j < kKeys / 8; ++j)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int key = j * 8 + 2 * t + (e % 2);
-        s[4 * j + e] = key < valid_keys ? s[4 * j + e] * scale_log2 : -INFINITY;
-        tile_max[e / 2] = fmaxf(tile_max[e / 2], s[4 * j + e]);
-      }
-    float correction[2];
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
-      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
-      const float new_max = fmaxf(row_max[r], tile_max[r]);  // finite: every tile has a valid key
-      correction[r] = exp2f(row_max[r] - new_max);            // 0 on the first tile
-      row_max[r] = new_max;
-      row_sum[r] *= correction[r];
-    }
+    // Online softmax in the log2 domain.
     uint32_t p[kKeys / 16][4];
-#pragma unroll
-    for (int j = 0; j < kKeys / 8; ++j) {
-      const float p0 = exp2f(s[4 * j] - row_max[0]), p1 = exp2f(s[4 * j + 1] - row_max[0]);
-      const float p2 = exp2f(s[4 * j + 2] - row_max[1]), p3 = exp2f(s[4 * j + 3] - row_max[1]);
-      row_sum[0] += p0 + p1;
-      row_sum[1] += p2 + p3;
-      p[j / 2][(j % 2) * 2] = pack_half2(p0, p1);
-      p[j / 2][(j % 2) * 2 + 1] = pack_half2(p2, p3);
-    }
-#pragma unroll
-    for (int h = 0; h < kHalves; ++h)
-#pragma unroll
-      for (int i = 0; i < 32; ++i) o[h][i] *= correction[(i / 2) % 2];
+    float correction[2];
+    flash::softmax_tile<kKeys>(s, t, num_keys - int64_t{tile} * kKeys, scale_log2, rows, p, correction);
+    flash::rescale(o, correction);
 
     // O += P V: 16 keys a step, 64 head dims a wgmma.
     wgmma::fence();
@@ -178,33 +148,16 @@ __global__ void __launch_bounds__(kThreads, 1)
 #pragma unroll
       for (int h = 0; h < kHalves; ++h)
         wgmma::mma_f16_b_n_major_64(
-            o[h], p[ks], wgmma::descriptor(values + 2 * ks * T::kRowGroupBytes + 8 * h * 128, T::kRowGroupBytes, 128),
-            1);
+            half_of(h), p[ks],
+            wgmma::descriptor(values + 2 * ks * T::kRowGroupBytes + 8 * h * 128, T::kRowGroupBytes, 128), 1);
     wgmma::commit();
     wgmma::wait<0>();
 #pragma unroll
-    for (int h = 0; h < kHalves; ++h) wgmma::fence_operands(o[h]);
+    for (int h = 0; h < kHalves; ++h) wgmma::fence_operands(half_of(h));
     __syncthreads();  // every warp is done with this buffer before it is refilled
   }
 
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    row_sum[r] += __shfl_xor_sync(0xffffffffu, row_sum[r], 1);
-    row_sum[r] += __shfl_xor_sync(0xffffffffu, row_sum[r], 2);
-  }
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    const int64_t query = first_query + warp * 16 + g + r * 8;
-    if (query >= num_queries) continue;
-    float* row = out + query * stride + head * D;
-    const float inverse = 1.0f / row_sum[r];
-#pragma unroll
-    for (int h = 0; h < kHalves; ++h)
-#pragma unroll
-      for (int j = 0; j < 8; ++j)
-        *reinterpret_cast<float2*>(row + h * 64 + j * 8 + 2 * t) =
-            make_float2(o[h][4 * j + 2 * r] * inverse, o[h][4 * j + 2 * r + 1] * inverse);
-  }
+  flash::store_rows(o, rows, first_query + warp * 16 + g, num_queries, t, out, stride, head * D);
 }
 
 template <int D>
@@ -220,17 +173,11 @@ bool has_image() {
 
 template <int D>
 void launch_wgmma(const uint16_t* q, int64_t num_queries, const uint16_t* k, const uint16_t* v, int64_t num_keys,
-                  int64_t heads, float scale, float* out, void* stream) {
+             int64_t heads, float scale, float* out, void* stream) {
   constexpr size_t bytes = Tiles<D>::bytes;
   static_assert(bytes <= 227 * 1024, "flash_attention_wgmma: shared memory past Hopper's 227 KB");
-  check_cuda(cudaFuncSetAttribute(flash_wgmma_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                  static_cast<int>(bytes)),
-             "flash_attention_wgmma: shared memory opt-in");
-  const dim3 grid(static_cast<unsigned>((num_queries + kQueries - 1) / kQueries), static_cast<unsigned>(heads));
-  flash_wgmma_kernel<D><<<grid, kThreads, bytes, as_stream(stream)>>>(
-      reinterpret_cast<const __half*>(q), num_queries, reinterpret_cast<const __half*>(k),
-      reinterpret_cast<const __half*>(v), num_keys, heads, scale * 1.4426950408889634f, out);
-  check_launch("flash_attention_wgmma");
+  flash::launch(flash_wgmma_kernel<D>, kThreads, kQueries, bytes, q, num_queries, k, v, num_keys, heads, scale, out, stream,
+                "flash_attention_wgmma");
 }
 
 }  // namespace
