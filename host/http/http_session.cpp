@@ -84,8 +84,14 @@ net::awaitable<void> dispatch(ServerContext& server, Exchange& exchange, const s
 }
 
 // A deadline for one read that, unlike tcp_stream's own timeout (which
-// closes the socket), only cancels the read, so that a 408 can still be
-// written. Lives on the connection's strand.
+// closes the socket), only ends the reading, so that a 408 can still be
+// written. Lives on the connection's strand. When it fires it cancels the
+// socket's pending read and also shuts the socket's receiving side: a read
+// that had just completed, its handler still queued on the strand, was not
+// pending, and the composed header read would start its next read after
+// the cancel and wait for the client again (a client trickling a byte a
+// second then kept its connection past header_timeout_s; TSan run, CI stop
+// 27). After the shutdown every later read ends at once.
 class ReadDeadline {
  public:
   ReadDeadline(beast::tcp_stream& stream, std::chrono::seconds limit)
@@ -97,6 +103,7 @@ class ReadDeadline {
       state->expired = true;
       beast::error_code ignored;
       stream.socket().cancel(ignored);
+      stream.socket().shutdown(net::ip::tcp::socket::shutdown_receive, ignored);
     });
   }
   ~ReadDeadline() {

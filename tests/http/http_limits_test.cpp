@@ -169,6 +169,53 @@ TEST_CASE("500 idle connections and slow-loris clients leave a normal client ser
        << "; " << timed_out << " slow-loris attempts answered 408");
 }
 
+// Regression: when the header deadline fired while a read's completion was
+// still queued on the connection's strand, its cancel found no read pending
+// and the header read went on reading; a client trickling bytes then kept
+// its connection past header_timeout_s (TSan run, CI stop 27). Clients that
+// send a byte every millisecond make reads complete all the time, so the
+// deadline often lands in that window: every one must still get its 408
+// soon after header_timeout_s (1 s here) and be closed.
+TEST_CASE("a header trickled fast still times out at header_timeout_s", "[http][limits]") {
+  LimitsHost host("  header_timeout_s: 1\n  max_header_bytes: 1048576\n");
+  host.tree.write_model("alpha", "echo");
+  host.start();
+
+  struct Trickle {
+    std::string response;
+    double elapsed_ms = 0;
+    bool closed = false;
+  };
+  constexpr int kClients = 16;
+  std::vector<Trickle> results(kClients);
+  std::vector<std::thread> clients;
+  for (int index = 0; index < kClients; ++index)
+    clients.emplace_back([&host, &result = results[static_cast<size_t>(index)]] {
+      RawConnection connection(host.port);
+      const auto start = Clock::now();
+      connection.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ");
+      // A byte a millisecond for up to 8 s (8 KB: far below max_header_bytes).
+      while (milliseconds_since(start) < 8000.0) {
+        if (!connection.send("a")) break;
+        result.response += connection.read_until_closed(1ms);
+        if (connection.closed() || !result.response.empty()) break;
+      }
+      if (!connection.closed()) result.response += connection.read_until_closed(2000ms);
+      result.closed = connection.closed();
+      result.elapsed_ms = milliseconds_since(start);
+    });
+  for (std::thread& client : clients) client.join();
+
+  for (const Trickle& result : results) {
+    INFO("after " << result.elapsed_ms << " ms: " << result.response.substr(0, 120));
+    CHECK(RawConnection::status_of(result.response) == 408);
+    CHECK(result.closed);
+    CHECK(result.elapsed_ms < 4000.0);  // the 1 s deadline, with room for a slow (sanitized) host
+  }
+  // The host lives on.
+  CHECK(host.client().get("/health").status == 200);
+}
+
 TEST_CASE("connections beyond max_connections get 503 and the host recovers", "[http][limits]") {
   LimitsHost host("  max_connections: 8\n");
   host.start();
