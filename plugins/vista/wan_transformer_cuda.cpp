@@ -228,7 +228,9 @@ std::vector<float> CudaWanTransformer::forward(runtime::ThreadPool& pool, const 
   const DeviceBuffer& chunk_d = uploaded(b.chunk, kv.chunk_positions, "vista chunk positions", stream_);
   const DeviceBuffer& input = uploaded(b.input, tokens, "vista patches", stream_);
   DeviceBuffer& x = grown_floats(b.x, n * dim, "vista x");
-  DeviceBuffer& normed = grown_floats(b.normed, n * dim, "vista normed");
+  const bool fused = options_.fused_epilogues;
+  // The norms' f32 output (separate epilogues) or f16 output (fused).
+  DeviceBuffer& normed = grown_floats(b.normed, fused ? 0 : n * dim, "vista normed");
   DeviceBuffer& delta = grown_floats(b.delta, n * dim, "vista delta");
   DeviceBuffer& q = grown_floats(b.q, n * dim, "vista q");
   DeviceBuffer& mixed = grown_floats(b.mixed, n * dim, "vista mixed");
@@ -236,7 +238,6 @@ std::vector<float> CudaWanTransformer::forward(runtime::ThreadPool& pool, const 
   DeviceBuffer& values = grown_floats(b.values, (history + n) * dim, "vista values");
   DeviceBuffer& hidden = grown_floats(b.hidden, n * config.ffn_dim, "vista ffn");
   DeviceBuffer& modulation = grown_floats(b.modulation, frames * 6 * dim, "vista mod");
-  const bool fused = options_.fused_epilogues;
   DeviceBuffer& normed16 = grown(b.normed16, static_cast<size_t>(fused ? n * dim : 0) * 2, "vista normed f16");
   DeviceBuffer& hidden16 = grown(b.hidden16, static_cast<size_t>(fused ? n * config.ffn_dim : 0) * 2, "vista ffn f16");
   float* own_k = keys.as<float>() + history * dim;

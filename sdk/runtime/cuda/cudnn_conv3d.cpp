@@ -4,19 +4,18 @@
 #include "runtime/cuda/cudnn_conv3d.h"
 
 #include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/shared_library.h"
 
 #ifdef CITADEL_HAVE_CUDNN_HEADER
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 #include <cudnn.h>
-#include <dlfcn.h>
 #endif
 
 #include <cstdint>
 #include <map>
 #include <string>
 #include <tuple>
-#include <type_traits>
 #include <utility>
 
 namespace citadel::runtime::cuda {
@@ -52,38 +51,28 @@ struct CudnnLibrary {
 
 CudnnLibrary load_library() {
   CudnnLibrary cudnn;
-  void* handle = dlopen(kLibrary, RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) {
-    const char* why = dlerror();
-    cudnn.missing = why != nullptr ? why : std::string("dlopen(") + kLibrary + ") failed";
-    return cudnn;
-  }
-  auto resolve = [&](auto& entry, const char* name) {
-    entry = reinterpret_cast<std::remove_reference_t<decltype(entry)>>(dlsym(handle, name));
-    if (entry == nullptr && cudnn.missing.empty()) cudnn.missing = std::string(kLibrary) + " has no " + name;
-  };
-  resolve(cudnn.create, "cudnnCreate");
-  resolve(cudnn.destroy, "cudnnDestroy");
-  resolve(cudnn.set_stream, "cudnnSetStream");
-  resolve(cudnn.error_string, "cudnnGetErrorString");
-  resolve(cudnn.create_tensor, "cudnnCreateTensorDescriptor");
-  resolve(cudnn.destroy_tensor, "cudnnDestroyTensorDescriptor");
-  resolve(cudnn.set_tensor, "cudnnSetTensorNdDescriptor");
-  resolve(cudnn.create_filter, "cudnnCreateFilterDescriptor");
-  resolve(cudnn.destroy_filter, "cudnnDestroyFilterDescriptor");
-  resolve(cudnn.set_filter, "cudnnSetFilterNdDescriptor");
-  resolve(cudnn.create_convolution, "cudnnCreateConvolutionDescriptor");
-  resolve(cudnn.destroy_convolution, "cudnnDestroyConvolutionDescriptor");
-  resolve(cudnn.set_convolution, "cudnnSetConvolutionNdDescriptor");
-  resolve(cudnn.set_math, "cudnnSetConvolutionMathType");
-  resolve(cudnn.find_algorithm, "cudnnFindConvolutionForwardAlgorithm");
-  resolve(cudnn.workspace_size, "cudnnGetConvolutionForwardWorkspaceSize");
-  resolve(cudnn.forward, "cudnnConvolutionForward");
-  resolve(cudnn.add_tensor, "cudnnAddTensor");
-  if (!cudnn.missing.empty()) {
-    dlclose(handle);
-    CudnnLibrary unusable;
-    unusable.missing = std::move(cudnn.missing);
+  SharedLibrary library(kLibrary);
+  library.resolve(cudnn.create, "cudnnCreate");
+  library.resolve(cudnn.destroy, "cudnnDestroy");
+  library.resolve(cudnn.set_stream, "cudnnSetStream");
+  library.resolve(cudnn.error_string, "cudnnGetErrorString");
+  library.resolve(cudnn.create_tensor, "cudnnCreateTensorDescriptor");
+  library.resolve(cudnn.destroy_tensor, "cudnnDestroyTensorDescriptor");
+  library.resolve(cudnn.set_tensor, "cudnnSetTensorNdDescriptor");
+  library.resolve(cudnn.create_filter, "cudnnCreateFilterDescriptor");
+  library.resolve(cudnn.destroy_filter, "cudnnDestroyFilterDescriptor");
+  library.resolve(cudnn.set_filter, "cudnnSetFilterNdDescriptor");
+  library.resolve(cudnn.create_convolution, "cudnnCreateConvolutionDescriptor");
+  library.resolve(cudnn.destroy_convolution, "cudnnDestroyConvolutionDescriptor");
+  library.resolve(cudnn.set_convolution, "cudnnSetConvolutionNdDescriptor");
+  library.resolve(cudnn.set_math, "cudnnSetConvolutionMathType");
+  library.resolve(cudnn.find_algorithm, "cudnnFindConvolutionForwardAlgorithm");
+  library.resolve(cudnn.workspace_size, "cudnnGetConvolutionForwardWorkspaceSize");
+  library.resolve(cudnn.forward, "cudnnConvolutionForward");
+  library.resolve(cudnn.add_tensor, "cudnnAddTensor");
+  if (std::string missing = library.finish(); !missing.empty()) {
+    CudnnLibrary unusable;  // no pointers into a closed library
+    unusable.missing = std::move(missing);
     return unusable;
   }
   return cudnn;

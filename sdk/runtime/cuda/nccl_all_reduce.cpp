@@ -5,16 +5,15 @@
 
 #include "runtime/core/error.h"
 #include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/shared_library.h"
 
 #include <cuda_runtime_api.h>
 
 #ifdef CITADEL_HAVE_NCCL_HEADER
-#include <dlfcn.h>
 #include <nccl.h>
 #endif
 
 #include <string>
-#include <type_traits>
 #include <utility>
 
 namespace citadel::runtime::cuda {
@@ -61,29 +60,17 @@ struct NcclLibrary {
 
 NcclLibrary load_library() {
   NcclLibrary nccl;
-  void* handle = dlopen("libnccl.so.2", RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) {
-    const char* why = dlerror();
-    nccl.missing = why != nullptr ? why : "dlopen(libnccl.so.2) failed";
-    return nccl;
-  }
-  auto resolve = [&](auto& entry, const char* name, bool required) {
-    entry = reinterpret_cast<std::remove_reference_t<decltype(entry)>>(dlsym(handle, name));
-    if (entry == nullptr && required && nccl.missing.empty()) {
-      nccl.missing = std::string("libnccl.so.2 has no ") + name;
-    }
-  };
-  resolve(nccl.comm_init_all, "ncclCommInitAll", true);
-  resolve(nccl.all_reduce, "ncclAllReduce", true);
-  resolve(nccl.comm_destroy, "ncclCommDestroy", true);
-  resolve(nccl.comm_abort, "ncclCommAbort", true);
-  resolve(nccl.error_string, "ncclGetErrorString", true);
-  resolve(nccl.get_version, "ncclGetVersion", true);
-  resolve(nccl.last_error, "ncclGetLastError", false);
-  if (!nccl.missing.empty()) {
-    dlclose(handle);
-    NcclLibrary unusable;
-    unusable.missing = std::move(nccl.missing);
+  SharedLibrary library("libnccl.so.2");
+  library.resolve(nccl.comm_init_all, "ncclCommInitAll");
+  library.resolve(nccl.all_reduce, "ncclAllReduce");
+  library.resolve(nccl.comm_destroy, "ncclCommDestroy");
+  library.resolve(nccl.comm_abort, "ncclCommAbort");
+  library.resolve(nccl.error_string, "ncclGetErrorString");
+  library.resolve(nccl.get_version, "ncclGetVersion");
+  library.resolve(nccl.last_error, "ncclGetLastError", false);
+  if (std::string missing = library.finish(); !missing.empty()) {
+    NcclLibrary unusable;  // no pointers into a closed library
+    unusable.missing = std::move(missing);
     return unusable;
   }
   return nccl;
