@@ -94,9 +94,17 @@ class CacheSpace {
   // requests can share it.
   virtual void publish_prefix(BlockId block, PrefixHash hash) = 0;
 
-  // Address of a block's bytes (host or device memory). Valid until the
-  // space is next compacted: callers re-read it each step.
+  // Address of a block's bytes (host or device memory). Valid while
+  // layout_version() is unchanged: only a compaction that moves live blocks
+  // changes it, and then callers look the addresses up again.
   virtual void* address(BlockId block) const = 0;
+  // address() of each block into out[i] (out.size() >= blocks.size()), under
+  // one lock of the pool: what a step looks up for its sequences.
+  virtual void addresses(std::span<const BlockId> blocks, std::span<void*> out) const = 0;
+  // Changes whenever a referenced block of this space moves (compaction with
+  // move_live); the address of a block that was allocated, matched or swapped
+  // in stays what address() said until then.
+  virtual uint64_t layout_version() const = 0;
 
   // Preemption by swapping: copies the blocks to the host tier, releases
   // them, and returns a ticket; nullopt when the host tier is full (then the

@@ -324,15 +324,30 @@ void DevicePool::publish_prefix(uint64_t space_id, BlockId block, PrefixHash has
   space.prefix_map.emplace(hash, block);
 }
 
-void* DevicePool::address(uint64_t space_id, BlockId block) const {
-  std::lock_guard lock(mutex_);
-  const Space& space = space_ref(space_id);
+void* DevicePool::address_locked(const Space& space, BlockId block) const {
   if (block >= space.blocks.size() || space.blocks[block].slab == kNone) {
     throw std::invalid_argument("address: block " + std::to_string(block) + " of model '" + space.model +
                                 "' is not allocated");
   }
   const BlockEntry& entry = space.blocks[block];
   return slot_address(space, entry.slab, entry.slot);
+}
+
+void* DevicePool::address(uint64_t space_id, BlockId block) const {
+  std::lock_guard lock(mutex_);
+  return address_locked(space_ref(space_id), block);
+}
+
+void DevicePool::addresses(uint64_t space_id, std::span<const BlockId> blocks, std::span<void*> out) const {
+  if (out.size() < blocks.size()) throw std::invalid_argument("addresses: output shorter than the blocks");
+  std::lock_guard lock(mutex_);
+  const Space& space = space_ref(space_id);
+  for (size_t i = 0; i < blocks.size(); ++i) out[i] = address_locked(space, blocks[i]);
+}
+
+uint64_t DevicePool::layout_version(uint64_t space_id) const {
+  std::lock_guard lock(mutex_);
+  return space_ref(space_id).layout_version;
 }
 
 void DevicePool::destroy_space(uint64_t space_id) {

@@ -12,8 +12,9 @@
 // Pages of a space are grouped in slabs: runs of contiguous pages that hold a
 // whole number of blocks (one page holds many small blocks; a block larger
 // than a page gets a run of pages). Live blocks are moved only by compact()
-// with move_live (call it between steps: addresses change); reclaim and GC
-// move only cached blocks, which no running request reads.
+// with move_live (call it between steps: addresses change, and the space's
+// layout_version with them); reclaim and GC move only cached blocks, which
+// no running request reads.
 #pragma once
 
 #include "host/cache/cache_space.h"
@@ -91,6 +92,8 @@ class DevicePool : public std::enable_shared_from_this<DevicePool> {
   uint32_t match_prefix(uint64_t space, std::span<const PrefixHash> hashes, std::vector<BlockId>& out);
   void publish_prefix(uint64_t space, BlockId block, PrefixHash hash);
   void* address(uint64_t space, BlockId block) const;
+  void addresses(uint64_t space, std::span<const BlockId> blocks, std::span<void*> out) const;
+  uint64_t layout_version(uint64_t space) const;
   std::optional<SwappedBlocks> swap_out(uint64_t space, std::span<const BlockId> blocks);
   bool swap_in(uint64_t space, const SwappedBlocks& swapped, std::vector<BlockId>& out);
   void discard_swapped(uint64_t space, const SwappedBlocks& swapped);
@@ -140,6 +143,7 @@ class DevicePool : public std::enable_shared_from_this<DevicePool> {
     uint64_t cached_blocks = 0;
     uint64_t swapped_bytes = 0;
     uint64_t weight_bytes = 0;  // the model's weights on the device, off the budget
+    uint64_t layout_version = 0;  // +1 each compaction that moves referenced blocks
     std::set<uint64_t> tickets;
     CacheSpaceStats counters;
   };
@@ -152,6 +156,7 @@ class DevicePool : public std::enable_shared_from_this<DevicePool> {
                       uint64_t reserved_mb, uint64_t ignore_space, uint64_t& ceiling, uint64_t& floor,
                       uint32_t& slab_pages, uint32_t& blocks_per_slab) const;
   const BlockEntry& live_block(const Space& space, BlockId block, const char* operation) const;
+  void* address_locked(const Space& space, BlockId block) const;
   std::byte* slot_address(const Space& space, uint32_t slab, uint32_t slot) const;
   BlockId take_slot(Space& space);
   void free_block(Space& space, BlockId block);

@@ -218,6 +218,7 @@ uint64_t DevicePool::compact_locked(Space& space, bool move_live) {
     if (free_count == space.blocks_per_slab) space.empty_slabs--;
   }
   uint64_t moved = 0;
+  bool moved_live = false;
   for (uint32_t source : sources) {
     Slab& from = slabs_[source];
     for (uint32_t slot = 0; slot < from.occupant.size(); ++slot) {
@@ -242,6 +243,7 @@ uint64_t DevicePool::compact_locked(Space& space, bool move_live) {
       from.free_slots.push_back(slot);
       from.occupied--;
       from.live -= live ? 1 : 0;
+      moved_live |= live;
       ++moved;
     }
   }
@@ -251,6 +253,7 @@ uint64_t DevicePool::compact_locked(Space& space, bool move_live) {
     space.empty_slabs++;
     unmap_slab(space, source);
   }
+  if (moved_live) space.layout_version++;  // callers that kept addresses look them up again
   if (moved > 0) {
     space.counters.compactions++;
     compactions_++;

@@ -18,6 +18,10 @@ uint32_t PooledCacheSpace::match_prefix(std::span<const PrefixHash> hashes, std:
 }
 void PooledCacheSpace::publish_prefix(BlockId block, PrefixHash hash) { pool_->publish_prefix(id_, block, hash); }
 void* PooledCacheSpace::address(BlockId block) const { return pool_->address(id_, block); }
+void PooledCacheSpace::addresses(std::span<const BlockId> blocks, std::span<void*> out) const {
+  pool_->addresses(id_, blocks, out);
+}
+uint64_t PooledCacheSpace::layout_version() const { return pool_->layout_version(id_); }
 std::optional<SwappedBlocks> PooledCacheSpace::swap_out(std::span<const BlockId> blocks) {
   return pool_->swap_out(id_, blocks);
 }

@@ -25,6 +25,8 @@ class PooledCacheSpace final : public CacheSpace {
   uint32_t match_prefix(std::span<const PrefixHash> hashes, std::vector<BlockId>& out) override;
   void publish_prefix(BlockId block, PrefixHash hash) override;
   void* address(BlockId block) const override;
+  void addresses(std::span<const BlockId> blocks, std::span<void*> out) const override;
+  uint64_t layout_version() const override;
   std::optional<SwappedBlocks> swap_out(std::span<const BlockId> blocks) override;
   bool swap_in(const SwappedBlocks& swapped, std::vector<BlockId>& out) override;
   void discard_swapped(const SwappedBlocks& swapped) override;

@@ -296,6 +296,7 @@ bool ModelScheduler::has_sequences() const {
 }
 
 bool ModelScheduler::run_iteration() {
+  const Clock::time_point started = Clock::now();
   expire_and_cancel();
   if (!has_sequences()) return false;
   StepPlan plan = planner_.plan(queues_);
@@ -307,7 +308,7 @@ bool ModelScheduler::run_iteration() {
     metrics_.count_prompt_tokens(sequence->prompt_tokens);
   }
   if (plan.items.empty()) return false;
-  execute(plan);
+  execute(plan, started);
   return true;
 }
 

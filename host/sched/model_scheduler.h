@@ -94,7 +94,9 @@ class ModelScheduler {
   void run();
   void take_incoming();
   void expire_and_cancel();
-  void execute(const StepPlan& plan);
+  // `iteration_started`: when run_iteration began (the step's host time is
+  // measured from there, less the plugin's step and the wait for the device).
+  void execute(const StepPlan& plan, Clock::time_point iteration_started);
   // Returns the ABI violation of the output, if any (the request is failed).
   // `violation`: output_violation() of the result, computed before any
   // result of the step was applied (the request is failed with it).

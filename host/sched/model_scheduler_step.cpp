@@ -3,6 +3,7 @@
 // sequence (tokens, events, prefix publishing, finishing). Split from
 // model_scheduler.cpp for size.
 #include "host/sched/model_scheduler.h"
+#include "host/sched/sequence_blocks.h"
 
 #include <chrono>
 #include <cstring>
@@ -118,15 +119,15 @@ std::string ModelScheduler::output_violation(const PlannedItem& item, const Step
 
 // --- One step -------------------------------------------------------------------
 
-void ModelScheduler::execute(const StepPlan& plan) {
+void ModelScheduler::execute(const StepPlan& plan, Clock::time_point iteration_started) {
   const size_t count = plan.items.size();
   std::vector<citadel_step_item> items(count);
-  std::vector<std::vector<void*>> addresses(count);
+  const uint64_t layout_version = space_->layout_version();
   for (size_t i = 0; i < count; ++i) {
-    const Sequence& sequence = *plan.items[i].sequence;
-    for (cache::BlockId block : sequence.blocks) addresses[i].push_back(space_->address(block));
+    Sequence& sequence = *plan.items[i].sequence;
+    const std::span<void* const> addresses = step_block_addresses(*space_, sequence, layout_version);
     items[i] = plugins::make_step_item(sequence.id, sequence.computed_tokens, plan.items[i].new_tokens,
-                                       sequence.blocks, addresses[i].data());
+                                       sequence.blocks, addresses.data());
   }
   const citadel_step_batch batch = plugins::make_step_batch(items);
 
@@ -134,12 +135,19 @@ void ModelScheduler::execute(const StepPlan& plan) {
   std::string failure;
   citadel_status failure_status = CITADEL_OK;
   const Clock::time_point started = Clock::now();
+  Clock::time_point plugin_returned = started;
   {
     DeviceTurn turn(arbiter_.get(), arbiter_id_);
     std::lock_guard lock(instance_mutex_);
     try {
       std::vector<citadel_step_output> outputs;
-      instance_->step(batch, outputs);
+      try {
+        instance_->step(batch, outputs);
+      } catch (...) {
+        plugin_returned = Clock::now();
+        throw;
+      }
+      plugin_returned = Clock::now();
       for (size_t i = 0; i < count && i < outputs.size(); ++i) {
         const citadel_step_output& output = outputs[i];
         StepResult& result = results[i];
@@ -208,6 +216,8 @@ void ModelScheduler::execute(const StepPlan& plan) {
   }
   deferred_items_ += deferred;
   if (deferred > 0) metrics_.count_deferred_items(deferred);
+  metrics_.observe_step_host(seconds_between(iteration_started, Clock::now()) -
+                             seconds_between(started, plugin_returned));
   // Nothing moved: give the inputs the plugin waits for a moment rather
   // than stepping again at once.
   if (deferred == count && count > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));

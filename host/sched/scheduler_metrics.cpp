@@ -4,6 +4,10 @@ namespace citadel::sched {
 
 namespace {
 std::vector<double> batch_size_buckets() { return {1, 2, 4, 8, 16, 32, 64, 128, 256}; }
+// 5 us .. 10 ms: the scheduler's share of a step is microseconds.
+std::vector<double> host_time_buckets() {
+  return {5e-6, 1e-5, 2e-5, 3e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2};
+}
 }  // namespace
 
 SchedulerMetrics::SchedulerMetrics(metrics::Registry& registry, const std::string& model)
@@ -34,6 +38,10 @@ SchedulerMetrics::SchedulerMetrics(metrics::Registry& registry, const std::strin
       step_duration_(registry.histogram("citadel_step_duration_seconds",
                                         "Duration of one plugin step (a batch).",
                                         metrics::latency_buckets(), {{"model", model}})),
+      step_host_(registry.histogram("citadel_step_host_seconds",
+                                    "CPU time of a scheduler iteration outside the plugin's step and the "
+                                    "wait for the device: planning, block addresses, output checks, events.",
+                                    host_time_buckets(), {{"model", model}})),
       batch_size_(registry.histogram("citadel_step_batch_requests", "Requests carried by one step.",
                                      batch_size_buckets(), {{"model", model}})),
       queue_depth_(registry.gauge("citadel_queue_depth", "Requests waiting for admission.",

@@ -1,6 +1,6 @@
 // SchedulerMetrics: the series one model's scheduler writes into the metrics
 // registry (requests by outcome, tokens, latencies, queue depth, running
-// requests, preemptions, deferred step items). Gauges are shared by the old
+// requests, preemptions, deferred step items, the host's share of a step). Gauges are shared by the old
 // and new scheduler of a model during a reload, so each scheduler adds its
 // own contribution (report_levels) instead of overwriting the value.
 //
@@ -27,6 +27,9 @@ class SchedulerMetrics {
   void observe_inter_token_latency(double seconds) { inter_token_latency_.observe(seconds); }
   void observe_request_duration(double seconds) { request_duration_.observe(seconds); }
   void observe_step(double seconds, uint32_t requests);
+  // The scheduler's own CPU time of a step: the iteration less the plugin's
+  // step call and the wait for the device (citadel_step_host_seconds).
+  void observe_step_host(double seconds) { step_host_.observe(seconds); }
 
   // This scheduler's current levels; the gauges move by the difference
   // from the last report. report_levels(0, 0, 0) withdraws its share.
@@ -51,6 +54,7 @@ class SchedulerMetrics {
   metrics::Histogram& inter_token_latency_;
   metrics::Histogram& request_duration_;
   metrics::Histogram& step_duration_;
+  metrics::Histogram& step_host_;
   metrics::Histogram& batch_size_;
   metrics::Gauge& queue_depth_;
   metrics::Gauge& running_requests_;

@@ -56,7 +56,14 @@ struct Sequence {
   uint32_t cached_prompt_tokens = 0;
   bool admitted_before = false;  // false until its first admission
 
-  std::vector<cache::BlockId> blocks;  // block i covers positions [i*tpb, (i+1)*tpb)
+  // Block i covers positions [i*tpb, (i+1)*tpb). Changed only through
+  // sequence_blocks.h, which keeps block_addresses in step with it.
+  std::vector<cache::BlockId> blocks;
+  // The addresses of blocks[0, block_addresses.size()) as of the space's
+  // layout_version addresses_layout (step_block_addresses looks up only the
+  // blocks added since the last step).
+  std::vector<void*> block_addresses;
+  uint64_t addresses_layout = 0;
   uint32_t published_blocks = 0;       // leading prompt blocks already published
   std::optional<cache::SwappedBlocks> swapped;
   SequenceState state = SequenceState::waiting;

@@ -36,6 +36,7 @@ void publish_computed_prompt_blocks(cache::CacheSpace& space, Sequence& sequence
 void release_all_blocks(cache::CacheSpace& space, Sequence& sequence) {
   if (!sequence.blocks.empty()) space.release(sequence.blocks);
   sequence.blocks.clear();
+  sequence.block_addresses.clear();
   if (sequence.swapped) space.discard_swapped(*sequence.swapped);
   sequence.swapped.reset();
 }
@@ -46,6 +47,7 @@ void trim_to_computed(cache::CacheSpace& space, Sequence& sequence) {
   if (sequence.blocks.size() <= keep) return;
   std::vector<cache::BlockId> extra(sequence.blocks.begin() + keep, sequence.blocks.end());
   sequence.blocks.resize(keep);
+  if (sequence.block_addresses.size() > keep) sequence.block_addresses.resize(keep);
   space.release(extra);
 }
 }  // namespace
@@ -56,11 +58,13 @@ PreemptionKind preempt_sequence(cache::CacheSpace& space, Sequence& sequence, bo
     if (auto ticket = swap ? space.swap_out(sequence.blocks) : std::nullopt) {
       sequence.swapped = *ticket;
       sequence.blocks.clear();
+      sequence.block_addresses.clear();
       sequence.state = SequenceState::swapped;
       return PreemptionKind::swap;
     }
     space.release(sequence.blocks);
     sequence.blocks.clear();
+    sequence.block_addresses.clear();
   }
   sequence.computed_tokens = 0;
   // Blocks published before stay cached under their hashes; a re-admission
@@ -75,9 +79,25 @@ bool resume_swapped_sequence(cache::CacheSpace& space, Sequence& sequence) {
   std::vector<cache::BlockId> restored;
   if (!space.swap_in(*sequence.swapped, restored)) return false;
   sequence.blocks = std::move(restored);
+  sequence.block_addresses.clear();  // new ids
   sequence.swapped.reset();
   sequence.state = SequenceState::running;
   return true;
+}
+
+std::span<void* const> step_block_addresses(cache::CacheSpace& space, Sequence& sequence, uint64_t layout_version) {
+  std::vector<void*>& addresses = sequence.block_addresses;
+  if (sequence.addresses_layout != layout_version || addresses.size() > sequence.blocks.size()) {
+    addresses.clear();
+    sequence.addresses_layout = layout_version;
+  }
+  const size_t known = addresses.size();
+  if (known < sequence.blocks.size()) {
+    addresses.resize(sequence.blocks.size());
+    space.addresses(std::span<const cache::BlockId>(sequence.blocks).subspan(known),
+                    std::span<void*>(addresses).subspan(known));
+  }
+  return addresses;
 }
 
 }  // namespace citadel::sched

@@ -9,6 +9,8 @@
 #include "host/cache/cache_space.h"
 #include "host/sched/sequence.h"
 
+#include <span>
+
 namespace citadel::sched {
 
 enum class PreemptionKind { swap, recompute };
@@ -47,5 +49,12 @@ PreemptionKind preempt_sequence(cache::CacheSpace& space, Sequence& sequence, bo
 // Brings a swapped sequence's blocks back; false (still swapped) when there
 // is no room yet.
 bool resume_swapped_sequence(cache::CacheSpace& space, Sequence& sequence);
+
+// The address of each of the sequence's blocks for this step (what the
+// plugin gets as block_addresses). `layout_version` is the space's, read
+// once for the step: while it is what it was, only the blocks added since
+// the last call are looked up, so a decode step costs the host one lookup a
+// row every tokens_per_block tokens rather than one a block.
+std::span<void* const> step_block_addresses(cache::CacheSpace& space, Sequence& sequence, uint64_t layout_version);
 
 }  // namespace citadel::sched

@@ -235,6 +235,23 @@ TEST_CASE("scheduler metrics count requests, tokens and latencies", "[sched]") {
   CHECK(text.find("citadel_running_requests{model=\"echo\"} 0\n") != std::string::npos);
 }
 
+TEST_CASE("the scheduler's own share of a step leaves out the plugin's step", "[sched]") {
+  SchedulerFixture fixture;
+  auto scheduler = fixture.make_scheduler({.options_json = R"({"step_delay_ms": 20})"});
+  run_and_check(*scheduler, {"one", "three"}, 4);
+  auto& host = fixture.metrics.histogram("citadel_step_host_seconds", "", {}, {{"model", "echo"}});
+  auto& step = fixture.metrics.histogram("citadel_step_duration_seconds", "", {}, {{"model", "echo"}});
+  const auto host_seconds = host.snapshot(), step_seconds = step.snapshot();
+  CHECK(host_seconds.count == scheduler->stats().steps);
+  CHECK(host_seconds.count == step_seconds.count);
+  CHECK(host_seconds.sum > 0);
+  // Every plugin step sleeps 20 ms; the scheduler's part is microseconds.
+  CHECK(step_seconds.sum >= 0.02 * double(step_seconds.count));
+  CHECK(host_seconds.sum < 0.25 * step_seconds.sum);
+  CHECK(fixture.metrics.render().find("citadel_step_host_seconds_bucket{model=\"echo\",le=\"5e-06\"}") !=
+        std::string::npos);
+}
+
 TEST_CASE("an item the plugin defers is stepped again and the others do not wait for it", "[sched]") {
   SchedulerFixture fixture;
   SECTION("one request: each deferred step is a step more, the output unchanged") {
