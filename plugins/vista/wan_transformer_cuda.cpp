@@ -237,7 +237,26 @@ std::vector<float> CudaWanTransformer::forward(runtime::ThreadPool& pool, const 
   DeviceBuffer& keys = grown_floats(b.keys, (history + n) * dim, "vista keys");
   DeviceBuffer& values = grown_floats(b.values, (history + n) * dim, "vista values");
   DeviceBuffer& hidden = grown_floats(b.hidden, n * config.ffn_dim, "vista ffn");
-  DeviceBuffer& modulation = grown_floats(b.modulation, frames * 6 * dim, "vista mod");
+  // Every block's modulation (scale_shift_table + the frames' conditioning),
+  // then the output head's: computed here and uploaded in one copy while
+  // the device is idle, rather than one synchronous upload a layer.
+  const int64_t layer_modulation = frames * 6 * dim;
+  const int64_t head_at = config.num_layers * layer_modulation;
+  std::vector<float> host_modulation(static_cast<size_t>(head_at + frames * 2 * dim));
+  for (int64_t layer = 0; layer < config.num_layers; ++layer) {
+    const float* table = model_.weights().blocks[static_cast<size_t>(layer)].modulation.data();
+    const float* projection = conditioning.projection.data();
+    float* into = host_modulation.data() + layer * layer_modulation;
+    for (int64_t f = 0; f < frames; ++f)
+      for (int64_t i = 0; i < 6 * dim; ++i) into[f * 6 * dim + i] = table[i] + projection[f * 6 * dim + i];
+  }
+  for (int64_t f = 0; f < frames; ++f)
+    for (int64_t j = 0; j < 2; ++j)
+      for (int64_t i = 0; i < dim; ++i)
+        host_modulation[static_cast<size_t>(head_at + (f * 2 + j) * dim + i)] =
+            model_.weights().output_modulation[static_cast<size_t>(j * dim + i)] +
+            conditioning.time_embedding[static_cast<size_t>(f * dim + i)];
+  const DeviceBuffer& modulation = uploaded(b.modulation, host_modulation, "vista modulation", stream_);
   DeviceBuffer& normed16 = grown(b.normed16, static_cast<size_t>(fused ? n * dim : 0) * 2, "vista normed f16");
   DeviceBuffer& hidden16 = grown(b.hidden16, static_cast<size_t>(fused ? n * config.ffn_dim : 0) * 2, "vista ffn f16");
   float* own_k = keys.as<float>() + history * dim;
@@ -265,17 +284,9 @@ std::vector<float> CudaWanTransformer::forward(runtime::ThreadPool& pool, const 
   mark(PassStage::linears);
   linear(patch_embedding_, input.as<float>(), n, x.as<float>());
 
-  std::vector<float> host_modulation(static_cast<size_t>(frames * 6 * dim));
   for (int64_t layer = 0; layer < config.num_layers; ++layer) {
-    const WanBlockWeights& weights = model_.weights().blocks[static_cast<size_t>(layer)];
     const DeviceBlock& block = blocks_[static_cast<size_t>(layer)];
-    for (int64_t f = 0; f < frames; ++f)
-      for (int64_t i = 0; i < 6 * dim; ++i)
-        host_modulation[static_cast<size_t>(f * 6 * dim + i)] =
-            weights.modulation[static_cast<size_t>(i)] + conditioning.projection[static_cast<size_t>(f * 6 * dim + i)];
-    mark(PassStage::host);
-    modulation.upload(host_modulation.data(), host_modulation.size() * sizeof(float), 0, stream_);
-    const float* m = modulation.as<float>();
+    const float* m = modulation.as<float>() + layer * layer_modulation;
     const int64_t stride = 6 * dim;
     // Self-attention over the history and the chunk.
     mark(PassStage::norms);
@@ -395,20 +406,21 @@ std::vector<float> CudaWanTransformer::forward(runtime::ThreadPool& pool, const 
       cu::gated_add(x.as<float>(), delta.as<float>(), n, dim, m + 5 * dim, stride, per_frame, stream_);
     }
   }
-  mark(PassStage::host);
-  std::vector<float> head(static_cast<size_t>(frames * 2 * dim));
-  for (int64_t f = 0; f < frames; ++f)
-    for (int64_t j = 0; j < 2; ++j)
-      for (int64_t i = 0; i < dim; ++i)
-        head[static_cast<size_t>((f * 2 + j) * dim + i)] =
-            model_.weights().output_modulation[static_cast<size_t>(j * dim + i)] +
-            conditioning.time_embedding[static_cast<size_t>(f * dim + i)];
-  modulation.upload(head.data(), head.size() * sizeof(float), 0, stream_);
-  cu::layer_norm_modulate(x.as<float>(), n, dim, nullptr, nullptr, modulation.as<float>(),
-                          modulation.as<float>() + dim, 2 * dim, per_frame, eps, normed.as<float>(), stream_);
+  mark(PassStage::norms);
+  const float* head = modulation.as<float>() + head_at;
   DeviceBuffer& rows_out = grown_floats(b.out, n * proj_out_.out, "vista out");
-  mark(PassStage::linears);
-  linear(proj_out_, normed.as<float>(), n, rows_out.as<float>());
+  if (fused) {
+    cu::layer_norm_modulate_half(x.as<float>(), n, dim, nullptr, nullptr, head, head + dim, 2 * dim, per_frame, eps,
+                                 normed16.as<uint16_t>(), stream_);
+    mark(PassStage::linears);
+    cu::matmul_f16_input(cublas_, normed16.as<uint16_t>(), n, proj_out_.in, proj_out_.weight.as<uint16_t>(),
+                         cu::WeightLayout::out_in, proj_out_.out, rows_out.as<float>(), bias_of(proj_out_), stream_);
+  } else {
+    cu::layer_norm_modulate(x.as<float>(), n, dim, nullptr, nullptr, head, head + dim, 2 * dim, per_frame, eps,
+                            normed.as<float>(), stream_);
+    mark(PassStage::linears);
+    linear(proj_out_, normed.as<float>(), n, rows_out.as<float>());
+  }
   mark(PassStage::host);
   const std::vector<float> host_rows = rows_out.to_vector<float>(static_cast<size_t>(n * proj_out_.out), stream_);
   if (options_.stages != nullptr) options_.stages->end_pass();
