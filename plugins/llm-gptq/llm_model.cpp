@@ -428,7 +428,14 @@ void LlmModel::step(const citadel_step_batch& batch, citadel_step_output* output
       }
     }
   };
-  if (pending.size() > 1 && pool_->size() > 1) {
+  // With the device's argmax a greedy row costs one token's detokenizing, a
+  // microsecond or so: waking the pool's threads for such rows costs more
+  // than it saves. Rows that sample or take the argmax of a whole
+  // vocabulary on the CPU go to the pool.
+  const bool light_rows = !device_argmax.empty() && std::all_of(pending.begin(), pending.end(), [](const Pending& p) {
+    return p.argmax_only;
+  });
+  if (pending.size() > 1 && pool_->size() > 1 && !light_rows) {
     pool_->parallel_for(0, static_cast<int64_t>(pending.size()), sample);
   } else {
     sample(0, static_cast<int64_t>(pending.size()));
