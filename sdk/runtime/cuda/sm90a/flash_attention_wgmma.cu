@@ -127,6 +127,10 @@ __global__ void __launch_bounds__(kThreads, 1)
     // S = Q K^T: one 64-key wgmma per 16 dims.
     float s[kKeys / 8][4];
     float(&scores)[32] = *reinterpret_cast<float(*)[32]>(&s[0][0]);
+    if (tile == 0) {
+#pragma unroll
+      for (int kk = 0; kk < D / 16; ++kk) wgmma::fence_operands(q_frag[kk]);
+    }
     wgmma::fence();
 #pragma unroll
     for (int kk = 0; kk < D / 16; ++kk)
@@ -141,7 +145,13 @@ __global__ void __launch_bounds__(kThreads, 1)
     flash::softmax_tile<kKeys>(s, t, num_keys - int64_t{tile} * kKeys, scale_log2, rows, p, correction);
     flash::rescale(o, correction);
 
-    // O += P V: 16 keys a step, 64 head dims a wgmma.
+    // O += P V: 16 keys a step, 64 head dims a wgmma. The rescaled
+    // accumulators and P are written before the fence (the PTX ISA's rule for
+    // registers a wgmma reads), which the compiler may not move past it.
+#pragma unroll
+    for (int h = 0; h < kHalves; ++h) wgmma::fence_operands(half_of(h));
+#pragma unroll
+    for (int ks = 0; ks < kKeys / 16; ++ks) wgmma::fence_operands(p[ks]);
     wgmma::fence();
 #pragma unroll
     for (int ks = 0; ks < kKeys / 16; ++ks)

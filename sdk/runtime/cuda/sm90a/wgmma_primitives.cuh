@@ -56,6 +56,13 @@ __device__ __forceinline__ void fence_operands(float (&d)[kCount]) {
   for (int i = 0; i < kCount; ++i) asm volatile("" : "+f"(d[i])::"memory");
 }
 
+// The same for A fragments held in registers (f16 pairs).
+template <int kCount>
+__device__ __forceinline__ void fence_operands(uint32_t (&a)[kCount]) {
+#pragma unroll
+  for (int i = 0; i < kCount; ++i) asm volatile("" : "+r"(a[i])::"memory");
+}
+
 // d (64 x N) = a (64 x 16, registers) . b (16 x N, shared memory) + (accumulate ? d : 0).
 // Starting a sum with accumulate = 0 instead of zeroed registers keeps the
 // accumulators defined only by wgmmas, which lets them run back to back.
