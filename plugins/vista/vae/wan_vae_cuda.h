@@ -11,8 +11,11 @@
 // (VaeConvolutions::cudnn) one cuDNN convolution over the gathered input
 // sequence in TF32 (runtime/cuda/cudnn_conv3d.h; f32 weights); the middle
 // attention block runs through runtime/cuda/gemm_attention.h (TF32). With
-// cuDNN the pixels are identical for pushes of any size at the same
-// frames_per_pass (one shape per conv and pass, one algorithm per shape).
+// cuDNN the pixels are identical for pushes of any size when
+// frames_per_pass is 1 (every pass then has the same shapes, and a shape
+// one algorithm in the whole process); with more, the passes' shapes depend
+// on how the pushes split the frames, and a pass of another shape may run
+// another algorithm.
 //
 // CudaWanVaeDecoder: the device weights (conv weights in im2col order, f16
 // or, for cuDNN, f32; f32 biases and gammas), uploaded once per model;

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -47,6 +48,9 @@ struct CudnnLibrary {
   decltype(&cudnnGetConvolutionForwardWorkspaceSize) workspace_size = nullptr;
   decltype(&cudnnConvolutionForward) forward = nullptr;
   decltype(&cudnnAddTensor) add_tensor = nullptr;
+  decltype(&cudnnGetVersion) version = nullptr;
+  decltype(&cudnnOpsVersionCheck) ops_check = nullptr;
+  decltype(&cudnnCnnVersionCheck) cnn_check = nullptr;
 };
 
 CudnnLibrary load_library() {
@@ -70,7 +74,24 @@ CudnnLibrary load_library() {
   library.resolve(cudnn.workspace_size, "cudnnGetConvolutionForwardWorkspaceSize");
   library.resolve(cudnn.forward, "cudnnConvolutionForward");
   library.resolve(cudnn.add_tensor, "cudnnAddTensor");
-  if (std::string missing = library.finish(); !missing.empty()) {
+  library.resolve(cudnn.version, "cudnnGetVersion");
+  library.resolve(cudnn.ops_check, "cudnnOpsVersionCheck");
+  library.resolve(cudnn.cnn_check, "cudnnCnnVersionCheck");
+  std::string missing = library.finish();
+  // libcudnn.so.9 loads its sub-libraries (ops, cnn) only when first used:
+  // ask for them now, so that a broken install is reported at load rather
+  // than in the middle of a video.
+  if (missing.empty() && cudnn.version() < 90000) {
+    missing = std::string(kLibrary) + " is version " + std::to_string(cudnn.version()) + ", 9.0 or later is needed";
+  }
+  const std::pair<decltype(cudnn.ops_check), const char*> sub_libraries[] = {{cudnn.ops_check, "libcudnn_ops"},
+                                                                           {cudnn.cnn_check, "libcudnn_cnn"}};
+  for (const auto& [check, name] : sub_libraries) {
+    if (!missing.empty()) break;
+    if (const cudnnStatus_t status = check(); status != CUDNN_STATUS_SUCCESS)
+      missing = std::string(name) + " did not load: " + cudnn.error_string(status);
+  }
+  if (!missing.empty()) {
     CudnnLibrary unusable;  // no pointers into a closed library
     unusable.missing = std::move(missing);
     return unusable;
@@ -83,9 +104,17 @@ const CudnnLibrary& library() {
   return cudnn;
 }
 
-void check_cudnn(cudnnStatus_t status, const char* what) {
+void check_cudnn(cudnnStatus_t status, const std::string& what) {
   if (status == CUDNN_STATUS_SUCCESS) return;
-  fail_invalid(std::string("cuDNN ") + what + ": " + library().error_string(status));
+  fail_invalid("cuDNN " + what + ": " + library().error_string(status));
+}
+
+// "384->384 conv 3x3x3 over 5 frames of 60x104", for error messages.
+std::string describe(const Conv3dCudnnShape& shape) {
+  return std::to_string(shape.in_channels) + "->" + std::to_string(shape.out_channels) + " conv " +
+         std::to_string(shape.kernel_t) + "x" + std::to_string(shape.kernel_h) + "x" + std::to_string(shape.kernel_w) +
+         " over " + std::to_string(shape.frames) + " frames of " + std::to_string(shape.height) + "x" +
+         std::to_string(shape.width);
 }
 
 // 5-D sizes and packed strides of an [n=1, c, t, h, w] tensor as cuDNN takes them.
@@ -112,6 +141,20 @@ struct Choice {
   cudnnMathType_t math;
 };
 
+// The choices of the whole process, by device and shape: two decoders (two
+// requests, or a stream and a one-shot decode) must run a shape with the
+// same algorithm to give the same values, and cuDNN's timing could pick
+// another one each time it is asked.
+struct Choices {
+  std::mutex mutex;
+  std::map<std::pair<int, ShapeKey>, Choice> by_shape;
+};
+
+Choices& process_choices() {
+  static Choices choices;
+  return choices;
+}
+
 }  // namespace
 
 struct CudnnConv3d::State {
@@ -120,7 +163,6 @@ struct CudnnConv3d::State {
   cudnnTensorDescriptor_t x = nullptr, y = nullptr, bias = nullptr;
   cudnnFilterDescriptor_t w = nullptr;
   cudnnConvolutionDescriptor_t convolution = nullptr;
-  std::map<ShapeKey, Choice> algorithms;
   void* workspace = nullptr;
   size_t workspace_bytes = 0;
 
@@ -182,29 +224,34 @@ void CudnnConv3d::forward(const float* x, const Conv3dCudnnShape& shape, const f
   check_cudnn(s.cudnn.set_math(s.convolution, CUDNN_TENSOR_OP_MATH), "math type");
   check_cudnn(s.cudnn.set_stream(s.handle, static_cast<cudaStream_t>(stream)), "set stream");
 
-  const ShapeKey key{shape.in_channels, shape.out_channels, shape.kernel_t, shape.kernel_h,
-                     shape.kernel_w,    shape.frames,       shape.height,   shape.width};
-  auto found = s.algorithms.find(key);
-  if (found == s.algorithms.end()) {
+  int device = 0;
+  check_cuda(cudaGetDevice(&device), "CudnnConv3d device");
+  const std::pair<int, ShapeKey> key{device, ShapeKey{shape.in_channels, shape.out_channels, shape.kernel_t,
+                                                      shape.kernel_h, shape.kernel_w, shape.frames, shape.height,
+                                                      shape.width}};
+  Choices& choices = process_choices();
+  // Held through the search, so that one shape is timed once.
+  std::unique_lock choices_lock(choices.mutex);
+  auto found = choices.by_shape.find(key);
+  if (found == choices.by_shape.end()) {
     // cuDNN times every algorithm on buffers of its own (once per shape).
     constexpr int kRequested = 8;
     cudnnConvolutionFwdAlgoPerf_t results[kRequested];
     int returned = 0;
     check_cudnn(s.cudnn.find_algorithm(s.handle, s.x, s.w, s.convolution, s.y, kRequested, &returned, results),
-                "algorithm search");
+                "algorithm search for a " + describe(shape));
     // The fastest deterministic one (results come fastest first): the same
     // inputs give the same values, as the streaming contract needs.
     int chosen = -1;
     for (int i = 0; i < returned && chosen < 0; ++i)
       if (results[i].status == CUDNN_STATUS_SUCCESS && results[i].determinism == CUDNN_DETERMINISTIC) chosen = i;
     if (chosen < 0)
-      fail_unsupported("CudnnConv3d: cuDNN has no deterministic algorithm for a " +
-                       std::to_string(shape.in_channels) + "->" + std::to_string(shape.out_channels) + " conv over " +
-                       std::to_string(shape.frames) + " frames of " + std::to_string(shape.height) + "x" +
-                       std::to_string(shape.width));
-    found = s.algorithms.emplace(key, Choice{results[chosen].algo, results[chosen].mathType}).first;
+      fail_unsupported("CudnnConv3d: cuDNN has no deterministic algorithm that runs a " + describe(shape) + " (" +
+                       std::to_string(returned) + " tried)");
+    found = choices.by_shape.emplace(key, Choice{results[chosen].algo, results[chosen].mathType}).first;
   }
-  const Choice& choice = found->second;
+  const Choice choice = found->second;
+  choices_lock.unlock();
   check_cudnn(s.cudnn.set_math(s.convolution, choice.math), "math type");
   size_t bytes = 0;
   check_cudnn(s.cudnn.workspace_size(s.handle, s.x, s.w, s.convolution, s.y, choice.algorithm, &bytes),
@@ -222,7 +269,7 @@ void CudnnConv3d::forward(const float* x, const Conv3dCudnnShape& shape, const f
   const float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
   check_cudnn(s.cudnn.forward(s.handle, &one, s.x, x, s.w, weight, s.convolution, choice.algorithm, s.workspace,
                               s.workspace_bytes, &beta, s.y, out),
-              "convolution forward");
+              "convolution forward of a " + describe(shape));
   if (bias != nullptr) check_cudnn(s.cudnn.add_tensor(s.handle, &one, s.bias, bias, &one, s.y, out), "bias add");
 }
 

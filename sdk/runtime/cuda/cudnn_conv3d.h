@@ -8,11 +8,12 @@
 // needs (vae_kernels.h). libcudnn.so.9 is opened with dlopen, never linked,
 // so builds and hosts without cuDNN work as before; the types come from
 // cudnn.h when the build found it (CITADEL_HAVE_CUDNN_HEADER,
-// sdk/CMakeLists.txt). The algorithm of each shape is chosen once by
-// cuDNN's benchmark (cudnnFindConvolutionForwardAlgorithm) and kept, so the
-// same shape always runs the same algorithm and gives the same values.
-// One per stream/thread (the cuDNN handle, descriptors and workspace); not
-// thread-safe. Called by the vista VAE decoder (plugins/vista/vae/
+// sdk/CMakeLists.txt). The algorithm of each shape is chosen once per
+// process and device by cuDNN's benchmark
+// (cudnnFindConvolutionForwardAlgorithm) and kept, so the same shape always
+// runs the same algorithm and gives the same values, whichever object runs
+// it. One object per stream/thread (the cuDNN handle, descriptors and
+// workspace); an object is not thread-safe, the shared choices are. Called by the vista VAE decoder (plugins/vista/vae/
 // wan_vae_cuda_pass.cpp) when its convolutions are `cudnn`; tested by
 // tests/vista/vae_cuda_test.cpp.
 #pragma once
