@@ -241,10 +241,13 @@ void CudnnConv3d::forward(const float* x, const Conv3dCudnnShape& shape, const f
     check_cudnn(s.cudnn.find_algorithm(s.handle, s.x, s.w, s.convolution, s.y, kRequested, &returned, results),
                 "algorithm search for a " + describe(shape));
     // The fastest deterministic one (results come fastest first): the same
-    // inputs give the same values, as the streaming contract needs.
+    // inputs give the same values, as the streaming contract needs. Never
+    // one that converts the f32 data to f16 (f32's range is the point).
     int chosen = -1;
     for (int i = 0; i < returned && chosen < 0; ++i)
-      if (results[i].status == CUDNN_STATUS_SUCCESS && results[i].determinism == CUDNN_DETERMINISTIC) chosen = i;
+      if (results[i].status == CUDNN_STATUS_SUCCESS && results[i].determinism == CUDNN_DETERMINISTIC &&
+          results[i].mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)
+        chosen = i;
     if (chosen < 0)
       fail_unsupported("CudnnConv3d: cuDNN has no deterministic algorithm that runs a " + describe(shape) + " (" +
                        std::to_string(returned) + " tried)");
