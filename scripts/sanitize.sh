@@ -30,8 +30,8 @@ stages=("$@")
 # compute takes 100-175 s under TSan on two cores, too long for the CI
 # budget; it runs in the normal and ASan builds, and the other vista serving
 # tests run here.
-tsan_tests="[sched],[cache],[admin],[http],[plugins],[integration],[tensor_parallel],[all_reduce]~[long-video]"
-tsan_dirs="sched;cache;admin;http;plugins_registry;integration;llm/tensor_parallel_test.cpp;llm/tensor_shards_test.cpp;runtime/thread_all_reduce_test.cpp"
+tsan_tests="[sched],[cache],[admin],[http],[plugins],[integration],[tensor_parallel],[all_reduce],[thread_pool]~[long-video]"
+tsan_dirs="sched;cache;admin;http;plugins_registry;integration;llm/tensor_parallel_test.cpp;llm/tensor_shards_test.cpp;runtime/thread_all_reduce_test.cpp;runtime/core_test.cpp"
 # Seconds each stage keeps for its test run when the CI budget is short.
 declare -A run_reserve=([asan]=420 [tsan]=480)
 

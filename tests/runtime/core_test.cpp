@@ -8,8 +8,10 @@
 
 #include <atomic>
 #include <bit>
+#include <chrono>
 #include <cmath>
 #include <random>
+#include <thread>
 #include <vector>
 
 using namespace citadel::runtime;
@@ -123,7 +125,7 @@ TEST_CASE("Tensor owns zeroed memory, views foreign memory and converts dtypes",
   CHECK(keep.use_count() == 1);
 }
 
-TEST_CASE("ThreadPool::parallel_for visits every index exactly once", "[runtime]") {
+TEST_CASE("ThreadPool::parallel_for visits every index exactly once", "[runtime][thread_pool]") {
   ThreadPool pool(4);
   CHECK(pool.size() == 4);
   for (int64_t n : {0, 1, 7, 1000, 100003}) {
@@ -135,7 +137,7 @@ TEST_CASE("ThreadPool::parallel_for visits every index exactly once", "[runtime]
   }
 }
 
-TEST_CASE("ThreadPool rethrows a chunk's exception and stays usable; nested calls run inline", "[runtime]") {
+TEST_CASE("ThreadPool rethrows a chunk's exception and stays usable; nested calls run inline", "[runtime][thread_pool]") {
   citadel_device_info device{};
   device.cpu_threads = 3;
   ThreadPool pool(device);
@@ -160,4 +162,29 @@ TEST_CASE("ThreadPool rethrows a chunk's exception and stays usable; nested call
     }
   });
   CHECK(total.load() == 100);
+}
+
+TEST_CASE("ThreadPool hands jobs to workers that went to sleep, and to two callers at once", "[runtime][thread_pool]") {
+  ThreadPool pool(3);
+  // Past the spin budget the workers sleep; every job must still be done whole.
+  for (int round = 0; round < 20; ++round) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(round % 2 == 0 ? 2 : 0));
+    std::vector<std::atomic<int>> hits(257);
+    pool.parallel_for(0, 257, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)].fetch_add(1);
+    });
+    for (auto& h : hits) REQUIRE(h.load() == 1);
+  }
+  // Two threads share the pool: one of them runs its jobs inline.
+  std::atomic<int64_t> sums[2] = {0, 0};
+  auto caller = [&](int which) {
+    for (int round = 0; round < 200; ++round) {
+      pool.parallel_for(0, 100, [&](int64_t b, int64_t e) { sums[which] += e - b; });
+    }
+  };
+  std::thread first(caller, 0), second(caller, 1);
+  first.join();
+  second.join();
+  CHECK(sums[0].load() == 200 * 100);
+  CHECK(sums[1].load() == 200 * 100);
 }

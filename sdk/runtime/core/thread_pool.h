@@ -3,11 +3,17 @@
 // workers and the calling thread, and returns when all are done (rethrowing
 // the first exception). One parallel_for at a time per pool (a model instance
 // is called from one host thread at a time); nested calls run inline.
+// A decode step of a small model is a few hundred short jobs, so the hand-off
+// is lock-free: chunks come from an atomic counter, and a worker that has
+// finished a job spins for the next one for kSpinMicroseconds before it
+// sleeps on a condition variable (as llama.cpp's and OpenMP's pools do);
+// the caller spins the same way for the workers' last chunks.
 // Created by plugins from citadel_device_info::cpu_threads; used by kernels.
 #pragma once
 
 #include <citadel/plugin.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -37,23 +43,37 @@ class ThreadPool {
                     const std::function<void(int64_t, int64_t)>& fn, int64_t min_chunk = 1);
 
  private:
-  void worker_loop(unsigned worker_index);
+  // How long an idle worker (or the caller, waiting for the workers) polls
+  // before it sleeps: longer than the gaps between one step's jobs.
+  static constexpr int kSpinMicroseconds = 200;
+
+  void worker_loop();
   void run_chunks();
 
   unsigned num_threads_;
   std::vector<std::thread> workers_;
-  std::mutex mutex_;
-  std::condition_variable work_ready_;
-  std::condition_variable work_done_;
-  bool stopping_ = false;
-  bool busy_ = false;
-  uint64_t generation_ = 0;
-  unsigned workers_active_ = 0;
-  // The current job.
+
+  // The current job: written by the caller (who owns `busy_`) before it
+  // publishes the job's generation in `open_` and `posted_`, read by the
+  // workers that joined it; not rewritten until every joined worker left.
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
   int64_t job_end_ = 0, job_chunk_ = 1;
-  int64_t next_chunk_ = 0;
+  uint64_t generation_ = 0;  // the caller's count of jobs
+  std::atomic<int64_t> next_chunk_{0};
+  std::atomic<uint64_t> posted_{0};  // the last job posted: workers wait for it to change
+  std::atomic<uint64_t> open_{0};    // the job workers may still join (0: none)
+  std::atomic<unsigned> joined_{0};  // workers inside a job
+  std::atomic<bool> busy_{false};
+  std::atomic<bool> failed_{false};
+  std::atomic<bool> stopping_{false};
+  std::mutex error_mutex_;
   std::exception_ptr first_error_;
+  // Sleeping after the spin: workers on work_ready_, the caller on job_done_.
+  std::mutex sleep_mutex_;
+  std::condition_variable work_ready_;
+  std::condition_variable job_done_;
+  std::atomic<unsigned> sleeping_workers_{0};
+  std::atomic<bool> caller_sleeping_{false};
 };
 
 }  // namespace citadel::runtime
