@@ -39,13 +39,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
-#include <sstream>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <cstring>
+#include <ctime>
+#include <fstream>
 #include <span>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -60,6 +60,7 @@ struct Options {
   int decode_steps = 2;
   int prefill_tokens = 512;
   int context = 128;  // positions each decoding sequence already holds
+  std::vector<int> batches{1, 16, 64};  // CPU decode batches (--batches 1,16)
 };
 
 double seconds_since(Clock::time_point start) {
@@ -99,7 +100,7 @@ void time_forward(const HfModelConfig& config, const ModelWeights& weights, cons
   ForwardPass forward(config, weights, kv);
   const double weight_gb = static_cast<double>(weights.bytes_per_decode_step()) / 1e9;
 
-  for (int batch : {1, 16, 64}) {
+  for (int batch : options.batches) {
     BlockArena arena(kv, batch, options.context + options.decode_steps + 1);
     std::vector<int32_t> tokens(batch);
     std::vector<SequenceChunk> chunks(batch);
@@ -289,8 +290,20 @@ int main(int argc, char** argv) {
     else if (arg == "--steps") options.decode_steps = cuda_steps = std::max(1, value());
     else if (arg == "--prefill") options.prefill_tokens = std::max(1, value());
     else if (arg == "--context") options.context = std::max(0, value());
+    else if (arg == "--batches" && i + 1 < argc) {
+      options.batches.clear();
+      std::stringstream list(argv[++i]);
+      for (std::string item; std::getline(list, item, ',');) {
+        const int batch = std::atoi(item.c_str());
+        if (batch < 1) {
+          std::fprintf(stderr, "bench_llm_decode: --batches: '%s' is not a positive batch size\n", item.c_str());
+          return 2;
+        }
+        options.batches.push_back(batch);
+      }
+    }
     else {
-      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--steps N] [--prefill N] [--context N] [--cuda [--no-pdl] [--ring] [--mma-f16-rows N] [--mma-f16-from N] [--mma-exact-from N] [--wgmma] [--attention-waves W] [--mma-plan MIN_STAGES BLOCKS_PER_SM MAX_SPLITS] [--stages]] [--offload [--budget-gb G]] [--tensor-parallel N [--tp-devices A,B] [--tp-peer]] [--gguf FILE [--perplexity TEXT]]\n"
+      std::printf("usage: bench_llm_decode [--quick|--full] [--threads N] [--batches 1,16,64] [--steps N] [--prefill N] [--context N] [--cuda [--no-pdl] [--ring] [--mma-f16-rows N] [--mma-f16-from N] [--mma-exact-from N] [--wgmma] [--attention-waves W] [--mma-plan MIN_STAGES BLOCKS_PER_SM MAX_SPLITS] [--stages]] [--offload [--budget-gb G]] [--tensor-parallel N [--tp-devices A,B] [--tp-peer]] [--gguf FILE [--perplexity TEXT]]\n"
                   "  --quick (default): TinyLlama-1.1B shape only; --full: also Llama-3-8B\n"
                   "  --cuda: the CUDA forward pass, TinyLlama-1.1B and Llama-3-8B (CUDA builds); with --full\n"
                   "          also Llama-3-8B at batch 16 and contexts 8k and 32k\n"

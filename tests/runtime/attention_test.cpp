@@ -10,6 +10,7 @@
 #include "runtime/core/error.h"
 #include "runtime/core/half.h"
 #include "runtime/kernels/attention.h"
+#include "runtime/kernels/tile_matmul.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -72,7 +73,14 @@ struct Blocks {
 TEST_CASE("paged attention with GQA matches float64 for prefill chunks and decode", "[runtime]") {
   std::mt19937 rng(8);
   ThreadPool pool(3);
-  const int64_t layers = 3, layer = 1, heads = 8, kv_heads = 2, dim = 16, tpb = 4, total = 23;
+  const int64_t layers = 3, layer = 1, heads = 8, kv_heads = 2, tpb = 4, total = 23;
+  // 16 and 64 take the AVX-512 loop on an f16 cache where the CPU has it
+  // (attention_avx512.h), 24 the portable one; the second pass forces the
+  // portable loop for every size.
+  const int64_t dim = GENERATE(16, 24, 64);
+  const bool portable = GENERATE(false, true);
+  detail::force_avx2_cpu_kernels(portable);
+  INFO("head_dim " << dim << (portable ? ", AVX-512 off" : ""));
   for (DType dtype : {DType::f32, DType::f16}) {
     INFO("cache dtype " << dtype_name(dtype));
     const size_t block_bytes = static_cast<size_t>(tpb * layers) * kv_bytes_per_token_per_layer(kv_heads, dim, dtype);
@@ -106,6 +114,7 @@ TEST_CASE("paged attention with GQA matches float64 for prefill chunks and decod
     }
     CHECK(position == total);
   }
+  detail::force_avx2_cpu_kernels(false);
 }
 
 TEST_CASE("attention rejects too few blocks and head counts that GQA cannot map", "[runtime]") {

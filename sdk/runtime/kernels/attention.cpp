@@ -3,6 +3,7 @@
 
 #include "runtime/core/error.h"
 #include "runtime/core/half.h"
+#include "runtime/kernels/attention_avx512.h"
 #include "runtime/kernels/vector_ops.h"
 
 #include <algorithm>
@@ -133,6 +134,7 @@ void paged_attention(ThreadPool& pool, const float* q, int64_t num_tokens, int64
   // from f16) once for the `group` query heads that share it.
   const int64_t group = num_heads / kv.num_kv_heads;
   const int64_t head_dim = kv.head_dim;
+  const bool avx512 = kv.dtype == DType::f16 && detail::attention_f16_avx512_takes(head_dim, group);
   pool.parallel_for(0, num_tokens * kv.num_kv_heads, [&](int64_t task_begin, int64_t task_end) {
     std::vector<float> scores, vector(static_cast<size_t>(head_dim)), acc;
     std::vector<float> max(static_cast<size_t>(group)), sum(static_cast<size_t>(group));
@@ -141,6 +143,24 @@ void paged_attention(ThreadPool& pool, const float* q, int64_t num_tokens, int64
       const int64_t length = first_position + t + 1;
       const float* queries = q + (t * num_heads + kv_head * group) * head_dim;
       scores.resize(static_cast<size_t>(group * length));
+      if (avx512) {
+        const size_t head_bytes = static_cast<size_t>(kv_head * head_dim) * sizeof(uint16_t);
+        detail::AttentionTaskF16 job;
+        job.queries = queries;
+        job.group = group;
+        job.head_dim = head_dim;
+        job.length = length;
+        job.blocks = kv.blocks;
+        job.tokens_per_block = kv.tokens_per_block;
+        job.k_offset = kv.k_offset + head_bytes;
+        job.v_offset = kv.v_offset + head_bytes;
+        job.slot_bytes = static_cast<size_t>(kv.num_kv_heads * head_dim) * sizeof(uint16_t);
+        job.scale = scale;
+        job.out = out + (t * num_heads + kv_head * group) * head_dim;
+        acc.resize(static_cast<size_t>(group * head_dim));
+        detail::attention_task_f16_avx512(job, scores.data(), acc.data());
+        continue;
+      }
       std::fill(max.begin(), max.end(), -INFINITY);
       for (int64_t p = 0; p < length; ++p) {
         load_vector(kv, kv_address(kv, kv.k_offset, p, kv_head), vector.data());
