@@ -117,7 +117,8 @@ Figures run_case(const fs::path& plugin, const fs::path& runtime, uint32_t batch
   model.name = "bench";
   model.plugin = manifest.name;
   model.device = "cpu";
-  model.options_json = "{\"tokens_per_block\": 16, \"num_layers\": 1, \"bytes_per_token_per_layer\": 16, \"max_context_tokens\": " + std::to_string(max_context) +
+  model.options_json = "{\"tokens_per_block\": 16, \"num_layers\": 1, \"bytes_per_token_per_layer\": 16, "
+                       "\"max_context_tokens\": " + std::to_string(max_context) +
                        ", \"max_batch_requests\": " + std::to_string(batch) + ", \"max_step_tokens\": 8192}";
   model.cache.size_mb = cache_mb;
   model.cache.gc_threshold = 1.0;
@@ -139,7 +140,6 @@ Figures run_case(const fs::path& plugin, const fs::path& runtime, uint32_t batch
 
   Progress progress;
   std::mt19937 random(context * 131 + batch);
-  std::vector<std::shared_ptr<sched::RequestHandle>> handles;
   for (uint32_t r = 0; r < batch; ++r) {
     std::string prompt(context, 'a');
     for (char& c : prompt) c = static_cast<char>('a' + random() % 26);
@@ -150,10 +150,7 @@ Figures run_case(const fs::path& plugin, const fs::path& runtime, uint32_t batch
     request.input_json =
         "{\"prompt\": \"" + prompt + "\", \"max_tokens\": " + std::to_string(max_tokens) + "}";
     sched::Submission submission = scheduler->submit(std::move(request), progress.sink());
-    if (!submission) {
-      throw std::runtime_error("request refused: " + submission.rejection.message);
-    }
-    handles.push_back(std::move(submission.handle));
+    if (!submission) throw std::runtime_error("request refused: " + submission.rejection.message);
   }
   progress.wait(&Progress::started, batch);
   const metrics::Histogram::Snapshot host_before = host_seconds.snapshot();

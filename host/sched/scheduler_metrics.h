@@ -1,8 +1,9 @@
 // SchedulerMetrics: the series one model's scheduler writes into the metrics
 // registry (requests by outcome, tokens, latencies, queue depth, running
-// requests, preemptions, deferred step items, the host's share of a step). Gauges are shared by the old
-// and new scheduler of a model during a reload, so each scheduler adds its
-// own contribution (report_levels) instead of overwriting the value.
+// requests, preemptions, deferred step items, the host's share of a step).
+// Gauges are shared by the old and new scheduler of a model during a
+// reload, so each scheduler adds its own contribution (report_levels)
+// instead of overwriting the value.
 //
 // Used by ModelScheduler only.
 #pragma once
