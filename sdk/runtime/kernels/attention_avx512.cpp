@@ -7,21 +7,12 @@
 #include <algorithm>
 #include <cmath>
 
-#if defined(__x86_64__)
-// GCC 12's AVX-512 headers trip its own uninitialized-use warnings
-// (_mm512_undefined_* inside the intrinsics; GCC bug 105593).
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#define CITADEL_X86_64 1
-#endif
+#include "runtime/kernels/avx512_intrinsics.h"
 
 namespace citadel::runtime::detail {
 
 #ifdef CITADEL_X86_64
 namespace {
-
-#define CITADEL_AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma,f16c")))
 
 constexpr int64_t kMaxChunks = 8;  // head_dim up to 128
 constexpr int64_t kMaxGroup = 16;  // query heads a KV head

@@ -6,21 +6,12 @@
 
 #include <cstring>
 
-#if defined(__x86_64__)
-// GCC 12's AVX-512 headers trip its own uninitialized-use warnings
-// (_mm512_undefined_* inside the intrinsics; GCC bug 105593).
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#define CITADEL_X86_64 1
-#endif
+#include "runtime/kernels/avx512_intrinsics.h"
 
 namespace citadel::runtime::detail {
 
 #ifdef CITADEL_X86_64
 namespace {
-
-#define CITADEL_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
 
 // How far ahead of the block being decoded each row is prefetched.
 constexpr int64_t kPrefetchBytes = 3072;  // measured: 768 -> 3072 cut CPU time by a quarter
