@@ -32,6 +32,9 @@ finish() {
   fi
   if [ "$status" -ne 0 ]; then
     echo "smoke: FAILED after $(elapsed) s; the last lines of the run:"
+    if grep -q "No space left on device" "$log" 2>/dev/null; then
+      echo "smoke: the disk is full ($(df -Pm "$work" | awk 'NR == 2 {print $4}') MB free where the copy builds)"
+    fi
     tail -n 40 "$log" 2>/dev/null || true
   fi
   if [ "${CITADEL_SMOKE_KEEP:-0}" = 1 ]; then echo "smoke: kept $work"; else rm -rf "$work"; fi

@@ -12,6 +12,16 @@ export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=true
 # The CI budget of the hardening stages (scripts/ci_budget.sh), from here.
 export CITADEL_CI_DEADLINE=${CITADEL_CI_DEADLINE:-$(($(date +%s) + ${CITADEL_CI_BUDGET_S:-1680}))}
 
+# The free disk where the builds and the smoke's clean copy go: a full CI
+# disk shows up as compiler errors far from here, so say it first. A whole
+# run with cold caches takes about 4 GB (build-test 2.4 GB, the smoke's
+# copy, the sanitizer and fuzz builds, ccache).
+for place in . "${TMPDIR:-/tmp}"; do
+  free_mb=$(df -Pm "$place" | awk 'NR == 2 {print $4}')
+  echo "test.sh: ${free_mb} MB free on $(df -P "$place" | awk 'NR == 2 {print $6}') ($place)"
+  ((free_mb >= 4096)) || echo "test.sh: warning: less than 4 GB free; builds may fail with 'No space left on device'"
+done
+
 # --- Python API tests (tests/python) -------------------------------------------
 # A venv with the pinned openai client and pytest, remade when
 # tests/python/requirements.txt changes; CTest runs them as `python-api`.

@@ -26,7 +26,7 @@ namespace {
 constexpr int64_t kRowBlock = 4;
 constexpr int64_t kChunk = 1024;  // a multiple of 256 (K-quant super-blocks); 4 rows x 4 KiB
 
-using DequantizeFn = void (*)(const uint8_t* blocks, int64_t n, float* out);
+using DequantizeFn = detail::GgmlDequantizeFn;
 
 void dequantize_portable(GgmlType type, const uint8_t* blocks, int64_t n, float* out) {
   dequantize_row(type, blocks, n, out);
@@ -91,6 +91,7 @@ detail::GgmlRowsDotFn fused_rows_dot(GgmlType type) {
 }
 
 DequantizeFn fast_dequantizer(GgmlType type) {
+  if (detail::use_avx512_kernels()) return detail::ggml_dequantizer_avx512(type);
 #ifdef CITADEL_X86
   if (detail::use_avx2_kernels()) {
     switch (type) {

@@ -108,6 +108,18 @@ CITADEL_AVX512 void rows_dot(const uint8_t* const* rows, int64_t count, const fl
   }
 }
 
+// Whole blocks to f32 (d * q + m), for the chunks that several tokens share.
+template <typename Format>
+CITADEL_AVX512 void dequantize_blocks(const uint8_t* blocks, int64_t n, float* out) {
+  for (int64_t b = 0; b < n / kQk; ++b) {
+    DecodedBlock block;
+    Format::decode(blocks + b * Format::kBytes, block);
+    const __m512 d = _mm512_set1_ps(block.d), m = _mm512_set1_ps(block.m);
+    _mm512_storeu_ps(out + b * kQk, _mm512_fmadd_ps(block.q0, d, m));
+    _mm512_storeu_ps(out + b * kQk + 16, _mm512_fmadd_ps(block.q1, d, m));
+  }
+}
+
 template <int kTokens>
 CITADEL_AVX512 void token_tile(const float* x, int64_t x_stride, const float* rows, int64_t row_stride, int64_t count,
                                int64_t n, float* acc, int64_t acc_stride) {
@@ -146,6 +158,15 @@ GgmlRowsDotFn ggml_rows_dot_avx512(GgmlType type) {
   }
 }
 
+GgmlDequantizeFn ggml_dequantizer_avx512(GgmlType type) {
+  switch (type) {
+    case GgmlType::q4_0: return dequantize_blocks<Q4_0>;
+    case GgmlType::q4_1: return dequantize_blocks<Q4_1>;
+    case GgmlType::q8_0: return dequantize_blocks<Q8_0>;
+    default: return nullptr;
+  }
+}
+
 CITADEL_AVX512 void token_dots_avx512(const float* x, int64_t x_stride, int64_t m, const float* rows,
                                       int64_t row_stride, int64_t count, int64_t n, float* acc, int64_t acc_stride) {
   int64_t t = 0;
@@ -156,6 +177,7 @@ CITADEL_AVX512 void token_dots_avx512(const float* x, int64_t x_stride, int64_t 
 #else  // not x86-64: never called (use_avx512_kernels() is false)
 
 GgmlRowsDotFn ggml_rows_dot_avx512(GgmlType) { return nullptr; }
+GgmlDequantizeFn ggml_dequantizer_avx512(GgmlType) { return nullptr; }
 void token_dots_avx512(const float*, int64_t, int64_t, const float*, int64_t, int64_t, int64_t, float*, int64_t) {}
 
 #endif
