@@ -73,20 +73,31 @@ struct Blocks {
 TEST_CASE("paged attention with GQA matches float64 for prefill chunks and decode", "[runtime]") {
   std::mt19937 rng(8);
   ThreadPool pool(3);
-  const int64_t layers = 3, layer = 1, heads = 8, kv_heads = 2, tpb = 4, total = 23;
-  // 16 and 64 take the AVX-512 loop on an f16 cache where the CPU has it
-  // (attention_avx512.h), 24 the portable one; the second pass forces the
-  // portable loop for every size.
-  const int64_t dim = GENERATE(16, 24, 64);
+  // Two shapes: 4-token blocks and groups of 4 query heads; 32-token blocks
+  // (the AVX-512 loop reduces runs of 16 positions, then the rest one at a
+  // time) and one KV head for 15 query heads (its V sums held in registers
+  // for up to 16, 6 or 2 heads at once at head_dim 16, 64 and 128).
+  const int shape = GENERATE(0, 1);
+  const int64_t layers = 3, layer = 1;
+  const int64_t heads = shape == 0 ? 8 : 15, kv_heads = shape == 0 ? 2 : 1, tpb = shape == 0 ? 4 : 32;
+  const int64_t num_blocks = shape == 0 ? 6 : 3;
+  const std::vector<int64_t> chunks = shape == 0 ? std::vector<int64_t>{10, 9, 1, 1, 1, 1}
+                                                 : std::vector<int64_t>{40, 10, 9, 1, 1, 1, 1};
+  int64_t total = 0;
+  for (int64_t chunk : chunks) total += chunk;
+  // 16, 64 and 128 take the AVX-512 loop on an f16 cache where the CPU has
+  // it (attention_avx512.h), 24 the portable one; the second pass forces
+  // the portable loop for every size.
+  const int64_t dim = GENERATE(16, 24, 64, 128);
   const bool portable = GENERATE(false, true);
   detail::force_avx2_cpu_kernels(portable);
-  INFO("head_dim " << dim << (portable ? ", AVX-512 off" : ""));
+  INFO("shape " << shape << ", head_dim " << dim << (portable ? ", AVX-512 off" : ""));
   for (DType dtype : {DType::f32, DType::f16}) {
     INFO("cache dtype " << dtype_name(dtype));
     const size_t block_bytes = static_cast<size_t>(tpb * layers) * kv_bytes_per_token_per_layer(kv_heads, dim, dtype);
-    Blocks blocks(6, block_bytes, rng);
-    const KvBlockView kv = kv_block_view_for_layer(blocks.table.data(), 6, tpb, layer, kv_heads, dim, dtype);
-    CHECK(kv.capacity_tokens() == 24);
+    Blocks blocks(num_blocks, block_bytes, rng);
+    const KvBlockView kv = kv_block_view_for_layer(blocks.table.data(), num_blocks, tpb, layer, kv_heads, dim, dtype);
+    CHECK(kv.capacity_tokens() == num_blocks * tpb);
     CHECK(kv.v_offset - kv.k_offset == static_cast<size_t>(tpb * kv_heads * dim) * dtype_size(dtype));
 
     const auto k = random_floats(static_cast<size_t>(total * kv_heads * dim), rng);
@@ -97,9 +108,9 @@ TEST_CASE("paged attention with GQA matches float64 for prefill chunks and decod
       v_ref[i] = round_to(dtype, v[i]);
     }
     const double scale = 1.0 / std::sqrt(static_cast<double>(dim));
-    // Prefill in chunks of 10, 9, then decode 4 single tokens.
+    // Prefill in chunks, then decode 4 single tokens.
     int64_t position = 0;
-    for (int64_t chunk : {10, 9, 1, 1, 1, 1}) {
+    for (int64_t chunk : chunks) {
       const size_t offset = static_cast<size_t>(position * kv_heads * dim);
       kv_cache_write(kv, position, chunk, k.data() + offset, v.data() + offset);
       const auto q = random_floats(static_cast<size_t>(chunk * heads * dim), rng);

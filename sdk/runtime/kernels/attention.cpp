@@ -157,8 +157,7 @@ void paged_attention(ThreadPool& pool, const float* q, int64_t num_tokens, int64
         job.slot_bytes = static_cast<size_t>(kv.num_kv_heads * head_dim) * sizeof(uint16_t);
         job.scale = scale;
         job.out = out + (t * num_heads + kv_head * group) * head_dim;
-        acc.resize(static_cast<size_t>(group * head_dim));
-        detail::attention_task_f16_avx512(job, scores.data(), acc.data());
+        detail::attention_task_f16_avx512(job, scores.data());
         continue;
       }
       std::fill(max.begin(), max.end(), -INFINITY);

@@ -3,7 +3,8 @@
 // a multiple of 16 up to 128): the `group` query heads that share one KV
 // head, against every cached position of one token. Each K and V row is
 // converted from f16 once (F16C) into registers and used by the whole group,
-// the dot products and the weighted sum of V in f32 FMA lanes; the portable
+// the dot products in f32 FMA lanes reduced 16 positions at a time, the
+// weighted sums of V kept in registers for the group; the portable
 // loop converts each row into memory and works in 4-wide SSE lanes. Same
 // softmax (max subtracted, std::exp, one division at the end).
 // Internal to sdk/runtime/kernels. x86-64 only (absent elsewhere).
@@ -30,7 +31,7 @@ struct AttentionTaskF16 {
 // 16 query heads a KV head), and the CPU runs it.
 bool attention_f16_avx512_takes(int64_t head_dim, int64_t group);
 
-// `scores`: group * length floats of scratch; `acc`: group * head_dim.
-void attention_task_f16_avx512(const AttentionTaskF16& task, float* scores, float* acc);
+// `scores`: group * length floats of scratch.
+void attention_task_f16_avx512(const AttentionTaskF16& task, float* scores);
 
 }  // namespace citadel::runtime::detail
