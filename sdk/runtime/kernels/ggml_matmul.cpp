@@ -91,7 +91,9 @@ detail::GgmlRowsDotFn fused_rows_dot(GgmlType type) {
 }
 
 DequantizeFn fast_dequantizer(GgmlType type) {
-  if (detail::use_avx512_kernels()) return detail::ggml_dequantizer_avx512(type);
+  if (detail::use_avx512_kernels()) {
+    if (const DequantizeFn fn = detail::ggml_dequantizer_avx512(type)) return fn;
+  }
 #ifdef CITADEL_X86
   if (detail::use_avx2_kernels()) {
     switch (type) {
