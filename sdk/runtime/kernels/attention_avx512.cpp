@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "runtime/kernels/avx512_intrinsics.h"
 
@@ -26,7 +27,8 @@ constexpr int64_t kPrefetchSlots = 8;
 // fetching the row kPrefetchSlots slots further on (`stride` bytes a slot).
 template <int kChunks>
 CITADEL_AVX512 inline void load_row(const uint8_t* row, size_t stride, __m512 (&lanes)[kChunks]) {
-  const uint8_t* ahead = row + kPrefetchSlots * stride;
+  // An address, not a pointer: the slot ahead may lie past the block.
+  const uintptr_t ahead = reinterpret_cast<uintptr_t>(row) + kPrefetchSlots * stride;
 #pragma GCC unroll 4
   for (int line = 0; line < (kChunks * 32 + 63) / 64; ++line) {
     _mm_prefetch(reinterpret_cast<const char*>(ahead + 64 * line), _MM_HINT_T0);
