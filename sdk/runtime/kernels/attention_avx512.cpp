@@ -42,7 +42,8 @@ CITADEL_AVX512 inline void load_row(const uint8_t* row, size_t stride, __m512 (&
 // lane i is the sum of sums[i]'s lanes. Three levels of shuffles and adds
 // (45 instructions) where 16 separate reductions take about 130.
 CITADEL_AVX512 inline __m512 sum_each_of_16(const __m512* sums) {
-  // Pairs: in every 128-bit lane, [a0+a2, b0+b2, a1+a3, b1+b3].
+  // Pairs (a = sums[2i], b = sums[2i+1]): in every 128-bit lane,
+  // [a0+a2, b0+b2, a1+a3, b1+b3].
   __m512 pairs[8];
 #pragma GCC unroll 8
   for (int i = 0; i < 8; ++i) {
