@@ -3,7 +3,8 @@
 // They are compiled for plain x86-64 and called only after the run-time
 // check (detail::use_avx512_kernels(): F, BW, VL). On x86-64 this defines
 // CITADEL_X86_64 and CITADEL_AVX512; elsewhere nothing, and those files
-// compile their portable stubs. Silences, for the rest of the including
+// compile only empty definitions that are never called there (the run-time
+// check is false off x86-64). Silences, for the rest of the including
 // file, GCC 12's uninitialized-use warnings from inside its own AVX-512
 // headers (_mm512_undefined_*; GCC bug 105593). Internal to
 // sdk/runtime/kernels; include it after the other headers.
