@@ -239,6 +239,9 @@ TEST_CASE("the scheduler's own share of a step leaves out the plugin's step", "[
   SchedulerFixture fixture;
   auto scheduler = fixture.make_scheduler({.options_json = R"({"step_delay_ms": 20})"});
   run_and_check(*scheduler, {"one", "three"}, 4);
+  // The last step's host share is observed after its final events go out:
+  // join the scheduler thread before reading it.
+  scheduler->stop();
   auto& host = fixture.metrics.histogram("citadel_step_host_seconds", "", {}, {{"model", "echo"}});
   auto& step = fixture.metrics.histogram("citadel_step_duration_seconds", "", {}, {{"model", "echo"}});
   const auto host_seconds = host.snapshot(), step_seconds = step.snapshot();
